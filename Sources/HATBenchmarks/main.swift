@@ -1,0 +1,93 @@
+import Foundation
+import TensorEngine
+
+// Engine benchmarks, printed as JSON lines; benchmarks/engine.sh runs them next to PyTorch
+// (benchmarks/engine_torch.py) in one run and writes the table in docs/PERFORMANCE.md.
+//
+//   hat-bench gemm            SGEMM GFLOP/s on training- and decoding-sized shapes
+//   hat-bench encoder-layer   forward+backward of one post-norm Transformer encoder layer
+//                             (d=512, FFN 2048, 8 heads, 4,096 tokens as 128×32)
+
+func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
+
+func time(repeats: Int, warmup: Int = 2, _ body: () -> Void) -> Double {
+    for _ in 0..<warmup { body() }
+    var samples: [Double] = []
+    for _ in 0..<repeats {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+    }
+    return median(samples)
+}
+
+func emit(_ fields: [String: Any]) {
+    let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+func benchGEMM() {
+    var rng = RandomGenerator(seed: 0)
+    for (m, n, k) in [(4096, 3072, 640), (4096, 2048, 512), (4096, 512, 2048), (5, 512, 512), (5, 2048, 512)] {
+        let a = Tensor.randn([m, k], rng: &rng), b = Tensor.randn([k, n], rng: &rng)
+        let repeats = m * n * k > 100_000_000 ? 10 : 200
+        let ms = time(repeats: repeats) { _ = withNoGrad { matmul(a, b) } }
+        emit(["bench": "gemm", "shape": "\(m)x\(n)x\(k)", "impl": "swift", "ms": ms,
+              "gflops": 2.0 * Double(m * n * k) / (ms * 1e6), "kernel": BLAS.coreName])
+    }
+}
+
+/// One post-norm encoder layer (fairseq's default), written out like the SuperTransformer will be.
+struct EncoderLayer {
+    let d = 512, ffn = 2048, heads = 8
+    let wIn, bIn, wOut, bOut, ln1w, ln1b, w1, b1, w2, b2, ln2w, ln2b: Tensor
+
+    init(rng: inout RandomGenerator) {
+        wIn = Tensor.randn([3 * d, d], std: 0.02, rng: &rng).requiringGrad()
+        bIn = Tensor.zeros([3 * d]).requiringGrad()
+        wOut = Tensor.randn([d, d], std: 0.02, rng: &rng).requiringGrad()
+        bOut = Tensor.zeros([d]).requiringGrad()
+        ln1w = Tensor.ones([d]).requiringGrad(); ln1b = Tensor.zeros([d]).requiringGrad()
+        w1 = Tensor.randn([ffn, d], std: 0.02, rng: &rng).requiringGrad()
+        b1 = Tensor.zeros([ffn]).requiringGrad()
+        w2 = Tensor.randn([d, ffn], std: 0.02, rng: &rng).requiringGrad()
+        b2 = Tensor.zeros([d]).requiringGrad()
+        ln2w = Tensor.ones([d]).requiringGrad(); ln2b = Tensor.zeros([d]).requiringGrad()
+    }
+
+    var parameters: [Tensor] { [wIn, bIn, wOut, bOut, ln1w, ln1b, w1, b1, w2, b2, ln2w, ln2b] }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {  // x: [B, T, d]
+        let (b, t) = (x.shape[0], x.shape[1])
+        let hd = d / heads
+        let qkv = linear(x, weight: wIn, bias: bIn)                       // [B, T, 3d]
+        func split(_ i: Int) -> Tensor {                                  // [B, H, T, hd]
+            qkv.narrow(-1, start: i * d, length: d).reshaped([b, t, heads, hd]).permuted([0, 2, 1, 3])
+        }
+        let q = split(0) * (1 / Float(hd).squareRoot())
+        let attn = softmax(matmul(q, split(1).transposed(-1, -2)))      // [B, H, T, T]
+        let ctx = matmul(attn, split(2)).permuted([0, 2, 1, 3]).reshaped([b, t, d])
+        let h = layerNorm(x + linear(ctx, weight: wOut, bias: bOut), weight: ln1w, bias: ln1b)
+        let f = linear(relu(linear(h, weight: w1, bias: b1)), weight: w2, bias: b2)
+        return layerNorm(h + f, weight: ln2w, bias: ln2b)
+    }
+}
+
+func benchEncoderLayer() {
+    var rng = RandomGenerator(seed: 0)
+    let layer = EncoderLayer(rng: &rng)
+    let x = Tensor.randn([128, 32, 512], rng: &rng).requiringGrad()
+    let dy = Tensor.randn([128, 32, 512], rng: &rng)
+    let fwd = time(repeats: 10) { _ = withNoGrad { layer(x) } }
+    let step = time(repeats: 10) {
+        (layer(x) * dy).sum().backward()
+        for p in layer.parameters { p.storage.zeroGrad() }
+        x.storage.zeroGrad()
+    }
+    emit(["bench": "encoder_layer", "shape": "d512_ffn2048_h8_4096tok", "impl": "swift",
+          "forward_ms": fwd, "forward_backward_ms": step, "kernel": BLAS.coreName])
+}
+
+let which = CommandLine.arguments.dropFirst().first ?? "all"
+if which == "gemm" || which == "all" { benchGEMM() }
+if which == "encoder-layer" || which == "all" { benchEncoderLayer() }

@@ -1,0 +1,90 @@
+/// Reverse-mode automatic differentiation.
+///
+/// Every op that reads a tensor requiring a gradient records a `GradNode` on its output: the
+/// inputs, and a closure that, given the output's gradient, adds the inputs' gradients into
+/// their gradient regions. Views record a node with no closure: their gradient already *is* a
+/// region of the base's gradient buffer (see `TensorStorage`), so the node only orders the
+/// traversal (every consumer of a view runs before the producer of its base).
+final class GradNode {
+    let inputs: [Tensor]
+    /// Receives a pointer to the output's gradient (contiguous, row-major). Nil for views.
+    let backward: ((UnsafeMutablePointer<Float>) -> Void)?
+
+    init(inputs: [Tensor], backward: ((UnsafeMutablePointer<Float>) -> Void)?) {
+        self.inputs = inputs
+        self.backward = backward
+    }
+}
+
+/// Whether ops record a graph. `withNoGrad` turns recording off for inference: no nodes, no tape.
+public enum GradMode {
+    nonisolated(unsafe) public static var isEnabled = true
+}
+
+/// Runs `body` without recording any graph (like `torch.no_grad()`).
+public func withNoGrad<T>(_ body: () throws -> T) rethrows -> T {
+    let previous = GradMode.isEnabled
+    GradMode.isEnabled = false
+    defer { GradMode.isEnabled = previous }
+    return try body()
+}
+
+extension Tensor {
+    /// Wraps a freshly computed contiguous result and records how to differentiate it.
+    ///
+    /// `backward` is only kept when grad mode is on and some input requires a gradient.
+    static func result(
+        _ storage: TensorStorage, shape: [Int], inputs: [Tensor],
+        backward: @escaping (UnsafeMutablePointer<Float>) -> Void
+    ) -> Tensor {
+        let out = Tensor(storage: storage, shape: shape, strides: contiguousStrides(shape))
+        if GradMode.isEnabled {
+            let tracked = inputs.filter { $0.requiresGrad }
+            if !tracked.isEmpty {
+                out.requiresGrad = true
+                out.gradNode = GradNode(inputs: tracked, backward: backward)
+            }
+        }
+        return out
+    }
+
+    /// A view of this tensor's storage; its gradient aliases the matching gradient region.
+    func view(shape: [Int], strides: [Int], offset: Int) -> Tensor {
+        let v = Tensor(storage: storage, shape: shape, strides: strides, offset: offset)
+        if GradMode.isEnabled && requiresGrad {
+            v.requiresGrad = true
+            v.gradNode = GradNode(inputs: [self], backward: nil)
+        }
+        return v
+    }
+
+    /// Back-propagates from this one-element tensor (a loss): adds d(self)/d(leaf) into every
+    /// leaf's gradient. The graph is released afterwards (like PyTorch without `retain_graph`).
+    public func backward(gradient seed: Float = 1) {
+        precondition(count == 1, "backward() starts from a one-element tensor; shape is \(shape)")
+        precondition(requiresGrad, "backward(): this tensor does not depend on any tensor requiring a gradient")
+        // Iterative depth-first post-order: each tensor after everything it depends on.
+        var order: [Tensor] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(Tensor, Bool)] = [(self, false)]
+        while let (t, expanded) = stack.popLast() {
+            if expanded { order.append(t); continue }
+            if !visited.insert(ObjectIdentifier(t)).inserted { continue }
+            stack.append((t, true))
+            if let node = t.gradNode {
+                for input in node.inputs where !visited.contains(ObjectIdentifier(input)) {
+                    stack.append((input, false))
+                }
+            }
+        }
+        gradPointer[0] += seed
+        // Reverse post-order: every consumer of a tensor runs before the tensor's own node.
+        for t in order.reversed() {
+            guard let node = t.gradNode else { continue }
+            if let fn = node.backward, let g = t.storage.grad {
+                fn(g + t.offset)
+            }
+            t.gradNode = nil
+        }
+    }
+}

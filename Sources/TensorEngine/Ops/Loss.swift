@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Label-smoothed cross-entropy with fairseq's semantics, as HAT trains with it (hat-reference.md §8).
+///
+/// For each target position t with logits z (vocabulary V) and lprobs = logSoftmax(z):
+///   nll_t = −lprobs[target_t],  smooth_t = −Σ_v lprobs[v]
+///   loss  = Σ_{t not pad} (1 − ε)·nll_t + (ε / V)·smooth_t
+/// i.e. ε is spread over the whole vocabulary (HAT's fairseq version), and both terms are
+/// summed over the non-padding tokens. Returns the loss and the summed NLL (for perplexity).
+///
+/// - Parameters:
+///   - logits: [N, V] (any leading shape is flattened).
+///   - targets: N target ids; positions equal to `paddingIndex` contribute nothing.
+public func labelSmoothedCrossEntropy(
+    logits: Tensor, targets: [Int32], epsilon: Float, paddingIndex: Int32
+) -> (loss: Tensor, nllLoss: Float) {
+    let vocab = logits.shape.last ?? 1
+    let x = logits.contiguous()
+    let rows = x.count / Swift.max(vocab, 1)
+    precondition(targets.count == rows, "labelSmoothedCrossEntropy: \(targets.count) targets for \(rows) rows of logits \(logits.shape)")
+    for t in targets { precondition(t >= 0 && Int(t) < vocab, "labelSmoothedCrossEntropy: target \(t) outside vocabulary \(vocab)") }
+    let px = x.dataPointer
+    let lse = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(rows, 1))
+    var nllRows = [Double](repeating: 0, count: rows)
+    var smoothRows = [Double](repeating: 0, count: rows)
+    nllRows.withUnsafeMutableBufferPointer { nllP in
+        smoothRows.withUnsafeMutableBufferPointer { smP in
+            let nll = nllP.baseAddress!, sm = smP.baseAddress!
+            parallelFor(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(vocab, 1))) { range in
+                for r in range {
+                    let xr = px + r * vocab
+                    var m = -Float.infinity
+                    for j in 0..<vocab { m = Swift.max(m, xr[j]) }
+                    var s: Float = 0, total: Float = 0
+                    for j in 0..<vocab { s += expf(xr[j] - m); total += xr[j] }
+                    let l = m + logf(s)
+                    lse[r] = l
+                    if targets[r] == paddingIndex { continue }
+                    nll[r] = Double(l - xr[Int(targets[r])])
+                    sm[r] = Double(Float(vocab) * l - total)
+                }
+            }
+        }
+    }
+    let nllSum = nllRows.reduce(0, +), smoothSum = smoothRows.reduce(0, +)
+    let epsI = Double(epsilon) / Double(vocab)
+    let out = TensorStorage(count: 1)
+    out.data[0] = Float((1 - Double(epsilon)) * nllSum + epsI * smoothSum)
+    let saved = ScratchBuffer(lse)
+    let loss = Tensor.result(out, shape: [], inputs: [x]) { g in
+        // d loss / d z_j = softmax_j − (1 − ε)·[j = target] − ε/V, per non-pad row.
+        let lse = saved.pointer
+        let gx = x.gradPointer, gv = g[0]
+        let e = Float(epsI)
+        parallelFor(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(vocab, 1))) { range in
+            for r in range where targets[r] != paddingIndex {
+                let xr = px + r * vocab, dr = gx + r * vocab, l = lse[r]
+                for j in 0..<vocab { dr[j] += gv * (expf(xr[j] - l) - e) }
+                dr[Int(targets[r])] -= gv * (1 - epsilon)
+            }
+        }
+    }
+    return (loss, Float(nllSum))
+}
+
+/// Owns a temporary buffer that a backward closure needs; freed with the graph.
+final class ScratchBuffer {
+    let pointer: UnsafeMutablePointer<Float>
+    init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
+    deinit { pointer.deallocate() }
+}

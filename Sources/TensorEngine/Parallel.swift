@@ -1,0 +1,38 @@
+import Dispatch
+
+/// Splits `0..<count` into contiguous chunks and runs them on the available cores.
+///
+/// Work below `minimumPerThread` items per thread runs inline: on two cores, dispatching
+/// costs more than it saves for small kernels (build-notes.md, "Swift speed habits").
+@inline(__always)
+func parallelFor(_ count: Int, minimumPerThread: Int = 32_768, _ body: (Range<Int>) -> Void) {
+    let threads = Swift.min(ParallelSettings.threads, count / Swift.max(minimumPerThread, 1))
+    if threads <= 1 {
+        if count > 0 { body(0..<count) }
+        return
+    }
+    let chunk = (count + threads - 1) / threads
+    DispatchQueue.concurrentPerform(iterations: threads) { t in
+        let start = t * chunk
+        let end = Swift.min(count, start + chunk)
+        if start < end { body(start..<end) }
+    }
+}
+
+/// Number of threads the elementwise kernels and row-wise reductions may use.
+public enum ParallelSettings {
+    nonisolated(unsafe) public static var threads: Int = {
+        #if os(Linux)
+        return Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        #else
+        return Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+        #endif
+    }()
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+import Foundation
+#endif

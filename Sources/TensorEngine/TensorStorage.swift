@@ -1,0 +1,47 @@
+/// A manually managed Float32 buffer shared by a tensor and all of its views.
+///
+/// The gradient lives next to the data, in a buffer of the same size that is allocated
+/// (zero-filled) the first time any view of the storage receives a gradient. Because a view
+/// indexes the gradient buffer with the same offset and strides as the data, the gradient of
+/// a view *is* the matching region of its base's gradient: a SubTransformer that reads the
+/// top-left corner of a super weight accumulates its weight gradient directly into that
+/// corner of the super gradient, with no copy (hat-reference.md §2).
+public final class TensorStorage: @unchecked Sendable {
+    public let data: UnsafeMutablePointer<Float>
+    public let count: Int
+    /// Gradient buffer (same size as `data`), nil until first needed.
+    public private(set) var grad: UnsafeMutablePointer<Float>?
+
+    /// Allocates `count` floats. The memory is uninitialized unless `zeroed`.
+    public init(count: Int, zeroed: Bool = false) {
+        precondition(count >= 0, "negative storage size \(count)")
+        self.count = count
+        data = .allocate(capacity: Swift.max(count, 1))
+        if zeroed { data.initialize(repeating: 0, count: count) }
+    }
+
+    deinit {
+        data.deallocate()
+        grad?.deallocate()
+    }
+
+    /// The gradient buffer, allocated and zero-filled on first use.
+    public func gradBuffer() -> UnsafeMutablePointer<Float> {
+        if let g = grad { return g }
+        let g = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(count, 1))
+        g.initialize(repeating: 0, count: count)
+        grad = g
+        return g
+    }
+
+    /// Sets the gradient to zero (keeps the buffer), as an optimizer's `zeroGrad` does.
+    public func zeroGrad() {
+        if let g = grad { g.update(repeating: 0, count: count) }
+    }
+
+    /// Drops the gradient buffer entirely.
+    public func releaseGrad() {
+        grad?.deallocate()
+        grad = nil
+    }
+}

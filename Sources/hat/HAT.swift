@@ -1,0 +1,13 @@
+import ArgumentParser
+import TensorEngine
+
+/// The `hat` command-line tool: one small file per subcommand, no logic of its own.
+@main
+struct HAT: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hat",
+        abstract: "Hardware-aware neural architecture search for Transformer translation models (HAT, in Swift).",
+        version: "0.1.0",
+        subcommands: [SelfCheck.self]
+    )
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what the project needs on Debian 12 with Swift 6.3, and nothing twice:
+#   - system libraries: OpenBLAS (numeric core), SentencePiece (tokenization), pkg-config
+#   - .venv-oracle/: the Python test oracles (PyTorch CPU, numpy, safetensors, sacreBLEU,
+#     onnx, onnxruntime). Tests only: the `hat` binary never runs Python.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+for pkg in libopenblas-dev libsentencepiece-dev pkg-config; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ "${HAT_SKIP_ORACLE:-0}" = "1" ]; then exit 0; fi
+
+venv=.venv-oracle
+stamp="$venv/.hat-oracle-v1"
+if [ ! -f "$stamp" ]; then
+  echo "setup: creating the oracle Python environment in $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --upgrade pip >/dev/null
+  # The CPU build of PyTorch that ships on these machines, else PyPI's CPU wheel.
+  wheel=$(find / -name 'torch-*cpu*.whl' -not -path '*/proc/*' 2>/dev/null | head -n1 || true)
+  if [ -n "$wheel" ]; then
+    "$venv/bin/pip" install -q "$wheel"
+  else
+    "$venv/bin/pip" install -q torch --index-url https://download.pytorch.org/whl/cpu || "$venv/bin/pip" install -q torch
+  fi
+  "$venv/bin/pip" install -q numpy safetensors sacrebleu onnx onnxruntime
+  touch "$stamp"
+fi
