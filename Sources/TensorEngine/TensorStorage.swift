@@ -15,10 +15,23 @@ public final class TensorStorage: @unchecked Sendable {
     /// Allocates `count` floats. The memory is uninitialized unless `zeroed`.
     public init(count: Int, zeroed: Bool = false) {
         precondition(count >= 0, "negative storage size \(count)")
+        _ = Self.allocatorConfigured
         self.count = count
         data = .allocate(capacity: Swift.max(count, 1))
         if zeroed { data.initialize(repeating: 0, count: count) }
     }
+
+    /// glibc returns large blocks to the OS on free and maps fresh zero pages on the next
+    /// malloc, so every activation of a training step would pay page faults on first touch.
+    /// Keeping freed memory in the heap lets the next step reuse it (llm.c preallocates for
+    /// the same reason).
+    static let allocatorConfigured: Bool = {
+        #if os(Linux)
+        _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 1 << 30)
+        _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, Int32.max)
+        #endif
+        return true
+    }()
 
     deinit {
         data.deallocate()
@@ -45,3 +58,9 @@ public final class TensorStorage: @unchecked Sendable {
         grad = nil
     }
 }
+
+#if os(Linux)
+/// glibc's `mallopt` (declared in <malloc.h>, which the Glibc module does not import).
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif

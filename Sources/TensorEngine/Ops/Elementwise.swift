@@ -28,35 +28,35 @@ func broadcastStrides(_ shape: [Int], to outShape: [Int]) -> [Int] {
     }
 }
 
-/// The kinds of elementwise binary op, with their value and partial derivatives.
-enum BinaryOp {
-    case add, sub, mul, div
-
-    @inline(__always) func apply(_ x: Float, _ y: Float) -> Float {
-        switch self {
-        case .add: return x + y
-        case .sub: return x - y
-        case .mul: return x * y
-        case .div: return x / y
-        }
-    }
+/// An elementwise binary op with its partial derivatives. Ops are types, not enum cases,
+/// so that each kernel loop is specialized and vectorized by the compiler.
+protocol BinaryKernel {
+    static func apply(_ x: Float, _ y: Float) -> Float
     /// ∂(x op y)/∂x
-    @inline(__always) func dx(_ x: Float, _ y: Float) -> Float {
-        switch self {
-        case .add, .sub: return 1
-        case .mul: return y
-        case .div: return 1 / y
-        }
-    }
+    static func dx(_ x: Float, _ y: Float) -> Float
     /// ∂(x op y)/∂y
-    @inline(__always) func dy(_ x: Float, _ y: Float) -> Float {
-        switch self {
-        case .add: return 1
-        case .sub: return -1
-        case .mul: return x
-        case .div: return -x / (y * y)
-        }
-    }
+    static func dy(_ x: Float, _ y: Float) -> Float
+}
+
+enum AddKernel: BinaryKernel {
+    @inline(__always) static func apply(_ x: Float, _ y: Float) -> Float { x + y }
+    @inline(__always) static func dx(_ x: Float, _ y: Float) -> Float { 1 }
+    @inline(__always) static func dy(_ x: Float, _ y: Float) -> Float { 1 }
+}
+enum SubKernel: BinaryKernel {
+    @inline(__always) static func apply(_ x: Float, _ y: Float) -> Float { x - y }
+    @inline(__always) static func dx(_ x: Float, _ y: Float) -> Float { 1 }
+    @inline(__always) static func dy(_ x: Float, _ y: Float) -> Float { -1 }
+}
+enum MulKernel: BinaryKernel {
+    @inline(__always) static func apply(_ x: Float, _ y: Float) -> Float { x * y }
+    @inline(__always) static func dx(_ x: Float, _ y: Float) -> Float { y }
+    @inline(__always) static func dy(_ x: Float, _ y: Float) -> Float { x }
+}
+enum DivKernel: BinaryKernel {
+    @inline(__always) static func apply(_ x: Float, _ y: Float) -> Float { x / y }
+    @inline(__always) static func dx(_ x: Float, _ y: Float) -> Float { 1 / y }
+    @inline(__always) static func dy(_ x: Float, _ y: Float) -> Float { -x / (y * y) }
 }
 
 /// Walks the broadcast output in row-major order: body(outIndex, aOffset, bOffset).
@@ -85,7 +85,7 @@ private func forEachBroadcast(_ shape: [Int], _ sa: [Int], _ sb: [Int], _ body: 
     }
 }
 
-func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) -> Tensor {
+func binary<Op: BinaryKernel>(_ op: Op.Type, _ a: Tensor, _ b: Tensor) -> Tensor {
     let a = a.contiguous(), b = b.contiguous()
     let shape = broadcastShape(a.shape, b.shape)
     let n = shapeCount(shape)
@@ -110,10 +110,8 @@ func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) -> Tensor {
         let gb = b.requiresGrad ? b.gradPointer : nil
         if sameShape {
             parallelFor(n) { r in
-                for i in r {
-                    if let ga { ga[i] += g[i] * op.dx(pa[i], pb[i]) }
-                    if let gb { gb[i] += g[i] * op.dy(pa[i], pb[i]) }
-                }
+                if let ga { for i in r { ga[i] += g[i] * op.dx(pa[i], pb[i]) } }
+                if let gb { for i in r { gb[i] += g[i] * op.dy(pa[i], pb[i]) } }
             }
             return
         }
@@ -126,43 +124,73 @@ func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) -> Tensor {
     }
 }
 
-public func + (a: Tensor, b: Tensor) -> Tensor { binary(.add, a, b) }
-public func - (a: Tensor, b: Tensor) -> Tensor { binary(.sub, a, b) }
-public func * (a: Tensor, b: Tensor) -> Tensor { binary(.mul, a, b) }
-public func / (a: Tensor, b: Tensor) -> Tensor { binary(.div, a, b) }
+public func + (a: Tensor, b: Tensor) -> Tensor { binary(AddKernel.self, a, b) }
+public func - (a: Tensor, b: Tensor) -> Tensor { binary(SubKernel.self, a, b) }
+public func * (a: Tensor, b: Tensor) -> Tensor { binary(MulKernel.self, a, b) }
+public func / (a: Tensor, b: Tensor) -> Tensor { binary(DivKernel.self, a, b) }
 
 // MARK: Unary
 
-/// Applies a pointwise function; `derivative(x, y)` gives dy/dx from input and output.
-func unary(_ x: Tensor, _ f: @escaping (Float) -> Float, derivative: @escaping (Float, Float) -> Float) -> Tensor {
+/// A pointwise function with its derivative, given input x and output y. Types, not closures,
+/// so each kernel loop is specialized (a closure call per element costs several times more).
+protocol UnaryKernel {
+    associatedtype Parameter
+    static func apply(_ x: Float, _ p: Parameter) -> Float
+    static func derivative(_ x: Float, _ y: Float, _ p: Parameter) -> Float
+}
+
+func unary<K: UnaryKernel>(_ kernel: K.Type, _ x: Tensor, _ p: K.Parameter) -> Tensor {
     let x = x.contiguous()
     let n = x.count
     let out = TensorStorage(count: n)
     let px = x.dataPointer, po = out.data
-    parallelFor(n) { r in for i in r { po[i] = f(px[i]) } }
+    parallelFor(n) { r in for i in r { po[i] = K.apply(px[i], p) } }
     return Tensor.result(out, shape: x.shape, inputs: [x]) { g in
         let gx = x.gradPointer
-        parallelFor(n) { r in for i in r { gx[i] += g[i] * derivative(px[i], po[i]) } }
+        parallelFor(n) { r in for i in r { gx[i] += g[i] * K.derivative(px[i], po[i], p) } }
     }
 }
 
-public func * (a: Tensor, s: Float) -> Tensor { unary(a, { $0 * s }, derivative: { _, _ in s }) }
+enum ScaleKernel: UnaryKernel {
+    @inline(__always) static func apply(_ x: Float, _ s: Float) -> Float { x * s }
+    @inline(__always) static func derivative(_ x: Float, _ y: Float, _ s: Float) -> Float { s }
+}
+enum ShiftKernel: UnaryKernel {
+    @inline(__always) static func apply(_ x: Float, _ s: Float) -> Float { x + s }
+    @inline(__always) static func derivative(_ x: Float, _ y: Float, _ s: Float) -> Float { 1 }
+}
+enum ReLUKernel: UnaryKernel {
+    @inline(__always) static func apply(_ x: Float, _ p: Void) -> Float { x > 0 ? x : 0 }
+    @inline(__always) static func derivative(_ x: Float, _ y: Float, _ p: Void) -> Float { x > 0 ? 1 : 0 }
+}
+/// GELU, the exact form x·Φ(x) = ½x(1 + erf(x/√2)) (PyTorch's default, approximate="none").
+enum GELUKernel: UnaryKernel {
+    static let invSqrt2: Float = 0.70710678118654752
+    static let invSqrt2Pi: Float = 0.39894228040143268
+    @inline(__always) static func apply(_ x: Float, _ p: Void) -> Float { 0.5 * x * (1 + erff(x * invSqrt2)) }
+    @inline(__always) static func derivative(_ x: Float, _ y: Float, _ p: Void) -> Float {
+        0.5 * (1 + erff(x * invSqrt2)) + x * invSqrt2Pi * expf(-0.5 * x * x)
+    }
+}
+enum ExpKernel: UnaryKernel {
+    @inline(__always) static func apply(_ x: Float, _ p: Void) -> Float { expf(x) }
+    @inline(__always) static func derivative(_ x: Float, _ y: Float, _ p: Void) -> Float { y }
+}
+enum LogKernel: UnaryKernel {
+    @inline(__always) static func apply(_ x: Float, _ p: Void) -> Float { logf(x) }
+    @inline(__always) static func derivative(_ x: Float, _ y: Float, _ p: Void) -> Float { 1 / x }
+}
+
+public func * (a: Tensor, s: Float) -> Tensor { unary(ScaleKernel.self, a, s) }
 public func * (s: Float, a: Tensor) -> Tensor { a * s }
-public func + (a: Tensor, s: Float) -> Tensor { unary(a, { $0 + s }, derivative: { _, _ in 1 }) }
+public func + (a: Tensor, s: Float) -> Tensor { unary(ShiftKernel.self, a, s) }
 public prefix func - (a: Tensor) -> Tensor { a * -1 }
 
 /// max(x, 0).
-public func relu(_ x: Tensor) -> Tensor {
-    unary(x, { $0 > 0 ? $0 : 0 }, derivative: { x, _ in x > 0 ? 1 : 0 })
-}
+public func relu(_ x: Tensor) -> Tensor { unary(ReLUKernel.self, x, ()) }
 
-/// GELU, the exact form x·Φ(x) = ½x(1 + erf(x/√2)) (PyTorch's default, approximate="none").
-public func gelu(_ x: Tensor) -> Tensor {
-    let invSqrt2: Float = 0.70710678118654752
-    let invSqrt2Pi: Float = 0.39894228040143268
-    return unary(x, { 0.5 * $0 * (1 + erff($0 * invSqrt2)) },
-                 derivative: { x, _ in 0.5 * (1 + erff(x * invSqrt2)) + x * invSqrt2Pi * expf(-0.5 * x * x) })
-}
+/// GELU, exact erf form (PyTorch's default).
+public func gelu(_ x: Tensor) -> Tensor { unary(GELUKernel.self, x, ()) }
 
-public func exp(_ x: Tensor) -> Tensor { unary(x, { expf($0) }, derivative: { _, y in y }) }
-public func log(_ x: Tensor) -> Tensor { unary(x, { logf($0) }, derivative: { x, _ in 1 / x }) }
+public func exp(_ x: Tensor) -> Tensor { unary(ExpKernel.self, x, ()) }
+public func log(_ x: Tensor) -> Tensor { unary(LogKernel.self, x, ()) }
