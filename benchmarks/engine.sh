@@ -17,5 +17,7 @@ run() {
 }
 mode="${1:-}"
 echo "# $(date -u +%FT%TZ) $(lscpu | grep 'Model name' | sed 's/ \+/ /g') OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} mode=${mode:-env}"
+{
 run "$mode" .build/release/HATBenchmarks all
 run "$mode" .venv-oracle/bin/python benchmarks/engine_torch.py all
+} | tee /dev/stderr | .venv-oracle/bin/python benchmarks/summarize.py

@@ -26,6 +26,7 @@ struct OpParityTests {
         let dy = try fixture.tensorValue("\(name)/dy")
         (out * dy).sum().backward()
         var checked = 0
+        var worstGradient: Float = 0
         for gradName in fixture.names where gradName.hasPrefix("\(name)/grad/") {
             let input = String(gradName.dropFirst("\(name)/grad/".count))
             let expectedGrad = try fixture.tensorValue(gradName)
@@ -37,10 +38,12 @@ struct OpParityTests {
             } else {
                 let err = relativeError(ours.toArray(), expectedGrad.toArray())
                 #expect(err <= Self.tolerance, "\(name): gradient of \(input) relative error \(err)")
+                worstGradient = max(worstGradient, err)
             }
             checked += 1
         }
         #expect(checked == inputs.floats.count - op.noGrad.count, "\(name): compared \(checked) gradients")
+        print("op parity \(name): forward \(fwdErr), worst gradient \(worstGradient)")
     }
 }
 
