@@ -1,8 +1,9 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// The numeric core runs on the platform BLAS: OpenBLAS through a system-library
-// target on Linux, Accelerate on Apple platforms (see docs/ARCHITECTURE.md).
+// The pipeline stages are the modules (docs/ARCHITECTURE.md); each depends only on those above it.
+// The numeric core runs on the platform BLAS: OpenBLAS through a system-library target on
+// Linux, Accelerate on Apple platforms.
 let blasDependency: [Target.Dependency] = [
     .target(name: "CBLAS", condition: .when(platforms: [.linux]))
 ]
@@ -16,6 +17,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -23,26 +25,32 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // SentencePiece's C++ classes do not import into Swift (non-copyable types), so a small
+        // C++ shim exposes an extern "C" API over them (build-notes.md).
         .target(
-            name: "TensorEngine",
-            dependencies: blasDependency
+            name: "CSentencePiece",
+            linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train")]
         ),
+        .target(name: "TensorEngine", dependencies: blasDependency),
+        .target(name: "NN", dependencies: ["TensorEngine"]),
+        .target(name: "Model", dependencies: ["NN", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Data", dependencies: ["CSentencePiece"]),
         .executableTarget(
             name: "hat",
             dependencies: [
-                "TensorEngine",
+                "TensorEngine", "NN", "Model", "Data",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "HATBenchmarks",
-            dependencies: ["TensorEngine"],
+            dependencies: ["TensorEngine", "NN", "Model"],
             path: "Sources/HATBenchmarks"
         ),
-        .testTarget(
-            name: "TensorEngineTests",
-            dependencies: ["TensorEngine"]
-        ),
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model"]),
+        .testTarget(name: "DataTests", dependencies: ["Data"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v5],
+    cxxLanguageStandard: .cxx17
 )

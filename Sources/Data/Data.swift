@@ -1,0 +1,1 @@
+// The data stage (issue 4) lands here.
