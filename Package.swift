@@ -47,9 +47,11 @@ let package = Package(
             dependencies: ["TensorEngine", "NN", "Model"],
             path: "Sources/HATBenchmarks"
         ),
-        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model"]),
-        .testTarget(name: "DataTests", dependencies: ["Data"]),
+        // Test-only helpers: runs the Python oracles, compares arrays, finds ../shared/data.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "TestSupport"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TensorEngine
+import TestSupport
 
 /// Autograd beyond single ops: finite differences through a composite attention block,
 /// the no-grad mode, gradient aliasing of views, and determinism.

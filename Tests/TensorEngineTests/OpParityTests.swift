@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TensorEngine
+import TestSupport
 
 /// Every op's forward output and input gradients against PyTorch (Tests/Oracle/ops_oracle.py).
 ///
@@ -53,17 +54,6 @@ let opFixture: Result<SafeTensorsFile, Error> = Result {
     let path = dir.appendingPathComponent("ops.safetensors").path
     try Oracle.run("ops_oracle.py", [path])
     return try SafeTensorsFile.read(from: URL(fileURLWithPath: path))
-}
-
-func relativeError(_ a: [Float], _ b: [Float]) -> Float {
-    precondition(a.count == b.count)
-    var maxDiff: Float = 0, maxRef: Float = 0
-    for (x, y) in zip(a, b) {
-        if x == y { continue }  // also equal infinities
-        maxDiff = max(maxDiff, abs(x - y))
-    }
-    for y in b where y.isFinite { maxRef = max(maxRef, abs(y)) }
-    return maxDiff / max(maxRef, 1e-12)
 }
 
 /// The inputs of one case: float bases (requiring grad unless listed in `noGrad`) and int64 ids.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TensorEngine
+import TestSupport
 
 /// Tests for SafeTensors.swift: Swift round trips, interoperability with the reference
 /// `safetensors` library in both directions (Tests/Oracle/safetensors_oracle.py), and rejection

@@ -50,6 +50,21 @@ extension Tensor {
         return base.view(shape: s, strides: contiguousStrides(s), offset: base.offset)
     }
 
+    /// Splits one axis into several (a view, whatever the strides): [B, T, 512] with
+    /// `unflattened(-1, [8, 64])` is [B, T, 8, 64]. How attention splits heads without a copy.
+    public func unflattened(_ axis: Int, _ sizes: [Int]) -> Tensor {
+        let ax = self.axis(axis)
+        precondition(shapeCount(sizes) == shape[ax], "unflattened: \(sizes) does not split axis \(ax) of size \(shape[ax])")
+        var newStrides: [Int] = []
+        var s = strides[ax]
+        for size in sizes.reversed() {
+            newStrides.insert(s, at: 0)
+            s *= size
+        }
+        return view(shape: Array(shape[..<ax]) + sizes + Array(shape[(ax + 1)...]),
+                    strides: Array(strides[..<ax]) + newStrides + Array(strides[(ax + 1)...]), offset: offset)
+    }
+
     /// Adds an axis of size 1 at `axis` (a view).
     public func expandedDimensions(_ axis: Int) -> Tensor {
         let ax = axis < 0 ? axis + rank + 1 : axis

@@ -67,3 +67,70 @@ public func logSoftmax(_ x: Tensor) -> Tensor {
         }
     }
 }
+
+/// Which attention scores to exclude before the softmax.
+public struct AttentionMask: Sendable {
+    /// Batch × key-length flags, true where the key is padding (fairseq's key_padding_mask).
+    public var keyPadding: [Bool]?
+    /// Whether query t may only attend to keys 0...t (decoder self-attention, teacher forcing).
+    public var causal: Bool
+    /// For incremental decoding: the position of the first query, so query i is at `queryOffset + i`.
+    public var queryOffset: Int
+
+    public init(keyPadding: [Bool]? = nil, causal: Bool = false, queryOffset: Int = 0) {
+        self.keyPadding = keyPadding
+        self.causal = causal
+        self.queryOffset = queryOffset
+    }
+}
+
+/// Softmax over the last axis of attention scores [B, H, T, S] with masked keys excluded.
+///
+/// Equivalent to `softmax(scores + additiveMask)` with −∞ at masked keys, without building the
+/// mask tensor or a broadcast pass. A row whose keys are all masked gives zeros (not NaN).
+public func maskedSoftmax(_ scores: Tensor, mask: AttentionMask) -> Tensor {
+    precondition(scores.rank == 4, "maskedSoftmax expects [batch, heads, queries, keys], got \(scores.shape)")
+    let x = scores.contiguous()
+    let (b, h, t, s) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    if let pad = mask.keyPadding { precondition(pad.count == b * s, "maskedSoftmax: key padding mask has \(pad.count) flags for \(b)×\(s)") }
+    let out = TensorStorage(count: x.count)
+    let px = x.dataPointer, py = out.data
+    let rows = b * h * t
+    let padding = mask.keyPadding
+    let causal = mask.causal, offset = mask.queryOffset
+    parallelFor(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(s, 1))) { range in
+        for r in range {
+            let batch = r / (h * t), query = r % t
+            let xr = px + r * s, yr = py + r * s
+            // Keys allowed for this row: [0, limit) minus padding.
+            let limit = causal ? Swift.min(s, offset + query + 1) : s
+            var m = -Float.infinity
+            for j in 0..<limit where padding?[batch * s + j] != true { m = Swift.max(m, xr[j]) }
+            if m == -Float.infinity {
+                for j in 0..<s { yr[j] = 0 }
+                continue
+            }
+            var sum: Float = 0
+            for j in 0..<s {
+                let masked = j >= limit || padding?[batch * s + j] == true
+                let e = masked ? 0 : expf(xr[j] - m)
+                yr[j] = e
+                sum += e
+            }
+            let inv = 1 / sum
+            for j in 0..<s { yr[j] *= inv }
+        }
+    }
+    return Tensor.result(out, shape: x.shape, inputs: [x]) { g in
+        // Same as softmax: masked entries have y = 0, so they receive no gradient.
+        let gx = x.gradPointer
+        parallelFor(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(s, 1))) { range in
+            for r in range {
+                let yr = py + r * s, gr = g + r * s, dr = gx + r * s
+                var dot: Float = 0
+                for j in 0..<s { dot += gr[j] * yr[j] }
+                for j in 0..<s { dr[j] += yr[j] * (gr[j] - dot) }
+            }
+        }
+    }
+}
