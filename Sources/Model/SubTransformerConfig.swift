@@ -112,8 +112,8 @@ public struct SubTransformerConfig: Hashable, Codable, Sendable, CustomStringCon
 extension SubTransformerConfig {
     /// Reads a HAT SubTransformer file (e.g. HAT_wmt14ende_xeon@137.9ms_bleu@25.8.yml).
     ///
-    /// Per-layer lists may have one entry per used layer, or one per super layer (HAT writes
-    /// the whole gene); extra entries beyond the layer count are then ignored.
+    /// Per-layer lists have one entry per used layer; when `superLayers` is given, a list with
+    /// one entry per super layer (a whole gene) is also accepted and cut to the layer count.
     public init(file: HATConfigFile, superLayers: (encoder: Int, decoder: Int)? = nil, qkvDim: Int = 512) throws {
         func required(_ key: String) throws -> Int {
             guard let v = try file.int(key) else {
@@ -126,7 +126,7 @@ extension SubTransformerConfig {
                 throw ConfigError(file: file.path, key: key, "is missing: give one value per layer")
             }
             if v.count == layers { return v }
-            if v.count > layers, superLayers == nil || v.count == superLayers { return Array(v.prefix(layers)) }
+            if v.count > layers, let n = superLayers, v.count == n { return Array(v.prefix(layers)) }
             throw file.error(key, "has \(v.count) entries \(v) but the layer count is \(layers)")
         }
         let encLayers = try required("encoder-layer-num-subtransformer")
