@@ -1,4 +1,6 @@
 import Foundation
+import Model
+import NN
 import TensorEngine
 
 // Engine benchmarks, printed as JSON lines; benchmarks/engine.sh runs them next to PyTorch
@@ -7,6 +9,9 @@ import TensorEngine
 //   hat-bench gemm            SGEMM GFLOP/s on training- and decoding-sized shapes
 //   hat-bench encoder-layer   forward+backward of one post-norm Transformer encoder layer
 //                             (d=512, FFN 2048, 8 heads, 4,096 tokens as 128×32)
+//   hat-bench subtransformer-step SPACE.yml
+//                             forward+backward (label-smoothed CE) of the space's largest
+//                             SubTransformer on 128×32 source and target tokens, with dropout
 
 func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
 
@@ -88,6 +93,44 @@ func benchEncoderLayer() {
           "forward_ms": fwd, "forward_backward_ms": step, "kernel": BLAS.coreName])
 }
 
+/// One training step (forward, loss, backward; no optimizer) of the largest SubTransformer.
+func benchSubTransformerStep(spacePath: String) throws {
+    let space = try SearchSpace(contentsOf: spacePath)
+    let config = space.largest
+    let (batch, sourceLength, targetLength, sourceVocab, targetVocab) = (128, 32, 32, 8848, 6632)
+    let rates = DropoutRates(dropout: 0.375, attentionDropout: 0.1, activationDropout: 0)
+    var rng = RandomGenerator(seed: 0)
+    let model = SuperTransformer(space: space, sourceVocabSize: space.shareAllEmbeddings ? targetVocab : sourceVocab,
+                                 targetVocabSize: targetVocab, rates: rates, rng: &rng)
+    let src = TokenBatch(tokens: (0..<(batch * sourceLength)).map { _ in Int32(4 + rng.nextInt(model.sourceVocabSize - 4)) },
+                         batchSize: batch, length: sourceLength)
+    let prev = TokenBatch(tokens: (0..<(batch * targetLength)).map { _ in Int32(4 + rng.nextInt(targetVocab - 4)) },
+                          batchSize: batch, length: targetLength)
+    let target = (0..<(batch * targetLength)).map { _ in Int32(4 + rng.nextInt(targetVocab - 4)) }
+    let context = ForwardContext(training: true, rng: RandomGenerator(seed: 1))
+    let repeats = 5
+    let setup: [String: Any] = [
+        "space": try JSONSerialization.jsonObject(with: JSONEncoder().encode(space)),
+        "config": try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)),
+        "batch": batch, "source_length": sourceLength, "target_length": targetLength,
+        "source_vocab": model.sourceVocabSize, "target_vocab": targetVocab,
+        "dropout": rates.dropout, "attention_dropout": rates.attentionDropout, "repeats": repeats,
+    ]
+    emit(["bench": "subtransformer_step_setup", "setup": String(decoding: try JSONSerialization.data(withJSONObject: setup, options: [.sortedKeys]), as: UTF8.self)])
+    let ms = time(repeats: repeats) {
+        let (loss, _) = model.loss(source: src, previousOutput: prev, target: target, config: config,
+                                   labelSmoothing: 0.1, context: context)
+        loss.backward()
+        model.zeroGrad()
+    }
+    emit(["bench": "subtransformer_step", "impl": "swift", "ms": ms, "target_tokens_per_s": Double(batch * targetLength) / ms * 1e3,
+          "kernel": BLAS.coreName, "config": config.description])
+}
+
 let which = CommandLine.arguments.dropFirst().first ?? "all"
 if which == "gemm" || which == "all" { benchGEMM() }
 if which == "encoder-layer" || which == "all" { benchEncoderLayer() }
+if which == "subtransformer-step" {
+    let path = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : "../shared/data/hat-configs/iwslt14.de-en__space1.yml"
+    try benchSubTransformerStep(spacePath: path)
+}
