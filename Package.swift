@@ -35,10 +35,11 @@ let package = Package(
         .target(name: "NN", dependencies: ["TensorEngine"]),
         .target(name: "Model", dependencies: ["NN", .product(name: "Yams", package: "Yams")]),
         .target(name: "Data", dependencies: ["CSentencePiece"]),
+        .target(name: "Train", dependencies: ["Model", "NN", "Data"]),
         .executableTarget(
             name: "hat",
             dependencies: [
-                "TensorEngine", "NN", "Model", "Data",
+                "TensorEngine", "NN", "Model", "Data", "Train",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -53,6 +54,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

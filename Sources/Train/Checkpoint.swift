@@ -1,0 +1,124 @@
+import Foundation
+import Model
+import NN
+import TensorEngine
+
+/// Everything a training run needs to continue exactly where it stopped, as one safetensors file.
+///
+/// Tensors: `model.<name>` (fairseq-style parameter names), `optimizer.exp_avg.<name>` and
+/// `optimizer.exp_avg_sq.<name>` (Adam's moments). Metadata (strings): `format`, and `state`,
+/// a JSON `CheckpointState` with the update count, data position, random-generator state,
+/// best validation loss, the search space, the fixed SubTransformer (if any), the training
+/// config and the vocabulary sizes. A person (or PyTorch) can open it with any safetensors reader.
+public struct CheckpointState: Codable, Equatable, Sendable {
+    public var update: Int
+    public var epoch: Int
+    /// Next batch: epoch and index within it.
+    public var batchEpoch: Int
+    public var batchIndex: Int
+    public var rngState: [UInt64]
+    public var bestValidLoss: Double?
+    public var skippedUpdates: Int
+    public var space: SearchSpace
+    /// The SubTransformer being trained, or nil for SuperTransformer training.
+    public var subTransformer: SubTransformerConfig?
+    public var training: TrainingConfig
+    public var sourceVocabSize: Int
+    public var targetVocabSize: Int
+    /// Dataset directory the run trained on (informational).
+    public var data: String?
+    /// Wall-clock seconds of training so far, across resumes.
+    public var trainingSeconds: Double
+}
+
+public enum Checkpoint {
+    public static let format = "hat-checkpoint-v1"
+
+    /// Writes model, optimizer and state atomically (temporary file, then rename).
+    /// Refuses to write non-finite weights: a checkpoint must always be safe to resume from.
+    public static func save(to url: URL, model: SuperTransformer, optimizer: Adam?, state: CheckpointState) throws {
+        var file = SafeTensorsFile(metadata: ["format": format, "state": try encode(state)])
+        let named = model.namedParameters()
+        for (name, p) in named {
+            let values = p.toArray()
+            guard values.allSatisfy(\.isFinite) else {
+                throw TrainingError.nonFinite("refusing to write \(url.lastPathComponent): parameter \(name) is not finite")
+            }
+            try file.add("model.\(name)", floats: values, shape: p.shape)
+        }
+        if let optimizer {
+            for (i, (name, _)) in named.enumerated() {
+                try file.add("optimizer.exp_avg.\(name)", optimizer.firstMoments[i])
+                try file.add("optimizer.exp_avg_sq.\(name)", optimizer.secondMoments[i])
+            }
+            file.metadata["optimizer_step"] = String(optimizer.step)
+        }
+        try file.write(to: url)
+    }
+
+    /// Reads and validates a checkpoint's state without touching a model.
+    public static func readState(_ file: SafeTensorsFile, path: String) throws -> CheckpointState {
+        guard file.metadata["format"] == format, let json = file.metadata["state"] else {
+            throw TrainingError.badCheckpoint("\(path): not a hat checkpoint (metadata 'format' is \(file.metadata["format"] ?? "missing"))")
+        }
+        do {
+            return try JSONDecoder().decode(CheckpointState.self, from: Data(json.utf8))
+        } catch {
+            throw TrainingError.badCheckpoint("\(path): unreadable training state: \(error)")
+        }
+    }
+
+    /// Copies the checkpoint's weights (and optimizer moments, when `optimizer` is given) into
+    /// an already built model of the same shape. Every tensor must be present and finite.
+    public static func load(_ file: SafeTensorsFile, path: String, into model: SuperTransformer, optimizer: Adam?) throws {
+        func copy(_ name: String, into t: Tensor) throws {
+            guard let entry = file[name] else { throw TrainingError.badCheckpoint("\(path): tensor \(name) is missing") }
+            guard entry.shape == t.shape else {
+                throw TrainingError.badCheckpoint("\(path): tensor \(name) has shape \(entry.shape), the model needs \(t.shape)")
+            }
+            let values = try entry.floats()
+            guard values.allSatisfy(\.isFinite) else { throw TrainingError.badCheckpoint("\(path): tensor \(name) is not finite") }
+            values.withUnsafeBufferPointer { t.storage.data.update(from: $0.baseAddress!, count: values.count) }
+        }
+        let named = model.namedParameters()
+        for (name, p) in named { try copy("model.\(name)", into: p) }
+        if let optimizer {
+            for (i, (name, _)) in named.enumerated() {
+                try copy("optimizer.exp_avg.\(name)", into: optimizer.firstMoments[i])
+                try copy("optimizer.exp_avg_sq.\(name)", into: optimizer.secondMoments[i])
+            }
+            optimizer.restore(step: Int(file.metadata["optimizer_step"] ?? "") ?? 0)
+        }
+    }
+
+    /// Builds the model a checkpoint describes and loads its weights (for translation, search,
+    /// fine-tuning). Dropout rates come from the stored training config.
+    public static func loadModel(path: String) throws -> (model: SuperTransformer, state: CheckpointState) {
+        let file = try SafeTensorsFile.read(from: URL(fileURLWithPath: path))
+        let state = try readState(file, path: path)
+        var rng = RandomGenerator(seed: 0)
+        let model = SuperTransformer(space: state.space, sourceVocabSize: state.sourceVocabSize,
+                                     targetVocabSize: state.targetVocabSize, rates: state.training.dropoutRates, rng: &rng)
+        try load(file, path: path, into: model, optimizer: nil)
+        return (model, state)
+    }
+
+    static func encode(_ state: CheckpointState) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(state), as: UTF8.self)
+    }
+}
+
+public enum TrainingError: Error, CustomStringConvertible {
+    case badCheckpoint(String)
+    case nonFinite(String)
+    case diverged(String)
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .badCheckpoint(let m), .nonFinite(let m), .diverged(let m), .invalid(let m): return m
+        }
+    }
+}

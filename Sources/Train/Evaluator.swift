@@ -1,0 +1,55 @@
+import Data
+import Foundation
+import Model
+import NN
+import TensorEngine
+
+/// Validation loss of a SubTransformer on a whole split: teacher-forced, no dropout, no tape.
+/// Also the fitness of HAT's evolutionary search (hat-reference.md §7).
+public struct Evaluator {
+    public let batches: [Batch]
+    public let labelSmoothing: Float
+
+    /// Pre-builds the split's batches (length-sorted, unshuffled) once; reused for every subnet.
+    public init(dataset: TranslationDataset, maxTokens: Int, labelSmoothing: Float) throws {
+        var it = try BatchIterator(dataset: dataset, maxTokens: maxTokens, seed: 0, shuffle: false, skipOversized: true)
+        var batches: [Batch] = []
+        while let b = it.next() { batches.append(b) }
+        self.batches = batches
+        self.labelSmoothing = labelSmoothing
+    }
+
+    public struct Result: Sendable {
+        /// Label-smoothed loss per target token, base 2 (fairseq's `loss`).
+        public var loss: Double
+        /// NLL per target token, base 2 (fairseq's `nll_loss`); perplexity is 2^nllLoss.
+        public var nllLoss: Double
+        public var tokens: Int
+        public var perplexity: Double { pow(2, nllLoss) }
+    }
+
+    public func evaluate(_ model: SuperTransformer, config: SubTransformerConfig) -> Result {
+        withNoGrad {
+            var loss = 0.0, nll = 0.0, tokens = 0
+            let context = ForwardContext.evaluation()
+            for b in batches {
+                let (l, n) = model.loss(source: b.sourceBatch, previousOutput: b.previousOutputBatch, target: b.targetTokens,
+                                        config: config, labelSmoothing: labelSmoothing, context: context)
+                loss += Double(l.item)
+                nll += Double(n)
+                tokens += b.targetTokenCount
+            }
+            let perToken = 1 / (Double(Swift.max(tokens, 1)) * log(2.0))
+            return Result(loss: loss * perToken, nllLoss: nll * perToken, tokens: tokens)
+        }
+    }
+}
+
+extension Batch {
+    /// The source side as the model's token batch [B, S].
+    public var sourceBatch: TokenBatch { TokenBatch(tokens: sourceTokens, batchSize: batchSize, length: sourceLength) }
+    /// The decoder input (eos + target without its last token) as a token batch [B, T].
+    public var previousOutputBatch: TokenBatch {
+        TokenBatch(tokens: previousOutputTokens, batchSize: batchSize, length: targetLength)
+    }
+}

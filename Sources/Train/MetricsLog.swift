@@ -1,0 +1,66 @@
+import Foundation
+
+/// Training metrics as JSON lines in the save directory (`metrics.jsonl`): one object per
+/// update (`update`, `loss`, `lr`, `tokens_per_s`, ...) and one per validated SubTransformer
+/// (`split: "valid"`). Losses are per target token in base 2, as fairseq logs them.
+public final class MetricsLog {
+    public let url: URL
+    private let handle: FileHandle
+
+    /// Opens (or creates) the log. With `keepingUpdatesThrough`, entries of later updates — left
+    /// by a run that stopped after its last checkpoint — are dropped first (atomic rewrite), so
+    /// the log always matches the trajectory the resumed run continues.
+    public init(url: URL, keepingUpdatesThrough lastUpdate: Int? = nil) throws {
+        self.url = url
+        let fm = FileManager.default
+        if let lastUpdate, let data = fm.contents(atPath: url.path) {
+            let kept = String(decoding: data, as: UTF8.self).split(separator: "\n").filter { line in
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      let update = object["update"] as? Int else { return false }
+                return update <= lastUpdate
+            }
+            let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+            try Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8).write(to: tmp)
+            _ = try fm.replaceItemAt(url, withItemAt: tmp)
+        } else if lastUpdate == nil {
+            fm.createFile(atPath: url.path, contents: nil)  // a fresh run starts a fresh log
+        }
+        if !fm.fileExists(atPath: url.path) { fm.createFile(atPath: url.path, contents: nil) }
+        handle = try FileHandle(forWritingTo: url)
+        try handle.seekToEnd()
+    }
+
+    deinit { try? handle.close() }
+
+    public func write(_ object: [String: Any]) {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        handle.write(data + Data("\n".utf8))
+    }
+
+    /// Reads every entry of a metrics file (for reports and tests).
+    public static func read(_ url: URL) throws -> [[String: Any]] {
+        let text = try String(contentsOf: url, encoding: .utf8)
+        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+}
+
+/// A status line rewritten in place on a terminal, plain log lines otherwise.
+public struct ProgressPrinter {
+    public let isTerminal: Bool
+    public init() { isTerminal = isatty(fileno(stdout)) != 0 }
+
+    public func update(_ line: String) {
+        if isTerminal {
+            print("\r\u{1B}[2K" + line, terminator: "")
+            fflush(stdout)
+        } else {
+            print(line)
+        }
+    }
+
+    public func log(_ line: String) {
+        if isTerminal { print("\r\u{1B}[2K", terminator: "") }
+        print(line)
+        fflush(stdout)
+    }
+}

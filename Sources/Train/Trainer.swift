@@ -1,0 +1,281 @@
+import Data
+import Foundation
+import Model
+import NN
+import TensorEngine
+
+/// SuperTransformer training (one random SubTransformer per update, HAT), SubTransformer
+/// training from scratch (a fixed subnet), and fine-tuning (a fixed subnet that starts from a
+/// supernet's weights). Resumes from the newest valid checkpoint in the save directory by itself.
+public final class Trainer {
+    public let model: SuperTransformer
+    public let optimizer: Adam
+    public let config: TrainingConfig
+    public let space: SearchSpace
+    public let subTransformer: SubTransformerConfig?
+    public let saveDirectory: URL
+    public private(set) var state: CheckpointState
+    var batches: BatchIterator
+    let evaluator: Evaluator
+    let context: ForwardContext
+    let validationSubnets: [(name: String, config: SubTransformerConfig)]
+    let metrics: MetricsLog
+    let printer = ProgressPrinter()
+    let log: (String) -> Void
+
+    /// Prepares a run. If `saveDirectory` holds checkpoints, resumes from the newest valid one
+    /// (corrupt ones are reported and skipped); otherwise starts fresh, from `initFrom`'s
+    /// weights when given (fine-tuning).
+    public init(space: SearchSpace, subTransformer: SubTransformerConfig?, data: PreparedDataset, config: TrainingConfig,
+                saveDirectory: URL, initFrom: String? = nil, log: @escaping (String) -> Void = { print($0) }) throws {
+        self.space = space
+        self.subTransformer = subTransformer
+        self.config = config
+        self.saveDirectory = saveDirectory
+        self.log = log
+        if let sub = subTransformer { try space.check(sub, file: "the SubTransformer") }
+        try FileManager.default.createDirectory(at: saveDirectory, withIntermediateDirectories: true)
+
+        let (vs, vt) = (data.sourceVocabulary.size, data.targetVocabulary.size)
+        if space.shareAllEmbeddings && vs != vt {
+            throw TrainingError.invalid("the space shares all embeddings but the data has separate vocabularies (\(vs) source, \(vt) target): prepare it with a joint vocabulary")
+        }
+        var initRNG = RandomGenerator(seed: config.seed)
+        model = SuperTransformer(space: space, sourceVocabSize: vs, targetVocabSize: vt, rates: config.dropoutRates, rng: &initRNG)
+        optimizer = Adam(parameters: model.parameters(), learningRate: 0,
+                         betas: (Float(config.adamBetas[0]), Float(config.adamBetas[1])), eps: Float(config.adamEps),
+                         weightDecay: Float(config.weightDecay))
+        let train = try data.split("train")
+        batches = try BatchIterator(dataset: train, maxTokens: config.maxTokens, seed: config.seed, shuffle: true, skipOversized: true)
+        evaluator = try Evaluator(dataset: try data.split("valid"), maxTokens: config.maxTokens, labelSmoothing: Float(config.labelSmoothing))
+
+        // Validated every epoch: the subnet itself, or the largest, the smallest and a fixed seeded set.
+        if let sub = subTransformer {
+            validationSubnets = [("subtransformer", sub)]
+        } else {
+            var rng = RandomGenerator(seed: config.seed ^ 0x5EED_0F_5AB)
+            validationSubnets = [("largest", space.largest), ("smallest", space.smallest)]
+                + (0..<config.validationRandomSubnets).map { ("random\($0 + 1)", space.sample(rng: &rng)) }
+        }
+
+        let fresh = CheckpointState(
+            update: 0, epoch: 1, batchEpoch: 1, batchIndex: 0, rngState: RandomGenerator(seed: config.seed &+ 1).state,
+            bestValidLoss: nil, skippedUpdates: 0, space: space, subTransformer: subTransformer, training: config,
+            sourceVocabSize: vs, targetVocabSize: vt, data: data.directory, trainingSeconds: 0)
+        var resumed: CheckpointState?
+        for candidate in Self.checkpoints(in: saveDirectory) {
+            do {
+                let file = try SafeTensorsFile.read(from: candidate)
+                let s = try Checkpoint.readState(file, path: candidate.path)
+                guard s.space == space, s.subTransformer == subTransformer, s.sourceVocabSize == vs, s.targetVocabSize == vt else {
+                    throw TrainingError.badCheckpoint("\(candidate.path) is from a different run (space, SubTransformer or vocabulary differ): use another --save-dir")
+                }
+                try Checkpoint.load(file, path: candidate.path, into: model, optimizer: optimizer)
+                resumed = s
+                log("resuming from \(candidate.lastPathComponent): update \(s.update), epoch \(s.batchEpoch) batch \(s.batchIndex)")
+                break
+            } catch let e as TrainingError {
+                if case .badCheckpoint(let m) = e, m.contains("different run") { throw e }
+                log("warning: skipping checkpoint \(candidate.lastPathComponent): \(e)")
+            } catch {
+                log("warning: skipping checkpoint \(candidate.lastPathComponent): \(error)")
+            }
+        }
+        if var r = resumed {
+            r.training = config  // overrides given on the command line apply to the rest of the run
+            state = r
+            batches.position = BatchPosition(epoch: r.batchEpoch, index: r.batchIndex)
+        } else {
+            state = fresh
+            if let initFrom {
+                let file = try SafeTensorsFile.read(from: URL(fileURLWithPath: initFrom))
+                let s = try Checkpoint.readState(file, path: initFrom)
+                guard s.space == space, s.sourceVocabSize == vs, s.targetVocabSize == vt else {
+                    throw TrainingError.invalid("\(initFrom): its search space or vocabulary differs from this run's; fine-tuning inherits weights from the same SuperTransformer")
+                }
+                try Checkpoint.load(file, path: initFrom, into: model, optimizer: nil)
+                log("initialized from \(initFrom) (update \(s.update)): inherited SuperTransformer weights")
+            }
+        }
+        context = ForwardContext(training: true, rng: RandomGenerator(state: state.rngState))
+        metrics = try MetricsLog(url: saveDirectory.appendingPathComponent("metrics.jsonl"),
+                                 keepingUpdatesThrough: resumed == nil ? nil : state.update)
+    }
+
+    /// Checkpoint files, newest first (by the update count in their names, then modification time).
+    static func checkpoints(in dir: URL) -> [URL] {
+        let files = (try? FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
+        func rank(_ u: URL) -> (Int, Date) {
+            let name = u.deletingPathExtension().lastPathComponent
+            let date = (try? u.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast
+            return (name == "checkpoint_last" ? 1 : 0, date)
+        }
+        return files.filter { $0.pathExtension == "safetensors" && $0.lastPathComponent.hasPrefix("checkpoint") && !$0.lastPathComponent.hasPrefix("checkpoint_best") }
+            .sorted { a, b in
+                let (ra, rb) = (rank(a), rank(b))
+                return ra.0 != rb.0 ? ra.0 > rb.0 : ra.1 > rb.1
+            }
+    }
+
+    /// Validates every tracked SubTransformer; returns their mean loss.
+    @discardableResult
+    func validate() -> Double {
+        var total = 0.0
+        for (name, sub) in validationSubnets {
+            let r = evaluator.evaluate(model, config: sub)
+            total += r.loss
+            metrics.write(["split": "valid", "update": state.update, "epoch": state.epoch, "subtransformer": name,
+                           "loss": r.loss, "nll_loss": r.nllLoss, "ppl": r.perplexity, "tokens": r.tokens,
+                           "config": sub.description])
+            printer.log(String(format: "valid  epoch %d update %d  %@  loss %.3f  nll %.3f  ppl %.2f",
+                               state.epoch, state.update, name, r.loss, r.nllLoss, r.perplexity))
+        }
+        return total / Double(Swift.max(validationSubnets.count, 1))
+    }
+
+    func save(_ name: String, alsoAsLast: Bool = true) throws {
+        state.rngState = context.rng.state
+        state.batchEpoch = batches.position.epoch
+        state.batchIndex = batches.position.index
+        let url = saveDirectory.appendingPathComponent(name)
+        try Checkpoint.save(to: url, model: model, optimizer: optimizer, state: state)
+        if alsoAsLast { try replaceCopy(of: url, as: "checkpoint_last.safetensors") }
+    }
+
+    func replaceCopy(of url: URL, as name: String) throws {
+        let fm = FileManager.default
+        let tmp = saveDirectory.appendingPathComponent(".\(name).tmp")
+        try? fm.removeItem(at: tmp)
+        try fm.copyItem(at: url, to: tmp)
+        guard rename(tmp.path, saveDirectory.appendingPathComponent(name).path) == 0 else {
+            throw TrainingError.invalid("cannot write \(name) in \(saveDirectory.path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Deletes epoch/update checkpoints beyond keep-last-epochs / keep-last-updates.
+    func pruneCheckpoints() {
+        let fm = FileManager.default
+        let files = (try? fm.contentsOfDirectory(atPath: saveDirectory.path)) ?? []
+        func numbered(_ pattern: String) -> [(Int, String)] {
+            files.compactMap { f -> (Int, String)? in
+                guard f.hasSuffix(".safetensors") else { return nil }
+                let stem = String(f.dropLast(".safetensors".count))
+                let parts = stem.replacingOccurrences(of: "checkpoint", with: "").split(separator: "_")
+                if pattern == "epoch", parts.count == 1, let e = Int(parts[0]) { return (e, f) }
+                if pattern == "update", parts.count == 2, let u = Int(parts[1]) { return (u, f) }
+                return nil
+            }.sorted { $0.0 > $1.0 }
+        }
+        if config.keepLastEpochs >= 0 {
+            for (_, f) in numbered("epoch").dropFirst(config.keepLastEpochs) { try? fm.removeItem(atPath: saveDirectory.appendingPathComponent(f).path) }
+        }
+        if config.keepLastUpdates >= 0 {
+            for (_, f) in numbered("update").dropFirst(config.keepLastUpdates) { try? fm.removeItem(atPath: saveDirectory.appendingPathComponent(f).path) }
+        }
+    }
+
+    var isFinished: Bool {
+        (config.maxUpdate > 0 && state.update >= config.maxUpdate) || (config.maxEpoch > 0 && state.epoch > config.maxEpoch)
+    }
+
+    /// Trains until max-update or max-epoch; returns the final state.
+    @discardableResult
+    public func run() throws -> CheckpointState {
+        let mode = subTransformer == nil ? "SuperTransformer (one random SubTransformer per update)" : "SubTransformer \(subTransformer!)"
+        log("training \(mode); \(model.parameterCount) parameters; seed \(config.seed); \(batches.batchesPerEpoch) batches per epoch")
+        let runStart = Date()
+        let secondsBefore = state.trainingSeconds
+        var consecutiveSkips = 0
+        let totalUpdates = config.maxUpdate > 0 ? config.maxUpdate
+            : config.maxEpoch * ((batches.batchesPerEpoch + config.updateFreq - 1) / config.updateFreq)
+        let startUpdate = state.update
+        while !isFinished {
+            let sub = subTransformer ?? space.sample(rng: &context.rng)
+            let updateStart = Date()
+            var lossSum = 0.0, nllSum = 0.0, tokens = 0
+            var epochEnded = false
+            for _ in 0..<config.updateFreq {
+                guard let batch = batches.next() else { epochEnded = true; break }
+                let (loss, nll) = model.loss(source: batch.sourceBatch, previousOutput: batch.previousOutputBatch,
+                                             target: batch.targetTokens, config: sub, labelSmoothing: Float(config.labelSmoothing),
+                                             context: context)
+                lossSum += Double(loss.item)
+                nllSum += Double(nll)
+                tokens += batch.targetTokenCount
+                loss.backward()
+            }
+            if tokens > 0 {
+                let scale = 1 / Double(tokens)
+                let norm = gradientNorm(optimizer.parameters) * scale
+                if !lossSum.isFinite || !norm.isFinite {
+                    model.zeroGrad()
+                    state.skippedUpdates += 1
+                    consecutiveSkips += 1
+                    log("warning: update \(state.update + 1) skipped: non-finite \(lossSum.isFinite ? "gradient" : "loss") (\(state.skippedUpdates) skipped so far)")
+                    if consecutiveSkips >= config.maxConsecutiveSkips {
+                        throw TrainingError.diverged("training diverged: \(consecutiveSkips) updates in a row had a non-finite loss or gradient. Lower lr, raise warmup-updates or set clip-norm; the last good checkpoint is in \(saveDirectory.path)")
+                    }
+                } else {
+                    consecutiveSkips = 0
+                    let clip = config.clipNorm > 0 && norm > config.clipNorm ? config.clipNorm / norm : 1
+                    let lr = config.schedule.learningRate(update: state.update)
+                    optimizer.learningRate = Float(lr)
+                    optimizer.update(gradientScale: Float(scale * clip))
+                    model.zeroGrad()
+                    state.update += 1
+                    let seconds = Date().timeIntervalSince(updateStart)
+                    let perToken = scale / log(2.0)
+                    if state.update % config.logIntervalUpdates == 0 {
+                        metrics.write(["update": state.update, "epoch": state.epoch, "loss": lossSum * perToken,
+                                       "nll_loss": nllSum * perToken, "lr": lr, "grad_norm": norm, "target_tokens": tokens,
+                                       "tokens_per_s": Double(tokens) / Swift.max(seconds, 1e-9),
+                                       "wall_s": secondsBefore + Date().timeIntervalSince(runStart)])
+                    }
+                    let done = state.update - startUpdate
+                    let elapsed = Date().timeIntervalSince(runStart)
+                    let eta = totalUpdates > 0 ? elapsed / Double(done) * Double(Swift.max(totalUpdates - state.update, 0)) : 0
+                    printer.update(String(format: "epoch %d update %d/%d  loss %.3f  lr %.2e  %.0f tok/s  ETA %@",
+                                          state.epoch, state.update, totalUpdates, lossSum * perToken, lr,
+                                          Double(tokens) / Swift.max(seconds, 1e-9), formatDuration(eta)))
+                    if config.saveIntervalUpdates > 0 && state.update % config.saveIntervalUpdates == 0 && !epochEnded {
+                        state.trainingSeconds = secondsBefore + Date().timeIntervalSince(runStart)
+                        try save("checkpoint_\(state.epoch)_\(state.update).safetensors")
+                        pruneCheckpoints()
+                    }
+                }
+            }
+            if epochEnded || (config.maxUpdate > 0 && state.update >= config.maxUpdate) {
+                try endEpoch(finished: !epochEnded, runStart: runStart, secondsBefore: secondsBefore)
+            }
+        }
+        printer.log("done: \(state.update) updates, \(state.epoch - 1) epochs, \(state.skippedUpdates) skipped")
+        return state
+    }
+
+    /// Validates and checkpoints at an epoch's end (or when max-update stops mid-epoch).
+    func endEpoch(finished: Bool, runStart: Date, secondsBefore: Double) throws {
+        let epoch = state.epoch
+        if !finished { state.epoch += 1 }
+        state.trainingSeconds = secondsBefore + Date().timeIntervalSince(runStart)
+        var improved = false
+        if finished || epoch % config.validateIntervalEpochs == 0 {
+            let loss = validate()
+            if state.bestValidLoss.map({ loss < $0 }) ?? true {
+                state.bestValidLoss = loss
+                improved = true
+            }
+        }
+        if finished || epoch % config.saveIntervalEpochs == 0 {
+            let name = finished ? "checkpoint_\(epoch)_\(state.update).safetensors" : "checkpoint\(epoch).safetensors"
+            try save(name)
+            if improved { try replaceCopy(of: saveDirectory.appendingPathComponent(name), as: "checkpoint_best.safetensors") }
+            pruneCheckpoints()
+        }
+    }
+}
+
+func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite, seconds >= 0 else { return "?" }
+    let s = Int(seconds)
+    return s >= 3600 ? String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) : String(format: "%dm%02ds", s / 60, s % 60)
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Model
+import NN
+
+/// Training settings, built once from HAT's YAML keys (hat-reference.md §8) plus command-line
+/// overrides (`--max-update 5` overrides `max-update: 40000`), then passed down as a value.
+public struct TrainingConfig: Codable, Equatable, Sendable {
+    public var maxTokens = 4096
+    public var updateFreq = 1
+    public var maxUpdate = 0          // 0: no limit
+    public var maxEpoch = 0           // 0: no limit
+    public var schedule = LearningRateSchedule.inverseSqrt(lr: 5e-4, warmupUpdates: 4000, warmupInitLR: 1e-7)
+    public var adamBetas: [Double] = [0.9, 0.98]
+    public var adamEps = 1e-8
+    public var weightDecay = 0.0
+    public var clipNorm = 0.0         // 0: no clipping
+    public var dropout = 0.3
+    public var attentionDropout = 0.1
+    public var activationDropout = 0.0
+    public var labelSmoothing = 0.1
+    public var seed: UInt64 = 1
+    public var saveIntervalEpochs = 1
+    public var saveIntervalUpdates = 0
+    public var keepLastEpochs = -1     // -1: keep all
+    public var keepLastUpdates = -1
+    public var validateIntervalEpochs = 1
+    /// Random SubTransformers validated each epoch in supernet training, besides the largest and smallest.
+    public var validationRandomSubnets = 2
+    /// Stop after this many consecutive skipped (non-finite) updates.
+    public var maxConsecutiveSkips = 10
+    public var logIntervalUpdates = 1
+
+    public init() {}
+
+    public var dropoutRates: DropoutRates {
+        DropoutRates(dropout: Float(dropout), attentionDropout: Float(attentionDropout), activationDropout: Float(activationDropout))
+    }
+
+    /// Every key this type reads, for validating overrides.
+    public static let keys: Set<String> = [
+        "max-tokens", "update-freq", "max-update", "max-epoch", "lr-scheduler", "lr", "max-lr", "warmup-updates",
+        "warmup-init-lr", "lr-period-updates", "adam-betas", "adam-eps", "weight-decay", "clip-norm", "dropout",
+        "attention-dropout", "activation-dropout", "label-smoothing", "seed", "save-interval", "save-interval-updates",
+        "keep-last-epochs", "keep-last-updates", "validate-interval", "validation-random-subnets", "log-interval",
+        "max-consecutive-skips",
+    ]
+
+    /// Reads the training keys of `file` (missing keys keep their defaults), then applies
+    /// `overrides` (key without dashes → value text), which win. Errors name the key and file.
+    public init(file: HATConfigFile?, overrides: [String: String] = [:]) throws {
+        var merged: [String: String] = [:]
+        if let file {
+            for key in file.keys where Self.keys.contains(key) {
+                if let node = file.values[key] {
+                    merged[key] = node.string ?? node.sequence?.compactMap(\.string).joined(separator: ",") ?? ""
+                }
+            }
+        }
+        let source = file?.path ?? "<command line>"
+        for (k, v) in overrides {
+            guard Self.keys.contains(k) || HATConfigFile.knownKeys.contains(k) else {
+                throw ConfigError(file: "<command line>", key: k, "unknown option --\(k) (see hat train --help)")
+            }
+            merged[k] = v
+        }
+        func text(_ key: String) -> String? { merged[key].map { $0.trimmingCharacters(in: .whitespaces) } }
+        func where_(_ key: String) -> String { overrides[key] != nil ? "<command line>" : source }
+        func int(_ key: String) throws -> Int? {
+            guard let t = text(key) else { return nil }
+            guard let v = Int(t) else { throw ConfigError(file: where_(key), key: key, "expected an integer, found '\(t)'") }
+            return v
+        }
+        func double(_ key: String) throws -> Double? {
+            guard let t = text(key) else { return nil }
+            guard let v = Double(t) else { throw ConfigError(file: where_(key), key: key, "expected a number, found '\(t)'") }
+            return v
+        }
+        func doubles(_ key: String) throws -> [Double]? {
+            guard var t = text(key) else { return nil }
+            if t.hasPrefix("(") || t.hasPrefix("[") { t = String(t.dropFirst().dropLast()) }
+            let parts = t.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            return try parts.map {
+                guard let v = Double($0) else { throw ConfigError(file: where_(key), key: key, "expected numbers like (0.9, 0.98), found '\(t)'") }
+                return v
+            }
+        }
+        func positive(_ key: String, _ v: Int?, allowZero: Bool = false) throws -> Int? {
+            if let v, v < (allowZero ? 0 : 1) {
+                throw ConfigError(file: where_(key), key: key, "must be \(allowZero ? "zero or more" : "at least 1"), is \(v)")
+            }
+            return v
+        }
+        self.init()
+        maxTokens = try positive("max-tokens", int("max-tokens")) ?? maxTokens
+        updateFreq = try positive("update-freq", int("update-freq")) ?? updateFreq
+        maxUpdate = try positive("max-update", int("max-update"), allowZero: true) ?? maxUpdate
+        maxEpoch = try positive("max-epoch", int("max-epoch"), allowZero: true) ?? maxEpoch
+        adamBetas = try doubles("adam-betas") ?? adamBetas
+        if adamBetas.count != 2 || adamBetas.contains(where: { $0 < 0 || $0 >= 1 }) {
+            throw ConfigError(file: where_("adam-betas"), key: "adam-betas", "expected two numbers in [0, 1), like (0.9, 0.98), found \(adamBetas)")
+        }
+        adamEps = try double("adam-eps") ?? adamEps
+        weightDecay = try double("weight-decay") ?? weightDecay
+        clipNorm = try double("clip-norm") ?? clipNorm
+        dropout = try double("dropout") ?? dropout
+        attentionDropout = try double("attention-dropout") ?? attentionDropout
+        activationDropout = try double("activation-dropout") ?? activationDropout
+        for (key, p) in [("dropout", dropout), ("attention-dropout", attentionDropout), ("activation-dropout", activationDropout)]
+        where p < 0 || p >= 1 {
+            throw ConfigError(file: where_(key), key: key, "a probability in [0, 1) is needed, found \(p)")
+        }
+        labelSmoothing = try double("label-smoothing") ?? labelSmoothing
+        if let s = try int("seed") { seed = UInt64(truncatingIfNeeded: s) }
+        saveIntervalEpochs = try positive("save-interval", int("save-interval")) ?? saveIntervalEpochs
+        saveIntervalUpdates = try positive("save-interval-updates", int("save-interval-updates"), allowZero: true) ?? saveIntervalUpdates
+        keepLastEpochs = try int("keep-last-epochs") ?? keepLastEpochs
+        keepLastUpdates = try int("keep-last-updates") ?? keepLastUpdates
+        validateIntervalEpochs = try positive("validate-interval", int("validate-interval")) ?? validateIntervalEpochs
+        validationRandomSubnets = try positive("validation-random-subnets", int("validation-random-subnets"), allowZero: true)
+            ?? validationRandomSubnets
+        logIntervalUpdates = try positive("log-interval", int("log-interval")) ?? logIntervalUpdates
+        maxConsecutiveSkips = try positive("max-consecutive-skips", int("max-consecutive-skips")) ?? maxConsecutiveSkips
+
+        let warmup = try positive("warmup-updates", int("warmup-updates"), allowZero: true) ?? 4000
+        let warmupInit = try double("warmup-init-lr") ?? 1e-7
+        let lr = try double("lr") ?? 5e-4
+        switch text("lr-scheduler") ?? "inverse_sqrt" {
+        case "inverse_sqrt":
+            schedule = .inverseSqrt(lr: lr, warmupUpdates: warmup, warmupInitLR: warmupInit)
+        case "cosine":
+            // fairseq's cosine: --max-lr is the peak, --lr the floor; one period = max-update − warmup.
+            guard let maxLR = try double("max-lr") else {
+                throw ConfigError(file: where_("lr-scheduler"), key: "max-lr", "the cosine schedule needs max-lr (its peak)")
+            }
+            let period = try int("lr-period-updates") ?? (maxUpdate > warmup ? maxUpdate - warmup : 0)
+            guard period > 0 else {
+                throw ConfigError(file: where_("lr-scheduler"), key: "max-update", "the cosine schedule needs max-update > warmup-updates (or lr-period-updates)")
+            }
+            schedule = .cosine(maxLR: maxLR, minLR: lr, warmupUpdates: warmup, warmupInitLR: warmupInit, periodUpdates: period)
+        case "fixed":
+            schedule = .fixed(lr: lr)
+        case let other:
+            throw ConfigError(file: where_("lr-scheduler"), key: "lr-scheduler", "'\(other)' is not one of inverse_sqrt, cosine, fixed")
+        }
+        if maxUpdate == 0 && maxEpoch == 0 {
+            throw ConfigError(file: source, key: "max-update", "give max-update or max-epoch, or training never ends")
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Data
+import Foundation
+import Model
+import Train
+
+/// `hat train`: SuperTransformer training, SubTransformer training from scratch, fine-tuning.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a SuperTransformer (or one SubTransformer) on a prepared dataset; resumes by itself.",
+        discussion: """
+        CONFIG is a HAT YAML file with the SuperTransformer sizes, the search space and training keys \
+        (e.g. configs/multi30k_cpu_space.yml or HAT's space1.yml). Any training key can be overridden \
+        on the command line: --max-update 5 --save-interval-updates 5 --lr 0.001. Rerunning the same \
+        command continues from the newest valid checkpoint in --save-dir.
+        """
+    )
+
+    @Option(help: "Search space and training YAML (HAT format).") var config: String
+    @Option(help: "Prepared dataset directory (hat data prepare).") var data: String
+    @Option(name: .customLong("save-dir"), help: "Where checkpoints and metrics.jsonl go.") var saveDir: String
+    @Option(help: "Train this SubTransformer (HAT YAML) instead of the SuperTransformer.") var subtransformer: String?
+    @Option(name: .customLong("init-from"), help: "Start from this checkpoint's weights (fine-tune a SubTransformer from the supernet).")
+    var initFrom: String?
+    @Option(help: "Random seed for initialization, sampling, dropout and batch order.") var seed: Int?
+    @Argument(parsing: .allUnrecognized, help: "Overrides of YAML keys: --key value.") var overrides: [String] = []
+
+    func parsedOverrides() throws -> [String: String] {
+        var result: [String: String] = [:]
+        var i = 0
+        while i < overrides.count {
+            let flag = overrides[i]
+            guard flag.hasPrefix("--"), flag.count > 2 else { throw ValidationError("unexpected argument '\(flag)': overrides look like --max-update 5") }
+            var key = String(flag.dropFirst(2))
+            var value: String
+            if let eq = key.firstIndex(of: "=") {
+                value = String(key[key.index(after: eq)...])
+                key = String(key[..<eq])
+            } else {
+                guard i + 1 < overrides.count else { throw ValidationError("\(flag) needs a value") }
+                value = overrides[i + 1]
+                i += 1
+            }
+            result[key] = value
+            i += 1
+        }
+        if let seed { result["seed"] = String(seed) }
+        return result
+    }
+
+    func run() throws {
+        let file = try HATConfigFile(path: config)
+        for w in file.unknownKeyWarnings() { FileHandle.standardError.write(Foundation.Data((w + "\n").utf8)) }
+        let space = try SearchSpace(file: file)
+        let training = try TrainingConfig(file: file, overrides: try parsedOverrides())
+        let sub = try subtransformer.map {
+            try SubTransformerConfig(contentsOf: $0, superLayers: (space.encoderLayers, space.decoderLayers), qkvDim: space.qkvDim)
+        }
+        let dataset = try PreparedDataset(directory: data)
+        let trainer = try Trainer(space: space, subTransformer: sub, data: dataset, config: training,
+                                  saveDirectory: URL(fileURLWithPath: saveDir), initFrom: initFrom)
+        try trainer.run()
+    }
+}
