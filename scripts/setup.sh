@@ -3,7 +3,7 @@
 #   - system libraries: OpenBLAS (numeric core), SentencePiece (tokenization), zlib (.gz corpora),
 #     pkg-config
 #   - .venv-oracle/: the Python test oracles (PyTorch CPU, numpy, safetensors, sacreBLEU,
-#     onnx, onnxruntime). Tests only: the `hat` binary never runs Python.
+#     onnx, onnxruntime, sentencepiece). Tests only: the `hat` binary never runs Python.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +33,8 @@ if [ ! -f "$stamp" ]; then
   else
     "$venv/bin/pip" install -q torch --index-url https://download.pytorch.org/whl/cpu || "$venv/bin/pip" install -q torch
   fi
-  "$venv/bin/pip" install -q numpy safetensors sacrebleu onnx onnxruntime
+  "$venv/bin/pip" install -q numpy safetensors sacrebleu onnx onnxruntime sentencepiece
   touch "$stamp"
 fi
+# Added after the first environments were made: the SentencePiece oracle of the data tests.
+"$venv/bin/python" -c "import sentencepiece" 2>/dev/null || "$venv/bin/pip" install -q sentencepiece

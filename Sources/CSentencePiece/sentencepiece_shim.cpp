@@ -59,8 +59,8 @@ extern "C" char *hat_spm_train(const char *const *keys, const char *const *value
             int previous = sentencepiece::logging::GetMinLogLevel();
             ~LogLevelGuard() { sentencepiece::logging::SetMinLogLevel(previous); }
         } guard;
-        // 0 = INFO, 1 = WARNING: keep warnings and errors, drop the progress log.
-        if (quiet) sentencepiece::logging::SetMinLogLevel(1);
+        // 0 = INFO, 1 = WARNING, 2 = ERROR: errors come back in the status anyway.
+        if (quiet) sentencepiece::logging::SetMinLogLevel(2);
         const auto status = sentencepiece::SentencePieceTrainer::Train(kwargs);
         if (!status.ok()) return copy_string(status.ToString());
         return nullptr;

@@ -18,7 +18,8 @@ public struct BatchPosition: Codable, Equatable, Hashable, Sendable, CustomStrin
 /// - a sentence pair costs `max(sourceLength, targetLength)` tokens (eos included), and a batch
 ///   costs its size × its most expensive pair — padding counts — which never exceeds `maxTokens`
 ///   (nor `maxSentences` pairs, when given);
-/// - pairs are ordered by (target length, source length), ties broken by a seeded permutation,
+/// - pairs are ordered by (source length, target length), ties broken by a seeded permutation
+///   (fairseq's `ordered_indices`: a permutation, then stable sorts by target, then source size),
 ///   and packed greedily in that order, so each batch holds pairs of similar length
 ///   (length bucketing, little padding); the batches are built once;
 /// - each epoch visits every batch once, in an order shuffled by (seed, epoch)
@@ -78,7 +79,7 @@ public struct BatchIterator: IteratorProtocol, Sendable {
 
         let n = dataset.count
         let cost = (0..<n).map { max(dataset.sourceLength($0), dataset.targetLength($0)) }
-        // Seeded tie-breaking, then a stable sort by (target length, source length).
+        // Seeded tie-breaking, then a stable sort by (source length, target length).
         var order = Array(0..<n)
         if shuffle {
             var rng = SeededGenerator(seed: seed, stream: 0)
@@ -87,10 +88,10 @@ public struct BatchIterator: IteratorProtocol, Sendable {
         var rank = [Int](repeating: 0, count: n)
         for (r, i) in order.enumerated() { rank[i] = r }
         order.sort { a, b in
-            let ta = dataset.targetLength(a), tb = dataset.targetLength(b)
-            if ta != tb { return ta < tb }
             let sa = dataset.sourceLength(a), sb = dataset.sourceLength(b)
             if sa != sb { return sa < sb }
+            let ta = dataset.targetLength(a), tb = dataset.targetLength(b)
+            if ta != tb { return ta < tb }
             return rank[a] < rank[b]
         }
         var batches: [[Int]] = []

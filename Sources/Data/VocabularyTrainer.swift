@@ -73,7 +73,10 @@ public struct VocabularyTrainer: Sendable {
     }
 
     /// SentencePiece's messages name internal checks; add what to do about the common ones.
-    static func advice(for message: String, vocabularySize: Int) -> String {
+    static func advice(for raw: String, vocabularySize: Int) -> String {
+        // Drop the internal check's source location and expression: "Internal: f.cc(660) [a == b] Text".
+        var message = raw
+        if let r = raw.range(of: ")] ") { message = String(raw[r.upperBound...]) }
         if let range = message.range(of: "Please set it to a value <= ") {
             let limit = message[range.upperBound...].prefix { $0.isNumber }
             return "\(message) — the corpus supports at most \(limit) pieces; rerun with --vocab-size \(limit) or less"

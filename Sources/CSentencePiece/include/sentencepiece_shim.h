@@ -24,7 +24,7 @@ void hat_spm_free(void *pointer);
 /// {"input", "a.txt"}, {"model_prefix", "out/spm"}, {"vocab_size", "8000"}, {"model_type", "bpe"}
 /// (pairs, not one command line, so paths may contain spaces). `seed` seeds SentencePiece's
 /// random generator (used when it samples sentences). `quiet` != 0 suppresses the trainer's
-/// INFO log lines. Trainings are serialized (log level and seed are process-global).
+/// log (progress and warnings; errors come back as the result). Trainings are serialized (log level and seed are process-global).
 /// Returns NULL on success, else the error message.
 char *hat_spm_train(const char *const *keys, const char *const *values, int32_t count, uint32_t seed,
                     int32_t quiet);
