@@ -7,7 +7,7 @@ import Foundation
 /// - word order: English SVO becomes SOV — the verb moves to the end of its clause, after the
 ///   object and any prepositional phrase ("the dog watches a cat in the garden" →
 ///   "lo bakor una tilum en lo gardun dorgit");
-/// - adjectives follow the noun, in the same order ("a big red ball" → "uno palim grando rossa");
+/// - adjectives follow the noun, in the same order ("a big red ball" → "uno palim grando rosso");
 /// - agreement: every noun has a gender (m/f, from the seed) that English does not show; the
 ///   determiner and each adjective take the ending of the noun's gender and number
 ///   (m.sg -o, f.sg -a, m.pl -i, f.pl -e), so the model must learn each noun's gender;
@@ -82,6 +82,20 @@ public struct BuiltinCorpus: Sendable {
             throw error
         }
         return files
+    }
+
+    /// Generates the corpus as text next to `output` (in `textDirectory`, default `OUTPUT-text`)
+    /// and prepares it into `output` with a joint BPE vocabulary of `vocabularySize` pieces: what
+    /// `hat data builtin` does, for code (the demo, tests) that wants the dataset without the CLI.
+    /// A rerun with the same arguments finds the work done.
+    @discardableResult
+    public func prepare(output: String, textDirectory: String? = nil, train: Int = 10_000, valid: Int = 500, test: Int = 500,
+                        vocabularySize: Int = defaultVocabularySize, log: (String) -> Void = { _ in }) throws -> DatasetPreparation.Report {
+        let files = try writeText(to: textDirectory ?? output + "-text", train: train, valid: valid, test: test)
+        var prep = DatasetPreparation(splits: files, sourceLanguage: Self.sourceLanguage, targetLanguage: Self.targetLanguage, output: output)
+        prep.vocabulary.vocabularySize = vocabularySize
+        prep.createdBy = "hat data builtin --corpus-seed \(seed)"
+        return try prep.run(log: log)
     }
 
     // MARK: - Grammar

@@ -37,7 +37,8 @@ public enum DataError: Error, Equatable, CustomStringConvertible, LocalizedError
         case .invalidUTF8(let path, let line):
             return "\(path): line \(line) is not valid UTF-8; convert the file to UTF-8 (e.g. iconv) and rerun"
         case .lineCountMismatch(let s, let sn, let t, let tn):
-            return "parallel files are not line-aligned: \(s) has \(sn) lines but \(t) has \(tn) lines"
+            func lines(_ n: Int) -> String { n == 1 ? "1 line" : "\(n) lines" }
+            return "parallel files are not line-aligned: \(s) has \(lines(sn)) but \(t) has \(lines(tn))"
         case .vocabularyTraining(let message):
             return "SentencePiece training failed: \(message)"
         case .vocabulary(let message):

@@ -32,7 +32,8 @@ public struct VocabularyTrainer: Sendable {
     }
 
     /// Trains on `inputPath` (one normalized sentence per line) and writes `modelPath`
-    /// (SentencePiece also writes its `.vocab` listing next to it, which is removed).
+    /// (SentencePiece also writes its `.vocab` listing next to it, which is removed). The same
+    /// text and settings give the same bytes, wherever the files are (`ModelFileStabilizer`).
     /// - Throws: `DataError.vocabularyTraining` with SentencePiece's message and advice.
     public func train(inputPath: String, modelPath: String) throws {
         guard modelPath.hasSuffix(".model") else {
@@ -70,6 +71,7 @@ public struct VocabularyTrainer: Sendable {
             throw DataError.vocabularyTraining(Self.advice(for: message, vocabularySize: vocabularySize))
         }
         try? FileManager.default.removeItem(atPath: prefix + ".vocab")
+        try ModelFileStabilizer.stabilize(modelPath: modelPath)
     }
 
     /// SentencePiece's messages name internal checks; add what to do about the common ones.

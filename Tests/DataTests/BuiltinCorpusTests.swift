@@ -95,20 +95,19 @@ struct BuiltinCorpusTests {
     @Test func preparesWithItsDefaultVocabularyAndRoundTrips() throws {
         let dir = try DataTestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let files = try BuiltinCorpus(seed: 1).writeText(to: dir.appendingPathComponent("text").path, train: 10_000, valid: 500, test: 500)
-        var prep = DatasetPreparation(splits: files, sourceLanguage: "en", targetLanguage: "syn", output: dir.appendingPathComponent("out").path)
-        prep.vocabulary.vocabularySize = BuiltinCorpus.defaultVocabularySize
-        let manifest = try prep.run().manifest
-        #expect(manifest.vocabulary.sourceSize == 1000)
+        let output = dir.appendingPathComponent("out").path
+        let manifest = try BuiltinCorpus(seed: 1).prepare(output: output).manifest
+        #expect(manifest.sourceLanguage == "en" && manifest.targetLanguage == "syn")
+        #expect(manifest.vocabulary.sourceSize == 1000 && manifest.vocabulary.shared)
         let train = manifest.split("train")!
         #expect(train.sentences == 10_000 && train.removed.total == 0 && train.sourceUnknownTokens == 0)
         // Short sentences: a tiny model's batches stay small.
         #expect(train.sourceLength.mean < 16 && train.targetLength.mean < 16 && train.targetLength.max < 64)
-        let data = try PreparedDataset(directory: prep.output)
+        let data = try PreparedDataset(directory: output)
         let valid = try data.split("valid"), lines = try data.targetText("valid")
         for i in 0..<valid.count { #expect(data.targetVocabulary.decode(valid.target(i)) == lines[i]) }
-        // Writing the same text again changes nothing: the preparation is up to date.
-        _ = try BuiltinCorpus(seed: 1).writeText(to: dir.appendingPathComponent("text").path, train: 10_000, valid: 500, test: 500)
-        #expect(try prep.run().upToDate)
+        // Generating the same text again changes nothing: the preparation is up to date.
+        #expect(try BuiltinCorpus(seed: 1).prepare(output: output).upToDate)
+        #expect(FileManager.default.fileExists(atPath: output + "-text/train.syn"))
     }
 }
