@@ -26,10 +26,13 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         // SentencePiece's C++ classes do not import into Swift (non-copyable types), so a small
-        // C++ shim exposes an extern "C" API over them (build-notes.md).
+        // C++ shim exposes an extern "C" API over them (build-notes.md). It also reads .gz corpora
+        // through zlib, which Foundation lacks on Linux.
         .target(
             name: "CSentencePiece",
-            linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train")]
+            linkerSettings: [
+                .linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train"), .linkedLibrary("z"),
+            ]
         ),
         .target(name: "TensorEngine", dependencies: blasDependency),
         .target(name: "NN", dependencies: ["TensorEngine"]),

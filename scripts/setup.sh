@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the project needs on Debian 12 with Swift 6.3, and nothing twice:
-#   - system libraries: OpenBLAS (numeric core), SentencePiece (tokenization), pkg-config
+#   - system libraries: OpenBLAS (numeric core), SentencePiece (tokenization), zlib (.gz corpora),
+#     pkg-config
 #   - .venv-oracle/: the Python test oracles (PyTorch CPU, numpy, safetensors, sacreBLEU,
-#     onnx, onnxruntime). Tests only: the `hat` binary never runs Python.
+#     onnx, onnxruntime, sentencepiece). Tests only: the `hat` binary never runs Python.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for pkg in libopenblas-dev libsentencepiece-dev pkg-config; do
+for pkg in libopenblas-dev libsentencepiece-dev zlib1g-dev pkg-config; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -32,6 +33,8 @@ if [ ! -f "$stamp" ]; then
   else
     "$venv/bin/pip" install -q torch --index-url https://download.pytorch.org/whl/cpu || "$venv/bin/pip" install -q torch
   fi
-  "$venv/bin/pip" install -q numpy safetensors sacrebleu onnx onnxruntime
+  "$venv/bin/pip" install -q numpy safetensors sacrebleu onnx onnxruntime sentencepiece
   touch "$stamp"
 fi
+# Added after the first environments were made: the SentencePiece oracle of the data tests.
+"$venv/bin/python" -c "import sentencepiece" 2>/dev/null || "$venv/bin/pip" install -q sentencepiece

@@ -1,0 +1,89 @@
+import Foundation
+
+/// Writes files under a temporary name and renames them into place, so a crash or an error
+/// never leaves half a file.
+enum AtomicFile {
+    static func write(_ data: Foundation.Data, to path: String) throws {
+        let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            try data.write(to: URL(fileURLWithPath: temporary))
+            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+            try FileManager.default.moveItem(atPath: temporary, toPath: path)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw DataError.io(path: path, reason: "cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    static func write(_ text: String, to path: String) throws {
+        try write(Foundation.Data(text.utf8), to: path)
+    }
+}
+
+/// An output folder built under a hidden temporary sibling (`.NAME.tmp-PID-RANDOM`) and renamed
+/// into place by `commit()`; `discard()` (or an error before commit) removes the temporary folder,
+/// so a failure leaves neither a half dataset nor a changed old one.
+struct AtomicDirectory {
+    /// The final location.
+    let destination: URL
+    /// Where the contents are written until `commit()`.
+    let temporary: URL
+
+    /// Creates the temporary folder next to `destination` (same file system, so rename works).
+    /// `replaceable` decides whether an existing destination may be replaced; it is asked
+    /// before any work is done.
+    init(destination: URL, replaceable: (URL) -> Bool) throws {
+        let fm = FileManager.default
+        self.destination = destination.standardizedFileURL
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: self.destination.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue, replaceable(self.destination) else {
+                throw DataError.outputNotADataset(path: self.destination.path)
+            }
+        }
+        let parent = self.destination.deletingLastPathComponent()
+        do {
+            try fm.createDirectory(at: parent, withIntermediateDirectories: true)
+        } catch {
+            throw DataError.io(path: parent.path, reason: "cannot create the output's parent folder: \(error.localizedDescription)")
+        }
+        let name = ".\(self.destination.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+        temporary = parent.appendingPathComponent(name)
+        do {
+            try fm.createDirectory(at: temporary, withIntermediateDirectories: false)
+        } catch {
+            throw DataError.io(path: temporary.path, reason: "cannot create a temporary folder: \(error.localizedDescription)")
+        }
+    }
+
+    /// Path of `name` inside the temporary folder.
+    func path(_ name: String) -> String { temporary.appendingPathComponent(name).path }
+
+    /// Moves the finished folder into place, replacing an old one (renamed aside first, then deleted).
+    func commit() throws {
+        let fm = FileManager.default
+        var old: URL?
+        if fm.fileExists(atPath: destination.path) {
+            let aside = destination.deletingLastPathComponent()
+                .appendingPathComponent(".\(destination.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
+            do {
+                try fm.moveItem(at: destination, to: aside)
+            } catch {
+                throw DataError.io(path: destination.path, reason: "cannot move the old output aside: \(error.localizedDescription)")
+            }
+            old = aside
+        }
+        do {
+            try fm.moveItem(at: temporary, to: destination)
+        } catch {
+            if let old { try? fm.moveItem(at: old, to: destination) }
+            throw DataError.io(path: destination.path, reason: "cannot rename the finished output into place: \(error.localizedDescription)")
+        }
+        if let old { try? fm.removeItem(at: old) }
+    }
+
+    /// Removes the temporary folder (after a failure).
+    func discard() {
+        try? FileManager.default.removeItem(at: temporary)
+    }
+}

@@ -1,1 +1,0 @@
-// The data stage (issue 4) lands here.

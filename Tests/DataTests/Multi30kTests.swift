@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+@testable import Data
+
+@Suite("Multi30k")
+struct Multi30kTests {
+    /// The issue's check on real data: decode(encode(x)) == normalize(x) for every training line
+    /// of Multi30k en-de, with the vocabulary `hat data multi30k` trains (a few seconds here).
+    /// Also compares the Swift encoding with the reference Python SentencePiece on the test set.
+    @Test(.enabled(if: DataTestSupport.hasMulti30k, "needs ../shared/data/multi30k"))
+    func enDeRoundTripsEveryTrainingLine() throws {
+        let dir = try DataTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files = try Multi30k.localFiles(.enDe, in: DataTestSupport.multi30kDirectory)
+        let prep = DatasetPreparation(splits: files, sourceLanguage: "en", targetLanguage: "de", output: dir.appendingPathComponent("m30k").path)
+        let manifest = try prep.run().manifest
+        #expect(manifest.split("train")!.sentences == 29_000)
+        #expect(manifest.split("valid")!.sentences == 1014 && manifest.split("test")!.sentences == 1000)
+        #expect(manifest.vocabulary.sourceSize == 8000 && manifest.split("train")!.sourceUnknownTokens == 0)
+        let data = try PreparedDataset(directory: prep.output)
+        let vocab = data.sourceVocabulary
+        var checked = 0
+        for side in [files[0].source, files[0].target] {
+            let lines = try TextFile(path: side).lines
+            let failures = parallelMap(lines) { line -> String? in
+                let normalized = TextNormalizer.normalize(line)
+                return vocab.decode(vocab.encode(normalized)) == normalized ? nil : normalized
+            }.compactMap { $0 }
+            #expect(failures.isEmpty, "\(failures.count) lines of \(side) do not round-trip, e.g. \(failures.prefix(3))")
+            checked += lines.count
+        }
+        #expect(checked == 58_000)
+        // The stored training ids decode to the stored normalized text.
+        let train = try data.split("train"), targets = try data.targetText("train")
+        for i in stride(from: 0, to: train.count, by: 97) { #expect(vocab.decode(train.target(i)) == targets[i]) }
+        // The reference Python SentencePiece encodes the test set the same way.
+        let test = try data.sourceText("test") + data.targetText("test")
+        let oracle = try DataTestSupport.spmOracle(model: vocab.modelPath, lines: test, in: dir)
+        for (i, line) in test.enumerated() { #expect(vocab.encode(line) == oracle.ids[i], "\(line)") }
+    }
+
+    @Test(.enabled(if: DataTestSupport.hasMulti30k, "needs ../shared/data/multi30k"))
+    func localFolderFilesAreFoundForBothPairs() throws {
+        for pair in Multi30k.Pair.allCases {
+            let files = try Multi30k.localFiles(pair, in: DataTestSupport.multi30kDirectory)
+            #expect(files.map(\.name) == ["train", "valid", "test"])
+            #expect(files[2].target.hasSuffix("test_2016_flickr.\(pair.target).gz"))
+        }
+    }
+
+    @Test func missingLocalFilesAreNamed() throws {
+        let dir = try DataTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try DataTestSupport.write(["x"], to: dir, "train.en")
+        #expect(throws: DataError.missingFile(path: dir.appendingPathComponent("train.de.gz").path)) {
+            try Multi30k.localFiles(.enDe, in: dir.path)
+        }
+    }
+
+    @Test func downloadFailureIsClearAndLeavesNoPartialFile() throws {
+        let dir = try DataTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // Nothing listens on port 9 (discard) here: the connection is refused at once.
+        do {
+            _ = try Multi30k.download(.enDe, baseURL: "http://127.0.0.1:9/raw", to: dir.path, timeout: 5)
+            Issue.record("download must fail without a server")
+        } catch let error as DataError {
+            guard case .download(let url, _) = error else {
+                Issue.record("unexpected \(error)")
+                return
+            }
+            #expect(url == "http://127.0.0.1:9/raw/train.en.gz")
+            #expect(error.description.contains("--from"))
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
+    @Test func downloadFromAFileURLMirror() throws {
+        // A mirror reachable by URL (here file://) works like the public repository.
+        guard DataTestSupport.hasMulti30k else { return }
+        let dir = try DataTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files = try Multi30k.download(.enFr, baseURL: URL(fileURLWithPath: DataTestSupport.multi30kDirectory).absoluteString, to: dir.path)
+        #expect(files.count == 3)
+        #expect(try TextFile(path: files[1].target).lines.count == 1014)
+    }
+}
