@@ -176,7 +176,11 @@ public final class Trainer {
 
     var isFinished: Bool {
         (config.maxUpdate > 0 && state.update >= config.maxUpdate) || (config.maxEpoch > 0 && state.epoch > config.maxEpoch)
+            || outOfTime
     }
+
+    /// Training time (across resumes) has reached stop-time-minutes.
+    var outOfTime: Bool { config.stopTimeMinutes > 0 && state.trainingSeconds >= config.stopTimeMinutes * 60 }
 
     /// Trains until max-update or max-epoch; returns the final state.
     @discardableResult
@@ -224,13 +228,14 @@ public final class Trainer {
                     model.zeroGrad()
                     state.update += 1
                     let seconds = Date().timeIntervalSince(updateStart)
-                    let perToken = scale / log(2.0)
+                    let perToken = scale / Foundation.log(2.0)
                     if state.update % config.logIntervalUpdates == 0 {
                         metrics.write(["update": state.update, "epoch": state.epoch, "loss": lossSum * perToken,
                                        "nll_loss": nllSum * perToken, "lr": lr, "grad_norm": norm, "target_tokens": tokens,
                                        "tokens_per_s": Double(tokens) / Swift.max(seconds, 1e-9),
                                        "wall_s": secondsBefore + Date().timeIntervalSince(runStart)])
                     }
+                    state.trainingSeconds = secondsBefore + Date().timeIntervalSince(runStart)
                     let done = state.update - startUpdate
                     let elapsed = Date().timeIntervalSince(runStart)
                     let eta = totalUpdates > 0 ? elapsed / Double(done) * Double(Swift.max(totalUpdates - state.update, 0)) : 0
@@ -244,7 +249,7 @@ public final class Trainer {
                     }
                 }
             }
-            if epochEnded || (config.maxUpdate > 0 && state.update >= config.maxUpdate) {
+            if epochEnded || (config.maxUpdate > 0 && state.update >= config.maxUpdate) || outOfTime {
                 try endEpoch(finished: !epochEnded, runStart: runStart, secondsBefore: secondsBefore)
             }
         }

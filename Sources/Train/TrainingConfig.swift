@@ -29,6 +29,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// Stop after this many consecutive skipped (non-finite) updates.
     public var maxConsecutiveSkips = 10
     public var logIntervalUpdates = 1
+    /// Stop (validate and checkpoint) once this much training time has passed; 0: no limit.
+    public var stopTimeMinutes = 0.0
 
     public init() {}
 
@@ -42,7 +44,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         "warmup-init-lr", "lr-period-updates", "adam-betas", "adam-eps", "weight-decay", "clip-norm", "dropout",
         "attention-dropout", "activation-dropout", "label-smoothing", "seed", "save-interval", "save-interval-updates",
         "keep-last-epochs", "keep-last-updates", "validate-interval", "validation-random-subnets", "log-interval",
-        "max-consecutive-skips",
+        "max-consecutive-skips", "stop-time-minutes",
     ]
 
     /// Reads the training keys of `file` (missing keys keep their defaults), then applies
@@ -142,6 +144,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         case let other:
             throw ConfigError(file: where_("lr-scheduler"), key: "lr-scheduler", "'\(other)' is not one of inverse_sqrt, cosine, fixed")
         }
+        stopTimeMinutes = try double("stop-time-minutes") ?? stopTimeMinutes
         if maxUpdate == 0 && maxEpoch == 0 {
             throw ConfigError(file: source, key: "max-update", "give max-update or max-epoch, or training never ends")
         }
