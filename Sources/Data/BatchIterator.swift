@@ -126,6 +126,17 @@ public struct BatchIterator: IteratorProtocol, Sendable {
         self.position = position
     }
 
+    /// Moves to a stored position (e.g. from a checkpoint), checking it first: unlike setting
+    /// `position`, a position that does not fit this iterator's batches throws instead of trapping.
+    /// - Throws: `DataError.invalidArgument` naming the position and the batches per epoch.
+    public mutating func resume(at stored: BatchPosition) throws {
+        guard stored.epoch >= 1, stored.index >= 0, stored.index <= batches.count else {
+            throw DataError.invalidArgument("cannot resume at \(stored): epochs start at 1 and this data has \(batches.count) batches per epoch "
+                + "(was the dataset or max-tokens changed since the checkpoint?)")
+        }
+        position = stored
+    }
+
     /// The order in which epoch `epoch` visits `batches` (a permutation of their indices).
     public func order(epoch: Int) -> [Int] {
         var order = Array(0..<batches.count)

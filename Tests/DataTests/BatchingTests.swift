@@ -98,6 +98,11 @@ struct BatchingTests {
         again.position = try JSONDecoder().decode(BatchPosition.self, from: stored)
         var copy = original
         #expect(again.next() == copy.next())
+        // resume(at:) checks the position instead of trapping.
+        var checked = try BatchIterator(dataset: data, maxTokens: 300, seed: 42)
+        #expect(throws: DataError.self) { try checked.resume(at: BatchPosition(epoch: 2, index: perEpoch + 1)) }
+        try checked.resume(at: log[3].0)
+        #expect(checked.next() == log[3].1)
     }
 
     @Test func sameSeedSameBatchesOtherSeedOtherOrder() throws {
