@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reverse-mode automatic differentiation.
 ///
 /// Every op that reads a tensor requiring a gradient records a `GradNode` on its output: the
@@ -17,8 +23,22 @@ final class GradNode {
 }
 
 /// Whether ops record a graph. `withNoGrad` turns recording off for inference: no nodes, no tape.
+///
+/// The flag is per thread (like PyTorch's grad mode), so inference on one thread never turns
+/// off gradients of training on another (tests run in parallel).
 public enum GradMode {
-    nonisolated(unsafe) public static var isEnabled = true
+    private static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        precondition(pthread_key_create(&k, nil) == 0, "cannot create the grad-mode thread key")
+        return k
+    }()
+    /// Any non-nil value marks "disabled"; nil (the default on every thread) is "enabled".
+    private static let disabledMarker = UnsafeMutableRawPointer(bitPattern: 1)!
+
+    public static var isEnabled: Bool {
+        get { pthread_getspecific(key) == nil }
+        set { pthread_setspecific(key, newValue ? nil : disabledMarker) }
+    }
 }
 
 /// Runs `body` without recording any graph (like `torch.no_grad()`).

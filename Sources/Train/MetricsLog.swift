@@ -21,7 +21,9 @@ public final class MetricsLog {
             }
             let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
             try Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8).write(to: tmp)
-            _ = try fm.replaceItemAt(url, withItemAt: tmp)
+            guard rename(tmp.path, url.path) == 0 else {
+                throw TrainingError.invalid("cannot rewrite \(url.path): \(String(cString: strerror(errno)))")
+            }
         } else if lastUpdate == nil {
             fm.createFile(atPath: url.path, contents: nil)  // a fresh run starts a fresh log
         }

@@ -1,0 +1,207 @@
+import Data
+import Foundation
+import Model
+import NN
+import Testing
+import TensorEngine
+import TestSupport
+@testable import Train
+
+/// Training on the built-in task: exact resume after SIGKILL, learning, non-finite handling,
+/// corrupt checkpoints, fine-tuning and averaging.
+@Suite("Trainer", .serialized)
+struct TrainerTests {
+    static let spaceFile = Oracle.repoRoot.appendingPathComponent("configs/builtin_tiny_space.yml").path
+
+    /// A small built-in dataset, prepared once per process.
+    static let dataset: Result<String, Error> = Result {
+        let dir = try Oracle.temporaryDirectory().appendingPathComponent("builtin").path
+        _ = try BuiltinCorpus(seed: 1).prepare(output: dir, train: 1200, valid: 120, test: 120)
+        return dir
+    }
+
+    static var hatBinary: String {
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("hat").path
+        if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
+        return Oracle.repoRoot.appendingPathComponent(".build/release/hat").path
+    }
+
+    func trainProcess(saveDir: String, extra: [String] = []) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.hatBinary)
+        p.arguments = ["train", "--config", Self.spaceFile, "--data", try Self.dataset.get(), "--save-dir", saveDir,
+                       "--max-update", "40", "--save-interval-updates", "5", "--max-tokens", "1000", "--seed", "3",
+                       "--warmup-updates", "10"] + extra
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        return p
+    }
+
+    /// Training-loss entries of a run's metrics.jsonl: update → loss.
+    static func losses(_ dir: String) throws -> [Int: Double] {
+        var out: [Int: Double] = [:]
+        for row in try MetricsLog.read(URL(fileURLWithPath: dir).appendingPathComponent("metrics.jsonl")) where row["split"] == nil {
+            out[row["update"] as! Int] = (row["loss"] as! Double)
+        }
+        return out
+    }
+
+    @Test("40 updates straight = 20+ updates, SIGKILL, resume: the same loss at every update, bitwise")
+    func exactResumeAfterKill() throws {
+        let root = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let straight = root.appendingPathComponent("straight").path, killed = root.appendingPathComponent("killed").path
+        let a = try trainProcess(saveDir: straight)
+        try a.run()
+        a.waitUntilExit()
+        #expect(a.terminationStatus == 0)
+
+        let b = try trainProcess(saveDir: killed)
+        try b.run()
+        let metrics = URL(fileURLWithPath: killed).appendingPathComponent("metrics.jsonl")
+        var seen = 0
+        let deadline = Date().addingTimeInterval(120)
+        while seen < 22 && b.isRunning && Date() < deadline {
+            usleep(2_000)
+            seen = ((try? String(contentsOf: metrics, encoding: .utf8)) ?? "").split(separator: "\n").filter { !$0.contains("\"split\"") }.count
+        }
+        #expect(b.isRunning, "the run finished before it could be killed")
+        kill(b.processIdentifier, SIGKILL)
+        b.waitUntilExit()
+        #expect(b.terminationReason == .uncaughtSignal)
+        let beforeResume = try Self.losses(killed)
+        #expect(beforeResume.count >= 20 && beforeResume.count < 40)
+
+        let c = try trainProcess(saveDir: killed)
+        try c.run()
+        c.waitUntilExit()
+        #expect(c.terminationStatus == 0)
+        let expected = try Self.losses(straight), resumed = try Self.losses(killed)
+        #expect(expected.count == 40 && resumed.count == 40)
+        for u in 1...40 { #expect(expected[u] == resumed[u], "update \(u): \(String(describing: expected[u])) vs \(String(describing: resumed[u]))") }
+        // And the final weights are bitwise equal.
+        let x = try SafeTensorsFile.read(from: URL(fileURLWithPath: straight).appendingPathComponent("checkpoint_last.safetensors"))
+        let y = try SafeTensorsFile.read(from: URL(fileURLWithPath: killed).appendingPathComponent("checkpoint_last.safetensors"))
+        for name in x.names where name.hasPrefix("model.") { #expect(try x.tensor(name).bytes == y.tensor(name).bytes, "\(name)") }
+    }
+
+    /// Cross-entropy (bits per token) of the validation targets under the training targets'
+    /// unigram distribution (add-one smoothing): what a model that ignores the source gets at best
+    /// without context.
+    static func unigramBaseline(_ data: PreparedDataset) throws -> Double {
+        let train = try data.split("train"), valid = try data.split("valid")
+        var counts = [Double](repeating: 1, count: data.targetVocabulary.size)
+        for i in 0..<train.count { for t in train.target(i) { counts[Int(t)] += 1 } }
+        let total = counts.reduce(0, +)
+        var bits = 0.0, n = 0
+        for i in 0..<valid.count { for t in valid.target(i) { bits -= log2(counts[Int(t)] / total); n += 1 } }
+        return bits / Double(n)
+    }
+
+    @Test("a small supernet learns the built-in task: largest and smallest far below the unigram baseline")
+    func learns() throws {
+        let data = try PreparedDataset(directory: Self.dataset.get())
+        let baseline = try Self.unigramBaseline(data)
+        let space = try SearchSpace(contentsOf: Self.spaceFile)
+        let config = try TrainingConfig(file: HATConfigFile(path: Self.spaceFile),
+                                        overrides: ["max-update": "350", "save-interval-updates": "0", "seed": "1"])
+        let dir = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let trainer = try Trainer(space: space, subTransformer: nil, data: data, config: config, saveDirectory: dir, log: { _ in })
+        let before = trainer.evaluator.evaluate(trainer.model, config: space.largest).nllLoss
+        try trainer.run()
+        let largest = trainer.evaluator.evaluate(trainer.model, config: space.largest).nllLoss
+        let smallest = trainer.evaluator.evaluate(trainer.model, config: space.smallest).nllLoss
+        print("learning: unigram baseline \(baseline) bits, untrained \(before), largest \(largest), smallest \(smallest)")
+        #expect(before > baseline)
+        #expect(largest < 0.5 * baseline, "largest subnet: \(largest) bits vs unigram \(baseline)")
+        #expect(smallest < 0.6 * baseline, "smallest subnet: \(smallest) bits vs unigram \(baseline)")
+    }
+
+    @Test("non-finite losses skip updates, stop with a clear message, and never reach a checkpoint")
+    func divergenceStops() throws {
+        let data = try PreparedDataset(directory: Self.dataset.get())
+        let space = try SearchSpace(contentsOf: Self.spaceFile)
+        let config = try TrainingConfig(file: HATConfigFile(path: Self.spaceFile), overrides: [
+            "max-update": "50", "lr-scheduler": "fixed", "lr": "1e12", "save-interval-updates": "1", "max-consecutive-skips": "3",
+        ])
+        let dir = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var messages: [String] = []
+        let trainer = try Trainer(space: space, subTransformer: nil, data: data, config: config, saveDirectory: dir, log: { messages.append($0) })
+        #expect {
+            try trainer.run()
+        } throws: { error in
+            "\(error)".contains("training diverged: 3 updates in a row had a non-finite loss or gradient")
+        }
+        #expect(messages.contains { $0.contains("skipped: non-finite") })
+        #expect(trainer.state.skippedUpdates >= 3)
+        // Every checkpoint that was written holds finite weights.
+        for f in try FileManager.default.contentsOfDirectory(atPath: dir.path) where f.hasSuffix(".safetensors") {
+            let file = try SafeTensorsFile.read(from: dir.appendingPathComponent(f))
+            for name in file.names { #expect(try file.tensor(name).floats().allSatisfy(\.isFinite), "\(f): \(name)") }
+        }
+    }
+
+    @Test("a truncated newest checkpoint is reported and skipped for the previous one")
+    func corruptCheckpointSkipped() throws {
+        let data = try PreparedDataset(directory: Self.dataset.get())
+        let space = try SearchSpace(contentsOf: Self.spaceFile)
+        let file = try HATConfigFile(path: Self.spaceFile)
+        let dir = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let first = try TrainingConfig(file: file, overrides: ["max-update": "10", "save-interval-updates": "4", "keep-last-updates": "-1", "max-tokens": "400"])
+        try Trainer(space: space, subTransformer: nil, data: data, config: first, saveDirectory: dir, log: { _ in }).run()
+        // Newest are checkpoint_1_10 (end) and checkpoint_last; truncate both.
+        for name in ["checkpoint_last.safetensors", "checkpoint_1_10.safetensors"] {
+            let url = dir.appendingPathComponent(name)
+            let bytes = try Foundation.Data(contentsOf: url)
+            try bytes.prefix(bytes.count / 2).write(to: url)
+            try FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: url.path)
+        }
+        var messages: [String] = []
+        let again = try TrainingConfig(file: file, overrides: ["max-update": "12", "save-interval-updates": "4", "max-tokens": "400"])
+        let trainer = try Trainer(space: space, subTransformer: nil, data: data, config: again, saveDirectory: dir, log: { messages.append($0) })
+        #expect(trainer.state.update == 8, "resumed from update \(trainer.state.update)")
+        #expect(messages.filter { $0.contains("skipping checkpoint") }.count == 2, "\(messages)")
+        #expect(messages.contains { $0.contains("resuming from checkpoint_1_8.safetensors") })
+    }
+
+    @Test("fine-tuning starts at the supernet's validation loss for the SubTransformer; averaging averages")
+    func fineTuneAndAverage() throws {
+        let data = try PreparedDataset(directory: Self.dataset.get())
+        let space = try SearchSpace(contentsOf: Self.spaceFile)
+        let file = try HATConfigFile(path: Self.spaceFile)
+        let root = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let superDir = root.appendingPathComponent("super")
+        let supernet = try Trainer(space: space, subTransformer: nil, data: data,
+                                   config: try TrainingConfig(file: file, overrides: ["max-update": "60", "save-interval-updates": "30"]),
+                                   saveDirectory: superDir, log: { _ in })
+        try supernet.run()
+        var rng = RandomGenerator(seed: 21)
+        let sub = space.sample(rng: &rng)
+        let supernetLoss = supernet.evaluator.evaluate(supernet.model, config: sub).loss
+
+        let fineTune = try Trainer(space: space, subTransformer: sub, data: data,
+                                   config: try TrainingConfig(file: file, overrides: ["max-update": "5"]),
+                                   saveDirectory: root.appendingPathComponent("fine"),
+                                   initFrom: superDir.appendingPathComponent("checkpoint_last.safetensors").path, log: { _ in })
+        #expect(fineTune.evaluator.evaluate(fineTune.model, config: sub).loss == supernetLoss)
+        let scratch = try Trainer(space: space, subTransformer: sub, data: data,
+                                  config: try TrainingConfig(file: file, overrides: ["max-update": "5"]),
+                                  saveDirectory: root.appendingPathComponent("scratch"), log: { _ in })
+        #expect(scratch.evaluator.evaluate(scratch.model, config: sub).loss > supernetLoss + 1)
+
+        // Averaging two checkpoints gives the mean of their weights.
+        let at30 = try #require(try FileManager.default.contentsOfDirectory(atPath: superDir.path).first { $0.hasSuffix("_30.safetensors") })
+        let a = superDir.appendingPathComponent(at30), b = superDir.appendingPathComponent("checkpoint_last.safetensors")
+        let out = root.appendingPathComponent("avg.safetensors")
+        try CheckpointAverager.average([a, b], output: out)
+        let (fa, fb, fo) = (try SafeTensorsFile.read(from: a), try SafeTensorsFile.read(from: b), try SafeTensorsFile.read(from: out))
+        let name = "model.encoder.layers.0.fc1.weight"
+        let (va, vb, vo) = (try fa.tensor(name).floats(), try fb.tensor(name).floats(), try fo.tensor(name).floats())
+        for i in stride(from: 0, to: va.count, by: 97) { #expect(abs(vo[i] - Float((Double(va[i]) + Double(vb[i])) / 2)) <= 1e-7) }
+        _ = try Checkpoint.loadModel(path: out.path)
+    }
+}
