@@ -39,10 +39,12 @@ let package = Package(
         .target(name: "Model", dependencies: ["NN", .product(name: "Yams", package: "Yams")]),
         .target(name: "Data", dependencies: ["CSentencePiece"]),
         .target(name: "Train", dependencies: ["Model", "NN", "Data"]),
+        .target(name: "Generate", dependencies: ["Model", "Data", "Train"]),
+        .target(name: "Latency", dependencies: ["Model", "NN"]),
         .executableTarget(
             name: "hat",
             dependencies: [
-                "TensorEngine", "NN", "Model", "Data", "Train",
+                "TensorEngine", "NN", "Model", "Data", "Train", "Generate", "Latency",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,6 +60,8 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
         .testTarget(name: "TrainTests", dependencies: ["Train", "TestSupport"]),
+        .testTarget(name: "GenerateTests", dependencies: ["Generate", "TestSupport"]),
+        .testTarget(name: "LatencyTests", dependencies: ["Latency", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

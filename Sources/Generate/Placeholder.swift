@@ -1,0 +1,1 @@
+// Generation stage: incremental decoding, beam search, BLEU and chrF.

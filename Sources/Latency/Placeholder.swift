@@ -1,0 +1,1 @@
+// Latency stage: measurement, datasets, predictors, few-shot adaptation.
