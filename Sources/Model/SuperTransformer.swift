@@ -62,8 +62,8 @@ public final class SuperTransformer: Module {
     public let decoderEmbedding: Tensor
     public let encoderLayers: [TransformerEncoderLayer]
     public let decoderLayers: [TransformerDecoderLayer]
-    let encoderPositions: SinusoidalPositions
-    let decoderPositions: SinusoidalPositions
+    public let encoderPositions: SinusoidalPositions
+    public let decoderPositions: SinusoidalPositions
 
     public init(space: SearchSpace, sourceVocabSize: Int, targetVocabSize: Int, rates: DropoutRates = DropoutRates(),
                 paddingIndex: Int32 = 1, maxPositions: Int = 1024, rng: inout RandomGenerator) {
@@ -105,7 +105,7 @@ public final class SuperTransformer: Module {
     }
 
     /// scale·E[tokens, :d] + positions[:, :d], then dropout (scale = √d_sub, §2).
-    func embed(_ batch: TokenBatch, table: Tensor, positions: SinusoidalPositions, width d: Int,
+    public func embed(_ batch: TokenBatch, table: Tensor, positions: SinusoidalPositions, width d: Int,
                dropout: Float, context: ForwardContext, startingAt start: Int = 0) -> Tensor {
         let tokens = embedding(table.corner([table.shape[0], d]), indices: batch.tokens, shape: [batch.batchSize, batch.length])
         let x = tokens * Float(d).squareRoot()

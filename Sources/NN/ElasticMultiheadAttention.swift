@@ -29,7 +29,7 @@ public final class ElasticMultiheadAttention: Module {
     }
 
     /// Rows [block·qkv, (block+count)·qkv) of the in-projection, on the first `columns` inputs.
-    func projection(block: Int, count: Int, columns: Int) -> (weight: Tensor, bias: Tensor) {
+    public func projection(block: Int, count: Int, columns: Int) -> (weight: Tensor, bias: Tensor) {
         (inProjWeight.narrow(0, start: block * qkvDim, length: count * qkvDim).narrow(1, start: 0, length: columns),
          inProjBias.narrow(0, start: block * qkvDim, length: count * qkvDim))
     }

@@ -1,0 +1,133 @@
+import Foundation
+import Model
+import TensorEngine
+
+/// One finished translation: target ids without the final eos, and fairseq's score
+/// (sum of token log-probabilities, eos included, divided by length^lengthPenalty).
+public struct Hypothesis: Sendable, Equatable {
+    public var tokens: [Int32]
+    public var score: Double
+    /// Log-probability of each token, eos included.
+    public var positionalScores: [Double]
+}
+
+/// Beam search with fairseq's conventions (HAT tests with beam 4–5, length penalty 0.6):
+/// - candidates are the top 2·beam (hypothesis, token) pairs by cumulative log-probability;
+///   an eos among the top `beam` finishes a hypothesis, the best `beam` others continue;
+/// - a sentence is done once it has `beam` finished hypotheses, or at its maximum length
+///   `maxLenA · source length + maxLenB`, where only eos is allowed;
+/// - padding (and bos) are never generated; eos not before `minLength`;
+/// - at the first step only one beam per sentence is expanded (all beams are identical);
+/// - finished scores are normalized by (tokens incl. eos)^lengthPenalty.
+/// Greedy search is beam 1.
+public struct BeamSearch: Sendable {
+    public var beamSize: Int
+    public var lengthPenalty: Double
+    public var maxLenA: Double
+    public var maxLenB: Int
+    public var minLength: Int
+    public var eos: Int32 = 2
+    public var pad: Int32 = 1
+    public var bos: Int32 = 0
+
+    public init(beamSize: Int = 5, lengthPenalty: Double = 0.6, maxLenA: Double = 0, maxLenB: Int = 200, minLength: Int = 1) {
+        precondition(beamSize >= 1, "beam size must be at least 1")
+        self.beamSize = beamSize
+        self.lengthPenalty = lengthPenalty
+        self.maxLenA = maxLenA
+        self.maxLenB = maxLenB
+        self.minLength = minLength
+    }
+
+    /// Translates a batch of source sentences (ids ending in eos, any lengths); returns each
+    /// sentence's finished hypotheses, best first.
+    public func translate(model: SuperTransformer, config: SubTransformerConfig, sources: [[Int32]]) -> [[Hypothesis]] {
+        guard !sources.isEmpty else { return [] }
+        let k = beamSize
+        let srcLen = sources.map(\.count).max()!
+        var padded = [Int32](repeating: pad, count: sources.count * srcLen)
+        for (b, s) in sources.enumerated() { for (j, t) in s.enumerated() { padded[b * srcLen + j] = t } }
+        let positionsLimit = model.decoderPositions.maxPositions - 1
+        let maxLens = sources.map { Swift.min(Int(maxLenA * Double($0.count)) + maxLenB, positionsLimit) }
+        let encoderOutput = withNoGrad {
+            model.encode(TokenBatch(tokens: padded, batchSize: sources.count, length: srcLen), config: config,
+                         context: .evaluation())
+        }
+        let decoder = IncrementalDecoder(model: model, config: config, encoderOutput: encoderOutput,
+                                         rowsPerSentence: k, maxLength: maxLens.max()! + 1)
+        var active = Array(0..<sources.count)               // sentence of each block of k rows
+        var scores = [Double](repeating: 0, count: sources.count * k)
+        var history = [[Int32]](repeating: [], count: sources.count * k)
+        var positional = [[Double]](repeating: [], count: sources.count * k)
+        var last = [Int32](repeating: eos, count: sources.count * k)
+        var finished = [[Hypothesis]](repeating: [], count: sources.count)
+        var step = 0
+        while !active.isEmpty {
+            let lprobs = decoder.step(last).toArray()
+            let vocab = lprobs.count / decoder.rows
+            var keepRows: [Int] = [], nextActive: [Int] = []
+            var nextScores: [Double] = [], nextHistory: [[Int32]] = [], nextPositional: [[Double]] = [], nextLast: [Int32] = []
+            for (slot, sentence) in active.enumerated() {
+                let forceEOS = step >= maxLens[sentence]
+                // Candidates (score, row, token) over this sentence's rows.
+                var candidates: [(score: Double, row: Int, token: Int32, logProb: Double)] = []
+                let rowRange = step == 0 ? (slot * k)..<(slot * k + 1) : (slot * k)..<(slot * k + k)
+                for row in rowRange {
+                    let base = row * vocab
+                    for t in 0..<vocab {
+                        let token = Int32(t)
+                        if token == pad || token == bos { continue }
+                        if forceEOS && token != eos { continue }
+                        if token == eos && step < minLength { continue }
+                        let lp = Double(lprobs[base + t])
+                        if lp == -.infinity { continue }
+                        candidates.append((scores[row] + lp, row, token, lp))
+                    }
+                }
+                candidates.sort { $0.score != $1.score ? $0.score > $1.score : ($0.row, $0.token) < ($1.row, $1.token) }
+                var continuing = 0
+                for (rank, c) in candidates.prefix(2 * k).enumerated() {
+                    if c.token == eos {
+                        if rank < k && finished[sentence].count < k {
+                            let length = Double(history[c.row].count + 1)
+                            finished[sentence].append(Hypothesis(tokens: history[c.row], score: c.score / pow(length, lengthPenalty),
+                                                                 positionalScores: positional[c.row] + [c.logProb]))
+                        }
+                    } else if continuing < k {
+                        keepRows.append(c.row)
+                        nextScores.append(c.score)
+                        nextHistory.append(history[c.row] + [c.token])
+                        nextPositional.append(positional[c.row] + [c.logProb])
+                        nextLast.append(c.token)
+                        continuing += 1
+                    }
+                }
+                let done = finished[sentence].count >= k || forceEOS || continuing == 0
+                if done {
+                    keepRows.removeLast(continuing)
+                    nextScores.removeLast(continuing)
+                    nextHistory.removeLast(continuing)
+                    nextPositional.removeLast(continuing)
+                    nextLast.removeLast(continuing)
+                } else {
+                    // Fewer than k continuations (a tiny vocabulary): repeat the best to keep blocks of k rows.
+                    for _ in continuing..<k {
+                        let i = keepRows.count - continuing
+                        keepRows.append(keepRows[i]); nextScores.append(-.infinity); nextHistory.append(nextHistory[i])
+                        nextPositional.append(nextPositional[i]); nextLast.append(nextLast[i])
+                    }
+                    nextActive.append(sentence)
+                }
+            }
+            active = nextActive
+            if active.isEmpty { break }
+            decoder.reorder(rows: keepRows)
+            scores = nextScores
+            history = nextHistory
+            positional = nextPositional
+            last = nextLast
+            step += 1
+        }
+        return finished.map { $0.sorted { $0.score > $1.score } }
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Model
+import NN
+import Testing
+import TensorEngine
+@testable import Generate
+
+/// Incremental decoding against the full (teacher-forced) decoder, and beam search against
+/// exhaustive enumeration.
+@Suite("Incremental decoding and beam search")
+struct DecodingTests {
+    static let space = SearchSpace(
+        encoderEmbedDim: 32, decoderEmbedDim: 32, encoderFFNDim: 48, decoderFFNDim: 48, encoderLayers: 3, decoderLayers: 3,
+        encoderAttentionHeads: 4, decoderAttentionHeads: 4, qkvDim: 16, shareAllEmbeddings: true,
+        encoderEmbedChoices: [32, 24], decoderEmbedChoices: [32, 24], encoderFFNChoices: [48, 32], decoderFFNChoices: [48, 32],
+        encoderLayerChoices: [3], decoderLayerChoices: [3, 2], encoderSelfAttentionHeadChoices: [4, 2],
+        decoderSelfAttentionHeadChoices: [4, 2], decoderCrossAttentionHeadChoices: [4, 2],
+        decoderArbitraryAttentionChoices: [-1, 1, 2])
+
+    static func model(vocab: Int, seed: UInt64) -> SuperTransformer {
+        var rng = RandomGenerator(seed: seed)
+        let m = SuperTransformer(space: space, sourceVocabSize: vocab, targetVocabSize: vocab, rates: .none, rng: &rng)
+        // Larger random weights than the initialization so the distributions are far from uniform.
+        for p in m.parameters() where p.rank == 2 { for i in 0..<p.count { p.storage.data[i] *= 3 } }
+        return m
+    }
+
+    @Test("incremental steps equal the full decoder on every prefix (arbitrary attention 1 and 2)", arguments: [
+        [1, 2, -1], [2, 1, 1], [-1, 2, 2],
+    ])
+    func incrementalMatchesFull(_ arbitrary: [Int]) {
+        let config = SubTransformerConfig(
+            encoderEmbedDim: 24, encoderLayerNum: 3, encoderFFNDims: [32, 48, 32], encoderSelfAttentionHeads: [2, 4, 4],
+            decoderEmbedDim: 32, decoderLayerNum: 3, decoderFFNDims: [48, 32, 48], decoderSelfAttentionHeads: [4, 2, 4],
+            decoderCrossAttentionHeads: [2, 4, 4], decoderArbitraryAttention: arbitrary)
+        let vocab = 20
+        let model = Self.model(vocab: vocab, seed: 5)
+        var rng = RandomGenerator(seed: 6)
+        // Two sentences of different lengths (the second padded).
+        let (b, s, t) = (2, 6, 7)
+        var src = (0..<(b * s)).map { _ in Int32(4 + rng.nextInt(vocab - 4)) }
+        src[s - 1] = 2; src[s + 3] = 2; src[s + 4] = 1; src[s + 5] = 1
+        var prev = (0..<(b * t)).map { _ in Int32(4 + rng.nextInt(vocab - 4)) }
+        prev[0] = 2; prev[t] = 2
+        let full = withNoGrad {
+            logSoftmax(model(source: TokenBatch(tokens: src, batchSize: b, length: s),
+                             previousOutput: TokenBatch(tokens: prev, batchSize: b, length: t), config: config,
+                             context: .evaluation())).toArray()
+        }
+        let encoded = withNoGrad { model.encode(TokenBatch(tokens: src, batchSize: b, length: s), config: config, context: .evaluation()) }
+        let decoder = IncrementalDecoder(model: model, config: config, encoderOutput: encoded, rowsPerSentence: 1, maxLength: t)
+        var worst: Float = 0
+        for step in 0..<t {
+            let stepProbs = decoder.step([prev[step], prev[t + step]]).toArray()
+            for row in 0..<b {
+                for v in 0..<vocab {
+                    let a = stepProbs[row * vocab + v], e = full[(row * t + step) * vocab + v]
+                    worst = max(worst, abs(a - e))
+                }
+            }
+        }
+        #expect(worst <= 1e-4, "max |incremental − full| = \(worst)")
+    }
+
+    @Test("beam search finds the best hypothesis that exhaustive enumeration finds", arguments: [0.0, 0.6, 1.0])
+    func beamIsExactOnTinyModel(_ lengthPenalty: Double) {
+        // Vocabulary: 0 bos, 1 pad, 2 eos, 3 unk, and 4, 5, 6: every output of ≤ 3 tokens (+ eos) is enumerable.
+        let vocab = 7
+        let model = Self.model(vocab: vocab, seed: 11)
+        var configRNG = RandomGenerator(seed: 3)
+        let config = Self.space.sample(rng: &configRNG)
+        let source: [Int32] = [4, 6, 5, 2]
+        let maxLen = 3
+        // Score of a full output y (ending in eos) by teacher forcing: Σ log p, / (|y|)^lp.
+        func score(_ y: [Int32]) -> Double {
+            let prev = [Int32(2)] + y.dropLast()
+            let lp = withNoGrad {
+                logSoftmax(model(source: TokenBatch(tokens: source, batchSize: 1, length: source.count),
+                                 previousOutput: TokenBatch(tokens: prev, batchSize: 1, length: prev.count), config: config,
+                                 context: .evaluation())).toArray()
+            }
+            var sum = 0.0
+            for (i, tok) in y.enumerated() { sum += Double(lp[i * vocab + Int(tok)]) }
+            return sum / pow(Double(y.count), lengthPenalty)
+        }
+        var best: ([Int32], Double) = ([], -.infinity)
+        // fairseq's min_len 1: eos is not allowed as the first token, so outputs have ≥ 1 token.
+        func enumerate(_ prefix: [Int32]) {
+            if !prefix.isEmpty {
+                let s = score(prefix + [2])
+                if s > best.1 { best = (prefix, s) }
+            }
+            if prefix.count < maxLen {
+                for t: Int32 in [3, 4, 5, 6] { enumerate(prefix + [t]) }
+            }
+        }
+        enumerate([])
+        // A beam wide enough to hold every prefix is exact: 4³ = 64 prefixes of length 3.
+        let search = BeamSearch(beamSize: 64, lengthPenalty: lengthPenalty, maxLenA: 0, maxLenB: maxLen)
+        let result = search.translate(model: model, config: config, sources: [source])[0][0]
+        #expect(result.tokens == best.0, "beam \(result.tokens) (\(result.score)) vs exhaustive \(best.0) (\(best.1))")
+        #expect(abs(result.score - best.1) < 1e-4)
+        // Greedy (beam 1) and beam 5 return valid hypotheses whose scores do not beat the optimum.
+        for k in [1, 5] {
+            let h = BeamSearch(beamSize: k, lengthPenalty: lengthPenalty, maxLenA: 0, maxLenB: maxLen)
+                .translate(model: model, config: config, sources: [source])[0][0]
+            #expect(h.score <= best.1 + 1e-6 && abs(h.score - score(h.tokens + [2])) < 1e-4)
+        }
+    }
+
+    @Test("a batch of sentences of different lengths translates as each sentence alone")
+    func batchEqualsSingles() {
+        let model = Self.model(vocab: 15, seed: 8)
+        let config = Self.space.largest
+        let sources: [[Int32]] = [[4, 5, 6, 7, 2], [8, 2], [9, 10, 11, 2]]
+        let search = BeamSearch(beamSize: 3, lengthPenalty: 0.6, maxLenA: 1, maxLenB: 3)
+        let batch = search.translate(model: model, config: config, sources: sources)
+        for (i, s) in sources.enumerated() {
+            let single = search.translate(model: model, config: config, sources: [s])[0]
+            #expect(batch[i].first?.tokens == single.first?.tokens)
+            #expect(abs((batch[i].first?.score ?? 0) - (single.first?.score ?? 1)) < 1e-4)
+        }
+    }
+}
