@@ -150,3 +150,39 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         }
     }
 }
+
+// Checkpoints store this config; fields added later must not make older checkpoints unreadable,
+// so every field decodes with its default when absent.
+extension TrainingConfig {
+    enum CodingKeys: String, CodingKey {
+        case maxTokens, updateFreq, maxUpdate, maxEpoch, schedule, adamBetas, adamEps, weightDecay, clipNorm, dropout, attentionDropout, activationDropout, labelSmoothing, seed, saveIntervalEpochs, saveIntervalUpdates, keepLastEpochs, keepLastUpdates, validateIntervalEpochs, validationRandomSubnets, maxConsecutiveSkips, logIntervalUpdates, stopTimeMinutes
+    }
+
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        maxTokens = try c.decodeIfPresent(type(of: maxTokens), forKey: .maxTokens) ?? maxTokens
+        updateFreq = try c.decodeIfPresent(type(of: updateFreq), forKey: .updateFreq) ?? updateFreq
+        maxUpdate = try c.decodeIfPresent(type(of: maxUpdate), forKey: .maxUpdate) ?? maxUpdate
+        maxEpoch = try c.decodeIfPresent(type(of: maxEpoch), forKey: .maxEpoch) ?? maxEpoch
+        schedule = try c.decodeIfPresent(type(of: schedule), forKey: .schedule) ?? schedule
+        adamBetas = try c.decodeIfPresent(type(of: adamBetas), forKey: .adamBetas) ?? adamBetas
+        adamEps = try c.decodeIfPresent(type(of: adamEps), forKey: .adamEps) ?? adamEps
+        weightDecay = try c.decodeIfPresent(type(of: weightDecay), forKey: .weightDecay) ?? weightDecay
+        clipNorm = try c.decodeIfPresent(type(of: clipNorm), forKey: .clipNorm) ?? clipNorm
+        dropout = try c.decodeIfPresent(type(of: dropout), forKey: .dropout) ?? dropout
+        attentionDropout = try c.decodeIfPresent(type(of: attentionDropout), forKey: .attentionDropout) ?? attentionDropout
+        activationDropout = try c.decodeIfPresent(type(of: activationDropout), forKey: .activationDropout) ?? activationDropout
+        labelSmoothing = try c.decodeIfPresent(type(of: labelSmoothing), forKey: .labelSmoothing) ?? labelSmoothing
+        seed = try c.decodeIfPresent(type(of: seed), forKey: .seed) ?? seed
+        saveIntervalEpochs = try c.decodeIfPresent(type(of: saveIntervalEpochs), forKey: .saveIntervalEpochs) ?? saveIntervalEpochs
+        saveIntervalUpdates = try c.decodeIfPresent(type(of: saveIntervalUpdates), forKey: .saveIntervalUpdates) ?? saveIntervalUpdates
+        keepLastEpochs = try c.decodeIfPresent(type(of: keepLastEpochs), forKey: .keepLastEpochs) ?? keepLastEpochs
+        keepLastUpdates = try c.decodeIfPresent(type(of: keepLastUpdates), forKey: .keepLastUpdates) ?? keepLastUpdates
+        validateIntervalEpochs = try c.decodeIfPresent(type(of: validateIntervalEpochs), forKey: .validateIntervalEpochs) ?? validateIntervalEpochs
+        validationRandomSubnets = try c.decodeIfPresent(type(of: validationRandomSubnets), forKey: .validationRandomSubnets) ?? validationRandomSubnets
+        maxConsecutiveSkips = try c.decodeIfPresent(type(of: maxConsecutiveSkips), forKey: .maxConsecutiveSkips) ?? maxConsecutiveSkips
+        logIntervalUpdates = try c.decodeIfPresent(type(of: logIntervalUpdates), forKey: .logIntervalUpdates) ?? logIntervalUpdates
+        stopTimeMinutes = try c.decodeIfPresent(type(of: stopTimeMinutes), forKey: .stopTimeMinutes) ?? stopTimeMinutes
+    }
+}
