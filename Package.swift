@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Data", dependencies: ["CSentencePiece"]),
         .target(name: "Train", dependencies: ["Model", "NN", "Data"]),
         .target(name: "Generate", dependencies: ["Model", "Data", "Train"]),
-        .target(name: "Latency", dependencies: ["Model", "NN"]),
+        .target(name: "Latency", dependencies: ["Model", "NN", "Generate"]),
         .executableTarget(
             name: "hat",
             dependencies: [

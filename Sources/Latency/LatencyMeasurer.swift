@@ -1,0 +1,87 @@
+import Foundation
+import Generate
+import Model
+import NN
+import TensorEngine
+
+/// Measures a SubTransformer's inference latency on this machine with HAT's method
+/// (hat-reference.md §6): one sentence of `length` tokens, batch 1, beam `beam`; the encoder
+/// is one forward pass, the decoder `length` incremental steps over beam × 1 hypotheses with
+/// cached states; `warmup` untimed runs, then `iterations` timed runs, of which the fastest
+/// and slowest 10 % are dropped; mean and standard deviation, separately, in milliseconds.
+public struct LatencyMeasurement: Codable, Sendable, Equatable {
+    public var encoderMeanMs: Double
+    public var decoderMeanMs: Double
+    public var encoderStdMs: Double
+    public var decoderStdMs: Double
+    public var iterations: Int
+    public var length: Int
+    public var beam: Int
+    public var totalMs: Double { encoderMeanMs + decoderMeanMs }
+}
+
+public struct LatencyMeasurer {
+    public var length: Int
+    public var beam: Int
+    public var warmup: Int
+    public var iterations: Int
+
+    public init(length: Int = 30, beam: Int = 5, warmup: Int = 5, iterations: Int = 20) {
+        self.length = length
+        self.beam = beam
+        self.warmup = warmup
+        self.iterations = iterations
+    }
+
+    /// Trimmed mean and std: the fastest and slowest 10 % of samples are dropped.
+    public static func trimmedStatistics(_ samples: [Double]) -> (mean: Double, std: Double) {
+        let sorted = samples.sorted()
+        let cut = sorted.count / 10
+        let kept = Array(sorted[cut..<(sorted.count - cut)])
+        let mean = kept.reduce(0, +) / Double(kept.count)
+        let variance = kept.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(kept.count)
+        return (mean, variance.squareRoot())
+    }
+
+    /// Measures `config` inside `model` (a SuperTransformer of the right vocabulary sizes; the
+    /// weights' values do not matter for latency). Tokens are fixed, non-special ids.
+    public func measure(model: SuperTransformer, config: SubTransformerConfig) -> LatencyMeasurement {
+        let source = TokenBatch(tokens: (0..<length).map { Int32(4 + $0 % Swift.max(model.sourceVocabSize - 4, 1)) },
+                                batchSize: 1, length: length)
+        var encoderTimes: [Double] = [], decoderTimes: [Double] = []
+        for i in 0..<(warmup + iterations) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let encoded = withNoGrad { model.encode(source, config: config, context: .evaluation()) }
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            decode(model: model, config: config, encoded: encoded)
+            let t2 = DispatchTime.now().uptimeNanoseconds
+            if i >= warmup {
+                encoderTimes.append(Double(t1 - t0) / 1e6)
+                decoderTimes.append(Double(t2 - t1) / 1e6)
+            }
+        }
+        let e = Self.trimmedStatistics(encoderTimes), d = Self.trimmedStatistics(decoderTimes)
+        return LatencyMeasurement(encoderMeanMs: e.mean, decoderMeanMs: d.mean, encoderStdMs: e.std, decoderStdMs: d.std,
+                                  iterations: iterations, length: length, beam: beam)
+    }
+
+    /// `length` incremental steps over `beam` hypotheses (HAT's decoder latency). Each step
+    /// feeds a fixed token and keeps the rows in place; beam bookkeeping (top-k over the
+    /// vocabulary) is included as a selection over the step's log-probabilities.
+    func decode(model: SuperTransformer, config: SubTransformerConfig, encoded: EncoderOutput) {
+        let decoder = IncrementalDecoder(model: model, config: config, encoderOutput: encoded, rowsPerSentence: beam,
+                                         maxLength: length)
+        var tokens = [Int32](repeating: 2, count: beam)
+        for _ in 0..<length {
+            let lprobs = decoder.step(tokens)
+            // The cost of choosing the next tokens: an argmax per row over the vocabulary.
+            let p = lprobs.dataPointer, v = lprobs.shape[1]
+            for r in 0..<beam {
+                var best = 4
+                for j in 4..<v where p[r * v + j] > p[r * v + best] { best = j }
+                tokens[r] = Int32(best)
+            }
+            decoder.reorder(rows: Array(0..<beam))
+        }
+    }
+}
