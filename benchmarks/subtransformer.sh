@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# One training step (forward + label-smoothed CE + backward) of the largest SubTransformer of a
-# HAT space on 128×32 source/target tokens (4,096 target tokens), Swift next to PyTorch in one run.
-#   benchmarks/subtransformer.sh [SPACE.yml] [--native]
+# One training step (forward + label-smoothed CE + backward + Adam) of the largest, median and
+# smallest SubTransformer of a HAT space on 128×32 source/target tokens (4,096 target tokens),
+# Swift next to PyTorch in one run.
+#   benchmarks/subtransformer.sh [SPACE.yml] [--native] [SIZES]   (SIZES default: "largest median smallest")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 space="${1:-../shared/data/hat-configs/iwslt14.de-en__space1.yml}"
@@ -10,7 +11,9 @@ swift build -c release --product HATBenchmarks >/dev/null
 envcmd=(env)
 [ "${2:-}" = "--native" ] && envcmd=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
 echo "# $(date -u +%FT%TZ) space=$space OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} mode=${2:-env}"
-out=$("${envcmd[@]}" .build/release/HATBenchmarks subtransformer-step "$space")
-echo "$out" | grep -v _setup
-setup=$(echo "$out" | grep _setup | .venv-oracle/bin/python -c 'import json,sys; print(json.loads(sys.stdin.read())["setup"])')
-"${envcmd[@]}" .venv-oracle/bin/python benchmarks/subtransformer_torch.py "$setup"
+for which in ${3:-largest median smallest}; do
+  out=$("${envcmd[@]}" .build/release/HATBenchmarks subtransformer-step "$space" "$which")
+  echo "$out" | grep -v _setup
+  setup=$(echo "$out" | grep _setup | .venv-oracle/bin/python -c 'import json,sys; print(json.loads(sys.stdin.read())["setup"])')
+  "${envcmd[@]}" .venv-oracle/bin/python benchmarks/subtransformer_torch.py "$setup"
+done

@@ -3,7 +3,7 @@
 A fairseq-style implementation of the same weight-shared SubTransformer as the Swift
 SuperTransformer (post-norm, packed in-projection corners, arbitrary encoder-decoder
 attention, tied output projection, label-smoothed CE), written for speed: F.linear on corner
-views, F.layer_norm, fused dropout. One step = forward + backward (no optimizer).
+views, F.layer_norm, fused dropout. One step = forward + backward + Adam update.
 
 usage: subtransformer_torch.py SPACE_JSON  (the JSON the Swift benchmark prints as "setup")
 """
@@ -62,6 +62,8 @@ def mha(xq, xkv, w, b, ow, ob, heads, dq, dkv, dout, mask):
     o = (p @ v).transpose(1, 2).reshape(Bq, Tq, qkv)
     return F.linear(o, ow[:dout, :], ob[:dout])
 
+opt = torch.optim.Adam(list(P.values()), lr=1e-4, betas=(0.9, 0.98))
+
 def step(src, prev, tgt):
     de, dd = sub["encoderEmbedDim"], sub["decoderEmbedDim"]
     x = F.dropout(P["enc_emb"][:, :de][src] * math.sqrt(de) + pos_e[:, :de], drop, True)
@@ -89,9 +91,9 @@ def step(src, prev, tgt):
         y = F.layer_norm(y + F.dropout(h, drop, True), (dd,), P[p + "ln2_w"][:dd], P[p + "ln2_b"][:dd])
     logits = F.linear(y, P["dec_emb"][:, :dd])
     loss = F.cross_entropy(logits.view(-1, Vt), tgt.view(-1), label_smoothing=0.1, reduction="sum")
-    loss.backward()
-    for t in P.values():
-        t.grad = None
+    (loss / (B * T)).backward()
+    opt.step()
+    opt.zero_grad(set_to_none=True)
     return loss
 
 src = torch.randint(4, Vs, (B, S)); prev = torch.randint(4, Vt, (B, T)); tgt = torch.randint(4, Vt, (B, T))
@@ -101,4 +103,4 @@ times = []
 for _ in range(setup["repeats"]):
     t0 = time.perf_counter(); step(src, prev, tgt); times.append((time.perf_counter() - t0) * 1e3)
 ms = sorted(times)[len(times) // 2]
-print(json.dumps({"bench": "subtransformer_step", "impl": "torch", "ms": ms, "target_tokens_per_s": B * T / ms * 1e3}))
+print(json.dumps({"bench": "subtransformer_step", "impl": "torch", "which": setup["which"], "ms": ms, "target_tokens_per_s": B * T / ms * 1e3}))

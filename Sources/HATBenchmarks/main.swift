@@ -93,10 +93,19 @@ func benchEncoderLayer() {
           "forward_ms": fwd, "forward_backward_ms": step, "kernel": BLAS.coreName])
 }
 
-/// One training step (forward, loss, backward; no optimizer) of the largest SubTransformer.
-func benchSubTransformerStep(spacePath: String) throws {
+/// One training step (forward, loss, backward, Adam update) of a SubTransformer of the space:
+/// `which` is "largest", "smallest" or "median" (every choice at its middle value).
+func benchSubTransformerStep(spacePath: String, which: String) throws {
     let space = try SearchSpace(contentsOf: spacePath)
-    let config = space.largest
+    let config: SubTransformerConfig
+    switch which {
+    case "smallest": config = space.smallest
+    case "median":
+        var g = space.gene(of: space.largest)
+        for (i, choices) in space.geneChoices.enumerated() { g[i] = choices.sorted()[choices.count / 2] }
+        config = space.config(fromGene: g)
+    default: config = space.largest
+    }
     let (batch, sourceLength, targetLength, sourceVocab, targetVocab) = (128, 32, 32, 8848, 6632)
     let rates = DropoutRates(dropout: 0.375, attentionDropout: 0.1, activationDropout: 0)
     var rng = RandomGenerator(seed: 0)
@@ -108,22 +117,24 @@ func benchSubTransformerStep(spacePath: String) throws {
                           batchSize: batch, length: targetLength)
     let target = (0..<(batch * targetLength)).map { _ in Int32(4 + rng.nextInt(targetVocab - 4)) }
     let context = ForwardContext(training: true, rng: RandomGenerator(seed: 1))
+    let adam = Adam(parameters: model.parameters(), learningRate: 1e-4)
     let repeats = 5
     let setup: [String: Any] = [
         "space": try JSONSerialization.jsonObject(with: JSONEncoder().encode(space)),
         "config": try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)),
         "batch": batch, "source_length": sourceLength, "target_length": targetLength,
         "source_vocab": model.sourceVocabSize, "target_vocab": targetVocab,
-        "dropout": rates.dropout, "attention_dropout": rates.attentionDropout, "repeats": repeats,
+        "dropout": rates.dropout, "attention_dropout": rates.attentionDropout, "repeats": repeats, "which": which,
     ]
     emit(["bench": "subtransformer_step_setup", "setup": String(decoding: try JSONSerialization.data(withJSONObject: setup, options: [.sortedKeys]), as: UTF8.self)])
     let ms = time(repeats: repeats) {
         let (loss, _) = model.loss(source: src, previousOutput: prev, target: target, config: config,
                                    labelSmoothing: 0.1, context: context)
         loss.backward()
+        adam.update(gradientScale: 1 / Float(batch * targetLength))
         model.zeroGrad()
     }
-    emit(["bench": "subtransformer_step", "impl": "swift", "ms": ms, "target_tokens_per_s": Double(batch * targetLength) / ms * 1e3,
+    emit(["bench": "subtransformer_step", "impl": "swift", "which": which, "ms": ms, "target_tokens_per_s": Double(batch * targetLength) / ms * 1e3,
           "kernel": BLAS.coreName, "config": config.description])
 }
 
@@ -132,5 +143,5 @@ if which == "gemm" || which == "all" { benchGEMM() }
 if which == "encoder-layer" || which == "all" { benchEncoderLayer() }
 if which == "subtransformer-step" {
     let path = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : "../shared/data/hat-configs/iwslt14.de-en__space1.yml"
-    try benchSubTransformerStep(spacePath: path)
+    try benchSubTransformerStep(spacePath: path, which: CommandLine.arguments.count > 3 ? CommandLine.arguments[3] : "largest")
 }
