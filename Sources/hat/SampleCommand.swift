@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import Model
+import TensorEngine
+
+/// `hat sample`: write a SubTransformer of a search space as a HAT YAML file.
+struct SampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Write the largest, the smallest or a random SubTransformer of a search space as HAT YAML."
+    )
+
+    enum Which: String, ExpressibleByArgument, CaseIterable { case largest, smallest, random }
+
+    @Option(help: "Search space YAML.") var space: String
+    @Option(help: "Which SubTransformer: \(Which.allCases.map(\.rawValue).joined(separator: ", ")).") var which: Which = .random
+    @Option(help: "Seed for --which random.") var seed: UInt64 = 1
+    @Option(help: "Output file (default: standard output).") var out: String?
+
+    func run() throws {
+        let s = try SearchSpace(contentsOf: space)
+        let config: SubTransformerConfig
+        switch which {
+        case .largest: config = s.largest
+        case .smallest: config = s.smallest
+        case .random:
+            var rng = RandomGenerator(seed: seed)
+            config = s.sample(rng: &rng)
+        }
+        let text = config.hatYAML(comment: "\(which.rawValue) SubTransformer of \(space)\(which == .random ? " (seed \(seed))" : "")")
+        if let out {
+            let tmp = out + ".tmp"
+            try text.write(toFile: tmp, atomically: false, encoding: .utf8)
+            guard rename(tmp, out) == 0 else { throw ValidationError("cannot write \(out): \(String(cString: strerror(errno)))") }
+        } else {
+            print(text, terminator: "")
+        }
+    }
+}
