@@ -1,1 +1,0 @@
-// Generation stage: incremental decoding, beam search, BLEU and chrF.
