@@ -8,6 +8,9 @@ struct HAT: ParsableCommand {
         commandName: "hat",
         abstract: "Hardware-aware neural architecture search for Transformer translation models (HAT, in Swift).",
         version: "0.1.0",
-        subcommands: [DataCommand.self, TrainCommand.self, AverageCommand.self, TranslateCommand.self, SampleCommand.self, ProfileCommand.self, LatencyMeasureCommand.self, SelfCheck.self]
+        subcommands: [
+            DataCommand.self, TrainCommand.self, AverageCommand.self, TranslateCommand.self, TestCommand.self,
+            ScoreCommand.self, SampleCommand.self, ProfileCommand.self, LatencyMeasureCommand.self, SelfCheck.self,
+        ]
     )
 }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Generate
+import Data
 import Model
+import Train
 
 /// Options shared by `hat translate` and `hat test`: the model and the search.
 struct DecodingOptions: ParsableArguments {
@@ -42,5 +44,43 @@ struct TranslateCommand: ParsableCommand {
         var lines: [String] = []
         while let line = readLine(strippingNewline: true) { lines.append(line) }
         for out in translator.translate(lines) { print(out) }
+    }
+}
+
+/// `hat test`: translate a split of a prepared dataset, write the hypotheses, print BLEU and chrF.
+struct TestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test",
+        abstract: "Translate a dataset split and score it with sacreBLEU-compatible BLEU and chrF2."
+    )
+
+    @OptionGroup var options: DecodingOptions
+    @Option(help: "Split to translate: test, valid, or another split of the dataset.") var split: String = "test"
+    @Option(help: "Where to write the hypotheses (default: SPLIT.hyp.txt next to the checkpoint).") var out: String?
+    @Flag(name: .customLong("tokenized-bleu"), help: "Also print tokenized BLEU (HAT's \"normal\" BLEU).") var tokenizedBLEU = false
+
+    func run() throws {
+        let translator = try options.translator()
+        let dir = try options.data ?? (Checkpoint.loadModel(path: options.checkpoint).state.data ?? "")
+        let data = try PreparedDataset(directory: dir)
+        let sources = try data.sourceText(split), references = try data.targetText(split)
+        let start = Date()
+        let progress = ProgressPrinter()
+        let hypotheses = translator.translate(sources) { done in
+            progress.update(String(format: "translated %d/%d sentences (%.1f sentences/s)", done, sources.count,
+                                   Double(done) / Swift.max(Date().timeIntervalSince(start), 1e-9)))
+        }
+        let seconds = Date().timeIntervalSince(start)
+        let outPath = out ?? URL(fileURLWithPath: options.checkpoint).deletingLastPathComponent()
+            .appendingPathComponent("\(split).hyp.txt").path
+        let tmp = outPath + ".tmp"
+        try (hypotheses.joined(separator: "\n") + "\n").write(toFile: tmp, atomically: false, encoding: .utf8)
+        guard rename(tmp, outPath) == 0 else { throw ValidationError("cannot write \(outPath)") }
+        progress.log(String(format: "translated %d sentences in %.1f s (%.2f sentences/s, beam %d); hypotheses in %@",
+                            sources.count, seconds, Double(sources.count) / seconds, options.beam, outPath))
+        let corpus = try ScoringCorpus(hypotheses: hypotheses, references: [references])
+        var metrics: [ScoreMetric] = [.bleu, .chrf]
+        if tokenizedBLEU { metrics.append(.tokenizedBLEU) }
+        print(ScoreReport(corpus: corpus, metrics: metrics).text(version: HAT.configuration.version))
     }
 }
