@@ -94,24 +94,23 @@ public struct BLEU: Sendable {
         var tokens = TokenInterner(), ngrams = NGramInterner()
 
         // Reference n-gram counts, merged over references by maximum.
-        var referenceCounts: [Int: Int] = [:]
+        var referenceCounts = NGramBag()
         var referenceLengths: [Int] = []
         for reference in references {
             let ids = tokens.ids(words(reference))
             referenceLengths.append(ids.count)
-            for (id, count) in ngrams.countAll(ids, maxOrder: maxNgramOrder) {
-                referenceCounts[id] = max(referenceCounts[id] ?? 0, count)
-            }
+            referenceCounts.formMaximum(ngrams.countAll(ids, maxOrder: maxNgramOrder))
         }
 
         let ids = tokens.ids(words(hypothesis))
         var stats = BLEUStatistics(maxNgramOrder: maxNgramOrder)
         stats.hypothesisLength = ids.count
         stats.referenceLength = Self.closestReferenceLength(ids.count, referenceLengths)
-        for (id, count) in ngrams.countAll(ids, maxOrder: maxNgramOrder) {
-            let n = ngrams.orders[id] - 1
+        let hypothesisCounts = ngrams.countAll(ids, maxOrder: maxNgramOrder)
+        for id in hypothesisCounts.distinct {
+            let n = ngrams.orders[id] - 1, count = hypothesisCounts[id]
             stats.totals[n] += count
-            if let referenceCount = referenceCounts[id] { stats.counts[n] += min(count, referenceCount) }
+            stats.counts[n] += min(count, referenceCounts[id])
         }
         return stats
     }

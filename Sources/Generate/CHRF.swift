@@ -66,34 +66,35 @@ public struct CHRF: Sendable {
         precondition(!references.isEmpty, "a segment needs at least one reference")
         var chars = NGramInterner(), words = NGramInterner(), tokens = TokenInterner()
 
-        func ngramCounts(_ line: String) -> [[Int: Int]] {
+        /// Character n-grams (ids from `chars`), then word n-grams (ids from `words`).
+        func ngramCounts(_ line: String) -> (chars: NGramBag, words: NGramBag) {
             var scalars = PythonText.scalars(line)
             if lowercase { scalars = PythonText.lower(scalars) }
             let charStream = whitespace ? scalars : PythonText.removeSpaces(scalars)
-            var byOrder = Self.splitByOrder(chars.countAll(charStream.map { Int($0.value) }, maxOrder: charOrder),
-                                            orders: chars.orders, maxOrder: charOrder)
-            if wordOrder > 0 {
-                let ids = tokens.ids(Self.punctuationSplitWords(scalars))
-                byOrder += Self.splitByOrder(words.countAll(ids, maxOrder: wordOrder), orders: words.orders, maxOrder: wordOrder)
-            }
-            return byOrder
+            let charBag = chars.countAll(charStream.map { Int($0.value) }, maxOrder: charOrder)
+            let wordBag = wordOrder > 0
+                ? words.countAll(tokens.ids(Self.punctuationSplitWords(scalars)), maxOrder: wordOrder) : NGramBag()
+            return (charBag, wordBag)
         }
 
-        let hypothesisCounts = ngramCounts(hypothesis)
+        let hypothesis = ngramCounts(hypothesis)
         var best: [Int] = [], bestF = -1.0
         for reference in references {
-            let referenceCounts = ngramCounts(reference)
-            var stats: [Int] = []
-            for (h, r) in zip(hypothesisCounts, referenceCounts) {
-                // sacreBLEU's _get_match_statistics: hypothesis n-grams count only where the
-                // reference has n-grams of that order.
-                var matches = 0, hypothesisTotal = 0
-                for (id, count) in h {
-                    hypothesisTotal += count
-                    if let referenceCount = r[id] { matches += min(count, referenceCount) }
+            let reference = ngramCounts(reference)
+            // Per order: hypothesis n-grams, reference n-grams, clipped matches.
+            var stats = [Int](repeating: 0, count: 3 * (charOrder + wordOrder))
+            for (h, r, orders, offset) in [(hypothesis.chars, reference.chars, chars.orders, 0),
+                                           (hypothesis.words, reference.words, words.orders, charOrder)] {
+                for id in h.distinct {
+                    let k = 3 * (offset + orders[id] - 1)
+                    stats[k] += h[id]
+                    stats[k + 2] += min(h[id], r[id])
                 }
-                stats += [r.isEmpty ? 0 : hypothesisTotal, r.values.reduce(0, +), matches]
+                for id in r.distinct { stats[3 * (offset + orders[id] - 1) + 1] += r[id] }
             }
+            // sacreBLEU's _get_match_statistics: hypothesis n-grams count only for orders the
+            // reference has n-grams of.
+            for k in stride(from: 0, to: stats.count, by: 3) where stats[k + 1] == 0 { stats[k] = 0 }
             let f = fScore(stats)
             if f > bestF {
                 bestF = f
@@ -101,13 +102,6 @@ public struct CHRF: Sendable {
             }
         }
         return best
-    }
-
-    /// Per-order dictionaries from one dictionary of interned n-grams of all orders.
-    private static func splitByOrder(_ counts: [Int: Int], orders: [Int], maxOrder: Int) -> [[Int: Int]] {
-        var byOrder = [[Int: Int]](repeating: [:], count: maxOrder)
-        for (id, count) in counts { byOrder[orders[id] - 1][id] = count }
-        return byOrder
     }
 
     /// chrF++'s words (sacreBLEU's `_remove_punctuation`, after m-popovic/chrF): split at

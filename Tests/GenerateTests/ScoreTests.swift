@@ -190,6 +190,56 @@ struct ScoreTests {
         #expect(BLEUTokenizer.none("a  b ") == "a  b ")
     }
 
+    /// The `hat` binary built next to the test bundle, if there is one.
+    static let hatBinary: String? = [
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("hat").path,
+        Oracle.repoRoot.appendingPathComponent(".build/release/hat").path,
+    ].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test(.enabled(if: hatBinary != nil, "needs the hat binary")) func commandLine() throws {
+        let dir = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let hyp = dir.appendingPathComponent("hyp.txt").path, ref = dir.appendingPathComponent("ref.txt").path
+        let short = dir.appendingPathComponent("short.txt").path
+        let c = ScoreCases.noHigherOrderMatches
+        try write(c.hypotheses, to: hyp)
+        try write(c.references[0], to: ref)
+        try write(Array(c.references[0].dropLast()), to: short)
+
+        func hat(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Self.hatBinary!)
+            process.arguments = ["score"] + arguments
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        }
+
+        let ok = try hat(["--hyp", hyp, "--ref", ref, "--tokenized-bleu"])
+        #expect(ok.status == 0, "\(ok.err)")
+        let report = ScoreReport(corpus: try ScoringCorpus.read(hypothesisFile: hyp, referenceFiles: [ref]),
+                                 metrics: [.bleu, .chrf, .tokenizedBLEU])
+        let lines = ok.out.split(separator: "\n").map(String.init)
+        #expect(lines.count == 6)
+        #expect(lines.first == report.results[0].bleu?.formatted())
+        #expect(lines.dropFirst().first?.hasPrefix("  signature: nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:hat-") == true)
+        #expect(ok.out == report.text(version: lines[1].components(separatedBy: "version:").last!) + "\n")
+
+        let json = try hat(["--hyp", hyp, "--ref", ref, "--json", "--metrics", "chrf"])
+        let objects = try JSONSerialization.jsonObject(with: Foundation.Data(json.out.utf8)) as? [[String: Any]]
+        #expect(objects?.first?["name"] as? String == "chrF2")
+        #expect(objects?.first?["nc"] as? String == "6")
+
+        let mismatch = try hat(["--hyp", hyp, "--ref", short])
+        #expect(mismatch.status != 0)
+        #expect(mismatch.err.contains(hyp) && mismatch.err.contains(short)
+                && mismatch.err.contains("10 lines") && mismatch.err.contains("9 lines"), "\(mismatch.err)")
+    }
+
     private func write(_ lines: [String], to path: String) throws {
         try Foundation.Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
     }
