@@ -61,7 +61,8 @@ public final class Trainer {
         let fresh = CheckpointState(
             update: 0, epoch: 1, batchEpoch: 1, batchIndex: 0, rngState: RandomGenerator(seed: config.seed &+ 1).state,
             bestValidLoss: nil, skippedUpdates: 0, space: space, subTransformer: subTransformer, training: config,
-            sourceVocabSize: vs, targetVocabSize: vt, data: data.directory, trainingSeconds: 0)
+            sourceVocabSize: vs, targetVocabSize: vt, data: URL(fileURLWithPath: data.directory).standardizedFileURL.path,
+            trainingSeconds: 0)
         var resumed: CheckpointState?
         for candidate in Self.checkpoints(in: saveDirectory) {
             do {
