@@ -69,24 +69,35 @@ public struct BeamSearch: Sendable {
             var nextScores: [Double] = [], nextHistory: [[Int32]] = [], nextPositional: [[Double]] = [], nextLast: [Int32] = []
             for (slot, sentence) in active.enumerated() {
                 let forceEOS = step >= maxLens[sentence]
-                // Candidates (score, row, token) over this sentence's rows.
+                // The best 2k candidates (score, row, token) over this sentence's rows, kept sorted
+                // by insertion: a full sort of rows × vocabulary per step would dominate decoding.
+                let wanted = 2 * k
                 var candidates: [(score: Double, row: Int, token: Int32, logProb: Double)] = []
+                candidates.reserveCapacity(wanted + 1)
                 let rowRange = step == 0 ? (slot * k)..<(slot * k + 1) : (slot * k)..<(slot * k + k)
-                for row in rowRange {
-                    let base = row * vocab
-                    for t in 0..<vocab {
-                        let token = Int32(t)
-                        if token == pad || token == bos { continue }
-                        if forceEOS && token != eos { continue }
-                        if token == eos && step < minLength { continue }
-                        let lp = Double(lprobs[base + t])
-                        if lp == -.infinity { continue }
-                        candidates.append((scores[row] + lp, row, token, lp))
+                lprobs.withUnsafeBufferPointer { lp in
+                    for row in rowRange {
+                        let base = row * vocab, rowScore = scores[row]
+                        if rowScore == -.infinity { continue }
+                        for t in 0..<vocab {
+                            let token = Int32(t)
+                            if token == pad || token == bos { continue }
+                            if forceEOS && token != eos { continue }
+                            if token == eos && step < minLength { continue }
+                            let logProb = Double(lp[base + t])
+                            if logProb == -.infinity { continue }
+                            let score = rowScore + logProb
+                            if candidates.count == wanted && score <= candidates[wanted - 1].score { continue }
+                            // Insert keeping descending score; ties keep the earlier (row, token) first.
+                            var i = candidates.count
+                            while i > 0 && candidates[i - 1].score < score { i -= 1 }
+                            candidates.insert((score, row, token, logProb), at: i)
+                            if candidates.count > wanted { candidates.removeLast() }
+                        }
                     }
                 }
-                candidates.sort { $0.score != $1.score ? $0.score > $1.score : ($0.row, $0.token) < ($1.row, $1.token) }
                 var continuing = 0
-                for (rank, c) in candidates.prefix(2 * k).enumerated() {
+                for (rank, c) in candidates.enumerated() {
                     if c.token == eos {
                         if rank < k && finished[sentence].count < k {
                             let length = Double(history[c.row].count + 1)
