@@ -42,6 +42,15 @@ public enum BLAS {
         #endif
     }
 
+    /// Uses `n` threads for BLAS and for the engine's own parallel kernels. Decoding runs GEMMs
+    /// with a handful of rows, where a second thread costs more in synchronisation than it
+    /// gains (build-notes.md; docs/PERFORMANCE.md measures it).
+    public static func setComputeThreads(_ n: Int) {
+        precondition(n >= 1, "thread count must be at least 1")
+        setThreads(n)
+        ParallelSettings.threads = n
+    }
+
     /// The CPU kernel family OpenBLAS picked (e.g. "Haswell", "SkylakeX").
     public static var coreName: String {
         #if canImport(CBLAS)

@@ -17,6 +17,7 @@ struct MeasurementOptions: ParsableArguments {
     @Option(help: "Beam size (hypotheses decoded in parallel).") var beam: Int = 5
     @Option(help: "Untimed warm-up runs.") var warmup: Int = 5
     @Option(help: "Timed runs (HAT: 300 for predictor data; the fastest and slowest 10 % are dropped).") var iterations: Int = 20
+    @Option(help: "Compute threads (BLAS and engine kernels); decoding runs fastest on 1.") var threads: Int = 1
 
     func validate() throws {
         if length < 1 || beam < 1 || iterations < 1 || warmup < 0 { throw ValidationError("--length, --beam and --iterations must be positive") }
@@ -33,7 +34,10 @@ struct MeasurementOptions: ParsableArguments {
         return (vocab ?? 32768, vocab ?? 32768)
     }
 
-    var measurer: LatencyMeasurer { LatencyMeasurer(length: length, beam: beam, warmup: warmup, iterations: iterations) }
+    var measurer: LatencyMeasurer {
+        BLAS.setComputeThreads(threads)
+        return LatencyMeasurer(length: length, beam: beam, warmup: warmup, iterations: iterations)
+    }
 
     /// A SuperTransformer (random weights) that holds `sub`: the given space, or one just big enough.
     func model(for sub: SubTransformerConfig, space given: SearchSpace?) throws -> SuperTransformer {

@@ -3,6 +3,7 @@ import Foundation
 import Generate
 import Data
 import Model
+import TensorEngine
 import Train
 
 /// Options shared by `hat translate` and `hat test`: the model and the search.
@@ -15,13 +16,17 @@ struct DecodingOptions: ParsableArguments {
     @Option(name: .customLong("max-len-a"), help: "Maximum output length = a · source length + b.") var maxLenA: Double = 1.2
     @Option(name: .customLong("max-len-b"), help: "Maximum output length = a · source length + b.") var maxLenB: Int = 10
     @Option(name: .customLong("batch-sentences"), help: "Sentences translated together.") var batchSentences: Int = 32
+    @Option(help: "Compute threads (BLAS and engine kernels); decoding's small matrix products run fastest on 1.")
+    var threads: Int = 1
 
     func validate() throws {
         if beam < 1 { throw ValidationError("--beam must be at least 1") }
         if batchSentences < 1 { throw ValidationError("--batch-sentences must be at least 1") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func translator() throws -> Translator {
+        BLAS.setComputeThreads(threads)
         let sub = try subtransformer.map { try SubTransformerConfig(contentsOf: $0) }
         let t = try Translator.load(checkpoint: checkpoint, subTransformer: sub, data: data,
                                     search: BeamSearch(beamSize: beam, lengthPenalty: lenpen, maxLenA: maxLenA, maxLenB: maxLenB))
