@@ -23,15 +23,19 @@ public func softmax(_ x: Tensor) -> Tensor {
         }
     }
     return Tensor.result(out, shape: x.shape, inputs: [x]) { g in
-        // dx = y ⊙ (dy − Σ dy⊙y)
-        let gx = x.gradPointer
-        parallelFor(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(width, 1))) { range in
-            for r in range {
-                let yr = py + r * width, gr = g + r * width, dr = gx + r * width
-                var dot: Float = 0
-                for j in 0..<width { dot += gr[j] * yr[j] }
-                for j in 0..<width { dr[j] += yr[j] * (gr[j] - dot) }
-            }
+        softmaxBackward(y: py, gradient: g, into: x.gradPointer, rows: rows, width: width)
+    }
+}
+
+/// dx += y ⊙ (dy − Σ dy⊙y) per row: the backward of softmax (masked entries have y = 0).
+private func softmaxBackward(y py: UnsafeMutablePointer<Float>, gradient g: UnsafeMutablePointer<Float>,
+                             into gx: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+    parallelFor(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(width, 1))) { range in
+        for r in range {
+            let yr = py + r * width, gr = g + r * width, dr = gx + r * width
+            var dot: Float = 0
+            for j in 0..<width { dot += gr[j] * yr[j] }
+            for j in 0..<width { dr[j] += yr[j] * (gr[j] - dot) }
         }
     }
 }
@@ -122,15 +126,6 @@ public func maskedSoftmax(_ scores: Tensor, mask: AttentionMask) -> Tensor {
         }
     }
     return Tensor.result(out, shape: x.shape, inputs: [x]) { g in
-        // Same as softmax: masked entries have y = 0, so they receive no gradient.
-        let gx = x.gradPointer
-        parallelFor(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(s, 1))) { range in
-            for r in range {
-                let yr = py + r * s, gr = g + r * s, dr = gx + r * s
-                var dot: Float = 0
-                for j in 0..<s { dot += gr[j] * yr[j] }
-                for j in 0..<s { dr[j] += yr[j] * (gr[j] - dot) }
-            }
-        }
+        softmaxBackward(y: py, gradient: g, into: x.gradPointer, rows: rows, width: s)
     }
 }
