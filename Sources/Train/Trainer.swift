@@ -261,16 +261,16 @@ public final class Trainer {
     /// Validates and checkpoints at an epoch's end (or when max-update stops mid-epoch).
     func endEpoch(finished: Bool, runStart: Date, secondsBefore: Double) throws {
         let epoch = state.epoch
-        if !finished { state.epoch += 1 }
         state.trainingSeconds = secondsBefore + Date().timeIntervalSince(runStart)
         var improved = false
         if finished || epoch % config.validateIntervalEpochs == 0 {
-            let loss = validate()
+            let loss = validate()  // logged with the epoch that just ended
             if state.bestValidLoss.map({ loss < $0 }) ?? true {
                 state.bestValidLoss = loss
                 improved = true
             }
         }
+        if !finished { state.epoch += 1 }  // the checkpoint resumes in the next epoch
         if finished || epoch % config.saveIntervalEpochs == 0 {
             let name = finished ? "checkpoint_\(epoch)_\(state.update).safetensors" : "checkpoint\(epoch).safetensors"
             try save(name)
