@@ -93,7 +93,6 @@ struct PopulationSearch {
         state.completedIterations = iteration + 1
         state.rngState = rng.state
         let evaluations = problem.fitness.evaluations - evaluationsBefore
-        state.evaluations += evaluations
         state.rejected += admission.rejected
 
         let best = scored[order[0]]

@@ -4,7 +4,7 @@ import Foundation
 /// as THANOS adds it, §9). A nil limit is no limit.
 ///
 /// ```swift
-/// let c = try SearchConstraints(latency: "200ms", memory: "64MB", parameters: "30M", flops: "2G")
+/// let c = try SearchConstraints.parse(latency: "200ms", memory: "64MB", parameters: "30M", flops: "2G")
 /// c.violations(of: measures)   // [] when every limit holds
 /// ```
 public struct SearchConstraints: Codable, Hashable, Sendable, CustomStringConvertible {
@@ -26,8 +26,9 @@ public struct SearchConstraints: Codable, Hashable, Sendable, CustomStringConver
     }
 
     /// Parses each limit from its command-line text ("200ms", "64MB", "30M", "2G"); errors name the option.
-    public init(latency: String? = nil, memory: String? = nil, parameters: String? = nil, flops: String? = nil) throws {
-        self.init(
+    public static func parse(latency: String? = nil, memory: String? = nil, parameters: String? = nil,
+                             flops: String? = nil) throws -> SearchConstraints {
+        SearchConstraints(
             latencyMs: try latency.map { try ConstraintQuantity.milliseconds($0, option: "--latency-constraint") },
             memoryMB: try memory.map { try ConstraintQuantity.megabytes($0, option: "--memory-constraint") },
             parameters: try parameters.map { try ConstraintQuantity.count($0, option: "--params-constraint") },
@@ -44,7 +45,7 @@ public struct SearchConstraints: Codable, Hashable, Sendable, CustomStringConver
                                                 reason: "takes one value; only --latency-constraint takes a list")
             }
         }
-        let base = try SearchConstraints(memory: memory, parameters: parameters, flops: flops)
+        let base = try SearchConstraints.parse(memory: memory, parameters: parameters, flops: flops)
         guard let latencies else { return [base] }
         var result: [SearchConstraints] = []
         for item in latencies.split(separator: ",", omittingEmptySubsequences: false) {
@@ -79,11 +80,16 @@ public struct SearchConstraints: Codable, Hashable, Sendable, CustomStringConver
 
     public func admits(_ m: CandidateMeasures) -> Bool { violations(of: m).isEmpty }
 
-    /// A short name for files and logs: the latency ("200ms") when there is one, else the
-    /// other limits ("64MB_30M"), else "unconstrained".
+    /// A short name for files and logs, unique for each set of limits: "200ms", "200ms_64MB_30M",
+    /// "2GFLOPs", or "unconstrained".
     public var label: String {
-        if let l = latencyMs { return Self.formatMs(l).replacingOccurrences(of: " ", with: "") }
-        let parts = [memoryMB.map { Self.formatMB($0) }, parameters.map { Self.formatCount($0) }, flops.map { Self.formatCount($0) + "FLOPs" }]
+        // Counts keep 4 decimals here: two different limits must not share a file name.
+        func count(_ v: Double) -> String {
+            for (suffix, scale) in [("G", 1e9), ("M", 1e6), ("K", 1e3)] where v >= scale { return Self.shortNumber(v / scale) + suffix }
+            return Self.shortNumber(v)
+        }
+        let parts = [latencyMs.map { Self.formatMs($0) }, memoryMB.map { Self.formatMB($0) }, parameters.map { count($0) },
+                     flops.map { count($0) + "FLOPs" }]
             .compactMap { $0 }.map { $0.replacingOccurrences(of: " ", with: "") }
         return parts.isEmpty ? "unconstrained" : parts.joined(separator: "_")
     }
@@ -96,15 +102,17 @@ public struct SearchConstraints: Codable, Hashable, Sendable, CustomStringConver
         return parts.isEmpty ? "no constraint" : parts.joined(separator: ", ")
     }
 
-    public static func formatMs(_ v: Double) -> String { "\(shortNumber(v))ms" }
-    public static func formatMB(_ v: Double) -> String { "\(shortNumber(v))MB" }
+    /// "200 ms" (labels drop the space: "200ms").
+    public static func formatMs(_ v: Double) -> String { "\(shortNumber(v)) ms" }
+    public static func formatMB(_ v: Double) -> String { "\(shortNumber(v)) MB" }
+    /// 30e6 → "30M", 75_760 → "75.76K", 1.87e9 → "1.87G".
     public static func formatCount(_ v: Double) -> String {
-        for (suffix, scale) in [("G", 1e9), ("M", 1e6), ("K", 1e3)] where v >= scale { return shortNumber(v / scale) + suffix }
-        return shortNumber(v)
+        for (suffix, scale) in [("G", 1e9), ("M", 1e6), ("K", 1e3)] where v >= scale { return shortNumber(v / scale, decimals: 2) + suffix }
+        return shortNumber(v, decimals: 2)
     }
-    /// 200 → "200", 152.5 → "152.5", 0.1 + 0.2 → "0.3" (at most 4 decimals).
-    public static func shortNumber(_ v: Double) -> String {
-        var s = String(format: "%.4f", v)
+    /// 200 → "200", 152.5 → "152.5", 0.1 + 0.2 → "0.3" (at most `decimals` decimals).
+    public static func shortNumber(_ v: Double, decimals: Int = 4) -> String {
+        var s = String(format: "%.\(decimals)f", v)
         while s.hasSuffix("0") { s.removeLast() }
         if s.hasSuffix(".") { s.removeLast() }
         return s

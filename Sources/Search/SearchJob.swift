@@ -62,7 +62,7 @@ public final class SearchJob {
             let problem = SearchProblem(space: space, constraints: c, assessor: assessor, fitness: fitness)
             let saved = state.run(for: c, strategy: setup.strategy)
             if let saved, saved.completedIterations >= setup.settings.iterations {
-                log("[\(c.label)] finished earlier; \(saved.evaluations) evaluations")
+                log("[\(c.label)] finished earlier")
             } else if let saved {
                 log("[\(c.label)] resuming \(setup.strategy.rawValue) search after iteration \(saved.completedIterations) of \(setup.settings.iterations)")
             } else {

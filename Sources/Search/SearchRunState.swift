@@ -15,8 +15,9 @@ public struct SearchRunState: Codable, Equatable, Sendable {
     /// Their losses, in the same order.
     public var parentLosses: [Double]
     public var rngState: [UInt64]
-    /// Fitness evaluations and rejected candidates of this run so far.
-    public var evaluations: Int
+    /// Candidates the constraints rejected in this run so far. (Fitness evaluations are not
+    /// counted here: how many a run needs depends on what the cache already held; the
+    /// history's iteration records say.)
     public var rejected: Int
 
     public init(strategy: SearchStrategy, constraints: SearchConstraints, seed: UInt64) {
@@ -27,7 +28,6 @@ public struct SearchRunState: Codable, Equatable, Sendable {
         parents = []
         parentLosses = []
         rngState = RandomGenerator(seed: seed).state
-        evaluations = 0
         rejected = 0
     }
 

@@ -89,7 +89,7 @@ struct SearchCommand: ParsableCommand {
               + "\(settings.iterations) iterations, population \(settings.populationSize), parents \(settings.parentSize), "
               + "mutation \(settings.mutationSize) (p \(settings.mutationProbability)), crossover \(settings.crossoverSize)")
         let job = SearchJob(directory: directory, setup: setup, constraints: constraints, space: inputs.space,
-                            assessor: assessor, fitness: fitness)
+                            assessor: assessor, fitness: fitness, log: { print($0); fflush(stdout) })
         let started = Date()
         let outcomes = try job.run()
         if let writeConfigPath, let best = outcomes.first {
