@@ -47,7 +47,7 @@ enum LeastSquares {
             a.swapAt(col, pivot)
             b.swapAt(col, pivot)
             guard abs(a[col][col]) > 1e-300 else { continue }
-            for r in (col + 1)..<n where r < n {
+            for r in (col + 1)..<n {
                 let f = a[r][col] / a[col][col]
                 for c in col..<n { a[r][c] -= f * a[col][c] }
                 b[r] -= f * b[col]
@@ -56,7 +56,7 @@ enum LeastSquares {
         var x = [Double](repeating: 0, count: n)
         for r in stride(from: n - 1, through: 0, by: -1) {
             var s = b[r]
-            for c in (r + 1)..<n where c < n { s -= a[r][c] * x[c] }
+            for c in (r + 1)..<n { s -= a[r][c] * x[c] }
             x[r] = abs(a[r][r]) > 1e-300 ? s / a[r][r] : 0
         }
         return x

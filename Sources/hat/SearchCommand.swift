@@ -54,6 +54,7 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Beam size for latency and memory.") var beam: Int = 5
 
     func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)  // progress lines in order with errors, also through a pipe
         let evo = try evoConfig.map { path -> EvolutionConfigFile in
             let file = try HATConfigFile(path: path)
             for w in file.unknownKeyWarnings() { FileHandle.standardError.write(Data((w + "\n").utf8)) }
@@ -73,7 +74,7 @@ struct SearchCommand: ParsableCommand {
             parameters: paramsConstraint ?? evo?.parametersConstraint, flops: flopsConstraint ?? evo?.flopsConstraint)
         let writeConfigPath = writeConfig ?? evo?.writeConfigPath
         if writeConfigPath != nil && constraints.count > 1 {
-            throw ValidationError("--write-config takes one constraint; with several, the results are OUT/subtransformer@LABEL.yml")
+            throw SearchError.badSettings("--write-config takes one constraint; with several, the results are OUT/subtransformer@LABEL.yml")
         }
         let source = try LatencyPredictorSource(predictor)
 
