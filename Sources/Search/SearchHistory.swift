@@ -57,6 +57,11 @@ final class SearchHistoryWriter {
     init(url: URL, truncatingTo length: Int) throws {
         self.url = url
         if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        guard size >= length else {
+            throw SearchError.badState(path: url.path, reason: "the history has \(size) bytes but the search state counts \(length): "
+                                       + "it was cut or replaced; delete the search folder to start over")
+        }
         do {
             handle = try FileHandle(forWritingTo: url)
             try handle.truncate(atOffset: UInt64(length))

@@ -55,6 +55,8 @@ public final class SearchJob {
         } catch {
             throw SearchError.io(path: directory.path, reason: "cannot create the search folder: \(error.localizedDescription)")
         }
+        let lock = try FolderLock(directory)
+        defer { lock.release() }
         var state = try openState()
         let recorder = try HistoryRecorder(job: self, state: state)
         var outcomes: [SearchOutcome] = []
@@ -146,5 +148,26 @@ extension SearchOutcome {
         predicted latency \(String(format: "%.2f", measures.predictedLatencyMs)) ms; #params \(SearchConstraints.formatCount(Double(measures.parameters))); FLOPs \(SearchConstraints.formatCount(Double(measures.flops))); model \(String(format: "%.2f", measures.modelSizeMB)) MB; peak inference memory \(String(format: "%.2f", measures.peakMemoryMB)) MB
         """
         return config.hatYAML(comment: comment)
+    }
+}
+
+/// An exclusive lock on a search folder (`.lock`, flock), so two searches never write the same
+/// history; the operating system drops it when the process dies.
+struct FolderLock {
+    private let descriptor: Int32
+
+    init(_ directory: URL) throws {
+        let path = directory.appendingPathComponent(".lock").path
+        descriptor = open(path, O_RDWR | O_CREAT, 0o644)
+        guard descriptor >= 0 else { throw SearchError.io(path: path, reason: String(cString: strerror(errno))) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw SearchError.badState(path: directory.path, reason: "another hat search is running in this folder")
+        }
+    }
+
+    func release() {
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
     }
 }

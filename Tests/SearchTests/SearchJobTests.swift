@@ -138,6 +138,19 @@ struct SearchJobTests {
         #expect(throws: SearchError.self) { try Self.job(dir, setup: other).run() }
     }
 
+    @Test("one search per folder at a time; a cut history is reported, not extended")
+    func folderSafety() throws {
+        let dir = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let held = try FolderLock(dir)
+        #expect { try Self.job(dir).run() } throws: { "\($0)".contains("another hat search is running") }
+        held.release()
+        try Self.job(dir, constraints: [Self.constraints[0]]).run()
+        let history = dir.appendingPathComponent(SearchHistory.fileName)
+        try Data().write(to: history)
+        #expect { try Self.job(dir, constraints: [Self.constraints[0]]).run() } throws: { "\($0)".contains("it was cut or replaced") }
+    }
+
     @Test("HAT's evolution config file is read: settings, latency in ms, write-config-path")
     func evolutionConfigFile() throws {
         let path = sharedDataDirectory.appendingPathComponent("hat-configs/wmt14.en-de__wmt14ende_raspberrypi.yml").path
