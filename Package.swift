@@ -41,10 +41,11 @@ let package = Package(
         .target(name: "Train", dependencies: ["Model", "NN", "Data"]),
         .target(name: "Generate", dependencies: ["Model", "Data", "Train"]),
         .target(name: "Latency", dependencies: ["Model", "NN", "Generate"]),
+        .target(name: "Search", dependencies: ["TensorEngine", "NN", "Model", "Data", "Train", "Latency"]),
         .executableTarget(
             name: "hat",
             dependencies: [
-                "TensorEngine", "NN", "Model", "Data", "Train", "Generate", "Latency",
+                "TensorEngine", "NN", "Model", "Data", "Train", "Generate", "Latency", "Search",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -62,6 +63,7 @@ let package = Package(
         .testTarget(name: "TrainTests", dependencies: ["Train", "TestSupport"]),
         .testTarget(name: "GenerateTests", dependencies: ["Generate", "TestSupport"]),
         .testTarget(name: "LatencyTests", dependencies: ["Latency", "TestSupport"]),
+        .testTarget(name: "SearchTests", dependencies: ["Search", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

@@ -10,7 +10,8 @@ struct HAT: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             DataCommand.self, TrainCommand.self, AverageCommand.self, TranslateCommand.self, TestCommand.self,
-            ScoreCommand.self, SampleCommand.self, ProfileCommand.self, LatencyMeasureCommand.self, SelfCheck.self,
+            ScoreCommand.self, SampleCommand.self, ProfileCommand.self, LatencyMeasureCommand.self, SearchCommand.self,
+            SelfCheck.self,
         ]
     )
 }

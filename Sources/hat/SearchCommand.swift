@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import Model
+import Search
+
+/// `hat search`: HAT's evolutionary search (or random search) for the SubTransformer with the
+/// lowest supernet validation loss under latency, memory, size and FLOPs constraints.
+struct SearchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Search the SubTransformer with the lowest validation loss that meets latency/memory/size constraints.",
+        discussion: """
+        HAT's evolutionary search (hat-reference.md §7): population 125 = 25 parents + 50 mutants + 50 \
+        crossovers, 30 iterations, mutation probability 0.3, fitness = the supernet's validation loss. \
+        Several latencies (--latency-constraint 100ms,150ms,200ms) give one SubTransformer each, a \
+        latency/loss front, sharing the fitness cache. Writes OUT/subtransformer@LABEL.yml, \
+        OUT/pareto.json and OUT/history.jsonl; rerunning the same command resumes after the last \
+        finished iteration.
+        """
+    )
+
+    @Option(help: "Trained SuperTransformer checkpoint (hat train).") var supernet: String
+    @Option(help: "Search space YAML (default: the supernet's own; a narrower choice list over the same SuperTransformer is allowed).")
+    var space: String?
+    @Option(help: "Prepared dataset whose validation split is the fitness (default: the one the supernet was trained on).")
+    var data: String?
+    @Option(help: "Latency predictor: a HAT latency CSV (fitted), a saved latency_model.json, or 'measure[:N]' to calibrate on this machine.")
+    var predictor: String
+    @Option(name: .customLong("latency-constraint"), help: "Latency limit(s): 200ms, 1.5s; a comma-separated list gives a Pareto front.")
+    var latencyConstraint: String?
+    @Option(name: .customLong("memory-constraint"), help: "Peak inference memory limit (model included): 64MB, 1.5GB.")
+    var memoryConstraint: String?
+    @Option(name: .customLong("params-constraint"), help: "#Params limit (HAT's count): 30M.") var paramsConstraint: String?
+    @Option(name: .customLong("flops-constraint"), help: "FLOPs limit (HAT's count): 2G.") var flopsConstraint: String?
+    @Option(name: .customLong("evo-config"), help: "HAT evolution YAML (evo-iter, population-size, ..., latency-constraint, write-config-path).")
+    var evoConfig: String?
+    @Option(name: .customLong("evo-iter"), help: "Iterations (HAT: 30).") var iterations: Int?
+    @Option(name: .customLong("population-size"), help: "First population (HAT: 125).") var populationSize: Int?
+    @Option(name: .customLong("parent-size"), help: "Parents kept per iteration (HAT: 25).") var parentSize: Int?
+    @Option(name: .customLong("mutation-size"), help: "Mutants per iteration (HAT: 50).") var mutationSize: Int?
+    @Option(name: .customLong("crossover-size"), help: "Crossovers per iteration (HAT: 50).") var crossoverSize: Int?
+    @Option(name: .customLong("mutation-prob"), help: "Probability that mutation redraws a gene (HAT: 0.3).") var mutationProb: Double?
+    @Option(name: .customLong("max-rejections"), help: "Rejected candidates in a row before a constraint is declared infeasible.")
+    var maxRejections: Int?
+    @Flag(help: "Random search with the same budget (the baseline HAT compares against).") var random = false
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Output folder (history, state, results).") var out: String = "runs/search"
+    @Option(name: .customLong("write-config"), help: "Also write the best SubTransformer here (HAT's write-config-path; one constraint only).")
+    var writeConfig: String?
+    @Option(name: .customLong("valid-subset"), help: "Score on the first N validation pairs (default: all, as HAT).") var validSubset: Int?
+    @Option(name: .customLong("max-tokens"), help: "Tokens per evaluation batch (default: the supernet's training max-tokens).")
+    var maxTokens: Int?
+    @Option(help: "Sentence length for latency, FLOPs and memory (HAT: 30 for WMT, 23 for IWSLT).") var length: Int = 30
+    @Option(help: "Beam size for latency and memory.") var beam: Int = 5
+
+    func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)  // progress lines in order with errors, also through a pipe
+        let evo = try evoConfig.map { path -> EvolutionConfigFile in
+            let file = try HATConfigFile(path: path)
+            for w in file.unknownKeyWarnings() { FileHandle.standardError.write(Data((w + "\n").utf8)) }
+            return try EvolutionConfigFile(file: file)
+        }
+        var settings = evo?.settings ?? EvolutionSettings()
+        if let v = iterations { settings.iterations = v }
+        if let v = populationSize { settings.populationSize = v }
+        if let v = parentSize { settings.parentSize = v }
+        if let v = mutationSize { settings.mutationSize = v }
+        if let v = crossoverSize { settings.crossoverSize = v }
+        if let v = mutationProb { settings.mutationProbability = v }
+        if let v = maxRejections { settings.maxConsecutiveRejections = v }
+        try settings.validate()
+        let constraints = try SearchConstraints.list(
+            latencies: latencyConstraint ?? evo?.latencyConstraint, memory: memoryConstraint ?? evo?.memoryConstraint,
+            parameters: paramsConstraint ?? evo?.parametersConstraint, flops: flopsConstraint ?? evo?.flopsConstraint)
+        let writeConfigPath = writeConfig ?? evo?.writeConfigPath
+        if writeConfigPath != nil && constraints.count > 1 {
+            throw SearchError.badSettings("--write-config takes one constraint; with several, the results are OUT/subtransformer@LABEL.yml")
+        }
+        let source = try LatencyPredictorSource(predictor)
+
+        let inputs = try SearchInputs(supernet: supernet, spaceFile: space, data: data, validSubset: validSubset, maxTokens: maxTokens)
+        let directory = URL(fileURLWithPath: out)
+        let latencyModel = try source.model(searchDirectory: directory, space: inputs.space, length: length, beam: beam, seed: seed,
+                                            measureModel: { inputs.model }, log: { print($0) })
+        let assessor = CandidateAssessor(predictor: latencyModel, profiler: inputs.profiler, length: length, beam: beam)
+        let fitness = FitnessCache { inputs.fitness($0) }
+        let setup = SearchSetup(strategy: random ? .random : .evolution, settings: settings, seed: seed, space: inputs.space,
+                                inputs: inputs.setupInputs(predictor: source.description, length: length, beam: beam))
+        print("fitness: supernet validation loss on \(inputs.fitness.sentences) pairs of \(inputs.dataDirectory); "
+              + "\(settings.iterations) iterations, population \(settings.populationSize), parents \(settings.parentSize), "
+              + "mutation \(settings.mutationSize) (p \(settings.mutationProbability)), crossover \(settings.crossoverSize)")
+        let job = SearchJob(directory: directory, setup: setup, constraints: constraints, space: inputs.space,
+                            assessor: assessor, fitness: fitness, log: { print($0); fflush(stdout) })
+        let started = Date()
+        let outcomes = try job.run()
+        if let writeConfigPath, let best = outcomes.first {
+            try best.hatYAML(strategy: setup.strategy, seed: seed).write(toFile: writeConfigPath, atomically: true, encoding: .utf8)
+            print("wrote \(writeConfigPath)")
+        }
+        print(String(format: "search took %.1f s", Date().timeIntervalSince(started)))
+        for p in try ParetoFront.read(job.paretoURL) {
+            let label = String(repeating: " ", count: Swift.max(0, 10 - p.constraint.count)) + p.constraint
+            print(String(format: "%@  loss %.4f  predicted %8.2f ms  params %@  peak memory %.1f MB%@  %@", label, p.loss,
+                         p.predictedLatencyMs, SearchConstraints.formatCount(Double(p.parameters)), p.peakMemoryMB,
+                         p.dominated ? "  (dominated)" : "", p.subtransformer))
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import Data
+import Foundation
+import Model
+import Testing
+import TestSupport
+import TensorEngine
+import Train
+@testable import Search
+
+/// The search on a real (briefly trained) SuperTransformer of the tiny space, the fitness
+/// being the Evaluator's validation loss; and `hat search` end to end.
+@Suite("Search on a supernet", .serialized)
+struct SupernetSearchTests {
+    /// A built-in dataset and a supernet trained for a few updates, made once per process.
+    static let supernet: Result<(checkpoint: String, data: String), Error> = Result {
+        let root = try Oracle.temporaryDirectory()
+        let data = root.appendingPathComponent("data").path
+        _ = try BuiltinCorpus(seed: 1).prepare(output: data, train: 400, valid: 60, test: 20)
+        let space = try SearchSpace(contentsOf: Fixtures.tinySpaceFile)
+        let config = try TrainingConfig(file: HATConfigFile(path: Fixtures.tinySpaceFile),
+                                        overrides: ["max-update": "20", "save-interval-updates": "0", "seed": "1", "max-tokens": "1000"])
+        let save = root.appendingPathComponent("super")
+        let trainer = try Trainer(space: space, subTransformer: nil, data: PreparedDataset(directory: data), config: config,
+                                  saveDirectory: save, log: { _ in })
+        try trainer.run()
+        return (save.appendingPathComponent("checkpoint_last.safetensors").path, data)
+    }
+
+    @Test("fitness is the Evaluator's validation loss; a subset scores the first N pairs")
+    func fitnessIsValidationLoss() throws {
+        let (checkpoint, data) = try Self.supernet.get()
+        let inputs = try SearchInputs(supernet: checkpoint, spaceFile: nil, data: data, validSubset: 20, maxTokens: nil)
+        #expect(inputs.fitness.sentences == 20)
+        let (model, state) = try Checkpoint.loadModel(path: checkpoint)
+        let valid = try PreparedDataset(directory: data).split("valid")
+        let first20 = TranslationDataset(source: (0..<20).map { Array(valid.source($0)) }, target: (0..<20).map { Array(valid.target($0)) })
+        let evaluator = try Evaluator(dataset: first20, maxTokens: state.training.maxTokens, labelSmoothing: Float(state.training.labelSmoothing))
+        let c = inputs.space.smallest
+        #expect(inputs.fitness(c).loss == evaluator.evaluate(model, config: c).loss)
+        #expect(inputs.fitness(c).loss != inputs.fitness(inputs.space.largest).loss)
+        // A narrower space over the same supernet is accepted; another SuperTransformer is not.
+        let narrow = try Oracle.temporaryDirectory().appendingPathComponent("narrow.yml")
+        let text = try String(contentsOfFile: Fixtures.tinySpaceFile, encoding: .utf8)
+        try text.replacingOccurrences(of: "decoder-layer-num-choice: [2, 1]", with: "decoder-layer-num-choice: [1]")
+            .write(to: narrow, atomically: true, encoding: .utf8)
+        #expect(try SearchInputs(supernet: checkpoint, spaceFile: narrow.path, data: data, validSubset: 5, maxTokens: nil)
+                    .space.decoderLayerChoices == [1])
+        try text.replacingOccurrences(of: "encoder-embed-dim: 64", with: "encoder-embed-dim: 80")
+            .replacingOccurrences(of: "decoder-embed-dim: 64", with: "decoder-embed-dim: 80")
+            .write(to: narrow, atomically: true, encoding: .utf8)
+        #expect {
+            try SearchInputs(supernet: checkpoint, spaceFile: narrow.path, data: data, validSubset: 5, maxTokens: nil)
+        } throws: { "\($0)".contains("encoder-embed-dim") && "\($0)".contains("is 80, but the supernet") }
+    }
+
+    static var hatBinary: String {
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("hat").path
+        if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
+        return Oracle.repoRoot.appendingPathComponent(".build/release/hat").path
+    }
+
+    static func hat(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: hatBinary)
+        p.arguments = arguments
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("hat search: a Pareto front over three latencies from a HAT evolution YAML, resumable, random baseline")
+    func commandLine() throws {
+        let (checkpoint, data) = try Self.supernet.get()
+        let root = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        // A latency CSV for the tiny space: the synthetic latency of random SubTransformers.
+        var csv = (SubTransformerConfig.hatFeatureNames + ["latency_mean_encoder", "latency_mean_decoder", "latency_std_encoder",
+                                                             "latency_std_decoder"]).joined(separator: ",") + "\n"
+        let space = Fixtures.tinySpace
+        var rng = RandomGenerator(seed: 8)
+        for _ in 0..<50 {
+            let c = space.sample(rng: &rng)
+            let l = Fixtures.latency(space).predictMilliseconds(c)
+            csv += (c.hatFeatures + [0.4 * l, 0.6 * l, 0.1, 0.1]).map { "\($0)" }.joined(separator: ",") + "\n"
+        }
+        let csvPath = root.appendingPathComponent("tiny_latency.csv").path
+        try csv.write(toFile: csvPath, atomically: true, encoding: .utf8)
+        let evo = root.appendingPathComponent("evo.yml").path
+        try "evo-iter: 3\npopulation-size: 12\nparent-size: 4\nmutation-size: 4\ncrossover-size: 4\nmutation-prob: 0.3\n"
+            .write(toFile: evo, atomically: true, encoding: .utf8)
+        let latencies = [0.3, 0.6, 0.95].map { SearchConstraints.shortNumber(Fixtures.latencyQuantile(space, $0), decimals: 2) + "ms" }
+        let out = root.appendingPathComponent("search").path
+        func arguments(out: String, predictor: String = csvPath, latency: String = latencies.joined(separator: ",")) -> [String] {
+            ["search", "--supernet", checkpoint, "--data", data, "--predictor", predictor, "--evo-config", evo,
+             "--latency-constraint", latency, "--valid-subset", "30", "--out", out, "--seed", "3"]
+        }
+        let args = arguments(out: out)
+        let started = Date()
+        let (status, output) = try Self.hat(args)
+        print("hat search on the tiny supernet (3 constraints × 3 iterations, 30 validation pairs): \(Date().timeIntervalSince(started)) s")
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("latency model fitted to tiny_latency.csv, 50 rows"), "\(output)")
+        let front = try ParetoFront.read(URL(fileURLWithPath: out).appendingPathComponent("pareto.json"))
+        #expect(front.count == 3)
+        for p in front {
+            #expect(p.predictedLatencyMs <= p.constraints.latencyMs!)
+            #expect(FileManager.default.fileExists(atPath: "\(out)/\(p.subtransformer)"))
+            #expect(p.loss.isFinite && p.loss > 0)
+        }
+        // Run again: everything is finished, nothing is evaluated, same answers.
+        let (again, output2) = try Self.hat(args)
+        #expect(again == 0 && output2.contains("finished earlier") && output2.contains("0 fitness evaluations in this run"), "\(output2)")
+        #expect(try ParetoFront.read(URL(fileURLWithPath: out).appendingPathComponent("pareto.json")) == front)
+        // The random baseline needs its own folder; a changed setup in this one is refused.
+        let (refused, message) = try Self.hat(args + ["--random"])
+        #expect(refused != 0 && message.contains("strategy evolution → random"), "\(message)")
+        // Random search, with a latency model calibrated on this machine.
+        let (random, output3) = try Self.hat(arguments(out: out + "-random", predictor: "measure:4", latency: "1000ms") + ["--random"])
+        #expect(random == 0 && output3.contains("[1000ms] random search") && output3.contains("measured on this machine"), "\(output3)")
+        // Bad input is explained.
+        let (bad, output4) = try Self.hat(arguments(out: out + "-bad", latency: "fast"))
+        #expect(bad != 0 && output4.contains("--latency-constraint 'fast'"), "\(output4)")
+    }
+}
