@@ -8,6 +8,6 @@ struct HAT: ParsableCommand {
         commandName: "hat",
         abstract: "Hardware-aware neural architecture search for Transformer translation models (HAT, in Swift).",
         version: "0.1.0",
-        subcommands: [DataCommand.self, TrainCommand.self, AverageCommand.self, ProfileCommand.self, SelfCheck.self]
+        subcommands: [DataCommand.self, TrainCommand.self, AverageCommand.self, ProfileCommand.self, LatencyCommand.self, SelfCheck.self]
     )
 }
