@@ -23,6 +23,7 @@ public struct FewShotExperiment {
         public var samples: Int
         public var splitSeed: UInt64
         public var testRows: Int
+        public var trainRows: Int
         public var draws: [Draw]
         /// Ridge trained on the target's whole training split (1,600 rows for HAT's datasets).
         public var fullData: PredictionMetrics
@@ -87,6 +88,6 @@ public struct FewShotExperiment {
                  + (baseline.map { String(format: " | HAT MLP %.4f %.1f%%", $0.spearman, $0.within10) } ?? ""))
         }
         return Report(target: target.source, sources: sources.map(\.source), samples: samples, splitSeed: splitSeed,
-                      testRows: test.count, draws: results, fullData: full)
+                      testRows: test.count, trainRows: split.train.count, draws: results, fullData: full)
     }
 }

@@ -105,7 +105,8 @@ public struct LatencyDataset: Sendable {
         guard let text = String(data: data, encoding: .utf8) else {
             throw LatencyError(file: source, "is not UTF-8 text; a latency dataset is a HAT-format CSV file")
         }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // "\r\n" is one Character in Swift, so both endings are separators.
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         // A file ending in a newline splits into a last empty piece; one that does not ends in a
         // line that was cut off.
         let truncatedLast: Substring? = lines.count > 1 && !(lines.last!.isEmpty) ? lines.last : nil
@@ -117,9 +118,8 @@ public struct LatencyDataset: Sendable {
         var dataset = LatencyDataset(rows: [], source: source)
         dataset.rows.reserveCapacity(lines.count)
         for (index, line) in lines.enumerated().dropFirst() {
-            let trimmed = line.hasSuffix("\r") ? line.dropLast() : line
-            if trimmed.allSatisfy(\.isWhitespace) { continue }  // blank lines carry nothing
-            dataset.rows.append(try parseRow(trimmed, source: source, line: index + 1))
+            if line.allSatisfy(\.isWhitespace) { continue }  // blank lines carry nothing
+            dataset.rows.append(try parseRow(line, source: source, line: index + 1))
         }
         if let cut = truncatedLast {
             let shown = cut.count > 60 ? cut.prefix(60) + "…" : cut
@@ -129,7 +129,7 @@ public struct LatencyDataset: Sendable {
     }
 
     static func checkHeader(_ line: Substring, source: String) throws {
-        var fields = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+        var fields = String(line)
         if fields.hasPrefix("\u{FEFF}") { fields.removeFirst() }
         let names = fields.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         for (i, expected) in header.enumerated() {

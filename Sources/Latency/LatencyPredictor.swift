@@ -82,15 +82,17 @@ public struct LinearLatencyPredictor: LatencyPredictor, Codable, Equatable {
     }
 
     /// Ridge regression per part on `FeatureTerms.ridgeEncoder` / `ridgeDecoder`, the penalty of
-    /// each chosen by 5-fold cross-validation on the training rows.
+    /// each chosen by 5-fold cross-validation on the training rows, the rows weighted by 1/ŷ²
+    /// (`LinearTermsModel.fitRelativeRidgeCV`).
     public static func trainRidge(on training: LatencyDataset, seed: UInt64 = 0) -> LinearLatencyPredictor {
         let x = training.rows.map(\.features)
-        let (enc, encPenalty) = LinearTermsModel.fitRidgeCV(features: x, targets: training.rows.map(\.encoderMean),
-                                                            terms: FeatureTerms.ridgeEncoder, target: "latency_mean_encoder", seed: seed)
-        let (dec, decPenalty) = LinearTermsModel.fitRidgeCV(features: x, targets: training.rows.map(\.decoderMean),
-                                                            terms: FeatureTerms.ridgeDecoder, target: "latency_mean_decoder", seed: seed)
+        let (enc, encPenalty) = LinearTermsModel.fitRelativeRidgeCV(features: x, targets: training.rows.map(\.encoderMean),
+                                                                    terms: FeatureTerms.ridgeEncoder, target: "latency_mean_encoder", seed: seed)
+        let (dec, decPenalty) = LinearTermsModel.fitRelativeRidgeCV(features: x, targets: training.rows.map(\.decoderMean),
+                                                                    terms: FeatureTerms.ridgeDecoder, target: "latency_mean_decoder", seed: seed)
         let settings = ["encoder_penalty": "\(encPenalty)", "decoder_penalty": "\(decPenalty)", "cv_folds": "5", "cv_seed": "\(seed)",
-                        "penalty_meaning": "lambda * rows added to the diagonal of X'X of the standardised terms (intercept unpenalised)"]
+                        "penalty_meaning": "lambda * rows added to the diagonal of X'WX of the standardised terms (intercept unpenalised)",
+                        "row_weights": "1 / (first fit's prediction)^2, mean 1: noise proportional to latency"]
         return LinearLatencyPredictor(encoder: enc, decoder: dec,
                                       provenance: PredictorProvenance(method: "ridge", training: training, settings: settings))
     }

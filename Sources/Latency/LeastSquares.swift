@@ -48,11 +48,11 @@ enum LeastSquares {
         return (g, r)
     }
 
-    /// Ridge regression: minimises Σ(y − x·β)² + penalty·Σ_{j penalised} β_j². Column 0 of `x`
+    /// Ridge regression: minimises Σ w_i(y_i − x_i·β)² + penalty·Σ_{j penalised} β_j². Column 0 of `x`
     /// should be the intercept (1s) and is left unpenalised when `penaliseFirst` is false.
-    static func ridge(_ x: [[Double]], _ y: [Double], penalty: Double, penaliseFirst: Bool = false) -> [Double] {
+    static func ridge(_ x: [[Double]], _ y: [Double], penalty: Double, weights: [Double]? = nil, penaliseFirst: Bool = false) -> [Double] {
         let p = x.first?.count ?? 0
-        var (g, r) = normalEquations(x, y, columns: Array(0..<p))
+        var (g, r) = normalEquations(x, y, columns: Array(0..<p), weights: weights)
         for j in 0..<p where j > 0 || penaliseFirst { g[j * p + j] += penalty }
         // A tiny jitter keeps exactly collinear designs (penalty 0) solvable.
         if let beta = choleskySolve(g, r, n: p) { return beta }

@@ -72,10 +72,11 @@ public struct LinearTermsModel: Codable, Equatable, Sendable {
     }
 
     /// Ridge regression on standardised terms; `penalty` is per row (λ·n is added to XᵀX).
+    /// `weights` (mean 1) weight the rows' squared errors.
     public static func fitRidge(features: [[Double]], targets: [Double], terms: [FeatureTerm], penalty: Double,
-                                target: String) -> LinearTermsModel {
+                                target: String, weights: [Double]? = nil) -> LinearTermsModel {
         let (x, mean, scale) = design(features, terms: terms)
-        let beta = LeastSquares.ridge(x, targets, penalty: penalty * Double(targets.count))
+        let beta = LeastSquares.ridge(x, targets, penalty: penalty * Double(targets.count), weights: weights)
         return LinearTermsModel(target: target, terms: terms, mean: mean, scale: scale,
                                 coefficients: Array(beta.dropFirst()), intercept: beta[0])
     }
@@ -105,6 +106,21 @@ public struct LinearTermsModel: Codable, Equatable, Sendable {
             if error < best.error { best = (error, penalty) }
         }
         return (fitRidge(features: features, targets: targets, terms: terms, penalty: best.penalty, target: target), best.penalty)
+    }
+
+    /// Ridge with the penalty chosen by cross-validation, then refitted with each row weighted by
+    /// 1/ŷ² (ŷ the first fit's prediction, weights normalised to mean 1): weighted least squares
+    /// for noise proportional to the latency. That is the noise of HAT's datasets: most of it is
+    /// slow drift during the measurement run, which scales every kernel's time alike, so the
+    /// spread grows with the latency (docs/PERFORMANCE.md, "Latency predictors").
+    public static func fitRelativeRidgeCV(features: [[Double]], targets: [Double], terms: [FeatureTerm], target: String,
+                                          seed: UInt64 = 0) -> (model: LinearTermsModel, penalty: Double) {
+        let (first, penalty) = fitRidgeCV(features: features, targets: targets, terms: terms, target: target, seed: seed)
+        let floor = 1e-3 * (targets.map(abs).max() ?? 1)
+        var weights = features.map { 1 / pow(max(first.predict($0), floor), 2) }
+        let meanWeight = weights.reduce(0, +) / Double(max(weights.count, 1))
+        weights = weights.map { $0 / meanWeight }
+        return (fitRidge(features: features, targets: targets, terms: terms, penalty: penalty, target: target, weights: weights), penalty)
     }
 
     /// Least squares with every term coefficient ≥ 0 (the intercept is free): a cost model in

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Latency
+import TensorEngine
 
 /// `hat latency`: latency predictors from HAT-format latency CSVs, and few-shot adaptation to a
 /// new device. (Measuring and dataset tools will join these subcommands.)
@@ -31,10 +32,10 @@ private func plotPath(beside path: String, suffix: String) -> String {
 private func scoreAndPlot(_ predictor: any LatencyPredictor, on data: LatencyDataset, name: String, plot: String?, title: String) throws {
     let predicted = predictor.predict(data)
     let metrics = PredictionMetrics(predicted: predicted, measured: data.latencies)
-    print(String(format: "%-6@ %@", name, metrics.summary))
+    print(name.padding(toLength: 7, withPad: " ", startingAt: 0) + metrics.summary)
     if let plot {
         try ScatterPlot(title: title, measured: data.latencies, predicted: predicted, metrics: metrics).write(to: plot)
-        print("       scatter plot: \(plot)")
+        print("        scatter plot: \(plot)")
     }
 }
 
@@ -93,6 +94,9 @@ extension LatencyCommand {
             let predictor: any LatencyPredictor
             switch kind {
             case "hat-mlp":
+                // 128×400 GEMMs gain nothing from a second BLAS thread, and on a busy machine
+                // OpenBLAS's waiting threads cost more than they compute.
+                BLAS.setThreads(1)
                 var settings = HATMLPPredictor.Settings()
                 settings.steps = steps
                 settings.batchSize = batchSize
@@ -218,6 +222,7 @@ extension LatencyCommand {
                 return
             }
             let targetData = try readDataset(target!)
+            BLAS.setThreads(1)  // the HAT-MLP baseline's small GEMMs (see train-predictor)
             var experiment = FewShotExperiment()
             experiment.samples = samples
             experiment.draws = draws
@@ -228,15 +233,17 @@ extension LatencyCommand {
             print("target \(target!): \(samples) samples × \(draws) draws from its training split; scored on its \(report.testRows)-row test split (seed \(seed)); \(seconds(since: start))")
             func line(_ name: String, _ pick: (FewShotExperiment.Draw) -> PredictionMetrics?) {
                 guard let s = report.summary(pick) else { return }
-                print(String(format: "  %-28@ Spearman %@  ±10%% %5.1f ± %4.1f %%  Kendall %.4f  RMSE %.4g ms", name,
-                             s.spearman.description, s.within10.mean, s.within10.std, s.kendall.mean, s.rmse.mean))
+                print("  " + name.padding(toLength: 30, withPad: " ", startingAt: 0)
+                      + String(format: "Spearman %.4f ± %.4f  ±10%% %5.1f ± %4.1f %%  Kendall %.4f  RMSE %.4g ms",
+                               s.spearman.mean, s.spearman.std, s.within10.mean, s.within10.std, s.kendall.mean, s.rmse.mean))
             }
             line("few-shot (ours)", { $0.adapted })
             line("HAT MLP on the samples", { $0.hatMLP })
             line("rescaled pooled sources", { $0.rescaled })
             let f = report.fullData
-            print(String(format: "  %-28@ Spearman %.4f             ±10%% %5.1f %%         Kendall %.4f  RMSE %.4g ms",
-                         "ridge on all \(targetData.count * 8 / 10) train rows", f.spearman, f.within10, f.kendall, f.rmse))
+            print("  " + "ridge on all \(report.trainRows) train rows".padding(toLength: 30, withPad: " ", startingAt: 0)
+                  + String(format: "Spearman %.4f           ±10%% %5.1f %%         Kendall %.4f  RMSE %.4g ms",
+                           f.spearman, f.within10, f.kendall, f.rmse))
         }
     }
 }
