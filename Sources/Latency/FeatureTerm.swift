@@ -91,6 +91,13 @@ public enum FeatureTerms {
         FeatureTerm([ld, hc]),
     ]
 
+    /// The decoder components a target's own few samples are fitted on (`FewShotAdapter`): a
+    /// subset of `costDecoder` (operator overhead per layer, FFN MACs, cross-attention keys and
+    /// values, output width). Ten noisy samples cannot pin down all eight; with these four the
+    /// fit extrapolates to layer counts the samples miss (e.g. a GPU measured only at 4–6
+    /// decoder layers).
+    public static let fewShotDecoder: [FeatureTerm] = [costDecoder[0], costDecoder[2], costDecoder[3], costDecoder[4]]
+
     /// The encoder columns of the ridge predictor: the products that FLOPs and operator counts
     /// are made of (no sign constraint; ridge shrinks what the data do not support).
     public static let ridgeEncoder: [FeatureTerm] = [

@@ -60,16 +60,16 @@ enum LeastSquares {
         return choleskySolve(g, r, n: p) ?? [Double](repeating: 0, count: p)
     }
 
-    /// Non-negative least squares (Lawson & Hanson 1974): minimises Σ(y − x·β)² subject to
+    /// Non-negative least squares (Lawson & Hanson 1974): minimises Σ w_i(y_i − x_i·β)² subject to
     /// β_j ≥ 0 for every column j not in `free` (a free coefficient is split into a positive
     /// and a negative part internally).
-    static func nnls(_ x: [[Double]], _ y: [Double], free: Set<Int> = []) -> [Double] {
+    static func nnls(_ x: [[Double]], _ y: [Double], free: Set<Int> = [], weights: [Double]? = nil) -> [Double] {
         let p = x.first?.count ?? 0
         // Free columns become two non-negative ones, +x_j and −x_j.
         let freeColumns = free.sorted()
         let design: [[Double]] = x.map { row in row + freeColumns.map { -row[$0] } }
         let q = p + freeColumns.count
-        let (gram, xty) = normalEquations(design, y, columns: Array(0..<q))
+        let (gram, xty) = normalEquations(design, y, columns: Array(0..<q), weights: weights)
         var beta = [Double](repeating: 0, count: q)
         var passive = Set<Int>()
         let tolerance = 1e-10 * max(1, xty.map(abs).max() ?? 1)

@@ -125,10 +125,11 @@ public struct LinearTermsModel: Codable, Equatable, Sendable {
 
     /// Least squares with every term coefficient ≥ 0 (the intercept is free): a cost model in
     /// which no component can make a SubTransformer faster by growing.
+    /// `weights` weight the rows' squared errors.
     public static func fitNonNegative(features: [[Double]], targets: [Double], terms: [FeatureTerm],
-                                      target: String) -> LinearTermsModel {
+                                      target: String, weights: [Double]? = nil) -> LinearTermsModel {
         let (x, mean, scale) = design(features, terms: terms)
-        let beta = LeastSquares.nnls(x, targets, free: [0])
+        let beta = LeastSquares.nnls(x, targets, free: [0], weights: weights)
         return LinearTermsModel(target: target, terms: terms, mean: mean, scale: scale,
                                 coefficients: Array(beta.dropFirst()), intercept: beta[0])
     }

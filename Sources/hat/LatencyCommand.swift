@@ -32,7 +32,7 @@ private func plotPath(beside path: String, suffix: String) -> String {
 private func scoreAndPlot(_ predictor: any LatencyPredictor, on data: LatencyDataset, name: String, plot: String?, title: String) throws {
     let predicted = predictor.predict(data)
     let metrics = PredictionMetrics(predicted: predicted, measured: data.latencies)
-    print(name.padding(toLength: 7, withPad: " ", startingAt: 0) + metrics.summary)
+    print(name.padding(toLength: max(7, name.count + 1), withPad: " ", startingAt: 0) + metrics.summary)
     if let plot {
         try ScatterPlot(title: title, measured: data.latencies, predicted: predicted, metrics: metrics).write(to: plot)
         print("        scatter plot: \(plot)")
@@ -201,7 +201,7 @@ extension LatencyCommand {
                 throw ValidationError("give either --target-samples FEW.csv (adapt and write --out) or --target FULL.csv (run the protocol)")
             }
             if targetSamples != nil && out == nil { throw ValidationError("--target-samples needs --out PREDICTOR") }
-            if samples < 2 || draws < 1 || baselineSteps < 0 { throw ValidationError("--samples must be ≥ 2, --draws ≥ 1, --baseline-steps ≥ 0") }
+            if samples < 3 || draws < 1 || baselineSteps < 0 { throw ValidationError("--samples must be ≥ 3, --draws ≥ 1, --baseline-steps ≥ 0") }
         }
 
         func run() throws {

@@ -142,6 +142,6 @@ struct FewShotTests {
         let path = try Oracle.temporaryDirectory().appendingPathComponent("adapted.json").path
         try adapted.save(to: path)
         #expect(try PredictorFile.load(path).predict(target) == adapted.predict(target))
-        expectLatencyError(["one.csv", "at least 2"]) { _ = try FewShotAdapter(sources: sources).adapt(to: target.subset([0], name: "one.csv")) }
+        expectLatencyError(["two.csv", "at least 3"]) { _ = try FewShotAdapter(sources: sources).adapt(to: target.subset([0, 1], name: "two.csv")) }
     }
 }
