@@ -33,8 +33,10 @@ if [ ! -f "$stamp" ]; then
   else
     "$venv/bin/pip" install -q torch --index-url https://download.pytorch.org/whl/cpu || "$venv/bin/pip" install -q torch
   fi
-  "$venv/bin/pip" install -q numpy safetensors sacrebleu onnx onnxruntime sentencepiece
+  "$venv/bin/pip" install -q numpy safetensors sacrebleu onnx onnxruntime sentencepiece scipy
   touch "$stamp"
 fi
 # Added after the first environments were made: the SentencePiece oracle of the data tests.
 "$venv/bin/python" -c "import sentencepiece" 2>/dev/null || "$venv/bin/pip" install -q sentencepiece
+# ... and scipy, the rank-correlation oracle of the latency tests.
+"$venv/bin/python" -c "import scipy" 2>/dev/null || "$venv/bin/pip" install -q scipy

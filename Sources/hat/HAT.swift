@@ -10,7 +10,7 @@ struct HAT: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             DataCommand.self, TrainCommand.self, AverageCommand.self, TranslateCommand.self, TestCommand.self,
-            ScoreCommand.self, SampleCommand.self, ProfileCommand.self, LatencyMeasureCommand.self, SearchCommand.self,
+            ScoreCommand.self, SampleCommand.self, ProfileCommand.self, LatencyCommand.self, SearchCommand.self,
             SelfCheck.self,
         ]
     )

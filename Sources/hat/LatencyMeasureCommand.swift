@@ -4,6 +4,7 @@ import Foundation
 import Latency
 import Model
 import TensorEngine
+import Train
 
 /// Model-shape options shared by the measuring commands: vocabulary sizes and the SuperTransformer.
 struct MeasurementOptions: ParsableArguments {
@@ -89,5 +90,49 @@ struct LatencyMeasureCommand: ParsableCommand {
                          URL(fileURLWithPath: subtransformer).lastPathComponent, m.encoderMeanMs, m.encoderStdMs,
                          m.decoderMeanMs, m.decoderStdMs, m.totalMs, m.length, m.beam, m.iterations, BLAS.coreName))
         }
+    }
+}
+
+/// `hat latency dataset`: sample SubTransformers of a space, measure each on this machine, and
+/// append HAT-format CSV rows one by one, so an interrupted run resumes where it stopped (the
+/// sampling order is fixed by the seed; rows already in the file are skipped).
+struct LatencyDatasetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dataset",
+        abstract: "Measure N random SubTransformers of a space on this machine into a HAT-format latency CSV (resumable)."
+    )
+
+    @Option(help: "How many SubTransformers the CSV should hold.") var count: Int
+    @Option(help: "Output CSV (appended to; an existing file's rows count as done).") var out: String
+    @Option(help: "Seed of the SubTransformer sampling.") var seed: UInt64 = 1
+    @OptionGroup var options: MeasurementOptions
+
+    func validate() throws { if count < 1 { throw ValidationError("--count must be at least 1") } }
+
+    func run() throws {
+        guard let spacePath = options.space else { throw ValidationError("--space is required: the SubTransformers are sampled from it") }
+        let space = try SearchSpace(contentsOf: spacePath)
+        let done = FileManager.default.fileExists(atPath: out) ? try LatencyDataset(contentsOf: out).count : 0
+        if done >= count {
+            print("\(out) already holds \(done) rows (≥ \(count)); nothing to do")
+            return
+        }
+        var rng = RandomGenerator(seed: seed)
+        let configs = (0..<count).map { _ in space.sample(rng: &rng) }
+        let model = try options.model(for: space.largest, space: space)
+        let measurer = options.measurer
+        let progress = ProgressPrinter()
+        let start = Date()
+        if done > 0 { progress.log("\(out): \(done) rows already measured; resuming at row \(done + 1)") }
+        for i in done..<count {
+            let m = measurer.measure(model: model, config: configs[i])
+            let row = LatencyRow(config: configs[i], encoderMean: m.encoderMeanMs, decoderMean: m.decoderMeanMs,
+                                 encoderStd: m.encoderStdMs, decoderStd: m.decoderStdMs)
+            for warning in try LatencyDataset.append(row: row, to: out) { progress.log(warning) }
+            let elapsed = Date().timeIntervalSince(start), finished = i - done + 1
+            let eta = elapsed / Double(finished) * Double(count - i - 1)
+            progress.update(String(format: "measured %d/%d  last %.1f ms  ETA %.0f s", i + 1, count, m.totalMs, eta))
+        }
+        progress.log("wrote \(count) rows to \(out)")
     }
 }

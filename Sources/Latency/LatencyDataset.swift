@@ -1,0 +1,291 @@
+import Foundation
+import Model
+import TensorEngine
+
+/// One measured SubTransformer: HAT's 10 features and the four latency numbers (ms) of one CSV row.
+public struct LatencyRow: Equatable, Sendable {
+    /// `SubTransformerConfig.hatFeatures`, in HAT's column order (hat-reference.md §4).
+    public var features: [Double]
+    public var encoderMean: Double
+    public var decoderMean: Double
+    public var encoderStd: Double
+    public var decoderStd: Double
+
+    public init(features: [Double], encoderMean: Double, decoderMean: Double, encoderStd: Double, decoderStd: Double) {
+        precondition(features.count == LatencyDataset.featureNames.count,
+                     "a latency row has \(LatencyDataset.featureNames.count) features, got \(features.count)")
+        self.features = features
+        self.encoderMean = encoderMean
+        self.decoderMean = decoderMean
+        self.encoderStd = encoderStd
+        self.decoderStd = decoderStd
+    }
+
+    /// A row for a measured SubTransformer.
+    public init(config: SubTransformerConfig, encoderMean: Double, decoderMean: Double, encoderStd: Double, decoderStd: Double) {
+        self.init(features: config.hatFeatures, encoderMean: encoderMean, decoderMean: decoderMean,
+                  encoderStd: encoderStd, decoderStd: decoderStd)
+    }
+
+    /// What HAT's predictor learns: encoder mean + decoder mean (ms).
+    public var latency: Double { encoderMean + decoderMean }
+
+    /// The 14 numbers in CSV column order.
+    public var values: [Double] { features + [encoderMean, decoderMean, encoderStd, decoderStd] }
+
+    /// Checks every number is finite and non-negative; `file`/`line` locate the row in messages.
+    public func validate(file: String?, line: Int?) throws {
+        for (name, v) in zip(LatencyDataset.header, values) where !v.isFinite || v < 0 {
+            throw LatencyError(file: file, line: line, column: name,
+                               "\(v) is \(v.isFinite ? "negative" : "not finite"); latencies and features must be finite and ≥ 0")
+        }
+    }
+
+    /// The row as one CSV line (no newline), numbers written as HAT writes them: integer columns
+    /// (embedding dims, layer counts) as integers, the others as the shortest text that reads
+    /// back to the same Double (Python's `repr`, which HAT's files use).
+    public var csvLine: String {
+        values.enumerated().map { i, v in
+            if LatencyDataset.integerColumns.contains(i), v == v.rounded(), abs(v) < 1e15 { return String(Int(v)) }
+            return "\(v)"
+        }.joined(separator: ",")
+    }
+}
+
+/// A latency dataset in HAT's CSV format (hat-reference.md §6): a header of the 10 feature names
+/// and `latency_mean_encoder, latency_mean_decoder, latency_std_encoder, latency_std_decoder`,
+/// then one row per measured SubTransformer, each ending in a newline.
+///
+/// Reading is strict (every error names file, line and column) except for one case: a last line
+/// without its newline is what an interrupted measurement run leaves, so it is dropped and
+/// reported in `warnings`.
+///
+/// ```swift
+/// let data = try LatencyDataset(contentsOf: "../shared/data/hat-latency/wmt14ende_cpu_xeon_all.csv")
+/// let (train, valid, test) = data.split(seed: 0)       // HAT's 8:1:1
+/// try LatencyDataset.append(row: row, to: "my_phone.csv")  // one measured row, flushed
+/// ```
+public struct LatencyDataset: Sendable {
+    public static let featureNames = SubTransformerConfig.hatFeatureNames
+    public static let latencyNames = ["latency_mean_encoder", "latency_mean_decoder", "latency_std_encoder", "latency_std_decoder"]
+    /// HAT's header, in order.
+    public static let header = featureNames + latencyNames
+    /// Columns HAT writes as integers: embedding dims and layer counts.
+    static let integerColumns: Set<Int> = [0, 1, 4, 5]
+
+    public var rows: [LatencyRow]
+    /// Where the rows came from (a path, or a description such as "train split of X").
+    public var source: String
+    /// Things a reader should know that did not stop the read (a dropped truncated last line).
+    public var warnings: [String] = []
+
+    public init(rows: [LatencyRow], source: String) {
+        self.rows = rows
+        self.source = source
+    }
+
+    public var count: Int { rows.count }
+    public var isEmpty: Bool { rows.isEmpty }
+
+    // MARK: Reading
+
+    /// Reads and validates a HAT-format CSV file.
+    public init(contentsOf path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw LatencyError(file: path, "file not found")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw LatencyError(file: path, "cannot read the file (permissions, or a folder?)")
+        }
+        self = try LatencyDataset.parse(data, source: path)
+    }
+
+    /// Parses CSV bytes; `source` names them in errors.
+    public static func parse(_ data: Data, source: String) throws -> LatencyDataset {
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw LatencyError(file: source, "is not UTF-8 text; a latency dataset is a HAT-format CSV file")
+        }
+        // "\r\n" is one Character in Swift, so both endings are separators.
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        // A file ending in a newline splits into a last empty piece; one that does not ends in a
+        // line that was cut off.
+        let truncatedLast: Substring? = lines.count > 1 && !(lines.last!.isEmpty) ? lines.last : nil
+        if lines.last?.isEmpty == true || truncatedLast != nil { lines.removeLast() }
+        guard let headerLine = lines.first, !headerLine.isEmpty else {
+            throw LatencyError(file: source, line: 1, "is empty; expected HAT's header: \(header.joined(separator: ","))")
+        }
+        try checkHeader(headerLine, source: source)
+        var dataset = LatencyDataset(rows: [], source: source)
+        dataset.rows.reserveCapacity(lines.count)
+        for (index, line) in lines.enumerated().dropFirst() {
+            if line.allSatisfy(\.isWhitespace) { continue }  // blank lines carry nothing
+            dataset.rows.append(try parseRow(line, source: source, line: index + 1))
+        }
+        if let cut = truncatedLast {
+            let shown = cut.count > 60 ? cut.prefix(60) + "…" : cut
+            dataset.warnings.append("\(source):\(lines.count + 1): dropped an incomplete last line (no newline; an interrupted run?): '\(shown)'")
+        }
+        return dataset
+    }
+
+    static func checkHeader(_ line: Substring, source: String) throws {
+        var fields = String(line)
+        if fields.hasPrefix("\u{FEFF}") { fields.removeFirst() }
+        let names = fields.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        for (i, expected) in header.enumerated() {
+            guard i < names.count else {
+                throw LatencyError(file: source, line: 1, column: expected,
+                                   "the header has \(names.count) columns, HAT's has \(header.count): \(header.joined(separator: ","))")
+            }
+            if names[i] != expected {
+                throw LatencyError(file: source, line: 1, column: names[i],
+                                   "header column \(i + 1) should be '\(expected)' (HAT's header: \(header.joined(separator: ",")))")
+            }
+        }
+        if names.count > header.count {
+            throw LatencyError(file: source, line: 1, column: names[header.count],
+                               "the header has \(names.count) columns, HAT's has \(header.count)")
+        }
+    }
+
+    static func parseRow(_ line: Substring, source: String, line number: Int) throws -> LatencyRow {
+        let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+        guard fields.count == header.count else {
+            throw LatencyError(file: source, line: number,
+                               "has \(fields.count) fields, expected \(header.count) (\(header.joined(separator: ",")))")
+        }
+        var values = [Double](repeating: 0, count: header.count)
+        for (i, field) in fields.enumerated() {
+            let text = field.trimmingCharacters(in: .whitespaces)
+            guard let v = Double(text) else {
+                throw LatencyError(file: source, line: number, column: header[i],
+                                   text.isEmpty ? "is empty; expected a number" : "'\(text)' is not a number")
+            }
+            values[i] = v
+        }
+        let row = LatencyRow(features: Array(values[0..<10]), encoderMean: values[10], decoderMean: values[11],
+                             encoderStd: values[12], decoderStd: values[13])
+        try row.validate(file: source, line: number)
+        return row
+    }
+
+    // MARK: Writing
+
+    /// The dataset as HAT-format CSV text (header, then one line per row, each ending in a newline).
+    public var csvText: String {
+        var out = LatencyDataset.header.joined(separator: ",") + "\n"
+        for row in rows { out += row.csvLine + "\n" }
+        return out
+    }
+
+    /// Writes the dataset to `path` through a temporary file and a rename (never half a file).
+    public func write(to path: String) throws {
+        try writeAtomically(Data(csvText.utf8), to: path)
+    }
+
+    /// SHA-256 of `csvText`: identifies the rows a predictor was trained on (equal to the file's
+    /// SHA-256 for a file this tool or HAT wrote).
+    public var sha256: String { SHA256.hex(Array(csvText.utf8)) }
+
+    /// Appends one row to a dataset file, creating it (with HAT's header) if it does not exist:
+    /// one line written and flushed to disk, for a measurement program that may be interrupted.
+    ///
+    /// An incomplete last line that an interrupted run left (no newline) is cut off first, so the
+    /// new row starts on its own line; the returned warnings report it. The header is checked.
+    @discardableResult
+    public static func append(row: LatencyRow, to path: String) throws -> [String] {
+        try row.validate(file: path, line: nil)
+        let line = Data((row.csvLine + "\n").utf8)
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: path) || ((try? fm.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) == 0 {
+            guard fm.createFile(atPath: path, contents: nil) else { throw LatencyError(file: path, "cannot create the file") }
+            let handle = try openForUpdate(path)
+            defer { try? handle.close() }
+            try handle.write(contentsOf: Data((header.joined(separator: ",") + "\n").utf8) + line)
+            try handle.synchronize()
+            return []
+        }
+        let handle = try openForUpdate(path)
+        defer { try? handle.close() }
+        var warnings: [String] = []
+        do {
+            let head = try handle.read(upToCount: 4096) ?? Data()
+            guard let newline = head.firstIndex(of: UInt8(ascii: "\n")) else {
+                throw LatencyError(file: path, line: 1, "the header line is missing or incomplete; expected \(header.joined(separator: ","))")
+            }
+            try checkHeader(Substring(String(decoding: head[..<newline], as: UTF8.self)), source: path)
+            let size = try handle.seekToEnd()
+            let tailStart = size > 4096 ? size - 4096 : 0
+            try handle.seek(toOffset: tailStart)
+            let tail = try handle.readToEnd() ?? Data()
+            if tail.last != UInt8(ascii: "\n") {
+                guard let lastNewline = tail.lastIndex(of: UInt8(ascii: "\n")) else {
+                    throw LatencyError(file: path, "the last line is longer than 4 KiB and has no newline; is this a latency CSV?")
+                }
+                let keep = tailStart + UInt64(lastNewline - tail.startIndex + 1)
+                let cut = String(decoding: tail[(lastNewline + 1)...], as: UTF8.self)
+                try handle.truncate(atOffset: keep)
+                warnings.append("\(path): cut off an incomplete last line (no newline; an interrupted run?): '\(cut)'")
+            }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: line)
+            try handle.synchronize()
+        } catch let error as LatencyError {
+            throw error
+        } catch {
+            throw LatencyError(file: path, "cannot append: \(error.localizedDescription)")
+        }
+        return warnings
+    }
+
+    private static func openForUpdate(_ path: String) throws -> FileHandle {
+        guard let handle = FileHandle(forUpdatingAtPath: path) else {
+            throw LatencyError(file: path, "cannot open for appending (permissions?)")
+        }
+        return handle
+    }
+
+    // MARK: Splits
+
+    /// HAT's split: rows shuffled (here by a seeded Fisher–Yates shuffle; HAT does not seed
+    /// it), then the first ⌊0.8n⌋ train, the next ⌊0.1n⌋ valid, the rest test. Indices into `rows`.
+    public static func splitIndices(count n: Int, seed: UInt64) -> (train: [Int], valid: [Int], test: [Int]) {
+        var order = Array(0..<n)
+        var rng = RandomGenerator(seed: seed)
+        if n > 1 {
+            for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, rng.nextInt(i + 1)) }
+        }
+        let trainCount = n * 8 / 10, validCount = n / 10
+        return (Array(order[0..<trainCount]), Array(order[trainCount..<(trainCount + validCount)]),
+                Array(order[(trainCount + validCount)...]))
+    }
+
+    /// The train, valid and test datasets of HAT's 8:1:1 split.
+    public func split(seed: UInt64) -> (train: LatencyDataset, valid: LatencyDataset, test: LatencyDataset) {
+        let (a, b, c) = LatencyDataset.splitIndices(count: count, seed: seed)
+        return (subset(a, name: "train split (seed \(seed)) of \(source)"),
+                subset(b, name: "valid split (seed \(seed)) of \(source)"),
+                subset(c, name: "test split (seed \(seed)) of \(source)"))
+    }
+
+    /// The rows at `indices`, in that order.
+    public func subset(_ indices: [Int], name: String? = nil) -> LatencyDataset {
+        LatencyDataset(rows: indices.map { rows[$0] }, source: name ?? "\(indices.count) rows of \(source)")
+    }
+
+    /// The latency HAT's predictor learns, per row (encoder + decoder mean, ms).
+    public var latencies: [Double] { rows.map(\.latency) }
+}
+
+/// Writes `data` under a temporary name beside `path` and renames it into place.
+func writeAtomically(_ data: Data, to path: String) throws {
+    let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+    do {
+        try data.write(to: URL(fileURLWithPath: temporary))
+        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        try FileManager.default.moveItem(atPath: temporary, toPath: path)
+    } catch {
+        try? FileManager.default.removeItem(atPath: temporary)
+        throw LatencyError(file: path, "cannot write: \(error.localizedDescription)")
+    }
+}

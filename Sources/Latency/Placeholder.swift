@@ -1,1 +1,0 @@
-// Latency stage: measurement, datasets, predictors, few-shot adaptation.

@@ -1,0 +1,55 @@
+import Foundation
+
+/// Predictor files, self-describing:
+///
+/// - `linear` (ridge, cost-model, few-shot): JSON with `format: "hat-latency-predictor"`,
+///   `version`, `kind`, the feature names, the normalisations, per part (encoder, decoder) the
+///   terms with their standardisation and coefficients, and `provenance` (method, training
+///   data, its row count and SHA-256, settings).
+/// - `hat-mlp`: safetensors with HAT's tensor names and the same information as string
+///   metadata (`format`, `kind`, `feature_norm`, `lat_norm`, `provenance` as JSON).
+///
+/// `load` tells them apart by content and refuses anything else with a message that says why.
+public enum PredictorFile {
+    public static let format = "hat-latency-predictor"
+
+    public static func load(_ path: String) throws -> any LatencyPredictor {
+        guard FileManager.default.fileExists(atPath: path) else { throw LatencyError(file: path, "predictor file not found") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw LatencyError(file: path, "cannot read the predictor file (permissions, or a folder?)")
+        }
+        return try parse(data, path: path)
+    }
+
+    public static func parse(_ data: Data, path: String) throws -> any LatencyPredictor {
+        let firstByte = data.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) })
+        if firstByte == UInt8(ascii: "{") {
+            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw LatencyError(file: path, "looks like JSON but does not parse; is the file complete?")
+            }
+            try checkHeader(format: object["format"] as? String, kind: object["kind"] as? String, path: path, expectedKinds: ["linear"])
+            return try LinearLatencyPredictor.load(data, path: path)
+        }
+        // safetensors: an 8-byte little-endian header length, then a JSON header.
+        if data.count >= 10, data[data.startIndex + 8] == UInt8(ascii: "{") {
+            let length = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+            if length > 0, length <= UInt64(data.count - 8),
+               let header = try? JSONSerialization.jsonObject(with: data.subdata(in: (data.startIndex + 8)..<(data.startIndex + 8 + Int(length)))) as? [String: Any] {
+                let meta = header["__metadata__"] as? [String: String] ?? [:]
+                try checkHeader(format: meta["format"], kind: meta["kind"], path: path, expectedKinds: ["hat-mlp"])
+                return try HATMLPPredictor.load(data, path: path)
+            }
+            throw LatencyError(file: path, "looks like a safetensors file but its header does not parse; is the file complete?")
+        }
+        throw LatencyError(file: path, "is not a predictor file (expected the JSON or safetensors file that `hat latency train-predictor` or `hat latency adapt` writes)")
+    }
+
+    static func checkHeader(format: String?, kind: String?, path: String, expectedKinds: [String]) throws {
+        guard format == self.format else {
+            throw LatencyError(file: path, column: "format", "is \(format.map { "'\($0)'" } ?? "missing"), expected '\(self.format)': not a latency predictor file")
+        }
+        guard let kind, expectedKinds.contains(kind) else {
+            throw LatencyError(file: path, column: "kind", "is \(kind.map { "'\($0)'" } ?? "missing"); this file type holds \(expectedKinds.joined(separator: ", "))")
+        }
+    }
+}

@@ -1,0 +1,249 @@
+import ArgumentParser
+import Foundation
+import Latency
+import TensorEngine
+
+/// `hat latency`: latency predictors from HAT-format latency CSVs, and few-shot adaptation to a
+/// new device. (Measuring and dataset tools will join these subcommands.)
+struct LatencyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "latency",
+        abstract: "Measure latency on this machine, build latency datasets, train, evaluate and adapt predictors.",
+        subcommands: [LatencyMeasureCommand.self, LatencyDatasetCommand.self, TrainPredictor.self, Evaluate.self, Adapt.self]
+    )
+}
+
+private func warn(_ message: String) { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+
+private func readDataset(_ path: String) throws -> LatencyDataset {
+    let d = try LatencyDataset(contentsOf: path)
+    d.warnings.forEach(warn)
+    return d
+}
+
+private func seconds(since start: Date) -> String { String(format: "%.1f s", Date().timeIntervalSince(start)) }
+
+/// `PATH.svg` beside the predictor: `out.json` → `out.test.svg`.
+private func plotPath(beside path: String, suffix: String) -> String {
+    let url = URL(fileURLWithPath: path)
+    return url.deletingPathExtension().path + ".\(suffix).svg"
+}
+
+private func scoreAndPlot(_ predictor: any LatencyPredictor, on data: LatencyDataset, name: String, plot: String?, title: String) throws {
+    let predicted = predictor.predict(data)
+    let metrics = PredictionMetrics(predicted: predicted, measured: data.latencies)
+    print(name.padding(toLength: max(7, name.count + 1), withPad: " ", startingAt: 0) + metrics.summary)
+    if let plot {
+        try ScatterPlot(title: title, measured: data.latencies, predicted: predicted, metrics: metrics).write(to: plot)
+        print("        scatter plot: \(plot)")
+    }
+}
+
+extension LatencyCommand {
+    /// `hat latency train-predictor`.
+    struct TrainPredictor: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "train-predictor",
+            abstract: "Train a latency predictor on a HAT-format latency CSV.",
+            discussion: """
+            Kinds: ridge (default; our predictor: ridge regression per encoder/decoder part on \
+            FLOPs-like products of the features, penalty by 5-fold cross-validation), cost-model \
+            (non-negative least squares on physical cost components), hat-mlp (HAT's MLP: \
+            10-400-400-400-400-1, 5000 steps of 128 rows, Adam lr 1e-5). Without --valid/--test \
+            the rows are shuffled with --seed and split 8:1:1 like HAT's; with either, --data is \
+            all training data. Reports RMSE, MAPE, ±10 %, Spearman and Kendall on each split and \
+            writes a scatter plot of the test split (or of valid when there is no test split).
+            """
+        )
+
+        @Option(help: "Latency CSV (HAT's format).") var data: String
+        @Option(help: "Predictor file to write (.json for ridge/cost-model, .safetensors for hat-mlp).") var out: String
+        @Option(help: "ridge, cost-model or hat-mlp.") var kind: String = "ridge"
+        @Option(help: "Validation CSV (then --data is all training rows).") var valid: String?
+        @Option(help: "Test CSV (then --data is all training rows).") var test: String?
+        @Option(help: "Seed of the 8:1:1 shuffle, the MLP's initialisation and batches, and the CV folds.") var seed: UInt64 = 0
+        @Option(help: "hat-mlp: training steps.") var steps: Int = 5000
+        @Option(help: "hat-mlp: rows per step.") var batchSize: Int = 128
+        @Option(help: "hat-mlp: Adam learning rate.") var lr: Float = 1e-5
+        @Option(help: "hat-mlp: latency divisor in ms (HAT's lat-norm, e.g. 5000 for the Raspberry Pi); default: largest training latency.")
+        var latNorm: Double?
+        @Option(help: "Scatter plot SVG (default: beside --out, NAME.test.svg).") var plot: String?
+
+        func validate() throws {
+            guard ["ridge", "cost-model", "hat-mlp"].contains(kind) else {
+                throw ValidationError("--kind must be ridge, cost-model or hat-mlp, not \(kind)")
+            }
+            if steps < 1 || batchSize < 1 || !(lr > 0) { throw ValidationError("--steps, --batch-size and --lr must be positive") }
+            if let latNorm, !(latNorm > 0) { throw ValidationError("--lat-norm must be positive") }
+        }
+
+        func run() throws {
+            let all = try readDataset(data)
+            var train = all, validSet: LatencyDataset?, testSet: LatencyDataset?
+            if valid == nil && test == nil {
+                let s = all.split(seed: seed)
+                (train, validSet, testSet) = (s.train, s.valid, s.test)
+                print("split: \(train.count) train, \(s.valid.count) valid, \(s.test.count) test rows of \(data) (HAT's 8:1:1, seed \(seed))")
+            } else {
+                validSet = try valid.map(readDataset)
+                testSet = try test.map(readDataset)
+                print("training on all \(train.count) rows of \(data)")
+            }
+            guard !train.isEmpty else { throw ValidationError("\(data) has no rows to train on") }
+            let start = Date()
+            let predictor: any LatencyPredictor
+            switch kind {
+            case "hat-mlp":
+                // 128×400 GEMMs gain nothing from a second BLAS thread, and on a busy machine
+                // OpenBLAS's waiting threads cost more than they compute.
+                BLAS.setThreads(1)
+                var settings = HATMLPPredictor.Settings()
+                settings.steps = steps
+                settings.batchSize = batchSize
+                settings.learningRate = lr
+                settings.latencyNorm = latNorm
+                settings.seed = seed
+                let mlp = HATMLPPredictor.train(on: train, settings: settings) { step, loss in
+                    if step % 1000 == 0 { print(String(format: "  step %5d  loss %.6f", step, loss)) }
+                }
+                print(String(format: "HAT MLP: lat-norm %.6g ms", mlp.latencyNorm))
+                predictor = mlp
+            case "cost-model":
+                predictor = LinearLatencyPredictor.trainCostModel(on: train)
+            default:
+                predictor = LinearLatencyPredictor.trainRidge(on: train, seed: seed)
+            }
+            print("trained \(kind) in \(seconds(since: start))")
+            try predictor.save(to: out)
+            print("predictor: \(out)")
+            let device = URL(fileURLWithPath: data).deletingPathExtension().lastPathComponent
+            try scoreAndPlot(predictor, on: train, name: "train", plot: nil, title: "")
+            if let v = validSet, !v.isEmpty {
+                try scoreAndPlot(predictor, on: v, name: "valid", plot: testSet == nil ? (plot ?? plotPath(beside: out, suffix: "valid")) : nil,
+                                 title: "\(kind) on \(device) (valid)")
+            }
+            if let t = testSet, !t.isEmpty {
+                try scoreAndPlot(predictor, on: t, name: "test", plot: plot ?? plotPath(beside: out, suffix: "test"),
+                                 title: "\(kind) on \(device) (test)")
+            }
+        }
+    }
+
+    /// `hat latency evaluate`.
+    struct Evaluate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "evaluate",
+            abstract: "Score a latency predictor on every row of a latency CSV (e.g. measured later on the device).",
+            discussion: """
+            Prints RMSE (ms), MAPE, the share within ±10 %, Spearman and Kendall τ-b, and writes a \
+            scatter plot of predicted against measured latency. --split scores one split of HAT's \
+            8:1:1 instead (the rows a predictor trained with the same --seed did not see).
+            """
+        )
+
+        @Option(help: "Predictor file (from train-predictor or adapt).") var predictor: String
+        @Option(help: "Latency CSV (HAT's format).") var data: String
+        @Option(help: "all, train, valid or test (HAT's 8:1:1 split with --seed).") var split: String = "all"
+        @Option(help: "Seed of the split (with --split).") var seed: UInt64 = 0
+        @Option(help: "Scatter plot SVG (default: beside the predictor, NAME.DATA.svg).") var plot: String?
+        @Option(help: "Plot title.") var title: String?
+
+        func validate() throws {
+            guard ["all", "train", "valid", "test"].contains(split) else {
+                throw ValidationError("--split must be all, train, valid or test, not \(split)")
+            }
+        }
+
+        func run() throws {
+            let model = try PredictorFile.load(predictor)
+            var rows = try readDataset(data)
+            if split != "all" {
+                let s = rows.split(seed: seed)
+                rows = split == "train" ? s.train : split == "valid" ? s.valid : s.test
+            }
+            guard !rows.isEmpty else { throw ValidationError("no rows to score in \(data)") }
+            let p = model.provenance
+            print("predictor: \(predictor) (\(model.kind), \(p.method); trained on \(p.trainingRows) rows of \(p.trainingData))")
+            let stem = URL(fileURLWithPath: data).deletingPathExtension().lastPathComponent
+            try scoreAndPlot(model, on: rows, name: split, plot: plot ?? plotPath(beside: predictor, suffix: stem + (split == "all" ? "" : "-\(split)")),
+                             title: title ?? "\(p.method) on \(stem)\(split == "all" ? "" : " (\(split))")")
+        }
+    }
+
+    /// `hat latency adapt`.
+    struct Adapt: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "adapt",
+            abstract: "A latency predictor for a new device from a few measured SubTransformers and other devices' datasets.",
+            discussion: """
+            With --target-samples (as few as 10 rows measured on the new device): fits a cost model \
+            per source device and writes the adapted predictor to --out (a JSON predictor that \
+            `hat latency evaluate` reads). With --target (a full CSV of the new device) instead: \
+            runs the few-shot protocol: split the target 8:1:1 (--seed), draw --samples rows of \
+            its training split --draws times, adapt, and score on its whole test split, next to \
+            HAT's MLP trained on the same samples and a rescaled pooled source predictor.
+            """
+        )
+
+        @Option(parsing: .upToNextOption, help: "Latency CSVs of other devices.") var sources: [String]
+        @Option(help: "CSV of the few SubTransformers measured on the new device.") var targetSamples: String?
+        @Option(help: "Predictor file to write (with --target-samples).") var out: String?
+        @Option(help: "Also score the adapted predictor on this CSV (with --target-samples).") var evaluate: String?
+        @Option(help: "Full CSV of the target device: run the few-shot protocol instead.") var target: String?
+        @Option(help: "Protocol: samples per draw.") var samples: Int = 10
+        @Option(help: "Protocol: number of random draws.") var draws: Int = 10
+        @Option(help: "Protocol: seed of the target's 8:1:1 split.") var seed: UInt64 = 0
+        @Option(help: "Protocol: steps of the HAT-MLP baseline (0 skips it).") var baselineSteps: Int = 5000
+
+        func validate() throws {
+            guard !sources.isEmpty else { throw ValidationError("give at least one --sources CSV") }
+            guard (targetSamples == nil) != (target == nil) else {
+                throw ValidationError("give either --target-samples FEW.csv (adapt and write --out) or --target FULL.csv (run the protocol)")
+            }
+            if targetSamples != nil && out == nil { throw ValidationError("--target-samples needs --out PREDICTOR") }
+            if samples < 3 || draws < 1 || baselineSteps < 0 { throw ValidationError("--samples must be ≥ 3, --draws ≥ 1, --baseline-steps ≥ 0") }
+        }
+
+        func run() throws {
+            let sourceData = try sources.map(readDataset)
+            if let targetSamples, let out {
+                let few = try readDataset(targetSamples)
+                let predictor = try FewShotAdapter(sources: sourceData).adapt(to: few)
+                try predictor.save(to: out)
+                print("adapted from \(sources.joined(separator: ", ")) with \(few.count) samples of \(targetSamples)")
+                print("predictor: \(out)")
+                try scoreAndPlot(predictor, on: few, name: "samples", plot: nil, title: "")
+                if let evaluate {
+                    let rows = try readDataset(evaluate)
+                    let stem = URL(fileURLWithPath: evaluate).deletingPathExtension().lastPathComponent
+                    try scoreAndPlot(predictor, on: rows, name: "eval", plot: plotPath(beside: out, suffix: stem),
+                                     title: "few-shot (\(few.count) samples) on \(stem)")
+                }
+                return
+            }
+            let targetData = try readDataset(target!)
+            BLAS.setThreads(1)  // the HAT-MLP baseline's small GEMMs (see train-predictor)
+            var experiment = FewShotExperiment()
+            experiment.samples = samples
+            experiment.draws = draws
+            experiment.splitSeed = seed
+            experiment.baselineSteps = baselineSteps
+            let start = Date()
+            let report = try experiment.run(sources: sourceData, target: targetData) { print("  " + $0) }
+            print("target \(target!): \(samples) samples × \(draws) draws from its training split; scored on its \(report.testRows)-row test split (seed \(seed)); \(seconds(since: start))")
+            func line(_ name: String, _ pick: (FewShotExperiment.Draw) -> PredictionMetrics?) {
+                guard let s = report.summary(pick) else { return }
+                print("  " + name.padding(toLength: 30, withPad: " ", startingAt: 0)
+                      + String(format: "Spearman %.4f ± %.4f  ±10%% %5.1f ± %4.1f %%  Kendall %.4f  RMSE %.4g ms",
+                               s.spearman.mean, s.spearman.std, s.within10.mean, s.within10.std, s.kendall.mean, s.rmse.mean))
+            }
+            line("few-shot (ours)", { $0.adapted })
+            line("HAT MLP on the samples", { $0.hatMLP })
+            line("rescaled pooled sources", { $0.rescaled })
+            let f = report.fullData
+            print("  " + "ridge on all \(report.trainRows) train rows".padding(toLength: 30, withPad: " ", startingAt: 0)
+                  + String(format: "Spearman %.4f           ±10%% %5.1f %%         Kendall %.4f  RMSE %.4g ms",
+                           f.spearman, f.within10, f.kendall, f.rmse))
+        }
+    }
+}
