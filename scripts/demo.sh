@@ -23,7 +23,7 @@ for which in largest smallest; do
   $hat sample --space "$space" --which $which --out "$out/$which.yml"
   echo "== $which SubTransformer"
   $hat profile "$out/$which.yml" --space "$space" --vocab "$vocab" --length 12
-  $hat measure "$out/$which.yml" --space "$space" --data "$out/data" --length 12 --iterations 20
+  $hat latency measure "$out/$which.yml" --space "$space" --data "$out/data" --length 12 --iterations 20
   $hat test --checkpoint "$out/supernet/checkpoint_last.safetensors" --subtransformer "$out/$which.yml" --data "$out/data" \
     --split test --out "$out/$which.test.hyp.txt"
 done
