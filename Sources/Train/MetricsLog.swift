@@ -46,17 +46,27 @@ public final class MetricsLog {
     }
 }
 
-/// A status line rewritten in place on a terminal, plain log lines otherwise.
-public struct ProgressPrinter {
+/// A status line rewritten in place on a terminal; otherwise (a log file, a pipe) a plain line
+/// at most every `interval` seconds, so a long run's log stays readable (every update is in
+/// metrics.jsonl anyway).
+public final class ProgressPrinter {
     public let isTerminal: Bool
-    public init() { isTerminal = isatty(fileno(stdout)) != 0 }
+    public let interval: TimeInterval
+    private var lastPlainLine = Date.distantPast
+
+    public init(interval: TimeInterval = 10) {
+        isTerminal = isatty(fileno(stdout)) != 0
+        self.interval = interval
+    }
 
     public func update(_ line: String) {
         if isTerminal {
             print("\r\u{1B}[2K" + line, terminator: "")
             fflush(stdout)
-        } else {
+        } else if Date().timeIntervalSince(lastPlainLine) >= interval {
+            lastPlainLine = Date()
             print(line)
+            fflush(stdout)
         }
     }
 
