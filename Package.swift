@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Data", dependencies: ["CSentencePiece"]),
         .target(name: "Train", dependencies: ["Model", "NN", "Data"]),
         .target(name: "Generate", dependencies: ["Model", "Data", "Train"]),
-        .target(name: "Latency", dependencies: ["Model", "NN", "Generate"]),
+        .target(name: "Latency", dependencies: ["Model", "NN", "Data", "Generate"]),
         .target(name: "Search", dependencies: ["TensorEngine", "NN", "Model", "Data", "Train", "Latency"]),
         .executableTarget(
             name: "hat",
@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
         .testTarget(name: "TrainTests", dependencies: ["Train", "TestSupport"]),
         .testTarget(name: "GenerateTests", dependencies: ["Generate", "TestSupport"]),
-        .testTarget(name: "LatencyTests", dependencies: ["Latency", "TestSupport"]),
+        .testTarget(name: "LatencyTests", dependencies: ["Latency", "Data", "TestSupport"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5],

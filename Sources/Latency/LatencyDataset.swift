@@ -1,4 +1,5 @@
 import Foundation
+import struct Data.SHA256
 import Model
 import TensorEngine
 
