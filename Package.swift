@@ -42,10 +42,12 @@ let package = Package(
         .target(name: "Generate", dependencies: ["Model", "Data", "Train"]),
         .target(name: "Latency", dependencies: ["Model", "NN", "Data", "Generate"]),
         .target(name: "Search", dependencies: ["TensorEngine", "NN", "Model", "Data", "Train", "Latency"]),
+        .target(name: "Pipeline", dependencies: ["Data", "Train", "Generate", "Latency", "Search", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Report", dependencies: ["Pipeline", "Search", "Train", "Latency"]),
         .executableTarget(
             name: "hat",
             dependencies: [
-                "TensorEngine", "NN", "Model", "Data", "Train", "Generate", "Latency", "Search",
+                "TensorEngine", "NN", "Model", "Data", "Train", "Generate", "Latency", "Search", "Pipeline", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -64,6 +66,7 @@ let package = Package(
         .testTarget(name: "GenerateTests", dependencies: ["Generate", "TestSupport"]),
         .testTarget(name: "LatencyTests", dependencies: ["Latency", "Data", "TestSupport"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Report", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

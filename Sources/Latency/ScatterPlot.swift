@@ -19,7 +19,7 @@ public struct ScatterPlot {
     public func write(to path: String) throws { try writeAtomically(Data(svg.utf8), to: path) }
 
     /// "Nice" tick positions (1, 2 or 5 × 10^k apart) covering lo...hi.
-    static func ticks(_ lo: Double, _ hi: Double, target: Int = 6) -> [Double] {
+    public static func ticks(_ lo: Double, _ hi: Double, target: Int = 6) -> [Double] {
         let raw = (hi - lo) / Double(target)
         let magnitude = pow(10, floor(log10(raw)))
         let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
@@ -29,12 +29,12 @@ public struct ScatterPlot {
         return out
     }
 
-    static func label(_ v: Double) -> String {
+    public static func label(_ v: Double) -> String {
         if v == v.rounded() && abs(v) < 1e9 { return String(Int(v)) }
         return String(format: abs(v) < 1 ? "%.3g" : "%.1f", v)
     }
 
-    static func escape(_ s: String) -> String {
+    public static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 

@@ -4,17 +4,26 @@ import Model
 import NN
 import TensorEngine
 
-/// Where `hat search --predictor P` gets its latency predictor, until the Latency stage's
-/// trained predictors are wired in (they conform to `LatencyPredicting`):
+/// Where `hat search --predictor P` gets its latency predictor (all of them are the Latency
+/// stage's predictors, docs/LATENCY.md):
 ///
-/// - `FILE.csv`: a HAT latency CSV (measured on the target device); `FLOPsLatencyModel` is fitted to it;
-/// - `FILE.json`: a `FLOPsLatencyModel` saved earlier (every search writes its own as `latency_model.json`);
+/// - a predictor file written by `hat latency train-predictor` or `hat latency adapt` (`.json`
+///   for ridge / cost-model / few-shot, `.safetensors` for HAT's MLP): used as it is;
+/// - `FILE.csv`: a HAT-format latency CSV measured on the target device; our ridge predictor is
+///   trained on all its rows (the cost model when it has fewer than 30);
 /// - `measure` or `measure:N`: calibrate on this machine: N SubTransformers of the space (the
-///   largest, the smallest, and random ones; default 12) are measured with HAT's method and the model fitted to them.
+///   largest, the smallest, and random ones; default 12) are measured with HAT's method
+///   (written to `latency_measured.csv`) and the cost model fitted to them.
+///
+/// The predictor a search used is copied into its folder (`latency_predictor.json` or
+/// `.safetensors`), and a resumed search reads that copy, so it predicts exactly as before.
 public enum LatencyPredictorSource: Equatable, Sendable, CustomStringConvertible {
+    case file(path: String)
     case csv(path: String)
-    case saved(path: String)
     case measure(samples: Int)
+
+    /// Fewer rows than this are fitted by the cost model (non-negative, 6–7 terms per part), more by ridge.
+    public static let ridgeMinimumRows = 30
 
     public init(_ text: String) throws {
         if text == "measure" {
@@ -26,72 +35,90 @@ public enum LatencyPredictorSource: Equatable, Sendable, CustomStringConvertible
             self = .measure(samples: n)
         } else if text.lowercased().hasSuffix(".csv") {
             self = .csv(path: text)
-        } else if text.lowercased().hasSuffix(".json") {
-            self = .saved(path: text)
+        } else if text.lowercased().hasSuffix(".json") || text.lowercased().hasSuffix(".safetensors") {
+            self = .file(path: text)
         } else {
-            throw SearchError.badPredictor("--predictor \(text): give a HAT latency CSV (FILE.csv), a saved latency model "
-                                           + "(FILE.json), or 'measure' to calibrate on this machine")
+            throw SearchError.badPredictor("--predictor \(text): give a predictor file (.json or .safetensors from `hat latency "
+                                           + "train-predictor`), a HAT latency CSV (FILE.csv), or 'measure' to calibrate on this machine")
         }
     }
 
     public var description: String {
         switch self {
+        case .file(let path): return "predictor:\(URL(fileURLWithPath: path).standardizedFileURL.path)"
         case .csv(let path): return "csv:\(URL(fileURLWithPath: path).standardizedFileURL.path)"
-        case .saved(let path): return "model:\(URL(fileURLWithPath: path).standardizedFileURL.path)"
         case .measure(let n): return "measure:\(n)"
         }
     }
 
-    /// Builds the model. `measureModel` is a SuperTransformer of the search's vocabulary sizes
-    /// (only for `measure`); `log` reports what was fitted and how well.
-    public func load(space: SearchSpace, length: Int, beam: Int, seed: UInt64, measureModel: () throws -> SuperTransformer,
-                     log: (String) -> Void) throws -> FLOPsLatencyModel {
-        let model: FLOPsLatencyModel
+    /// Trains the predictor of a latency dataset: ridge with enough rows, the cost model below.
+    public static func train(on data: LatencyDataset, seed: UInt64 = 0) -> any LatencyPredictor {
+        data.count >= ridgeMinimumRows ? LinearLatencyPredictor.trainRidge(on: data, seed: seed)
+            : LinearLatencyPredictor.trainCostModel(on: data)
+    }
+
+    /// Builds the predictor. `measureModel` is a SuperTransformer of the search's vocabulary sizes
+    /// (only for `measure`); `measuredCSV` is where measured rows go; `log` reports what was fitted.
+    public func load(space: SearchSpace, length: Int, beam: Int, seed: UInt64, measuredCSV: String,
+                     measureModel: () throws -> SuperTransformer, log: (String) -> Void) throws -> any LatencyPredictor {
+        let predictor: any LatencyPredictor
+        let data: LatencyDataset
         switch self {
+        case .file(let path):
+            do { return try PredictorFile.load(path) } catch { throw SearchError.badPredictor("\(error)") }
         case .csv(let path):
-            let rows = try LatencySamplesCSV.read(path)
-            model = try FLOPsLatencyModel(fitting: rows, qkvDim: space.qkvDim, length: length, beam: beam,
-                                          source: "\(URL(fileURLWithPath: path).lastPathComponent), \(rows.count) rows")
-        case .saved(let path):
-            model = try FLOPsLatencyModel(contentsOf: URL(fileURLWithPath: path))
-            return model
+            do { data = try LatencyDataset(contentsOf: path) } catch { throw SearchError.badPredictor("\(error)") }
+            guard data.count >= 3 else { throw SearchError.badPredictor("\(path): \(data.count) rows are too few to train a latency predictor") }
         case .measure(let n):
             let supernet = try measureModel()
             let measurer = LatencyMeasurer(length: length, beam: beam, warmup: 2, iterations: 10)
             var rng = RandomGenerator(seed: seed)
             let configs = [space.largest, space.smallest] + (0..<(n - 2)).map { _ in space.sample(rng: &rng) }
-            var rows: [(features: [Double], latencyMs: Double)] = []
+            var rows: [LatencyRow] = []
             for (i, c) in configs.enumerated() {
                 let m = measurer.measure(model: supernet, config: c)
-                rows.append((c.hatFeatures, m.totalMs))
+                rows.append(LatencyRow(config: c, encoderMean: m.encoderMeanMs, decoderMean: m.decoderMeanMs,
+                                       encoderStd: m.encoderStdMs, decoderStd: m.decoderStdMs))
                 log(String(format: "calibrating latency on this machine: %d/%d measured (%.2f ms)", i + 1, configs.count, m.totalMs))
             }
-            model = try FLOPsLatencyModel(fitting: rows, qkvDim: space.qkvDim, length: length, beam: beam,
-                                          source: "\(rows.count) SubTransformers measured on this machine (BLAS \(BLAS.coreName))")
+            data = LatencyDataset(rows: rows, source: "\(rows.count) SubTransformers measured on this machine (BLAS \(BLAS.coreName))")
+            try data.write(to: measuredCSV)
         }
-        log(String(format: "latency model fitted to %@: RMSE %.3g ms", model.source, model.fitRMSEMs))
-        return model
+        predictor = Self.train(on: data, seed: seed)
+        let fit = predictor.evaluate(on: data)
+        log(String(format: "latency predictor (%@) trained on %d rows of %@: RMSE %.3g ms, MAPE %.1f %% on its own rows",
+                   predictor.provenance.method, data.count, data.source, fit.rmse, fit.mape))
+        return predictor
     }
 }
 
 extension LatencyPredictorSource {
-    public static let savedModelFileName = "latency_model.json"
+    /// The predictor's copy in a search folder, by its kind.
+    public static func savedPredictorURL(in directory: URL, kind: String) -> URL {
+        directory.appendingPathComponent(kind == "hat-mlp" ? "latency_predictor.safetensors" : "latency_predictor.json")
+    }
 
-    /// The latency model of the search in `directory`: the one saved there when the folder
+    /// The latency predictor of the search in `directory`: the copy saved there when the folder
     /// already holds a search (a resumed search must predict exactly as before, and a
     /// calibration on this machine is not redone), else a new one, saved there.
-    public func model(searchDirectory directory: URL, space: SearchSpace, length: Int, beam: Int, seed: UInt64,
-                      measureModel: () throws -> SuperTransformer, log: (String) -> Void) throws -> FLOPsLatencyModel {
-        let saved = directory.appendingPathComponent(Self.savedModelFileName)
+    public func predictor(searchDirectory directory: URL, space: SearchSpace, length: Int, beam: Int, seed: UInt64,
+                          measureModel: () throws -> SuperTransformer, log: (String) -> Void) throws -> any LatencyPredictor {
         let fm = FileManager.default
-        if fm.fileExists(atPath: saved.path) && fm.fileExists(atPath: directory.appendingPathComponent(SearchStateFile.fileName).path) {
-            let model = try FLOPsLatencyModel(contentsOf: saved)
-            log("latency model: \(saved.path) (fitted to \(model.source))")
-            return model
+        if fm.fileExists(atPath: directory.appendingPathComponent(SearchStateFile.fileName).path) {
+            for kind in ["linear", "hat-mlp"] {
+                let saved = Self.savedPredictorURL(in: directory, kind: kind)
+                if fm.fileExists(atPath: saved.path) {
+                    let p: any LatencyPredictor
+                    do { p = try PredictorFile.load(saved.path) } catch { throw SearchError.badPredictor("\(error)") }
+                    log("latency predictor: \(saved.path) (\(p.provenance.method), trained on \(p.provenance.trainingRows) rows of \(p.provenance.trainingData))")
+                    return p
+                }
+            }
         }
-        let model = try load(space: space, length: length, beam: beam, seed: seed, measureModel: measureModel, log: log)
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
-        try model.write(to: saved)
-        return model
+        let p = try load(space: space, length: length, beam: beam, seed: seed,
+                         measuredCSV: directory.appendingPathComponent("latency_measured.csv").path, measureModel: measureModel, log: log)
+        try p.save(to: Self.savedPredictorURL(in: directory, kind: p.kind).path)
+        return p
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Model
 import Search
+import TensorEngine
 
 /// `hat search`: HAT's evolutionary search (or random search) for the SubTransformer with the
 /// lowest supernet validation loss under latency, memory, size and FLOPs constraints.
@@ -24,7 +25,7 @@ struct SearchCommand: ParsableCommand {
     var space: String?
     @Option(help: "Prepared dataset whose validation split is the fitness (default: the one the supernet was trained on).")
     var data: String?
-    @Option(help: "Latency predictor: a HAT latency CSV (fitted), a saved latency_model.json, or 'measure[:N]' to calibrate on this machine.")
+    @Option(help: "Latency predictor: a file from `hat latency train-predictor`/`adapt`, a HAT latency CSV (ridge trained on it), or 'measure[:N]' to calibrate on this machine.")
     var predictor: String
     @Option(name: .customLong("latency-constraint"), help: "Latency limit(s): 200ms, 1.5s; a comma-separated list gives a Pareto front.")
     var latencyConstraint: String?
@@ -52,6 +53,11 @@ struct SearchCommand: ParsableCommand {
     var maxTokens: Int?
     @Option(help: "Sentence length for latency, FLOPs and memory (HAT: 30 for WMT, 23 for IWSLT).") var length: Int = 30
     @Option(help: "Beam size for latency and memory.") var beam: Int = 5
+    @Flag(name: .customLong("no-measure"), help: "Do not measure the found SubTransformers on this machine (the predictor describes another device).")
+    var noMeasure = false
+    @Option(name: .customLong("measure-iterations"), help: "Timed runs when measuring the found SubTransformers.") var measureIterations: Int = 20
+    @Option(help: "Compute threads of the fitness evaluation.") var threads: Int = 2
+    @Option(name: .customLong("measure-threads"), help: "Compute threads when measuring (as the latency data was measured).") var measureThreads: Int = 1
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)  // progress lines in order with errors, also through a pipe
@@ -76,32 +82,31 @@ struct SearchCommand: ParsableCommand {
         if writeConfigPath != nil && constraints.count > 1 {
             throw SearchError.badSettings("--write-config takes one constraint; with several, the results are OUT/subtransformer@LABEL.yml")
         }
-        let source = try LatencyPredictorSource(predictor)
-
-        let inputs = try SearchInputs(supernet: supernet, spaceFile: space, data: data, validSubset: validSubset, maxTokens: maxTokens)
-        let directory = URL(fileURLWithPath: out)
-        let latencyModel = try source.model(searchDirectory: directory, space: inputs.space, length: length, beam: beam, seed: seed,
-                                            measureModel: { inputs.model }, log: { print($0) })
-        let assessor = CandidateAssessor(predictor: latencyModel, profiler: inputs.profiler, length: length, beam: beam)
-        let fitness = FitnessCache { inputs.fitness($0) }
-        let setup = SearchSetup(strategy: random ? .random : .evolution, settings: settings, seed: seed, space: inputs.space,
-                                inputs: inputs.setupInputs(predictor: source.description, length: length, beam: beam))
-        print("fitness: supernet validation loss on \(inputs.fitness.sentences) pairs of \(inputs.dataDirectory); "
-              + "\(settings.iterations) iterations, population \(settings.populationSize), parents \(settings.parentSize), "
-              + "mutation \(settings.mutationSize) (p \(settings.mutationProbability)), crossover \(settings.crossoverSize)")
-        let job = SearchJob(directory: directory, setup: setup, constraints: constraints, space: inputs.space,
-                            assessor: assessor, fitness: fitness, log: { print($0); fflush(stdout) })
-        let started = Date()
-        let outcomes = try job.run()
-        if let writeConfigPath, let best = outcomes.first {
-            try best.hatYAML(strategy: setup.strategy, seed: seed).write(toFile: writeConfigPath, atomically: true, encoding: .utf8)
+        var runner = SearchRunner(supernet: supernet, predictor: try LatencyPredictorSource(predictor), constraints: constraints,
+                                  directory: URL(fileURLWithPath: out))
+        runner.spaceFile = space
+        runner.data = data
+        runner.settings = settings
+        runner.strategy = random ? .random : .evolution
+        runner.seed = seed
+        runner.validSubset = validSubset
+        runner.maxTokens = maxTokens
+        runner.length = length
+        runner.beam = beam
+        runner.measureWinners = !noMeasure
+        runner.measureIterations = measureIterations
+        runner.measureThreads = measureThreads
+        BLAS.setComputeThreads(threads)
+        let result = try runner.run()
+        if let writeConfigPath, let best = result.outcomes.first {
+            try best.hatYAML(strategy: runner.strategy, seed: seed).write(toFile: writeConfigPath, atomically: true, encoding: .utf8)
             print("wrote \(writeConfigPath)")
         }
-        print(String(format: "search took %.1f s", Date().timeIntervalSince(started)))
-        for p in try ParetoFront.read(job.paretoURL) {
+        for p in result.front {
             let label = String(repeating: " ", count: Swift.max(0, 10 - p.constraint.count)) + p.constraint
-            print(String(format: "%@  loss %.4f  predicted %8.2f ms  params %@  peak memory %.1f MB%@  %@", label, p.loss,
-                         p.predictedLatencyMs, SearchConstraints.formatCount(Double(p.parameters)), p.peakMemoryMB,
+            let measured = p.measuredLatencyMs.map { String(format: "  measured %8.2f ms", $0) } ?? ""
+            print(String(format: "%@  loss %.4f  predicted %8.2f ms%@  params %@  peak memory %.1f MB%@  %@", label, p.loss,
+                         p.predictedLatencyMs, measured, SearchConstraints.formatCount(Double(p.parameters)), p.peakMemoryMB,
                          p.dominated ? "  (dominated)" : "", p.subtransformer))
         }
     }

@@ -1,52 +1,75 @@
 import Foundation
+import Latency
 import Model
 import Testing
 import TensorEngine
 import TestSupport
 @testable import Search
 
-@Suite("Built-in latency model")
+/// The search's latency predictors are the Latency stage's: a predictor file, a HAT CSV
+/// (ridge trained on it), or a calibration on this machine; the copy in the search folder.
+@Suite("Search latency predictor")
 struct LatencyModelTests {
-    @Test("fitted to HAT's latency CSVs, it predicts held-out rows within a few percent")
-    func fitsHATCSVs() throws {
+    @Test("a HAT latency CSV as --predictor: ridge on its rows predicts held-out rows within a few percent")
+    func trainsOnHATCSVs() throws {
+        let dir = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         for name in ["wmt14ende_cpu_xeon_all.csv", "wmt14ende_cpu_raspberrypi_all.csv", "wmt14ende_gpu_titanxp_all.csv"] {
-            let rows = try LatencySamplesCSV.read(sharedDataDirectory.appendingPathComponent("hat-latency/\(name)").path)
-            #expect(rows.count == 2000)
-            // HAT's 8:1:1 split, without shuffling (the rows are in random order already): fit on 80 %, test on the last 10 %.
-            let model = try FLOPsLatencyModel(fitting: Array(rows.prefix(1600)), qkvDim: 512, length: 30, beam: 5, source: name)
-            let test = rows.suffix(200)
-            let mean = test.map(\.latencyMs).reduce(0, +) / Double(test.count)
-            let rmse = (test.map { pow(model.predictMilliseconds(features: $0.features) - $0.latencyMs, 2) }.reduce(0, +)
-                        / Double(test.count)).squareRoot()
-            print(String(format: "%@: held-out RMSE %.2f ms = %.1f %% of the mean %.1f ms", name, rmse, 100 * rmse / mean, mean))
-            #expect(rmse / mean < 0.10, "\(name): RMSE \(rmse) ms on a mean of \(mean) ms")
+            let all = try LatencyDataset(contentsOf: sharedDataDirectory.appendingPathComponent("hat-latency/\(name)").path)
+            #expect(all.count == 2000)
+            // Train on the first 80 %, test on the last 10 % (HAT's rows are in random order already).
+            let trainPath = dir.appendingPathComponent(name).path
+            try all.subset(Array(0..<1600)).write(to: trainPath)
+            let predictor = try LatencyPredictorSource(trainPath).load(space: Fixtures.space0, length: 30, beam: 5, seed: 0,
+                                                                     measuredCSV: dir.appendingPathComponent("unused.csv").path,
+                                                                     measureModel: { fatalError("not measured") }, log: { _ in })
+            #expect(predictor.provenance.method == "ridge")
+            let test = all.subset(Array(1800..<2000))
+            let metrics = predictor.evaluate(on: test)
+            let mean = test.latencies.reduce(0, +) / Double(test.count)
+            print(String(format: "%@: held-out RMSE %.2f ms = %.1f %% of the mean %.1f ms", name, metrics.rmse, 100 * metrics.rmse / mean, mean))
+            #expect(metrics.rmse / mean < 0.10, "\(name): RMSE \(metrics.rmse) ms on a mean of \(mean) ms")
+            // Through the search's adapter, a config predicts as its features do.
+            let c = Fixtures.space0.largest
+            #expect(TrainedLatencyPredictor(predictor).predictMilliseconds(c) == predictor.predict(features: [c.hatFeatures])[0])
         }
     }
 
-    @Test("a config and its HAT features predict the same; the model survives a save and a load")
-    func predictAndSave() throws {
+    @Test("the predictor is copied into the search folder and a resumed search reads the copy")
+    func copyInSearchFolder() throws {
+        let dir = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let space = Fixtures.tinySpace
         var rng = RandomGenerator(seed: 3)
         let latency = Fixtures.latency(space)
-        let samples = (0..<30).map { _ -> (features: [Double], latencyMs: Double) in
+        let rows = (0..<40).map { _ -> LatencyRow in
             let c = space.sample(rng: &rng)
-            return (c.hatFeatures, latency.predictMilliseconds(c))
+            let l = latency.predictMilliseconds(c)
+            return LatencyRow(config: c, encoderMean: 0.3 * l, decoderMean: 0.7 * l, encoderStd: 0, decoderStd: 0)
         }
-        let model = try FLOPsLatencyModel(fitting: samples, qkvDim: space.qkvDim, length: 30, beam: 5, source: "synthetic")
-        let c = space.largest
-        #expect(model.predictMilliseconds(c) == model.predictMilliseconds(features: c.hatFeatures))
-        #expect(abs(model.predictMilliseconds(c) - latency.predictMilliseconds(c)) < 0.1 * latency.predictMilliseconds(c))
-        let dir = try Oracle.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let url = dir.appendingPathComponent("latency_model.json")
-        try model.write(to: url)
-        #expect(try FLOPsLatencyModel(contentsOf: url) == model)
+        let csv = dir.appendingPathComponent("lat.csv").path
+        try LatencyDataset(rows: rows, source: "synthetic").write(to: csv)
+        let search = dir.appendingPathComponent("search")
+        let first = try LatencyPredictorSource(csv).predictor(searchDirectory: search, space: space, length: 30, beam: 5, seed: 0,
+                                                             measureModel: { fatalError() }, log: { _ in })
+        let copy = search.appendingPathComponent("latency_predictor.json").path
+        #expect(FileManager.default.fileExists(atPath: copy))
+        #expect(abs(first.predict(space.largest) - latency.predictMilliseconds(space.largest)) < 0.1 * latency.predictMilliseconds(space.largest))
+        // With a search state beside it, the copy is used even when the CSV has changed since.
+        try "{}".write(to: search.appendingPathComponent(SearchStateFile.fileName), atomically: true, encoding: .utf8)
+        try LatencyDataset(rows: rows.map { var r = $0; r.decoderMean *= 3; return r }, source: "changed").write(to: csv)
+        var logged = ""
+        let resumed = try LatencyPredictorSource(csv).predictor(searchDirectory: search, space: space, length: 30, beam: 5, seed: 0,
+                                                               measureModel: { fatalError() }, log: { logged += $0 })
+        #expect(logged.contains("latency_predictor.json"))
+        for c in [space.largest, space.smallest] { #expect(resumed.predict(c) == first.predict(c)) }
     }
 
-    @Test("--predictor accepts a CSV, a saved model or measure[:N], and explains anything else")
+    @Test("--predictor accepts a predictor file, a CSV or measure[:N], and explains anything else")
     func predictorSource() throws {
         #expect(try LatencyPredictorSource("lat.csv") == .csv(path: "lat.csv"))
-        #expect(try LatencyPredictorSource("runs/s/latency_model.json") == .saved(path: "runs/s/latency_model.json"))
+        #expect(try LatencyPredictorSource("runs/p/ridge.json") == .file(path: "runs/p/ridge.json"))
+        #expect(try LatencyPredictorSource("mlp.safetensors") == .file(path: "mlp.safetensors"))
         #expect(try LatencyPredictorSource("measure") == .measure(samples: 12))
         #expect(try LatencyPredictorSource("measure:20") == .measure(samples: 20))
         #expect(throws: SearchError.self) { try LatencyPredictorSource("measure:1") }
@@ -54,7 +77,18 @@ struct LatencyModelTests {
             try LatencyPredictorSource("predictor.pt")
         } throws: { "\($0)".contains("HAT latency CSV") }
         #expect {
-            try LatencySamplesCSV.read(Fixtures.tinySpaceFile.replacingOccurrences(of: ".yml", with: ".missing.csv"))
-        } throws: { "\($0)".contains("cannot read") }
+            try LatencyPredictorSource("missing.csv").load(space: Fixtures.tinySpace, length: 30, beam: 5, seed: 0, measuredCSV: "x.csv",
+                                                           measureModel: { fatalError() }, log: { _ in })
+        } throws: { "\($0)".contains("missing.csv") }
+    }
+
+    @Test("measured against predicted: a warning beyond 10 %, and when the constraint breaks")
+    func measuredCheck() {
+        let close = MeasuredLatencyCheck.Result(constraint: "100ms", predictedMs: 95, measuredMs: 100, breaksConstraint: false)
+        #expect(!close.warns && !close.line.contains("warning"))
+        let off = MeasuredLatencyCheck.Result(constraint: "100ms", predictedMs: 95, measuredMs: 120, breaksConstraint: true)
+        #expect(off.warns && off.line.contains("off by more than 10 %") && off.line.contains("BREAKS the constraint"))
+        let under = MeasuredLatencyCheck.Result(constraint: "100ms", predictedMs: 60, measuredMs: 50, breaksConstraint: false)
+        #expect(under.warns && abs(under.relativeError - 0.2) < 1e-12)
     }
 }

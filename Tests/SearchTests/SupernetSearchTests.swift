@@ -103,13 +103,17 @@ struct SupernetSearchTests {
         let (status, output) = try Self.hat(args)
         print("hat search on the tiny supernet (3 constraints × 3 iterations, 30 validation pairs): \(Date().timeIntervalSince(started)) s")
         #expect(status == 0, "\(output)")
-        #expect(output.contains("latency model fitted to tiny_latency.csv, 50 rows"), "\(output)")
+        #expect(output.contains("latency predictor (ridge) trained on 50 rows of"), "\(output)")
+        #expect(FileManager.default.fileExists(atPath: "\(out)/latency_predictor.json"))
         let front = try ParetoFront.read(URL(fileURLWithPath: out).appendingPathComponent("pareto.json"))
         #expect(front.count == 3)
         for p in front {
             #expect(p.predictedLatencyMs <= p.constraints.latencyMs!)
             #expect(FileManager.default.fileExists(atPath: "\(out)/\(p.subtransformer)"))
             #expect(p.loss.isFinite && p.loss > 0)
+            // Measured on this machine after the search, printed beside the prediction.
+            let measured = try #require(p.measuredLatencyMs)
+            #expect(measured > 0 && output.contains(String(format: "%@: measured %.2f ms", p.constraint, measured)), "\(output)")
         }
         // Run again: everything is finished, nothing is evaluated, same answers.
         let (again, output2) = try Self.hat(args)

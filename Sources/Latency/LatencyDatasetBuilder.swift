@@ -1,0 +1,64 @@
+import Foundation
+import Model
+import NN
+import TensorEngine
+
+/// Measures `count` SubTransformers of a space, sampled in a fixed order from `seed`, and
+/// appends one HAT-format CSV row per SubTransformer (flushed at once), so an interrupted run
+/// resumes after the rows already in the file (`hat latency dataset`, `hat pipeline`).
+public struct LatencyDatasetBuilder {
+    public var space: SearchSpace
+    public var count: Int
+    public var seed: UInt64
+    public var measurer: LatencyMeasurer
+    public var log: (String) -> Void = { print($0) }
+
+    public init(space: SearchSpace, count: Int, seed: UInt64, measurer: LatencyMeasurer) {
+        self.space = space
+        self.count = count
+        self.seed = seed
+        self.measurer = measurer
+    }
+
+    /// The SubTransformers in measuring order (the same for a given seed, so a resumed run continues the list).
+    public var configs: [SubTransformerConfig] {
+        var rng = RandomGenerator(seed: seed)
+        return (0..<count).map { _ in space.sample(rng: &rng) }
+    }
+
+    /// A SuperTransformer of the space with random weights (latency does not depend on their values).
+    public func model(sourceVocabSize: Int, targetVocabSize: Int) -> SuperTransformer {
+        var rng = RandomGenerator(seed: 0)
+        var s = space
+        s.shareAllEmbeddings = space.shareAllEmbeddings && sourceVocabSize == targetVocabSize
+        return SuperTransformer(space: s, sourceVocabSize: sourceVocabSize, targetVocabSize: targetVocabSize, rates: .none,
+                                maxPositions: Swift.max(1024, measurer.length + 2), rng: &rng)
+    }
+
+    /// Measures the rows not yet in `csv` and returns the whole dataset.
+    @discardableResult
+    public func run(model: SuperTransformer, csv: String) throws -> LatencyDataset {
+        let done = FileManager.default.fileExists(atPath: csv) ? try LatencyDataset(contentsOf: csv).count : 0
+        if done >= count {
+            log("\(csv) already holds \(done) rows (≥ \(count)); nothing to measure")
+            return try LatencyDataset(contentsOf: csv)
+        }
+        if done > 0 { log("\(csv): \(done) rows already measured; resuming at row \(done + 1)") }
+        let all = configs
+        let start = Date()
+        var lastLog = Date.distantPast
+        for i in done..<count {
+            let m = measurer.measure(model: model, config: all[i])
+            let row = LatencyRow(config: all[i], encoderMean: m.encoderMeanMs, decoderMean: m.decoderMeanMs,
+                                 encoderStd: m.encoderStdMs, decoderStd: m.decoderStdMs)
+            for warning in try LatencyDataset.append(row: row, to: csv) { log(warning) }
+            if Date().timeIntervalSince(lastLog) >= 10 || i == count - 1 {
+                lastLog = Date()
+                let elapsed = Date().timeIntervalSince(start), finished = i - done + 1
+                log(String(format: "measured %d/%d  last %.2f ms  ETA %.0f s", i + 1, count, m.totalMs,
+                           elapsed / Double(finished) * Double(count - i - 1)))
+            }
+        }
+        return try LatencyDataset(contentsOf: csv)
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Model
+
+/// `results.json`: the model the pipeline hands over, with the numbers that show it fits:
+/// predicted and measured latency, sizes, and its BLEU/chrF on the test split.
+public struct PipelineResults: Codable, Sendable {
+    public var subtransformer: String
+    public var config: SubTransformerConfig
+    public var constraint: String
+    public var trainMode: String
+    public var supernetLoss: Double
+    public var predictedLatencyMs: Double
+    public var measuredLatencyMs: Double?
+    public var parameters: Int
+    public var flops: Int
+    public var modelSizeMB: Double
+    public var peakMemoryMB: Double
+    public var split: String
+    public var bleu: Double
+    public var chrf: Double
+    public var bleuSignature: String
+    public var hypotheses: String
+    public var sentencesPerSecond: Double
+
+    enum CodingKeys: String, CodingKey {
+        case subtransformer, config, constraint, split, bleu, chrf, hypotheses, flops
+        case trainMode = "train_mode", supernetLoss = "supernet_loss", predictedLatencyMs = "predicted_latency_ms"
+        case measuredLatencyMs = "measured_latency_ms", parameters = "params", modelSizeMB = "model_size_mb"
+        case peakMemoryMB = "peak_memory_mb", bleuSignature = "bleu_signature", sentencesPerSecond = "sentences_per_s"
+    }
+
+    public func write(to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeAtomically(try encoder.encode(self), to: url)
+    }
+
+    public static func read(_ url: URL) throws -> PipelineResults? {
+        guard let bytes = FileManager.default.contents(atPath: url.path) else { return nil }
+        return try JSONDecoder().decode(PipelineResults.self, from: bytes)
+    }
+}

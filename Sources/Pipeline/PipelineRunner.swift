@@ -1,0 +1,351 @@
+import Data
+import Foundation
+import Generate
+import Latency
+import Model
+import Search
+import TensorEngine
+import Train
+
+/// `hat pipeline`: data → SuperTransformer → latency dataset → predictor → search →
+/// SubTransformer training → test BLEU, in one folder. Each stage is skipped when it finished
+/// earlier with the same settings; an interrupted stage resumes (training from its newest
+/// checkpoint, the latency CSV after its last row, the search after its last iteration).
+public final class PipelineRunner {
+    public let config: PipelineConfig
+    public let out: URL
+    public var stopAfter: PipelineStage?
+    public var log: (String) -> Void
+
+    private var state: PipelineState
+    private var previousFingerprint = ""
+
+    public init(config: PipelineConfig, out: URL, stopAfter: PipelineStage? = nil, log: @escaping (String) -> Void = { print($0); fflush(stdout) }) throws {
+        self.config = config
+        self.out = out
+        self.stopAfter = stopAfter
+        self.log = log
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        state = try PipelineState.read(out.appendingPathComponent(PipelineState.fileName)) ?? PipelineState(config: config.path)
+    }
+
+    public func url(_ stage: PipelineStage) -> URL { out.appendingPathComponent(stage.folder) }
+    public var resultsURL: URL { out.appendingPathComponent("results.json") }
+
+    /// Runs every stage up to `stopAfter`; returns the results of the test stage when it ran.
+    @discardableResult
+    public func run() throws -> PipelineResults? {
+        let space = try SearchSpace(contentsOf: config.space)
+        let lock = try PipelineLock(out)
+        defer { lock.release() }
+        for stage in PipelineStage.allCases {
+            try runStage(stage, space: space)
+            if stage == stopAfter {
+                log("stopped after stage \(stage.rawValue) (--stop-after)")
+                return nil
+            }
+        }
+        return try PipelineResults.read(resultsURL)
+    }
+
+    // MARK: Stage bookkeeping
+
+    private func runStage(_ stage: PipelineStage, space: SearchSpace) throws {
+        let fingerprint = PipelineState.fingerprint([previousFingerprint, stage.rawValue] + settings(stage))
+        previousFingerprint = fingerprint
+        if let done = state.stages[stage.rawValue] {
+            guard done.fingerprint == fingerprint else {
+                throw PipelineError.changed(stage: stage.rawValue, path: url(stage).path,
+                                            what: "the \(stage.rawValue) settings or an earlier stage's differ from the run recorded in \(PipelineState.fileName)")
+            }
+            if outputIsValid(stage, done) {
+                log("== \(stage.rawValue): finished earlier, skipped (\(describe(done.summary)))")
+                return
+            }
+            log("== \(stage.rawValue): recorded as finished but its output is missing or invalid; running it again")
+        } else {
+            log("== \(stage.rawValue)")
+        }
+        let started = Date()
+        let summary: [String: String]
+        switch stage {
+        case .data: summary = try runData()
+        case .supernet: summary = try runSupernet(space)
+        case .latency: summary = try runLatency(space)
+        case .predictor: summary = try runPredictor()
+        case .search: summary = try runSearch(space)
+        case .train: summary = try runTrain(space)
+        case .test: summary = try runTest()
+        }
+        let seconds = Date().timeIntervalSince(started)
+        state.stages[stage.rawValue] = .init(fingerprint: fingerprint, finished: ISO8601DateFormatter().string(from: Date()),
+                                             seconds: seconds, summary: summary)
+        try state.write(to: out.appendingPathComponent(PipelineState.fileName))
+        log(String(format: "== %@ done in %.1f s: %@", stage.rawValue, seconds, describe(summary)))
+    }
+
+    private func describe(_ summary: [String: String]) -> String {
+        summary.keys.sorted().map { "\($0) \(summary[$0]!)" }.joined(separator: ", ")
+    }
+
+    /// The settings a stage's result depends on (its fingerprint; the space file's text counts for all).
+    private func settings(_ stage: PipelineStage) -> [String] {
+        let c = config
+        func sorted(_ d: [String: String]) -> String { d.keys.sorted().map { "\($0)=\(d[$0]!)" }.joined(separator: ";") }
+        let spaceText = (try? String(contentsOfFile: c.space, encoding: .utf8)) ?? c.space
+        switch stage {
+        case .data: return ["\(c.data)"]
+        case .supernet: return [spaceText, sorted(c.supernet)]
+        case .latency: return [spaceText, "\(c.latencySamples)", "\(c.latencyIterations)", "\(c.latencyWarmup)", "\(c.latencyLength)",
+                               "\(c.latencyBeam)", "\(c.latencySeed)", "\(c.latencyThreads)"]
+        case .predictor: return [c.predictorKind, "\(c.predictorSeed)"]
+        case .search: return [c.latencyConstraints.joined(separator: ","), c.memoryConstraint ?? "", c.parametersConstraint ?? "",
+                              c.flopsConstraint ?? "", sorted(c.evolution.mapValues(String.init)), "\(c.mutationProbability ?? -1)",
+                              "\(c.searchSeed)", "\(c.validSubset ?? -1)"]
+        case .train: return [c.trainMode, sorted(c.train)]
+        case .test: return [c.testSplit, "\(c.testBeam)", "\(c.testLengthPenalty)"]
+        }
+    }
+
+    private func outputIsValid(_ stage: PipelineStage, _ record: PipelineState.StageRecord) -> Bool {
+        let fm = FileManager.default
+        switch stage {
+        case .data: return (try? PreparedDataset(directory: dataDirectory)) != nil
+        case .supernet: return (try? Checkpoint.loadModel(path: supernetCheckpoint)) != nil
+        case .latency: return ((try? LatencyDataset(contentsOf: latencyCSV))?.count ?? 0) >= config.latencySamples
+        case .predictor: return (try? PredictorFile.load(predictorPath)) != nil
+        case .search: return (try? ParetoFront.read(url(.search).appendingPathComponent(ParetoFront.fileName))) != nil
+        case .train: return (try? Checkpoint.loadModel(path: subTransformerCheckpoint)) != nil
+        case .test: return fm.fileExists(atPath: resultsURL.path) && (try? PipelineResults.read(resultsURL)) != nil
+        }
+    }
+
+    // MARK: Paths
+
+    public var dataDirectory: String {
+        if case .prepared(let dir) = config.data { return dir }
+        return url(.data).path
+    }
+    public var supernetCheckpoint: String { url(.supernet).appendingPathComponent("checkpoint_last.safetensors").path }
+    public var latencyCSV: String { url(.latency).appendingPathComponent("latency.csv").path }
+    public var predictorPath: String {
+        url(.predictor).appendingPathComponent(config.predictorKind == "hat-mlp" ? "predictor.safetensors" : "predictor.json").path
+    }
+    public var subTransformerYAML: String { out.appendingPathComponent("subtransformer.yml").path }
+    public var subTransformerCheckpoint: String { url(.train).appendingPathComponent("checkpoint_best.safetensors").path }
+
+    // MARK: Stages
+
+    private func runData() throws -> [String: String] {
+        let report: DatasetPreparation.Report
+        switch config.data {
+        case .builtin(let seed, let train, let valid, let test, let vocabularySize):
+            log("built-in English → Synthetic task: seed \(seed), \(train)/\(valid)/\(test) pairs")
+            report = try BuiltinCorpus(seed: seed).prepare(output: dataDirectory, textDirectory: out.appendingPathComponent("data-text").path,
+                                                           train: train, valid: valid, test: test, vocabularySize: vocabularySize, log: log)
+        case .multi30k(let pairName, let raw, let vocabularySize):
+            guard let pair = Multi30k.Pair(rawValue: pairName) else {
+                throw PipelineError.config(path: config.path, key: "data.pair", "is '\(pairName)'; use en-de or en-fr")
+            }
+            var prep = DatasetPreparation(splits: try Multi30k.localFiles(pair, in: raw), sourceLanguage: pair.source,
+                                          targetLanguage: pair.target, output: dataDirectory)
+            prep.vocabulary.vocabularySize = vocabularySize
+            prep.createdBy = "hat pipeline (multi30k \(pairName))"
+            report = try prep.run(log: log)
+        case .prepared(let dir):
+            let d = try PreparedDataset(directory: dir)
+            return ["dataset": dir, "vocabulary": "\(d.sourceVocabulary.size)/\(d.targetVocabulary.size)"]
+        }
+        let m = report.manifest
+        return ["dataset": report.directory, "vocabulary": "\(m.vocabulary.sourceSize)/\(m.vocabulary.targetSize)",
+                "pairs": m.splits.map { "\($0.name) \($0.sentences)" }.joined(separator: " ")]
+    }
+
+    private func trainingConfig(_ overrides: [String: String], section: String) throws -> TrainingConfig {
+        do {
+            return try TrainingConfig(file: HATConfigFile(path: config.space), overrides: overrides)
+        } catch {
+            throw PipelineError.config(path: config.path, key: section, "\(error)")
+        }
+    }
+
+    private func runSupernet(_ space: SearchSpace) throws -> [String: String] {
+        let training = try trainingConfig(config.supernet, section: "supernet")
+        let trainer = try Trainer(space: space, subTransformer: nil, data: PreparedDataset(directory: dataDirectory), config: training,
+                                  saveDirectory: url(.supernet), log: log)
+        let final = try trainer.run()
+        return ["checkpoint": supernetCheckpoint, "updates": "\(final.update)", "best_valid_loss": final.bestValidLoss.map { String(format: "%.4f", $0) } ?? ""]
+    }
+
+    private func runLatency(_ space: SearchSpace) throws -> [String: String] {
+        let data = try PreparedDataset(directory: dataDirectory)
+        BLAS.setComputeThreads(config.latencyThreads)
+        var builder = LatencyDatasetBuilder(space: space, count: config.latencySamples, seed: config.latencySeed,
+                                            measurer: LatencyMeasurer(length: config.latencyLength, beam: config.latencyBeam,
+                                                                      warmup: config.latencyWarmup, iterations: config.latencyIterations))
+        builder.log = log
+        try FileManager.default.createDirectory(at: url(.latency), withIntermediateDirectories: true)
+        let model = builder.model(sourceVocabSize: data.sourceVocabulary.size, targetVocabSize: data.targetVocabulary.size)
+        let rows = try builder.run(model: model, csv: latencyCSV)
+        let latencies = rows.latencies
+        return ["csv": latencyCSV, "rows": "\(rows.count)", "blas": BLAS.coreName, "threads": "\(config.latencyThreads)",
+                "range_ms": String(format: "%.2f–%.2f", latencies.min() ?? 0, latencies.max() ?? 0)]
+    }
+
+    private func runPredictor() throws -> [String: String] {
+        let all = try LatencyDataset(contentsOf: latencyCSV)
+        let split = all.split(seed: config.predictorSeed)
+        let predictor: any LatencyPredictor
+        switch config.predictorKind {
+        case "hat-mlp":
+            var settings = HATMLPPredictor.Settings()
+            settings.seed = config.predictorSeed
+            predictor = HATMLPPredictor.train(on: split.train, settings: settings) { _, _ in }
+        case "cost-model": predictor = LinearLatencyPredictor.trainCostModel(on: split.train)
+        default: predictor = LinearLatencyPredictor.trainRidge(on: split.train, seed: config.predictorSeed)
+        }
+        let dir = url(.predictor)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try predictor.save(to: predictorPath)
+        var metrics: [String: PredictionMetrics] = [:]
+        var csv = "split,measured_ms,predicted_ms\n"
+        for (name, part) in [("train", split.train), ("valid", split.valid), ("test", split.test)] where !part.isEmpty {
+            let predicted = predictor.predict(part)
+            metrics[name] = PredictionMetrics(predicted: predicted, measured: part.latencies)
+            for (m, p) in zip(part.latencies, predicted) { csv += "\(name),\(m),\(p)\n" }
+            log("  \(name.padding(toLength: 6, withPad: " ", startingAt: 0))" + metrics[name]!.summary)
+        }
+        try writeAtomically(Foundation.Data(csv.utf8), to: dir.appendingPathComponent("predictions.csv"))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeAtomically(try encoder.encode(metrics), to: dir.appendingPathComponent("metrics.json"))
+        let shown = split.test.isEmpty ? split.train : split.test
+        try ScatterPlot(title: "\(config.predictorKind) on this machine (\(split.test.isEmpty ? "train" : "test") rows)",
+                        measured: shown.latencies, predicted: predictor.predict(shown),
+                        metrics: metrics[split.test.isEmpty ? "train" : "test"]).write(to: dir.appendingPathComponent("test.svg").path)
+        let test = metrics["test"] ?? metrics["train"]!
+        return ["predictor": predictorPath, "test_rmse_ms": String(format: "%.3f", test.rmse), "test_mape": String(format: "%.1f%%", test.mape),
+                "rows": "\(split.train.count)/\(split.valid.count)/\(split.test.count)"]
+    }
+
+    /// "40%" → that share of the way from the smallest to the largest SubTransformer's predicted latency.
+    func resolveLatency(_ text: String, predictor: any LatencyPredictor, space: SearchSpace) throws -> String {
+        guard text.hasSuffix("%") else { return text }
+        guard let share = Double(text.dropLast()), share > 0, share <= 100 else {
+            throw PipelineError.config(path: config.path, key: "search.latency-constraint", "'\(text)': a share must be in (0, 100]%")
+        }
+        let low = predictor.predict(space.smallest), high = predictor.predict(space.largest)
+        let ms = low + share / 100 * (high - low)
+        log(String(format: "latency constraint %@ = %.3f ms (predicted: smallest %.3f ms, largest %.3f ms)", text, ms, low, high))
+        return SearchConstraints.shortNumber(ms, decimals: 3) + "ms"
+    }
+
+    private func runSearch(_ space: SearchSpace) throws -> [String: String] {
+        let predictor = try PredictorFile.load(predictorPath)
+        let latencies = try config.latencyConstraints.map { try resolveLatency($0, predictor: predictor, space: space) }
+        let constraints = try SearchConstraints.list(latencies: latencies.joined(separator: ","), memory: config.memoryConstraint,
+                                                     parameters: config.parametersConstraint, flops: config.flopsConstraint)
+        var settings = EvolutionSettings()
+        for (key, v) in config.evolution {
+            switch key {
+            case "evo-iter": settings.iterations = v
+            case "population-size": settings.populationSize = v
+            case "parent-size": settings.parentSize = v
+            case "mutation-size": settings.mutationSize = v
+            case "crossover-size": settings.crossoverSize = v
+            default: break
+            }
+        }
+        if let p = config.mutationProbability { settings.mutationProbability = p }
+        var runner = SearchRunner(supernet: supernetCheckpoint, predictor: .file(path: predictorPath), constraints: constraints,
+                                  directory: url(.search))
+        runner.data = dataDirectory
+        runner.settings = settings
+        runner.seed = config.searchSeed
+        runner.validSubset = config.validSubset
+        runner.length = config.latencyLength
+        runner.beam = config.latencyBeam
+        runner.measureIterations = 20
+        runner.measureThreads = config.latencyThreads
+        runner.log = log
+        BLAS.setComputeThreads(config.searchThreads)
+        let result = try runner.run()
+        guard let chosen = result.front.first(where: { $0.constraint == constraints[0].label }) else {
+            throw PipelineError.stage("search", "no SubTransformer was found for \(constraints[0].label)")
+        }
+        let yaml = try String(contentsOf: url(.search).appendingPathComponent(chosen.subtransformer), encoding: .utf8)
+        try writeAtomically(Foundation.Data(yaml.utf8), to: URL(fileURLWithPath: subTransformerYAML))
+        return ["subtransformer": subTransformerYAML, "constraint": chosen.constraint, "supernet_loss": String(format: "%.4f", chosen.loss),
+                "predicted_ms": String(format: "%.3f", chosen.predictedLatencyMs),
+                "measured_ms": chosen.measuredLatencyMs.map { String(format: "%.3f", $0) } ?? "",
+                "seconds": String(format: "%.1f", result.seconds)]
+    }
+
+    private func runTrain(_ space: SearchSpace) throws -> [String: String] {
+        let sub = try SubTransformerConfig(contentsOf: subTransformerYAML, superLayers: (space.encoderLayers, space.decoderLayers), qkvDim: space.qkvDim)
+        let training = try trainingConfig(config.train, section: "train")
+        let trainer = try Trainer(space: space, subTransformer: sub, data: PreparedDataset(directory: dataDirectory), config: training,
+                                  saveDirectory: url(.train), initFrom: config.trainMode == "finetune" ? supernetCheckpoint : nil, log: log)
+        let final = try trainer.run()
+        return ["checkpoint": subTransformerCheckpoint, "updates": "\(final.update)", "mode": config.trainMode,
+                "best_valid_loss": final.bestValidLoss.map { String(format: "%.4f", $0) } ?? ""]
+    }
+
+    private func runTest() throws -> [String: String] {
+        BLAS.setComputeThreads(config.testThreads)
+        let translator = try Translator.load(checkpoint: subTransformerCheckpoint, subTransformer: nil, data: dataDirectory,
+                                             search: BeamSearch(beamSize: config.testBeam, lengthPenalty: config.testLengthPenalty,
+                                                                maxLenA: 1.2, maxLenB: 10))
+        let data = try PreparedDataset(directory: dataDirectory)
+        let sources = try data.sourceText(config.testSplit), references = try data.targetText(config.testSplit)
+        let started = Date()
+        let hypotheses = translator.translate(sources)
+        let seconds = Date().timeIntervalSince(started)
+        let dir = url(.test)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let hypPath = dir.appendingPathComponent("\(config.testSplit).hyp.txt")
+        try writeAtomically(Foundation.Data((hypotheses.joined(separator: "\n") + "\n").utf8), to: hypPath)
+        let report = ScoreReport(corpus: try ScoringCorpus(hypotheses: hypotheses, references: [references]), metrics: [.bleu, .chrf])
+        let bleu = report.results.first { $0.name == "BLEU" }!, chrf = report.results.first { $0.name != "BLEU" }!
+        log(report.text(version: "hat"))
+
+        let front = try ParetoFront.read(url(.search).appendingPathComponent(ParetoFront.fileName))
+        let chosenLabel = state.stages[PipelineStage.search.rawValue]?.summary["constraint"]
+        let point = front.first { $0.constraint == chosenLabel } ?? front[0]
+        let results = PipelineResults(
+            subtransformer: subTransformerYAML, config: point.config, constraint: point.constraint, trainMode: config.trainMode,
+            supernetLoss: point.loss, predictedLatencyMs: point.predictedLatencyMs, measuredLatencyMs: point.measuredLatencyMs,
+            parameters: point.parameters, flops: point.flops, modelSizeMB: point.modelSizeMB, peakMemoryMB: point.peakMemoryMB,
+            split: config.testSplit, bleu: bleu.score, chrf: chrf.score, bleuSignature: bleu.signature.description,
+            hypotheses: hypPath.path, sentencesPerSecond: Double(sources.count) / Swift.max(seconds, 1e-9))
+        try results.write(to: resultsURL)
+        return ["bleu": String(format: "%.2f", bleu.score), "chrf": String(format: "%.2f", chrf.score), "results": resultsURL.path]
+    }
+}
+
+/// Writes through a temporary name and a rename, so a reader never sees half a file.
+func writeAtomically(_ data: Foundation.Data, to url: URL) throws {
+    let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+    try data.write(to: tmp)
+    guard rename(tmp.path, url.path) == 0 else { throw PipelineError.stage("write", "cannot write \(url.path): \(String(cString: strerror(errno)))") }
+}
+
+/// An exclusive lock on a pipeline folder, so two pipelines never write the same stages.
+struct PipelineLock {
+    private let descriptor: Int32
+
+    init(_ directory: URL) throws {
+        let path = directory.appendingPathComponent(".lock").path
+        descriptor = open(path, O_RDWR | O_CREAT, 0o644)
+        guard descriptor >= 0 else { throw PipelineError.stage("lock", "\(path): \(String(cString: strerror(errno)))") }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw PipelineError.stage("lock", "another hat pipeline is running in \(directory.path)")
+        }
+    }
+
+    func release() {
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import struct Data.SHA256
+
+/// `pipeline.json`: which stages have finished, with the fingerprint of the settings they ran
+/// with. A finished stage whose fingerprint still matches is skipped; one whose settings changed
+/// is refused (its outputs are never overwritten silently). Written atomically after each stage.
+public struct PipelineState: Codable, Sendable {
+    public struct StageRecord: Codable, Sendable {
+        /// SHA-256 of the stage's settings and the fingerprint of the stage before it.
+        public var fingerprint: String
+        public var finished: String
+        public var seconds: Double
+        /// What the stage produced, for the report and the summary (paths, numbers).
+        public var summary: [String: String]
+    }
+
+    public var version = 1
+    public var config: String
+    public var stages: [String: StageRecord] = [:]
+
+    public static let fileName = "pipeline.json"
+
+    public init(config: String) { self.config = config }
+
+    public static func read(_ url: URL) throws -> PipelineState? {
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        guard let bytes = FileManager.default.contents(atPath: url.path),
+              let state = try? JSONDecoder().decode(PipelineState.self, from: bytes) else {
+            throw PipelineError.stage("state", "\(url.path) is not a pipeline state file written by hat pipeline; move it away to start over")
+        }
+        return state
+    }
+
+    public func write(to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+        try encoder.encode(self).write(to: tmp)
+        guard rename(tmp.path, url.path) == 0 else { throw PipelineError.stage("state", "cannot write \(url.path)") }
+    }
+
+    public static func fingerprint(_ parts: [String]) -> String {
+        SHA256.hex(Array(parts.joined(separator: "\u{1F}").utf8))
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Latency
+
+/// A self-contained SVG chart for the report: lines and point clouds on linear axes with
+/// "nice" ticks, reference lines (a latency constraint), and a legend.
+public struct XYChart {
+    public struct Series {
+        public enum Style { case line(width: Double), points(radius: Double, opacity: Double), stepLine }
+        public var name: String
+        public var color: String
+        public var style: Style
+        public var points: [(x: Double, y: Double)]
+        public init(_ name: String, color: String, style: Style, points: [(x: Double, y: Double)]) {
+            self.name = name
+            self.color = color
+            self.style = style
+            self.points = points.filter { $0.x.isFinite && $0.y.isFinite }
+        }
+    }
+
+    public struct ReferenceLine {
+        public var label: String
+        public var x: Double?
+        public var y: Double?
+        public var color: String
+    }
+
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var series: [Series] = []
+    public var references: [ReferenceLine] = []
+    public var width = 720.0
+    public var height = 420.0
+
+    public init(title: String, xLabel: String, yLabel: String) {
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+    }
+
+    static func range(_ values: [Double]) -> (Double, Double) {
+        var lo = values.min() ?? 0, hi = values.max() ?? 1
+        if hi <= lo { lo -= 0.5; hi += 0.5 }
+        let pad = 0.04 * (hi - lo)
+        return (lo - pad, hi + pad)
+    }
+
+    public var svg: String {
+        let left = 78.0, right = 20.0, top = 44.0, bottom = 56.0
+        let pw = width - left - right, ph = height - top - bottom
+        let xs = series.flatMap { $0.points.map(\.x) } + references.compactMap(\.x)
+        let ys = series.flatMap { $0.points.map(\.y) } + references.compactMap(\.y)
+        let (x0, x1) = Self.range(xs), (y0, y1) = Self.range(ys)
+        func X(_ v: Double) -> Double { left + (v - x0) / (x1 - x0) * pw }
+        func Y(_ v: Double) -> Double { top + ph - (v - y0) / (y1 - y0) * ph }
+        func f(_ v: Double) -> String { String(format: "%.1f", v) }
+        let esc = ScatterPlot.escape
+        let clip = "c\(abs(title.hashValue % 1_000_000))"
+        var s = """
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif">
+        <rect width="100%" height="100%" fill="white"/>
+        <defs><clipPath id="\(clip)"><rect x="\(f(left))" y="\(f(top))" width="\(f(pw))" height="\(f(ph))"/></clipPath></defs>
+        <text x="\(f(width / 2))" y="24" text-anchor="middle" font-size="15" font-weight="bold">\(esc(title))</text>
+
+        """
+        for t in ScatterPlot.ticks(x0, x1) {
+            s += "<line x1=\"\(f(X(t)))\" y1=\"\(f(top))\" x2=\"\(f(X(t)))\" y2=\"\(f(top + ph))\" stroke=\"#eeeeee\"/>"
+            s += "<text x=\"\(f(X(t)))\" y=\"\(f(top + ph + 18))\" text-anchor=\"middle\" font-size=\"11\">\(ScatterPlot.label(t))</text>\n"
+        }
+        for t in ScatterPlot.ticks(y0, y1) {
+            s += "<line x1=\"\(f(left))\" y1=\"\(f(Y(t)))\" x2=\"\(f(left + pw))\" y2=\"\(f(Y(t)))\" stroke=\"#eeeeee\"/>"
+            s += "<text x=\"\(f(left - 8))\" y=\"\(f(Y(t) + 4))\" text-anchor=\"end\" font-size=\"11\">\(ScatterPlot.label(t))</text>\n"
+        }
+        s += "<g clip-path=\"url(#\(clip))\">\n"
+        for r in references {
+            if let x = r.x {
+                s += "<line x1=\"\(f(X(x)))\" y1=\"\(f(top))\" x2=\"\(f(X(x)))\" y2=\"\(f(top + ph))\" stroke=\"\(r.color)\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n"
+                s += "<text x=\"\(f(X(x) + 4))\" y=\"\(f(top + 14))\" font-size=\"11\" fill=\"\(r.color)\">\(esc(r.label))</text>\n"
+            }
+            if let y = r.y {
+                s += "<line x1=\"\(f(left))\" y1=\"\(f(Y(y)))\" x2=\"\(f(left + pw))\" y2=\"\(f(Y(y)))\" stroke=\"\(r.color)\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n"
+                s += "<text x=\"\(f(left + pw - 4))\" y=\"\(f(Y(y) - 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"\(r.color)\">\(esc(r.label))</text>\n"
+            }
+        }
+        for series in self.series {
+            switch series.style {
+            case .line(let w):
+                let path = series.points.map { "\(f(X($0.x))),\(f(Y($0.y)))" }.joined(separator: " ")
+                s += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"\(w)\"/>\n"
+            case .stepLine:
+                var d = ""
+                for (i, p) in series.points.enumerated() {
+                    d += i == 0 ? "M\(f(X(p.x))),\(f(Y(p.y)))" : " H\(f(X(p.x))) V\(f(Y(p.y)))"
+                }
+                s += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"2\"/>\n"
+                for p in series.points { s += "<circle cx=\"\(f(X(p.x)))\" cy=\"\(f(Y(p.y)))\" r=\"3.5\" fill=\"\(series.color)\"/>" }
+                s += "\n"
+            case .points(let r, let opacity):
+                for p in series.points {
+                    s += "<circle cx=\"\(f(X(p.x)))\" cy=\"\(f(Y(p.y)))\" r=\"\(r)\" fill=\"\(series.color)\" fill-opacity=\"\(opacity)\"/>"
+                }
+                s += "\n"
+            }
+        }
+        s += "</g>\n<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"none\" stroke=\"black\"/>\n"
+        s += "<text x=\"\(f(left + pw / 2))\" y=\"\(f(height - 14))\" text-anchor=\"middle\" font-size=\"13\">\(esc(xLabel))</text>\n"
+        s += "<text transform=\"translate(18,\(f(top + ph / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">\(esc(yLabel))</text>\n"
+        // Legend, top right inside the frame.
+        let named = series.filter { !$0.name.isEmpty }
+        if !named.isEmpty {
+            let lw = 12.0 + 7.0 * Double(named.map(\.name.count).max() ?? 0) + 30, lx = left + pw - lw - 8, ly = top + 8
+            s += "<rect x=\"\(f(lx))\" y=\"\(f(ly))\" width=\"\(f(lw))\" height=\"\(f(Double(named.count) * 18 + 8))\" fill=\"white\" fill-opacity=\"0.9\" stroke=\"#bbbbbb\"/>\n"
+            for (i, sr) in named.enumerated() {
+                let yy = ly + 16 + Double(i) * 18
+                s += "<rect x=\"\(f(lx + 8))\" y=\"\(f(yy - 8))\" width=\"16\" height=\"8\" fill=\"\(sr.color)\"/>"
+                s += "<text x=\"\(f(lx + 30))\" y=\"\(f(yy))\" font-size=\"11\">\(esc(sr.name))</text>\n"
+            }
+        }
+        s += "</svg>\n"
+        return s
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Latency
+import Model
+import TensorEngine
+
+/// One `hat search` from its inputs to its result files: loads the supernet and validation
+/// split, gets the latency predictor, runs (or resumes) the `SearchJob`, and measures the
+/// winners on this machine. The command line and `hat pipeline` both run searches through it.
+public struct SearchRunner {
+    public var supernet: String
+    public var spaceFile: String?
+    public var data: String?
+    public var predictor: LatencyPredictorSource
+    public var constraints: [SearchConstraints]
+    public var settings = EvolutionSettings()
+    public var strategy: SearchStrategy = .evolution
+    public var seed: UInt64 = 1
+    public var directory: URL
+    public var validSubset: Int?
+    public var maxTokens: Int?
+    /// Sentence length and beam of latency, FLOPs and memory (HAT: 30 for WMT, 23 for IWSLT; beam 5).
+    public var length = 30
+    public var beam = 5
+    /// Measure each winner on this machine afterwards (item 3); off when the predictor describes another device.
+    public var measureWinners = true
+    /// Timed runs of that measurement (HAT's method; the fastest and slowest 10 % dropped).
+    public var measureIterations = 20
+    /// Compute threads of that measurement: as the latency dataset was measured (`hat latency dataset` uses 1).
+    public var measureThreads = 1
+    public var log: (String) -> Void = { print($0); fflush(stdout) }
+
+    public init(supernet: String, predictor: LatencyPredictorSource, constraints: [SearchConstraints], directory: URL) {
+        self.supernet = supernet
+        self.predictor = predictor
+        self.constraints = constraints
+        self.directory = directory
+    }
+
+    public struct Result {
+        public var outcomes: [SearchOutcome]
+        public var front: [ParetoPoint]
+        public var measured: [MeasuredLatencyCheck.Result]
+        public var seconds: Double
+        public var paretoURL: URL
+    }
+
+    @discardableResult
+    public func run() throws -> Result {
+        try settings.validate()
+        let inputs = try SearchInputs(supernet: supernet, spaceFile: spaceFile, data: data, validSubset: validSubset, maxTokens: maxTokens)
+        let latency = try predictor.predictor(searchDirectory: directory, space: inputs.space, length: length, beam: beam, seed: seed,
+                                              measureModel: { inputs.model }, log: log)
+        let assessor = CandidateAssessor(predictor: TrainedLatencyPredictor(latency), profiler: inputs.profiler, length: length, beam: beam)
+        let fitness = FitnessCache { inputs.fitness($0) }
+        let setup = SearchSetup(strategy: strategy, settings: settings, seed: seed, space: inputs.space,
+                                inputs: inputs.setupInputs(predictor: predictor.description, length: length, beam: beam))
+        log("fitness: supernet validation loss on \(inputs.fitness.sentences) pairs of \(inputs.dataDirectory); "
+            + "\(strategy == .evolution ? "evolutionary" : "random") search, \(settings.iterations) iterations, population \(settings.populationSize), "
+            + "parents \(settings.parentSize), mutation \(settings.mutationSize) (p \(settings.mutationProbability)), crossover \(settings.crossoverSize)")
+        let job = SearchJob(directory: directory, setup: setup, constraints: constraints, space: inputs.space,
+                            assessor: assessor, fitness: fitness, log: log)
+        let previousFront = (try? ParetoFront.read(job.paretoURL)) ?? []
+        let started = Date()
+        let outcomes = try job.run()
+        let seconds = Date().timeIntervalSince(started)
+        log(String(format: "search took %.1f s", seconds))
+        var measured: [MeasuredLatencyCheck.Result] = []
+        if measureWinners {
+            BLAS.setComputeThreads(measureThreads)
+            log("measuring the found SubTransformers on this machine (HAT's method, \(measureIterations) runs, BLAS \(BLAS.coreName))")
+            measured = try MeasuredLatencyCheck.run(paretoURL: job.paretoURL, previous: previousFront, model: inputs.model,
+                                                    measurer: LatencyMeasurer(length: length, beam: beam, warmup: 5, iterations: measureIterations),
+                                                    log: log)
+        }
+        return Result(outcomes: outcomes, front: try ParetoFront.read(job.paretoURL), measured: measured, seconds: seconds,
+                      paretoURL: job.paretoURL)
+    }
+}

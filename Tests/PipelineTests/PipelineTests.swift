@@ -1,0 +1,154 @@
+import Foundation
+import Pipeline
+import Report
+import Testing
+import TestSupport
+
+/// `hat pipeline` on a miniature built-in task: the config's errors, every stage resumed after
+/// SIGKILL, finished stages skipped, changed settings refused, and the report.
+@Suite("Pipeline", .serialized)
+struct PipelineTests {
+    static var hatBinary: String {
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("hat").path
+        if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
+        return Oracle.repoRoot.appendingPathComponent(".build/release/hat").path
+    }
+
+    /// A pipeline small enough for a test (about half a minute on 2 cores).
+    static func miniConfig(in dir: URL, trainUpdates: Int = 60) throws -> String {
+        let space = Oracle.repoRoot.appendingPathComponent("configs/builtin_tiny_space.yml").path
+        let text = """
+        space: \(space)
+        data: {source: builtin, seed: 1, train: 1200, valid: 80, test: 40, vocab-size: 300}
+        supernet: {max-update: 120, save-interval-updates: 20, max-tokens: 1000, warmup-updates: 20}
+        latency: {samples: 24, iterations: 60, warmup: 1, length: 10, beam: 2}
+        predictor: {kind: ridge}
+        search: {latency-constraint: [50%, 90%], evo-iter: 6, population-size: 12, parent-size: 4, mutation-size: 4, crossover-size: 4, valid-subset: 80}
+        train: {mode: scratch, max-update: \(trainUpdates), save-interval-updates: 20, max-tokens: 1000, warmup-updates: 20}
+        test: {split: test, beam: 2}
+        """
+        let path = dir.appendingPathComponent("pipeline.yml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func pipeline(_ config: String, out: String, extra: [String] = []) -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: hatBinary)
+        p.arguments = ["pipeline", "--config", config, "--out", out] + extra
+        return p
+    }
+
+    static func run(_ config: String, out: String, extra: [String] = []) throws -> (status: Int32, output: String) {
+        let p = pipeline(config, out: out, extra: extra)
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Starts the pipeline and SIGKILLs it once `condition` holds; false if it finished first.
+    static func runAndKill(_ config: String, out: String, when condition: () -> Bool) throws -> Bool {
+        let p = pipeline(config, out: out)
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(300)
+        while p.isRunning && !condition() && Date() < deadline { usleep(2_000) }
+        let killed = p.isRunning
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        return killed
+    }
+
+    static func lines(_ path: String) -> [String] {
+        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    @Test("killed in every stage and resumed: the pipeline finishes, no row or candidate twice; a rerun skips every stage")
+    func resumesAfterKillInEveryStage() throws {
+        let root = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let config = try Self.miniConfig(in: root)
+        let out = root.appendingPathComponent("out").path
+        let fm = FileManager.default
+        // Kill points, one per long stage, each once its output has begun to appear.
+        let killPoints: [(String, () -> Bool)] = [
+            ("supernet", { Self.lines("\(out)/supernet/metrics.jsonl").count >= 30 }),
+            ("latency", { Self.lines("\(out)/latency/latency.csv").count >= 6 }),
+            ("search", { Self.lines("\(out)/search/history.jsonl").count >= 14 }),
+            ("train", { Self.lines("\(out)/subtransformer/metrics.jsonl").count >= 25 }),
+        ]
+        var killedIn: [String] = []
+        for (stage, condition) in killPoints where try Self.runAndKill(config, out: out, when: condition) {
+            killedIn.append(stage)
+        }
+        #expect(killedIn == ["supernet", "latency", "search", "train"], "killed in \(killedIn)")
+        let (status, output) = try Self.run(config, out: out)
+        #expect(status == 0, "\(output)")
+        // Stages finished before the last kill are skipped; the interrupted training resumed.
+        #expect(output.contains("== search: finished earlier, skipped"), "\(output)")
+        #expect(output.contains("resuming from"), "\(output)")
+        let results = try #require(try PipelineResults.read(URL(fileURLWithPath: "\(out)/results.json")))
+        #expect(results.bleu >= 0 && results.bleu <= 100 && results.measuredLatencyMs != nil)
+        #expect(fm.fileExists(atPath: "\(out)/report.html"))
+        // The latency CSV holds each SubTransformer once: header + 24 rows, as many as asked.
+        let csv = Self.lines("\(out)/latency/latency.csv")
+        #expect(csv.count == 25)
+        // Training resumed exactly: one loss per update, updates 1…120 each once.
+        let updates = Self.lines("\(out)/supernet/metrics.jsonl").filter { !$0.contains("\"split\"") }
+        #expect(updates.count == 120)
+        // Everything done: a rerun skips all seven stages.
+        let (again, output2) = try Self.run(config, out: out)
+        #expect(again == 0 && output2.components(separatedBy: "finished earlier, skipped").count - 1 == 7, "\(output2)")
+        // Changed settings of a finished stage are refused, naming the stage and what to do.
+        let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "samples: 24", with: "samples: 30")
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let (refused, message) = try Self.run(config, out: out)
+        #expect(refused != 0 && message.contains("stage latency finished earlier") && message.contains("another --out folder"), "\(message)")
+    }
+
+    @Test("--stop-after stops after a stage; the report shows what exists and says what has not run")
+    func stopAfterAndPartialReport() throws {
+        let root = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let config = try Self.miniConfig(in: root)
+        let out = root.appendingPathComponent("out").path
+        let (status, output) = try Self.run(config, out: out, extra: ["--stop-after", "predictor"])
+        #expect(status == 0 && output.contains("stopped after stage predictor"), "\(output)")
+        #expect(!FileManager.default.fileExists(atPath: "\(out)/search"))
+        let html = try String(contentsOfFile: "\(out)/report.html", encoding: .utf8)
+        #expect(html.contains("<svg") && html.contains("SuperTransformer training") && html.contains("predicted vs measured"))
+        #expect(html.contains("No search yet.") && html.contains("not run yet"))
+        let (bad, message) = try Self.run(config, out: out, extra: ["--stop-after", "searching"])
+        #expect(bad != 0 && message.contains("searching") && message.contains("stages: data, supernet"), "\(message)")
+    }
+
+    @Test("pipeline files with mistakes are refused with the file and key named")
+    func configErrors() throws {
+        let root = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let path = root.appendingPathComponent("p.yml").path
+        func error(_ text: String) -> String {
+            do {
+                try text.write(toFile: path, atomically: true, encoding: .utf8)
+                _ = try PipelineConfig(path: path)
+                return "accepted"
+            } catch { return "\(error)" }
+        }
+        #expect(error("data: {source: builtin}") .contains("space: is missing"))
+        #expect(error("space: s.yml\nsearhc: {}").contains("searhc: is not a pipeline section"))
+        #expect(error("space: s.yml\nlatency: {samples: two}").contains("latency.samples: must be an integer"))
+        #expect(error("space: s.yml\nlatency: {sample: 3}").contains("latency.sample: is not a key of this section"))
+        #expect(error("space: s.yml\ntrain: {mode: warm}").contains("train.mode: is 'warm'"))
+        #expect(error("space: s.yml\ndata: {source: wmt}").contains("data.source: is 'wmt'"))
+        #expect(error("space: [unclosed").contains("not valid YAML"))
+        #expect(error("space: s.yml\npredictor: {kind: gbdt}").contains(path))
+        let ok = try PipelineConfig(path: { try! "space: s.yml\nsearch: {latency-constraint: [40%, 12ms]}".write(toFile: path, atomically: true, encoding: .utf8); return path }())
+        #expect(ok.latencyConstraints == ["40%", "12ms"])
+        #expect(ok.space == root.appendingPathComponent("s.yml").standardizedFileURL.path)
+    }
+}
