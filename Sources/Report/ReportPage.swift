@@ -74,7 +74,7 @@ public struct ReportPage {
         let measured = r.measuredLatencyMs.map { String(format: "%.2f ms", $0) } ?? "not measured"
         s += "<p class=\"headline\">\(Self.esc(r.constraint)): measured latency <b>\(measured)</b> on this machine (predicted "
             + String(format: "%.2f ms", r.predictedLatencyMs) + "), "
-            + String(format: "%.2f M parameters, %@ BLEU <b>%.2f</b>, chrF %.2f", Double(r.parameters) / 1e6, Self.esc(r.split), r.bleu, r.chrf)
+            + String(format: "%.2f M parameters (HAT's count, embeddings excluded), %@ BLEU <b>%.2f</b>, chrF %.2f", Double(r.parameters) / 1e6, Self.esc(r.split), r.bleu, r.chrf)
             + "</p>\n<p class=\"sub\">\(Self.esc(r.subtransformer)) · trained \(r.trainMode == "finetune" ? "by fine-tuning the supernet" : "from scratch") · "
             + "\(Self.esc(r.bleuSignature)) · hypotheses \(Self.esc(r.hypotheses))</p>\n"
         s += "<pre>\(Self.esc(r.config.description))</pre>\n"
@@ -203,7 +203,7 @@ public struct ReportPage {
             charts += chart.svg
             if let its = iterations[label], !its.isEmpty {
                 var best = XYChart(title: "best admitted loss per iteration (\(label))", xLabel: "iteration", yLabel: "validation loss")
-                best.width = 480
+                best.width = 520
                 best.series.append(.init("", color: "#2171b5", style: .line(width: 2), points: its.map { (x: Double($0.iteration + 1), y: $0.bestLoss) }))
                 charts += best.svg
             }

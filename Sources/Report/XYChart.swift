@@ -30,13 +30,21 @@ public struct XYChart {
     public var yLabel: String
     public var series: [Series] = []
     public var references: [ReferenceLine] = []
-    public var width = 720.0
+    public var width = 860.0
     public var height = 420.0
 
     public init(title: String, xLabel: String, yLabel: String) {
         self.title = title
         self.xLabel = xLabel
         self.yLabel = yLabel
+    }
+
+    /// A tick label with as many decimals as the tick spacing needs (0.02 apart → 2 decimals).
+    static func label(_ v: Double, ticks: [Double]) -> String {
+        guard ticks.count > 1 else { return ScatterPlot.label(v) }
+        let step = abs(ticks[1] - ticks[0])
+        let decimals = Swift.max(0, Int(-floor(log10(step) + 1e-9)))
+        return String(format: "%.\(decimals)f", v)
     }
 
     static func range(_ values: [Double]) -> (Double, Double) {
@@ -47,7 +55,9 @@ public struct XYChart {
     }
 
     public var svg: String {
-        let left = 78.0, right = 20.0, top = 44.0, bottom = 56.0
+        let named = series.filter { !$0.name.isEmpty }
+        let legendWidth = named.isEmpty ? 0 : 40 + 6.5 * Double(named.map(\.name.count).max() ?? 0)
+        let left = 78.0, right = 20.0 + legendWidth, top = 44.0, bottom = 56.0
         let pw = width - left - right, ph = height - top - bottom
         let xs = series.flatMap { $0.points.map(\.x) } + references.compactMap(\.x)
         let ys = series.flatMap { $0.points.map(\.y) } + references.compactMap(\.y)
@@ -64,13 +74,14 @@ public struct XYChart {
         <text x="\(f(width / 2))" y="24" text-anchor="middle" font-size="15" font-weight="bold">\(esc(title))</text>
 
         """
-        for t in ScatterPlot.ticks(x0, x1) {
+        let xTicks = ScatterPlot.ticks(x0, x1), yTicks = ScatterPlot.ticks(y0, y1)
+        for t in xTicks {
             s += "<line x1=\"\(f(X(t)))\" y1=\"\(f(top))\" x2=\"\(f(X(t)))\" y2=\"\(f(top + ph))\" stroke=\"#eeeeee\"/>"
-            s += "<text x=\"\(f(X(t)))\" y=\"\(f(top + ph + 18))\" text-anchor=\"middle\" font-size=\"11\">\(ScatterPlot.label(t))</text>\n"
+            s += "<text x=\"\(f(X(t)))\" y=\"\(f(top + ph + 18))\" text-anchor=\"middle\" font-size=\"11\">\(Self.label(t, ticks: xTicks))</text>\n"
         }
-        for t in ScatterPlot.ticks(y0, y1) {
+        for t in yTicks {
             s += "<line x1=\"\(f(left))\" y1=\"\(f(Y(t)))\" x2=\"\(f(left + pw))\" y2=\"\(f(Y(t)))\" stroke=\"#eeeeee\"/>"
-            s += "<text x=\"\(f(left - 8))\" y=\"\(f(Y(t) + 4))\" text-anchor=\"end\" font-size=\"11\">\(ScatterPlot.label(t))</text>\n"
+            s += "<text x=\"\(f(left - 8))\" y=\"\(f(Y(t) + 4))\" text-anchor=\"end\" font-size=\"11\">\(Self.label(t, ticks: yTicks))</text>\n"
         }
         s += "<g clip-path=\"url(#\(clip))\">\n"
         for r in references {
@@ -106,10 +117,9 @@ public struct XYChart {
         s += "</g>\n<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"none\" stroke=\"black\"/>\n"
         s += "<text x=\"\(f(left + pw / 2))\" y=\"\(f(height - 14))\" text-anchor=\"middle\" font-size=\"13\">\(esc(xLabel))</text>\n"
         s += "<text transform=\"translate(18,\(f(top + ph / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">\(esc(yLabel))</text>\n"
-        // Legend, top right inside the frame.
-        let named = series.filter { !$0.name.isEmpty }
+        // Legend, right of the frame (never over the data).
         if !named.isEmpty {
-            let lw = 12.0 + 7.0 * Double(named.map(\.name.count).max() ?? 0) + 30, lx = left + pw - lw - 8, ly = top + 8
+            let lw = legendWidth - 8, lx = left + pw + 10, ly = top
             s += "<rect x=\"\(f(lx))\" y=\"\(f(ly))\" width=\"\(f(lw))\" height=\"\(f(Double(named.count) * 18 + 8))\" fill=\"white\" fill-opacity=\"0.9\" stroke=\"#bbbbbb\"/>\n"
             for (i, sr) in named.enumerated() {
                 let yy = ly + 16 + Double(i) * 18

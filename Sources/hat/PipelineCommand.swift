@@ -38,7 +38,7 @@ struct PipelineCommand: ParsableCommand {
             print("== found SubTransformer: \(r.subtransformer) (\(r.constraint))")
             print(String(format: "   latency on this machine: measured %@ ms, predicted %.2f ms", r.measuredLatencyMs.map { String(format: "%.2f", $0) } ?? "–",
                          r.predictedLatencyMs))
-            print(String(format: "   %.2f M parameters, %.1f MB, %@ BLEU %.2f, chrF %.2f (%@)", Double(r.parameters) / 1e6, r.modelSizeMB, r.split,
+            print(String(format: "   %.2f M parameters (HAT's count), %.1f MB, %@ BLEU %.2f, chrF %.2f (%@)", Double(r.parameters) / 1e6, r.modelSizeMB, r.split,
                          r.bleu, r.chrf, r.bleuSignature))
         }
     }

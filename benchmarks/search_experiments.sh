@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Issue 8's search experiments on the Multi30k supernet (docs/PERFORMANCE.md, "Search"):
+#   1. a latency dataset of the CPU-sized space measured on this machine and our predictor on it
+#      (skipped when the CSV / predictor exist);
+#   2. evolutionary vs random search with the same number of evaluations, two latency
+#      constraints, several seeds; best supernet validation loss per run;
+#   3. (FULL=1) one full HAT-sized search (30 iterations × 125) timed.
+# Usage: benchmarks/search_experiments.sh SUPERNET.safetensors
+#   SEEDS="1 2 3" CONSTRAINTS="30ms,40ms" ITER=10 POP=40 VALID=400 FULL=0
+# Outputs under runs/search-exp/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+supernet=${1:?give the supernet checkpoint}
+swift build -c release --product hat >/dev/null
+hat=.build/release/hat
+out=runs/search-exp
+mkdir -p "$out"
+space=configs/multi30k_cpu_space.yml
+data=runs/data/multi30k-en-de
+seeds=${SEEDS:-1 2 3}
+constraints=${CONSTRAINTS:-30ms,40ms}
+iter=${ITER:-10}
+pop=${POP:-40}
+valid=${VALID:-400}
+echo "# $(date -u +%FT%TZ) $(lscpu | grep 'Model name' | sed 's/ \+/ /g') load: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+csv=$out/latency.csv
+predictor=$out/latency.predictor.json
+$hat latency dataset --space $space --data $data --count ${ROWS:-300} --iterations 10 --warmup 2 --out $csv
+[ -f $predictor ] || $hat latency train-predictor --data $csv --out $predictor | tee $out/predictor.log
+
+parents=$((pop / 4)); half=$(((pop - parents) / 2))
+for seed in $seeds; do
+  for strategy in evolution random; do
+    dir=$out/$strategy-s$seed
+    flag=""; [ $strategy = random ] && flag=--random
+    $hat search --supernet "$supernet" --data $data --predictor $predictor --latency-constraint "$constraints" \
+      --evo-iter $iter --population-size $pop --parent-size $parents --mutation-size $half --crossover-size $half \
+      --valid-subset $valid --seed $seed --out $dir --no-measure $flag > $dir.log 2>&1 || { tail -5 $dir.log; exit 1; }
+    grep -E "search took|evaluations in this run" $dir.log | tr '\n' ' '; echo "[$strategy seed $seed]"
+  done
+done
+python3 - "$out" "$seeds" <<'PY'
+import json, sys, statistics as st
+out, seeds = sys.argv[1], sys.argv[2].split()
+res = {}
+for strategy in ("evolution", "random"):
+    for s in seeds:
+        for p in json.load(open(f"{out}/{strategy}-s{s}/pareto.json")):
+            res.setdefault((p["constraint"], strategy), []).append(p["loss"])
+print("| constraint | evolution: best loss per seed | mean ± sd | random: best loss per seed | mean ± sd |")
+print("| --- | --- | --- | --- | --- |")
+for c in sorted({k[0] for k in res}):
+    e, r = res[(c, "evolution")], res[(c, "random")]
+    f = lambda v: " / ".join(f"{x:.4f}" for x in v)
+    sd = lambda v: st.stdev(v) if len(v) > 1 else 0.0
+    print(f"| {c} | {f(e)} | {st.mean(e):.4f} ± {sd(e):.4f} | {f(r)} | {st.mean(r):.4f} ± {sd(r):.4f} |")
+PY
+if [ "${FULL:-0}" = 1 ]; then
+  /usr/bin/time -v $hat search --supernet "$supernet" --data $data --predictor $predictor --latency-constraint "${constraints%%,*}" \
+    --out $out/full-hat --seed 1 2>&1 | tee $out/full-hat.log | grep -E "search took|evaluations|Elapsed"
+fi
