@@ -19,6 +19,8 @@ public struct PipelineConfig: Sendable {
     public var data: DataSource
     /// Overrides of the space file's training keys for the SuperTransformer.
     public var supernet: [String: String] = [:]
+    /// A SuperTransformer trained earlier (`supernet: {checkpoint: PATH}`): the stage uses it instead of training.
+    public var supernetCheckpoint: String?
     // latency
     public var latencySamples = 60
     public var latencyIterations = 10
@@ -126,6 +128,13 @@ public struct PipelineConfig: Sendable {
             throw PipelineError.config(path: path, key: "data.source", "is '\(other)'; use builtin, multi30k or prepared")
         }
         supernet = try section("supernet")
+        if let checkpoint = supernet.removeValue(forKey: "checkpoint") {
+            guard supernet.isEmpty else {
+                throw PipelineError.config(path: path, key: "supernet", "gives a checkpoint and training keys (\(supernet.keys.sorted().joined(separator: ", "))): "
+                                           + "a trained checkpoint is used as it is; remove one or the other")
+            }
+            supernetCheckpoint = resolve(checkpoint)
+        }
 
         let l = try section("latency")
         latencySamples = try int(l, "latency", "samples", latencySamples, min: 3)

@@ -95,7 +95,7 @@ public final class PipelineRunner {
         let spaceText = (try? String(contentsOfFile: c.space, encoding: .utf8)) ?? c.space
         switch stage {
         case .data: return ["\(c.data)"]
-        case .supernet: return [spaceText, sorted(c.supernet)]
+        case .supernet: return [spaceText, sorted(c.supernet), c.supernetCheckpoint ?? ""]
         case .latency: return [spaceText, "\(c.latencySamples)", "\(c.latencyIterations)", "\(c.latencyWarmup)", "\(c.latencyLength)",
                                "\(c.latencyBeam)", "\(c.latencySeed)", "\(c.latencyThreads)"]
         case .predictor: return [c.predictorKind, "\(c.predictorSeed)"]
@@ -126,7 +126,9 @@ public final class PipelineRunner {
         if case .prepared(let dir) = config.data { return dir }
         return url(.data).path
     }
-    public var supernetCheckpoint: String { url(.supernet).appendingPathComponent("checkpoint_last.safetensors").path }
+    public var supernetCheckpoint: String {
+        config.supernetCheckpoint ?? url(.supernet).appendingPathComponent("checkpoint_last.safetensors").path
+    }
     public var latencyCSV: String { url(.latency).appendingPathComponent("latency.csv").path }
     public var predictorPath: String {
         url(.predictor).appendingPathComponent(config.predictorKind == "hat-mlp" ? "predictor.safetensors" : "predictor.json").path
@@ -170,6 +172,20 @@ public final class PipelineRunner {
     }
 
     private func runSupernet(_ space: SearchSpace) throws -> [String: String] {
+        if let given = config.supernetCheckpoint {
+            // A supernet trained earlier: check that it is this space's SuperTransformer on this data.
+            let (_, state) = try Checkpoint.loadModel(path: given)
+            guard state.subTransformer == nil else {
+                throw PipelineError.config(path: config.path, key: "supernet.checkpoint", "\(given) holds a SubTransformer, not a SuperTransformer")
+            }
+            do {
+                _ = try SearchInputs(supernet: given, spaceFile: config.space, data: dataDirectory, validSubset: 1, maxTokens: nil)
+            } catch {
+                throw PipelineError.config(path: config.path, key: "supernet.checkpoint", "\(error)")
+            }
+            log("using the SuperTransformer trained earlier: \(given) (\(state.update) updates)")
+            return ["checkpoint": given, "updates": "\(state.update)", "best_valid_loss": state.bestValidLoss.map { String(format: "%.4f", $0) } ?? ""]
+        }
         let training = try trainingConfig(config.supernet, section: "supernet")
         let trainer = try Trainer(space: space, subTransformer: nil, data: PreparedDataset(directory: dataDirectory), config: training,
                                   saveDirectory: url(.supernet), log: log)

@@ -146,6 +146,7 @@ struct PipelineTests {
         #expect(error("space: s.yml\ntrain: {mode: warm}").contains("train.mode: is 'warm'"))
         #expect(error("space: s.yml\ndata: {source: wmt}").contains("data.source: is 'wmt'"))
         #expect(error("space: [unclosed").contains("not valid YAML"))
+        #expect(error("space: s.yml\nsupernet: {checkpoint: s.safetensors, max-update: 5}").contains("supernet: gives a checkpoint and training keys (max-update)"))
         #expect(error("space: s.yml\npredictor: {kind: gbdt}").contains(path))
         let ok = try PipelineConfig(path: { try! "space: s.yml\nsearch: {latency-constraint: [40%, 12ms]}".write(toFile: path, atomically: true, encoding: .utf8); return path }())
         #expect(ok.latencyConstraints == ["40%", "12ms"])
