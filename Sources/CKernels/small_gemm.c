@@ -105,6 +105,8 @@ INLINE_AVX2 void nt_tile_avx2(const int MB, const int NB, long K, float alpha, c
     for (; k + 8 <= K; k += 8) {
         __m256 w[2];
         for (int j = 0; j < NB; j++) w[j] = _mm256_loadu_ps(b + j * ldb + k);
+        if ((k & 15) == 0)  // the next tile's rows (see nt_tile_avx512)
+            for (int j = 0; j < NB; j++) _mm_prefetch((const char *)(b + (NB + j) * ldb + k), _MM_HINT_T0);
         for (int m = 0; m < MB; m++) {
             __m256 x = _mm256_loadu_ps(a + m * lda + k);
             for (int j = 0; j < NB; j++) acc[m][j] = _mm256_fmadd_ps(x, w[j], acc[m][j]);
@@ -213,6 +215,9 @@ INLINE_AVX512 void nt_tile_avx512(const int MB, const int NB, long K, float alph
     for (; k + 16 <= K; k += 16) {
         __m512 w[4];
         for (int j = 0; j < NB; j++) w[j] = _mm512_loadu_ps(b + j * ldb + k);
+        // The next tile's rows, one cache line each per line consumed here: the hardware
+        // prefetcher alone leaves the weight stream at about 60 % of the memory bandwidth.
+        for (int j = 0; j < NB; j++) _mm_prefetch((const char *)(b + (NB + j) * ldb + k), _MM_HINT_T0);
         for (int m = 0; m < MB; m++) {
             __m512 x = _mm512_loadu_ps(a + m * lda + k);
             for (int j = 0; j < NB; j++) acc[m][j] = _mm512_fmadd_ps(x, w[j], acc[m][j]);
