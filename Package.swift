@@ -59,7 +59,7 @@ let package = Package(
         ),
         // Test-only helpers: runs the Python oracles, compares arrays, finds ../shared/data.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "TestSupport"]),
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "CKernels", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),

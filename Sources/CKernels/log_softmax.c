@@ -79,20 +79,18 @@ AVX2 static void row_avx2(const float *x, float *y, long width) {
     for (; j < width; j++) y[j] = x[j] - lse;
 }
 
-static int has_avx2 = -1;
-
 #endif
 
-void hat_log_softmax_rows(const float *x, float *y, long rows, long width) {
+void hat_log_softmax_rows_isa(int isa, const float *x, float *y, long rows, long width) {
 #if HAT_X86
-    if (has_avx2 < 0) {
-        __builtin_cpu_init();
-        has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    if (has_avx2 && hat_small_gemm_isa() >= 1) {
+    if (isa >= 1 && hat_small_gemm_isa() >= 1) {
         for (long r = 0; r < rows; r++) row_avx2(x + r * width, y + r * width, width);
         return;
     }
 #endif
     for (long r = 0; r < rows; r++) row_portable(x + r * width, y + r * width, width);
+}
+
+void hat_log_softmax_rows(const float *x, float *y, long rows, long width) {
+    hat_log_softmax_rows_isa(hat_small_gemm_isa(), x, y, rows, width);
 }

@@ -18,24 +18,20 @@
 #define HAT_X86 0
 #endif
 
-static int isa_limit = 2;
 static int isa_detected = -1;
 
-static int detect_isa(void) {
-#if HAT_X86 && (defined(__clang__) || defined(__GNUC__))
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return 2;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
-#endif
-    return 0;
-}
-
 int hat_small_gemm_isa(void) {
-    if (isa_detected < 0) isa_detected = detect_isa();
-    return isa_detected < isa_limit ? isa_detected : isa_limit;
+    if (isa_detected < 0) {
+        int isa = 0;
+#if HAT_X86 && (defined(__clang__) || defined(__GNUC__))
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f")) isa = 2;
+        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) isa = 1;
+#endif
+        isa_detected = isa;  // the same value from every thread that races here
+    }
+    return isa_detected;
 }
-
-void hat_small_gemm_set_isa_limit(int isa) { isa_limit = isa < 0 ? 2 : isa; }
 
 static inline void store_result(float *c, float value, float alpha, float beta) {
     *c = beta == 0.0f ? alpha * value : alpha * value + beta * *c;
@@ -265,11 +261,12 @@ AVX512 static void nt_avx512(long M, long N, long K, float alpha, const float *a
 
 #endif  // HAT_X86
 
-void hat_sgemm_small_nt(long M, long N, long K, float alpha, const float *a, long lda, const float *b, long ldb,
-                        float beta, float *c, long ldc) {
+void hat_sgemm_small_nt_isa(int isa, long M, long N, long K, float alpha, const float *a, long lda, const float *b,
+                            long ldb, float beta, float *c, long ldc) {
     if (M <= 0 || N <= 0) return;
+    if (isa > hat_small_gemm_isa()) isa = hat_small_gemm_isa();
 #if HAT_X86
-    switch (hat_small_gemm_isa()) {
+    switch (isa) {
     case 2: nt_avx512(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc); return;
     case 1: nt_avx2(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc); return;
     default: break;
@@ -278,14 +275,25 @@ void hat_sgemm_small_nt(long M, long N, long K, float alpha, const float *a, lon
     nt_portable(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-void hat_sgemm_small_nn(long M, long N, long K, float alpha, const float *a, long lda, const float *b, long ldb,
-                        float beta, float *c, long ldc) {
+void hat_sgemm_small_nn_isa(int isa, long M, long N, long K, float alpha, const float *a, long lda, const float *b,
+                            long ldb, float beta, float *c, long ldc) {
     if (M <= 0 || N <= 0) return;
+    if (isa > hat_small_gemm_isa()) isa = hat_small_gemm_isa();
 #if HAT_X86
-    if (hat_small_gemm_isa() >= 1) {
+    if (isa >= 1) {
         nn_avx2(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
 #endif
     nn_portable(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void hat_sgemm_small_nt(long M, long N, long K, float alpha, const float *a, long lda, const float *b, long ldb,
+                        float beta, float *c, long ldc) {
+    hat_sgemm_small_nt_isa(hat_small_gemm_isa(), M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void hat_sgemm_small_nn(long M, long N, long K, float alpha, const float *a, long lda, const float *b, long ldb,
+                        float beta, float *c, long ldc) {
+    hat_sgemm_small_nn_isa(hat_small_gemm_isa(), M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
 }

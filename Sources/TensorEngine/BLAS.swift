@@ -77,9 +77,6 @@ public enum BLAS {
         }
     }
 
-    /// Caps the small-M kernels' instruction set (tests): 0 portable, 1 AVX2, 2 AVX-512, nil best.
-    public static func limitSmallMatrixISA(_ isa: Int?) { hat_small_gemm_set_isa_limit(Int32(isa ?? -1)) }
-
     /// The CPU kernel family OpenBLAS picked (e.g. "Haswell", "SkylakeX").
     public static var coreName: String {
         #if canImport(CBLAS)
