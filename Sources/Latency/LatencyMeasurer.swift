@@ -72,6 +72,7 @@ public struct LatencyMeasurer {
         let decoder = IncrementalDecoder(model: model, config: config, encoderOutput: encoded, rowsPerSentence: beam,
                                          maxLength: length)
         var tokens = [Int32](repeating: 2, count: beam)
+        let rotation = (0..<beam).map { ($0 + 1) % beam }
         for _ in 0..<length {
             let lprobs = decoder.step(tokens)
             // The cost of choosing the next tokens: an argmax per row over the vocabulary.
@@ -81,7 +82,10 @@ public struct LatencyMeasurer {
                 for j in 4..<v where p[r * v + j] > p[r * v + best] { best = j }
                 tokens[r] = Int32(best)
             }
-            decoder.reorder(rows: Array(0..<beam))
+            // Beam search moves hypotheses between rows every step; a rotation within the beam
+            // costs what such a reorder costs (self-attention caches copied, cross-attention
+            // states kept: every row stays in its sentence).
+            decoder.reorder(rows: rotation)
         }
     }
 }
