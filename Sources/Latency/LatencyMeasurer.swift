@@ -18,6 +18,17 @@ public struct LatencyMeasurement: Codable, Sendable, Equatable {
     public var length: Int
     public var beam: Int
     public var totalMs: Double { encoderMeanMs + decoderMeanMs }
+
+    public init(encoderMeanMs: Double, decoderMeanMs: Double, encoderStdMs: Double, decoderStdMs: Double,
+                iterations: Int, length: Int, beam: Int) {
+        self.encoderMeanMs = encoderMeanMs
+        self.decoderMeanMs = decoderMeanMs
+        self.encoderStdMs = encoderStdMs
+        self.decoderStdMs = decoderStdMs
+        self.iterations = iterations
+        self.length = length
+        self.beam = beam
+    }
 }
 
 public struct LatencyMeasurer {
