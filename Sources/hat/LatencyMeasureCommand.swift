@@ -19,6 +19,8 @@ struct MeasurementOptions: ParsableArguments {
     @Option(help: "Untimed warm-up runs.") var warmup: Int = 5
     @Option(help: "Timed runs (HAT: 300 for predictor data; the fastest and slowest 10 % are dropped).") var iterations: Int = 20
     @Option(help: "Compute threads (BLAS and engine kernels); decoding runs fastest on 1.") var threads: Int = 1
+    @Option(help: "Clock of the built-in measurement: wall (elapsed time, HAT's method) or cpu (this process's CPU time: steadier on a machine shared with other jobs).")
+    var clock: String = "wall"
     @Option(help: ArgumentHelp("Measure with this shell command instead of the built-in method.",
                                discussion: "It receives a SubTransformer YAML path (HAT format) as its last argument, or in place of every {}, and prints milliseconds on stdout: the last number on its last non-empty line."))
     var command: String?
@@ -30,6 +32,7 @@ struct MeasurementOptions: ParsableArguments {
     func validate() throws {
         if length < 1 || beam < 1 || iterations < 1 || warmup < 0 { throw ValidationError("--length, --beam and --iterations must be positive") }
         if (sourceVocab == nil) != (targetVocab == nil) { throw ValidationError("--src-vocab and --tgt-vocab go together") }
+        if LatencyMeasurer.Clock(rawValue: clock) == nil { throw ValidationError("--clock must be wall or cpu") }
         if !(commandTimeout > 0) { throw ValidationError("--command-timeout must be a positive number of seconds") }
         if LatencyCommandSource.Output(rawValue: commandOutput) == nil {
             throw ValidationError("--command-output must be one of: \(LatencyCommandSource.Output.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -54,7 +57,8 @@ struct MeasurementOptions: ParsableArguments {
 
     var measurer: LatencyMeasurer {
         BLAS.setComputeThreads(threads)
-        return LatencyMeasurer(length: length, beam: beam, warmup: warmup, iterations: iterations)
+        return LatencyMeasurer(length: length, beam: beam, warmup: warmup, iterations: iterations,
+                               clock: LatencyMeasurer.Clock(rawValue: clock)!)
     }
 
     /// A SuperTransformer (random weights) that holds `sub`: the given space, or one just big enough.
