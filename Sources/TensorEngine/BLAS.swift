@@ -65,8 +65,10 @@ public enum BLAS {
         return true
     }()
 
-    /// The most rows of the left operand that the small-M kernels take.
-    public static let smallMatrixMaxRows = 16
+    /// The most rows of the left operand that the small-M kernels take: up to there they beat
+    /// OpenBLAS (Haswell or its own AVX-512 kernels) on the 2-core development machine, e.g. a
+    /// whole encoder of 30 tokens with AVX-512 (docs/PERFORMANCE.md).
+    public static let smallMatrixMaxRows = hat_small_gemm_isa() >= 2 ? 32 : 16
 
     /// The instruction set the small-M kernels use: "avx512", "avx2" or "portable".
     public static var smallMatrixISA: String {
