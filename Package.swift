@@ -34,7 +34,10 @@ let package = Package(
                 .linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train"), .linkedLibrary("z"),
             ]
         ),
-        .target(name: "TensorEngine", dependencies: blasDependency),
+        // Small-M matrix kernels for decoder steps (docs/PERFORMANCE.md): AVX2 / AVX-512 chosen at
+        // run time, portable C otherwise.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "TensorEngine", dependencies: blasDependency + ["CKernels"]),
         .target(name: "NN", dependencies: ["TensorEngine"]),
         .target(name: "Model", dependencies: ["NN", .product(name: "Yams", package: "Yams")]),
         .target(name: "Data", dependencies: ["CSentencePiece"]),
@@ -58,7 +61,7 @@ let package = Package(
         ),
         // Test-only helpers: runs the Python oracles, compares arrays, finds ../shared/data.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "TestSupport"]),
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "CKernels", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),

@@ -21,10 +21,15 @@ public final class IncrementalDecoder {
     /// Per decoder layer: [rows, maxLength, qkv] buffers for self-attention keys and values.
     var selfKeys: [TensorStorage]
     var selfValues: [TensorStorage]
+    /// Per decoder layer: a second buffer of each cache's size that `reorder` gathers into.
+    var spareKeys: [TensorStorage?]
+    var spareValues: [TensorStorage?]
     /// Per decoder layer: [rows, S', qkv] cross-attention keys and values, and S' padding flags per row.
     var crossKeys: [Tensor]
     var crossValues: [Tensor]
     var crossPadding: [[Bool]]
+    /// The sentence each row belongs to: the cross-attention keys and values of a row are its sentence's.
+    var rowSentence: [Int]
     let context = ForwardContext.evaluation()
 
     /// - Parameters:
@@ -40,8 +45,11 @@ public final class IncrementalDecoder {
         let sentences = encoderOutput.layerOutputs[0].shape[0]
         rows = sentences * rowsPerSentence
         let rowOrigin = (0..<rows).map { $0 / rowsPerSentence }
+        rowSentence = rowOrigin
         selfKeys = []
         selfValues = []
+        spareKeys = Array(repeating: nil, count: config.decoderLayerNum)
+        spareValues = Array(repeating: nil, count: config.decoderLayerNum)
         crossKeys = []
         crossValues = []
         crossPadding = []
@@ -94,20 +102,31 @@ public final class IncrementalDecoder {
     /// Keeps row `rows[i]` as the new row i (beam search's selection; rows may repeat or vanish).
     public func reorder(rows newRows: [Int]) {
         precondition(newRows.allSatisfy { $0 >= 0 && $0 < rows }, "reorder: row out of range")
-        crossKeys = crossKeys.map { gatherRows($0, newRows) }
-        crossValues = crossValues.map { gatherRows($0, newRows) }
-        crossPadding = crossPadding.map { flags in
-            let s = flags.count / rows
-            return newRows.flatMap { flags[($0 * s)..<(($0 + 1) * s)] }
+        if newRows.count == rows && newRows.elementsEqual(0..<rows) { return }  // nothing moves
+        // Cross-attention states depend only on the sentence: when every row keeps its sentence
+        // (beam search's usual choice, within a sentence's beam) they stay as they are.
+        let newSentences = newRows.map { rowSentence[$0] }
+        if newSentences != rowSentence {
+            crossKeys = crossKeys.map { gatherRows($0, newRows) }
+            crossValues = crossValues.map { gatherRows($0, newRows) }
+            crossPadding = crossPadding.map { flags in
+                let s = flags.count / rows
+                return newRows.flatMap { flags[($0 * s)..<(($0 + 1) * s)] }
+            }
+            rowSentence = newSentences
         }
         let block = maxLength * qkv, used = length * qkv
-        func gather(_ storage: TensorStorage) -> TensorStorage {
-            let out = TensorStorage(count: newRows.count * block)
+        // Into the spare buffer when it is large enough (rows rarely grow); the old cache becomes the spare.
+        func gather(_ storage: TensorStorage, _ spare: inout TensorStorage?) -> TensorStorage {
+            let out = spare.flatMap { $0.count >= newRows.count * block ? $0 : nil } ?? TensorStorage(count: newRows.count * block)
             for (i, r) in newRows.enumerated() { (out.data + i * block).update(from: storage.data + r * block, count: used) }
+            spare = storage
             return out
         }
-        selfKeys = selfKeys.map(gather)
-        selfValues = selfValues.map(gather)
+        for i in selfKeys.indices {
+            selfKeys[i] = gather(selfKeys[i], &spareKeys[i])
+            selfValues[i] = gather(selfValues[i], &spareValues[i])
+        }
         rows = newRows.count
     }
 

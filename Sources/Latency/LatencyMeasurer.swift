@@ -18,19 +18,53 @@ public struct LatencyMeasurement: Codable, Sendable, Equatable {
     public var length: Int
     public var beam: Int
     public var totalMs: Double { encoderMeanMs + decoderMeanMs }
+
+    public init(encoderMeanMs: Double, decoderMeanMs: Double, encoderStdMs: Double, decoderStdMs: Double,
+                iterations: Int, length: Int, beam: Int) {
+        self.encoderMeanMs = encoderMeanMs
+        self.decoderMeanMs = decoderMeanMs
+        self.encoderStdMs = encoderStdMs
+        self.decoderStdMs = decoderStdMs
+        self.iterations = iterations
+        self.length = length
+        self.beam = beam
+    }
 }
 
 public struct LatencyMeasurer {
+    /// What a run's time is read from.
+    public enum Clock: String, Sendable, CaseIterable {
+        /// Elapsed time (HAT's method).
+        case wall
+        /// CPU time of this process (all its threads): on a machine shared with other jobs it
+        /// leaves out the time the scheduler gives to them, so repeated measurements agree far
+        /// better (docs/PERFORMANCE.md); equal to wall time on an idle machine with one thread.
+        case cpu
+
+        /// Nanoseconds on this clock.
+        func now() -> UInt64 {
+            switch self {
+            case .wall: return DispatchTime.now().uptimeNanoseconds
+            case .cpu:
+                var t = timespec()
+                clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+                return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+            }
+        }
+    }
+
     public var length: Int
     public var beam: Int
     public var warmup: Int
     public var iterations: Int
+    public var clock: Clock
 
-    public init(length: Int = 30, beam: Int = 5, warmup: Int = 5, iterations: Int = 20) {
+    public init(length: Int = 30, beam: Int = 5, warmup: Int = 5, iterations: Int = 20, clock: Clock = .wall) {
         self.length = length
         self.beam = beam
         self.warmup = warmup
         self.iterations = iterations
+        self.clock = clock
     }
 
     /// Trimmed mean and std: the fastest and slowest 10 % of samples are dropped.
@@ -50,11 +84,11 @@ public struct LatencyMeasurer {
                                 batchSize: 1, length: length)
         var encoderTimes: [Double] = [], decoderTimes: [Double] = []
         for i in 0..<(warmup + iterations) {
-            let t0 = DispatchTime.now().uptimeNanoseconds
+            let t0 = clock.now()
             let encoded = withNoGrad { model.encode(source, config: config, context: .evaluation()) }
-            let t1 = DispatchTime.now().uptimeNanoseconds
+            let t1 = clock.now()
             decode(model: model, config: config, encoded: encoded)
-            let t2 = DispatchTime.now().uptimeNanoseconds
+            let t2 = clock.now()
             if i >= warmup {
                 encoderTimes.append(Double(t1 - t0) / 1e6)
                 decoderTimes.append(Double(t2 - t1) / 1e6)
@@ -72,6 +106,7 @@ public struct LatencyMeasurer {
         let decoder = IncrementalDecoder(model: model, config: config, encoderOutput: encoded, rowsPerSentence: beam,
                                          maxLength: length)
         var tokens = [Int32](repeating: 2, count: beam)
+        let rotation = (0..<beam).map { ($0 + 1) % beam }
         for _ in 0..<length {
             let lprobs = decoder.step(tokens)
             // The cost of choosing the next tokens: an argmax per row over the vocabulary.
@@ -81,7 +116,10 @@ public struct LatencyMeasurer {
                 for j in 4..<v where p[r * v + j] > p[r * v + best] { best = j }
                 tokens[r] = Int32(best)
             }
-            decoder.reorder(rows: Array(0..<beam))
+            // Beam search moves hypotheses between rows every step; a rotation within the beam
+            // costs what such a reorder costs (self-attention caches copied, cross-attention
+            // states kept: every row stays in its sentence).
+            decoder.reorder(rows: rotation)
         }
     }
 }

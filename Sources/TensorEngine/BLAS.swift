@@ -3,6 +3,10 @@ import Accelerate
 #elseif canImport(CBLAS)
 import CBLAS
 #endif
+import CKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A 2-D strided window onto Float32 memory where one of the two strides is 1.
 ///
@@ -51,6 +55,30 @@ public enum BLAS {
         ParallelSettings.threads = n
     }
 
+    /// Whether products with few rows (decoder steps) run on the engine's own small-M kernels
+    /// instead of BLAS when no gradient is recorded. On by default; `HAT_SMALL_GEMM=0` turns it off
+    /// (for comparisons).
+    nonisolated(unsafe) public static var smallMatrixKernel: Bool = {
+        #if os(Linux)
+        if let v = getenv("HAT_SMALL_GEMM") { return String(cString: v) != "0" }
+        #endif
+        return true
+    }()
+
+    /// The most rows of the left operand that the small-M kernels take: up to there they beat
+    /// OpenBLAS (Haswell or its own AVX-512 kernels) on the 2-core development machine, e.g. a
+    /// whole encoder of 30 tokens with AVX-512 (docs/PERFORMANCE.md).
+    public static let smallMatrixMaxRows = hat_small_gemm_isa() >= 2 ? 32 : 16
+
+    /// The instruction set the small-M kernels use: "avx512", "avx2" or "portable".
+    public static var smallMatrixISA: String {
+        switch hat_small_gemm_isa() {
+        case 2: return "avx512"
+        case 1: return "avx2"
+        default: return "portable"
+        }
+    }
+
     /// The CPU kernel family OpenBLAS picked (e.g. "Haswell", "SkylakeX").
     public static var coreName: String {
         #if canImport(CBLAS)
@@ -66,19 +94,24 @@ public enum BLAS {
 ///
 /// A column-major `c` is handled as cᵀ = bᵀ·aᵀ, so the caller may accumulate into a gradient
 /// region with any of the layouts views produce (a weight corner, a transposed view).
-func gemm(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, alpha: Float = 1, beta: Float) {
+/// `smallM` lets products of at most `BLAS.smallMatrixMaxRows` rows run on the small-M kernels
+/// (forward passes without a tape).
+func gemm(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, alpha: Float = 1, beta: Float, smallM: Bool = false) {
     precondition(a.rows == c.rows && b.cols == c.cols && a.cols == b.rows,
                  "gemm shapes: [\(a.rows)x\(a.cols)]·[\(b.rows)x\(b.cols)] -> [\(c.rows)x\(c.cols)]")
     let m = c.rows, n = c.cols, k = a.cols
     if m == 0 || n == 0 { return }
     guard let cl = c.blasLayout else { preconditionFailure("gemm: output has no unit stride") }
     if cl.transposed {
-        gemm(c.transposed, b.transposed, a.transposed, alpha: alpha, beta: beta)
+        gemm(c.transposed, b.transposed, a.transposed, alpha: alpha, beta: beta, smallM: smallM)
         return
     }
     if k == 0 {
         // Nothing to multiply: c = beta · c.
         for i in 0..<m { for j in 0..<n { c.pointer[i * c.rowStride + j * c.colStride] *= beta } }
+        return
+    }
+    if smallM && m <= BLAS.smallMatrixMaxRows && BLAS.smallMatrixKernel && smallGEMM(c, a, b, alpha: alpha, beta: beta) {
         return
     }
     guard let al = a.blasLayout, let bl = b.blasLayout else {
@@ -91,4 +124,40 @@ func gemm(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, alpha: Float = 1, beta
                 alpha, a.pointer, Int32(al.ld),
                 b.pointer, Int32(bl.ld),
                 beta, c.pointer, Int32(cl.ld))
+}
+
+/// c = alpha · a·b + beta · c on the small-M kernels when the layouts allow (c row-major, a
+/// row-major, b either layout); false when they do not. Wide products are split over the
+/// engine's threads by columns of c.
+private func smallGEMM(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, alpha: Float, beta: Float) -> Bool {
+    let m = c.rows, n = c.cols, k = a.cols
+    guard c.colStride == 1 || n == 1, a.colStride == 1 || k == 1 else { return false }
+    let ldc = c.rowStride, lda = a.rowStride
+    let nt: Bool, ldb: Int
+    if b.rowStride == 1 || k == 1 {
+        nt = true
+        ldb = b.colStride
+    } else if b.colStride == 1 || n == 1 {
+        nt = false
+        ldb = b.rowStride
+    } else {
+        return false
+    }
+    let run = { (columns: Range<Int>) in
+        let n0 = columns.lowerBound, count = columns.count
+        if nt {
+            hat_sgemm_small_nt(m, count, k, alpha, a.pointer, lda, b.pointer + n0 * ldb, ldb, beta, c.pointer + n0 * c.colStride, ldc)
+        } else {
+            hat_sgemm_small_nn(m, count, k, alpha, a.pointer, lda, b.pointer + n0 * b.colStride, ldb, beta,
+                               c.pointer + n0 * c.colStride, ldc)
+        }
+    }
+    // Two threads pay off once each has about a megabyte of weights to stream.
+    let perThread = Swift.max(64, (1 << 18) / Swift.max(k, 1))
+    if ParallelSettings.threads > 1 && n >= 2 * perThread {
+        parallelFor(n, minimumPerThread: perThread) { run($0) }
+    } else {
+        run(0..<n)
+    }
+    return true
 }

@@ -19,10 +19,30 @@ struct MeasurementOptions: ParsableArguments {
     @Option(help: "Untimed warm-up runs.") var warmup: Int = 5
     @Option(help: "Timed runs (HAT: 300 for predictor data; the fastest and slowest 10 % are dropped).") var iterations: Int = 20
     @Option(help: "Compute threads (BLAS and engine kernels); decoding runs fastest on 1.") var threads: Int = 1
+    @Option(help: "Clock of the built-in measurement: wall (elapsed time, HAT's method) or cpu (this process's CPU time: steadier on a machine shared with other jobs).")
+    var clock: String = "wall"
+    @Option(help: ArgumentHelp("Measure with this shell command instead of the built-in method.",
+                               discussion: "It receives a SubTransformer YAML path (HAT format) as its last argument, or in place of every {}, and prints milliseconds on stdout: the last number on its last non-empty line."))
+    var command: String?
+    @Option(name: .customLong("command-timeout"), help: "Seconds before --command is killed and reported.") var commandTimeout: Double = 600
+    @Option(name: .customLong("command-output"),
+            help: "What --command prints: total (one number, ms) or encoder-decoder (the last two numbers: encoder and decoder ms).")
+    var commandOutput: String = "total"
 
     func validate() throws {
         if length < 1 || beam < 1 || iterations < 1 || warmup < 0 { throw ValidationError("--length, --beam and --iterations must be positive") }
         if (sourceVocab == nil) != (targetVocab == nil) { throw ValidationError("--src-vocab and --tgt-vocab go together") }
+        if LatencyMeasurer.Clock(rawValue: clock) == nil { throw ValidationError("--clock must be wall or cpu") }
+        if !(commandTimeout > 0) { throw ValidationError("--command-timeout must be a positive number of seconds") }
+        if LatencyCommandSource.Output(rawValue: commandOutput) == nil {
+            throw ValidationError("--command-output must be one of: \(LatencyCommandSource.Output.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let command, command.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--command is empty") }
+    }
+
+    /// The user's measuring command, when given.
+    var commandSource: LatencyCommandSource? {
+        command.map { LatencyCommandSource(command: $0, timeout: commandTimeout, output: LatencyCommandSource.Output(rawValue: commandOutput)!) }
     }
 
     /// (source, target) vocabulary sizes.
@@ -37,7 +57,8 @@ struct MeasurementOptions: ParsableArguments {
 
     var measurer: LatencyMeasurer {
         BLAS.setComputeThreads(threads)
-        return LatencyMeasurer(length: length, beam: beam, warmup: warmup, iterations: iterations)
+        return LatencyMeasurer(length: length, beam: beam, warmup: warmup, iterations: iterations,
+                               clock: LatencyMeasurer.Clock(rawValue: clock)!)
     }
 
     /// A SuperTransformer (random weights) that holds `sub`: the given space, or one just big enough.
@@ -79,8 +100,21 @@ struct LatencyMeasureCommand: ParsableCommand {
         let space = try options.space.map { try SearchSpace(contentsOf: $0) }
         let sub = try SubTransformerConfig(contentsOf: subtransformer,
                                            superLayers: space.map { ($0.encoderLayers, $0.decoderLayers) }, qkvDim: space?.qkvDim ?? 512)
-        let model = try options.model(for: sub, space: space)
-        let m = options.measurer.measure(model: model, config: sub)
+        let m: LatencyMeasurement
+        if let source = options.commandSource {
+            let (e, d) = try source.measure(yamlPath: subtransformer)
+            m = LatencyMeasurement(encoderMeanMs: e, decoderMeanMs: d, encoderStdMs: 0, decoderStdMs: 0, iterations: 1,
+                                   length: options.length, beam: options.beam)
+            if !json {
+                let parts = source.output == .total ? "" : String(format: " (encoder %.2f ms, decoder %.2f ms)", e, d)
+                print(String(format: "%@: %.2f ms%@ from the command", URL(fileURLWithPath: subtransformer).lastPathComponent,
+                             m.totalMs, parts))
+                return
+            }
+        } else {
+            let model = try options.model(for: sub, space: space)
+            m = options.measurer.measure(model: model, config: sub)
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -119,13 +153,29 @@ struct LatencyDatasetCommand: ParsableCommand {
         }
         var rng = RandomGenerator(seed: seed)
         let configs = (0..<count).map { _ in space.sample(rng: &rng) }
-        let model = try options.model(for: space.largest, space: space)
+        let source = options.commandSource
+        let model = source == nil ? try options.model(for: space.largest, space: space) : nil
         let measurer = options.measurer
+        // The user's command reads each SubTransformer from a YAML file in a folder of our own.
+        let yamlFolder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("hat-latency-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
+        if source != nil { try FileManager.default.createDirectory(at: yamlFolder, withIntermediateDirectories: true) }
+        defer { if source != nil { try? FileManager.default.removeItem(at: yamlFolder) } }
         let progress = ProgressPrinter()
         let start = Date()
         if done > 0 { progress.log("\(out): \(done) rows already measured; resuming at row \(done + 1)") }
         for i in done..<count {
-            let m = measurer.measure(model: model, config: configs[i])
+            let m: LatencyMeasurement
+            if let source {
+                let yaml = yamlFolder.appendingPathComponent("subtransformer-\(i + 1).yml")
+                try configs[i].hatYAML(comment: "SubTransformer \(i + 1) of \(out) (seed \(seed))").write(to: yaml, atomically: true, encoding: .utf8)
+                let (e, d) = try source.measure(yamlPath: yaml.path)
+                try? FileManager.default.removeItem(at: yaml)
+                m = LatencyMeasurement(encoderMeanMs: e, decoderMeanMs: d, encoderStdMs: 0, decoderStdMs: 0, iterations: 1,
+                                       length: measurer.length, beam: measurer.beam)
+            } else {
+                m = measurer.measure(model: model!, config: configs[i])
+            }
             let row = LatencyRow(config: configs[i], encoderMean: m.encoderMeanMs, decoderMean: m.decoderMeanMs,
                                  encoderStd: m.encoderStdMs, decoderStd: m.decoderStdMs)
             for warning in try LatencyDataset.append(row: row, to: out) { progress.log(warning) }

@@ -62,6 +62,49 @@ struct DecodingTests {
         #expect(worst <= 1e-4, "max |incremental − full| = \(worst)")
     }
 
+    @Test("reorder (within and across sentences, repeated and dropped rows) equals decoding the new histories")
+    func reorderFollowsRows() {
+        let config = SubTransformerConfig(
+            encoderEmbedDim: 24, encoderLayerNum: 3, encoderFFNDims: [32, 48, 32], encoderSelfAttentionHeads: [2, 4, 4],
+            decoderEmbedDim: 32, decoderLayerNum: 2, decoderFFNDims: [48, 32], decoderSelfAttentionHeads: [4, 2],
+            decoderCrossAttentionHeads: [2, 4], decoderArbitraryAttention: [1, -1])
+        let vocab = 20, beam = 3
+        let model = Self.model(vocab: vocab, seed: 8)
+        var rng = RandomGenerator(seed: 9)
+        let (b, s) = (2, 5)
+        var src = (0..<(b * s)).map { _ in Int32(4 + rng.nextInt(vocab - 4)) }
+        src[s - 1] = 2; src[s + 2] = 2; src[s + 3] = 1; src[s + 4] = 1
+        let encoded = withNoGrad { model.encode(TokenBatch(tokens: src, batchSize: b, length: s), config: config, context: .evaluation()) }
+        let decoder = IncrementalDecoder(model: model, config: config, encoderOutput: encoded, rowsPerSentence: beam, maxLength: 4)
+        // Each row's history (previous tokens) and sentence, moved along with the rows.
+        var histories: [[Int32]] = Array(repeating: [], count: b * beam)
+        var sentences = (0..<(b * beam)).map { $0 / beam }
+        let orders: [[Int]] = [[2, 0, 1, 5, 3, 4], [0, 1, 2, 3, 4, 5], [3, 0, 0, 5]]
+        var last: [Float] = []
+        for step in 0..<4 {
+            let tokens = histories.indices.map { _ in Int32(step == 0 ? 2 : 4 + rng.nextInt(vocab - 4)) }
+            for i in histories.indices { histories[i].append(tokens[i]) }
+            last = decoder.step(tokens).toArray()
+            if step < 3 {
+                decoder.reorder(rows: orders[step])
+                histories = orders[step].map { histories[$0] }
+                sentences = orders[step].map { sentences[$0] }
+            }
+        }
+        // The full decoder on each final row's sentence and history.
+        let rows = histories.count, t = histories[0].count
+        let full = withNoGrad {
+            logSoftmax(model(source: TokenBatch(tokens: sentences.flatMap { src[($0 * s)..<(($0 + 1) * s)] }, batchSize: rows, length: s),
+                             previousOutput: TokenBatch(tokens: histories.flatMap { $0 }, batchSize: rows, length: t),
+                             config: config, context: .evaluation())).toArray()
+        }
+        var worst: Float = 0
+        for r in 0..<rows {
+            for v in 0..<vocab { worst = max(worst, abs(last[r * vocab + v] - full[(r * t + t - 1) * vocab + v])) }
+        }
+        #expect(worst <= 1e-4, "max |reordered incremental − full| = \(worst)")
+    }
+
     @Test("beam search finds the best hypothesis that exhaustive enumeration finds", arguments: [0.0, 0.6, 1.0])
     func beamIsExactOnTinyModel(_ lengthPenalty: Double) {
         // Vocabulary: 0 bos, 1 pad, 2 eos, 3 unk, and 4, 5, 6: every output of ≤ 3 tokens (+ eos) is enumerable.

@@ -48,9 +48,10 @@ public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
     let bOffsets = bBatched ? batchOffsets(b.shape.dropLast(2), b.strides.dropLast(2)) : [Int](repeating: 0, count: aOffsets.count)
     let outShape = batchShape + [m, n]
     let out = TensorStorage(count: shapeCount(outShape))
+    let smallM = !GradMode.isEnabled
     for (i, (ao, bo)) in zip(aOffsets, bOffsets).enumerated() {
         let c = MatrixRef(pointer: out.data + i * m * n, rows: m, cols: n, rowStride: n, colStride: 1)
-        gemm(c, a.matrix(at: ao, base: a.dataPointer), b.matrix(at: bo, base: b.dataPointer), beta: 0)
+        gemm(c, a.matrix(at: ao, base: a.dataPointer), b.matrix(at: bo, base: b.dataPointer), beta: 0, smallM: smallM)
     }
     return Tensor.result(out, shape: outShape, inputs: [a, b]) { g in
         for (i, (ao, bo)) in zip(aOffsets, bOffsets).enumerated() {
@@ -91,7 +92,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
         let b = bias.dataPointer
         for r in 0..<rows { (out.data + r * outFeatures).update(from: b, count: outFeatures) }
     }
-    gemm(om, xm, wm(weight.dataPointer).transposed, beta: bias == nil ? 0 : 1)
+    gemm(om, xm, wm(weight.dataPointer).transposed, beta: bias == nil ? 0 : 1, smallM: !GradMode.isEnabled)
     var inputs = [x, weight]
     if let bias { inputs.append(bias) }
     return Tensor.result(out, shape: outShape, inputs: inputs) { g in

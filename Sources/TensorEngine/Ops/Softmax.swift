@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CKernels
 
 /// Softmax over the last axis. Entries of -inf (additive masks) get probability 0.
 public func softmax(_ x: Tensor) -> Tensor {
@@ -48,15 +49,7 @@ public func logSoftmax(_ x: Tensor) -> Tensor {
     let out = TensorStorage(count: x.count)
     let px = x.dataPointer, py = out.data
     parallelFor(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(width, 1))) { range in
-        for r in range {
-            let xr = px + r * width, yr = py + r * width
-            var m = -Float.infinity
-            for j in 0..<width { m = Swift.max(m, xr[j]) }
-            var s: Float = 0
-            for j in 0..<width { s += expf(xr[j] - m) }
-            let lse = m + logf(s)
-            for j in 0..<width { yr[j] = xr[j] - lse }
-        }
+        hat_log_softmax_rows(px + range.lowerBound * width, py + range.lowerBound * width, range.count, width)
     }
     return Tensor.result(out, shape: x.shape, inputs: [x]) { g in
         // dx = dy − softmax(x) · Σ dy

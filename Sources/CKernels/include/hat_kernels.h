@@ -1,0 +1,44 @@
+#ifndef HAT_KERNELS_H
+#define HAT_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The best implementation this CPU runs: 2 = AVX-512F, 1 = AVX2+FMA, 0 = portable C.
+int hat_small_gemm_isa(void);
+
+/// C[M,N] = alpha · A[M,K] · B[N,K]ᵀ + beta · C, all row-major with leading dimensions
+/// (A[m,k] = a[m·lda + k], B's row n is b[n·ldb ..], C[m,n] = c[m·ldc + n]).
+/// Each row of B (a weight row, y = x·Wᵀ) is read from memory once for all M rows of A:
+/// the shape of a decoder step (M = beam × sentences). beta = 0 does not read C.
+void hat_sgemm_small_nt(long M, long N, long K, float alpha, const float *a, long lda,
+                        const float *b, long ldb, float beta, float *c, long ldc);
+
+/// The same with the implementation capped at `isa` (tests compare every path).
+void hat_sgemm_small_nt_isa(int isa, long M, long N, long K, float alpha, const float *a, long lda,
+                            const float *b, long ldb, float beta, float *c, long ldc);
+
+/// C[M,N] = alpha · A[M,K] · B[K,N] + beta · C, all row-major with leading dimensions
+/// (B[k,n] = b[k·ldb + n]). For small M (attention probabilities · values).
+void hat_sgemm_small_nn(long M, long N, long K, float alpha, const float *a, long lda,
+                        const float *b, long ldb, float beta, float *c, long ldc);
+
+/// The same with the implementation capped at `isa`.
+void hat_sgemm_small_nn_isa(int isa, long M, long N, long K, float alpha, const float *a, long lda,
+                            const float *b, long ldb, float beta, float *c, long ldc);
+
+/// y[r, :] = x[r, :] − log Σ exp(x[r, :]) for `rows` contiguous rows of `width` (x and y may be
+/// the same buffer). Vectorized exp (Cephes' polynomial, about 1 ulp); rows whose maximum is
+/// not finite take the scalar libm path.
+void hat_log_softmax_rows(const float *x, float *y, long rows, long width);
+/// The same with the implementation capped at `isa` (0: scalar libm).
+void hat_log_softmax_rows_isa(int isa, const float *x, float *y, long rows, long width);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+@testable import Latency
+
+/// `--command`: a user's shell command as the latency measurement.
+@Suite("Latency from a user's command")
+struct LatencyCommandTests {
+    /// A fresh folder with a measuring script and a YAML file whose path has a space and a quote.
+    struct Fixture {
+        let folder: URL
+        let yaml: String
+        let script: String
+
+        init(script body: String) throws {
+            folder = FileManager.default.temporaryDirectory.appendingPathComponent("hat-latency-command-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let sub = folder.appendingPathComponent("sub dir")
+            try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+            yaml = sub.appendingPathComponent("it's 7.yml").path
+            try "encoder-embed-dim-subtransformer: 512\n".write(toFile: yaml, atomically: true, encoding: .utf8)
+            script = folder.appendingPathComponent("measure.sh").path
+            try ("#!/bin/sh\n" + body).write(toFile: script, atomically: true, encoding: .utf8)
+            _ = chmod(script, 0o755)
+        }
+
+        func remove() { try? FileManager.default.removeItem(at: folder) }
+    }
+
+    func expectError(_ fragments: [String], sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
+        do {
+            try body()
+            Issue.record("expected an error containing \(fragments)", sourceLocation: sourceLocation)
+        } catch let error as LatencyCommandError {
+            for f in fragments {
+                #expect(error.description.contains(f), "'\(error.description)' lacks '\(f)'", sourceLocation: sourceLocation)
+            }
+        } catch {
+            Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test("the YAML path is appended as the last argument; the last number of the last non-empty line is the latency")
+    func appendedPath() throws {
+        // Fails unless it gets exactly one argument naming the YAML file.
+        let f = try Fixture(script: """
+            [ "$#" -eq 1 ] && [ -f "$1" ] || { echo "bad arguments: $*" >&2; exit 9; }
+            echo "measuring $1 (300 runs)"
+            echo "latency: 12.5 ms"
+            echo "   "
+            """)
+        defer { f.remove() }
+        let m = try LatencyCommandSource(command: f.script).measure(yamlPath: f.yaml)
+        #expect(m.encoderMs == 0 && m.decoderMs == 12.5)
+        let m2 = try LatencyCommandSource(command: "sh \(LatencyCommandSource.shellQuoted(f.script))").measure(yamlPath: f.yaml)
+        #expect(m2.decoderMs == 12.5)
+    }
+
+    @Test("{} is replaced by the path, every time it appears")
+    func substitutedPath() throws {
+        let f = try Fixture(script: """
+            [ "$1" = "$3" ] && [ "$2" = "--flag" ] && [ -f "$1" ] || { echo "bad arguments: $*" >&2; exit 9; }
+            echo "$1: 1e2"
+            """)
+        defer { f.remove() }
+        let m = try LatencyCommandSource(command: "\(f.script) {} --flag {}").measure(yamlPath: f.yaml)
+        #expect(m.decoderMs == 100)
+    }
+
+    @Test("encoder-decoder output takes the last two numbers")
+    func encoderDecoder() throws {
+        let f = try Fixture(script: "echo 'encoder 3.5 ms, decoder 10.25 ms'\n")
+        defer { f.remove() }
+        let m = try LatencyCommandSource(command: f.script, output: .encoderDecoder).measure(yamlPath: f.yaml)
+        #expect(m.encoderMs == 3.5 && m.decoderMs == 10.25)
+        let one = try Fixture(script: "echo 'total 7'\n")
+        defer { one.remove() }
+        expectError(["no two numbers", "total 7"]) { _ = try LatencyCommandSource(command: one.script, output: .encoderDecoder).measure(yamlPath: one.yaml) }
+    }
+
+    @Test("a non-zero exit is an error with the command's output")
+    func nonZeroExit() throws {
+        let f = try Fixture(script: "echo 'partial 3'\necho 'CUDA out of memory' >&2\nexit 3\n")
+        defer { f.remove() }
+        expectError(["exited with status 3", "CUDA out of memory", "partial 3", "measure.sh"]) {
+            _ = try LatencyCommandSource(command: f.script).measure(yamlPath: f.yaml)
+        }
+    }
+
+    @Test("no number, nothing printed, or a negative number is an error")
+    func noNumber() throws {
+        let words = try Fixture(script: "echo 12\necho done\n")
+        defer { words.remove() }
+        expectError(["no number", "\"done\""]) { _ = try LatencyCommandSource(command: words.script).measure(yamlPath: words.yaml) }
+        let silent = try Fixture(script: "echo 'only stderr' >&2\n")
+        defer { silent.remove() }
+        expectError(["printed nothing", "only stderr"]) { _ = try LatencyCommandSource(command: silent.script).measure(yamlPath: silent.yaml) }
+        let negative = try Fixture(script: "echo 'latency -4'\n")
+        defer { negative.remove() }
+        expectError(["-4", "not a latency"]) { _ = try LatencyCommandSource(command: negative.script).measure(yamlPath: negative.yaml) }
+    }
+
+    @Test("a command running past the timeout is killed and reported")
+    func timeout() throws {
+        let f = try Fixture(script: "echo started\nsleep 30\necho 5\n")
+        defer { f.remove() }
+        let start = Date()
+        expectError(["did not finish within 0.5 s", "started"]) {
+            _ = try LatencyCommandSource(command: f.script, timeout: 0.5).measure(yamlPath: f.yaml)
+        }
+        #expect(Date().timeIntervalSince(start) < 10)
+    }
+
+    @Test("numbers on a line")
+    func numbers() {
+        #expect(LatencyCommandSource.numbers(in: "a -3.5 b 1e3 .5 run-2 x") == [-3.5, 1000, 0.5, 2])
+        #expect(LatencyCommandSource.numbers(in: "12.5ms") == [12.5])
+        #expect(LatencyCommandSource.numbers(in: "no digits. - e") == [])
+        #expect(LatencyCommandSource.commandLine(LatencyCommandSource(command: "m"))("/a b/it's.yml") == "m '/a b/it'\\''s.yml'")
+    }
+}
+
+extension LatencyCommandSource {
+    /// `commandLine(for:)` as a function value (keeps the expectation above on one line).
+    static func commandLine(_ s: LatencyCommandSource) -> (String) -> String { { s.commandLine(for: $0) } }
+}
