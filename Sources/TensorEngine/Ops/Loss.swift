@@ -33,10 +33,8 @@ public func labelSmoothedCrossEntropy(
             parallelFor(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(vocab, 1))) { range in
                 for r in range {
                     let xr = px + r * vocab
-                    var m = -Float.infinity
-                    for j in 0..<vocab { m = Swift.max(m, xr[j]) }
-                    var s: Float = 0, total: Float = 0
-                    for j in 0..<vocab { s += expf(xr[j] - m); total += xr[j] }
+                    let m = rowMax(xr, vocab)
+                    let (s, total) = rowSumExpAndSum(xr, vocab, shift: m)
                     let l = m + logf(s)
                     lse[r] = l
                     if targets[r] == paddingIndex { continue }
@@ -54,12 +52,17 @@ public func labelSmoothedCrossEntropy(
     let loss = Tensor.result(out, shape: [], inputs: [x]) { g in
         // d loss / d z_j = softmax_j − (1 − ε)·[j = target] − ε/V, per non-pad row.
         let lse = saved.pointer
-        let gx = x.gradPointer, gv = g[0]
+        let (gx, store) = x.gradientDestination
+        let gv = g[0]
         let e = Float(epsI)
         parallelFor(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(vocab, 1))) { range in
-            for r in range where targets[r] != paddingIndex {
-                let xr = px + r * vocab, dr = gx + r * vocab, l = lse[r]
-                for j in 0..<vocab { dr[j] += gv * (expf(xr[j] - l) - e) }
+            for r in range {
+                let xr = px + r * vocab, dr = gx + r * vocab
+                if targets[r] == paddingIndex {
+                    if store { dr.update(repeating: 0, count: vocab) }
+                    continue
+                }
+                rowAffineExp(xr, vocab, shift: lse[r], a: gv, b: -gv * e, into: dr, store: store)
                 dr[Int(targets[r])] -= gv * (1 - epsilon)
             }
         }
