@@ -70,7 +70,7 @@ public func multiHeadAttention(query: Tensor, key: Tensor, value: Tensor, heads:
             for row in 0..<t { allowed.softmax(scores.pointer + row * s, batch: i, query: row) }
             if let keep {
                 let mk = keep.keep + bh * block, src = pp + bh * block, dst = pd + bh * block
-                for j in 0..<block { dst[j] = mk[j] != 0 ? src[j] * keepScale : 0 }
+                for j in 0..<block { dst[j] = src[j] * (Float(mk[j]) * keepScale) }
             }
             let weights = MatrixRef(pointer: pd + bh * block, rows: t, cols: s, rowStride: s, colStride: 1)
             let o = MatrixRef(pointer: po + i * t * width + h * hd, rows: t, cols: hd, rowStride: width, colStride: 1)
@@ -103,7 +103,7 @@ public func multiHeadAttention(query: Tensor, key: Tensor, value: Tensor, heads:
                 gemm(dPm, dO, head(pv, v, i, h, rows: s).transposed, beta: 0)  // dP' = dO · Vᵀ
                 if let keep {  // through the dropout: dP = dP' ⊙ mask / (1 − p)
                     let mk = keep.keep + bh * block
-                    for j in 0..<block { dP[j] = mk[j] != 0 ? dP[j] * keepScale : 0 }
+                    for j in 0..<block { dP[j] *= Float(mk[j]) * keepScale }
                 }
                 // Through the softmax: dS = P ⊙ (dP − Σ_row dP ⊙ P), masked entries have P = 0.
                 let prob = pp + bh * block

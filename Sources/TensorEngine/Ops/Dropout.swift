@@ -18,14 +18,20 @@ public func dropout(_ x: Tensor, p: Float, rng: inout RandomGenerator) -> Tensor
     // Compare 24-bit uniforms against a threshold: exact and cheap. The generator runs in
     // sequence (its stream defines the mask), so this loop is single-threaded by design.
     let threshold = UInt64((Double(p) * 16_777_216.0).rounded())
+    // Branch-free on purpose: "kept" is a coin flip, and a branch on it mispredicts a third of
+    // the time (the compiler turns `kept ? a : b` back into a branch here). The sign of
+    // uniform − threshold gives an all-ones mask when kept; x · (scale or +0) is bit for bit
+    // the x · mask of the two-pass version.
+    let scaleBits = scale.bitPattern
     for i in 0..<n {
-        let kept = (rng.next() >> 40) >= threshold
-        keep[i] = kept ? 1 : 0
-        po[i] = kept ? px[i] * scale : 0
+        let difference = Int64(bitPattern: (rng.next() >> 40) &- threshold)  // < 0 when dropped
+        let keptMask = UInt32(truncatingIfNeeded: ~(difference >> 63))         // all ones when kept
+        keep[i] = UInt8(truncatingIfNeeded: keptMask & 1)
+        po[i] = px[i] * Float(bitPattern: scaleBits & keptMask)
     }
     return Tensor.result(out, shape: x.shape, inputs: [x]) { g in
         let (gx, store) = x.gradientDestination
-        parallelFor(n) { r in emitGradient(gx, store: store, r) { keep[$0] != 0 ? g[$0] * scale : 0 } }
+        parallelFor(n) { r in emitGradient(gx, store: store, r) { g[$0] * (Float(keep[$0]) * scale) } }
         _ = mask  // keeps the mask alive with the graph
     }
 }

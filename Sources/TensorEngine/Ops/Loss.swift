@@ -27,14 +27,20 @@ public func labelSmoothedCrossEntropy(
     let lse = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(rows, 1))
     var nllRows = [Double](repeating: 0, count: rows)
     var smoothRows = [Double](repeating: 0, count: rows)
+    // One scratch row per chunk holds exp(x − max) so that the exp loop and the sums both vectorize.
+    let minRows = Swift.max(1, 16_384 / Swift.max(vocab, 1))
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: parallelChunkCount(rows, minimumPerThread: minRows) * Swift.max(vocab, 1))
+    defer { scratch.deallocate() }
     nllRows.withUnsafeMutableBufferPointer { nllP in
         smoothRows.withUnsafeMutableBufferPointer { smP in
             let nll = nllP.baseAddress!, sm = smP.baseAddress!
-            parallelFor(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(vocab, 1))) { range in
+            parallelChunks(rows, minimumPerThread: minRows) { chunk, range in
+                let e = scratch + chunk * vocab
                 for r in range {
                     let xr = px + r * vocab
                     let m = rowMax(xr, vocab)
-                    let (s, total) = rowSumExpAndSum(xr, vocab, shift: m)
+                    for j in 0..<vocab { e[j] = fastExp(xr[j] - m) }
+                    let s = rowSum(e, vocab), total = rowSum(xr, vocab)
                     let l = m + logf(s)
                     lse[r] = l
                     if targets[r] == paddingIndex { continue }
