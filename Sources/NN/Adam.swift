@@ -46,13 +46,16 @@ public final class Adam {
             precondition(p.isContiguous && p.offset == 0 && p.count == p.storage.count, "Adam updates whole parameters")
             guard let g = p.storage.grad else { continue }  // untouched this step (no gradient)
             let x = p.storage.data, m = firstMoments[i].storage.data, v = secondMoments[i].storage.data
-            let n = p.count
-            for j in 0..<n {
-                let gj = g[j] * gradientScale
-                m[j] = b1 * m[j] + (1 - b1) * gj
-                v[j] = b2 * v[j] + (1 - b2) * gj * gj
-                if wd != 0 { x[j] -= lr * wd * x[j] }
-                x[j] -= stepSize * m[j] / (v[j].squareRoot() / c2Sqrt + eps)
+            // Elements are independent: split large parameters over the cores (the result
+            // does not depend on the split).
+            parallelFor(p.count, minimumPerThread: 16_384) { range in
+                for j in range {
+                    let gj = g[j] * gradientScale
+                    m[j] = b1 * m[j] + (1 - b1) * gj
+                    v[j] = b2 * v[j] + (1 - b2) * gj * gj
+                    if wd != 0 { x[j] -= lr * wd * x[j] }
+                    x[j] -= stepSize * m[j] / (v[j].squareRoot() / c2Sqrt + eps)
+                }
             }
         }
     }

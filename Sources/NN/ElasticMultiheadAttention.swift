@@ -68,18 +68,12 @@ public final class ElasticMultiheadAttention: Module {
 
     /// softmax(Q Kᵀ / √h) V over `heads` heads, then the output projection to `outputDim`.
     ///   query [B, T, qkv], key/value [B, S, qkv] (any views with unit last stride)
+    /// Heads are column blocks of these views, read in place by `multiHeadAttention`.
     public func attend(query: Tensor, key: Tensor, value: Tensor, heads: Int, mask: AttentionMask,
                        dropout: Float, outputDim: Int, context: ForwardContext) -> Tensor {
         precondition(qkvDim % heads == 0, "attention: \(heads) heads do not divide qkv-dim \(qkvDim)")
-        let headDim = qkvDim / heads
-        let (b, t) = (query.shape[0], query.shape[1])
-        // Split heads as views: [B, T, qkv] → [B, T, H, hd] → [B, H, T, hd].
-        let q = (query * (1 / Float(headDim).squareRoot())).unflattened(-1, [heads, headDim]).permuted([0, 2, 1, 3])
-        let k = key.unflattened(-1, [heads, headDim]).permuted([0, 2, 1, 3])
-        let v = value.unflattened(-1, [heads, headDim]).permuted([0, 2, 1, 3])
-        var probabilities = maskedSoftmax(matmul(q, k.transposed(-1, -2)), mask: mask)  // [B, H, T, S]
-        probabilities = context.dropout(probabilities, p: dropout)
-        let merged = matmul(probabilities, v).permuted([0, 2, 1, 3]).reshaped([b, t, qkvDim])
+        let merged = multiHeadAttention(query: query, key: key, value: value, heads: heads, mask: mask,
+                                        dropout: context.training ? dropout : 0, rng: &context.rng)  // [B, T, qkv]
         return outProj(merged, outFeatures: outputDim)
     }
 }

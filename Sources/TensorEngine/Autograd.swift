@@ -22,6 +22,18 @@ final class GradNode {
     }
 }
 
+/// Stores (`store`) or adds `value(i)` into `dst[i]` for every i in `range`: how a backward
+/// kernel writes a gradient whose destination may be fresh (`Tensor.gradientDestination`).
+/// The branch sits outside the loops so that both specialize and vectorize.
+@inline(__always)
+func emitGradient(_ dst: UnsafeMutablePointer<Float>, store: Bool, _ range: Range<Int>, _ value: (Int) -> Float) {
+    if store {
+        for i in range { dst[i] = value(i) }
+    } else {
+        for i in range { dst[i] += value(i) }
+    }
+}
+
 /// Whether ops record a graph. `withNoGrad` turns recording off for inference: no nodes, no tape.
 ///
 /// The flag is per thread (like PyTorch's grad mode), so inference on one thread never turns

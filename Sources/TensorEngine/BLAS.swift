@@ -161,3 +161,22 @@ private func smallGEMM(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, alpha: Fl
     }
     return true
 }
+
+/// y = Σ_rows m[row, :] + beta · y for a row-major `m` (unit column stride): the gradient of a
+/// bias added to every row. One threaded SGEMV (mᵀ · ones) instead of a single-threaded loop.
+func addColumnSums(of m: MatrixRef, into y: UnsafeMutablePointer<Float>, beta: Float) {
+    precondition(m.colStride == 1 || m.cols == 1, "addColumnSums: rows must be contiguous")
+    if m.cols == 0 { return }
+    if m.rows == 0 {
+        if beta == 0 { y.update(repeating: 0, count: m.cols) }
+        return
+    }
+    // A fresh (uninitialized) y is zeroed here rather than trusting SGEMV's beta = 0 with
+    // whatever bits the buffer holds.
+    if beta == 0 { y.update(repeating: 0, count: m.cols) }
+    let ones = [Float](repeating: 1, count: m.rows)
+    ones.withUnsafeBufferPointer { o in
+        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(m.rows), Int32(m.cols), 1, m.pointer,
+                    Int32(Swift.max(m.rowStride, m.cols, 1)), o.baseAddress!, 1, 1, y, 1)
+    }
+}

@@ -4,8 +4,8 @@ import Dispatch
 ///
 /// Work below `minimumPerThread` items per thread runs inline: on two cores, dispatching
 /// costs more than it saves for small kernels (build-notes.md, "Swift speed habits").
-@inline(__always)
-func parallelFor(_ count: Int, minimumPerThread: Int = 32_768, _ body: (Range<Int>) -> Void) {
+@inlinable
+public func parallelFor(_ count: Int, minimumPerThread: Int = 32_768, _ body: (Range<Int>) -> Void) {
     let threads = Swift.min(ParallelSettings.threads, count / Swift.max(minimumPerThread, 1))
     if threads <= 1 {
         if count > 0 { body(0..<count) }
@@ -16,6 +16,29 @@ func parallelFor(_ count: Int, minimumPerThread: Int = 32_768, _ body: (Range<In
         let start = t * chunk
         let end = Swift.min(count, start + chunk)
         if start < end { body(start..<end) }
+    }
+}
+
+/// How many chunks `parallelChunks` splits `count` items into (1 when it runs inline).
+@inline(__always)
+func parallelChunkCount(_ count: Int, minimumPerThread: Int = 32_768) -> Int {
+    Swift.max(1, Swift.min(ParallelSettings.threads, count / Swift.max(minimumPerThread, 1)))
+}
+
+/// `parallelFor` that also passes each chunk's index in 0..<parallelChunkCount(...), so a
+/// reduction can give every chunk its own partial result and combine them afterwards.
+@inline(__always)
+func parallelChunks(_ count: Int, minimumPerThread: Int = 32_768, _ body: (Int, Range<Int>) -> Void) {
+    let chunks = parallelChunkCount(count, minimumPerThread: minimumPerThread)
+    if chunks == 1 {
+        if count > 0 { body(0, 0..<count) }
+        return
+    }
+    let size = (count + chunks - 1) / chunks
+    DispatchQueue.concurrentPerform(iterations: chunks) { t in
+        let start = t * size
+        let end = Swift.min(count, start + size)
+        if start < end { body(t, start..<end) }
     }
 }
 

@@ -3,7 +3,12 @@
 /// Same seed, same machine → bitwise the same stream. The whole state is four words, so a
 /// checkpoint can store it (`state`) and a resumed run continues the exact stream.
 public struct RandomGenerator: RandomNumberGenerator, Sendable {
-    public private(set) var state: [UInt64]
+    // Four stored words, not an array: dropout draws tens of millions of numbers per training
+    // step, and an array pays a bounds and uniqueness check on every access.
+    private var s0, s1, s2, s3: UInt64
+
+    /// The whole state, four words (what a checkpoint stores).
+    public var state: [UInt64] { [s0, s1, s2, s3] }
 
     public init(seed: UInt64) {
         var s = seed
@@ -14,13 +19,13 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
             return z ^ (z >> 31)
         }
-        state = [splitMix(), splitMix(), splitMix(), splitMix()]
+        s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
     }
 
     /// Restores a generator from a saved `state` (four words).
     public init(state: [UInt64]) {
         precondition(state.count == 4 && state.contains { $0 != 0 }, "a generator state is four words, not all zero")
-        self.state = state
+        (s0, s1, s2, s3) = (state[0], state[1], state[2], state[3])
     }
 
     @inline(__always)
@@ -28,14 +33,14 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
 
     @inline(__always)
     public mutating func next() -> UInt64 {
-        let result = Self.rotl(state[1] &* 5, 7) &* 9
-        let t = state[1] << 17
-        state[2] ^= state[0]
-        state[3] ^= state[1]
-        state[1] ^= state[2]
-        state[0] ^= state[3]
-        state[2] ^= t
-        state[3] = Self.rotl(state[3], 45)
+        let result = Self.rotl(s1 &* 5, 7) &* 9
+        let t = s1 << 17
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
+        s2 ^= t
+        s3 = Self.rotl(s3, 45)
         return result
     }
 

@@ -86,6 +86,18 @@ public final class Tensor: @unchecked Sendable {
     /// Pointer to the first element of this view's gradient region (allocating the buffer).
     public var gradPointer: UnsafeMutablePointer<Float> { storage.gradBuffer() + offset }
 
+    /// Where a backward closure puts this tensor's gradient: `store` is true when the region is
+    /// a fresh, uninitialized buffer that the closure must overwrite completely (this tensor
+    /// spans its whole storage and no gradient reached it yet); otherwise it adds as usual.
+    /// Fetch the destinations of several inputs in the order the closure writes them.
+    public var gradientDestination: (pointer: UnsafeMutablePointer<Float>, store: Bool) {
+        if offset == 0 && count == storage.count && isContiguous {
+            let (g, fresh) = storage.gradBufferForFullWrite()
+            return (g, fresh)
+        }
+        return (gradPointer, false)
+    }
+
     /// Resolves a negative axis (-1 = last).
     public func axis(_ a: Int) -> Int {
         let r = a < 0 ? a + rank : a

@@ -47,6 +47,19 @@ public final class TensorStorage: @unchecked Sendable {
         return g
     }
 
+    /// The gradient buffer for a backward step that writes *every* element of this storage.
+    ///
+    /// When no gradient exists yet the buffer is allocated without zero-filling and `fresh` is
+    /// true: the caller must then store its values instead of adding them. Most activations
+    /// receive exactly one gradient, so this saves a zero-fill and a read of every gradient
+    /// buffer in the backward pass (docs/PERFORMANCE.md).
+    public func gradBufferForFullWrite() -> (pointer: UnsafeMutablePointer<Float>, fresh: Bool) {
+        if let g = grad { return (g, false) }
+        let g = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(count, 1))
+        grad = g
+        return (g, true)
+    }
+
     /// Sets the gradient to zero (keeps the buffer), as an optimizer's `zeroGrad` does.
     public func zeroGrad() {
         if let g = grad { g.update(repeating: 0, count: count) }

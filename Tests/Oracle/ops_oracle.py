@@ -314,6 +314,41 @@ def build():
         mha_cross,
     )
 
+    # 36-38: fused multi-head attention (heads merged; Q, K, V as column blocks of one base) --
+    def attention(q, k, v, heads, additive):
+        B, T, W = q.shape
+        S = k.shape[1]
+        hd = W // heads
+        qh = q.reshape(B, T, heads, hd).permute(0, 2, 1, 3)
+        kh = k.reshape(B, S, heads, hd).permute(0, 2, 1, 3)
+        vh = v.reshape(B, S, heads, hd).permute(0, 2, 1, 3)
+        p = torch.softmax(qh @ kh.transpose(-1, -2) / math.sqrt(hd) + additive, -1)
+        return (p @ vh).permute(0, 2, 1, 3).reshape(B, T, W)
+
+    W = 12
+    pad = torch.zeros(2, 1, 1, 5, dtype=F32)
+    pad[1, 0, 0, 3:] = -math.inf  # batch 1: last 2 keys padded
+    o.case(
+        "attention_self_padding",
+        dict(qkv=randn(2, 5, 3 * W), mask=pad),
+        lambda qkv, mask: attention(qkv[..., :W], qkv[..., W:2 * W], qkv[..., 2 * W:], 3, mask),
+        no_grad=("mask",),
+    )
+    causal = torch.triu(torch.full((5, 5), -math.inf, dtype=F32), 1)
+    o.case(
+        "attention_causal",
+        dict(qkv=randn(2, 5, 3 * W)),
+        lambda qkv: attention(qkv[..., :W], qkv[..., W:2 * W], qkv[..., 2 * W:], 2, causal),
+    )
+    cross_pad = torch.zeros(2, 1, 1, 7, dtype=F32)
+    cross_pad[0, 0, 0, 6:] = -math.inf  # batch 0: last key padded
+    o.case(
+        "attention_cross",
+        dict(q=randn(2, 4, 8), kv=randn(2, 7, 16), mask=cross_pad),
+        lambda q, kv, mask: attention(q, kv[..., :8], kv[..., 8:], 2, mask),
+        no_grad=("mask",),
+    )
+
     return o
 
 

@@ -154,5 +154,28 @@ struct OpCase: Sendable {
             let o = matmul(p, heads(v, 6)).permuted([0, 2, 1, 3]).reshaped([2, 4, 8])
             return linear(o, weight: i["Wo"].corner([12, 8]), bias: i["bo"].corner([12]))
         },
+        OpCase("attention_self_padding", noGrad: ["mask"]) { i in
+            let qkv = i["qkv"]
+            var rng = RandomGenerator(seed: 0)
+            return multiHeadAttention(query: qkv.narrow(-1, start: 0, length: 12), key: qkv.narrow(-1, start: 12, length: 12),
+                                      value: qkv.narrow(-1, start: 24, length: 12), heads: 3,
+                                      mask: AttentionMask(keyPadding: [false, false, false, false, false, false, false, false, true, true]),
+                                      dropout: 0, rng: &rng)
+        },
+        OpCase("attention_causal") { i in
+            let qkv = i["qkv"]
+            var rng = RandomGenerator(seed: 0)
+            return multiHeadAttention(query: qkv.narrow(-1, start: 0, length: 12), key: qkv.narrow(-1, start: 12, length: 12),
+                                      value: qkv.narrow(-1, start: 24, length: 12), heads: 2,
+                                      mask: AttentionMask(causal: true), dropout: 0, rng: &rng)
+        },
+        OpCase("attention_cross", noGrad: ["mask"]) { i in
+            let kv = i["kv"]
+            var padding = [Bool](repeating: false, count: 14)
+            padding[6] = true
+            var rng = RandomGenerator(seed: 0)
+            return multiHeadAttention(query: i["q"], key: kv.narrow(-1, start: 0, length: 8), value: kv.narrow(-1, start: 8, length: 8),
+                                      heads: 2, mask: AttentionMask(keyPadding: padding), dropout: 0, rng: &rng)
+        },
     ]
 }

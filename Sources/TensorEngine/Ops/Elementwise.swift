@@ -106,15 +106,18 @@ func binary<Op: BinaryKernel>(_ op: Op.Type, _ a: Tensor, _ b: Tensor) -> Tensor
         forEachBroadcast(shape, sa, sb) { o, ia, ib in po[o] = op.apply(pa[ia], pb[ib]) }
     }
     return Tensor.result(out, shape: shape, inputs: [a, b]) { g in
-        let ga = a.requiresGrad ? a.gradPointer : nil
-        let gb = b.requiresGrad ? b.gradPointer : nil
         if sameShape {
+            // Fetched in the order written below: for x + x the first store, the second adds.
+            let da = a.requiresGrad ? a.gradientDestination : nil
+            let db = b.requiresGrad ? b.gradientDestination : nil
             parallelFor(n) { r in
-                if let ga { for i in r { ga[i] += g[i] * op.dx(pa[i], pb[i]) } }
-                if let gb { for i in r { gb[i] += g[i] * op.dy(pa[i], pb[i]) } }
+                if let da { emitGradient(da.pointer, store: da.store, r) { g[$0] * op.dx(pa[$0], pb[$0]) } }
+                if let db { emitGradient(db.pointer, store: db.store, r) { g[$0] * op.dy(pa[$0], pb[$0]) } }
             }
             return
         }
+        let ga = a.requiresGrad ? a.gradPointer : nil
+        let gb = b.requiresGrad ? b.gradPointer : nil
         // Broadcast axes sum their gradient: accumulate through the 0-strides, single-threaded.
         let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
         forEachBroadcast(shape, sa, sb) { o, ia, ib in
@@ -146,8 +149,8 @@ func unary<K: UnaryKernel>(_ kernel: K.Type, _ x: Tensor, _ p: K.Parameter) -> T
     let px = x.dataPointer, po = out.data
     parallelFor(n) { r in for i in r { po[i] = K.apply(px[i], p) } }
     return Tensor.result(out, shape: x.shape, inputs: [x]) { g in
-        let gx = x.gradPointer
-        parallelFor(n) { r in for i in r { gx[i] += g[i] * K.derivative(px[i], po[i], p) } }
+        let (gx, store) = x.gradientDestination
+        parallelFor(n) { r in emitGradient(gx, store: store, r) { g[$0] * K.derivative(px[$0], po[$0], p) } }
     }
 }
 

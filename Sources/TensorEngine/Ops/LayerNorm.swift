@@ -11,7 +11,7 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float = 1e
     let out = TensorStorage(count: x.count)
     let mean = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(rows, 1))
     let rstd = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(rows, 1))
-    let px = x.dataPointer, py = out.data, pw = weight.dataPointer, pb = bias.dataPointer
+    let px = x.dataPointer, py = out.data, gamma = weight.dataPointer, pb = bias.dataPointer
     let minRows = Swift.max(1, 16_384 / Swift.max(d, 1))
     parallelFor(rows, minimumPerThread: minRows) { range in
         for r in range {
@@ -24,41 +24,57 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float = 1e
             let rs = 1 / (v / Float(d) + eps).squareRoot()
             mean[r] = m
             rstd[r] = rs
-            for j in 0..<d { yr[j] = (xr[j] - m) * rs * pw[j] + pb[j] }
+            for j in 0..<d { yr[j] = (xr[j] - m) * rs * gamma[j] + pb[j] }
         }
     }
     let saved = LayerNormStatistics(mean: mean, rstd: rstd)
     return Tensor.result(out, shape: x.shape, inputs: [x, weight, bias]) { g in
         let mean = saved.mean, rstd = saved.rstd
-        if x.requiresGrad {
-            // dx = rstd · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ ⊙ x̂)), with dx̂ = dy ⊙ w
-            let gx = x.gradPointer
-            parallelFor(rows, minimumPerThread: minRows) { range in
-                for r in range {
-                    let xr = px + r * d, gr = g + r * d, dr = gx + r * d
-                    let m = mean[r], rs = rstd[r]
-                    var sumG: Float = 0, sumGX: Float = 0
+        let dx = x.requiresGrad ? x.gradientDestination : nil
+        let wantParameters = weight.requiresGrad || bias.requiresGrad
+        // One pass over x and dy: dx per row, and per-chunk partial sums of the weight and
+        // bias gradients (combined below), so both cores share the whole backward.
+        let chunks = parallelChunkCount(rows, minimumPerThread: minRows)
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: wantParameters ? chunks * 2 * d : 1)
+        defer { partial.deallocate() }
+        if wantParameters { partial.initialize(repeating: 0, count: chunks * 2 * d) }
+        parallelChunks(rows, minimumPerThread: minRows) { chunk, range in
+            let pw = partial + chunk * 2 * d, pbias = pw + d
+            for r in range {
+                let xr = px + r * d, gr = g + r * d
+                let m = mean[r], rs = rstd[r]
+                if wantParameters {
                     for j in 0..<d {
-                        let gh = gr[j] * pw[j]
-                        sumG += gh
-                        sumGX += gh * (xr[j] - m) * rs
+                        pw[j] += gr[j] * (xr[j] - m) * rs
+                        pbias[j] += gr[j]
                     }
-                    let a = sumG / Float(d), b = sumGX / Float(d)
-                    for j in 0..<d {
-                        let xh = (xr[j] - m) * rs
-                        dr[j] += rs * (gr[j] * pw[j] - a - xh * b)
-                    }
+                }
+                guard let dx else { continue }
+                // dx = rstd · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ ⊙ x̂)), with dx̂ = dy ⊙ w
+                var sumG: Float = 0, sumGX: Float = 0
+                for j in 0..<d {
+                    let gh = gr[j] * gamma[j]
+                    sumG += gh
+                    sumGX += gh * (xr[j] - m) * rs
+                }
+                let a = sumG / Float(d), b = sumGX / Float(d)
+                emitGradient(dx.pointer + r * d, store: dx.store, 0..<d) { j in
+                    rs * (gr[j] * gamma[j] - a - (xr[j] - m) * rs * b)
                 }
             }
         }
-        if weight.requiresGrad || bias.requiresGrad {
-            let gw = weight.requiresGrad ? weight.gradPointer : nil
-            let gb = bias.requiresGrad ? bias.gradPointer : nil
-            for r in 0..<rows {
-                let xr = px + r * d, gr = g + r * d
-                let m = mean[r], rs = rstd[r]
-                if let gw { for j in 0..<d { gw[j] += gr[j] * (xr[j] - m) * rs } }
-                if let gb { for j in 0..<d { gb[j] += gr[j] } }
+        if wantParameters {
+            for chunk in 1..<chunks {
+                let src = partial + chunk * 2 * d
+                for j in 0..<(2 * d) { partial[j] += src[j] }
+            }
+            if weight.requiresGrad {
+                let (gw, store) = weight.gradientDestination
+                emitGradient(gw, store: store, 0..<d) { partial[$0] }
+            }
+            if bias.requiresGrad {
+                let (gb, store) = bias.gradientDestination
+                emitGradient(gb, store: store, 0..<d) { partial[d + $0] }
             }
         }
     }

@@ -27,16 +27,20 @@ public func labelSmoothedCrossEntropy(
     let lse = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(rows, 1))
     var nllRows = [Double](repeating: 0, count: rows)
     var smoothRows = [Double](repeating: 0, count: rows)
+    // One scratch row per chunk holds exp(x − max) so that the exp loop and the sums both vectorize.
+    let minRows = Swift.max(1, 16_384 / Swift.max(vocab, 1))
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: parallelChunkCount(rows, minimumPerThread: minRows) * Swift.max(vocab, 1))
+    defer { scratch.deallocate() }
     nllRows.withUnsafeMutableBufferPointer { nllP in
         smoothRows.withUnsafeMutableBufferPointer { smP in
             let nll = nllP.baseAddress!, sm = smP.baseAddress!
-            parallelFor(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(vocab, 1))) { range in
+            parallelChunks(rows, minimumPerThread: minRows) { chunk, range in
+                let e = scratch + chunk * vocab
                 for r in range {
                     let xr = px + r * vocab
-                    var m = -Float.infinity
-                    for j in 0..<vocab { m = Swift.max(m, xr[j]) }
-                    var s: Float = 0, total: Float = 0
-                    for j in 0..<vocab { s += expf(xr[j] - m); total += xr[j] }
+                    let m = rowMax(xr, vocab)
+                    for j in 0..<vocab { e[j] = fastExp(xr[j] - m) }
+                    let s = rowSum(e, vocab), total = rowSum(xr, vocab)
                     let l = m + logf(s)
                     lse[r] = l
                     if targets[r] == paddingIndex { continue }
@@ -54,12 +58,17 @@ public func labelSmoothedCrossEntropy(
     let loss = Tensor.result(out, shape: [], inputs: [x]) { g in
         // d loss / d z_j = softmax_j − (1 − ε)·[j = target] − ε/V, per non-pad row.
         let lse = saved.pointer
-        let gx = x.gradPointer, gv = g[0]
+        let (gx, store) = x.gradientDestination
+        let gv = g[0]
         let e = Float(epsI)
         parallelFor(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(vocab, 1))) { range in
-            for r in range where targets[r] != paddingIndex {
-                let xr = px + r * vocab, dr = gx + r * vocab, l = lse[r]
-                for j in 0..<vocab { dr[j] += gv * (expf(xr[j] - l) - e) }
+            for r in range {
+                let xr = px + r * vocab, dr = gx + r * vocab
+                if targets[r] == paddingIndex {
+                    if store { dr.update(repeating: 0, count: vocab) }
+                    continue
+                }
+                rowAffineExp(xr, vocab, shift: lse[r], a: gv, b: -gv * e, into: dr, store: store)
                 dr[Int(targets[r])] -= gv * (1 - epsilon)
             }
         }

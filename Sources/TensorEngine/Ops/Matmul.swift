@@ -54,13 +54,21 @@ public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
         gemm(c, a.matrix(at: ao, base: a.dataPointer), b.matrix(at: bo, base: b.dataPointer), beta: 0, smallM: smallM)
     }
     return Tensor.result(out, shape: outShape, inputs: [a, b]) { g in
+        // A fresh destination is written once per batch element (beta 0); a plain matrix `b`
+        // shared by every batch element is stored by the first product only.
+        // Operands sharing one storage (x·xᵀ) may overlap across batch elements: add only.
+        let shared = a.storage === b.storage
+        let da = a.requiresGrad ? (shared ? (pointer: a.gradPointer, store: false) : a.gradientDestination) : nil
+        let db = b.requiresGrad ? (shared ? (pointer: b.gradPointer, store: false) : b.gradientDestination) : nil
         for (i, (ao, bo)) in zip(aOffsets, bOffsets).enumerated() {
             let gc = MatrixRef(pointer: g + i * m * n, rows: m, cols: n, rowStride: n, colStride: 1)
-            if a.requiresGrad {  // dA += dC · Bᵀ
-                gemm(a.matrix(at: ao, base: a.gradPointer), gc, b.matrix(at: bo, base: b.dataPointer).transposed, beta: 1)
+            if let da {  // dA += dC · Bᵀ
+                gemm(a.matrix(at: ao, base: da.pointer), gc, b.matrix(at: bo, base: b.dataPointer).transposed,
+                     beta: da.store ? 0 : 1)
             }
-            if b.requiresGrad {  // dB += Aᵀ · dC
-                gemm(b.matrix(at: bo, base: b.gradPointer), a.matrix(at: ao, base: a.dataPointer).transposed, gc, beta: 1)
+            if let db {  // dB += Aᵀ · dC
+                gemm(b.matrix(at: bo, base: db.pointer), a.matrix(at: ao, base: a.dataPointer).transposed, gc,
+                     beta: db.store && (bBatched || i == 0) ? 0 : 1)
             }
         }
     }
@@ -98,19 +106,18 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     return Tensor.result(out, shape: outShape, inputs: inputs) { g in
         let gm = MatrixRef(pointer: g, rows: rows, cols: outFeatures, rowStride: outFeatures, colStride: 1)
         if x.requiresGrad {  // dX += dY · W
-            var gx = xm
-            gx.pointer = x.gradPointer
-            gemm(gx, gm, wm(weight.dataPointer), beta: 1)
+            let (gx, store) = x.gradientDestination
+            var gxm = xm
+            gxm.pointer = gx
+            gemm(gxm, gm, wm(weight.dataPointer), beta: store ? 0 : 1)
         }
         if weight.requiresGrad {  // dW += dYᵀ · X, into the (corner of the) weight gradient
-            gemm(wm(weight.gradPointer), gm.transposed, xm, beta: 1)
+            let (gw, store) = weight.gradientDestination
+            gemm(wm(gw), gm.transposed, xm, beta: store ? 0 : 1)
         }
         if let bias, bias.requiresGrad {  // db += Σ_rows dY
-            let gb = bias.gradPointer
-            for r in 0..<rows {
-                let row = g + r * outFeatures
-                for j in 0..<outFeatures { gb[j] += row[j] }
-            }
+            let (gb, store) = bias.gradientDestination
+            addColumnSums(of: gm, into: gb, beta: store ? 0 : 1)
         }
     }
 }

@@ -11,8 +11,9 @@ extension Tensor {
         let out = TensorStorage(count: 1)
         out.data[0] = Float(s)
         return Tensor.result(out, shape: [], inputs: [x]) { g in
-            let gx = x.gradPointer, gv = g[0]
-            parallelFor(n) { r in for i in r { gx[i] += gv } }
+            let (gx, store) = x.gradientDestination
+            let gv = g[0]
+            parallelFor(n) { r in emitGradient(gx, store: store, r) { _ in gv } }
         }
     }
 

@@ -116,10 +116,10 @@ public func concatenate(_ tensors: [Tensor], axis: Int = 0) -> Tensor {
     return Tensor.result(out, shape: outShape, inputs: parts) { g in
         for (p, s) in zip(parts, starts) where p.requiresGrad {
             let block = p.shape[ax] * inner
-            let gp = p.gradPointer
+            let (gp, store) = p.gradientDestination
             for o in 0..<outer {
                 let src = g + o * outRow + s, dst = gp + o * block
-                for j in 0..<block { dst[j] += src[j] }
+                emitGradient(dst, store: store, 0..<block) { src[$0] }
             }
         }
     }

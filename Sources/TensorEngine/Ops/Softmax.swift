@@ -24,19 +24,21 @@ public func softmax(_ x: Tensor) -> Tensor {
         }
     }
     return Tensor.result(out, shape: x.shape, inputs: [x]) { g in
-        softmaxBackward(y: py, gradient: g, into: x.gradPointer, rows: rows, width: width)
+        let (gx, store) = x.gradientDestination
+        softmaxBackward(y: py, gradient: g, into: gx, store: store, rows: rows, width: width)
     }
 }
 
 /// dx += y ⊙ (dy − Σ dy⊙y) per row: the backward of softmax (masked entries have y = 0).
+/// `store` overwrites dx instead (a fresh gradient buffer).
 private func softmaxBackward(y py: UnsafeMutablePointer<Float>, gradient g: UnsafeMutablePointer<Float>,
-                             into gx: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+                             into gx: UnsafeMutablePointer<Float>, store: Bool, rows: Int, width: Int) {
     parallelFor(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(width, 1))) { range in
         for r in range {
             let yr = py + r * width, gr = g + r * width, dr = gx + r * width
             var dot: Float = 0
             for j in 0..<width { dot += gr[j] * yr[j] }
-            for j in 0..<width { dr[j] += yr[j] * (gr[j] - dot) }
+            emitGradient(dr, store: store, 0..<width) { yr[$0] * (gr[$0] - dot) }
         }
     }
 }
@@ -53,13 +55,13 @@ public func logSoftmax(_ x: Tensor) -> Tensor {
     }
     return Tensor.result(out, shape: x.shape, inputs: [x]) { g in
         // dx = dy − softmax(x) · Σ dy
-        let gx = x.gradPointer
+        let (gx, store) = x.gradientDestination
         parallelFor(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(width, 1))) { range in
             for r in range {
                 let yr = py + r * width, gr = g + r * width, dr = gx + r * width
                 var s: Float = 0
                 for j in 0..<width { s += gr[j] }
-                for j in 0..<width { dr[j] += gr[j] - expf(yr[j]) * s }
+                emitGradient(dr, store: store, 0..<width) { gr[$0] - expf(yr[$0]) * s }
             }
         }
     }
@@ -119,6 +121,7 @@ public func maskedSoftmax(_ scores: Tensor, mask: AttentionMask) -> Tensor {
         }
     }
     return Tensor.result(out, shape: x.shape, inputs: [x]) { g in
-        softmaxBackward(y: py, gradient: g, into: x.gradPointer, rows: rows, width: s)
+        let (gx, store) = x.gradientDestination
+        softmaxBackward(y: py, gradient: g, into: gx, store: store, rows: rows, width: s)
     }
 }
