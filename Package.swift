@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "Latency", dependencies: ["Model", "NN", "Data", "Generate"]),
         .target(name: "Search", dependencies: ["TensorEngine", "NN", "Model", "Data", "Train", "Latency"]),
         .target(name: "Pipeline", dependencies: ["Data", "Train", "Generate", "Latency", "Search", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Report", dependencies: ["Pipeline", "Search", "Train", "Latency"]),
+        .target(name: "Report", dependencies: ["Data", "Pipeline", "Search", "Train", "Latency"]),
         .executableTarget(
             name: "hat",
             dependencies: [

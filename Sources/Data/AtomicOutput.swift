@@ -1,23 +1,33 @@
 import Foundation
 
-/// Writes files under a temporary name and renames them into place, so a crash or an error
-/// never leaves half a file.
-enum AtomicFile {
-    static func write(_ data: Foundation.Data, to path: String) throws {
-        let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+/// Writes a whole file under a hidden temporary name in the same folder and renames it into
+/// place (rename(2) replaces atomically), so a crash or an error leaves the old file or the new
+/// one, never half of one (design.md, "Habits"). Every stage writes its files through this.
+public enum AtomicFile {
+    public static func write(_ data: Foundation.Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(
+            ".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))").path
         do {
             try data.write(to: URL(fileURLWithPath: temporary))
-            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-            try FileManager.default.moveItem(atPath: temporary, toPath: path)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             throw DataError.io(path: path, reason: "cannot write: \(error.localizedDescription)")
         }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw DataError.io(path: path, reason: "cannot rename into place: \(reason)")
+        }
     }
 
-    static func write(_ text: String, to path: String) throws {
+    public static func write(_ data: Foundation.Data, to url: URL) throws { try write(data, to: url.path) }
+
+    public static func write(_ text: String, to path: String) throws {
         try write(Foundation.Data(text.utf8), to: path)
     }
+
+    public static func write(_ text: String, to url: URL) throws { try write(Foundation.Data(text.utf8), to: url.path) }
 }
 
 /// An output folder built under a hidden temporary sibling (`.NAME.tmp-PID-RANDOM`) and renamed

@@ -1,4 +1,5 @@
 import Foundation
+import enum Data.AtomicFile
 import struct Data.SHA256
 import Model
 import TensorEngine
@@ -181,7 +182,7 @@ public struct LatencyDataset: Sendable {
 
     /// Writes the dataset to `path` through a temporary file and a rename (never half a file).
     public func write(to path: String) throws {
-        try writeAtomically(Data(csvText.utf8), to: path)
+        try AtomicFile.write(Data(csvText.utf8), to: path)
     }
 
     /// SHA-256 of `csvText`: identifies the rows a predictor was trained on (equal to the file's
@@ -276,17 +277,4 @@ public struct LatencyDataset: Sendable {
 
     /// The latency HAT's predictor learns, per row (encoder + decoder mean, ms).
     public var latencies: [Double] { rows.map(\.latency) }
-}
-
-/// Writes `data` under a temporary name beside `path` and renames it into place.
-func writeAtomically(_ data: Data, to path: String) throws {
-    let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
-    do {
-        try data.write(to: URL(fileURLWithPath: temporary))
-        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-        try FileManager.default.moveItem(atPath: temporary, toPath: path)
-    } catch {
-        try? FileManager.default.removeItem(atPath: temporary)
-        throw LatencyError(file: path, "cannot write: \(error.localizedDescription)")
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import enum Data.AtomicFile
 import Model
 
 /// Something that predicts a SubTransformer's latency (encoder + decoder mean, ms) from HAT's
@@ -134,7 +135,7 @@ public struct LinearLatencyPredictor: LatencyPredictor, Codable, Equatable {
                         encoder: encoder, decoder: decoder, provenance: provenance)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try writeAtomically(try encoder.encode(file), to: path)
+        try AtomicFile.write(try encoder.encode(file), to: path)
     }
 
     static func load(_ data: Data, path: String) throws -> LinearLatencyPredictor {

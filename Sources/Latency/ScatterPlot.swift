@@ -1,4 +1,5 @@
 import Foundation
+import enum Data.AtomicFile
 
 /// A self-contained SVG scatter plot of predicted against measured latency: square axes with
 /// ticks and labels, the y = x line, the ±10 % band, and a title with the metrics.
@@ -16,7 +17,7 @@ public struct ScatterPlot {
         self.metrics = metrics
     }
 
-    public func write(to path: String) throws { try writeAtomically(Data(svg.utf8), to: path) }
+    public func write(to path: String) throws { try AtomicFile.write(Data(svg.utf8), to: path) }
 
     /// "Nice" tick positions (1, 2 or 5 × 10^k apart) covering lo...hi.
     public static func ticks(_ lo: Double, _ hi: Double, target: Int = 6) -> [Double] {

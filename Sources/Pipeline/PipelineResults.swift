@@ -1,4 +1,5 @@
 import Foundation
+import enum Data.AtomicFile
 import Model
 
 /// `results.json`: the model the pipeline hands over, with the numbers that show it fits:
@@ -32,7 +33,7 @@ public struct PipelineResults: Codable, Sendable {
     public func write(to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try writeAtomically(try encoder.encode(self), to: url)
+        try AtomicFile.write(try encoder.encode(self), to: url)
     }
 
     public static func read(_ url: URL) throws -> PipelineResults? {

@@ -231,10 +231,10 @@ public final class PipelineRunner {
             for (m, p) in zip(part.latencies, predicted) { csv += "\(name),\(m),\(p)\n" }
             log("  \(name.padding(toLength: 6, withPad: " ", startingAt: 0))" + metrics[name]!.summary)
         }
-        try writeAtomically(Foundation.Data(csv.utf8), to: dir.appendingPathComponent("predictions.csv"))
+        try AtomicFile.write(Foundation.Data(csv.utf8), to: dir.appendingPathComponent("predictions.csv"))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try writeAtomically(try encoder.encode(metrics), to: dir.appendingPathComponent("metrics.json"))
+        try AtomicFile.write(try encoder.encode(metrics), to: dir.appendingPathComponent("metrics.json"))
         let shown = split.test.isEmpty ? split.train : split.test
         try ScatterPlot(title: "\(config.predictorKind) on this machine (\(split.test.isEmpty ? "train" : "test") rows)",
                         measured: shown.latencies, predicted: predictor.predict(shown),
@@ -290,7 +290,7 @@ public final class PipelineRunner {
             throw PipelineError.stage("search", "no SubTransformer was found for \(constraints[0].label)")
         }
         let yaml = try String(contentsOf: url(.search).appendingPathComponent(chosen.subtransformer), encoding: .utf8)
-        try writeAtomically(Foundation.Data(yaml.utf8), to: URL(fileURLWithPath: subTransformerYAML))
+        try AtomicFile.write(Foundation.Data(yaml.utf8), to: URL(fileURLWithPath: subTransformerYAML))
         return ["subtransformer": subTransformerYAML, "constraint": chosen.constraint, "supernet_loss": String(format: "%.4f", chosen.loss),
                 "predicted_ms": String(format: "%.3f", chosen.predictedLatencyMs),
                 "measured_ms": chosen.measuredLatencyMs.map { String(format: "%.3f", $0) } ?? "",
@@ -320,7 +320,7 @@ public final class PipelineRunner {
         let dir = url(.test)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let hypPath = dir.appendingPathComponent("\(config.testSplit).hyp.txt")
-        try writeAtomically(Foundation.Data((hypotheses.joined(separator: "\n") + "\n").utf8), to: hypPath)
+        try AtomicFile.write(Foundation.Data((hypotheses.joined(separator: "\n") + "\n").utf8), to: hypPath)
         let report = ScoreReport(corpus: try ScoringCorpus(hypotheses: hypotheses, references: [references]), metrics: [.bleu, .chrf])
         let bleu = report.results.first { $0.name == "BLEU" }!, chrf = report.results.first { $0.name != "BLEU" }!
         log(report.text(version: "hat"))
@@ -337,13 +337,6 @@ public final class PipelineRunner {
         try results.write(to: resultsURL)
         return ["bleu": String(format: "%.2f", bleu.score), "chrf": String(format: "%.2f", chrf.score), "results": resultsURL.path]
     }
-}
-
-/// Writes through a temporary name and a rename, so a reader never sees half a file.
-func writeAtomically(_ data: Foundation.Data, to url: URL) throws {
-    let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
-    try data.write(to: tmp)
-    guard rename(tmp.path, url.path) == 0 else { throw PipelineError.stage("write", "cannot write \(url.path): \(String(cString: strerror(errno)))") }
 }
 
 /// An exclusive lock on a pipeline folder, so two pipelines never write the same stages.

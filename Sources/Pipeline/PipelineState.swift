@@ -1,4 +1,5 @@
 import Foundation
+import enum Data.AtomicFile
 import struct Data.SHA256
 
 /// `pipeline.json`: which stages have finished, with the fingerprint of the settings they ran
@@ -34,9 +35,7 @@ public struct PipelineState: Codable, Sendable {
     public func write(to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
-        try encoder.encode(self).write(to: tmp)
-        guard rename(tmp.path, url.path) == 0 else { throw PipelineError.stage("state", "cannot write \(url.path)") }
+        try AtomicFile.write(try encoder.encode(self), to: url)
     }
 
     public static func fingerprint(_ parts: [String]) -> String {

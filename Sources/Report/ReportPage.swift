@@ -1,4 +1,5 @@
 import Foundation
+import enum Data.AtomicFile
 import Latency
 import Pipeline
 import Search
@@ -24,9 +25,7 @@ public struct ReportPage {
         }
         let target = path ?? directory.appendingPathComponent("report.html").path
         let url = URL(fileURLWithPath: target)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
-        try Foundation.Data(html().utf8).write(to: tmp)
-        guard rename(tmp.path, url.path) == 0 else { throw PipelineError.stage("report", "cannot write \(target)") }
+        try AtomicFile.write(html(), to: url)
         return target
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import enum Data.AtomicFile
 import Model
 
 /// One point of the latency/loss front: the best SubTransformer found for one constraint
@@ -64,13 +65,13 @@ public enum ParetoFront {
     }
 
     public static func write(_ points: [ParetoPoint], to url: URL) throws {
-        try AtomicFile.write(try AtomicFile.jsonEncoder(pretty: true).encode(points), to: url)
+        try AtomicFile.write(try SearchJSON.encoder(pretty: true).encode(points), to: url)
     }
 
     public static func read(_ url: URL) throws -> [ParetoPoint] {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw SearchError.io(path: url.path, reason: "cannot read the file")
         }
-        return try AtomicFile.jsonDecoder().decode([ParetoPoint].self, from: data)
+        return try SearchJSON.decoder().decode([ParetoPoint].self, from: data)
     }
 }

@@ -17,7 +17,7 @@ public enum SearchHistory {
     /// read where they can be and otherwise ignored.
     public static func read(_ url: URL, committedBytes: Int? = nil) throws -> [Entry] {
         guard let data = FileManager.default.contents(atPath: url.path) else { return [] }
-        let decoder = AtomicFile.jsonDecoder()
+        let decoder = SearchJSON.decoder()
         struct Kind: Decodable { let type: String }
         var entries: [Entry] = []
         var start = data.startIndex
@@ -51,7 +51,7 @@ public enum SearchHistory {
 final class SearchHistoryWriter {
     let url: URL
     private let handle: FileHandle
-    private let encoder = AtomicFile.jsonEncoder()
+    private let encoder = SearchJSON.encoder()
 
     /// Opens `url`, cutting it to `length` bytes first (dropping what an interrupted iteration wrote).
     init(url: URL, truncatingTo length: Int) throws {

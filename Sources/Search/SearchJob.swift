@@ -1,4 +1,5 @@
 import Foundation
+import enum Data.AtomicFile
 import Model
 
 /// A whole `hat search`: one search per constraint set, sharing one fitness cache, in one

@@ -1,4 +1,5 @@
 import Foundation
+import enum Data.AtomicFile
 import Model
 
 /// What a search job's results depend on. A resumed job must have the same setup, or the
@@ -52,7 +53,7 @@ struct SearchStateFile: Codable {
         guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
         let file: SearchStateFile
         do {
-            file = try AtomicFile.jsonDecoder().decode(SearchStateFile.self, from: data)
+            file = try SearchJSON.decoder().decode(SearchStateFile.self, from: data)
         } catch {
             throw SearchError.badState(path: url.path, reason: "not a readable search state (\(error)); delete the folder to start over")
         }
@@ -62,7 +63,7 @@ struct SearchStateFile: Codable {
         return file
     }
 
-    func write(to url: URL) throws { try AtomicFile.write(try AtomicFile.jsonEncoder(pretty: true).encode(self), to: url) }
+    func write(to url: URL) throws { try AtomicFile.write(try SearchJSON.encoder(pretty: true).encode(self), to: url) }
 
     func run(for constraints: SearchConstraints, strategy: SearchStrategy) -> SearchRunState? {
         runs.first { $0.constraints == constraints && $0.strategy == strategy }

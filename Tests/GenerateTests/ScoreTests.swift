@@ -191,12 +191,7 @@ struct ScoreTests {
     }
 
     /// The `hat` binary built next to the test bundle, if there is one.
-    static let hatBinary: String? = [
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("hat").path,
-        Oracle.repoRoot.appendingPathComponent(".build/release/hat").path,
-    ].first { FileManager.default.isExecutableFile(atPath: $0) }
-
-    @Test(.enabled(if: hatBinary != nil, "needs the hat binary")) func commandLine() throws {
+    @Test(.enabled(if: HATBinary.isAvailable, "needs the hat binary")) func commandLine() throws {
         let dir = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let hyp = dir.appendingPathComponent("hyp.txt").path, ref = dir.appendingPathComponent("ref.txt").path
@@ -207,16 +202,7 @@ struct ScoreTests {
         try write(Array(c.references[0].dropLast()), to: short)
 
         func hat(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Self.hatBinary!)
-            process.arguments = ["score"] + arguments
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+            try HATBinary.run(["score"] + arguments)
         }
 
         let ok = try hat(["--hyp", hyp, "--ref", ref, "--tokenized-bleu"])

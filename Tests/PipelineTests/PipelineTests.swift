@@ -8,12 +8,6 @@ import TestSupport
 /// SIGKILL, finished stages skipped, changed settings refused, and the report.
 @Suite("Pipeline", .serialized)
 struct PipelineTests {
-    static var hatBinary: String {
-        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("hat").path
-        if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
-        return Oracle.repoRoot.appendingPathComponent(".build/release/hat").path
-    }
-
     /// A pipeline small enough for a test (about half a minute on 2 cores).
     static func miniConfig(in dir: URL, trainUpdates: Int = 60) throws -> String {
         let space = Oracle.repoRoot.appendingPathComponent("configs/builtin_tiny_space.yml").path
@@ -34,7 +28,7 @@ struct PipelineTests {
 
     static func pipeline(_ config: String, out: String, extra: [String] = []) -> Process {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: hatBinary)
+        p.executableURL = URL(fileURLWithPath: HATBinary.path)
         p.arguments = ["pipeline", "--config", config, "--out", out] + extra
         return p
     }

@@ -53,23 +53,8 @@ struct SupernetSearchTests {
         } throws: { "\($0)".contains("encoder-embed-dim") && "\($0)".contains("is 80, but the supernet") }
     }
 
-    static var hatBinary: String {
-        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("hat").path
-        if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
-        return Oracle.repoRoot.appendingPathComponent(".build/release/hat").path
-    }
-
     static func hat(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: hatBinary)
-        p.arguments = arguments
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try HATBinary.runMerged(arguments)
     }
 
     @Test("hat search: a Pareto front over three latencies from a HAT evolution YAML, resumable, random baseline")

@@ -20,15 +20,9 @@ struct TrainerTests {
         return dir
     }
 
-    static var hatBinary: String {
-        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("hat").path
-        if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
-        return Oracle.repoRoot.appendingPathComponent(".build/release/hat").path
-    }
-
     func trainProcess(saveDir: String, extra: [String] = []) throws -> Process {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.hatBinary)
+        p.executableURL = URL(fileURLWithPath: HATBinary.path)
         p.arguments = ["train", "--config", Self.spaceFile, "--data", try Self.dataset.get(), "--save-dir", saveDir,
                        "--max-update", "40", "--save-interval-updates", "5", "--max-tokens", "1000", "--seed", "3",
                        "--warmup-updates", "10"] + extra
