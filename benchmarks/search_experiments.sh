@@ -4,9 +4,13 @@
 #      (skipped when the CSV / predictor exist);
 #   2. evolutionary vs random search with the same number of evaluations, two latency
 #      constraints, several seeds; best supernet validation loss per run;
-#   3. (FULL=1) one full HAT-sized search (30 iterations × 125) timed.
+#   3. (RANK=1) how well the first VALID validation pairs rank SubTransformers against the whole
+#      validation set: 40 random SubTransformers scored both ways (Spearman, Kendall);
+#   4. (FULL=1) one full HAT-sized search (30 iterations × 125) timed, on FULL_VALID pairs
+#      (default: all, as HAT).
 # Usage: benchmarks/search_experiments.sh SUPERNET.safetensors
-#   SEEDS="1 2 3" CONSTRAINTS="30ms,40ms" ITER=10 POP=40 VALID=400 FULL=0
+#   SEEDS="1 2 3" CONSTRAINTS="30ms,40ms" ITER=10 POP=40 VALID=400 RANK=0 FULL=0 FULL_VALID=
+#   DATA=runs/data/multi30k-en-de (the prepared dataset the supernet was trained on)
 # Outputs under runs/search-exp/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +20,7 @@ hat=.build/release/hat
 out=runs/search-exp
 mkdir -p "$out"
 space=configs/multi30k_cpu_space.yml
-data=runs/data/multi30k-en-de
+data=${DATA:-runs/data/multi30k-en-de}
 seeds=${SEEDS:-1 2 3}
 constraints=${CONSTRAINTS:-30ms,40ms}
 iter=${ITER:-10}
@@ -56,7 +60,31 @@ for c in sorted({k[0] for k in res}):
     sd = lambda v: st.stdev(v) if len(v) > 1 else 0.0
     print(f"| {c} | {f(e)} | {st.mean(e):.4f} ± {sd(e):.4f} | {f(r)} | {st.mean(r):.4f} ± {sd(r):.4f} |")
 PY
+if [ "${RANK:-0}" = 1 ]; then
+  # Random search with one iteration = the same 40 seeded random SubTransformers, scored twice.
+  for v in $valid all; do
+    flag=""; [ $v = all ] || flag="--valid-subset $v"
+    $hat search --supernet "$supernet" --data $data --predictor $predictor --latency-constraint 1000s --random \
+      --evo-iter 1 --population-size 40 --parent-size 10 --mutation-size 15 --crossover-size 15 $flag \
+      --seed 7 --out $out/rank-$v --no-measure > $out/rank-$v.log 2>&1 || { tail -5 $out/rank-$v.log; exit 1; }
+  done
+  .venv-oracle/bin/python - "$out/rank-$valid/history.jsonl" "$out/rank-all/history.jsonl" <<'PY'
+import json, sys
+from scipy.stats import spearmanr, kendalltau
+def losses(p):
+    out = {}
+    for line in open(p):
+        r = json.loads(line)
+        if "loss" in r and "gene" in r: out[tuple(r["gene"])] = r["loss"]
+    return out
+a, b = losses(sys.argv[1]), losses(sys.argv[2])
+keys = sorted(set(a) & set(b))
+x, y = [a[k] for k in keys], [b[k] for k in keys]
+print(f"subset vs whole validation set over {len(keys)} SubTransformers: Spearman {spearmanr(x, y)[0]:.4f}, Kendall {kendalltau(x, y)[0]:.4f}")
+PY
+fi
 if [ "${FULL:-0}" = 1 ]; then
+  flag=""; [ -n "${FULL_VALID:-}" ] && flag="--valid-subset $FULL_VALID"
   /usr/bin/time -v $hat search --supernet "$supernet" --data $data --predictor $predictor --latency-constraint "${constraints%%,*}" \
-    --out $out/full-hat --seed 1 2>&1 | tee $out/full-hat.log | grep -E "search took|evaluations|Elapsed"
+    $flag --out $out/full-hat --seed 1 2>&1 | tee $out/full-hat.log | grep -E "search took|evaluations|Elapsed"
 fi
