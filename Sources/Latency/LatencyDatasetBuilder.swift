@@ -12,6 +12,8 @@ public struct LatencyDatasetBuilder {
     public var seed: UInt64
     public var measurer: LatencyMeasurer
     public var log: (String) -> Void = { print($0) }
+    /// Called after every row with a progress line (a terminal's live line); nil: `log` every 10 s.
+    public var progress: ((String) -> Void)?
 
     public init(space: SearchSpace, count: Int, seed: UInt64, measurer: LatencyMeasurer) {
         self.space = space
@@ -35,9 +37,16 @@ public struct LatencyDatasetBuilder {
                                 maxPositions: Swift.max(1024, measurer.length + 2), rng: &rng)
     }
 
-    /// Measures the rows not yet in `csv` and returns the whole dataset.
+    /// Measures the rows not yet in `csv` with our inference engine on `model` (one of `model(...)`).
     @discardableResult
     public func run(model: SuperTransformer, csv: String) throws -> LatencyDataset {
+        try run(csv: csv) { _, config in measurer.measure(model: model, config: config) }
+    }
+
+    /// Measures the rows not yet in `csv` with `measure` (row index, SubTransformer) — our engine
+    /// or a user's command — and returns the whole dataset.
+    @discardableResult
+    public func run(csv: String, measure: (Int, SubTransformerConfig) throws -> LatencyMeasurement) throws -> LatencyDataset {
         let done = FileManager.default.fileExists(atPath: csv) ? try LatencyDataset(contentsOf: csv).count : 0
         if done >= count {
             log("\(csv) already holds \(done) rows (≥ \(count)); nothing to measure")
@@ -48,15 +57,18 @@ public struct LatencyDatasetBuilder {
         let start = Date()
         var lastLog = Date.distantPast
         for i in done..<count {
-            let m = measurer.measure(model: model, config: all[i])
+            let m = try measure(i, all[i])
             let row = LatencyRow(config: all[i], encoderMean: m.encoderMeanMs, decoderMean: m.decoderMeanMs,
                                  encoderStd: m.encoderStdMs, decoderStd: m.decoderStdMs)
             for warning in try LatencyDataset.append(row: row, to: csv) { log(warning) }
-            if Date().timeIntervalSince(lastLog) >= 10 || i == count - 1 {
+            let elapsed = Date().timeIntervalSince(start), finished = i - done + 1
+            let line = String(format: "measured %d/%d  last %.2f ms  ETA %.0f s", i + 1, count, m.totalMs,
+                              elapsed / Double(finished) * Double(count - i - 1))
+            if let progress {
+                progress(line)
+            } else if Date().timeIntervalSince(lastLog) >= 10 || i == count - 1 {
                 lastLog = Date()
-                let elapsed = Date().timeIntervalSince(start), finished = i - done + 1
-                log(String(format: "measured %d/%d  last %.2f ms  ETA %.0f s", i + 1, count, m.totalMs,
-                           elapsed / Double(finished) * Double(count - i - 1)))
+                log(line)
             }
         }
         return try LatencyDataset(contentsOf: csv)

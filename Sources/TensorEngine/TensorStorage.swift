@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A manually managed Float32 buffer shared by a tensor and all of its views.
 ///
 /// The gradient lives next to the data, in a buffer of the same size that is allocated
@@ -17,7 +23,7 @@ public final class TensorStorage: @unchecked Sendable {
         precondition(count >= 0, "negative storage size \(count)")
         _ = Self.allocatorConfigured
         self.count = count
-        data = .allocate(capacity: Swift.max(count, 1))
+        data = Self.allocateFloats(count)
         if zeroed { data.initialize(repeating: 0, count: count) }
     }
 
@@ -32,6 +38,29 @@ public final class TensorStorage: @unchecked Sendable {
         #endif
         return true
     }()
+
+    /// Experiment (HAT_HUGEPAGES=1): buffers of 2 MiB and more aligned to 2 MiB and advised as
+    /// transparent huge pages (this kernel gives them only on request: `madvise` mode).
+    static let hugePages: Bool = {
+        if let v = getenv("HAT_HUGEPAGES") { return String(cString: v) == "1" }
+        return false
+    }()
+
+    static func allocateFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
+        #if os(Linux)
+        let huge = 2 << 20
+        let bytes = count * MemoryLayout<Float>.stride
+        if hugePages, bytes >= huge {
+            var raw: UnsafeMutableRawPointer?
+            let rounded = (bytes + huge - 1) / huge * huge
+            if posix_memalign(&raw, huge, rounded) == 0, let raw {
+                _ = madvise(raw, rounded, 14 /* MADV_HUGEPAGE */)
+                return raw.bindMemory(to: Float.self, capacity: count)
+            }
+        }
+        #endif
+        return .allocate(capacity: Swift.max(count, 1))
+    }
 
     deinit {
         data.deallocate()

@@ -146,42 +146,31 @@ struct LatencyDatasetCommand: ParsableCommand {
     func run() throws {
         guard let spacePath = options.space else { throw ValidationError("--space is required: the SubTransformers are sampled from it") }
         let space = try SearchSpace(contentsOf: spacePath)
-        let done = FileManager.default.fileExists(atPath: out) ? try LatencyDataset(contentsOf: out).count : 0
-        if done >= count {
-            print("\(out) already holds \(done) rows (≥ \(count)); nothing to do")
-            return
-        }
-        var rng = RandomGenerator(seed: seed)
-        let configs = (0..<count).map { _ in space.sample(rng: &rng) }
-        let source = options.commandSource
-        let model = source == nil ? try options.model(for: space.largest, space: space) : nil
         let measurer = options.measurer
-        // The user's command reads each SubTransformer from a YAML file in a folder of our own.
-        let yamlFolder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("hat-latency-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
-        if source != nil { try FileManager.default.createDirectory(at: yamlFolder, withIntermediateDirectories: true) }
-        defer { if source != nil { try? FileManager.default.removeItem(at: yamlFolder) } }
+        var builder = LatencyDatasetBuilder(space: space, count: count, seed: seed, measurer: measurer)
         let progress = ProgressPrinter()
-        let start = Date()
-        if done > 0 { progress.log("\(out): \(done) rows already measured; resuming at row \(done + 1)") }
-        for i in done..<count {
-            let m: LatencyMeasurement
-            if let source {
+        builder.log = { progress.log($0) }
+        builder.progress = { progress.update($0) }
+        if let source = options.commandSource {
+            // The user's command reads each SubTransformer from a YAML file in a folder of our own.
+            let yamlFolder = FileManager.default.temporaryDirectory
+                .appendingPathComponent("hat-latency-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
+            try FileManager.default.createDirectory(at: yamlFolder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: yamlFolder) }
+            try builder.run(csv: out) { i, config in
                 let yaml = yamlFolder.appendingPathComponent("subtransformer-\(i + 1).yml")
-                try configs[i].hatYAML(comment: "SubTransformer \(i + 1) of \(out) (seed \(seed))").write(to: yaml, atomically: true, encoding: .utf8)
+                try config.hatYAML(comment: "SubTransformer \(i + 1) of \(out) (seed \(seed))").write(to: yaml, atomically: true, encoding: .utf8)
+                defer { try? FileManager.default.removeItem(at: yaml) }
                 let (e, d) = try source.measure(yamlPath: yaml.path)
-                try? FileManager.default.removeItem(at: yaml)
-                m = LatencyMeasurement(encoderMeanMs: e, decoderMeanMs: d, encoderStdMs: 0, decoderStdMs: 0, iterations: 1,
-                                       length: measurer.length, beam: measurer.beam)
-            } else {
-                m = measurer.measure(model: model!, config: configs[i])
+                return LatencyMeasurement(encoderMeanMs: e, decoderMeanMs: d, encoderStdMs: 0, decoderStdMs: 0, iterations: 1,
+                                          length: measurer.length, beam: measurer.beam)
             }
-            let row = LatencyRow(config: configs[i], encoderMean: m.encoderMeanMs, decoderMean: m.decoderMeanMs,
-                                 encoderStd: m.encoderStdMs, decoderStd: m.decoderStdMs)
-            for warning in try LatencyDataset.append(row: row, to: out) { progress.log(warning) }
-            let elapsed = Date().timeIntervalSince(start), finished = i - done + 1
-            let eta = elapsed / Double(finished) * Double(count - i - 1)
-            progress.update(String(format: "measured %d/%d  last %.1f ms  ETA %.0f s", i + 1, count, m.totalMs, eta))
+        } else {
+            var model: SuperTransformer?  // built on the first row to measure, not when all are done
+            try builder.run(csv: out) { _, config in
+                if model == nil { model = try options.model(for: space.largest, space: space) }
+                return measurer.measure(model: model!, config: config)
+            }
         }
         progress.log("wrote \(count) rows to \(out)")
     }

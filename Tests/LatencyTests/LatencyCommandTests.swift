@@ -1,9 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Latency
 
 /// `--command`: a user's shell command as the latency measurement.
-@Suite("Latency from a user's command")
+// Serialized: a test that starts a process while another writes its script would let the child
+// inherit the open script and fail to execute it (ETXTBSY, exit 126).
+@Suite("Latency from a user's command", .serialized)
 struct LatencyCommandTests {
     /// A fresh folder with a measuring script and a YAML file whose path has a space and a quote.
     struct Fixture {
@@ -53,6 +56,36 @@ struct LatencyCommandTests {
         #expect(m.encoderMs == 0 && m.decoderMs == 12.5)
         let m2 = try LatencyCommandSource(command: "sh \(LatencyCommandSource.shellQuoted(f.script))").measure(yamlPath: f.yaml)
         #expect(m2.decoderMs == 12.5)
+    }
+
+    @Test("hat latency dataset --command: one row per SubTransformer from the command, resumed after the rows already written",
+          .enabled(if: HATBinary.isAvailable, "needs the hat binary"))
+    func datasetFromCommand() throws {
+        // Prints a latency derived from the YAML it is given (its decoder layer count), so the rows
+        // show that every SubTransformer reached the command; counts its calls in a file.
+        let f = try Fixture(script: """
+            n=$(grep '^decoder-layer-num-subtransformer' "$1" | tr -dc 0-9)
+            echo x >> "$(dirname "$0")/calls"
+            echo "$n.25"
+            """)
+        defer { f.remove() }
+        let space = Oracle.repoRoot.appendingPathComponent("configs/builtin_tiny_space.yml").path
+        let csv = f.folder.appendingPathComponent("lat.csv").path
+        func dataset(_ count: Int) throws {
+            let r = try HATBinary.run(["latency", "dataset", "--space", space, "--vocab", "300", "--count", "\(count)",
+                                       "--seed", "4", "--command", f.script, "--out", csv])
+            #expect(r.status == 0, "\(r.err)")
+        }
+        try dataset(3)
+        try dataset(5)
+        let rows = try LatencyDataset(contentsOf: csv).rows
+        #expect(rows.count == 5)
+        for row in rows {
+            #expect(row.encoderMean == 0)
+            #expect(row.decoderMean == row.features[5] + 0.25, "row \(row)")  // features[5]: decoder_layer_num
+        }
+        let calls = try String(contentsOfFile: f.folder.appendingPathComponent("calls").path, encoding: .utf8)
+        #expect(calls.split(separator: "\n").count == 5, "the resumed run must measure only the 2 missing rows")
     }
 
     @Test("{} is replaced by the path, every time it appears")
