@@ -4,7 +4,7 @@
 # FFN 1024, 4 heads, 7.6 M parameters), trained from scratch with the same recipe and the same
 # number of updates, against that baseline: latency measured here, #params, BLEU on the test split.
 #   benchmarks/searched_vs_baseline.sh SUPERNET.safetensors DATA_DIR PREDICTOR
-#   UPDATES=800 SAVE=100 VOCAB=8000 ITER=10 POP=40 VALID=250 SEED=1 BEAM=5 OUT=runs/searched-vs-baseline
+#   UPDATES=800 SAVE=100 VOCAB=8000 TRAIN_ARGS="--warmup-updates 300" (more `hat train` overrides, both runs) ITER=10 POP=40 VALID=250 SEED=1 BEAM=5 OUT=runs/searched-vs-baseline
 # Both trainings use the space's recipe (configs/multi30k_cpu_space.yml) and seed SEED; the last
 # 3 update checkpoints are averaged (HAT's protocol) before translating with beam BEAM.
 set -euo pipefail
@@ -17,11 +17,11 @@ out=${OUT:-runs/searched-vs-baseline}
 updates=${UPDATES:-800}; save=${SAVE:-100}; iter=${ITER:-10}; pop=${POP:-40}; valid=${VALID:-250}; seed=${SEED:-1}; beam=${BEAM:-5}
 mkdir -p "$out"
 py=.venv-oracle/bin/python
-total() { $py -c 'import json,sys; d=json.load(sys.stdin); print(f"{d[\"encoderMeanMs\"] + d[\"decoderMeanMs\"]:.3f}")'; }
+total() { $py -c "import json,sys; d=json.load(sys.stdin); print('%.3f' % (d['encoderMeanMs'] + d['decoderMeanMs']))"; }
 echo "# $(date -u +%FT%TZ) $(lscpu | grep 'Model name' | sed 's/ \+/ /g') load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# 1. The baseline's latency on this machine (HAT's method; Multi30k sentences are short: length 20).
-base_ms=$($hat latency measure $base --space $space --data "$data" --length 20 --json | total)
+# 1. The baseline's latency on this machine (HAT's method at LENGTH tokens, 30 by default: the length the predictor's dataset was measured at).
+base_ms=$($hat latency measure $base --space $space --data "$data" --length ${LENGTH:-30} --json | total)
 echo "baseline measured latency: $base_ms ms"
 
 # 2. Search under that latency (predicted), from the supernet.
@@ -29,7 +29,7 @@ parents=$((pop / 4)); half=$(((pop - parents) / 2))
 if [ ! -f "$out/searched.yml" ]; then
   $hat search --supernet "$supernet" --data "$data" --predictor "$predictor" --latency-constraint "${base_ms}ms" \
     --evo-iter $iter --population-size $pop --parent-size $parents --mutation-size $half --crossover-size $half \
-    --valid-subset $valid --seed $seed --length 20 --out "$out/search" --write-config "$out/searched.yml" > "$out/search.log" 2>&1
+    --valid-subset $valid --seed $seed --length ${LENGTH:-30} --out "$out/search" --write-config "$out/searched.yml" > "$out/search.log" 2>&1
 fi
 grep -E "search took|measured" "$out/search.log" || true
 
@@ -38,7 +38,7 @@ for m in baseline searched; do
   yml=$base; [ $m = searched ] && yml=$out/searched.yml
   start=$(date +%s)
   $hat train --config $space --subtransformer $yml --data "$data" --save-dir "$out/$m" --seed $seed \
-    --max-update $updates --save-interval-updates $save --keep-last-updates 3 > "$out/$m.train.log" 2>&1
+    --max-update $updates --save-interval-updates $save --keep-last-updates 3 ${TRAIN_ARGS:-} > "$out/$m.train.log" 2>&1
   echo "$m trained $updates updates in $(( $(date +%s) - start )) s"
   ckpts=$(ls "$out/$m"/checkpoint_*_*.safetensors | sort -t_ -k3 -n | tail -3)
   $hat average --out "$out/$m/averaged.safetensors" $ckpts > /dev/null
@@ -50,7 +50,7 @@ done
 for round in 1 2 3; do
   for m in baseline searched; do
     yml=$base; [ $m = searched ] && yml=$out/searched.yml
-    echo "$m $($hat latency measure $yml --space $space --data "$data" --length 20 --json | total)"
+    echo "$m $($hat latency measure $yml --space $space --data "$data" --length ${LENGTH:-30} --json | total)"
   done
 done > "$out/latency.txt"
 echo "| model | latency measured here (ms, median of 3 processes) | #params (HAT's count + embeddings) | BLEU | chrF |"

@@ -259,3 +259,21 @@ public struct SearchSpace: Hashable, Codable, Sendable {
             + Array(repeating: decoderArbitraryAttentionChoices, count: decoderLayers)
     }
 }
+
+extension SearchSpace {
+    /// Two spaces are equal when they describe the same SuperTransformer and the same choices.
+    /// `source` is provenance, not part of the space: a checkpoint trained with
+    /// `configs/space.yml` must resume, fine-tune and average when the same file is given as
+    /// `/home/me/configs/space.yml` or from another folder.
+    public static func == (a: SearchSpace, b: SearchSpace) -> Bool { a.identity == b.identity }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(identity) }
+
+    private var identity: [[Int]] {
+        [[encoderEmbedDim, decoderEmbedDim, encoderFFNDim, decoderFFNDim, encoderLayers, decoderLayers,
+          encoderAttentionHeads, decoderAttentionHeads, qkvDim, shareAllEmbeddings ? 1 : 0],
+         encoderEmbedChoices, decoderEmbedChoices, encoderFFNChoices, decoderFFNChoices, encoderLayerChoices,
+         decoderLayerChoices, encoderSelfAttentionHeadChoices, decoderSelfAttentionHeadChoices,
+         decoderCrossAttentionHeadChoices, decoderArbitraryAttentionChoices]
+    }
+}

@@ -201,7 +201,9 @@ public final class PipelineRunner {
                                                                       warmup: config.latencyWarmup, iterations: config.latencyIterations))
         builder.log = log
         try FileManager.default.createDirectory(at: url(.latency), withIntermediateDirectories: true)
+        TensorStorage.useHugePages = true  // steadier latencies (TensorStorage.useHugePages)
         let model = builder.model(sourceVocabSize: data.sourceVocabulary.size, targetVocabSize: data.targetVocabulary.size)
+        defer { TensorStorage.useHugePages = false }
         let rows = try builder.run(model: model, csv: latencyCSV)
         let latencies = rows.latencies
         return ["csv": latencyCSV, "rows": "\(rows.count)", "blas": BLAS.coreName, "threads": "\(config.latencyThreads)",

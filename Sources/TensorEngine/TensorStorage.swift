@@ -39,18 +39,23 @@ public final class TensorStorage: @unchecked Sendable {
         return true
     }()
 
-    /// Experiment (HAT_HUGEPAGES=1): buffers of 2 MiB and more aligned to 2 MiB and advised as
-    /// transparent huge pages (this kernel gives them only on request: `madvise` mode).
-    static let hugePages: Bool = {
-        if let v = getenv("HAT_HUGEPAGES") { return String(cString: v) == "1" }
-        return false
+    /// Whether new buffers of 2 MiB and more are aligned to 2 MiB and advised as transparent huge
+    /// pages (Linux gives them only on request in its default `madvise` mode). Latency
+    /// measurement turns this on: a decoder step reads every weight once, and with 4 KiB pages
+    /// its TLB misses vary with where the allocator put each weight, from process to process
+    /// (docs/PERFORMANCE.md, "Stability"). `HAT_HUGEPAGES=0|1` overrides any setting.
+    nonisolated(unsafe) public static var useHugePages: Bool = false
+
+    private static let hugePagesOverride: Bool? = {
+        guard let v = getenv("HAT_HUGEPAGES") else { return nil }
+        return String(cString: v) == "1"
     }()
 
     static func allocateFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
         #if os(Linux)
         let huge = 2 << 20
         let bytes = count * MemoryLayout<Float>.stride
-        if hugePages, bytes >= huge {
+        if hugePagesOverride ?? useHugePages, bytes >= huge {
             var raw: UnsafeMutableRawPointer?
             let rounded = (bytes + huge - 1) / huge * huge
             if posix_memalign(&raw, huge, rounded) == 0, let raw {

@@ -63,6 +63,7 @@ struct MeasurementOptions: ParsableArguments {
 
     /// A SuperTransformer (random weights) that holds `sub`: the given space, or one just big enough.
     func model(for sub: SubTransformerConfig, space given: SearchSpace?) throws -> SuperTransformer {
+        TensorStorage.useHugePages = true  // steadier latencies from process to process (TensorStorage)
         let (vs, vt) = try vocabularySizes()
         let space = given ?? SearchSpace(
             encoderEmbedDim: sub.encoderEmbedDim, decoderEmbedDim: sub.decoderEmbedDim,

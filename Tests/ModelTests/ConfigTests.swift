@@ -10,6 +10,20 @@ import TestSupport
 struct ConfigTests {
     static let configs = sharedDataDirectory.appendingPathComponent("hat-configs")
 
+    @Test("a space read through another path spelling is the same space; other choices are not")
+    func spaceEqualityIgnoresTheFilePath() throws {
+        let a = try SearchSpace(contentsOf: Oracle.repoRoot.path + "/configs/multi30k_cpu_space.yml")
+        let b = try SearchSpace(contentsOf: Oracle.repoRoot.path + "/configs/../configs/./multi30k_cpu_space.yml")
+        #expect(a.source != b.source)
+        #expect(a == b && a.hashValue == b.hashValue)
+        var c = b
+        c.decoderLayerChoices = [4, 3, 2]
+        #expect(a != c)
+        var d = b
+        d.shareAllEmbeddings.toggle()
+        #expect(a != d)
+    }
+
     @Test("space0 and space1 read unchanged")
     func spaces() throws {
         let space0 = try SearchSpace(contentsOf: Self.configs.appendingPathComponent("wmt14.en-de__space0.yml").path)
