@@ -1,6 +1,7 @@
 import Data
 import Foundation
 import Model
+import TensorEngine
 import Train
 
 /// Text in, text out: a checkpoint's SubTransformer with its SentencePiece vocabulary.
@@ -30,6 +31,15 @@ public final class Translator {
 
     /// Loads a checkpoint; the SubTransformer is `subTransformer`, else the one the checkpoint
     /// was trained as, else (a SuperTransformer checkpoint) an error asking for one.
+    /// Loads `checkpoint` with the SubTransformer of a HAT YAML file, read against the
+    /// checkpoint's own SuperTransformer (so lists may hold an entry per super layer, as HAT's do).
+    public static func load(checkpoint: String, subTransformerFile: String?, data: String?, search: BeamSearch) throws -> Translator {
+        guard let file = subTransformerFile else { return try load(checkpoint: checkpoint, subTransformer: nil, data: data, search: search) }
+        let space = try Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: checkpoint)), path: checkpoint).space
+        let config = try SubTransformerConfig(contentsOf: file, superLayers: (space.encoderLayers, space.decoderLayers), qkvDim: space.qkvDim)
+        return try load(checkpoint: checkpoint, subTransformer: config, data: data, search: search)
+    }
+
     public static func load(checkpoint: String, subTransformer: SubTransformerConfig?, data: String?, search: BeamSearch) throws -> Translator {
         let (model, state) = try Checkpoint.loadModel(path: checkpoint)
         guard let config = subTransformer ?? state.subTransformer else {

@@ -27,8 +27,7 @@ struct DecodingOptions: ParsableArguments {
 
     func translator() throws -> Translator {
         BLAS.setComputeThreads(threads)
-        let sub = try subtransformer.map { try SubTransformerConfig(contentsOf: $0) }
-        let t = try Translator.load(checkpoint: checkpoint, subTransformer: sub, data: data,
+        let t = try Translator.load(checkpoint: checkpoint, subTransformerFile: subtransformer, data: data,
                                     search: BeamSearch(beamSize: beam, lengthPenalty: lenpen, maxLenA: maxLenA, maxLenB: maxLenB))
         t.batchSentences = batchSentences
         return t

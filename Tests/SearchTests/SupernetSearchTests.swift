@@ -57,6 +57,33 @@ struct SupernetSearchTests {
         try HATBinary.runMerged(arguments)
     }
 
+    @Test("hat test reads a SubTransformer YAML whose lists hold an entry per super layer, as HAT's files do")
+    func translateWithSuperLengthLists() throws {
+        let (checkpoint, data) = try Self.supernet.get()
+        let root = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        // One decoder layer of the tiny space's two; the second entry of each decoder list is unused.
+        let yaml = root.appendingPathComponent("one-decoder-layer.yml").path
+        try """
+        encoder-embed-dim-subtransformer: 64
+        decoder-embed-dim-subtransformer: 48
+        encoder-ffn-embed-dim-all-subtransformer: [128, 96]
+        decoder-ffn-embed-dim-all-subtransformer: [64, 128]
+        encoder-layer-num-subtransformer: 2
+        decoder-layer-num-subtransformer: 1
+        encoder-self-attention-heads-all-subtransformer: [4, 2]
+        decoder-self-attention-heads-all-subtransformer: [2, 4]
+        decoder-ende-attention-heads-all-subtransformer: [4, 4]
+        decoder-arbitrary-ende-attn-all-subtransformer: [1, -1]
+        """.write(toFile: yaml, atomically: true, encoding: .utf8)
+        let hyp = root.appendingPathComponent("test.hyp.txt").path
+        let r = try HATBinary.run(["test", "--checkpoint", checkpoint, "--subtransformer", yaml, "--data", data, "--beam", "2", "--out", hyp])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("BLEU = "), "\(r.out)")
+        let lines = try String(contentsOfFile: hyp, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count >= 20)  // the 20 test sentences (and a final newline)
+    }
+
     @Test("hat search: a Pareto front over three latencies from a HAT evolution YAML, resumable, random baseline")
     func commandLine() throws {
         let (checkpoint, data) = try Self.supernet.get()
