@@ -59,7 +59,7 @@ for m in baseline searched; do
   yml=$base; [ $m = searched ] && yml=$out/searched.yml
   ms=$(grep "^$m " "$out/latency.txt" | awk '{print $2}' | sort -n | sed -n 2p)
   profile=$($hat profile $yml --space $space --vocab ${VOCAB:-8000} 2>/dev/null)
-  params="$(echo "$profile" | grep '#Params' | grep -o '[0-9.]* M' | head -1) + $(echo "$profile" | grep 'embeddings' | grep -o '[0-9.]* M' | head -1) embeddings"
+  params="$(echo "$profile" | grep '#Params' | grep -o '[0-9.]* M' | head -1) + $(echo "$profile" | grep '^ *embeddings' | grep -o '[0-9.]* M' | head -1) embeddings"
   bleu=$(grep -o 'BLEU = [0-9.]*' "$out/$m.test.log" | head -1 | grep -o '[0-9.]*$')
   chrf=$(grep -o 'chrF2* = [0-9.]*' "$out/$m.test.log" | head -1 | grep -o '[0-9.]*$')
   echo "| $m | $ms | $params | $bleu | $chrf |"
