@@ -21,7 +21,7 @@ out=runs/search-exp
 mkdir -p "$out"
 space=configs/multi30k_cpu_space.yml
 data=${DATA:-runs/data/multi30k-en-de}
-seeds=${SEEDS:-1 2 3}
+seeds=${SEEDS-1 2 3}  # SEEDS="" skips the evolution-vs-random runs
 constraints=${CONSTRAINTS:-30ms,40ms}
 iter=${ITER:-10}
 pop=${POP:-40}
