@@ -34,14 +34,7 @@ struct PipelineTests {
     }
 
     static func run(_ config: String, out: String, extra: [String] = []) throws -> (status: Int32, output: String) {
-        let p = pipeline(config, out: out, extra: extra)
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try HATBinary.runMerged(["pipeline", "--config", config, "--out", out] + extra)
     }
 
     /// Starts the pipeline and SIGKILLs it once `condition` holds; false if it finished first.
