@@ -11,13 +11,14 @@
 # Usage: benchmarks/search_experiments.sh SUPERNET.safetensors
 #   SEEDS="1 2 3" CONSTRAINTS="30ms,40ms" ITER=10 POP=40 VALID=400 RANK=0 FULL=0 FULL_VALID=
 #   DATA=runs/data/multi30k-en-de (the prepared dataset the supernet was trained on)
-# Outputs under runs/search-exp/.
+#   PREDICTOR=FILE (a latency predictor to use instead of measuring and training one)
+# Outputs under OUT (default runs/search-exp/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 supernet=${1:?give the supernet checkpoint}
 swift build -c release --product hat >/dev/null
 hat=.build/release/hat
-out=runs/search-exp
+out=${OUT:-runs/search-exp}
 mkdir -p "$out"
 space=configs/multi30k_cpu_space.yml
 data=${DATA:-runs/data/multi30k-en-de}
@@ -29,9 +30,11 @@ valid=${VALID:-400}
 echo "# $(date -u +%FT%TZ) $(lscpu | grep 'Model name' | sed 's/ \+/ /g') load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 csv=$out/latency.csv
-predictor=$out/latency.predictor.json
-$hat latency dataset --space $space --data $data --count ${ROWS:-300} --iterations 10 --warmup 2 --out $csv
-[ -f $predictor ] || $hat latency train-predictor --data $csv --out $predictor | tee $out/predictor.log
+predictor=${PREDICTOR:-$out/latency.predictor.json}
+if [ -z "${PREDICTOR:-}" ]; then
+  $hat latency dataset --space $space --data $data --count ${ROWS:-300} --iterations 10 --warmup 2 --out $csv
+  [ -f $predictor ] || $hat latency train-predictor --data $csv --out $predictor | tee $out/predictor.log
+fi
 
 parents=$((pop / 4)); half=$(((pop - parents) / 2))
 for seed in $seeds; do

@@ -10,7 +10,7 @@ public enum PipelineError: Error, CustomStringConvertible {
         case .stage(let stage, let message): return "stage \(stage): \(message)"
         case .changed(let stage, let path, let what):
             return "stage \(stage) finished earlier in \(path) with other settings (\(what)). Use another --out folder, "
-                + "or delete \(path) to redo this stage and the ones after it"
+                + "or add --rerun \(stage) to redo this stage and the ones after it (their outputs are moved aside, not deleted)"
         }
     }
 }

@@ -22,12 +22,15 @@ public struct PipelineResults: Codable, Sendable {
     public var bleuSignature: String
     public var hypotheses: String
     public var sentencesPerSecond: Double
+    /// The checkpoint that was tested (absent in results written before averaging existed).
+    public var checkpoint: String?
 
     enum CodingKeys: String, CodingKey {
         case subtransformer, config, constraint, split, bleu, chrf, hypotheses, flops
         case trainMode = "train_mode", supernetLoss = "supernet_loss", predictedLatencyMs = "predicted_latency_ms"
         case measuredLatencyMs = "measured_latency_ms", parameters = "params", modelSizeMB = "model_size_mb"
         case peakMemoryMB = "peak_memory_mb", bleuSignature = "bleu_signature", sentencesPerSecond = "sentences_per_s"
+        case checkpoint
     }
 
     public func write(to url: URL) throws {

@@ -15,6 +15,9 @@ public final class PipelineRunner {
     public let config: PipelineConfig
     public let out: URL
     public var stopAfter: PipelineStage?
+    /// Run this stage and every later one again even though they finished (`--rerun`): their
+    /// folders are moved aside to `FOLDER.replaced-TIME` (nothing is deleted) and their records dropped.
+    public var rerunFrom: PipelineStage?
     public var log: (String) -> Void
 
     private var state: PipelineState
@@ -38,6 +41,7 @@ public final class PipelineRunner {
         let space = try SearchSpace(contentsOf: config.space)
         let lock = try PipelineLock(out)
         defer { lock.release() }
+        if let first = rerunFrom { try discardStages(from: first) }
         for stage in PipelineStage.allCases {
             try runStage(stage, space: space)
             if stage == stopAfter {
@@ -49,6 +53,29 @@ public final class PipelineRunner {
     }
 
     // MARK: Stage bookkeeping
+
+    /// Forgets `first` and the stages after it: a later stage's fingerprint depends only on
+    /// settings, so after a search runs again the training must too, or it would keep the old pick.
+    private func discardStages(from first: PipelineStage) throws {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        let stamp = formatter.string(from: Date())
+        let later = PipelineStage.allCases.drop { $0 != first }
+        for stage in later {
+            let folder = url(stage)
+            if FileManager.default.fileExists(atPath: folder.path) {
+                let aside = out.appendingPathComponent("\(stage.folder).replaced-\(stamp)")
+                try FileManager.default.moveItem(at: folder, to: aside)
+                log("== \(stage.rawValue): --rerun, its earlier output moved to \(aside.lastPathComponent)")
+            }
+            state.stages[stage.rawValue] = nil
+        }
+        if later.contains(.test), FileManager.default.fileExists(atPath: resultsURL.path) {
+            try FileManager.default.moveItem(at: resultsURL, to: out.appendingPathComponent("results.replaced-\(stamp).json"))
+        }
+        try state.write(to: out.appendingPathComponent(PipelineState.fileName))
+    }
 
     private func runStage(_ stage: PipelineStage, space: SearchSpace) throws {
         let fingerprint = PipelineState.fingerprint([previousFingerprint, stage.rawValue] + settings(stage))
@@ -103,7 +130,7 @@ public final class PipelineRunner {
                               c.flopsConstraint ?? "", sorted(c.evolution.mapValues(String.init)), "\(c.mutationProbability ?? -1)",
                               "\(c.searchSeed)", "\(c.validSubset ?? -1)"]
         case .train: return [c.trainMode, sorted(c.train)]
-        case .test: return [c.testSplit, "\(c.testBeam)", "\(c.testLengthPenalty)"]
+        case .test: return [c.testSplit, "\(c.testBeam)", "\(c.testLengthPenalty)"] + (c.testAverageLast > 1 ? ["average-last=\(c.testAverageLast)"] : [])
         }
     }
 
@@ -309,9 +336,25 @@ public final class PipelineRunner {
                 "best_valid_loss": final.bestValidLoss.map { String(format: "%.4f", $0) } ?? ""]
     }
 
+    /// The checkpoint the test stage translates with: `checkpoint_best`, or the average of the
+    /// last `test.average-last` epoch checkpoints when the training stage left at least two.
+    private func testCheckpoint() throws -> String {
+        guard config.testAverageLast > 1 else { return subTransformerCheckpoint }
+        let epochs = try CheckpointAverager.lastEpochCheckpoints(in: url(.train), count: config.testAverageLast)
+        guard epochs.count >= 2 else {
+            log("test: average-last \(config.testAverageLast) asked, but the training stage kept \(epochs.count) epoch checkpoint(s); testing checkpoint_best")
+            return subTransformerCheckpoint
+        }
+        let averaged = url(.train).appendingPathComponent("checkpoint_average\(epochs.count).safetensors")
+        try CheckpointAverager.average(epochs, output: averaged)
+        log("test: averaged \(epochs.map(\.lastPathComponent).joined(separator: ", ")) into \(averaged.lastPathComponent)")
+        return averaged.path
+    }
+
     private func runTest() throws -> [String: String] {
         BLAS.setComputeThreads(config.testThreads)
-        let translator = try Translator.load(checkpoint: subTransformerCheckpoint, subTransformer: nil, data: dataDirectory,
+        let checkpoint = try testCheckpoint()
+        let translator = try Translator.load(checkpoint: checkpoint, subTransformer: nil, data: dataDirectory,
                                              search: BeamSearch(beamSize: config.testBeam, lengthPenalty: config.testLengthPenalty,
                                                                 maxLenA: 1.2, maxLenB: 10))
         let data = try PreparedDataset(directory: dataDirectory)
@@ -335,9 +378,10 @@ public final class PipelineRunner {
             supernetLoss: point.loss, predictedLatencyMs: point.predictedLatencyMs, measuredLatencyMs: point.measuredLatencyMs,
             parameters: point.parameters, flops: point.flops, modelSizeMB: point.modelSizeMB, peakMemoryMB: point.peakMemoryMB,
             split: config.testSplit, bleu: bleu.score, chrf: chrf.score, bleuSignature: bleu.signature.description,
-            hypotheses: hypPath.path, sentencesPerSecond: Double(sources.count) / Swift.max(seconds, 1e-9))
+            hypotheses: hypPath.path, sentencesPerSecond: Double(sources.count) / Swift.max(seconds, 1e-9), checkpoint: checkpoint)
         try results.write(to: resultsURL)
-        return ["bleu": String(format: "%.2f", bleu.score), "chrf": String(format: "%.2f", chrf.score), "results": resultsURL.path]
+        return ["bleu": String(format: "%.2f", bleu.score), "chrf": String(format: "%.2f", chrf.score), "results": resultsURL.path,
+                "checkpoint": checkpoint]
     }
 }
 

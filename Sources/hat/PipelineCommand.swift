@@ -22,6 +22,9 @@ struct PipelineCommand: ParsableCommand {
     @Option(help: "Output folder.") var out: String
     @Option(name: .customLong("stop-after"), help: "Stop after this stage: data, supernet, latency, predictor, search, train, test.")
     var stopAfter: String?
+    @Option(help: ArgumentHelp("Run this stage and the ones after it again, with the config's current settings.",
+                               discussion: "Their earlier folders are kept, renamed to FOLDER.replaced-TIME."))
+    var rerun: String?
     @Flag(name: .customLong("no-report"), help: "Do not write OUT/report.html at the end.") var noReport = false
 
     func run() throws {
@@ -29,6 +32,7 @@ struct PipelineCommand: ParsableCommand {
         let pipelineConfig = try PipelineConfig(path: config)
         let runner = try PipelineRunner(config: pipelineConfig, out: URL(fileURLWithPath: out),
                                         stopAfter: try stopAfter.map(PipelineStage.named))
+        runner.rerunFrom = try rerun.map(PipelineStage.named)
         let results = try runner.run()
         if !noReport {
             let path = try ReportPage(directory: URL(fileURLWithPath: out)).write()

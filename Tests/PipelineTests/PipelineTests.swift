@@ -8,7 +8,8 @@ import TestSupport
 /// SIGKILL, finished stages skipped, changed settings refused, and the report.
 @Suite("Pipeline", .serialized)
 struct PipelineTests {
-    /// A pipeline small enough for a test (about half a minute on 2 cores).
+    /// A pipeline small enough for a test (about half a minute on 2 cores). The training's
+    /// batches are large enough that its 60 updates span several epochs (test.average-last).
     static func miniConfig(in dir: URL, trainUpdates: Int = 60) throws -> String {
         let space = Oracle.repoRoot.appendingPathComponent("configs/builtin_tiny_space.yml").path
         let text = """
@@ -18,7 +19,7 @@ struct PipelineTests {
         latency: {samples: 24, iterations: 60, warmup: 1, length: 10, beam: 2}
         predictor: {kind: ridge}
         search: {latency-constraint: [50%, 90%], evo-iter: 6, population-size: 12, parent-size: 4, mutation-size: 4, crossover-size: 4, valid-subset: 80}
-        train: {mode: scratch, max-update: \(trainUpdates), save-interval-updates: 20, max-tokens: 1000, warmup-updates: 20}
+        train: {mode: scratch, max-update: \(trainUpdates), save-interval-updates: 20, max-tokens: 3000, warmup-updates: 20}
         test: {split: test, beam: 2}
         """
         let path = dir.appendingPathComponent("pipeline.yml").path
@@ -96,6 +97,20 @@ struct PipelineTests {
         try text.write(toFile: config, atomically: true, encoding: .utf8)
         let (refused, message) = try Self.run(config, out: out)
         #expect(refused != 0 && message.contains("stage latency finished earlier") && message.contains("another --out folder"), "\(message)")
+        // Only the test settings change: refused until `--rerun test`, which redoes the test alone
+        // with the last two epoch checkpoints averaged and keeps the earlier test folder.
+        let averaging = text.replacingOccurrences(of: "samples: 30", with: "samples: 24")
+            .replacingOccurrences(of: "test: {split: test, beam: 2}", with: "test: {split: test, beam: 2, average-last: 2}")
+        try averaging.write(toFile: config, atomically: true, encoding: .utf8)
+        let (refusedTest, message2) = try Self.run(config, out: out)
+        #expect(refusedTest != 0 && message2.contains("stage test finished earlier") && message2.contains("--rerun test"), "\(message2)")
+        let (rerun, output3) = try Self.run(config, out: out, extra: ["--rerun", "test"])
+        #expect(rerun == 0 && output3.components(separatedBy: "finished earlier, skipped").count - 1 == 6, "\(output3)")
+        #expect(output3.contains("into checkpoint_average2.safetensors"), "\(output3)")
+        let averaged = try #require(try PipelineResults.read(URL(fileURLWithPath: "\(out)/results.json")))
+        #expect(averaged.checkpoint?.hasSuffix("subtransformer/checkpoint_average2.safetensors") == true, "\(String(describing: averaged.checkpoint))")
+        let kept = try fm.contentsOfDirectory(atPath: out)
+        #expect(kept.contains { $0.hasPrefix("test.replaced-") } && kept.contains { $0.hasPrefix("results.replaced-") }, "\(kept)")
     }
 
     @Test("--stop-after stops after a stage; the report shows what exists and says what has not run")
@@ -135,6 +150,7 @@ struct PipelineTests {
         #expect(error("space: [unclosed").contains("not valid YAML"))
         #expect(error("space: s.yml\nsupernet: {checkpoint: s.safetensors, max-update: 5}").contains("supernet: gives a checkpoint and training keys (max-update)"))
         #expect(error("space: s.yml\npredictor: {kind: gbdt}").contains(path))
+        #expect(error("space: s.yml\ntest: {average-last: 0}").contains("test.average-last: must be an integer ≥ 1"))
         let ok = try PipelineConfig(path: { try! "space: s.yml\nsearch: {latency-constraint: [40%, 12ms]}".write(toFile: path, atomically: true, encoding: .utf8); return path }())
         #expect(ok.latencyConstraints == ["40%", "12ms"])
         #expect(ok.space == root.appendingPathComponent("s.yml").standardizedFileURL.path)
