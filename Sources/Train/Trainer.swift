@@ -186,8 +186,16 @@ public final class Trainer {
     /// Trains until max-update or max-epoch; returns the final state.
     @discardableResult
     public func run() throws -> CheckpointState {
-        let mode = subTransformer == nil ? "SuperTransformer (one random SubTransformer per update)" : "SubTransformer \(subTransformer!)"
-        log("training \(mode); \(model.parameterCount) parameters; seed \(config.seed); \(batches.batchesPerEpoch) batches per epoch")
+        let mode: String
+        if let sub = subTransformer {
+            // The SubTransformer trains inside a SuperTransformer-shaped model; say how big it is itself.
+            let profiler = Profiler(qkvDim: space.qkvDim, sourceVocabSize: model.sourceVocabSize, targetVocabSize: model.targetVocabSize,
+                                    sharedEmbeddings: space.shareAllEmbeddings)
+            mode = "SubTransformer \(sub); \(profiler.parameters(sub)) parameters (HAT's count) + \(profiler.embeddingParameters(sub)) in embeddings"
+        } else {
+            mode = "SuperTransformer (one random SubTransformer per update); \(model.parameterCount) parameters"
+        }
+        log("training \(mode); seed \(config.seed); \(batches.batchesPerEpoch) batches per epoch")
         let runStart = Date()
         let secondsBefore = state.trainingSeconds
         var consecutiveSkips = 0
@@ -239,7 +247,10 @@ public final class Trainer {
                     state.trainingSeconds = secondsBefore + Date().timeIntervalSince(runStart)
                     let done = state.update - startUpdate
                     let elapsed = Date().timeIntervalSince(runStart)
-                    let eta = totalUpdates > 0 ? elapsed / Double(done) * Double(Swift.max(totalUpdates - state.update, 0)) : 0
+                    var eta = totalUpdates > 0 ? elapsed / Double(done) * Double(Swift.max(totalUpdates - state.update, 0)) : 0
+                    if config.stopTimeMinutes > 0 {  // a time budget ends the run first when it is the shorter
+                        eta = Swift.min(eta, Swift.max(config.stopTimeMinutes * 60 - state.trainingSeconds, 0))
+                    }
                     printer.update(String(format: "epoch %d update %d/%d  loss %.3f  lr %.2e  %.0f tok/s  ETA %@",
                                           state.epoch, state.update, totalUpdates, lossSum * perToken, lr,
                                           Double(tokens) / Swift.max(seconds, 1e-9), formatDuration(eta)))
