@@ -41,6 +41,8 @@ public struct PipelineConfig: Sendable {
     public var flopsConstraint: String?
     public var evolution: [String: Int] = [:]
     public var mutationProbability: Double?
+    /// `repair-offspring: true`: shrink offspring that break a constraint (EvolutionSettings.repairOffspring).
+    public var repairOffspring = false
     public var searchSeed: UInt64 = 1
     public var validSubset: Int?
     public var searchThreads = 2
@@ -63,7 +65,7 @@ public struct PipelineConfig: Sendable {
         "latency": ["samples", "iterations", "warmup", "length", "beam", "seed", "threads"],
         "predictor": ["kind", "seed"],
         "search": ["latency-constraint", "memory-constraint", "params-constraint", "flops-constraint", "evo-iter", "population-size",
-                   "parent-size", "mutation-size", "crossover-size", "mutation-prob", "seed", "valid-subset", "threads"],
+                   "parent-size", "mutation-size", "crossover-size", "mutation-prob", "repair-offspring", "seed", "valid-subset", "threads"],
         "train": [],  // `mode` plus training keys
         "test": ["split", "beam", "lenpen", "threads", "average-last"],
     ]
@@ -171,6 +173,12 @@ public struct PipelineConfig: Sendable {
                 throw PipelineError.config(path: path, key: "search.mutation-prob", "must be a probability in [0, 1], not '\(text)'")
             }
             mutationProbability = v
+        }
+        if let text = s["repair-offspring"] {
+            guard let v = Bool(text.lowercased()) else {
+                throw PipelineError.config(path: path, key: "search.repair-offspring", "must be true or false, not '\(text)'")
+            }
+            repairOffspring = v
         }
         searchSeed = UInt64(try int(s, "search", "seed", 1, min: 0))
         validSubset = s["valid-subset"] == nil ? nil : try int(s, "search", "valid-subset", 1)

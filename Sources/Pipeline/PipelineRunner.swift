@@ -128,7 +128,7 @@ public final class PipelineRunner {
         case .predictor: return [c.predictorKind, "\(c.predictorSeed)"]
         case .search: return [c.latencyConstraints.joined(separator: ","), c.memoryConstraint ?? "", c.parametersConstraint ?? "",
                               c.flopsConstraint ?? "", sorted(c.evolution.mapValues(String.init)), "\(c.mutationProbability ?? -1)",
-                              "\(c.searchSeed)", "\(c.validSubset ?? -1)"]
+                              "\(c.searchSeed)", "\(c.validSubset ?? -1)"] + (c.repairOffspring ? ["repair-offspring"] : [])
         case .train: return [c.trainMode, sorted(c.train)]
         case .test: return [c.testSplit, "\(c.testBeam)", "\(c.testLengthPenalty)"] + (c.testAverageLast > 1 ? ["average-last=\(c.testAverageLast)"] : [])
         }
@@ -302,6 +302,7 @@ public final class PipelineRunner {
             }
         }
         if let p = config.mutationProbability { settings.mutationProbability = p }
+        settings.repairOffspring = config.repairOffspring
         var runner = SearchRunner(supernet: supernetCheckpoint, predictor: .file(path: predictorPath), constraints: constraints,
                                   directory: url(.search))
         runner.data = dataDirectory

@@ -15,8 +15,32 @@ public struct EvolutionSettings: Codable, Equatable, Sendable {
     /// Candidates rejected in a row (by the constraints) before the search gives up with an
     /// error; HAT resamples forever, which hangs on an infeasible constraint.
     public var maxConsecutiveRejections = 10_000
+    /// Beyond HAT: a mutant or crossover that breaks a constraint is first shrunk (random live
+    /// width, head or attention genes set to smaller choices, its layer counts kept) before it is
+    /// rejected. HAT only redraws, so under a tight limit a mutant that adds a layer to a parent
+    /// sized for fewer layers almost never survives and the search cannot reach deeper models
+    /// (PERFORMANCE.md, "Evolution against random search"). Off by default: HAT's behaviour.
+    public var repairOffspring = false
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case iterations, populationSize, parentSize, mutationSize, crossoverSize, mutationProbability, maxConsecutiveRejections
+        case repairOffspring
+    }
+
+    /// Reads saved search states written before `repairOffspring` existed as HAT's behaviour.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        iterations = try c.decode(Int.self, forKey: .iterations)
+        populationSize = try c.decode(Int.self, forKey: .populationSize)
+        parentSize = try c.decode(Int.self, forKey: .parentSize)
+        mutationSize = try c.decode(Int.self, forKey: .mutationSize)
+        crossoverSize = try c.decode(Int.self, forKey: .crossoverSize)
+        mutationProbability = try c.decode(Double.self, forKey: .mutationProbability)
+        maxConsecutiveRejections = try c.decode(Int.self, forKey: .maxConsecutiveRejections)
+        repairOffspring = try c.decodeIfPresent(Bool.self, forKey: .repairOffspring) ?? false
+    }
 
     /// Later populations are the parents plus the offspring (HAT's `popu = parents + mutants + crossovers`).
     public var offspringSize: Int { mutationSize + crossoverSize }

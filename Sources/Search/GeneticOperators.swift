@@ -11,9 +11,14 @@ public struct GeneticOperators: Sendable {
     /// Probability that a gene position is resampled by mutation (HAT: 0.3).
     public let mutationProbability: Double
 
+    /// Super layer counts, to tell live gene positions from unused slots.
+    let encoderLayers: Int, decoderLayers: Int
+
     public init(space: SearchSpace, mutationProbability: Double) {
         self.choices = space.geneChoices
         self.mutationProbability = mutationProbability
+        self.encoderLayers = space.encoderLayers
+        self.decoderLayers = space.decoderLayers
     }
 
     /// Each position, with probability `mutationProbability`, is redrawn uniformly from its
@@ -31,5 +36,33 @@ public struct GeneticOperators: Sendable {
     public func crossover(_ a: [Int], _ b: [Int], rng: inout RandomGenerator) -> [Int] {
         precondition(a.count == b.count && a.count == choices.count, "genes of different lengths")
         return zip(a, b).map { x, y in rng.nextInt(2) == 0 ? x : y }
+    }
+
+    /// The positions that describe a used layer or an embedding dim and still have a smaller
+    /// choice: everything but the two layer counts and the slots beyond them.
+    public func shrinkablePositions(_ gene: [Int]) -> [Int] {
+        let le = encoderLayers, ld = decoderLayers
+        let d = 2 + 2 * le  // start of the decoder part (SearchSpace.gene(of:))
+        var live = [0]
+        for block in 0..<2 { live += (0..<gene[1]).map { 2 + block * le + $0 } }
+        live.append(d)
+        for block in 0..<4 { live += (0..<gene[d + 1]).map { d + 2 + block * ld + $0 } }
+        return live.filter { i in choices[i].contains { $0 < gene[i] } }
+    }
+
+    /// Shrinks `gene` until `fits` holds: each step sets one random shrinkable position to a
+    /// random smaller choice; layer counts are kept. Nil when nothing is left to shrink or after
+    /// `maxSteps` steps (the candidate is then rejected as HAT would).
+    public func repair(_ gene: [Int], maxSteps: Int = 64, rng: inout RandomGenerator, fits: ([Int]) -> Bool) -> [Int]? {
+        var g = gene
+        for _ in 0...maxSteps {
+            if fits(g) { return g }
+            let positions = shrinkablePositions(g)
+            guard !positions.isEmpty else { return nil }
+            let i = positions[rng.nextInt(positions.count)]
+            let smaller = choices[i].filter { $0 < g[i] }
+            g[i] = smaller[rng.nextInt(smaller.count)]
+        }
+        return nil
     }
 }

@@ -57,8 +57,17 @@ struct PopulationSearch {
             switch strategy {
             case .evolution:
                 let operators = GeneticOperators(space: space, mutationProbability: settings.mutationProbability)
+                // With repairOffspring, a child that breaks a limit is shrunk first; one that
+                // cannot be repaired goes to admission as it is and is rejected there.
+                let repair = settings.repairOffspring
+                func fits(_ gene: [Int]) -> Bool {
+                    problem.constraints.violations(of: problem.assessor.measures(space.config(fromGene: gene))).isEmpty
+                }
                 for _ in 0..<settings.mutationSize {
-                    try admit("mutation") { operators.mutate(parents[rng.nextInt(parents.count)], rng: &rng) }
+                    try admit("mutation") {
+                        let child = operators.mutate(parents[rng.nextInt(parents.count)], rng: &rng)
+                        return repair ? operators.repair(child, rng: &rng, fits: fits) ?? child : child
+                    }
                 }
                 for _ in 0..<settings.crossoverSize {
                     try admit("crossover") {
@@ -66,7 +75,8 @@ struct PopulationSearch {
                         let i = rng.nextInt(parents.count)
                         var j = rng.nextInt(parents.count - 1)
                         if j >= i { j += 1 }
-                        return operators.crossover(parents[i], parents[j], rng: &rng)
+                        let child = operators.crossover(parents[i], parents[j], rng: &rng)
+                        return repair ? operators.repair(child, rng: &rng, fits: fits) ?? child : child
                     }
                 }
             case .random:

@@ -44,6 +44,8 @@ struct SearchCommand: ParsableCommand {
     @Option(name: .customLong("max-rejections"), help: "Rejected candidates in a row before a constraint is declared infeasible.")
     var maxRejections: Int?
     @Flag(help: "Random search with the same budget (the baseline HAT compares against).") var random = false
+    @Flag(name: .customLong("repair-offspring"), help: "Shrink a mutant or crossover that breaks a constraint before rejecting it (beyond HAT; helps under tight limits).")
+    var repairOffspring = false
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: "Output folder (history, state, results).") var out: String = "runs/search"
     @Option(name: .customLong("write-config"), help: "Also write the best SubTransformer here (HAT's write-config-path; one constraint only).")
@@ -74,6 +76,7 @@ struct SearchCommand: ParsableCommand {
         if let v = crossoverSize { settings.crossoverSize = v }
         if let v = mutationProb { settings.mutationProbability = v }
         if let v = maxRejections { settings.maxConsecutiveRejections = v }
+        if repairOffspring { settings.repairOffspring = true }
         try settings.validate()
         let constraints = try SearchConstraints.list(
             latencies: latencyConstraint ?? evo?.latencyConstraint, memory: memoryConstraint ?? evo?.memoryConstraint,

@@ -76,6 +76,82 @@ struct GeneticOperatorTests {
     }
 }
 
+@Suite("Repairing offspring that break a constraint")
+struct RepairTests {
+    @Test("shrinkable positions are the live width, head and attention genes that have a smaller choice")
+    func shrinkablePositions() {
+        let space = Fixtures.space0
+        let ops = GeneticOperators(space: space, mutationProbability: 0.3)
+        #expect(ops.shrinkablePositions(space.gene(of: space.smallest)).isEmpty)
+        var rng = RandomGenerator(seed: 3)
+        for _ in 0..<200 {
+            let config = space.sample(rng: &rng)
+            let gene = space.gene(of: config)
+            for i in ops.shrinkablePositions(gene) {
+                #expect(ops.choices[i].contains { $0 < gene[i] })
+                // Changing a shrinkable position changes the SubTransformer (it is live) …
+                var g = gene
+                g[i] = ops.choices[i].filter { $0 < gene[i] }[0]
+                #expect(space.config(fromGene: g) != config, "position \(i) is not live")
+            }
+            // … and the layer counts are never among them.
+            let d = 2 + 2 * space.encoderLayers
+            #expect(!ops.shrinkablePositions(gene).contains(1) && !ops.shrinkablePositions(gene).contains(d + 1))
+        }
+    }
+
+    @Test("repair returns a gene that fits with the layer counts kept, or nil when even the narrowest does not fit")
+    func repairFitsOrGivesUp() {
+        let space = Fixtures.space0
+        let ops = GeneticOperators(space: space, mutationProbability: 0.3)
+        let latency = Fixtures.latency(space)
+        let limit = Fixtures.latencyQuantile(space, 0.3)
+        let fits = { (g: [Int]) in latency.predictMilliseconds(space.config(fromGene: g)) <= limit }
+        var rng = RandomGenerator(seed: 8)
+        var repaired = 0, gaveUp = 0
+        for _ in 0..<300 {
+            let gene = space.gene(of: space.sample(rng: &rng))
+            guard !fits(gene) else { continue }
+            let d = 2 + 2 * space.encoderLayers
+            if let r = ops.repair(gene, rng: &rng, fits: fits) {
+                repaired += 1
+                #expect(fits(r) && r[1] == gene[1] && r[d + 1] == gene[d + 1])
+                #expect(r.indices.allSatisfy { r[$0] <= gene[$0] }, "repair only shrinks")
+            } else {
+                gaveUp += 1
+                // Nil only when the narrowest SubTransformer with these layer counts breaks the limit.
+                var narrow = gene
+                for i in narrow.indices where i != 1 && i != d + 1 { narrow[i] = ops.choices[i].min()! }
+                #expect(!fits(narrow))
+            }
+        }
+        #expect(repaired > 50, "repaired \(repaired), gave up \(gaveUp)")
+    }
+
+    @Test("with repairOffspring evolution asks for the same budget, rejects fewer children and is reproducible")
+    func repairInSearch() throws {
+        let space = Fixtures.space0
+        let c = SearchConstraints(latencyMs: Fixtures.latencyQuantile(space, 0.3))
+        var settings = Fixtures.smallSettings
+        func run(_ repair: Bool) throws -> (RecordingObserver, SearchOutcome) {
+            settings.repairOffspring = repair
+            let o = RecordingObserver()
+            return (o, try EvolutionarySearch(settings: settings).run(Fixtures.problem(space, c), seed: 5, observer: o))
+        }
+        let (plain, _) = try run(false), (repaired, outcome) = try run(true), (again, outcome2) = try run(true)
+        let rejected = { (o: RecordingObserver) in o.candidates.filter { !$0.admitted }.count }
+        #expect(rejected(repaired) < rejected(plain), "rejected \(rejected(repaired)) with repair, \(rejected(plain)) without")
+        #expect(repaired.candidates.filter { $0.admitted && $0.origin != "parent" }.count == settings.candidateBudget)
+        #expect(outcome.measures.predictedLatencyMs <= c.latencyMs!)
+        #expect(again.candidates == repaired.candidates && outcome2.gene == outcome.gene)
+        // A saved state from before the option existed reads as HAT's behaviour.
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(EvolutionSettings())) as! [String: Any]
+        json["repairOffspring"] = nil
+        let old = try JSONDecoder().decode(EvolutionSettings.self, from: JSONSerialization.data(withJSONObject: json))
+        #expect(old == EvolutionSettings() && !old.repairOffspring)
+    }
+}
+
 extension SearchSpace {
     /// True when `config` fits this space (for #expect).
     func check(ok config: SubTransformerConfig) -> Bool { (try? check(config, file: "test")) != nil }
