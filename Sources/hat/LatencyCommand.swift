@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Latency
+import Model
 import TensorEngine
 
 /// `hat latency`: latency predictors from HAT-format latency CSVs, and few-shot adaptation to a
@@ -9,7 +10,7 @@ struct LatencyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "latency",
         abstract: "Measure latency on this machine, build latency datasets, train, evaluate and adapt predictors.",
-        subcommands: [LatencyMeasureCommand.self, LatencyDatasetCommand.self, TrainPredictor.self, Evaluate.self, Adapt.self]
+        subcommands: [LatencyMeasureCommand.self, LatencyDatasetCommand.self, TrainPredictor.self, Evaluate.self, Predict.self, Adapt.self]
     )
 }
 
@@ -167,6 +168,36 @@ extension LatencyCommand {
             let stem = URL(fileURLWithPath: data).deletingPathExtension().lastPathComponent
             try scoreAndPlot(model, on: rows, name: split, plot: plot ?? plotPath(beside: predictor, suffix: stem + (split == "all" ? "" : "-\(split)")),
                              title: title ?? "\(p.method) on \(stem)\(split == "all" ? "" : " (\(split))")")
+        }
+    }
+
+    /// `hat latency predict`.
+    struct Predict: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "predict",
+            abstract: "A predictor's latency for SubTransformer YAML files.",
+            discussion: """
+            E.g. a hand-designed model's predicted latency, to set a search's constraint on the \
+            predictor's own scale, so that a bias of the predictor applies to both sides.
+            """
+        )
+
+        @Option(help: "Predictor file (from train-predictor or adapt).") var predictor: String
+        @Option(help: "Search space of the SubTransformers (needed for HAT files with an entry per super layer).") var space: String?
+        @Argument(help: "SubTransformer YAML files.") var subtransformers: [String]
+
+        func validate() throws {
+            if subtransformers.isEmpty { throw ValidationError("give at least one SubTransformer YAML file") }
+        }
+
+        func run() throws {
+            let model = try PredictorFile.load(predictor)
+            let space = try space.map { try SearchSpace(contentsOf: $0) }
+            for path in subtransformers {
+                let sub = try SubTransformerConfig(contentsOf: path, superLayers: space.map { ($0.encoderLayers, $0.decoderLayers) },
+                                                   qkvDim: space?.qkvDim ?? 512)
+                print(String(format: "%@: predicted %.3f ms", path, model.predict(sub)))
+            }
         }
     }
 

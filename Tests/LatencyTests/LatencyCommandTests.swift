@@ -143,6 +143,31 @@ struct LatencyCommandTests {
         #expect(Date().timeIntervalSince(start) < 10)
     }
 
+    @Test("hat latency predict: a ridge trained on HAT's Xeon and Raspberry Pi CSVs predicts HAT's published latencies of its searched models")
+    func predictPublishedModels() throws {
+        guard HATBinary.isAvailable else { return }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hat-latency-predict-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let configs = sharedDataDirectory.appendingPathComponent("hat-configs")
+        let space = configs.appendingPathComponent("wmt14.en-de__space0.yml").path
+        // HAT's paper (Table 2 / its model names): the latency each model measured on its device.
+        for (device, model, published) in [("xeon", "HAT_wmt14ende_xeon@137.9ms_bleu@25.8", 137.9),
+                                           ("raspberrypi", "HAT_wmt14ende_raspberrypi@3.5s_bleu@25.8", 3500.0)] {
+            let csv = sharedDataDirectory.appendingPathComponent("hat-latency/wmt14ende_cpu_\(device)_all.csv").path
+            let predictor = folder.appendingPathComponent("\(device).json").path
+            let trained = try HATBinary.run(["latency", "train-predictor", "--data", csv, "--out", predictor])
+            #expect(trained.status == 0, "\(trained.err)")
+            let yaml = configs.appendingPathComponent("wmt14.en-de__\(model).yml").path
+            let r = try HATBinary.run(["latency", "predict", "--predictor", predictor, "--space", space, yaml])
+            #expect(r.status == 0, "\(r.err)")
+            let ms = try #require(Double(r.out.components(separatedBy: "predicted ").last?.components(separatedBy: " ms").first ?? ""), "\(r.out)")
+            #expect(abs(ms - published) / published < 0.15, "\(model): predicted \(ms) ms, HAT measured \(published)")
+        }
+        let missing = try HATBinary.run(["latency", "predict", "--predictor", folder.appendingPathComponent("none.json").path, "x.yml"])
+        #expect(missing.status != 0 && missing.err.contains("none.json") && missing.err.contains("not found"), "\(missing.err)")
+    }
+
     @Test("numbers on a line")
     func numbers() {
         #expect(LatencyCommandSource.numbers(in: "a -3.5 b 1e3 .5 run-2 x") == [-3.5, 1000, 0.5, 2])
