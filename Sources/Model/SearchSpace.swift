@@ -215,6 +215,19 @@ public struct SearchSpace: Hashable, Codable, Sendable {
     /// Length of a gene: 2 + 2·L_enc + 2 + 4·L_dec (super layer counts).
     public var geneLength: Int { 4 + 2 * encoderLayers + 4 * decoderLayers }
 
+    /// Where a gene holds the encoder's and the decoder's layer count.
+    public var geneLayerCountPositions: (encoder: Int, decoder: Int) { (1, 3 + 2 * encoderLayers) }
+
+    /// The positions of `g` its SubTransformer reads apart from the layer counts: both embedding
+    /// dims and the per-layer entries of the layers in use (not the unused slots).
+    public func liveGenePositions(_ g: [Int]) -> [Int] {
+        let (e, d) = geneLayerCountPositions
+        var live = [e - 1, d - 1]
+        for block in 0..<2 { live += (0..<g[e]).map { e + 1 + block * encoderLayers + $0 } }
+        for block in 0..<4 { live += (0..<g[d]).map { d + 1 + block * decoderLayers + $0 } }
+        return live
+    }
+
     /// HAT's gene: [enc embed, enc layers, enc ffn × L_enc, enc heads × L_enc, dec embed,
     /// dec layers, dec ffn × L_dec, dec self heads × L_dec, dec cross heads × L_dec,
     /// arbitrary × L_dec] with super layer counts; unused slots hold the first choice

@@ -11,14 +11,13 @@ public struct GeneticOperators: Sendable {
     /// Probability that a gene position is resampled by mutation (HAT: 0.3).
     public let mutationProbability: Double
 
-    /// Super layer counts, to tell live gene positions from unused slots.
-    let encoderLayers: Int, decoderLayers: Int
+    /// The space, to tell live gene positions from unused slots.
+    let space: SearchSpace
 
     public init(space: SearchSpace, mutationProbability: Double) {
         self.choices = space.geneChoices
         self.mutationProbability = mutationProbability
-        self.encoderLayers = space.encoderLayers
-        self.decoderLayers = space.decoderLayers
+        self.space = space
     }
 
     /// Each position, with probability `mutationProbability`, is redrawn uniformly from its
@@ -41,13 +40,7 @@ public struct GeneticOperators: Sendable {
     /// The positions that describe a used layer or an embedding dim and still have a smaller
     /// choice: everything but the two layer counts and the slots beyond them.
     public func shrinkablePositions(_ gene: [Int]) -> [Int] {
-        let le = encoderLayers, ld = decoderLayers
-        let d = 2 + 2 * le  // start of the decoder part (SearchSpace.gene(of:))
-        var live = [0]
-        for block in 0..<2 { live += (0..<gene[1]).map { 2 + block * le + $0 } }
-        live.append(d)
-        for block in 0..<4 { live += (0..<gene[d + 1]).map { d + 2 + block * ld + $0 } }
-        return live.filter { i in choices[i].contains { $0 < gene[i] } }
+        space.liveGenePositions(gene).filter { i in choices[i].contains { $0 < gene[i] } }
     }
 
     /// Shrinks `gene` until `fits` holds: each step sets one random shrinkable position to a

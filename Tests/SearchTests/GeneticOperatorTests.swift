@@ -95,8 +95,8 @@ struct RepairTests {
                 #expect(space.config(fromGene: g) != config, "position \(i) is not live")
             }
             // … and the layer counts are never among them.
-            let d = 2 + 2 * space.encoderLayers
-            #expect(!ops.shrinkablePositions(gene).contains(1) && !ops.shrinkablePositions(gene).contains(d + 1))
+            let (e, d) = space.geneLayerCountPositions
+            #expect(!ops.shrinkablePositions(gene).contains(e) && !ops.shrinkablePositions(gene).contains(d))
         }
     }
 
@@ -112,16 +112,16 @@ struct RepairTests {
         for _ in 0..<300 {
             let gene = space.gene(of: space.sample(rng: &rng))
             guard !fits(gene) else { continue }
-            let d = 2 + 2 * space.encoderLayers
+            let (e, d) = space.geneLayerCountPositions
             if let r = ops.repair(gene, rng: &rng, fits: fits) {
                 repaired += 1
-                #expect(fits(r) && r[1] == gene[1] && r[d + 1] == gene[d + 1])
+                #expect(fits(r) && r[e] == gene[e] && r[d] == gene[d])
                 #expect(r.indices.allSatisfy { r[$0] <= gene[$0] }, "repair only shrinks")
             } else {
                 gaveUp += 1
                 // Nil only when the narrowest SubTransformer with these layer counts breaks the limit.
                 var narrow = gene
-                for i in narrow.indices where i != 1 && i != d + 1 { narrow[i] = ops.choices[i].min()! }
+                for i in narrow.indices where i != e && i != d { narrow[i] = ops.choices[i].min()! }
                 #expect(!fits(narrow))
             }
         }
