@@ -2,7 +2,8 @@
 # Latency predictors on HAT's four latency datasets (../shared/data/hat-latency), the numbers of
 # docs/PERFORMANCE.md, "Latency predictors":
 #   1. per device, HAT's split (8:1:1, seed 0): HAT's MLP (5000 steps, batch 128, Adam lr 1e-5),
-#      our ridge predictor and the non-negative cost model, scored on the test split;
+#      our ridge predictor, the non-negative cost model and the ensemble (mean of ridge and HAT's
+#      MLP), scored on the test split (KINDS="..." picks the kinds);
 #   2. few-shot: each WMT device as target, the other two as sources, 10 samples × 10 draws from
 #      the target's training split, scored on its whole test split, next to HAT's MLP trained on
 #      the same 10 samples and a rescaled pooled source predictor.
@@ -31,8 +32,8 @@ if [[ $parts == *1* ]]; then
   echo "## Predictors on HAT's split (test rows; seed = split, MLP initialisation and batches)"
   for seed in $seeds; do
     for name in wmt14ende_cpu_raspberrypi_all wmt14ende_cpu_xeon_all wmt14ende_gpu_titanxp_all iwslt14deen_gpu_titanxp_all; do
-      for kind in hat-mlp ridge cost-model; do
-        ext=json; [ $kind = hat-mlp ] && ext=safetensors
+      for kind in ${KINDS:-hat-mlp ridge cost-model ensemble}; do
+        ext=json; [[ $kind = hat-mlp || $kind = ensemble ]] && ext=safetensors
         log="$out/$name.$kind.seed$seed.log"
         start=$(date +%s.%N)
         $hat latency train-predictor --data "$data/$name.csv" --kind $kind --seed "$seed" \

@@ -136,7 +136,18 @@ public final class HATMLPPredictor: LatencyPredictor, @unchecked Sendable {
     // MARK: File
 
     public func save(to path: String) throws {
-        var file = SafeTensorsFile(metadata: [
+        let file = try safeTensorsFile(kind: kind)
+        do {
+            try file.write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw LatencyError(file: path, "cannot write: \(error)")
+        }
+    }
+
+    /// The MLP's tensors under HAT's names and its settings as metadata; `extraMetadata` adds
+    /// keys (an ensemble stores its other member there).
+    func safeTensorsFile(kind: String, extraMetadata: [String: String] = [:]) throws -> SafeTensorsFile {
+        var file = SafeTensorsFile(metadata: extraMetadata.merging([
             "format": PredictorFile.format, "version": "1", "kind": kind,
             "description": "HAT's latency MLP: 10 -> 400 (ReLU) -> 3 x (400 -> 400, ReLU) -> 1; predicted ms = output * lat_norm",
             "feature_names": jsonText(LatencyDataset.featureNames),
@@ -145,24 +156,27 @@ public final class HATMLPPredictor: LatencyPredictor, @unchecked Sendable {
             "target": "latency_mean_encoder + latency_mean_decoder (ms), divided by lat_norm",
             "hidden_layers": "\(layers.count - 2)",
             "provenance": jsonText(provenance),
-        ])
+        ]) { _, ours in ours })
         let names = Self.layerNames(hiddenLayers: layers.count - 2)
         for (name, layer) in zip(names, layers) {
             try file.add("\(name).weight", layer.weight)
             try file.add("\(name).bias", layer.bias)
         }
-        do {
-            try file.write(to: URL(fileURLWithPath: path))
-        } catch {
-            throw LatencyError(file: path, "cannot write: \(error)")
-        }
+        return file
     }
 
     static func load(_ data: Data, path: String) throws -> HATMLPPredictor {
-        let file: SafeTensorsFile
-        do { file = try SafeTensorsFile.parse(data, source: path) } catch {
+        try load(try readSafeTensors(data, path: path), path: path)
+    }
+
+    static func readSafeTensors(_ data: Data, path: String) throws -> SafeTensorsFile {
+        do { return try SafeTensorsFile.parse(data, source: path) } catch {
             throw LatencyError(file: path, "is not a readable safetensors file: \(error)")
         }
+    }
+
+    /// The MLP in a predictor's safetensors file (its own, or an ensemble's).
+    static func load(_ file: SafeTensorsFile, path: String) throws -> HATMLPPredictor {
         func meta(_ key: String) throws -> String {
             guard let v = file.metadata[key] else { throw LatencyError(file: path, column: key, "is missing from the safetensors metadata") }
             return v

@@ -126,6 +126,11 @@ public struct LinearLatencyPredictor: LatencyPredictor, Codable, Equatable {
     }
 
     public func save(to path: String) throws {
+        try AtomicFile.write(try encoded(), to: path)
+    }
+
+    /// The predictor file's JSON text (also stored inside an ensemble's file).
+    func encoded() throws -> Data {
         let file = File(format: PredictorFile.format, version: 1, kind: kind,
                         description: "latency (ms) = encoder part + decoder part; each part = intercept + Σ coefficient·(term − mean)/scale, term = scale·Π factors",
                         featureNames: LatencyDataset.featureNames,
@@ -135,7 +140,7 @@ public struct LinearLatencyPredictor: LatencyPredictor, Codable, Equatable {
                         encoder: encoder, decoder: decoder, provenance: provenance)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(file), to: path)
+        return try encoder.encode(file)
     }
 
     static func load(_ data: Data, path: String) throws -> LinearLatencyPredictor {

@@ -9,6 +9,9 @@ import Foundation
 /// - `hat-mlp`: safetensors with HAT's tensor names and the same information as string
 ///   metadata (`format`, `kind`, `feature_norm`, `lat_norm`, `provenance` as JSON).
 ///
+/// - `ensemble`: the `hat-mlp` file of its MLP member with `kind: ensemble` and the ridge
+///   member's JSON file as the metadata key `linear_member` (`EnsembleLatencyPredictor`).
+///
 /// `load` tells them apart by content and refuses anything else with a message that says why.
 public enum PredictorFile {
     public static let format = "hat-latency-predictor"
@@ -36,12 +39,39 @@ public enum PredictorFile {
             if length > 0, length <= UInt64(data.count - 8),
                let header = try? JSONSerialization.jsonObject(with: data.subdata(in: (data.startIndex + 8)..<(data.startIndex + 8 + Int(length)))) as? [String: Any] {
                 let meta = header["__metadata__"] as? [String: String] ?? [:]
-                try checkHeader(format: meta["format"], kind: meta["kind"], path: path, expectedKinds: ["hat-mlp"])
-                return try HATMLPPredictor.load(data, path: path)
+                try checkHeader(format: meta["format"], kind: meta["kind"], path: path, expectedKinds: ["hat-mlp", "ensemble"])
+                return meta["kind"] == "ensemble" ? try EnsembleLatencyPredictor.load(data, path: path)
+                                                  : try HATMLPPredictor.load(data, path: path)
             }
             throw LatencyError(file: path, "looks like a safetensors file but its header does not parse; is the file complete?")
         }
         throw LatencyError(file: path, "is not a predictor file (expected the JSON or safetensors file that `hat latency train-predictor` or `hat latency adapt` writes)")
+    }
+
+    /// The kinds `hat latency train-predictor` and the pipeline's predictor stage train.
+    public static let trainableKinds = ["ridge", "cost-model", "hat-mlp", "ensemble"]
+
+    /// The file name extension for a predictor of this kind (`LatencyPredictor.kind` or a
+    /// trainable kind): safetensors for the kinds that hold an MLP, JSON for linear ones.
+    public static func fileExtension(kind: String) -> String {
+        ["hat-mlp", "ensemble"].contains(kind) ? "safetensors" : "json"
+    }
+
+    /// Trains a predictor of one of `trainableKinds` on `training` (split before calling);
+    /// `seed` seeds the cross-validation folds and the MLP.
+    public static func train(kind: String, on training: LatencyDataset, seed: UInt64,
+                             mlpSettings: HATMLPPredictor.Settings = .init(),
+                             progress: ((_ step: Int, _ loss: Double) -> Void)? = nil) -> any LatencyPredictor {
+        var settings = mlpSettings
+        settings.seed = seed
+        switch kind {
+        case "hat-mlp": return HATMLPPredictor.train(on: training, settings: settings, progress: progress)
+        case "ensemble": return EnsembleLatencyPredictor.train(on: training, mlpSettings: settings, progress: progress)
+        case "cost-model": return LinearLatencyPredictor.trainCostModel(on: training)
+        default:
+            precondition(kind == "ridge", "unknown predictor kind \(kind)")
+            return LinearLatencyPredictor.trainRidge(on: training, seed: seed)
+        }
     }
 
     static func checkHeader(format: String?, kind: String?, path: String, expectedKinds: [String]) throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Yams
+import Latency
 
 /// `PIPELINE.yml`: what `hat pipeline` runs, one section per stage (configs/pipeline_builtin.yml
 /// is the annotated example). Paths are relative to the file's own folder. Training sections
@@ -153,8 +154,9 @@ public struct PipelineConfig: Sendable {
 
         let p = try section("predictor")
         predictorKind = p["kind"] ?? predictorKind
-        guard ["ridge", "cost-model", "hat-mlp"].contains(predictorKind) else {
-            throw PipelineError.config(path: path, key: "predictor.kind", "is '\(predictorKind)'; use ridge, cost-model or hat-mlp")
+        guard PredictorFile.trainableKinds.contains(predictorKind) else {
+            throw PipelineError.config(path: path, key: "predictor.kind",
+                                       "is '\(predictorKind)'; use one of \(PredictorFile.trainableKinds.joined(separator: ", "))")
         }
         predictorSeed = UInt64(try int(p, "predictor", "seed", 0, min: 0))
 

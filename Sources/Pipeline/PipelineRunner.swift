@@ -158,7 +158,7 @@ public final class PipelineRunner {
     }
     public var latencyCSV: String { url(.latency).appendingPathComponent("latency.csv").path }
     public var predictorPath: String {
-        url(.predictor).appendingPathComponent(config.predictorKind == "hat-mlp" ? "predictor.safetensors" : "predictor.json").path
+        url(.predictor).appendingPathComponent("predictor." + PredictorFile.fileExtension(kind: config.predictorKind)).path
     }
     public var subTransformerYAML: String { out.appendingPathComponent("subtransformer.yml").path }
     public var subTransformerCheckpoint: String { url(.train).appendingPathComponent("checkpoint_best.safetensors").path }
@@ -240,15 +240,7 @@ public final class PipelineRunner {
     private func runPredictor() throws -> [String: String] {
         let all = try LatencyDataset(contentsOf: latencyCSV)
         let split = all.split(seed: config.predictorSeed)
-        let predictor: any LatencyPredictor
-        switch config.predictorKind {
-        case "hat-mlp":
-            var settings = HATMLPPredictor.Settings()
-            settings.seed = config.predictorSeed
-            predictor = HATMLPPredictor.train(on: split.train, settings: settings) { _, _ in }
-        case "cost-model": predictor = LinearLatencyPredictor.trainCostModel(on: split.train)
-        default: predictor = LinearLatencyPredictor.trainRidge(on: split.train, seed: config.predictorSeed)
-        }
+        let predictor = PredictorFile.train(kind: config.predictorKind, on: split.train, seed: config.predictorSeed)
         let dir = url(.predictor)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try predictor.save(to: predictorPath)

@@ -209,8 +209,12 @@ public struct ReportPage {
         }
         s += "<div class=\"charts\">\(charts)</div>\n"
         if !front.isEmpty {
-            s += "<table><tr><th class=\"l\">constraint</th><th>supernet valid loss</th><th>predicted (ms)</th><th>measured (ms)</th><th>#params</th><th>FLOPs</th><th>size (MB)</th><th>peak memory (MB)</th><th class=\"l\">SubTransformer</th></tr>\n"
+            s += "<table><tr><th class=\"l\">constraint</th><th>supernet valid loss</th><th>predicted (ms)</th><th>measured (ms)</th><th>#params</th><th>FLOPs</th><th>size (MB)</th><th>peak memory (MB)</th><th>BLEU</th><th class=\"l\">SubTransformer</th></tr>\n"
+            // The pipeline trains and tests the first constraint's pick; the others have no BLEU.
+            let results = try? PipelineResults.read(file("results.json"))
             for p in front {
+                var bleu = "not trained"
+                if let r = results, r.constraint == p.constraint { bleu = String(format: "%.2f", r.bleu) }
                 var measured = "–", warn = ""
                 if let m = p.measuredLatencyMs {
                     measured = String(format: "%.2f", m)
@@ -218,7 +222,7 @@ public struct ReportPage {
                 }
                 s += "<tr><td class=\"l\">\(Self.esc(p.constraint))\(p.dominated ? " (dominated)" : "")</td>" + String(format: "<td>%.4f</td><td>%.2f</td>", p.loss, p.predictedLatencyMs)
                     + "<td\(warn)>\(measured)</td><td>\(SearchConstraints.formatCount(Double(p.parameters)))</td><td>\(SearchConstraints.formatCount(Double(p.flops)))</td>"
-                    + String(format: "<td>%.2f</td><td>%.2f</td>", p.modelSizeMB, p.peakMemoryMB) + "<td class=\"l\">\(Self.esc(p.subtransformer))</td></tr>\n"
+                    + String(format: "<td>%.2f</td><td>%.2f</td>", p.modelSizeMB, p.peakMemoryMB) + "<td>\(bleu)</td><td class=\"l\">\(Self.esc(p.subtransformer))</td></tr>\n"
             }
             s += "</table>\n<p class=\"sub\">Measured latency in red: more than 10 % away from the prediction.</p>\n"
         }

@@ -44,7 +44,10 @@ public struct XYChart {
         guard ticks.count > 1 else { return ScatterPlot.label(v) }
         let step = abs(ticks[1] - ticks[0])
         let decimals = Swift.max(0, Int(-floor(log10(step) + 1e-9)))
-        return String(format: "%.\(decimals)f", v)
+        var text = String(format: "%.\(decimals)f", v)
+        // A tick a rounding error below zero prints as "-0" (seen in the browser check).
+        if text.hasPrefix("-"), Double(text) == 0 { text.removeFirst() }
+        return text
     }
 
     static func range(_ values: [Double]) -> (Double, Double) {
@@ -87,7 +90,10 @@ public struct XYChart {
         for r in references {
             if let x = r.x {
                 s += "<line x1=\"\(f(X(x)))\" y1=\"\(f(top))\" x2=\"\(f(X(x)))\" y2=\"\(f(top + ph))\" stroke=\"\(r.color)\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n"
-                s += "<text x=\"\(f(X(x) + 4))\" y=\"\(f(top + 14))\" font-size=\"11\" fill=\"\(r.color)\">\(esc(r.label))</text>\n"
+                // The label goes right of the line, or left of it when it would run out of the frame.
+                let fitsRight = X(x) + 4 + 6.2 * Double(r.label.count) <= left + pw
+                s += "<text x=\"\(f(fitsRight ? X(x) + 4 : X(x) - 4))\" y=\"\(f(top + 14))\" text-anchor=\"\(fitsRight ? "start" : "end")\" "
+                    + "font-size=\"11\" fill=\"\(r.color)\">\(esc(r.label))</text>\n"
             }
             if let y = r.y {
                 s += "<line x1=\"\(f(left))\" y1=\"\(f(Y(y)))\" x2=\"\(f(left + pw))\" y2=\"\(f(Y(y)))\" stroke=\"\(r.color)\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n"

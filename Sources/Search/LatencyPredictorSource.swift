@@ -95,7 +95,7 @@ public enum LatencyPredictorSource: Equatable, Sendable, CustomStringConvertible
 extension LatencyPredictorSource {
     /// The predictor's copy in a search folder, by its kind.
     public static func savedPredictorURL(in directory: URL, kind: String) -> URL {
-        directory.appendingPathComponent(kind == "hat-mlp" ? "latency_predictor.safetensors" : "latency_predictor.json")
+        directory.appendingPathComponent("latency_predictor." + PredictorFile.fileExtension(kind: kind))
     }
 
     /// The latency predictor of the search in `directory`: the copy saved there when the folder
@@ -105,7 +105,7 @@ extension LatencyPredictorSource {
                           measureModel: () throws -> SuperTransformer, log: (String) -> Void) throws -> any LatencyPredictor {
         let fm = FileManager.default
         if fm.fileExists(atPath: directory.appendingPathComponent(SearchStateFile.fileName).path) {
-            for kind in ["linear", "hat-mlp"] {
+            for kind in ["linear", "hat-mlp"] {  // the two file types (an ensemble is a safetensors file too)
                 let saved = Self.savedPredictorURL(in: directory, kind: kind)
                 if fm.fileExists(atPath: saved.path) {
                     let p: any LatencyPredictor

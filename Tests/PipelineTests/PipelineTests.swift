@@ -1,6 +1,6 @@
 import Foundation
 import Pipeline
-import Report
+@testable import Report
 import Testing
 import TestSupport
 
@@ -82,7 +82,9 @@ struct PipelineTests {
         #expect(output.contains("resuming from"), "\(output)")
         let results = try #require(try PipelineResults.read(URL(fileURLWithPath: "\(out)/results.json")))
         #expect(results.bleu >= 0 && results.bleu <= 100 && results.measuredLatencyMs != nil)
-        #expect(fm.fileExists(atPath: "\(out)/report.html"))
+        // The report's table of found models gives the trained pick's BLEU.
+        let report = try String(contentsOfFile: "\(out)/report.html", encoding: .utf8)
+        #expect(report.contains("<th>BLEU</th>") && report.contains(String(format: "<td>%.2f</td>", results.bleu)))
         // The latency CSV holds each SubTransformer once: header + 24 rows, as many as asked.
         let csv = Self.lines("\(out)/latency/latency.csv")
         #expect(csv.count == 25)
@@ -154,5 +156,24 @@ struct PipelineTests {
         let ok = try PipelineConfig(path: { try! "space: s.yml\nsearch: {latency-constraint: [40%, 12ms]}".write(toFile: path, atomically: true, encoding: .utf8); return path }())
         #expect(ok.latencyConstraints == ["40%", "12ms"])
         #expect(ok.space == root.appendingPathComponent("s.yml").standardizedFileURL.path)
+    }
+}
+
+@Suite("Report charts")
+struct ReportChartTests {
+    /// Both found by looking at a pipeline report in headless Chromium.
+    @Test("no \"-0\" tick labels; a constraint label near the right edge stays inside the frame")
+    func tickLabelsAndReferenceLabels() {
+        #expect(XYChart.label(-1e-12, ticks: [0, 10, 20]) == "0")
+        #expect(XYChart.label(-0.001, ticks: [-0.2, 0, 0.2]) == "0.0")
+        #expect(XYChart.label(-10, ticks: [-10, 0, 10]) == "-10")
+        var chart = XYChart(title: "t", xLabel: "x", yLabel: "y")
+        chart.series.append(.init("points", color: "#000", style: .points(radius: 2, opacity: 1), points: [(x: 20, y: 1), (x: 80, y: 2)]))
+        chart.references.append(.init(label: "constraint 85ms", x: 85, y: nil, color: "#d62728"))
+        chart.references.append(.init(label: "constraint 40ms", x: 40, y: nil, color: "#d62728"))
+        let svg = chart.svg
+        #expect(svg.contains("text-anchor=\"end\" font-size=\"11\" fill=\"#d62728\">constraint 85ms"), "\(svg)")
+        #expect(svg.contains("text-anchor=\"start\" font-size=\"11\" fill=\"#d62728\">constraint 40ms"), "\(svg)")
+        #expect(!svg.contains(">-0<"))
     }
 }
