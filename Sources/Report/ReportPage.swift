@@ -213,7 +213,7 @@ public struct ReportPage {
             // The pipeline trains and tests the first constraint's pick; the others have no BLEU.
             let results = try? PipelineResults.read(file("results.json"))
             for p in front {
-                var bleu = "not trained"
+                var bleu = "–"
                 if let r = results, r.constraint == p.constraint { bleu = String(format: "%.2f", r.bleu) }
                 var measured = "–", warn = ""
                 if let m = p.measuredLatencyMs {
@@ -224,7 +224,7 @@ public struct ReportPage {
                     + "<td\(warn)>\(measured)</td><td>\(SearchConstraints.formatCount(Double(p.parameters)))</td><td>\(SearchConstraints.formatCount(Double(p.flops)))</td>"
                     + String(format: "<td>%.2f</td><td>%.2f</td>", p.modelSizeMB, p.peakMemoryMB) + "<td>\(bleu)</td><td class=\"l\">\(Self.esc(p.subtransformer))</td></tr>\n"
             }
-            s += "</table>\n<p class=\"sub\">Measured latency in red: more than 10 % away from the prediction.</p>\n"
+            s += "</table>\n<p class=\"sub\">Measured latency in red: more than 10 % away from the prediction. BLEU: the pipeline trains and tests the first constraint's SubTransformer.</p>\n"
         }
         return s
     }
