@@ -30,6 +30,7 @@ public final class PipelineRunner {
         self.log = log
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         state = try PipelineState.read(out.appendingPathComponent(PipelineState.fileName)) ?? PipelineState(config: config.path)
+        state.config = config.path
     }
 
     public func url(_ stage: PipelineStage) -> URL { out.appendingPathComponent(stage.folder) }
@@ -106,7 +107,7 @@ public final class PipelineRunner {
         }
         let seconds = Date().timeIntervalSince(started)
         state.stages[stage.rawValue] = .init(fingerprint: fingerprint, finished: ISO8601DateFormatter().string(from: Date()),
-                                             seconds: seconds, summary: summary)
+                                             seconds: seconds, summary: summary, config: config.path)
         try state.write(to: out.appendingPathComponent(PipelineState.fileName))
         log(String(format: "== %@ done in %.1f s: %@", stage.rawValue, seconds, describe(summary)))
     }

@@ -13,9 +13,13 @@ public struct PipelineState: Codable, Sendable {
         public var seconds: Double
         /// What the stage produced, for the report and the summary (paths, numbers).
         public var summary: [String: String]
+        /// The pipeline file the stage ran with (nil in files written before it was recorded):
+        /// stages of one folder can come from different files, e.g. after `--rerun train`.
+        public var config: String?
     }
 
     public var version = 1
+    /// The pipeline file of the latest run in this folder.
     public var config: String
     public var stages: [String: StageRecord] = [:]
 

@@ -37,7 +37,7 @@ public struct ReportPage {
     public func html() throws -> String {
         let state = try? PipelineState.read(file(PipelineState.fileName))
         var body = "<h1>HAT pipeline report</h1>\n<p class=\"sub\">\(Self.esc(directory.standardizedFileURL.path))"
-        if let config = state?.config { body += " · config \(Self.esc(config))" }
+        if let config = state?.config { body += " · latest config \(Self.esc(config))" }
         body += "</p>\n"
         body += try resultsSection()
         body += stagesSection(state)
@@ -89,7 +89,8 @@ public struct ReportPage {
                 s += "<tr><td class=\"l\">\(stage.rawValue)</td><td class=\"l missing\" colspan=\"3\">not run yet</td></tr>\n"
                 continue
             }
-            let summary = r.summary.keys.sorted().map { "\($0): \(r.summary[$0]!)" }.joined(separator: " · ")
+            var summary = r.summary.keys.sorted().map { "\($0): \(r.summary[$0]!)" }.joined(separator: " · ")
+            if let config = r.config, config != state.config { summary += " · ran with \(config)" }
             s += "<tr><td class=\"l\">\(stage.rawValue)</td><td class=\"l\">\(Self.esc(r.finished))</td><td>\(String(format: "%.1f", r.seconds))</td>"
                 + "<td class=\"l\">\(Self.esc(summary))</td></tr>\n"
         }

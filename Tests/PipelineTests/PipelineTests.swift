@@ -124,6 +124,9 @@ struct PipelineTests {
         let (status, output) = try Self.run(config, out: out, extra: ["--stop-after", "predictor"])
         #expect(status == 0 && output.contains("stopped after stage predictor"), "\(output)")
         #expect(!FileManager.default.fileExists(atPath: "\(out)/search"))
+        // Each stage records the pipeline file it ran with.
+        let state = try #require(try PipelineState.read(URL(fileURLWithPath: "\(out)/pipeline.json")))
+        #expect(state.config == config && state.stages["predictor"]?.config == config, "\(state)")
         let html = try String(contentsOfFile: "\(out)/report.html", encoding: .utf8)
         #expect(html.contains("<svg") && html.contains("SuperTransformer training") && html.contains("predicted vs measured"))
         #expect(html.contains("No search yet.") && html.contains("not run yet"))
