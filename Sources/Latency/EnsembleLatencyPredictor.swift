@@ -54,11 +54,7 @@ public struct EnsembleLatencyPredictor: LatencyPredictor {
             Self.provenanceKey: jsonText(provenance),
             "combination": "mean of the ridge member (linear_member) and the MLP (the tensors)",
         ])
-        do {
-            try file.write(to: URL(fileURLWithPath: path))
-        } catch {
-            throw LatencyError(file: path, "cannot write: \(error)")
-        }
+        try HATMLPPredictor.write(file, to: path)
     }
 
     static func load(_ data: Data, path: String) throws -> EnsembleLatencyPredictor {

@@ -136,7 +136,11 @@ public final class HATMLPPredictor: LatencyPredictor, @unchecked Sendable {
     // MARK: File
 
     public func save(to path: String) throws {
-        let file = try safeTensorsFile(kind: kind)
+        try Self.write(try safeTensorsFile(kind: kind), to: path)
+    }
+
+    /// Writes a predictor's safetensors file (atomically, as `SafeTensorsFile.write` does).
+    static func write(_ file: SafeTensorsFile, to path: String) throws {
         do {
             try file.write(to: URL(fileURLWithPath: path))
         } catch {
