@@ -18,7 +18,7 @@ struct MeasurementOptions: ParsableArguments {
     @Option(help: "Beam size (hypotheses decoded in parallel).") var beam: Int = 5
     @Option(help: "Untimed warm-up runs.") var warmup: Int = 5
     @Option(help: "Timed runs (HAT: 300 for predictor data; the fastest and slowest 10 % are dropped).") var iterations: Int = 20
-    @Option(help: "Compute threads (BLAS and engine kernels); decoding runs fastest on 1.") var threads: Int = 1
+    @Option(help: "Compute threads (BLAS and engine kernels). 1 is steadiest on a machine shared with other jobs; on an idle one 2 split the wide products (the output projection) and decode a WMT model about 1.5x faster (docs/PERFORMANCE.md).") var threads: Int = 1
     @Option(help: "Clock of the built-in measurement: wall (elapsed time, HAT's method) or cpu (this process's CPU time: steadier on a machine shared with other jobs).")
     var clock: String = "wall"
     @Option(help: ArgumentHelp("Measure with this shell command instead of the built-in method.",
