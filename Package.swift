@@ -46,11 +46,12 @@ let package = Package(
         .target(name: "Latency", dependencies: ["Model", "NN", "Data", "Generate"]),
         .target(name: "Search", dependencies: ["TensorEngine", "NN", "Model", "Data", "Train", "Latency"]),
         .target(name: "Pipeline", dependencies: ["Data", "Train", "Generate", "Latency", "Search", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Export", dependencies: ["Model", "NN", "TensorEngine"]),
         .target(name: "Report", dependencies: ["Data", "Pipeline", "Search", "Train", "Latency"]),
         .executableTarget(
             name: "hat",
             dependencies: [
-                "TensorEngine", "NN", "Model", "Data", "Train", "Generate", "Latency", "Search", "Pipeline", "Report",
+                "TensorEngine", "NN", "Model", "Data", "Train", "Generate", "Latency", "Search", "Pipeline", "Report", "Export",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -69,6 +70,7 @@ let package = Package(
         .testTarget(name: "GenerateTests", dependencies: ["Generate", "TestSupport"]),
         .testTarget(name: "LatencyTests", dependencies: ["Latency", "Data", "TestSupport"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "TestSupport"]),
+        .testTarget(name: "ExportTests", dependencies: ["Export", "Model", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Report", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5],

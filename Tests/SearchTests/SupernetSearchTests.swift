@@ -84,6 +84,46 @@ struct SupernetSearchTests {
         #expect(lines.count >= 20)  // the 20 test sentences (and a final newline)
     }
 
+    @Test("hat export: a SubTransformer of the trained supernet as ONNX that onnxruntime runs to the checkpoint's logits")
+    func exportCommand() throws {
+        let (checkpoint, data) = try Self.supernet.get()
+        let root = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let out = root.appendingPathComponent("onnx").path
+        // A SuperTransformer checkpoint needs the SubTransformer named.
+        let refused = try HATBinary.run(["export", "--checkpoint", checkpoint, "--out", out])
+        #expect(refused.status != 0)
+        #expect(refused.err.contains("--subtransformer"), "\(refused.err)")
+        #expect(!FileManager.default.fileExists(atPath: out + "/encoder.onnx"))
+
+        let space = try SearchSpace(contentsOf: Fixtures.tinySpaceFile)
+        let config = space.largest
+        let yaml = root.appendingPathComponent("largest.yml").path
+        try config.hatYAML().write(toFile: yaml, atomically: true, encoding: .utf8)
+        let r = try HATBinary.run(["export", "--checkpoint", checkpoint, "--subtransformer", yaml, "--out", out])
+        #expect(r.status == 0, "\(r.err)")
+        let info = try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: URL(fileURLWithPath: out + "/export.json"))) as? [String: Any]
+        #expect(info?["padding_id"] as? Int == 1 && info?["eos_id"] as? Int == 2)
+        #expect(try SubTransformerConfig(contentsOf: out + "/subtransformer.yml", superLayers: (space.encoderLayers, space.decoderLayers),
+                                         qkvDim: space.qkvDim) == config)
+
+        // The checkpoint's own logits against onnxruntime's on the exported files.
+        let (model, _) = try Checkpoint.loadModel(path: checkpoint)
+        let valid = try PreparedDataset(directory: data).split("valid")
+        let src = Array(valid.source(0)), tgt = Array(valid.target(0))
+        let prev = [Int32(2)] + tgt.dropLast()
+        var file = SafeTensorsFile()
+        try file.add("src_tokens", int64s: src.map(Int64.init), shape: [1, src.count])
+        try file.add("prev_output_tokens", int64s: prev.map(Int64.init), shape: [1, prev.count])
+        let input = root.appendingPathComponent("in.safetensors"), output = root.appendingPathComponent("out.safetensors")
+        try file.write(to: input)
+        try Oracle.run("onnx_oracle.py", [out + "/encoder.onnx", out + "/decoder.onnx", input.path, output.path])
+        let logits = model(source: TokenBatch(tokens: src, batchSize: 1, length: src.count),
+                           previousOutput: TokenBatch(tokens: prev, batchSize: 1, length: prev.count), config: config, context: .evaluation())
+        let error = relativeError(logits.toArray(), try SafeTensorsFile.read(from: output).tensorValue("logits").toArray())
+        #expect(error <= 1e-4, "logits relative error \(error)")
+    }
+
     @Test("hat search: a Pareto front over three latencies from a HAT evolution YAML, resumable, random baseline")
     func commandLine() throws {
         let (checkpoint, data) = try Self.supernet.get()

@@ -1,0 +1,103 @@
+import Foundation
+import TensorEngine
+
+/// Builds an `ONNX.Graph` one operator at a time, in the vocabulary of the model code: each
+/// method adds one node (or an initializer) and returns the name of its output value, so a
+/// layer reads like the Swift forward pass it mirrors (`SubTransformerExporter`).
+final class GraphBuilder {
+    private(set) var graph: ONNX.Graph
+    private var counter = 0
+    private var constants: [String: String] = [:]
+
+    init(name: String) { graph = ONNX.Graph(name: name) }
+
+    /// A fresh value name: `prefix_N`.
+    private func fresh(_ prefix: String) -> String {
+        counter += 1
+        return "\(prefix)_\(counter)"
+    }
+
+    @discardableResult
+    func node(_ op: String, _ inputs: [String], _ attributes: [ONNX.Attribute] = [], outputName: String? = nil) -> String {
+        let out = outputName ?? fresh(op)
+        graph.nodes.append(ONNX.Node(opType: op, inputs: inputs, outputs: [out], name: "\(op)_\(graph.nodes.count)", attributes: attributes))
+        return out
+    }
+
+    func input(_ info: ONNX.ValueInfo) -> String {
+        graph.inputs.append(info)
+        return info.name
+    }
+
+    /// Marks `value` as a graph output named `info.name` (through an Identity node when renamed).
+    func output(_ value: String, as info: ONNX.ValueInfo) {
+        if value != info.name { node("Identity", [value], outputName: info.name) }
+        graph.outputs.append(info)
+    }
+
+    // MARK: Initializers and constants
+
+    /// A weight: the tensor's values (any view: a super weight's corner is copied out) under `name`.
+    func weight(_ name: String, _ tensor: Tensor) -> String {
+        graph.initializers.append(ONNX.TensorValue(name: name, shape: tensor.shape, floats: tensor.toArray()))
+        return name
+    }
+
+    func floatConstant(_ values: [Float], shape: [Int]) -> String {
+        let key = "f\(shape)\(values)"
+        if let name = constants[key] { return name }
+        let name = fresh("const")
+        graph.initializers.append(ONNX.TensorValue(name: name, shape: shape, floats: values))
+        constants[key] = name
+        return name
+    }
+
+    func intConstant(_ values: [Int64], shape: [Int]) -> String {
+        let key = "i\(shape)\(values)"
+        if let name = constants[key] { return name }
+        let name = fresh("const")
+        graph.initializers.append(ONNX.TensorValue(name: name, shape: shape, int64s: values))
+        constants[key] = name
+        return name
+    }
+
+    func scalar(_ v: Float) -> String { floatConstant([v], shape: []) }
+    func scalar(_ v: Int64) -> String { intConstant([v], shape: []) }
+    func ints(_ v: [Int64]) -> String { intConstant(v, shape: [v.count]) }
+
+    // MARK: Operators (ONNX opset 17 semantics)
+
+    func add(_ a: String, _ b: String) -> String { node("Add", [a, b]) }
+    func mul(_ a: String, _ b: String) -> String { node("Mul", [a, b]) }
+    func matmul(_ a: String, _ b: String) -> String { node("MatMul", [a, b]) }
+    func relu(_ x: String) -> String { node("Relu", [x]) }
+    func softmax(_ x: String) -> String { node("Softmax", [x], [.int("axis", -1)]) }
+    func transpose(_ x: String, _ perm: [Int]) -> String { node("Transpose", [x], [.ints("perm", perm)]) }
+    /// Reshape; 0 in `shape` keeps that input dimension, -1 infers it.
+    func reshape(_ x: String, _ shape: [Int64]) -> String { node("Reshape", [x, ints(shape)]) }
+    func concat(_ xs: [String], axis: Int) -> String { xs.count == 1 ? xs[0] : node("Concat", xs, [.int("axis", axis)]) }
+    func unsqueeze(_ x: String, axes: [Int64]) -> String { node("Unsqueeze", [x, ints(axes)]) }
+    func gather(_ table: String, _ indices: String) -> String { node("Gather", [table, indices], [.int("axis", 0)]) }
+    func equal(_ a: String, _ b: String) -> String { node("Equal", [a, b]) }
+    func not(_ x: String) -> String { node("Not", [x]) }
+    func cast(_ x: String, to type: ONNX.ElementType) -> String { node("Cast", [x], [.int("to", type.rawValue)]) }
+    func cumsum(_ x: String, axis: Int64) -> String { node("CumSum", [x, scalar(axis)]) }
+    func `where`(_ condition: String, _ a: String, _ b: String) -> String { node("Where", [condition, a, b]) }
+    func shape(_ x: String) -> String { node("Shape", [x]) }
+    /// Elements of a 1-D tensor at `indices`, as a 1-D tensor.
+    func elements(_ x: String, _ indices: [Int64]) -> String { node("Gather", [x, ints(indices)], [.int("axis", 0)]) }
+    func constantOfShape(_ shape: String, value: Float) -> String {
+        node("ConstantOfShape", [shape], [.tensor("value", ONNX.TensorValue(name: "value", shape: [1], floats: [value]))])
+    }
+    /// Upper triangle (`upper`) above diagonal `k` of the last two axes.
+    func trilu(_ x: String, k: Int64, upper: Bool) -> String { node("Trilu", [x, scalar(k)], [.int("upper", upper ? 1 : 0)]) }
+    func layerNorm(_ x: String, scale: String, bias: String, epsilon: Float) -> String {
+        node("LayerNormalization", [x, scale, bias], [.int("axis", -1), .float("epsilon", epsilon)])
+    }
+    /// x · Wᵀ + b for W [out, in] stored as PyTorch lays it out; onnxruntime folds the transpose
+    /// of a constant once, when the session is made.
+    func linear(_ x: String, weight: String, bias: String?) -> String {
+        let y = matmul(x, transpose(weight, [1, 0]))
+        return bias.map { add(y, $0) } ?? y
+    }
+}
