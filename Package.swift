@@ -45,8 +45,8 @@ let package = Package(
         .target(name: "Generate", dependencies: ["Model", "Data", "Train"]),
         .target(name: "Latency", dependencies: ["Model", "NN", "Data", "Generate"]),
         .target(name: "Search", dependencies: ["TensorEngine", "NN", "Model", "Data", "Train", "Latency"]),
-        .target(name: "Pipeline", dependencies: ["Data", "Train", "Generate", "Latency", "Search", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Export", dependencies: ["Model", "NN", "TensorEngine"]),
+        .target(name: "Pipeline", dependencies: ["Data", "Train", "Generate", "Latency", "Search", "Export", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Export", dependencies: ["Model", "NN", "TensorEngine", "Data"]),
         .target(name: "Report", dependencies: ["Data", "Pipeline", "Search", "Train", "Latency"]),
         .executableTarget(
             name: "hat",

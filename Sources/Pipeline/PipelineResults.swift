@@ -24,13 +24,15 @@ public struct PipelineResults: Codable, Sendable {
     public var sentencesPerSecond: Double
     /// The checkpoint that was tested (absent in results written before averaging existed).
     public var checkpoint: String?
+    /// The model as ONNX for a device's runtime (`hat export`'s folder; absent in older results).
+    public var onnx: String?
 
     enum CodingKeys: String, CodingKey {
         case subtransformer, config, constraint, split, bleu, chrf, hypotheses, flops
         case trainMode = "train_mode", supernetLoss = "supernet_loss", predictedLatencyMs = "predicted_latency_ms"
         case measuredLatencyMs = "measured_latency_ms", parameters = "params", modelSizeMB = "model_size_mb"
         case peakMemoryMB = "peak_memory_mb", bleuSignature = "bleu_signature", sentencesPerSecond = "sentences_per_s"
-        case checkpoint
+        case checkpoint, onnx
     }
 
     public func write(to url: URL) throws {

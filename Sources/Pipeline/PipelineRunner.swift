@@ -1,4 +1,5 @@
 import Data
+import Export
 import Foundation
 import Generate
 import Latency
@@ -364,6 +365,12 @@ public final class PipelineRunner {
         let bleu = report.results.first { $0.name == "BLEU" }!, chrf = report.results.first { $0.name != "BLEU" }!
         log(report.text(version: "hat"))
 
+        // Hand the model over as ONNX too (before results.json, which marks the stage done).
+        let onnx = dir.appendingPathComponent("onnx")
+        try ExportFolder.write(model: translator.model, config: translator.config,
+                               vocabulary: URL(fileURLWithPath: dataDirectory).appendingPathComponent("spm.model"), source: checkpoint, to: onnx)
+        log("test: the model as ONNX in \(onnx.path)")
+
         let front = try ParetoFront.read(url(.search).appendingPathComponent(ParetoFront.fileName))
         let chosenLabel = state.stages[PipelineStage.search.rawValue]?.summary["constraint"]
         let point = front.first { $0.constraint == chosenLabel } ?? front[0]
@@ -372,7 +379,8 @@ public final class PipelineRunner {
             supernetLoss: point.loss, predictedLatencyMs: point.predictedLatencyMs, measuredLatencyMs: point.measuredLatencyMs,
             parameters: point.parameters, flops: point.flops, modelSizeMB: point.modelSizeMB, peakMemoryMB: point.peakMemoryMB,
             split: config.testSplit, bleu: bleu.score, chrf: chrf.score, bleuSignature: bleu.signature.description,
-            hypotheses: hypPath.path, sentencesPerSecond: Double(sources.count) / Swift.max(seconds, 1e-9), checkpoint: checkpoint)
+            hypotheses: hypPath.path, sentencesPerSecond: Double(sources.count) / Swift.max(seconds, 1e-9), checkpoint: checkpoint,
+            onnx: onnx.path)
         try results.write(to: resultsURL)
         return ["bleu": String(format: "%.2f", bleu.score), "chrf": String(format: "%.2f", chrf.score), "results": resultsURL.path,
                 "checkpoint": checkpoint]

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Data
 import Export
 import Foundation
 import Model
@@ -36,40 +35,10 @@ struct ExportCommand: ParsableCommand {
         } else {
             throw ValidationError("\(checkpoint) is a SuperTransformer checkpoint: choose the SubTransformer to export with --subtransformer SUB.yml")
         }
-        let exporter = SubTransformerExporter(model: model, config: config)
-        let folder = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let version = "hat (format 1)"
-        let encoder = ONNX.serialize(exporter.encoderGraph(), producerVersion: version, metadata: [("subtransformer", config.description)])
-        let decoder = ONNX.serialize(exporter.decoderGraph(), producerVersion: version, metadata: [("subtransformer", config.description)])
-        try AtomicFile.write(Foundation.Data(encoder), to: folder.appendingPathComponent("encoder.onnx"))
-        try AtomicFile.write(Foundation.Data(decoder), to: folder.appendingPathComponent("decoder.onnx"))
-        try AtomicFile.write(config.hatYAML(comment: "exported from \(checkpoint)"), to: folder.appendingPathComponent("subtransformer.yml"))
-        var vocabulary: String?
-        if let dir = data ?? state.data {
-            let spm = URL(fileURLWithPath: dir).appendingPathComponent("spm.model")
-            if FileManager.default.fileExists(atPath: spm.path) {
-                try AtomicFile.write(try Foundation.Data(contentsOf: spm), to: folder.appendingPathComponent("spm.model"))
-                vocabulary = "spm.model"
-            }
-        }
-        let description: [String: Any] = [
-            "format": "hat-onnx-export",
-            "opset": ONNX.opsetVersion,
-            "checkpoint": checkpoint,
-            "subtransformer": config.description,
-            "source_vocab_size": model.sourceVocabSize,
-            "target_vocab_size": model.targetVocabSize,
-            "padding_id": Int(model.paddingIndex),
-            "eos_id": Int(Vocabulary.eosID),
-            "vocabulary": vocabulary ?? NSNull(),
-            "encoder": ["inputs": ["src_tokens"], "outputs": exporter.encoderOutputNames],
-            "decoder": ["inputs": ["prev_output_tokens", "src_tokens"] + exporter.encoderOutputNames, "outputs": ["logits"]],
-            "usage": "source ids end with eos_id, right-padded with padding_id; prev_output_tokens start with eos_id (fairseq); decode by feeding the argmax (or a beam) of logits[:, -1] back",
-        ]
-        let json = try JSONSerialization.data(withJSONObject: description, options: [.prettyPrinted, .sortedKeys])
-        try AtomicFile.write(json, to: folder.appendingPathComponent("export.json"))
+        let vocabulary = (data ?? state.data).map { URL(fileURLWithPath: $0).appendingPathComponent("spm.model") }
+        let sizes = try ExportFolder.write(model: model, config: config, vocabulary: vocabulary, source: checkpoint,
+                                           to: URL(fileURLWithPath: out))
         print(String(format: "wrote %@/encoder.onnx (%.1f MB) and decoder.onnx (%.1f MB): %@", out,
-                     Double(encoder.count) / 1e6, Double(decoder.count) / 1e6, config.description))
+                     Double(sizes.encoder) / 1e6, Double(sizes.decoder) / 1e6, config.description))
     }
 }

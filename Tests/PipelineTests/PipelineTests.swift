@@ -82,6 +82,11 @@ struct PipelineTests {
         #expect(output.contains("resuming from"), "\(output)")
         let results = try #require(try PipelineResults.read(URL(fileURLWithPath: "\(out)/results.json")))
         #expect(results.bleu >= 0 && results.bleu <= 100 && results.measuredLatencyMs != nil)
+        // The model is handed over as ONNX too (its parity with our engine: ONNXExportTests).
+        let onnx = try #require(results.onnx)
+        for file in ["encoder.onnx", "decoder.onnx", "export.json", "subtransformer.yml"] {
+            #expect(FileManager.default.fileExists(atPath: "\(onnx)/\(file)"), "\(onnx)/\(file) missing")
+        }
         // The report's table of found models gives the trained pick's BLEU.
         let report = try String(contentsOfFile: "\(out)/report.html", encoding: .utf8)
         #expect(report.contains("<th>BLEU</th>") && report.contains(String(format: "<td>%.2f</td>", results.bleu)))
