@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "GenerateTests", dependencies: ["Generate", "TestSupport"]),
         .testTarget(name: "LatencyTests", dependencies: ["Latency", "Data", "TestSupport"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "TestSupport"]),
-        .testTarget(name: "ExportTests", dependencies: ["Export", "Model", "TestSupport"]),
+        .testTarget(name: "ExportTests", dependencies: ["Export", "Model", "Generate", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Report", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5],

@@ -1,13 +1,14 @@
 """Greedy translation with a `hat export` folder in onnxruntime: a user's deployment, no hat binary.
 
 Usage:
-    python benchmarks/onnx_greedy_translate.py EXPORT_DIR < sources.txt > hypotheses.txt
+    python benchmarks/onnx_greedy_translate.py EXPORT_DIR [--full] < sources.txt > hypotheses.txt
 
-Reads export.json for the special ids; encodes each line with the exported spm.model, appends
-eos, runs encoder.onnx once and decoder.onnx once per output token (the whole prefix each time:
-the exported decoder has no cache), picks the argmax until eos or 1.2 * source length + 10
-tokens (hat's default), and prints the detokenized hypothesis. Compare with
-`hat translate --beam 1`.
+Reads export.json for the special ids and input names; encodes each line with the exported
+spm.model and appends eos; runs encoder.onnx once, then decoder_step.onnx once per output token
+with the cached self-attention keys and values (present_* fed back as past_*), or with --full
+decoder.onnx over the whole prefix each time; picks the argmax (never padding) until eos or
+1.2 * source length + 10 tokens (hat's default limit), and prints the detokenized hypothesis.
+Compare with `hat translate --beam 1`.
 """
 import json
 import sys
@@ -19,22 +20,37 @@ import sentencepiece as spm
 
 def main():
     folder = sys.argv[1]
+    full = "--full" in sys.argv[2:]
     info = json.load(open(f"{folder}/export.json"))
     eos, pad = info["eos_id"], info["padding_id"]
     sp = spm.SentencePieceProcessor(model_file=f"{folder}/{info['vocabulary']}")
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
-    encoder = ort.InferenceSession(f"{folder}/encoder.onnx", options, providers=["CPUExecutionProvider"])
-    decoder = ort.InferenceSession(f"{folder}/decoder.onnx", options, providers=["CPUExecutionProvider"])
-    names = info["encoder"]["outputs"]
+
+    def load(name):
+        return ort.InferenceSession(f"{folder}/{name}", options, providers=["CPUExecutionProvider"])
+
+    encoder = load("encoder.onnx")
+    decoder = load("decoder.onnx" if full else "decoder_step.onnx")
+    encoder_names = [o.name for o in encoder.get_outputs()]
+    wanted = [i.name for i in decoder.get_inputs()]
+    step = info["decoder_step"]
     for line in sys.stdin:
         src = np.array([sp.encode(line.strip()) + [eos]], dtype=np.int64)
-        states = dict(zip(names, encoder.run(names, {"src_tokens": src})))
+        states = dict(zip(encoder_names, encoder.run(encoder_names, {"src_tokens": src})))
+        fixed = {name: value for name, value in states.items() if name in wanted}
+        past = {f"past_{kind}.{l}": np.zeros((1, heads, 0, dim), dtype=np.float32)
+                for l, (heads, dim) in enumerate(zip(step["self_attention_heads"], step["head_dim"])) for kind in ("key", "value")}
         out = [eos]
         for _ in range(int(1.2 * src.shape[1] + 10)):
-            feed = {"prev_output_tokens": np.array([out], dtype=np.int64), "src_tokens": src, **states}
-            (logits,) = decoder.run(["logits"], feed)
-            scores = logits[0, -1].copy()
+            if full:
+                (logits,) = decoder.run(["logits"], {"prev_output_tokens": np.array([out], dtype=np.int64), "src_tokens": src, **fixed})
+                scores = logits[0, -1].copy()
+            else:
+                names = ["log_probs"] + [n.replace("past_", "present_") for n in past]
+                values = decoder.run(names, {"prev_token": np.array([[out[-1]]], dtype=np.int64), "src_tokens": src, **fixed, **past})
+                scores = values[0][0].copy()
+                past = {n.replace("present_", "past_"): v for n, v in zip(names[1:], values[1:])}
             scores[pad] = -np.inf
             token = int(scores.argmax())
             if token == eos:

@@ -75,7 +75,8 @@ public struct ReportPage {
             + String(format: "%.2f ms", r.predictedLatencyMs) + "), "
             + String(format: "%.2f M parameters (HAT's count, embeddings excluded), %@ BLEU <b>%.2f</b>, chrF %.2f", Double(r.parameters) / 1e6, Self.esc(r.split), r.bleu, r.chrf)
             + "</p>\n<p class=\"sub\">\(Self.esc(r.subtransformer)) · trained \(r.trainMode == "finetune" ? "by fine-tuning the supernet" : "from scratch") · "
-            + "\(Self.esc(r.bleuSignature)) · hypotheses \(Self.esc(r.hypotheses))</p>\n"
+            + "\(Self.esc(r.bleuSignature)) · hypotheses \(Self.esc(r.hypotheses))"
+            + (r.onnx.map { " · as ONNX (encoder, decoder, decoder step, vocabulary): \(Self.esc($0))" } ?? "") + "</p>\n"
         s += "<pre>\(Self.esc(r.config.description))</pre>\n"
         return s
     }

@@ -8,12 +8,13 @@ import Train
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a SubTransformer as ONNX (encoder.onnx, decoder.onnx) with its vocabulary, for onnxruntime or a device's runtime.",
+        abstract: "Write a SubTransformer as ONNX (encoder, decoder, incremental decoder step) with its vocabulary, for onnxruntime or a device's runtime.",
         discussion: """
-        OUT gets encoder.onnx (src_tokens → encoder_out.<i>), decoder.onnx (prev_output_tokens, src_tokens, \
-        encoder_out.<i> → logits), subtransformer.yml, spm.model (when the checkpoint's dataset is known) and \
-        export.json (inputs, outputs, special token ids). Opset 17, float32; only the SubTransformer's corner of \
-        every SuperTransformer weight is stored.
+        OUT gets encoder.onnx (src_tokens → encoder_out.<i>, cross_key.<l>, cross_value.<l>), decoder.onnx \
+        (prev_output_tokens, src_tokens, encoder_out.<i> → logits), decoder_step.onnx (one step with cached \
+        self-attention keys and values → log_probs, present_key.<l>, present_value.<l>), subtransformer.yml, \
+        spm.model (when the checkpoint's dataset is known) and export.json (inputs, outputs, special token ids, \
+        how to decode). Opset 17, float32; only the SubTransformer's corner of every SuperTransformer weight is stored.
         """
     )
 
@@ -38,7 +39,7 @@ struct ExportCommand: ParsableCommand {
         let vocabulary = (data ?? state.data).map { URL(fileURLWithPath: $0).appendingPathComponent("spm.model") }
         let sizes = try ExportFolder.write(model: model, config: config, vocabulary: vocabulary, source: checkpoint,
                                            to: URL(fileURLWithPath: out))
-        print(String(format: "wrote %@/encoder.onnx (%.1f MB) and decoder.onnx (%.1f MB): %@", out,
-                     Double(sizes.encoder) / 1e6, Double(sizes.decoder) / 1e6, config.description))
+        print(String(format: "wrote %@/encoder.onnx (%.1f MB), decoder.onnx (%.1f MB) and decoder_step.onnx (%.1f MB): %@", out,
+                     Double(sizes.encoder) / 1e6, Double(sizes.decoder) / 1e6, Double(sizes.step) / 1e6, config.description))
     }
 }

@@ -3,11 +3,13 @@ import Testing
 import TensorEngine
 import TestSupport
 @testable import Export
+import Generate
 @testable import Model
 
-/// `hat export` against onnxruntime (Tests/Oracle/onnx_oracle.py): the exported encoder and
-/// decoder graphs pass onnx's full checker and give the logits of our engine, whose own parity
-/// with PyTorch is SubTransformerParityTests.
+/// `hat export` against onnxruntime (Tests/Oracle/onnx_oracle.py): the exported encoder, decoder
+/// and decoder-step graphs pass onnx's full checker and give the logits of our engine (whose own
+/// parity with PyTorch is SubTransformerParityTests) and the log-probabilities of its
+/// incremental decoder, step by step.
 @Suite("ONNX export against onnxruntime")
 struct ONNXExportTests {
     struct Case: Sendable, CustomStringConvertible {
@@ -74,12 +76,14 @@ struct ONNXExportTests {
         let encoderFile = dir.appendingPathComponent("encoder.onnx"), decoderFile = dir.appendingPathComponent("decoder.onnx")
         try Foundation.Data(ONNX.serialize(exporter.encoderGraph(), producerVersion: "test")).write(to: encoderFile)
         try Foundation.Data(ONNX.serialize(exporter.decoderGraph(), producerVersion: "test")).write(to: decoderFile)
+        let stepFile = dir.appendingPathComponent("decoder_step.onnx")
+        try Foundation.Data(ONNX.serialize(exporter.decoderStepGraph(), producerVersion: "test")).write(to: stepFile)
         var file = SafeTensorsFile()
         try file.add("src_tokens", int64s: src.map(Int64.init), shape: [b, s])
         try file.add("prev_output_tokens", int64s: prev.map(Int64.init), shape: [b, t])
         let input = dir.appendingPathComponent("in.safetensors"), output = dir.appendingPathComponent("out.safetensors")
         try file.write(to: input)
-        try Oracle.run("onnx_oracle.py", [encoderFile.path, decoderFile.path, input.path, output.path])
+        try Oracle.run("onnx_oracle.py", [encoderFile.path, decoderFile.path, input.path, output.path, stepFile.path])
         let expected = try SafeTensorsFile.read(from: output)
 
         let source = TokenBatch(tokens: src, batchSize: b, length: s)
@@ -95,6 +99,13 @@ struct ONNXExportTests {
         let error = relativeError(logits.toArray(), theirs.toArray())
         #expect(error <= 1e-4, "\(c): logits relative error \(error)")
         #expect(expected.metadata["opset"] == "17")
-        print("onnx export \(c): logits relative error \(error), \(exporter.encoderOutputNames.count) encoder outputs, config \(config)")
+
+        // Step by step with cached states, teacher-forced on the same prefix: our IncrementalDecoder.
+        let decoder = IncrementalDecoder(model: model, config: config, encoderOutput: encoded, rowsPerSentence: 1, maxLength: t)
+        let steps = (0..<t).map { j in decoder.step((0..<b).map { prev[$0 * t + j] }).toArray() }
+        let ours = (0..<b).flatMap { row in (0..<t).flatMap { j in steps[j][(row * vt)..<((row + 1) * vt)] } }  // [B, T, V]
+        let stepError = relativeError(ours, try expected.tensorValue("step_log_probs").toArray())
+        #expect(stepError <= 1e-4, "\(c): step log-probabilities relative error \(stepError)")
+        print("onnx export \(c): logits relative error \(error), step log-probs \(stepError), config \(config)")
     }
 }

@@ -84,7 +84,7 @@ struct PipelineTests {
         #expect(results.bleu >= 0 && results.bleu <= 100 && results.measuredLatencyMs != nil)
         // The model is handed over as ONNX too (its parity with our engine: ONNXExportTests).
         let onnx = try #require(results.onnx)
-        for file in ["encoder.onnx", "decoder.onnx", "export.json", "subtransformer.yml"] {
+        for file in ["encoder.onnx", "decoder.onnx", "decoder_step.onnx", "export.json", "subtransformer.yml"] {
             #expect(FileManager.default.fileExists(atPath: "\(onnx)/\(file)"), "\(onnx)/\(file) missing")
         }
         // The report's table of found models gives the trained pick's BLEU.
