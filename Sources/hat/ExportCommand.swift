@@ -1,7 +1,9 @@
 import ArgumentParser
+import Data
 import Export
 import Foundation
 import Model
+import TensorEngine
 import Train
 
 /// `hat export`: a trained SubTransformer as ONNX graphs for a device's own runtime (THANOS).
@@ -18,13 +20,30 @@ struct ExportCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Checkpoint (safetensors): a SubTransformer's, or a SuperTransformer's with --subtransformer.") var checkpoint: String
+    @Option(help: "Checkpoint (safetensors): a SubTransformer's, or a SuperTransformer's with --subtransformer.") var checkpoint: String?
     @Option(help: "SubTransformer to export (HAT YAML); required for a SuperTransformer checkpoint.") var subtransformer: String?
     @Option(help: "Dataset directory whose vocabulary goes with the model (default: the one the checkpoint was trained on).")
     var data: String?
     @Option(help: "Output folder (created; existing files of the same names are replaced).") var out: String
+    @Option(help: ArgumentHelp("Without --checkpoint: the search space of --subtransformer; the weights are random.",
+                               discussion: "For measuring latency in another runtime, e.g. `hat latency dataset --command` with benchmarks/onnx_measure.sh."))
+    var space: String?
+    @Option(help: "Without --checkpoint: joint vocabulary size.") var vocab: Int?
+    @Option(name: .customLong("src-vocab"), help: "Without --checkpoint: source vocabulary size.") var sourceVocab: Int?
+    @Option(name: .customLong("tgt-vocab"), help: "Without --checkpoint: target vocabulary size.") var targetVocab: Int?
+
+    func validate() throws {
+        if checkpoint == nil && (space == nil || subtransformer == nil) {
+            throw ValidationError("give --checkpoint, or --space and --subtransformer for a SubTransformer with random weights")
+        }
+        if checkpoint != nil && (space != nil || vocab != nil || sourceVocab != nil || targetVocab != nil) {
+            throw ValidationError("--space and the vocabulary sizes are for exports without --checkpoint; a checkpoint records them")
+        }
+        if (sourceVocab == nil) != (targetVocab == nil) { throw ValidationError("--src-vocab and --tgt-vocab go together") }
+    }
 
     func run() throws {
+        guard let checkpoint else { return try exportRandomWeights() }
         let (model, state) = try Checkpoint.loadModel(path: checkpoint)
         let config: SubTransformerConfig
         if let subtransformer {
@@ -39,6 +58,34 @@ struct ExportCommand: ParsableCommand {
         let vocabulary = (data ?? state.data).map { URL(fileURLWithPath: $0).appendingPathComponent("spm.model") }
         let sizes = try ExportFolder.write(model: model, config: config, vocabulary: vocabulary, source: checkpoint,
                                            to: URL(fileURLWithPath: out))
+        report(sizes, config)
+    }
+
+    /// A SubTransformer of `--space` with random weights (latency in another runtime needs the
+    /// architecture, not the values).
+    func exportRandomWeights() throws {
+        let spaceFile = space!, subFile = subtransformer!
+        var searchSpace = try SearchSpace(contentsOf: spaceFile)
+        let config = try SubTransformerConfig(contentsOf: subFile, superLayers: (searchSpace.encoderLayers, searchSpace.decoderLayers),
+                                              qkvDim: searchSpace.qkvDim)
+        try searchSpace.check(config, file: subFile)
+        var (vs, vt) = (vocab ?? 32768, vocab ?? 32768)
+        if let data {
+            let d = try PreparedDataset(directory: data)
+            (vs, vt) = (d.sourceVocabulary.size, d.targetVocabulary.size)
+        } else if let s = sourceVocab, let t = targetVocab {
+            (vs, vt) = (s, t)
+        }
+        searchSpace.shareAllEmbeddings = searchSpace.shareAllEmbeddings && vs == vt
+        var rng = RandomGenerator(seed: 0)
+        let model = SuperTransformer(space: searchSpace, sourceVocabSize: vs, targetVocabSize: vt, rates: .none, rng: &rng)
+        let vocabulary = data.map { URL(fileURLWithPath: $0).appendingPathComponent("spm.model") }
+        let sizes = try ExportFolder.write(model: model, config: config, vocabulary: vocabulary, source: "random weights (\(subFile))",
+                                           to: URL(fileURLWithPath: out))
+        report(sizes, config)
+    }
+
+    func report(_ sizes: (encoder: Int, decoder: Int, step: Int), _ config: SubTransformerConfig) {
         print(String(format: "wrote %@/encoder.onnx (%.1f MB), decoder.onnx (%.1f MB) and decoder_step.onnx (%.1f MB): %@", out,
                      Double(sizes.encoder) / 1e6, Double(sizes.decoder) / 1e6, Double(sizes.step) / 1e6, config.description))
     }

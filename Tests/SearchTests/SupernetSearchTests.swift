@@ -107,6 +107,14 @@ struct SupernetSearchTests {
         #expect(try SubTransformerConfig(contentsOf: out + "/subtransformer.yml", superLayers: (space.encoderLayers, space.decoderLayers),
                                          qkvDim: space.qkvDim) == config)
 
+        // Without a checkpoint: random weights of a space's SubTransformer (latency in another runtime).
+        let random = root.appendingPathComponent("random").path
+        let r2 = try HATBinary.run(["export", "--space", Fixtures.tinySpaceFile, "--subtransformer", yaml, "--vocab", "50", "--out", random])
+        #expect(r2.status == 0, "\(r2.err)")
+        #expect(FileManager.default.fileExists(atPath: random + "/decoder_step.onnx"))
+        let mixed = try HATBinary.run(["export", "--checkpoint", checkpoint, "--space", Fixtures.tinySpaceFile, "--out", random])
+        #expect(mixed.status != 0 && mixed.err.contains("a checkpoint records them"), "\(mixed.err)")
+
         // The checkpoint's own logits against onnxruntime's on the exported files.
         let (model, _) = try Checkpoint.loadModel(path: checkpoint)
         let valid = try PreparedDataset(directory: data).split("valid")
