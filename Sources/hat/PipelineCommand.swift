@@ -44,7 +44,7 @@ struct PipelineCommand: ParsableCommand {
                          r.predictedLatencyMs))
             print(String(format: "   %.2f M parameters (HAT's count), %.1f MB, %@ BLEU %.2f, chrF %.2f (%@)", Double(r.parameters) / 1e6, r.modelSizeMB, r.split,
                          r.bleu, r.chrf, r.bleuSignature))
-            if let onnx = r.onnx { print("   ONNX (encoder.onnx, decoder.onnx, vocabulary): \(onnx)") }
+            if let onnx = r.onnx { print("   ONNX (encoder, decoder, decoder_step, vocabulary): \(onnx)") }
         }
     }
 }
