@@ -6,7 +6,8 @@ Usage:
 Reads export.json for the special ids and input names; encodes each line with the exported
 spm.model and appends eos; runs encoder.onnx once, then decoder_step.onnx once per output token
 with the cached self-attention keys and values (present_* fed back as past_*), or with --full
-decoder.onnx over the whole prefix each time; picks the argmax (never padding) until eos or
+decoder.onnx over the whole prefix each time; picks the argmax (never padding or bos, no eos
+first, as hat's beam search) until eos or
 1.2 * source length + 10 tokens (hat's default limit), and prints the detokenized hypothesis.
 Compare with `hat translate --beam 1`.
 """
@@ -51,7 +52,10 @@ def main():
                 values = decoder.run(names, {"prev_token": np.array([[out[-1]]], dtype=np.int64), "src_tokens": src, **fixed, **past})
                 scores = values[0][0].copy()
                 past = {n.replace("present_", "past_"): v for n, v in zip(names[1:], values[1:])}
-            scores[pad] = -np.inf
+            # hat's BeamSearch: never padding or bos (id 0), no eos before the first token.
+            scores[pad] = scores[0] = -np.inf
+            if len(out) == 1:
+                scores[eos] = -np.inf
             token = int(scores.argmax())
             if token == eos:
                 break

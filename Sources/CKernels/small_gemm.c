@@ -228,6 +228,25 @@ INLINE_AVX512 void nt_tile_avx512(const int MB, const int NB, long K, float alph
             for (int j = 0; j < NB; j++) acc[m][j] = _mm512_fmadd_ps(x, w[j], acc[m][j]);
         }
     }
+    if (NB == 4) {
+        // Four dot products of a row at once: fold the four accumulators into one vector whose
+        // 128-bit chunk j holds four partial sums of accumulator j, then sum within chunks —
+        // 13 shuffles and adds instead of four full reductions (about 32), which for the short
+        // K of a SubTransformer (192–640) were a third of this kernel's instructions.
+        for (int m = 0; m < MB; m++) {
+            __m512 a01 = _mm512_add_ps(_mm512_shuffle_f32x4(acc[m][0], acc[m][1], 0x44),
+                                       _mm512_shuffle_f32x4(acc[m][0], acc[m][1], 0xEE));
+            __m512 a23 = _mm512_add_ps(_mm512_shuffle_f32x4(acc[m][2], acc[m][3], 0x44),
+                                       _mm512_shuffle_f32x4(acc[m][2], acc[m][3], 0xEE));
+            __m512 q = _mm512_add_ps(_mm512_shuffle_f32x4(a01, a23, 0x88), _mm512_shuffle_f32x4(a01, a23, 0xDD));
+            q = _mm512_add_ps(q, _mm512_permute_ps(q, 0x4E));
+            q = _mm512_add_ps(q, _mm512_permute_ps(q, 0xB1));
+            float sums[16];
+            _mm512_storeu_ps(sums, q);
+            for (int j = 0; j < 4; j++) store_result(c + m * ldc + j, sums[4 * j], alpha, beta);
+        }
+        return;
+    }
     for (int m = 0; m < MB; m++)
         for (int j = 0; j < NB; j++) store_result(c + m * ldc + j, _mm512_reduce_add_ps(acc[m][j]), alpha, beta);
 }

@@ -30,9 +30,12 @@ public enum ExportFolder {
         try AtomicFile.write(Foundation.Data(step), to: folder.appendingPathComponent("decoder_step.onnx"))
         try AtomicFile.write(config.hatYAML(comment: "exported from \(source)"), to: folder.appendingPathComponent("subtransformer.yml"))
         var vocabularyName: String?
+        let copied = folder.appendingPathComponent("spm.model")
         if let vocabulary, FileManager.default.fileExists(atPath: vocabulary.path) {
-            try AtomicFile.write(try Foundation.Data(contentsOf: vocabulary), to: folder.appendingPathComponent("spm.model"))
+            try AtomicFile.write(try Foundation.Data(contentsOf: vocabulary), to: copied)
             vocabularyName = "spm.model"
+        } else if FileManager.default.fileExists(atPath: copied.path) {
+            try FileManager.default.removeItem(at: copied)  // an earlier export's, not this model's
         }
         let description: [String: Any] = [
             "format": "hat-onnx-export",
@@ -52,8 +55,8 @@ public enum ExportFolder {
                              "head_dim": config.decoderSelfAttentionHeads.map { model.space.qkvDim / $0 }],
             "usage": "source ids end with eos_id, right-padded with padding_id. Step decoding: run encoder.onnx once; then "
                 + "decoder_step.onnx with prev_token = eos_id and past_key.<l>/past_value.<l> of shape [batch, heads_l, 0, head_dim_l], "
-                + "feed each step's present_* back as past_* and the chosen token as prev_token (a beam gathers rows of every past_* "
-                + "and cross_*). decoder.onnx scores whole prefixes (prev_output_tokens start with eos_id, fairseq's layout). "
+                + "feed each step's present_* back as past_* and the chosen token as prev_token (a beam repeats each sentence's rows "
+                + "of src_tokens and cross_* and gathers the rows of every past_* it keeps). decoder.onnx scores whole prefixes (prev_output_tokens start with eos_id, fairseq's layout). "
                 + "benchmarks/onnx_greedy_translate.py decodes greedily with decoder_step.onnx",
         ]
         let json = try JSONSerialization.data(withJSONObject: description, options: [.prettyPrinted, .sortedKeys])

@@ -19,8 +19,9 @@ import TensorEngine
 ///                 past_key.<l>, past_value.<l> [batch, heads_l, t, head_dim_l] (t = tokens decoded
 ///                 so far; 0 at the first step) → log_probs [batch, V_tgt], present_key.<l>,
 ///                 present_value.<l> [batch, heads_l, t + 1, head_dim_l]: one step of incremental
-///                 decoding with cached states, as `IncrementalDecoder.step` (a beam reorders the
-///                 rows of every cache with a Gather on axis 0)
+///                 decoding with cached states, as `IncrementalDecoder.step` (a beam repeats each
+///                 sentence's rows of src_tokens and cross_*, and reorders the rows of every
+///                 past_* with a Gather on axis 0)
 ///
 /// The graphs mirror `SuperTransformer.encode` / `.decode` operator by operator (post-norm
 /// layers, √d-scaled embeddings plus the first d columns of the super-width sinusoid, padding

@@ -366,10 +366,15 @@ public final class PipelineRunner {
         log(report.text(version: "hat"))
 
         // Hand the model over as ONNX too (before results.json, which marks the stage done).
-        let onnx = dir.appendingPathComponent("onnx")
-        try ExportFolder.write(model: translator.model, config: translator.config,
-                               vocabulary: URL(fileURLWithPath: dataDirectory).appendingPathComponent("spm.model"), source: checkpoint, to: onnx)
-        log("test: the model as ONNX in \(onnx.path)")
+        var onnx: URL? = dir.appendingPathComponent("onnx")
+        do {
+            try ExportFolder.write(model: translator.model, config: translator.config,
+                                   vocabulary: URL(fileURLWithPath: dataDirectory).appendingPathComponent("spm.model"), source: checkpoint, to: onnx!)
+            log("test: the model as ONNX in \(onnx!.path)")
+        } catch {
+            log("test: could not write the ONNX export (\(error)); the results are kept, `hat export --checkpoint \(checkpoint)` retries it")
+            onnx = nil
+        }
 
         let front = try ParetoFront.read(url(.search).appendingPathComponent(ParetoFront.fileName))
         let chosenLabel = state.stages[PipelineStage.search.rawValue]?.summary["constraint"]
@@ -380,7 +385,7 @@ public final class PipelineRunner {
             parameters: point.parameters, flops: point.flops, modelSizeMB: point.modelSizeMB, peakMemoryMB: point.peakMemoryMB,
             split: config.testSplit, bleu: bleu.score, chrf: chrf.score, bleuSignature: bleu.signature.description,
             hypotheses: hypPath.path, sentencesPerSecond: Double(sources.count) / Swift.max(seconds, 1e-9), checkpoint: checkpoint,
-            onnx: onnx.path)
+            onnx: onnx?.path)
         try results.write(to: resultsURL)
         return ["bleu": String(format: "%.2f", bleu.score), "chrf": String(format: "%.2f", chrf.score), "results": resultsURL.path,
                 "checkpoint": checkpoint]

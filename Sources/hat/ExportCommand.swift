@@ -40,6 +40,16 @@ struct ExportCommand: ParsableCommand {
             throw ValidationError("--space and the vocabulary sizes are for exports without --checkpoint; a checkpoint records them")
         }
         if (sourceVocab == nil) != (targetVocab == nil) { throw ValidationError("--src-vocab and --tgt-vocab go together") }
+        if vocab != nil && sourceVocab != nil { throw ValidationError("give --vocab or --src-vocab/--tgt-vocab, not both") }
+        if checkpoint == nil && data != nil && (vocab != nil || sourceVocab != nil) {
+            throw ValidationError("--data sets the vocabulary sizes: leave out --vocab, --src-vocab and --tgt-vocab")
+        }
+        for (name, size) in [("--vocab", vocab), ("--src-vocab", sourceVocab), ("--tgt-vocab", targetVocab)] {
+            if let size, size < 5 { throw ValidationError("\(name) \(size): a vocabulary needs the 4 special tokens and at least one more") }
+        }
+        if let data, !FileManager.default.fileExists(atPath: URL(fileURLWithPath: data).appendingPathComponent("spm.model").path) {
+            throw ValidationError("--data \(data) has no spm.model: give the folder `hat data` prepared")
+        }
     }
 
     func run() throws {
@@ -50,6 +60,10 @@ struct ExportCommand: ParsableCommand {
             config = try SubTransformerConfig(contentsOf: subtransformer, superLayers: (model.space.encoderLayers, model.space.decoderLayers),
                                               qkvDim: model.space.qkvDim)
             try model.space.check(config, file: subtransformer)
+            if let recorded = state.subTransformer, recorded != config {
+                throw ValidationError("\(checkpoint) was trained as \(recorded.description), not as \(subtransformer): "
+                                      + "leave out --subtransformer to export the model it trained")
+            }
         } else if let recorded = state.subTransformer {
             config = recorded
         } else {

@@ -114,6 +114,10 @@ struct SupernetSearchTests {
         #expect(FileManager.default.fileExists(atPath: random + "/decoder_step.onnx"))
         let mixed = try HATBinary.run(["export", "--checkpoint", checkpoint, "--space", Fixtures.tinySpaceFile, "--out", random])
         #expect(mixed.status != 0 && mixed.err.contains("a checkpoint records them"), "\(mixed.err)")
+        let tiny = try HATBinary.run(["export", "--space", Fixtures.tinySpaceFile, "--subtransformer", yaml, "--vocab", "3", "--out", random])
+        #expect(tiny.status != 0 && tiny.err.contains("--vocab 3"), "\(tiny.err)")
+        let noVocabulary = try HATBinary.run(["export", "--checkpoint", checkpoint, "--subtransformer", yaml, "--data", root.path, "--out", random])
+        #expect(noVocabulary.status != 0 && noVocabulary.err.contains("has no spm.model"), "\(noVocabulary.err)")
 
         // The checkpoint's own logits against onnxruntime's on the exported files.
         let (model, _) = try Checkpoint.loadModel(path: checkpoint)
