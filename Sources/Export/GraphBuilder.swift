@@ -43,22 +43,21 @@ final class GraphBuilder {
         return name
     }
 
-    func floatConstant(_ values: [Float], shape: [Int]) -> String {
-        let key = "f\(shape)\(values)"
+    /// A small constant, added once per graph however often it is asked for.
+    private func constant(key: String, _ make: (String) -> ONNX.TensorValue) -> String {
         if let name = constants[key] { return name }
         let name = fresh("const")
-        graph.initializers.append(ONNX.TensorValue(name: name, shape: shape, floats: values))
+        graph.initializers.append(make(name))
         constants[key] = name
         return name
     }
 
+    func floatConstant(_ values: [Float], shape: [Int]) -> String {
+        constant(key: "f\(shape)\(values)") { ONNX.TensorValue(name: $0, shape: shape, floats: values) }
+    }
+
     func intConstant(_ values: [Int64], shape: [Int]) -> String {
-        let key = "i\(shape)\(values)"
-        if let name = constants[key] { return name }
-        let name = fresh("const")
-        graph.initializers.append(ONNX.TensorValue(name: name, shape: shape, int64s: values))
-        constants[key] = name
-        return name
+        constant(key: "i\(shape)\(values)") { ONNX.TensorValue(name: $0, shape: shape, int64s: values) }
     }
 
     func scalar(_ v: Float) -> String { floatConstant([v], shape: []) }
