@@ -83,13 +83,7 @@ struct ExportCommand: ParsableCommand {
         let config = try SubTransformerConfig(contentsOf: subFile, superLayers: (searchSpace.encoderLayers, searchSpace.decoderLayers),
                                               qkvDim: searchSpace.qkvDim)
         try searchSpace.check(config, file: subFile)
-        var (vs, vt) = (vocab ?? 32768, vocab ?? 32768)
-        if let data {
-            let d = try PreparedDataset(directory: data)
-            (vs, vt) = (d.sourceVocabulary.size, d.targetVocabulary.size)
-        } else if let s = sourceVocab, let t = targetVocab {
-            (vs, vt) = (s, t)
-        }
+        let (vs, vt) = try resolveVocabularySizes(data: data, vocab: vocab, source: sourceVocab, target: targetVocab)
         searchSpace.shareAllEmbeddings = searchSpace.shareAllEmbeddings && vs == vt
         var rng = RandomGenerator(seed: 0)
         let model = SuperTransformer(space: searchSpace, sourceVocabSize: vs, targetVocabSize: vt, rates: .none, rng: &rng)

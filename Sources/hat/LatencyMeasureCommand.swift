@@ -6,6 +6,17 @@ import Model
 import TensorEngine
 import Train
 
+/// (source, target) vocabulary sizes of the commands that build a model without a checkpoint:
+/// a prepared dataset's, else --src-vocab/--tgt-vocab, else --vocab (default 32,768, WMT's).
+func resolveVocabularySizes(data: String?, vocab: Int?, source: Int?, target: Int?) throws -> (Int, Int) {
+    if let data {
+        let d = try PreparedDataset(directory: data)
+        return (d.sourceVocabulary.size, d.targetVocabulary.size)
+    }
+    if let source, let target { return (source, target) }
+    return (vocab ?? 32768, vocab ?? 32768)
+}
+
 /// Model-shape options shared by the measuring commands: vocabulary sizes and the SuperTransformer.
 struct MeasurementOptions: ParsableArguments {
     @Option(help: "Search space the SubTransformer belongs to (default: the smallest SuperTransformer that holds it).")
@@ -47,12 +58,7 @@ struct MeasurementOptions: ParsableArguments {
 
     /// (source, target) vocabulary sizes.
     func vocabularySizes() throws -> (Int, Int) {
-        if let data {
-            let d = try PreparedDataset(directory: data)
-            return (d.sourceVocabulary.size, d.targetVocabulary.size)
-        }
-        if let s = sourceVocab, let t = targetVocab { return (s, t) }
-        return (vocab ?? 32768, vocab ?? 32768)
+        try resolveVocabularySizes(data: data, vocab: vocab, source: sourceVocab, target: targetVocab)
     }
 
     var measurer: LatencyMeasurer {
