@@ -176,6 +176,17 @@ extern "C" int32_t hat_spm_is_control(const hat_spm_processor *processor, int32_
     return processor->spm.IsControl(id) ? 1 : 0;
 }
 
+extern "C" float hat_spm_score(const hat_spm_processor *processor, int32_t id) {
+    if (id < 0 || id >= processor->spm.GetPieceSize()) return 0;
+    return processor->spm.GetScore(id);
+}
+
+extern "C" int32_t hat_spm_is_mergeable(const hat_spm_processor *processor, int32_t id) {
+    if (id < 0 || id >= processor->spm.GetPieceSize()) return 0;
+    const auto &spm = processor->spm;
+    return spm.IsControl(id) || spm.IsUnknown(id) || spm.IsUnused(id) || spm.IsByte(id) ? 0 : 1;
+}
+
 extern "C" int32_t hat_spm_is_unknown(const hat_spm_processor *processor, int32_t id) {
     if (id < 0 || id >= processor->spm.GetPieceSize()) return 0;
     return processor->spm.IsUnknown(id) ? 1 : 0;

@@ -132,7 +132,7 @@ public struct BatchIterator: IteratorProtocol, Sendable {
     public mutating func resume(at stored: BatchPosition) throws {
         guard stored.epoch >= 1, stored.index >= 0, stored.index <= batches.count else {
             throw DataError.invalidArgument("cannot resume at \(stored): epochs start at 1 and this data has \(batches.count) batches per epoch "
-                + "(was the dataset or max-tokens changed since the checkpoint?)")
+                + "(were the dataset, max-tokens or bpe-dropout changed since the checkpoint?)")
         }
         position = stored
     }

@@ -103,6 +103,14 @@ public final class Vocabulary: @unchecked Sendable {
     /// The id of `piece`, or `unkID` when it is not in the vocabulary.
     public func id(for piece: String) -> Int32 { hat_spm_piece_to_id(handle, piece) }
 
+    /// The score SentencePiece stores for `id`: for a BPE model, minus the merge's rank (higher
+    /// merges first); for a unigram model, the piece's log-probability.
+    public func score(for id: Int32) -> Float { hat_spm_score(handle, id) }
+
+    /// True for a piece that BPE builds by merging characters: not control, unknown, unused or a
+    /// byte-fallback piece such as `<0xE2>`.
+    public func isMergeable(_ id: Int32) -> Bool { hat_spm_is_mergeable(handle, id) != 0 }
+
     /// True for control ids (bos, eos, pad).
     public func isControl(_ id: Int32) -> Bool { hat_spm_is_control(handle, id) != 0 }
 }

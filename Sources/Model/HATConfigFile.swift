@@ -148,6 +148,7 @@ public struct HATConfigFile {
         "lr", "max-lr", "lr-shrink", "lr-period-updates", "t-mult", "min-lr", "keep-last-epochs", "keep-last-updates",
         "save-interval", "save-interval-updates", "validate-interval", "clip-norm", "ddp-backend", "update-freq",
         "seed", "save-dir", "restore-file", "max-source-positions", "max-target-positions", "log-interval",
+        "bpe-dropout", "bpe-dropout-sides",  // ours: subword regularization of the training split (BPE-dropout)
         // latency dataset and predictor
         "lat-dataset-path", "lat-dataset-size", "latgpu", "latcpu", "latiter", "feature-norm", "lat-norm",
         "feature-dim", "hidden-dim", "hidden-layer-num", "ckpt-path", "train-steps", "bsz",

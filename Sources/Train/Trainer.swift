@@ -16,6 +16,11 @@ public final class Trainer {
     public let saveDirectory: URL
     public private(set) var state: CheckpointState
     var batches: BatchIterator
+    /// The training split as stored, and (with bpe-dropout) what re-segments it every epoch.
+    let trainSplit: TranslationDataset
+    let bpeDropout: BPEDropout?
+    /// The epoch `batches` currently holds the segmentation of (bpe-dropout only).
+    var segmentedEpoch = 0
     let evaluator: Evaluator
     let context: ForwardContext
     let validationSubnets: [(name: String, config: SubTransformerConfig)]
@@ -46,6 +51,19 @@ public final class Trainer {
                          betas: (Float(config.adamBetas[0]), Float(config.adamBetas[1])), eps: Float(config.adamEps),
                          weightDecay: Float(config.weightDecay))
         let train = try data.split("train")
+        trainSplit = train
+        if config.bpeDropout > 0 {
+            guard data.manifest.vocabulary.modelType == .bpe else {
+                throw TrainingError.invalid("bpe-dropout needs a BPE vocabulary, but \(data.directory) was prepared with a \(data.manifest.vocabulary.modelType.rawValue) one: prepare the data with model type bpe or drop --bpe-dropout")
+            }
+            guard data.manifest.vocabulary.shared else {
+                throw TrainingError.invalid("bpe-dropout is supported for a joint vocabulary; \(data.directory) has separate source and target vocabularies")
+            }
+            bpeDropout = try BPEDropout(vocabulary: data.sourceVocabulary, probability: config.bpeDropout,
+                                        maxLength: data.manifest.filters.maxLength)
+        } else {
+            bpeDropout = nil
+        }
         batches = try BatchIterator(dataset: train, maxTokens: config.maxTokens, seed: config.seed, shuffle: true, skipOversized: true)
         evaluator = try Evaluator(dataset: try data.split("valid"), maxTokens: config.maxTokens, labelSmoothing: Float(config.labelSmoothing))
 
@@ -85,7 +103,13 @@ public final class Trainer {
         if var r = resumed {
             r.training = config  // overrides given on the command line apply to the rest of the run
             state = r
-            batches.position = BatchPosition(epoch: r.batchEpoch, index: r.batchIndex)
+            let stored = BatchPosition(epoch: r.batchEpoch, index: r.batchIndex)
+            if let bpeDropout {
+                batches = try Self.segmentedBatches(trainSplit, bpeDropout, config: config, position: stored)
+                segmentedEpoch = stored.epoch
+            } else {
+                try batches.resume(at: stored)
+            }
         } else {
             state = fresh
             if let initFrom {
@@ -101,6 +125,26 @@ public final class Trainer {
         context = ForwardContext(training: true, rng: RandomGenerator(state: state.rngState))
         metrics = try MetricsLog(url: saveDirectory.appendingPathComponent("metrics.jsonl"),
                                  keepingUpdatesThrough: resumed == nil ? nil : state.update)
+    }
+
+    /// With bpe-dropout, makes `batches` iterate `position`'s epoch segmented anew (a function of
+    /// seed and epoch, so a resumed run sees the same pieces), starting at `position`.
+    func segmentTrainingData(for position: BatchPosition) throws {
+        guard let bpeDropout else { return }
+        batches = try Self.segmentedBatches(trainSplit, bpeDropout, config: config, position: position)
+        segmentedEpoch = position.epoch
+    }
+
+    static func segmentedBatches(_ train: TranslationDataset, _ bpeDropout: BPEDropout, config: TrainingConfig,
+                                 position: BatchPosition) throws -> BatchIterator {
+        guard position.epoch >= 1 else {
+            throw DataError.invalidArgument("cannot resume at \(position): epochs start at 1 (a damaged checkpoint?)")
+        }
+        let data = bpeDropout.apply(to: train, seed: config.seed, epoch: position.epoch, sides: config.bpeDropoutSides)
+        var batches = try BatchIterator(dataset: data, maxTokens: config.maxTokens, seed: config.seed, shuffle: true,
+                                        skipOversized: true, position: BatchPosition(epoch: position.epoch, index: 0))
+        try batches.resume(at: position)
+        return batches
     }
 
     /// Checkpoint files, newest first (by the update count in their names, then modification time).
@@ -195,7 +239,10 @@ public final class Trainer {
         } else {
             mode = "SuperTransformer (one random SubTransformer per update); \(model.parameterCount) parameters"
         }
-        log("training \(mode); seed \(config.seed); \(batches.batchesPerEpoch) batches per epoch")
+        if bpeDropout != nil && segmentedEpoch != batches.position.epoch { try segmentTrainingData(for: batches.position) }
+        log("training \(mode); seed \(config.seed); \(batches.batchesPerEpoch) batches per epoch"
+            + (bpeDropout.map { String(format: "; BPE-dropout %.2f on %@ (the training split is segmented anew every epoch)", $0.probability,
+                                        config.bpeDropoutSides == .both ? "both sides" : "the \(config.bpeDropoutSides.rawValue) side") } ?? ""))
         let runStart = Date()
         let secondsBefore = state.trainingSeconds
         var consecutiveSkips = 0
@@ -203,6 +250,7 @@ public final class Trainer {
             : config.maxEpoch * ((batches.batchesPerEpoch + config.updateFreq - 1) / config.updateFreq)
         let startUpdate = state.update
         while !isFinished {
+            if bpeDropout != nil && segmentedEpoch != batches.position.epoch { try segmentTrainingData(for: batches.position) }
             let sub = subTransformer ?? space.sample(rng: &context.rng)
             let updateStart = Date()
             var lossSum = 0.0, nllSum = 0.0, tokens = 0

@@ -1,3 +1,4 @@
+import Data
 import Foundation
 import Model
 import NN
@@ -18,6 +19,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var attentionDropout = 0.1
     public var activationDropout = 0.0
     public var labelSmoothing = 0.1
+    /// BPE-dropout probability for the training split (0: the stored segmentation every epoch).
+    public var bpeDropout = 0.0
+    /// Which sides BPE-dropout segments anew: both (the paper), source or target.
+    public var bpeDropoutSides = BPEDropout.Sides.both
     public var seed: UInt64 = 1
     public var saveIntervalEpochs = 1
     public var saveIntervalUpdates = 0
@@ -42,7 +47,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public static let keys: Set<String> = [
         "max-tokens", "update-freq", "max-update", "max-epoch", "lr-scheduler", "lr", "max-lr", "warmup-updates",
         "warmup-init-lr", "lr-period-updates", "adam-betas", "adam-eps", "weight-decay", "clip-norm", "dropout",
-        "attention-dropout", "activation-dropout", "label-smoothing", "seed", "save-interval", "save-interval-updates",
+        "attention-dropout", "activation-dropout", "label-smoothing", "bpe-dropout", "bpe-dropout-sides", "seed", "save-interval", "save-interval-updates",
         "keep-last-epochs", "keep-last-updates", "validate-interval", "validation-random-subnets", "log-interval",
         "max-consecutive-skips", "stop-time-minutes",
     ]
@@ -112,6 +117,16 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             throw ConfigError(file: where_(key), key: key, "a probability in [0, 1) is needed, found \(p)")
         }
         labelSmoothing = try double("label-smoothing") ?? labelSmoothing
+        bpeDropout = try double("bpe-dropout") ?? bpeDropout
+        if bpeDropout < 0 || bpeDropout >= 1 {
+            throw ConfigError(file: where_("bpe-dropout"), key: "bpe-dropout", "a probability in [0, 1) is needed (0.1 in the BPE-dropout paper), found \(bpeDropout)")
+        }
+        if let t = text("bpe-dropout-sides") {
+            guard let sides = BPEDropout.Sides(rawValue: t) else {
+                throw ConfigError(file: where_("bpe-dropout-sides"), key: "bpe-dropout-sides", "'\(t)' is not one of both, source, target")
+            }
+            bpeDropoutSides = sides
+        }
         if let s = try int("seed") { seed = UInt64(truncatingIfNeeded: s) }
         saveIntervalEpochs = try positive("save-interval", int("save-interval")) ?? saveIntervalEpochs
         saveIntervalUpdates = try positive("save-interval-updates", int("save-interval-updates"), allowZero: true) ?? saveIntervalUpdates
@@ -155,7 +170,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 // so every field decodes with its default when absent.
 extension TrainingConfig {
     enum CodingKeys: String, CodingKey {
-        case maxTokens, updateFreq, maxUpdate, maxEpoch, schedule, adamBetas, adamEps, weightDecay, clipNorm, dropout, attentionDropout, activationDropout, labelSmoothing, seed, saveIntervalEpochs, saveIntervalUpdates, keepLastEpochs, keepLastUpdates, validateIntervalEpochs, validationRandomSubnets, maxConsecutiveSkips, logIntervalUpdates, stopTimeMinutes
+        case maxTokens, updateFreq, maxUpdate, maxEpoch, schedule, adamBetas, adamEps, weightDecay, clipNorm, dropout, attentionDropout, activationDropout, labelSmoothing, bpeDropout, bpeDropoutSides, seed, saveIntervalEpochs, saveIntervalUpdates, keepLastEpochs, keepLastUpdates, validateIntervalEpochs, validationRandomSubnets, maxConsecutiveSkips, logIntervalUpdates, stopTimeMinutes
     }
 
     public init(from decoder: Decoder) throws {
@@ -174,6 +189,8 @@ extension TrainingConfig {
         attentionDropout = try c.decodeIfPresent(type(of: attentionDropout), forKey: .attentionDropout) ?? attentionDropout
         activationDropout = try c.decodeIfPresent(type(of: activationDropout), forKey: .activationDropout) ?? activationDropout
         labelSmoothing = try c.decodeIfPresent(type(of: labelSmoothing), forKey: .labelSmoothing) ?? labelSmoothing
+        bpeDropout = try c.decodeIfPresent(type(of: bpeDropout), forKey: .bpeDropout) ?? bpeDropout
+        bpeDropoutSides = try c.decodeIfPresent(type(of: bpeDropoutSides), forKey: .bpeDropoutSides) ?? bpeDropoutSides
         seed = try c.decodeIfPresent(type(of: seed), forKey: .seed) ?? seed
         saveIntervalEpochs = try c.decodeIfPresent(type(of: saveIntervalEpochs), forKey: .saveIntervalEpochs) ?? saveIntervalEpochs
         saveIntervalUpdates = try c.decodeIfPresent(type(of: saveIntervalUpdates), forKey: .saveIntervalUpdates) ?? saveIntervalUpdates

@@ -13,7 +13,11 @@ struct TrainCommand: ParsableCommand {
         CONFIG is a HAT YAML file with the SuperTransformer sizes, the search space and training keys \
         (e.g. configs/multi30k_cpu_space.yml or HAT's space1.yml). Any training key can be overridden \
         on the command line: --max-update 5 --save-interval-updates 5 --lr 0.001. Rerunning the same \
-        command continues from the newest valid checkpoint in --save-dir.
+        command continues from the newest valid checkpoint in --save-dir. Besides HAT's keys: \
+        --bpe-dropout P re-segments the training split every epoch with BPE-dropout (Provilkov et al., \
+        2020; 0.1 in the paper), a regularizer for small corpora (--bpe-dropout-sides source: the source \
+        side only); --stop-time-minutes M ends the run \
+        after M minutes of training.
         """
     )
 

@@ -66,24 +66,29 @@ enum DataTestSupport {
 
     struct OracleFailure: Error, CustomStringConvertible { let description: String }
 
-    /// Runs Tests/Oracle/spm_oracle.py (the reference Python SentencePiece) on `model` and `lines`.
-    static func spmOracle(model: String, lines: [String], in dir: URL) throws -> (vocabSize: Int, specials: [String: Int], ids: [[Int32]], decoded: [String]) {
+    /// Runs a script of Tests/Oracle with the oracle Python; its stderr goes into the error.
+    static func runOracle(_ script: String, _ arguments: [String]) throws {
         guard FileManager.default.isExecutableFile(atPath: oraclePython) else {
             throw OracleFailure(description: "oracle Python not found at \(oraclePython): run scripts/setup.sh (or set HAT_ORACLE_PYTHON)")
         }
-        let input = try write(lines, to: dir, "oracle-input.txt")
-        let output = dir.appendingPathComponent("oracle-output.json").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: oraclePython)
-        process.arguments = [repoRoot.appendingPathComponent("Tests/Oracle/spm_oracle.py").path, model, input, output]
+        process.arguments = [repoRoot.appendingPathComponent("Tests/Oracle/\(script)").path] + arguments
         let err = Pipe()
         process.standardError = err
         try process.run()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw OracleFailure(description: "spm_oracle.py failed: \(String(decoding: errData, as: UTF8.self)) (run scripts/setup.sh)")
+            throw OracleFailure(description: "\(script) failed: \(String(decoding: errData, as: UTF8.self)) (run scripts/setup.sh)")
         }
+    }
+
+    /// Runs Tests/Oracle/spm_oracle.py (the reference Python SentencePiece) on `model` and `lines`.
+    static func spmOracle(model: String, lines: [String], in dir: URL) throws -> (vocabSize: Int, specials: [String: Int], ids: [[Int32]], decoded: [String]) {
+        let input = try write(lines, to: dir, "oracle-input.txt")
+        let output = dir.appendingPathComponent("oracle-output.json").path
+        try runOracle("spm_oracle.py", [model, input, output])
         struct Result: Decodable {
             var vocab_size: Int
             var specials: [String: Int]
@@ -92,5 +97,21 @@ enum DataTestSupport {
         }
         let r = try JSONDecoder().decode(Result.self, from: Foundation.Data(contentsOf: URL(fileURLWithPath: output)))
         return (r.vocab_size, r.specials, r.ids, r.decoded)
+    }
+
+    /// Runs Tests/Oracle/bpe_dropout_oracle.py: SentencePiece's own BPE-dropout sampler over `lines`,
+    /// `passes` times. Returns the deterministic piece count and each pass's sampled count.
+    static func bpeDropoutOracle(model: String, lines: [String], probability: Double, passes: Int, in dir: URL)
+        throws -> (deterministic: Int, sampled: [Int])
+    {
+        let input = try write(lines, to: dir, "dropout-input.txt")
+        let output = dir.appendingPathComponent("dropout-output.json").path
+        try runOracle("bpe_dropout_oracle.py", [model, input, "\(probability)", "\(passes)", "7", output])
+        struct Result: Decodable {
+            var deterministic_total: Int
+            var sampled_totals: [Int]
+        }
+        let r = try JSONDecoder().decode(Result.self, from: Foundation.Data(contentsOf: URL(fileURLWithPath: output)))
+        return (r.deterministic_total, r.sampled_totals)
     }
 }

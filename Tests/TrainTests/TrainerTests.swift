@@ -79,6 +79,43 @@ struct TrainerTests {
         for name in x.names where name.hasPrefix("model.") { #expect(try x.tensor(name).bytes == y.tensor(name).bytes, "\(name)") }
     }
 
+    @Test("with BPE-dropout each epoch trains on its own segmentation, and a resumed run sees the same: bitwise")
+    func bpeDropoutResumesExactly() throws {
+        let data = try PreparedDataset(directory: Self.dataset.get())
+        let space = try SearchSpace(contentsOf: Self.spaceFile)
+        let file = try HATConfigFile(path: Self.spaceFile)
+        let root = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        func config(_ updates: Int, dropout: String = "0.1") throws -> TrainingConfig {
+            try TrainingConfig(file: file, overrides: ["max-update": "\(updates)", "save-interval-updates": "5", "max-tokens": "1000",
+                                                       "warmup-updates": "10", "seed": "3", "bpe-dropout": dropout])
+        }
+        func trainer(_ dir: String, _ c: TrainingConfig) throws -> Trainer {
+            try Trainer(space: space, subTransformer: nil, data: data, config: c, saveDirectory: root.appendingPathComponent(dir), log: { _ in })
+        }
+        let straight = try trainer("straight", config(60))
+        try straight.run()
+        #expect(straight.state.epoch > 2, "the run should cross epoch boundaries (\(straight.batches.batchesPerEpoch) batches per epoch)")
+        // The batches of the last epoch are that epoch's BPE-dropout segmentation, not the stored one.
+        let train = try data.split("train")
+        let expected = try BPEDropout(vocabulary: data.sourceVocabulary, probability: 0.1)
+            .apply(to: train, seed: 3, epoch: straight.batches.position.epoch)
+        #expect(straight.batches.dataset.targetTokens == expected.targetTokens)
+        #expect(straight.batches.dataset.targetTokens.count > train.targetTokens.count)
+
+        try trainer("stopped", config(25)).run()       // stops inside an epoch with a checkpoint
+        let resumed = try trainer("stopped", config(60))
+        #expect(resumed.state.update == 25)
+        try resumed.run()
+        let a = try Self.losses(root.appendingPathComponent("straight").path), b = try Self.losses(root.appendingPathComponent("stopped").path)
+        #expect(a.count == 60 && b.count == 60)
+        for u in 1...60 { #expect(a[u] == b[u], "update \(u): \(String(describing: a[u])) vs \(String(describing: b[u]))") }
+
+        try trainer("plain", config(10, dropout: "0")).run()
+        let plain = try Self.losses(root.appendingPathComponent("plain").path)
+        #expect((1...10).contains { plain[$0] != a[$0] }, "BPE-dropout changed nothing")
+    }
+
     /// Cross-entropy (bits per token) of the validation targets under the training targets'
     /// unigram distribution (add-one smoothing): what a model that ignores the source gets at best
     /// without context.

@@ -57,6 +57,14 @@ char *hat_spm_id_to_piece(const hat_spm_processor *processor, int32_t id);
 /// 1 when `id` is a control symbol (bos, eos, pad), else 0.
 int32_t hat_spm_is_control(const hat_spm_processor *processor, int32_t id);
 
+/// The piece's score (for a BPE model: minus its merge rank, so a higher score merges first);
+/// 0 when `id` is out of range.
+float hat_spm_score(const hat_spm_processor *processor, int32_t id);
+
+/// 1 when `id` is a piece the BPE merge loop builds from characters (not control, unknown,
+/// unused or a byte-fallback piece such as <0xE2>), else 0.
+int32_t hat_spm_is_mergeable(const hat_spm_processor *processor, int32_t id);
+
 /// 1 when `id` is the unknown symbol, else 0.
 int32_t hat_spm_is_unknown(const hat_spm_processor *processor, int32_t id);
 
