@@ -127,12 +127,12 @@ public final class Trainer {
                                  keepingUpdatesThrough: resumed == nil ? nil : state.update)
     }
 
-    /// With bpe-dropout, makes `batches` iterate `position`'s epoch segmented anew (a function of
-    /// seed and epoch, so a resumed run sees the same pieces), starting at `position`.
-    func segmentTrainingData(for position: BatchPosition) throws {
-        guard let bpeDropout else { return }
-        batches = try Self.segmentedBatches(trainSplit, bpeDropout, config: config, position: position)
-        segmentedEpoch = position.epoch
+    /// With bpe-dropout, makes `batches` iterate its current epoch segmented anew (a function of
+    /// seed and epoch, so a resumed run sees the same pieces), from where it stands.
+    func segmentTrainingDataIfNeeded() throws {
+        guard let bpeDropout, segmentedEpoch != batches.position.epoch else { return }
+        batches = try Self.segmentedBatches(trainSplit, bpeDropout, config: config, position: batches.position)
+        segmentedEpoch = batches.position.epoch
     }
 
     static func segmentedBatches(_ train: TranslationDataset, _ bpeDropout: BPEDropout, config: TrainingConfig,
@@ -239,7 +239,7 @@ public final class Trainer {
         } else {
             mode = "SuperTransformer (one random SubTransformer per update); \(model.parameterCount) parameters"
         }
-        if bpeDropout != nil && segmentedEpoch != batches.position.epoch { try segmentTrainingData(for: batches.position) }
+        try segmentTrainingDataIfNeeded()
         log("training \(mode); seed \(config.seed); \(batches.batchesPerEpoch) batches per epoch"
             + (bpeDropout.map { String(format: "; BPE-dropout %.2f on %@ (the training split is segmented anew every epoch)", $0.probability,
                                         config.bpeDropoutSides == .both ? "both sides" : "the \(config.bpeDropoutSides.rawValue) side") } ?? ""))
@@ -250,7 +250,7 @@ public final class Trainer {
             : config.maxEpoch * ((batches.batchesPerEpoch + config.updateFreq - 1) / config.updateFreq)
         let startUpdate = state.update
         while !isFinished {
-            if bpeDropout != nil && segmentedEpoch != batches.position.epoch { try segmentTrainingData(for: batches.position) }
+            try segmentTrainingDataIfNeeded()
             let sub = subTransformer ?? space.sample(rng: &context.rng)
             let updateStart = Date()
             var lossSum = 0.0, nllSum = 0.0, tokens = 0
