@@ -42,19 +42,30 @@ public struct BeamSearch: Sendable {
     /// Translates a batch of source sentences (ids ending in eos, any lengths); returns each
     /// sentence's finished hypotheses, best first.
     public func translate(model: SuperTransformer, config: SubTransformerConfig, sources: [[Int32]]) -> [[Hypothesis]] {
-        guard !sources.isEmpty else { return [] }
+        translate(ensemble: [EnsembleMember(model: model, config: config)], sources: sources)
+    }
+
+    /// Translates with an ensemble: each step's token distribution is the mean of the members'
+    /// probabilities (fairseq's `EnsembleModel`: logsumexp of log-probs − log M). Members share the
+    /// target vocabulary; typically checkpoints of one training run (epochs or seeds).
+    public func translate(ensemble members: [EnsembleMember], sources: [[Int32]]) -> [[Hypothesis]] {
+        guard !sources.isEmpty, !members.isEmpty else { return sources.map { _ in [] } }
+        precondition(Set(members.map(\.model.targetVocabSize)).count == 1, "ensemble members must share the target vocabulary")
         let k = beamSize
         let srcLen = sources.map(\.count).max()!
         var padded = [Int32](repeating: pad, count: sources.count * srcLen)
         for (b, s) in sources.enumerated() { for (j, t) in s.enumerated() { padded[b * srcLen + j] = t } }
-        let positionsLimit = model.decoderPositions.maxPositions - 1
+        let positionsLimit = members.map { $0.model.decoderPositions.maxPositions }.min()! - 1
         let maxLens = sources.map { Swift.min(Int(maxLenA * Double($0.count)) + maxLenB, positionsLimit) }
-        let encoderOutput = withNoGrad {
-            model.encode(TokenBatch(tokens: padded, batchSize: sources.count, length: srcLen), config: config,
-                         context: .evaluation())
+        let decoders = members.map { member in
+            let encoderOutput = withNoGrad {
+                member.model.encode(TokenBatch(tokens: padded, batchSize: sources.count, length: srcLen), config: member.config,
+                                    context: .evaluation())
+            }
+            return IncrementalDecoder(model: member.model, config: member.config, encoderOutput: encoderOutput,
+                                      rowsPerSentence: k, maxLength: maxLens.max()! + 1)
         }
-        let decoder = IncrementalDecoder(model: model, config: config, encoderOutput: encoderOutput,
-                                         rowsPerSentence: k, maxLength: maxLens.max()! + 1)
+        let decoder = decoders[0]
         var active = Array(0..<sources.count)               // sentence of each block of k rows
         var scores = [Double](repeating: 0, count: sources.count * k)
         var history = [[Int32]](repeating: [], count: sources.count * k)
@@ -63,7 +74,7 @@ public struct BeamSearch: Sendable {
         var finished = [[Hypothesis]](repeating: [], count: sources.count)
         var step = 0
         while !active.isEmpty {
-            let lprobs = decoder.step(last).toArray()
+            let lprobs = Self.averageProbabilities(decoders.map { $0.step(last).toArray() })
             let vocab = lprobs.count / decoder.rows
             var keepRows: [Int] = [], nextActive: [Int] = []
             var nextScores: [Double] = [], nextHistory: [[Int32]] = [], nextPositional: [[Double]] = [], nextLast: [Int32] = []
@@ -132,7 +143,7 @@ public struct BeamSearch: Sendable {
             }
             active = nextActive
             if active.isEmpty { break }
-            decoder.reorder(rows: keepRows)
+            for d in decoders { d.reorder(rows: keepRows) }
             scores = nextScores
             history = nextHistory
             positional = nextPositional
@@ -140,5 +151,31 @@ public struct BeamSearch: Sendable {
             step += 1
         }
         return finished.map { $0.sorted { $0.score > $1.score } }
+    }
+
+    /// log(mean_m exp(lp_m)) elementwise; one member's log-probs are returned as they are.
+    static func averageProbabilities(_ logProbs: [[Float]]) -> [Float] {
+        guard logProbs.count > 1 else { return logProbs[0] }
+        let logM = Float(Foundation.log(Double(logProbs.count)))
+        var out = [Float](repeating: 0, count: logProbs[0].count)
+        for j in out.indices {
+            var top = -Float.infinity
+            for lp in logProbs { top = Swift.max(top, lp[j]) }
+            if top == -.infinity { out[j] = -.infinity; continue }
+            var sum: Float = 0
+            for lp in logProbs { sum += expf(lp[j] - top) }
+            out[j] = top + logf(sum) - logM
+        }
+        return out
+    }
+}
+
+/// One model of a decoding ensemble: a checkpoint's weights and the SubTransformer to run.
+public struct EnsembleMember {
+    public let model: SuperTransformer
+    public let config: SubTransformerConfig
+    public init(model: SuperTransformer, config: SubTransformerConfig) {
+        self.model = model
+        self.config = config
     }
 }

@@ -7,23 +7,33 @@ import Train
 /// Text in, text out: a checkpoint's SubTransformer with its SentencePiece vocabulary.
 ///
 /// Sentences are normalized (as `hat data prepare` does), encoded with eos, sorted by length
-/// and translated in batches, then returned in input order, detokenized.
+/// and translated in batches, then returned in input order, detokenized. Several checkpoints of
+/// the same vocabulary translate as an ensemble (`BeamSearch.translate(ensemble:)`).
 public final class Translator {
-    public let model: SuperTransformer
-    public let config: SubTransformerConfig
+    /// The first (or only) member's model and SubTransformer.
+    public var model: SuperTransformer { members[0].model }
+    public var config: SubTransformerConfig { members[0].config }
+    public let members: [EnsembleMember]
     public let sourceVocabulary: Vocabulary
     public let targetVocabulary: Vocabulary
     public var search: BeamSearch
     /// Sentences per batch (each expands to `beamSize` rows).
     public var batchSentences = 32
 
-    public init(model: SuperTransformer, config: SubTransformerConfig, data: PreparedDataset, search: BeamSearch) throws {
-        try model.space.check(config, file: "the SubTransformer")
-        guard data.sourceVocabulary.size == model.sourceVocabSize, data.targetVocabulary.size == model.targetVocabSize else {
-            throw TrainingError.invalid("the vocabulary of \(data.directory) (\(data.sourceVocabulary.size)/\(data.targetVocabulary.size)) does not match the checkpoint's (\(model.sourceVocabSize)/\(model.targetVocabSize)); give the dataset the model was trained on with --data")
+    public convenience init(model: SuperTransformer, config: SubTransformerConfig, data: PreparedDataset, search: BeamSearch) throws {
+        try self.init(members: [EnsembleMember(model: model, config: config)], data: data, search: search)
+    }
+
+    public init(members: [EnsembleMember], data: PreparedDataset, search: BeamSearch) throws {
+        guard !members.isEmpty else { throw TrainingError.invalid("no checkpoint to translate with") }
+        for (i, m) in members.enumerated() {
+            let which = members.count == 1 ? "the checkpoint's" : "ensemble member \(i + 1)'s"
+            try m.model.space.check(m.config, file: "the SubTransformer")
+            guard data.sourceVocabulary.size == m.model.sourceVocabSize, data.targetVocabulary.size == m.model.targetVocabSize else {
+                throw TrainingError.invalid("the vocabulary of \(data.directory) (\(data.sourceVocabulary.size)/\(data.targetVocabulary.size)) does not match \(which) (\(m.model.sourceVocabSize)/\(m.model.targetVocabSize)); give the dataset the model was trained on with --data")
+            }
         }
-        self.model = model
-        self.config = config
+        self.members = members
         sourceVocabulary = data.sourceVocabulary
         targetVocabulary = data.targetVocabulary
         self.search = search
@@ -51,16 +61,46 @@ public final class Translator {
         return try Translator(model: model, config: config, data: PreparedDataset(directory: dir), search: search)
     }
 
+    /// Loads several checkpoints as an ensemble (each with `subTransformerFile` if given, else the
+    /// SubTransformer it was trained as); the dataset defaults to the first checkpoint's.
+    public static func load(checkpoints: [String], subTransformerFile: String?, data: String?, search: BeamSearch) throws -> Translator {
+        guard let first = checkpoints.first else { throw TrainingError.invalid("no checkpoint given") }
+        if checkpoints.count == 1 { return try load(checkpoint: first, subTransformerFile: subTransformerFile, data: data, search: search) }
+        guard let dir = try data ?? Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: first)), path: first).data else {
+            throw TrainingError.invalid("\(first) does not record its dataset: give it with --data DIR")
+        }
+        let members = try checkpoints.map { try load(checkpoint: $0, subTransformerFile: subTransformerFile, data: dir, search: search).members[0] }
+        return try Translator(members: members, data: PreparedDataset(directory: dir), search: search)
+    }
+
     /// Translates sentences; returns the best hypothesis of each, detokenized, in input order.
     public func translate(_ sentences: [String], progress: ((Int) -> Void)? = nil) -> [String] {
+        translateNBest(sentences, progress: progress).map { $0.first?.text ?? "" }
+    }
+
+    /// One finished hypothesis, detokenized, with the beam's scores.
+    public struct Candidate: Sendable {
+        public var text: String
+        /// fairseq's score: log-probability / length^lenpen.
+        public var score: Double
+        /// Log-probability of the whole output (eos included).
+        public var logProbability: Double
+    }
+
+    /// Translates sentences; returns every finished hypothesis of each (up to the beam size),
+    /// best first, in input order.
+    public func translateNBest(_ sentences: [String], progress: ((Int) -> Void)? = nil) -> [[Candidate]] {
         let encoded = sentences.map { sourceVocabulary.encode(TextNormalizer.normalize($0), appendEOS: true) }
         let order = encoded.indices.sorted { encoded[$0].count < encoded[$1].count }
-        var output = [String](repeating: "", count: sentences.count)
+        var output = [[Candidate]](repeating: [], count: sentences.count)
         var done = 0
         for start in stride(from: 0, to: order.count, by: batchSentences) {
             let chunk = Array(order[start..<Swift.min(start + batchSentences, order.count)])
-            let results = search.translate(model: model, config: config, sources: chunk.map { encoded[$0] })
-            for (i, hyps) in zip(chunk, results) { output[i] = targetVocabulary.decode(hyps.first?.tokens ?? []) }
+            let results = search.translate(ensemble: members, sources: chunk.map { encoded[$0] })
+            for (i, hyps) in zip(chunk, results) {
+                output[i] = hyps.map { Candidate(text: targetVocabulary.decode($0.tokens), score: $0.score,
+                                                 logProbability: $0.positionalScores.reduce(0, +)) }
+            }
             done += chunk.count
             progress?(done)
         }

@@ -8,7 +8,8 @@ import Train
 
 /// Options shared by `hat translate` and `hat test`: the model and the search.
 struct DecodingOptions: ParsableArguments {
-    @Option(help: "Checkpoint (safetensors) to translate with.") var checkpoint: String
+    @Option(help: "Checkpoint (safetensors) to translate with; repeat it to decode with an ensemble (mean of the members' probabilities), e.g. the last epochs of one run.")
+    var checkpoint: [String]
     @Option(help: "SubTransformer to run (HAT YAML); required for a SuperTransformer checkpoint.") var subtransformer: String?
     @Option(help: "Dataset directory with the vocabulary (default: the one the checkpoint was trained on).") var data: String?
     @Option(help: "Beam size (1 = greedy).") var beam: Int = 5
@@ -23,11 +24,12 @@ struct DecodingOptions: ParsableArguments {
         if beam < 1 { throw ValidationError("--beam must be at least 1") }
         if batchSentences < 1 { throw ValidationError("--batch-sentences must be at least 1") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if checkpoint.isEmpty { throw ValidationError("give a model with --checkpoint FILE") }
     }
 
     func translator() throws -> Translator {
         BLAS.setComputeThreads(threads)
-        let t = try Translator.load(checkpoint: checkpoint, subTransformerFile: subtransformer, data: data,
+        let t = try Translator.load(checkpoints: checkpoint, subTransformerFile: subtransformer, data: data,
                                     search: BeamSearch(beamSize: beam, lengthPenalty: lenpen, maxLenA: maxLenA, maxLenB: maxLenB))
         t.batchSentences = batchSentences
         return t
@@ -61,21 +63,34 @@ struct TestCommand: ParsableCommand {
     @OptionGroup var options: DecodingOptions
     @Option(help: "Split to translate: test, valid, or another split of the dataset.") var split: String = "test"
     @Option(help: "Where to write the hypotheses (default: SPLIT.hyp.txt next to the checkpoint).") var out: String?
+    @Option(name: .customLong("nbest-out"), help: "Also write every finished hypothesis (JSON lines: sentence, text, score, log-probability).")
+    var nbestOut: String?
     @Flag(name: .customLong("tokenized-bleu"), help: "Also print tokenized BLEU (HAT's \"normal\" BLEU).") var tokenizedBLEU = false
 
     func run() throws {
         let translator = try options.translator()
-        let dir = try options.data ?? (Checkpoint.loadModel(path: options.checkpoint).state.data ?? "")
+        let dir = try options.data ?? (Checkpoint.loadModel(path: options.checkpoint[0]).state.data ?? "")
         let data = try PreparedDataset(directory: dir)
         let sources = try data.sourceText(split), references = try data.targetText(split)
         let start = Date()
         let progress = ProgressPrinter()
-        let hypotheses = translator.translate(sources) { done in
+        let nbest = translator.translateNBest(sources) { done in
             progress.update(String(format: "translated %d/%d sentences (%.1f sentences/s)", done, sources.count,
                                    Double(done) / Swift.max(Date().timeIntervalSince(start), 1e-9)))
         }
+        let hypotheses = nbest.map { $0.first?.text ?? "" }
+        if let nbestOut {
+            var lines = ""
+            for (i, candidates) in nbest.enumerated() {
+                for c in candidates {
+                    let row: [String: Any] = ["sentence": i, "text": c.text, "score": c.score, "log_probability": c.logProbability]
+                    lines += String(decoding: try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self) + "\n"
+                }
+            }
+            try lines.write(toFile: nbestOut, atomically: true, encoding: .utf8)
+        }
         let seconds = Date().timeIntervalSince(start)
-        let outPath = out ?? URL(fileURLWithPath: options.checkpoint).deletingLastPathComponent()
+        let outPath = out ?? URL(fileURLWithPath: options.checkpoint[0]).deletingLastPathComponent()
             .appendingPathComponent("\(split).hyp.txt").path
         let tmp = outPath + ".tmp"
         try (hypotheses.joined(separator: "\n") + "\n").write(toFile: tmp, atomically: false, encoding: .utf8)

@@ -151,6 +151,53 @@ struct DecodingTests {
         }
     }
 
+    @Test("an ensemble's beam search finds the best hypothesis under the mean of the members' probabilities")
+    func ensembleBeamIsExact() {
+        // Two members of different weights and SubTransformers; the reference scores every output
+        // by teacher forcing each member and averaging probabilities per step (in Double).
+        let vocab = 7
+        var configRNG = RandomGenerator(seed: 4)
+        let members = [EnsembleMember(model: Self.model(vocab: vocab, seed: 21), config: Self.space.sample(rng: &configRNG)),
+                       EnsembleMember(model: Self.model(vocab: vocab, seed: 22), config: Self.space.sample(rng: &configRNG))]
+        let source: [Int32] = [5, 4, 6, 2]
+        let maxLen = 3, lengthPenalty = 0.6
+        func score(_ y: [Int32]) -> Double {
+            let prev = [Int32(2)] + y.dropLast()
+            let perMember = members.map { m in
+                withNoGrad {
+                    logSoftmax(m.model(source: TokenBatch(tokens: source, batchSize: 1, length: source.count),
+                                       previousOutput: TokenBatch(tokens: prev, batchSize: 1, length: prev.count), config: m.config,
+                                       context: .evaluation())).toArray()
+                }
+            }
+            var sum = 0.0
+            for (i, tok) in y.enumerated() {
+                sum += Foundation.log(perMember.map { exp(Double($0[i * vocab + Int(tok)])) }.reduce(0, +) / Double(members.count))
+            }
+            return sum / pow(Double(y.count), lengthPenalty)
+        }
+        var best: ([Int32], Double) = ([], -.infinity)
+        func enumerate(_ prefix: [Int32]) {
+            if !prefix.isEmpty {
+                let s = score(prefix + [2])
+                if s > best.1 { best = (prefix, s) }
+            }
+            if prefix.count < maxLen { for t: Int32 in [3, 4, 5, 6] { enumerate(prefix + [t]) } }
+        }
+        enumerate([])
+        let search = BeamSearch(beamSize: 64, lengthPenalty: lengthPenalty, maxLenA: 0, maxLenB: maxLen)
+        let result = search.translate(ensemble: members, sources: [source])[0][0]
+        #expect(result.tokens == best.0, "ensemble beam \(result.tokens) (\(result.score)) vs exhaustive \(best.0) (\(best.1))")
+        #expect(abs(result.score - best.1) < 1e-4)
+        // The ensemble is not just one of its members: their own best outputs score lower under it.
+        let alone = members.map { search.translate(model: $0.model, config: $0.config, sources: [source])[0][0].tokens }
+        #expect(alone[0] != alone[1] || alone[0] == best.0, "members agree: a weak test case")
+        // One member is the member itself, bitwise.
+        let single = search.translate(ensemble: [members[0]], sources: [source])[0][0]
+        let direct = search.translate(model: members[0].model, config: members[0].config, sources: [source])[0][0]
+        #expect(single == direct)
+    }
+
     @Test("a batch of sentences of different lengths translates as each sentence alone")
     func batchEqualsSingles() {
         let model = Self.model(vocab: 15, seed: 8)
