@@ -6,16 +6,20 @@ import TensorEngine
 ///   p ← p − lr·wd·p − lr · m̂ / (√v̂ + ε),  m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)
 /// HAT's configs: betas (0.9, 0.98), eps 1e-8, weight decay 0 (WMT) or 1e-4 (IWSLT).
 ///
-/// State is one moment pair per parameter, in `parameters` order, so a checkpoint can store
-/// and restore it by name.
+/// State is one moment pair and one step count t per parameter, in `parameters` order, so a
+/// checkpoint can store and restore it by name. As in fairseq's and PyTorch's Adam, a parameter
+/// without a gradient is skipped: its moments, weights and t stay as they are (a SuperTransformer
+/// layer the sampled SubTransformer does not run is not updated, nor moved by its momentum).
 public final class Adam {
     public var learningRate: Float
     public var beta1: Float
     public var beta2: Float
     public var eps: Float
     public var weightDecay: Float
-    /// Number of updates taken (t in the bias corrections).
+    /// Number of updates taken.
     public private(set) var step: Int = 0
+    /// Updates each parameter took part in (t in its bias corrections).
+    public private(set) var parameterSteps: [Int]
     public let parameters: [Tensor]
     /// First and second moments, one buffer each per parameter.
     public let firstMoments: [Tensor]
@@ -31,6 +35,7 @@ public final class Adam {
         self.weightDecay = weightDecay
         firstMoments = parameters.map { Tensor.zeros($0.shape) }
         secondMoments = parameters.map { Tensor.zeros($0.shape) }
+        parameterSteps = [Int](repeating: 0, count: parameters.count)
     }
 
     /// One update from the parameters' accumulated gradients, scaled by `gradientScale`
@@ -38,13 +43,15 @@ public final class Adam {
     public func update(gradientScale: Float = 1) {
         step += 1
         let lr = learningRate, b1 = beta1, b2 = beta2, eps = eps, wd = weightDecay
-        let c1 = 1 - Float(pow(Double(b1), Double(step)))
-        let c2 = 1 - Float(pow(Double(b2), Double(step)))
-        let stepSize = lr / c1
-        let c2Sqrt = c2.squareRoot()
         for (i, p) in parameters.enumerated() {
             precondition(p.isContiguous && p.offset == 0 && p.count == p.storage.count, "Adam updates whole parameters")
             guard let g = p.storage.grad else { continue }  // untouched this step (no gradient)
+            parameterSteps[i] += 1
+            let t = Double(parameterSteps[i])
+            let c1 = 1 - Float(pow(Double(b1), t))
+            let c2 = 1 - Float(pow(Double(b2), t))
+            let stepSize = lr / c1
+            let c2Sqrt = c2.squareRoot()
             let x = p.storage.data, m = firstMoments[i].storage.data, v = secondMoments[i].storage.data
             // Elements are independent: split large parameters over the cores (the result
             // does not depend on the split).
@@ -60,8 +67,13 @@ public final class Adam {
         }
     }
 
-    /// Restores the step count (the moments are restored by writing into their storages).
-    public func restore(step: Int) { self.step = step }
+    /// Restores the step counts (the moments are restored by writing into their storages).
+    /// - Parameter parameterSteps: t of each parameter; nil gives every parameter `step`.
+    public func restore(step: Int, parameterSteps: [Int]? = nil) {
+        precondition(parameterSteps.map { $0.count == parameters.count } ?? true, "one step count per parameter")
+        self.step = step
+        self.parameterSteps = parameterSteps ?? [Int](repeating: step, count: parameters.count)
+    }
 }
 
 /// L2 norm of all gradients (of the parameters that have one), accumulated in Double.

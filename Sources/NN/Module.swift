@@ -13,8 +13,10 @@ extension Module {
     /// The parameters without names, in the same order.
     public func parameters() -> [Tensor] { namedParameters().map(\.tensor) }
 
-    /// Zeroes every parameter's gradient (keeps the buffers).
-    public func zeroGrad() { for p in parameters() { p.storage.zeroGrad() } }
+    /// Sets every parameter's gradient to none, as fairseq's `optimizer.zero_grad()` does
+    /// (`p.grad = None`): a parameter no backward pass reaches before the next update (a layer
+    /// the sampled SubTransformer does not run) has no gradient then, and Adam skips it.
+    public func zeroGrad() { for p in parameters() { p.storage.clearGrad() } }
 
     /// Number of scalar parameters.
     public var parameterCount: Int { parameters().reduce(0) { $0 + $1.count } }

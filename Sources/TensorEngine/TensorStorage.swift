@@ -15,8 +15,10 @@ import Darwin
 public final class TensorStorage: @unchecked Sendable {
     public let data: UnsafeMutablePointer<Float>
     public let count: Int
-    /// Gradient buffer (same size as `data`), nil until first needed.
+    /// Gradient buffer (same size as `data`), nil until first needed and after `clearGrad`.
     public private(set) var grad: UnsafeMutablePointer<Float>?
+    /// A cleared gradient buffer kept for the next backward pass (no allocation per step).
+    private var spareGrad: UnsafeMutablePointer<Float>?
 
     /// Allocates `count` floats. The memory is uninitialized unless `zeroed`.
     public init(count: Int, zeroed: Bool = false) {
@@ -70,12 +72,22 @@ public final class TensorStorage: @unchecked Sendable {
     deinit {
         data.deallocate()
         grad?.deallocate()
+        spareGrad?.deallocate()
     }
 
-    /// The gradient buffer, allocated and zero-filled on first use.
+    /// A buffer for a new gradient: the spare one if there is one, else a new allocation.
+    private func takeGradBuffer() -> UnsafeMutablePointer<Float> {
+        if let g = spareGrad {
+            spareGrad = nil
+            return g
+        }
+        return UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(count, 1))
+    }
+
+    /// The gradient buffer, allocated (or revived) and zero-filled on first use.
     public func gradBuffer() -> UnsafeMutablePointer<Float> {
         if let g = grad { return g }
-        let g = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(count, 1))
+        let g = takeGradBuffer()
         g.initialize(repeating: 0, count: count)
         grad = g
         return g
@@ -89,20 +101,31 @@ public final class TensorStorage: @unchecked Sendable {
     /// buffer in the backward pass (docs/PERFORMANCE.md).
     public func gradBufferForFullWrite() -> (pointer: UnsafeMutablePointer<Float>, fresh: Bool) {
         if let g = grad { return (g, false) }
-        let g = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(count, 1))
+        let g = takeGradBuffer()
         grad = g
         return (g, true)
     }
 
-    /// Sets the gradient to zero (keeps the buffer), as an optimizer's `zeroGrad` does.
+    /// Sets the gradient to zero, keeping it: the tensor still has a gradient.
     public func zeroGrad() {
         if let g = grad { g.update(repeating: 0, count: count) }
     }
 
-    /// Drops the gradient buffer entirely.
+    /// Sets the gradient to none (PyTorch's `zero_grad(set_to_none=True)`; fairseq's optimizer,
+    /// which HAT trains with, sets `p.grad = None`): until a backward pass reaches this tensor
+    /// again it has no gradient, and an optimizer leaves it alone. The buffer is kept for reuse.
+    public func clearGrad() {
+        guard let g = grad else { return }
+        if spareGrad == nil { spareGrad = g } else { g.deallocate() }
+        grad = nil
+    }
+
+    /// Drops the gradient buffers entirely (the memory is freed).
     public func releaseGrad() {
         grad?.deallocate()
         grad = nil
+        spareGrad?.deallocate()
+        spareGrad = nil
     }
 }
 

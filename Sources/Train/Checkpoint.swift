@@ -33,8 +33,8 @@ public struct CheckpointState: Codable, Equatable, Sendable {
 
 public enum Checkpoint {
     public static let format = "hat-checkpoint-v1"
-    /// Metadata key: JSON list of the parameters that had a gradient buffer (see `save`).
-    static let gradientBuffersKey = "optimizer_parameters_with_gradients"
+    /// Metadata key: JSON object, parameter name → updates it took part in (Adam's per-parameter t).
+    static let parameterStepsKey = "optimizer_parameter_steps"
 
     /// Writes model, optimizer and state atomically (temporary file, then rename).
     /// Refuses to write non-finite weights: a checkpoint must always be safe to resume from.
@@ -54,12 +54,12 @@ public enum Checkpoint {
                 try file.add("optimizer.exp_avg_sq.\(name)", optimizer.secondMoments[i])
             }
             file.metadata["optimizer_step"] = String(optimizer.step)
-            // Adam steps every parameter that has a gradient buffer, and a buffer, once made by
-            // a backward pass, stays (zeroGrad keeps it, as PyTorch's zero_grad did for HAT): a
-            // layer a random SubTransformer skips still moves by its momentum. Which parameters
-            // have one is therefore state a resumed run needs to continue exactly.
-            let withGradient = named.filter { $0.tensor.storage.grad != nil }.map(\.name)
-            file.metadata[gradientBuffersKey] = String(decoding: try JSONEncoder().encode(withGradient), as: UTF8.self)
+            // t of each parameter's bias correction: a layer that random SubTransformers skipped
+            // took part in fewer updates than the optimizer made.
+            let steps = Dictionary(uniqueKeysWithValues: zip(named.map(\.name), optimizer.parameterSteps))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            file.metadata[parameterStepsKey] = String(decoding: try encoder.encode(steps), as: UTF8.self)
         }
         try file.write(to: url)
     }
@@ -95,18 +95,18 @@ public enum Checkpoint {
                 try copy("optimizer.exp_avg.\(name)", into: optimizer.firstMoments[i])
                 try copy("optimizer.exp_avg_sq.\(name)", into: optimizer.secondMoments[i])
             }
-            optimizer.restore(step: Int(file.metadata["optimizer_step"] ?? "") ?? 0)
-            let withGradient: Set<String>
-            if let json = file.metadata[gradientBuffersKey] {
-                guard let names = try? JSONDecoder().decode([String].self, from: Data(json.utf8)) else {
-                    throw TrainingError.badCheckpoint("\(path): metadata '\(gradientBuffersKey)' is not a JSON list of parameter names")
+            let step = Int(file.metadata["optimizer_step"] ?? "") ?? 0
+            var parameterSteps: [Int]?
+            if let json = file.metadata[parameterStepsKey] {  // older checkpoints: every parameter took every step
+                guard let steps = try? JSONDecoder().decode([String: Int].self, from: Data(json.utf8)) else {
+                    throw TrainingError.badCheckpoint("\(path): metadata '\(parameterStepsKey)' is not a JSON object of parameter names to step counts")
                 }
-                withGradient = Set(names)
-            } else {
-                // Older checkpoints: a parameter Adam has stepped has a non-zero first moment.
-                withGradient = Set(named.enumerated().filter { i, _ in optimizer.firstMoments[i].toArray().contains { $0 != 0 } }.map(\.element.name))
+                parameterSteps = try named.map { name, _ in
+                    guard let t = steps[name] else { throw TrainingError.badCheckpoint("\(path): '\(parameterStepsKey)' has no step count for \(name)") }
+                    return t
+                }
             }
-            for (name, p) in named where withGradient.contains(name) { _ = p.storage.gradBuffer() }
+            optimizer.restore(step: step, parameterSteps: parameterSteps)
         }
     }
 

@@ -1,9 +1,12 @@
 """Independent oracle for the Adam optimizer: torch.optim.AdamW (decoupled weight decay, the
-update fairseq's `adam` applies). IN holds `param` and gradients `grad.0`, `grad.1`, ...;
-metadata gives lr, beta1, beta2, eps, weight_decay. OUT holds `param.after.K` after each step.
+update fairseq's `adam` applies). IN holds parameters `param.NAME` and their gradients
+`grad.NAME.K` for steps K = 0 ..< metadata `steps`; a missing gradient means the parameter had
+none that step (p.grad = None, as after fairseq's zero_grad): AdamW skips it, its own step count
+included. Metadata also gives lr, beta1, beta2, eps, weight_decay. OUT holds
+`param.NAME.after.K` after each step.
 
 usage: adam_oracle.py IN.safetensors OUT.safetensors"""
-import os, sys, json
+import os, sys
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
@@ -12,16 +15,21 @@ src, dst = sys.argv[1], sys.argv[2]
 tensors = load_file(src)
 with safe_open(src, "pt") as f:
     meta = f.metadata()
-p = tensors["param"].clone().requires_grad_()
-opt = torch.optim.AdamW([p], lr=float(meta["lr"]), betas=(float(meta["beta1"]), float(meta["beta2"])),
+names = sorted(k[len("param."):] for k in tensors if k.startswith("param."))
+params = {n: tensors[f"param.{n}"].clone().requires_grad_() for n in names}
+opt = torch.optim.AdamW([params[n] for n in names], lr=float(meta["lr"]),
+                        betas=(float(meta["beta1"]), float(meta["beta2"])),
                         eps=float(meta["eps"]), weight_decay=float(meta["weight_decay"]))
 out = {}
-k = 0
-while f"grad.{k}" in tensors:
-    p.grad = tensors[f"grad.{k}"].clone()
+steps = int(meta["steps"])
+for k in range(steps):
+    opt.zero_grad(set_to_none=True)
+    for n in names:
+        g = tensors.get(f"grad.{n}.{k}")
+        params[n].grad = None if g is None else g.clone()
     opt.step()
-    out[f"param.after.{k}"] = p.detach().clone()
-    k += 1
+    for n in names:
+        out[f"param.{n}.after.{k}"] = params[n].detach().clone()
 save_file(out, dst + ".tmp")
 os.replace(dst + ".tmp", dst)
-print(f"{k} steps")
+print(f"{steps} steps, {len(names)} parameters")

@@ -89,6 +89,12 @@ struct AutogradTests {
         #expect(a.grad!.toArray() == [7, 9, 11])
         a.storage.zeroGrad()
         #expect(a.grad!.toArray() == [0, 0, 0])
+        // clearGrad sets it to none; the next backward starts from zero in the reused buffer.
+        (a * 3).sum().backward()
+        a.storage.clearGrad()
+        #expect(a.grad == nil)
+        (a * a).sum().backward()
+        #expect(a.grad!.toArray() == [2, 4, 6])
     }
 
     @Test("a view's gradient is the matching region of its base's gradient")

@@ -116,11 +116,11 @@ struct TrainerTests {
         #expect((1...10).contains { plain[$0] != a[$0] }, "BPE-dropout changed nothing")
     }
 
-    @Test("a checkpoint restores which parameters Adam steps: those with a gradient buffer, no others")
-    func checkpointRestoresGradientBuffers() throws {
-        // A SubTransformer that skips a layer leaves that layer's parameters without a gradient
-        // buffer until a later one uses it; once made, a buffer stays and Adam keeps moving the
-        // layer by its momentum. A resumed run must step exactly the same parameters.
+    @Test("a checkpoint restores Adam's step count of every parameter; a skipped layer's stays behind")
+    func checkpointRestoresParameterSteps() throws {
+        // Two updates of a SuperTransformer: the first reaches every parameter, the second only
+        // every third one (as when the sampled SubTransformer skips layers). Adam's bias
+        // correction uses each parameter's own count, so a resumed run must get them back.
         let space = try SearchSpace(contentsOf: Self.spaceFile)
         let file = try HATConfigFile(path: Self.spaceFile)
         let config = try TrainingConfig(file: file, overrides: [:])
@@ -132,26 +132,37 @@ struct TrainerTests {
         let optimizer = Adam(parameters: trained.parameters())
         let named = trained.namedParameters()
         #expect(named.count > 4)
-        for (i, (_, p)) in named.enumerated() where i % 3 == 0 { p.storage.gradBuffer()[0] = 1 }
+        for (_, p) in named { p.storage.gradBuffer()[0] = 1 }
         optimizer.update()
         trained.zeroGrad()
-        let expected = named.filter { $0.tensor.storage.grad != nil }.map(\.name)
-        #expect(!expected.isEmpty && expected.count < named.count)
+        #expect(named.allSatisfy { $0.tensor.storage.grad == nil }, "zeroGrad sets gradients to none")
+        for (i, (_, p)) in named.enumerated() where i % 3 == 0 { p.storage.gradBuffer()[0] = 1 }
+        let untouched = named[1].tensor.toArray()
+        optimizer.update()
+        trained.zeroGrad()
+        #expect(named[1].tensor.toArray() == untouched, "a parameter without a gradient moved")
+        let expected = named.indices.map { $0 % 3 == 0 ? 2 : 1 }
+        #expect(optimizer.parameterSteps == expected)
 
         let root = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let url = root.appendingPathComponent("c.safetensors")
-        let state = CheckpointState(update: 1, epoch: 1, batchEpoch: 1, batchIndex: 1, rngState: RandomGenerator(seed: 1).state,
+        let state = CheckpointState(update: 2, epoch: 1, batchEpoch: 1, batchIndex: 2, rngState: RandomGenerator(seed: 1).state,
                                     bestValidLoss: nil, skippedUpdates: 0, space: space, subTransformer: nil, training: config,
                                     sourceVocabSize: 40, targetVocabSize: 40, data: nil, trainingSeconds: 0)
         try Checkpoint.save(to: url, model: trained, optimizer: optimizer, state: state)
         let restored = model()
-        try Checkpoint.load(try SafeTensorsFile.read(from: url), path: url.path, into: restored, optimizer: Adam(parameters: restored.parameters()))
-        #expect(restored.namedParameters().filter { $0.tensor.storage.grad != nil }.map(\.name) == expected)
-        // Loading weights only (translation, fine-tuning's init) makes no gradient buffers.
-        let weightsOnly = model()
-        try Checkpoint.load(try SafeTensorsFile.read(from: url), path: url.path, into: weightsOnly, optimizer: nil)
-        #expect(weightsOnly.namedParameters().allSatisfy { $0.tensor.storage.grad == nil })
+        let restoredOptimizer = Adam(parameters: restored.parameters())
+        try Checkpoint.load(try SafeTensorsFile.read(from: url), path: url.path, into: restored, optimizer: restoredOptimizer)
+        #expect(restoredOptimizer.step == 2 && restoredOptimizer.parameterSteps == expected)
+        // A checkpoint without per-parameter counts (written before they were stored) gives
+        // every parameter the optimizer's count; a damaged list is refused with the key's name.
+        var old = try SafeTensorsFile.read(from: url)
+        old.metadata["optimizer_parameter_steps"] = nil
+        try Checkpoint.load(old, path: "old.safetensors", into: restored, optimizer: restoredOptimizer)
+        #expect(restoredOptimizer.parameterSteps == [Int](repeating: 2, count: named.count))
+        old.metadata["optimizer_parameter_steps"] = "{\"x\": 1}"
+        #expect(throws: TrainingError.self) { try Checkpoint.load(old, path: "bad.safetensors", into: restored, optimizer: restoredOptimizer) }
     }
 
     /// Cross-entropy (bits per token) of the validation targets under the training targets'
