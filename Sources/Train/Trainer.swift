@@ -64,7 +64,6 @@ public final class Trainer {
         } else {
             bpeDropout = nil
         }
-        batches = try BatchIterator(dataset: train, maxTokens: config.maxTokens, seed: config.seed, shuffle: true, skipOversized: true)
         evaluator = try Evaluator(dataset: try data.split("valid"), maxTokens: config.maxTokens, labelSmoothing: Float(config.labelSmoothing))
 
         // Validated every epoch: the subnet itself, or the largest, the smallest and a fixed seeded set.
@@ -100,16 +99,18 @@ public final class Trainer {
                 log("warning: skipping checkpoint \(candidate.lastPathComponent): \(error)")
             }
         }
+        // The batches, from where the checkpoint stopped (with bpe-dropout: that epoch's segmentation).
+        let position = resumed.map { BatchPosition(epoch: $0.batchEpoch, index: $0.batchIndex) } ?? .start
+        if let bpeDropout {
+            batches = try Self.segmentedBatches(train, bpeDropout, config: config, position: position)
+            segmentedEpoch = position.epoch
+        } else {
+            batches = try BatchIterator(dataset: train, maxTokens: config.maxTokens, seed: config.seed, shuffle: true, skipOversized: true)
+            try batches.resume(at: position)
+        }
         if var r = resumed {
             r.training = config  // overrides given on the command line apply to the rest of the run
             state = r
-            let stored = BatchPosition(epoch: r.batchEpoch, index: r.batchIndex)
-            if let bpeDropout {
-                batches = try Self.segmentedBatches(trainSplit, bpeDropout, config: config, position: stored)
-                segmentedEpoch = stored.epoch
-            } else {
-                try batches.resume(at: stored)
-            }
         } else {
             state = fresh
             if let initFrom {

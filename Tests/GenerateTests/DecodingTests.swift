@@ -105,6 +105,22 @@ struct DecodingTests {
         #expect(worst <= 1e-4, "max |reordered incremental − full| = \(worst)")
     }
 
+    /// The best output of at most `maxLength` tokens from {3, 4, 5, 6} (then eos) under `score`,
+    /// by enumerating them all. fairseq's min_len 1: eos is not allowed as the first token, so
+    /// outputs have ≥ 1 token.
+    static func exhaustiveBest(maxLength: Int, score: ([Int32]) -> Double) -> ([Int32], Double) {
+        var best: ([Int32], Double) = ([], -.infinity)
+        func enumerate(_ prefix: [Int32]) {
+            if !prefix.isEmpty {
+                let s = score(prefix + [2])
+                if s > best.1 { best = (prefix, s) }
+            }
+            if prefix.count < maxLength { for t: Int32 in [3, 4, 5, 6] { enumerate(prefix + [t]) } }
+        }
+        enumerate([])
+        return best
+    }
+
     @Test("beam search finds the best hypothesis that exhaustive enumeration finds", arguments: [0.0, 0.6, 1.0])
     func beamIsExactOnTinyModel(_ lengthPenalty: Double) {
         // Vocabulary: 0 bos, 1 pad, 2 eos, 3 unk, and 4, 5, 6: every output of ≤ 3 tokens (+ eos) is enumerable.
@@ -126,18 +142,7 @@ struct DecodingTests {
             for (i, tok) in y.enumerated() { sum += Double(lp[i * vocab + Int(tok)]) }
             return sum / pow(Double(y.count), lengthPenalty)
         }
-        var best: ([Int32], Double) = ([], -.infinity)
-        // fairseq's min_len 1: eos is not allowed as the first token, so outputs have ≥ 1 token.
-        func enumerate(_ prefix: [Int32]) {
-            if !prefix.isEmpty {
-                let s = score(prefix + [2])
-                if s > best.1 { best = (prefix, s) }
-            }
-            if prefix.count < maxLen {
-                for t: Int32 in [3, 4, 5, 6] { enumerate(prefix + [t]) }
-            }
-        }
-        enumerate([])
+        let best = Self.exhaustiveBest(maxLength: maxLen, score: score)
         // A beam wide enough to hold every prefix is exact: 4³ = 64 prefixes of length 3.
         let search = BeamSearch(beamSize: 64, lengthPenalty: lengthPenalty, maxLenA: 0, maxLenB: maxLen)
         let result = search.translate(model: model, config: config, sources: [source])[0][0]
@@ -176,15 +181,7 @@ struct DecodingTests {
             }
             return sum / pow(Double(y.count), lengthPenalty)
         }
-        var best: ([Int32], Double) = ([], -.infinity)
-        func enumerate(_ prefix: [Int32]) {
-            if !prefix.isEmpty {
-                let s = score(prefix + [2])
-                if s > best.1 { best = (prefix, s) }
-            }
-            if prefix.count < maxLen { for t: Int32 in [3, 4, 5, 6] { enumerate(prefix + [t]) } }
-        }
-        enumerate([])
+        let best = Self.exhaustiveBest(maxLength: maxLen, score: score)
         let search = BeamSearch(beamSize: 64, lengthPenalty: lengthPenalty, maxLenA: 0, maxLenB: maxLen)
         let result = search.translate(ensemble: members, sources: [source])[0][0]
         #expect(result.tokens == best.0, "ensemble beam \(result.tokens) (\(result.score)) vs exhaustive \(best.0) (\(best.1))")
