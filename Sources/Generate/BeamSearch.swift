@@ -50,7 +50,8 @@ public struct BeamSearch: Sendable {
     /// target vocabulary; typically checkpoints of one training run (epochs or seeds).
     public func translate(ensemble members: [EnsembleMember], sources: [[Int32]]) -> [[Hypothesis]] {
         guard !sources.isEmpty, !members.isEmpty else { return sources.map { _ in [] } }
-        precondition(Set(members.map(\.model.targetVocabSize)).count == 1, "ensemble members must share the target vocabulary")
+        precondition(Set(members.map(\.model.targetVocabSize)).count == 1 && Set(members.map(\.model.sourceVocabSize)).count == 1,
+                     "ensemble members must share the source and target vocabularies")
         let k = beamSize
         let srcLen = sources.map(\.count).max()!
         var padded = [Int32](repeating: pad, count: sources.count * srcLen)

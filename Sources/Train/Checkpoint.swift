@@ -77,23 +77,27 @@ public enum Checkpoint {
     }
 
     /// Copies the checkpoint's weights (and optimizer moments, when `optimizer` is given) into
-    /// an already built model of the same shape. Every tensor must be present and finite.
+    /// an already built model of the same shape. Every tensor must be present and finite. All of
+    /// it is read and checked before anything is written, so a bad checkpoint leaves the model
+    /// and optimizer as they were (the trainer then tries an older one, or starts fresh).
     public static func load(_ file: SafeTensorsFile, path: String, into model: SuperTransformer, optimizer: Adam?) throws {
-        func copy(_ name: String, into t: Tensor) throws {
+        var pending: [(values: [Float], destination: Tensor)] = []
+        func read(_ name: String, into t: Tensor) throws {
             guard let entry = file[name] else { throw TrainingError.badCheckpoint("\(path): tensor \(name) is missing") }
             guard entry.shape == t.shape else {
                 throw TrainingError.badCheckpoint("\(path): tensor \(name) has shape \(entry.shape), the model needs \(t.shape)")
             }
             let values = try entry.floats()
             guard values.allSatisfy(\.isFinite) else { throw TrainingError.badCheckpoint("\(path): tensor \(name) is not finite") }
-            values.withUnsafeBufferPointer { t.storage.data.update(from: $0.baseAddress!, count: values.count) }
+            pending.append((values, t))
         }
         let named = model.namedParameters()
-        for (name, p) in named { try copy("model.\(name)", into: p) }
+        for (name, p) in named { try read("model.\(name)", into: p) }
+        var optimizerSteps: (step: Int, parameterSteps: [Int]?)?
         if let optimizer {
             for (i, (name, _)) in named.enumerated() {
-                try copy("optimizer.exp_avg.\(name)", into: optimizer.firstMoments[i])
-                try copy("optimizer.exp_avg_sq.\(name)", into: optimizer.secondMoments[i])
+                try read("optimizer.exp_avg.\(name)", into: optimizer.firstMoments[i])
+                try read("optimizer.exp_avg_sq.\(name)", into: optimizer.secondMoments[i])
             }
             let step = Int(file.metadata["optimizer_step"] ?? "") ?? 0
             var parameterSteps: [Int]?
@@ -106,8 +110,12 @@ public enum Checkpoint {
                     return t
                 }
             }
-            optimizer.restore(step: step, parameterSteps: parameterSteps)
+            optimizerSteps = (step, parameterSteps)
         }
+        for (values, t) in pending {
+            values.withUnsafeBufferPointer { t.storage.data.update(from: $0.baseAddress!, count: values.count) }
+        }
+        if let optimizer, let steps = optimizerSteps { optimizer.restore(step: steps.step, parameterSteps: steps.parameterSteps) }
     }
 
     /// Builds the model a checkpoint describes and loads its weights (for translation, search,

@@ -83,7 +83,8 @@ struct TestCommand: ParsableCommand {
             var lines = ""
             for (i, candidates) in nbest.enumerated() {
                 for c in candidates {
-                    let row: [String: Any] = ["sentence": i, "text": c.text, "score": c.score, "log_probability": c.logProbability]
+                    func number(_ x: Double) -> Any { x.isFinite ? x : NSNull() }  // JSON has no NaN or infinity
+                    let row: [String: Any] = ["sentence": i, "text": c.text, "score": number(c.score), "log_probability": number(c.logProbability)]
                     lines += String(decoding: try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self) + "\n"
                 }
             }

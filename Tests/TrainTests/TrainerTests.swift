@@ -162,7 +162,12 @@ struct TrainerTests {
         try Checkpoint.load(old, path: "old.safetensors", into: restored, optimizer: restoredOptimizer)
         #expect(restoredOptimizer.parameterSteps == [Int](repeating: 2, count: named.count))
         old.metadata["optimizer_parameter_steps"] = "{\"x\": 1}"
-        #expect(throws: TrainingError.self) { try Checkpoint.load(old, path: "bad.safetensors", into: restored, optimizer: restoredOptimizer) }
+        let fresh = model(), freshOptimizer = Adam(parameters: fresh.parameters())
+        let before = fresh.parameters().map { $0.toArray() }
+        #expect(throws: TrainingError.self) { try Checkpoint.load(old, path: "bad.safetensors", into: fresh, optimizer: freshOptimizer) }
+        // Nothing was written: a refused checkpoint leaves the model as it was.
+        #expect(fresh.parameters().map { $0.toArray() } == before)
+        #expect(freshOptimizer.firstMoments.allSatisfy { $0.toArray().allSatisfy { $0 == 0 } })
     }
 
     /// Cross-entropy (bits per token) of the validation targets under the training targets'
