@@ -69,7 +69,8 @@ struct TestCommand: ParsableCommand {
 
     func run() throws {
         let translator = try options.translator()
-        let dir = try options.data ?? (Checkpoint.loadModel(path: options.checkpoint[0]).state.data ?? "")
+        let first = options.checkpoint[0]  // the dataset the (first) checkpoint recorded; no model is built for it
+        let dir = try options.data ?? (Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: first)), path: first).data ?? "")
         let data = try PreparedDataset(directory: dir)
         let sources = try data.sourceText(split), references = try data.targetText(split)
         let start = Date()
