@@ -118,6 +118,12 @@ public struct BatchIterator: IteratorProtocol, Sendable {
             }
         }
         if !current.isEmpty { batches.append(current) }
+        // Skipping every pair would leave epochs without a batch: training would loop without
+        // learning and validation would report a loss of 0.
+        if batches.isEmpty, let shortest = cost.min() {
+            throw DataError.invalidArgument("no sentence pair fits max-tokens \(maxTokens): the shortest needs \(shortest) tokens "
+                + "(its longer side plus end-of-sentence); raise --max-tokens to at least \(shortest)")
+        }
         self.batches = batches
         skippedSentences = skipped.sorted()
         guard position.epoch >= 1, position.index >= 0, position.index <= batches.count else {

@@ -118,7 +118,15 @@ public struct DatasetManifest: Codable, Equatable, Sendable {
     /// Reads and checks `manifest.json` in `directory`.
     public static func load(directory: String) throws -> DatasetManifest {
         let path = URL(fileURLWithPath: directory).appendingPathComponent(fileName).path
-        guard FileManager.default.fileExists(atPath: path) else { throw DataError.missingFile(path: path) }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw DataError.invalidArgument("dataset folder \(directory) does not exist: prepare one there with "
+                + "`hat data multi30k|prepare|builtin --out \(directory)`, or give the folder that holds it")
+        }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw DataError.invalidArgument("\(directory) is not a prepared dataset (it has no \(fileName)): prepare one with "
+                + "`hat data multi30k|prepare|builtin --out DIR` and give that folder")
+        }
         let manifest: DatasetManifest
         do {
             manifest = try JSONDecoder().decode(DatasetManifest.self, from: Foundation.Data(contentsOf: URL(fileURLWithPath: path)))

@@ -32,6 +32,7 @@ public struct BeamSearch: Sendable {
 
     public init(beamSize: Int = 5, lengthPenalty: Double = 0.6, maxLenA: Double = 0, maxLenB: Int = 200, minLength: Int = 1) {
         precondition(beamSize >= 1, "beam size must be at least 1")
+        precondition(maxLenA.isFinite && maxLenA >= 0 && maxLenB >= 0, "max-len-a and max-len-b must be finite and non-negative")
         self.beamSize = beamSize
         self.lengthPenalty = lengthPenalty
         self.maxLenA = maxLenA
@@ -57,7 +58,8 @@ public struct BeamSearch: Sendable {
         var padded = [Int32](repeating: pad, count: sources.count * srcLen)
         for (b, s) in sources.enumerated() { for (j, t) in s.enumerated() { padded[b * srcLen + j] = t } }
         let positionsLimit = members.map { $0.model.decoderPositions.maxPositions }.min()! - 1
-        let maxLens = sources.map { Swift.min(Int(maxLenA * Double($0.count)) + maxLenB, positionsLimit) }
+        // In Double first: a huge `a` must clamp to the positions, not overflow Int.
+        let maxLens = sources.map { Int(Swift.max(0, Swift.min(maxLenA * Double($0.count) + Double(maxLenB), Double(positionsLimit)))) }
         let decoders = members.map { member in
             let encoderOutput = withNoGrad {
                 member.model.encode(TokenBatch(tokens: padded, batchSize: sources.count, length: srcLen), config: member.config,

@@ -58,7 +58,19 @@ public final class Translator {
         guard let dir = data ?? state.data else {
             throw TrainingError.invalid("\(checkpoint) does not record its dataset: give it with --data DIR")
         }
-        return try Translator(model: model, config: config, data: PreparedDataset(directory: dir), search: search)
+        return try Translator(model: model, config: config, data: openDataset(dir, recordedBy: data == nil ? checkpoint : nil), search: search)
+    }
+
+    /// Opens a prepared dataset; when its path came from a checkpoint (the dataset may have been
+    /// moved since training), the error says so and how to point at it.
+    public static func openDataset(_ directory: String, recordedBy checkpoint: String?) throws -> PreparedDataset {
+        do {
+            return try PreparedDataset(directory: directory)
+        } catch {
+            guard let checkpoint else { throw error }
+            throw TrainingError.invalid("\(checkpoint) was trained on the dataset \(directory), which cannot be opened (\(error)); "
+                + "if it moved, give its new folder with --data DIR")
+        }
     }
 
     /// Loads several checkpoints as an ensemble (each with `subTransformerFile` if given, else the
@@ -69,8 +81,9 @@ public final class Translator {
         guard let dir = try data ?? Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: first)), path: first).data else {
             throw TrainingError.invalid("\(first) does not record its dataset: give it with --data DIR")
         }
+        let dataset = try openDataset(dir, recordedBy: data == nil ? first : nil)
         let members = try checkpoints.map { try load(checkpoint: $0, subTransformerFile: subTransformerFile, data: dir, search: search).members[0] }
-        return try Translator(members: members, data: PreparedDataset(directory: dir), search: search)
+        return try Translator(members: members, data: dataset, search: search)
     }
 
     /// Translates sentences; returns the best hypothesis of each, detokenized, in input order.
@@ -90,7 +103,17 @@ public final class Translator {
     /// Translates sentences; returns every finished hypothesis of each (up to the beam size),
     /// best first, in input order.
     public func translateNBest(_ sentences: [String], progress: ((Int) -> Void)? = nil) -> [[Candidate]] {
-        let encoded = sentences.map { sourceVocabulary.encode(TextNormalizer.normalize($0), appendEOS: true) }
+        // The encoder has a position for each of its `maxPositions` tokens and no more: a longer
+        // line keeps its first pieces and its end-of-sentence (fairseq refuses such inputs; a
+        // shell pipe is better served by a translation of the line's start and a warning).
+        let limit = members.map { $0.model.encoderPositions.maxPositions }.min()!
+        let encoded = sentences.enumerated().map { (i, sentence) -> [Int32] in
+            let ids = sourceVocabulary.encode(TextNormalizer.normalize(sentence), appendEOS: true)
+            guard ids.count > limit else { return ids }
+            FileHandle.standardError.write(("warning: input line \(i + 1) has \(ids.count) pieces; the model holds \(limit) "
+                + "positions, so only its first \(limit - 1) are translated (split long lines into sentences)\n").data(using: .utf8)!)
+            return Array(ids.prefix(limit - 1)) + [ids.last!]
+        }
         let order = encoded.indices.sorted { encoded[$0].count < encoded[$1].count }
         var output = [[Candidate]](repeating: [], count: sentences.count)
         var done = 0

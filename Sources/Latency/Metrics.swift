@@ -34,9 +34,41 @@ public struct PredictionMetrics: Codable, Equatable, Sendable {
     }
 
     /// One line: `RMSE 14.62 ms  MAPE 7.29 %  ±10 % 80.0 %  Spearman 0.9389  Kendall 0.7912  (200 rows)`.
+    /// A rank correlation of fewer than two distinct rows is undefined and reads `n/a`.
     public var summary: String {
-        String(format: "RMSE %.3f ms  MAPE %.2f %%  ±10%% %.1f %%  Spearman %.4f  Kendall %.4f  (%d rows)",
-               rmse, mape, within10, spearman, kendall, count)
+        func rank(_ v: Double) -> String { v.isFinite ? String(format: "%.4f", v) : "n/a" }
+        return String(format: "RMSE %.3f ms  MAPE %.2f %%  ±10%% %.1f %%  Spearman %@  Kendall %@  (%d rows)",
+                      rmse, mape, within10, rank(spearman), rank(kendall), count)
+    }
+
+    // JSON has no NaN: an undefined correlation (a one-row split, constant predictions) is
+    // written as null and read back as NaN, so reports and pipeline records never fail on it.
+    private enum CodingKeys: String, CodingKey { case count, rmse, mape, within10, spearman, kendall }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        count = try c.decode(Int.self, forKey: .count)
+        func value(_ key: CodingKeys) throws -> Double { try c.decodeIfPresent(Double.self, forKey: key) ?? .nan }
+        rmse = try value(.rmse)
+        mape = try value(.mape)
+        within10 = try value(.within10)
+        spearman = try value(.spearman)
+        kendall = try value(.kendall)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(count, forKey: .count)
+        for (key, v) in [(CodingKeys.rmse, rmse), (.mape, mape), (.within10, within10), (.spearman, spearman), (.kendall, kendall)] {
+            if v.isFinite { try c.encode(v, forKey: key) } else { try c.encodeNil(forKey: key) }
+        }
+    }
+
+    public static func == (a: PredictionMetrics, b: PredictionMetrics) -> Bool {
+        // NaN == NaN here: two undefined correlations describe the same result.
+        func same(_ x: Double, _ y: Double) -> Bool { x == y || (x.isNaN && y.isNaN) }
+        return a.count == b.count && same(a.rmse, b.rmse) && same(a.mape, b.mape) && same(a.within10, b.within10)
+            && same(a.spearman, b.spearman) && same(a.kendall, b.kendall)
     }
 }
 

@@ -98,6 +98,11 @@ public struct SearchSpace: Hashable, Codable, Sendable {
 
     /// Every choice must fit in the SuperTransformer; heads must divide qkv-dim; arbitrary
     /// attention must be -1, 1 or 2. Errors name the key, the value and the file.
+    /// Widths (embedding, FFN, qkv) and depths beyond any Transformer this tool targets; they keep
+    /// the size and FLOPs arithmetic far from Int overflow.
+    public static let largestDim = 65_536
+    public static let largestLayerCount = 256
+
     public func validate(lines: [String: Int] = [:]) throws {
         func fail(_ key: String, _ message: String) -> ConfigError {
             ConfigError(file: source, line: lines[key], key: key, message)
@@ -110,6 +115,9 @@ public struct SearchSpace: Hashable, Codable, Sendable {
             ("qkv-dim", qkvDim),
         ]
         for (key, v) in positive where v <= 0 { throw fail(key, "must be positive, is \(v)") }
+        for (key, v) in positive where v > (key.hasSuffix("layers") ? Self.largestLayerCount : Self.largestDim) {
+            throw fail(key, "\(v) is beyond the largest supported value \(key.hasSuffix("layers") ? Self.largestLayerCount : Self.largestDim)")
+        }
         if shareAllEmbeddings && encoderEmbedDim != decoderEmbedDim {
             throw fail("share-all-embeddings", "a shared table needs encoder-embed-dim (\(encoderEmbedDim)) == decoder-embed-dim (\(decoderEmbedDim))")
         }

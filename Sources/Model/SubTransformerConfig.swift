@@ -78,6 +78,14 @@ public struct SubTransformerConfig: Hashable, Codable, Sendable, CustomStringCon
         try check(decoderEmbedDim > 0, "decoder-embed-dim-subtransformer", "must be positive, is \(decoderEmbedDim)")
         try check(encoderLayerNum >= 1, "encoder-layer-num-subtransformer", "must be at least 1, is \(encoderLayerNum)")
         try check(decoderLayerNum >= 1, "decoder-layer-num-subtransformer", "must be at least 1, is \(decoderLayerNum)")
+        // Upper bounds keep size and FLOPs arithmetic far from Int overflow; HAT's largest
+        // spaces stop at 1,024 dims, 4,096 FFN and 7 layers.
+        for (key, v) in [("encoder-embed-dim-subtransformer", encoderEmbedDim), ("decoder-embed-dim-subtransformer", decoderEmbedDim)] {
+            try check(v <= SearchSpace.largestDim, key, "\(v) is beyond the largest supported width \(SearchSpace.largestDim)")
+        }
+        for (key, v) in [("encoder-layer-num-subtransformer", encoderLayerNum), ("decoder-layer-num-subtransformer", decoderLayerNum)] {
+            try check(v <= SearchSpace.largestLayerCount, key, "\(v) is beyond the largest supported depth \(SearchSpace.largestLayerCount)")
+        }
         let lists: [(String, [Int], Int)] = [
             ("encoder-ffn-embed-dim-all-subtransformer", encoderFFNDims, encoderLayerNum),
             ("encoder-self-attention-heads-all-subtransformer", encoderSelfAttentionHeads, encoderLayerNum),
@@ -91,7 +99,10 @@ public struct SubTransformerConfig: Hashable, Codable, Sendable, CustomStringCon
         }
         for (key, list) in [("encoder-ffn-embed-dim-all-subtransformer", encoderFFNDims),
                             ("decoder-ffn-embed-dim-all-subtransformer", decoderFFNDims)] {
-            for v in list { try check(v > 0, key, "FFN dims must be positive, found \(v)") }
+            for v in list {
+                try check(v > 0, key, "FFN dims must be positive, found \(v)")
+                try check(v <= SearchSpace.largestDim, key, "\(v) is beyond the largest supported width \(SearchSpace.largestDim)")
+            }
         }
         for (key, list) in [("encoder-self-attention-heads-all-subtransformer", encoderSelfAttentionHeads),
                             ("decoder-self-attention-heads-all-subtransformer", decoderSelfAttentionHeads),

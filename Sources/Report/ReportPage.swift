@@ -23,6 +23,10 @@ public struct ReportPage {
         guard FileManager.default.fileExists(atPath: directory.path) else {
             throw PipelineError.stage("report", "\(directory.path) does not exist; give the --out folder of hat pipeline")
         }
+        guard exists(PipelineState.fileName) else {
+            throw PipelineError.stage("report", "\(directory.path) has no \(PipelineState.fileName), so it is not a pipeline's folder "
+                + "(or its first stage has not finished); give the --out folder of hat pipeline")
+        }
         let target = path ?? directory.appendingPathComponent("report.html").path
         let url = URL(fileURLWithPath: target)
         try AtomicFile.write(html(), to: url)
@@ -35,12 +39,19 @@ public struct ReportPage {
     static func missing(_ what: String) -> String { "<p class=\"missing\">\(esc(what))</p>\n" }
 
     public func html() throws -> String {
-        let state = try? PipelineState.read(file(PipelineState.fileName))
+        let state: PipelineState?, stateProblem: String
+        do {
+            state = try PipelineState.read(file(PipelineState.fileName))
+            stateProblem = ""
+        } catch {
+            state = nil
+            stateProblem = exists(PipelineState.fileName) ? "\(PipelineState.fileName) is unreadable: \(error)" : "No \(PipelineState.fileName) in this folder."
+        }
         var body = "<h1>HAT pipeline report</h1>\n<p class=\"sub\">\(Self.esc(directory.standardizedFileURL.path))"
         if let config = state?.config { body += " · latest config \(Self.esc(config))" }
         body += "</p>\n"
         body += try resultsSection()
-        body += stagesSection(state)
+        body += stagesSection(state, problem: stateProblem)
         body += try trainingSection(folder: "supernet", title: "SuperTransformer training")
         body += try predictorSection()
         body += try searchSection()
@@ -81,9 +92,9 @@ public struct ReportPage {
         return s
     }
 
-    func stagesSection(_ state: PipelineState?) -> String {
+    func stagesSection(_ state: PipelineState?, problem: String) -> String {
         var s = "<h2>Stages</h2>\n"
-        guard let state else { return s + Self.missing("No pipeline.json in this folder.") }
+        guard let state else { return s + Self.missing(problem) }
         s += "<table><tr><th class=\"l\">stage</th><th class=\"l\">finished</th><th>seconds</th><th class=\"l\">summary</th></tr>\n"
         for stage in PipelineStage.allCases {
             guard let r = state.stages[stage.rawValue] else {

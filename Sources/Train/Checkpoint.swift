@@ -69,11 +69,24 @@ public enum Checkpoint {
         guard file.metadata["format"] == format, let json = file.metadata["state"] else {
             throw TrainingError.badCheckpoint("\(path): not a hat checkpoint (metadata 'format' is \(file.metadata["format"] ?? "missing"))")
         }
+        let state: CheckpointState
         do {
-            return try JSONDecoder().decode(CheckpointState.self, from: Data(json.utf8))
+            state = try JSONDecoder().decode(CheckpointState.self, from: Data(json.utf8))
         } catch {
             throw TrainingError.badCheckpoint("\(path): unreadable training state: \(error)")
         }
+        // The state decides the model's shape: a damaged one must be refused here, not trap
+        // when the model is built from it.
+        for (key, size) in [("sourceVocabSize", state.sourceVocabSize), ("targetVocabSize", state.targetVocabSize)]
+        where !(5...10_000_000).contains(size) {
+            throw TrainingError.badCheckpoint("\(path): training state '\(key)' is \(size), not a vocabulary size (5 to 10,000,000)")
+        }
+        do {
+            try state.space.validate()
+        } catch {
+            throw TrainingError.badCheckpoint("\(path): training state's search space is invalid: \(error)")
+        }
+        return state
     }
 
     /// Copies the checkpoint's weights (and optimizer moments, when `optimizer` is given) into

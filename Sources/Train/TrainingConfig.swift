@@ -49,7 +49,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         "warmup-init-lr", "lr-period-updates", "adam-betas", "adam-eps", "weight-decay", "clip-norm", "dropout",
         "attention-dropout", "activation-dropout", "label-smoothing", "bpe-dropout", "bpe-dropout-sides", "seed", "save-interval", "save-interval-updates",
         "keep-last-epochs", "keep-last-updates", "validate-interval", "validation-random-subnets", "log-interval",
-        "max-consecutive-skips", "stop-time-minutes",
+        "max-consecutive-skips", "stop-time-minutes", "optimizer", "criterion",
     ]
 
     /// Reads the training keys of `file` (missing keys keep their defaults), then applies
@@ -117,6 +117,26 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             throw ConfigError(file: where_(key), key: key, "a probability in [0, 1) is needed, found \(p)")
         }
         labelSmoothing = try double("label-smoothing") ?? labelSmoothing
+        // HAT trains with Adam and label-smoothed cross-entropy; other choices are refused rather
+        // than silently replaced (fairseq's plain cross_entropy is label smoothing 0).
+        if let o = text("optimizer"), o != "adam" {
+            throw ConfigError(file: where_("optimizer"), key: "optimizer", "'\(o)' is not supported: hat trains with Adam (HAT's optimizer); give adam")
+        }
+        switch text("criterion") {
+        case nil, "label_smoothed_cross_entropy": break
+        case "cross_entropy": labelSmoothing = 0
+        case let other?:
+            throw ConfigError(file: where_("criterion"), key: "criterion", "'\(other)' is not one of label_smoothed_cross_entropy, cross_entropy")
+        }
+        let ranges: [(String, Double, ClosedRange<Double>, String)] = [
+            ("adam-eps", adamEps, Double.leastNonzeroMagnitude...1, "a small positive number like 1e-8"),
+            ("weight-decay", weightDecay, 0...1, "a number in [0, 1] like 0.0001"),
+            ("clip-norm", clipNorm, 0...Double.greatestFiniteMagnitude, "zero (no clipping) or more"),
+            ("label-smoothing", labelSmoothing, 0...0.999, "a number in [0, 1) like 0.1"),
+        ]
+        for (key, v, range, what) in ranges where !range.contains(v) {
+            throw ConfigError(file: where_(key), key: key, "must be \(what), found \(v)")
+        }
         bpeDropout = try double("bpe-dropout") ?? bpeDropout
         if bpeDropout < 0 || bpeDropout >= 1 {
             throw ConfigError(file: where_("bpe-dropout"), key: "bpe-dropout", "a probability in [0, 1) is needed (0.1 in the BPE-dropout paper), found \(bpeDropout)")
@@ -141,6 +161,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         let warmup = try positive("warmup-updates", int("warmup-updates"), allowZero: true) ?? 4000
         let warmupInit = try double("warmup-init-lr") ?? 1e-7
         let lr = try double("lr") ?? 5e-4
+        for (key, v) in [("lr", lr), ("warmup-init-lr", warmupInit)] where !(v.isFinite && v >= 0 && v < 10) {
+            throw ConfigError(file: where_(key), key: key, "must be a learning rate ≥ 0 (like 0.0005), found \(v)")
+        }
         switch text("lr-scheduler") ?? "inverse_sqrt" {
         case "inverse_sqrt":
             schedule = .inverseSqrt(lr: lr, warmupUpdates: warmup, warmupInitLR: warmupInit)
@@ -148,6 +171,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             // fairseq's cosine: --max-lr is the peak, --lr the floor; one period = max-update − warmup.
             guard let maxLR = try double("max-lr") else {
                 throw ConfigError(file: where_("lr-scheduler"), key: "max-lr", "the cosine schedule needs max-lr (its peak)")
+            }
+            guard maxLR.isFinite && maxLR > 0 && maxLR < 10 else {
+                throw ConfigError(file: where_("max-lr"), key: "max-lr", "must be a positive learning rate (like 0.001), found \(maxLR)")
             }
             let period = try int("lr-period-updates") ?? (maxUpdate > warmup ? maxUpdate - warmup : 0)
             guard period > 0 else {
@@ -160,6 +186,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             throw ConfigError(file: where_("lr-scheduler"), key: "lr-scheduler", "'\(other)' is not one of inverse_sqrt, cosine, fixed")
         }
         stopTimeMinutes = try double("stop-time-minutes") ?? stopTimeMinutes
+        if !(stopTimeMinutes.isFinite && stopTimeMinutes >= 0) {
+            throw ConfigError(file: where_("stop-time-minutes"), key: "stop-time-minutes", "must be minutes ≥ 0 (0: no time limit), found \(stopTimeMinutes)")
+        }
         if maxUpdate == 0 && maxEpoch == 0 {
             throw ConfigError(file: source, key: "max-update", "give max-update or max-epoch, or training never ends")
         }

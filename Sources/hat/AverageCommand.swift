@@ -20,6 +20,7 @@ struct AverageCommand: ParsableCommand {
     }
 
     func run() throws {
+        try OutputPath.checkFile(out, option: "--out")
         let files = inputs.isEmpty
             ? try CheckpointAverager.lastEpochCheckpoints(in: URL(fileURLWithPath: saveDir!), count: last)
             : inputs.map { URL(fileURLWithPath: $0) }

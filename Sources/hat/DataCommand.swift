@@ -91,6 +91,7 @@ extension DataCommand {
         }
 
         func run() throws {
+            try OutputPath.checkFolder(out, option: "--out")
             var splits = [DatasetPreparation.SplitFiles(name: "train", source: train[0], target: train[1]),
                           .init(name: "valid", source: valid[0], target: valid[1])]
             if test.count == 2 { splits.append(.init(name: "test", source: test[0], target: test[1])) }
@@ -116,6 +117,7 @@ extension DataCommand {
         }
 
         func run() throws {
+            if let out { try OutputPath.checkFolder(out, option: "--out") }
             let p = Multi30k.Pair(rawValue: pair)!
             let files = try from.map { try Multi30k.localFiles(p, in: $0) }
                 ?? Multi30k.download(p, baseURL: url, to: downloadDir) { print($0) }
@@ -142,6 +144,7 @@ extension DataCommand {
         }
 
         func run() throws {
+            try OutputPath.checkFolder(out, option: "--out")
             print("built-in corpus: seed \(corpusSeed), \(trainSize)/\(validSize)/\(testSize) pairs")
             let corpus = BuiltinCorpus(seed: corpusSeed)
             let files = try corpus.writeText(to: textDir ?? out + "-text", train: trainSize, valid: validSize, test: testSize)

@@ -53,6 +53,7 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
+        try OutputPath.checkFolder(out, option: "--out")
         guard let checkpoint else { return try exportRandomWeights() }
         let (model, state) = try Checkpoint.loadModel(path: checkpoint)
         let config: SubTransformerConfig
@@ -69,7 +70,13 @@ struct ExportCommand: ParsableCommand {
         } else {
             throw ValidationError("\(checkpoint) is a SuperTransformer checkpoint: choose the SubTransformer to export with --subtransformer SUB.yml")
         }
-        let vocabulary = (data ?? state.data).map { URL(fileURLWithPath: $0).appendingPathComponent("spm.model") }
+        var vocabulary = (data ?? state.data).map { URL(fileURLWithPath: $0).appendingPathComponent("spm.model") }
+        if let v = vocabulary, !FileManager.default.fileExists(atPath: v.path) {
+            if data != nil { throw ValidationError("--data \(data!) has no spm.model: give a prepared dataset's folder") }
+            FileHandle.standardError.write(("warning: \(checkpoint) was trained on \(state.data!), which has no spm.model any more "
+                + "(moved?): the export goes without a vocabulary; give its folder with --data DIR to include it\n").data(using: .utf8)!)
+            vocabulary = nil
+        }
         let sizes = try ExportFolder.write(model: model, config: config, vocabulary: vocabulary, source: checkpoint,
                                            to: URL(fileURLWithPath: out))
         report(sizes, config)
@@ -88,6 +95,9 @@ struct ExportCommand: ParsableCommand {
         var rng = RandomGenerator(seed: 0)
         let model = SuperTransformer(space: searchSpace, sourceVocabSize: vs, targetVocabSize: vt, rates: .none, rng: &rng)
         let vocabulary = data.map { URL(fileURLWithPath: $0).appendingPathComponent("spm.model") }
+        if let v = vocabulary, !FileManager.default.fileExists(atPath: v.path) {
+            throw ValidationError("--data \(data!) has no spm.model: give a prepared dataset's folder")
+        }
         let sizes = try ExportFolder.write(model: model, config: config, vocabulary: vocabulary, source: "random weights (\(subFile))",
                                            to: URL(fileURLWithPath: out))
         report(sizes, config)

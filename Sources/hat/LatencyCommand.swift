@@ -81,6 +81,7 @@ extension LatencyCommand {
         }
 
         func run() throws {
+            try OutputPath.checkFile(out, option: "--out")
             let all = try readDataset(data)
             var train = all, validSet: LatencyDataset?, testSet: LatencyDataset?
             if valid == nil && test == nil {
@@ -232,6 +233,7 @@ extension LatencyCommand {
         }
 
         func run() throws {
+            if let out { try OutputPath.checkFile(out, option: "--out") }
             let sourceData = try sources.map(readDataset)
             if let targetSamples, let out {
                 let few = try readDataset(targetSamples)

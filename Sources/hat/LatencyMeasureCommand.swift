@@ -41,7 +41,9 @@ struct MeasurementOptions: ParsableArguments {
     var commandOutput: String = "total"
 
     func validate() throws {
-        if length < 1 || beam < 1 || iterations < 1 || warmup < 0 { throw ValidationError("--length, --beam and --iterations must be positive") }
+        if length < 1 || beam < 1 || iterations < 1 { throw ValidationError("--length, --beam and --iterations must be positive") }
+        if warmup < 0 { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if (sourceVocab == nil) != (targetVocab == nil) { throw ValidationError("--src-vocab and --tgt-vocab go together") }
         if LatencyMeasurer.Clock(rawValue: clock) == nil { throw ValidationError("--clock must be wall or cpu") }
         if !(commandTimeout > 0) { throw ValidationError("--command-timeout must be a positive number of seconds") }
@@ -151,6 +153,7 @@ struct LatencyDatasetCommand: ParsableCommand {
     func validate() throws { if count < 1 { throw ValidationError("--count must be at least 1") } }
 
     func run() throws {
+        try OutputPath.checkFile(out, option: "--out")
         guard let spacePath = options.space else { throw ValidationError("--space is required: the SubTransformers are sampled from it") }
         let space = try SearchSpace(contentsOf: spacePath)
         let measurer = options.measurer

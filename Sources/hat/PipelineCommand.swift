@@ -28,6 +28,7 @@ struct PipelineCommand: ParsableCommand {
     @Flag(name: .customLong("no-report"), help: "Do not write OUT/report.html at the end.") var noReport = false
 
     func run() throws {
+        try OutputPath.checkFolder(out, option: "--out")
         setvbuf(stdout, nil, _IOLBF, 0)
         let pipelineConfig = try PipelineConfig(path: config)
         let runner = try PipelineRunner(config: pipelineConfig, out: URL(fileURLWithPath: out),
@@ -60,6 +61,11 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Where to write the page (default DIR/report.html).") var out: String?
 
     func run() throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CommandError("\(directory) is not a folder: give a pipeline's output folder (hat pipeline --out DIR)")
+        }
+        if let out { try OutputPath.checkFile(out, option: "--out") }
         let path = try ReportPage(directory: URL(fileURLWithPath: directory)).write(to: out)
         print("report: \(path)")
     }

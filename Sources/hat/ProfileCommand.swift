@@ -33,6 +33,7 @@ struct ProfileCommand: ParsableCommand {
             if let v, v <= 0 { throw ValidationError("\(name) must be positive") }
         }
         if length <= 0 || beam <= 0 { throw ValidationError("--length and --beam must be positive") }
+        if length > 100_000 || beam > 10_000 { throw ValidationError("--length (at most 100000) or --beam (at most 10000) is too large") }
     }
 
     func run() throws {

@@ -18,6 +18,7 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Output file (default: standard output).") var out: String?
 
     func run() throws {
+        if let out { try OutputPath.checkFile(out, option: "--out") }
         let s = try SearchSpace(contentsOf: space)
         let config: SubTransformerConfig
         switch which {

@@ -61,7 +61,16 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Compute threads of the fitness evaluation.") var threads: Int = 2
     @Option(name: .customLong("measure-threads"), help: "Compute threads when measuring (as the latency data was measured).") var measureThreads: Int = 1
 
+    func validate() throws {
+        if threads < 1 || measureThreads < 1 { throw ValidationError("--threads and --measure-threads must be at least 1") }
+        if length < 1 || beam < 1 { throw ValidationError("--length and --beam must be positive") }
+        if measureIterations < 1 { throw ValidationError("--measure-iterations must be at least 1") }
+        if let m = maxTokens, m < 1 { throw ValidationError("--max-tokens must be at least 1") }
+        if let v = validSubset, v < 1 { throw ValidationError("--valid-subset must be at least 1") }
+    }
+
     func run() throws {
+        try OutputPath.checkFolder(out, option: "--out")
         setvbuf(stdout, nil, _IOLBF, 0)  // progress lines in order with errors, also through a pipe
         let evo = try evoConfig.map { path -> EvolutionConfigFile in
             let file = try HATConfigFile(path: path)

@@ -54,6 +54,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        try OutputPath.checkFolder(saveDir, option: "--save-dir")
         let file = try HATConfigFile(path: config)
         for w in file.unknownKeyWarnings() { FileHandle.standardError.write(Foundation.Data((w + "\n").utf8)) }
         let space = try SearchSpace(file: file)

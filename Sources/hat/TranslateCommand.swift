@@ -24,6 +24,10 @@ struct DecodingOptions: ParsableArguments {
         if beam < 1 { throw ValidationError("--beam must be at least 1") }
         if batchSentences < 1 { throw ValidationError("--batch-sentences must be at least 1") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if !(maxLenA.isFinite && maxLenA >= 0) { throw ValidationError("--max-len-a must be a finite number ≥ 0, got \(maxLenA)") }
+        if maxLenB < 0 { throw ValidationError("--max-len-b must be ≥ 0, got \(maxLenB)") }
+        if maxLenA == 0 && maxLenB == 0 { throw ValidationError("--max-len-a 0 with --max-len-b 0 allows no output token: raise either") }
+        if !lenpen.isFinite { throw ValidationError("--lenpen must be a finite number, got \(lenpen)") }
         if checkpoint.isEmpty { throw ValidationError("give a model with --checkpoint FILE") }
     }
 
@@ -68,10 +72,12 @@ struct TestCommand: ParsableCommand {
     @Flag(name: .customLong("tokenized-bleu"), help: "Also print tokenized BLEU (HAT's \"normal\" BLEU).") var tokenizedBLEU = false
 
     func run() throws {
+        if let out { try OutputPath.checkFile(out, option: "--out") }
+        if let nbestOut { try OutputPath.checkFile(nbestOut, option: "--nbest-out") }
         let translator = try options.translator()
         let first = options.checkpoint[0]  // the dataset the (first) checkpoint recorded; no model is built for it
         let dir = try options.data ?? (Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: first)), path: first).data ?? "")
-        let data = try PreparedDataset(directory: dir)
+        let data = try Translator.openDataset(dir, recordedBy: options.data == nil ? first : nil)
         let sources = try data.sourceText(split), references = try data.targetText(split)
         let start = Date()
         let progress = ProgressPrinter()

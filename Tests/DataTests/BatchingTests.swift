@@ -152,6 +152,17 @@ struct BatchingTests {
         #expect(seen.sorted() == [0, 2])
     }
 
+    @Test func aBudgetNoPairFitsIsAnErrorNotAnEmptyEpoch() throws {
+        let data = TranslationDataset(source: [[4, 5, 2], [6, 7, 8, 2]], target: [[7, 2], [8, 9, 2]])
+        // Skipping every pair would leave epochs without batches (training loops on nothing,
+        // validation reports a loss of 0): the iterator refuses, naming the shortest pair's need.
+        #expect(throws: DataError.invalidArgument("no sentence pair fits max-tokens 2: the shortest needs 3 tokens "
+                                                  + "(its longer side plus end-of-sentence); raise --max-tokens to at least 3")) {
+            try BatchIterator(dataset: data, maxTokens: 2, seed: 1, skipOversized: true)
+        }
+        #expect(try BatchIterator(dataset: data, maxTokens: 3, seed: 1, skipOversized: true).batchesPerEpoch == 1)
+    }
+
     @Test func maxSentencesAndUnshuffledOrder() throws {
         let data = Self.randomDataset(300, maxLength: 10)
         var it = try BatchIterator(dataset: data, maxTokens: 10_000, maxSentences: 16, seed: 1, shuffle: false)

@@ -42,6 +42,17 @@ struct MetricsTests {
         #expect(m.within10 == 50)  // 110 (exactly 10 %) and 95 count
     }
 
+    @Test("a one-row split has no rank correlation: JSON null, read back as NaN, printed n/a")
+    func undefinedCorrelationsSurviveJSON() throws {
+        let m = PredictionMetrics(predicted: [12], measured: [10])
+        #expect(m.spearman.isNaN && m.kendall.isNaN)
+        let json = String(decoding: try JSONEncoder().encode(m), as: UTF8.self)
+        #expect(json.contains("\"spearman\":null") && json.contains("\"kendall\":null"), "\(json)")
+        let back = try JSONDecoder().decode(PredictionMetrics.self, from: Foundation.Data(json.utf8))
+        #expect(back == m && back.rmse == 2 && back.count == 1)
+        #expect(m.summary.contains("Spearman n/a"))
+    }
+
     @Test(.enabled(if: scipyAvailable, "scipy is not installed in the oracle Python (scripts/setup.sh)"))
     func spearmanAndKendallMatchScipy() throws {
         var rng = RandomGenerator(seed: 7)

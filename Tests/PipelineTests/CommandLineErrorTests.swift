@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Bad input on the command line: every case must end the process normally with a message that
+/// names the option, key or file, never with a trap (a Swift precondition or overflow kills the
+/// process with SIGILL), a hang, or output written before the failure. The cases are the
+/// findings of a bad-input audit of every subcommand.
+@Suite("Command-line errors", .serialized)
+struct CommandLineErrorTests {
+    /// A tiny built-in dataset, a 2-update supernet trained on it, and its smallest SubTransformer.
+    struct Fixture {
+        let dir: URL
+        var data: String { dir.appendingPathComponent("data").path }
+        var checkpoint: String { dir.appendingPathComponent("supernet/checkpoint_last.safetensors").path }
+        var sub: String { dir.appendingPathComponent("sub.yml").path }
+        let space = Oracle.repoRoot.appendingPathComponent("configs/builtin_tiny_space.yml").path
+
+        init() throws {
+            dir = try Oracle.temporaryDirectory().appendingPathComponent("cli-errors")
+            try? FileManager.default.removeItem(at: dir)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            for arguments in [
+                ["data", "builtin", "--train-size", "300", "--valid-size", "40", "--test-size", "20", "--vocab-size", "300", "--out", data],
+                ["train", "--config", space, "--data", data, "--save-dir", dir.appendingPathComponent("supernet").path,
+                 "--max-update", "2", "--save-interval-updates", "2", "--max-tokens", "2000"],
+                ["sample", "--space", space, "--which", "smallest", "--out", sub],
+            ] {
+                let r = try CommandLineErrorTests.hat(arguments)
+                guard r.status == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: ["output": r.output]) }
+            }
+        }
+    }
+
+    struct Outcome {
+        var status: Int32
+        var signaled: Bool
+        var timedOut: Bool
+        var output: String
+    }
+
+    /// Runs `hat`, feeding `input` on standard input; kills it after `timeout` seconds.
+    static func hat(_ arguments: [String], input: String = "", timeout: TimeInterval = 120) throws -> Outcome {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: HATBinary.path)
+        p.arguments = arguments
+        let output = Pipe(), stdin = Pipe()
+        p.standardOutput = output
+        p.standardError = output
+        p.standardInput = stdin
+        try p.run()
+        stdin.fileHandleForWriting.write(Foundation.Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+        nonisolated(unsafe) var bytes = Foundation.Data()
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            bytes = output.fileHandleForReading.readDataToEndOfFile()
+            done.signal()
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { usleep(10_000) }
+        let timedOut = p.isRunning
+        if timedOut { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        done.wait()
+        return Outcome(status: p.terminationStatus, signaled: p.terminationReason == .uncaughtSignal, timedOut: timedOut,
+                       output: String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// The process failed cleanly (exit status 1, no signal, no hang) and said `expected`.
+    static func expectCleanError(_ r: Outcome, mentions expected: [String], command: [String],
+                                 sourceLocation: SourceLocation = #_sourceLocation) {
+        let what = "hat " + command.joined(separator: " ")
+        #expect(!r.timedOut, "\(what): hung", sourceLocation: sourceLocation)
+        #expect(!r.signaled, "\(what): killed by signal \(r.status): \(r.output.prefix(400))", sourceLocation: sourceLocation)
+        #expect(r.status != 0, "\(what): exited 0: \(r.output.prefix(400))", sourceLocation: sourceLocation)
+        for e in expected { #expect(r.output.contains(e), "\(what): no '\(e)' in: \(r.output.prefix(600))", sourceLocation: sourceLocation) }
+    }
+
+    @Test("numbers out of range, impossible budgets and bad paths: a clear error naming the option or key, never a trap or a hang")
+    func badOptionsFailCleanly() throws {
+        try #require(HATBinary.isAvailable, "build the hat binary first (swift build -c release)")
+        let f = try Fixture()
+        let huge = f.dir.appendingPathComponent("huge.yml").path
+        let subText = try String(contentsOfFile: f.sub, encoding: .utf8)
+        let hugeText = subText.split(separator: "\n").map { line -> String in
+            line.hasPrefix("encoder-embed-dim-subtransformer:") ? "encoder-embed-dim-subtransformer: 999999999999999999" : String(line)
+        }.joined(separator: "\n")
+        try hugeText.write(toFile: huge, atomically: true, encoding: .utf8)
+        let decoding = ["--checkpoint", f.checkpoint, "--subtransformer", f.sub]
+        let cases: [([String], [String])] = [
+            // every pair longer than the batch budget: no batch at all (used to train forever on nothing)
+            (["train", "--config", f.space, "--data", f.data, "--save-dir", f.dir.appendingPathComponent("t1").path,
+              "--max-update", "2", "--max-tokens", "3"], ["max-tokens 3", "raise --max-tokens"]),
+            (["train", "--config", f.space, "--data", f.data, "--save-dir", f.dir.appendingPathComponent("t2").path,
+              "--max-update", "2", "--optimizer", "sgd"], ["optimizer", "sgd"]),
+            (["train", "--config", f.space, "--data", f.data, "--save-dir", f.dir.appendingPathComponent("t3").path,
+              "--max-update", "2", "--lr=-1"], ["'lr'"]),
+            (["train", "--config", f.space, "--data", f.data, "--save-dir", f.sub, "--max-update", "2"], ["--save-dir", "is a file"]),
+            (["train", "--config", f.space, "--data", f.dir.appendingPathComponent("nowhere").path, "--save-dir",
+              f.dir.appendingPathComponent("t4").path, "--max-update", "2"], ["nowhere does not exist", "hat data"]),
+            (["translate"] + decoding + ["--max-len-a", "inf"], ["--max-len-a"]),
+            (["test"] + decoding + ["--max-len-b=-5"], ["--max-len-b"]),
+            (["test"] + decoding + ["--out", "/nonexistent-folder/x.txt"], ["--out", "does not exist"]),
+            (["latency", "measure", f.sub, "--threads", "0"], ["--threads"]),
+            (["latency", "measure", f.sub, "--warmup=-1"], ["--warmup"]),
+            (["profile", f.sub, "--length", "99999999999"], ["--length"]),
+            (["profile", huge], ["encoder-embed-dim-subtransformer", "largest supported"]),
+            (["export", "--checkpoint", f.checkpoint, "--subtransformer", f.sub, "--out", f.sub], ["--out", "is a file"]),
+            (["report", f.data], ["pipeline.json"]),
+        ]
+        for (arguments, expected) in cases {
+            let r = try Self.hat(arguments)
+            Self.expectCleanError(r, mentions: expected, command: arguments)
+        }
+    }
+
+    @Test("a line longer than the model's positions is translated from its start with a warning; a moved dataset is named")
+    func longLinesAndMovedDatasets() throws {
+        try #require(HATBinary.isAvailable, "build the hat binary first (swift build -c release)")
+        let f = try Fixture()
+        let decoding = ["--checkpoint", f.checkpoint, "--subtransformer", f.sub, "--beam", "1"]
+        let long = Array(repeating: "the", count: 1500).joined(separator: " ")
+        let r = try Self.hat(["translate"] + decoding, input: "a dog runs\n\(long)\nthe cat\n")
+        #expect(r.status == 0 && !r.signaled, "\(r.output.prefix(400))")
+        #expect(r.output.contains("warning: input line 2"))
+        // Three input lines, three output lines (after the warning): alignment survives.
+        let outputLines = r.output.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("warning:") }
+        #expect(outputLines.count == 4 && outputLines.last == "", "\(outputLines.count) lines")
+
+        let moved = f.dir.appendingPathComponent("data-moved")
+        try FileManager.default.moveItem(atPath: f.data, toPath: moved.path)
+        defer { try? FileManager.default.moveItem(atPath: moved.path, toPath: f.data) }
+        Self.expectCleanError(try Self.hat(["translate"] + decoding, input: "a dog\n"), mentions: [f.checkpoint, "--data"],
+                              command: ["translate"] + decoding)
+        let ok = try Self.hat(["translate"] + decoding + ["--data", moved.path], input: "a dog\n")
+        #expect(ok.status == 0, "\(ok.output.prefix(400))")
+    }
+}
