@@ -61,17 +61,17 @@ public struct EnsembleLatencyPredictor: LatencyPredictor {
         let file = try HATMLPPredictor.readSafeTensors(data, path: path)
         let mlp = try HATMLPPredictor.load(file, path: path)
         guard let linearText = file.metadata[linearMemberKey] else {
-            throw LatencyError(file: path, column: linearMemberKey, "is missing from the safetensors metadata: an ensemble needs its ridge member")
+            throw LatencyError(file: path, key: linearMemberKey, "is missing from the safetensors metadata: an ensemble needs its ridge member")
         }
         let linear: LinearLatencyPredictor
         do {
             linear = try LinearLatencyPredictor.load(Data(linearText.utf8), path: path)
         } catch let error as LatencyError {
-            throw LatencyError(file: path, column: linearMemberKey, "cannot be read: \(error.column.map { "its key '\($0)' " } ?? "")\(error.message)")
+            throw LatencyError(file: path, key: linearMemberKey, "cannot be read: \(error.column.map { "its key '\($0)' " } ?? "")\(error.message)")
         }
         guard let provenanceText = file.metadata[provenanceKey],
               let provenance = try? JSONDecoder().decode(PredictorProvenance.self, from: Data(provenanceText.utf8)) else {
-            throw LatencyError(file: path, column: provenanceKey, "is missing or unreadable")
+            throw LatencyError(file: path, key: provenanceKey, "is missing or unreadable")
         }
         return EnsembleLatencyPredictor(linear: linear, mlp: mlp, provenance: provenance)
     }

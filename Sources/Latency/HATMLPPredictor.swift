@@ -182,24 +182,24 @@ public final class HATMLPPredictor: LatencyPredictor, @unchecked Sendable {
     /// The MLP in a predictor's safetensors file (its own, or an ensemble's).
     static func load(_ file: SafeTensorsFile, path: String) throws -> HATMLPPredictor {
         func meta(_ key: String) throws -> String {
-            guard let v = file.metadata[key] else { throw LatencyError(file: path, column: key, "is missing from the safetensors metadata") }
+            guard let v = file.metadata[key] else { throw LatencyError(file: path, key: key, "is missing from the safetensors metadata") }
             return v
         }
         func decode<T: Decodable>(_ type: T.Type, _ key: String) throws -> T {
             guard let v = try? JSONDecoder().decode(T.self, from: Data(try meta(key).utf8)) else {
-                throw LatencyError(file: path, column: key, "cannot be read: \(try meta(key))")
+                throw LatencyError(file: path, key: key, "cannot be read: \(try meta(key))")
             }
             return v
         }
         let featureNorm = try decode([Double].self, "feature_norm")
         guard featureNorm.count == featureCount, featureNorm.allSatisfy({ $0 > 0 && $0.isFinite }) else {
-            throw LatencyError(file: path, column: "feature_norm", "must be 10 positive numbers, is \(featureNorm)")
+            throw LatencyError(file: path, key: "feature_norm", "must be 10 positive numbers, is \(featureNorm)")
         }
         guard let latencyNorm = Double(try meta("lat_norm")), latencyNorm > 0, latencyNorm.isFinite else {
-            throw LatencyError(file: path, column: "lat_norm", "must be a positive number, is \(try meta("lat_norm"))")
+            throw LatencyError(file: path, key: "lat_norm", "must be a positive number, is \(try meta("lat_norm"))")
         }
         guard let hidden = Int(try meta("hidden_layers")), hidden >= 0 else {
-            throw LatencyError(file: path, column: "hidden_layers", "must be a non-negative integer")
+            throw LatencyError(file: path, key: "hidden_layers", "must be a non-negative integer")
         }
         let provenance = try decode(PredictorProvenance.self, "provenance")
         var layers: [(weight: Tensor, bias: Tensor)] = []
@@ -214,7 +214,7 @@ public final class HATMLPPredictor: LatencyPredictor, @unchecked Sendable {
             }
             let last = i == hidden + 1
             guard w.rank == 2, w.shape[1] == inputWidth, b.shape == [w.shape[0]], !last || w.shape[0] == 1 else {
-                throw LatencyError(file: path, column: name, "has weight \(w.shape) and bias \(b.shape); expected [out, \(inputWidth)] and [out]\(last ? " with out = 1" : "")")
+                throw LatencyError(file: path, key: name, "has weight \(w.shape) and bias \(b.shape); expected [out, \(inputWidth)] and [out]\(last ? " with out = 1" : "")")
             }
             inputWidth = w.shape[0]
             layers.append((w, b))

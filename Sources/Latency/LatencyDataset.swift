@@ -163,6 +163,9 @@ public struct LatencyDataset: Sendable {
                 throw LatencyError(file: source, line: number, column: header[i],
                                    text.isEmpty ? "is empty; expected a number" : "'\(text)' is not a number")
             }
+            if LatencyDataset.integerColumns.contains(i), v != v.rounded() {
+                throw LatencyError(file: source, line: number, column: header[i], "'\(text)' is not a whole number (a width or a layer count)")
+            }
             values[i] = v
         }
         let row = LatencyRow(features: Array(values[0..<10]), encoderMean: values[10], decoderMean: values[11],

@@ -148,12 +148,12 @@ public struct LinearLatencyPredictor: LatencyPredictor, Codable, Equatable {
         do {
             file = try JSONDecoder().decode(File.self, from: data)
         } catch let error as LatencyError {
-            throw LatencyError(file: path, column: error.column, error.message)
+            throw error.column.map { LatencyError(file: path, key: $0, error.message) } ?? LatencyError(file: path, error.message)
         } catch {
             throw LatencyError(file: path, "is not a readable linear predictor file: \(error)")
         }
         guard file.version == 1 else {
-            throw LatencyError(file: path, column: "version", "version \(file.version) is not supported (this hat reads version 1)")
+            throw LatencyError(file: path, key: "version", "version \(file.version) is not supported (this hat reads version 1)")
         }
         try file.encoder.validate(file: path, part: "encoder")
         try file.decoder.validate(file: path, part: "decoder")

@@ -45,10 +45,10 @@ public struct LinearTermsModel: Codable, Equatable, Sendable {
     func validate(file: String, part: String) throws {
         let n = terms.count
         guard mean.count == n, scale.count == n, coefficients.count == n else {
-            throw LatencyError(file: file, column: part, "has \(n) terms but \(mean.count) means, \(scale.count) scales and \(coefficients.count) coefficients")
+            throw LatencyError(file: file, key: part, "has \(n) terms but \(mean.count) means, \(scale.count) scales and \(coefficients.count) coefficients")
         }
         guard (mean + scale + coefficients + [intercept]).allSatisfy(\.isFinite), scale.allSatisfy({ $0 > 0 }) else {
-            throw LatencyError(file: file, column: part, "holds a non-finite number or a non-positive scale")
+            throw LatencyError(file: file, key: part, "holds a non-finite number or a non-positive scale")
         }
     }
 

@@ -76,10 +76,10 @@ public enum PredictorFile {
 
     static func checkHeader(format: String?, kind: String?, path: String, expectedKinds: [String]) throws {
         guard format == self.format else {
-            throw LatencyError(file: path, column: "format", "is \(format.map { "'\($0)'" } ?? "missing"), expected '\(self.format)': not a latency predictor file")
+            throw LatencyError(file: path, key: "format", "is \(format.map { "'\($0)'" } ?? "missing"), expected '\(self.format)': not a latency predictor file")
         }
         guard let kind, expectedKinds.contains(kind) else {
-            throw LatencyError(file: path, column: "kind", "is \(kind.map { "'\($0)'" } ?? "missing"); this file type holds \(expectedKinds.joined(separator: ", "))")
+            throw LatencyError(file: path, key: "kind", "is \(kind.map { "'\($0)'" } ?? "missing"); this file type holds \(expectedKinds.joined(separator: ", "))")
         }
     }
 }

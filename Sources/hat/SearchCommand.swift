@@ -25,7 +25,7 @@ struct SearchCommand: ParsableCommand {
     var space: String?
     @Option(help: "Prepared dataset whose validation split is the fitness (default: the one the supernet was trained on).")
     var data: String?
-    @Option(help: "Latency predictor: a file from `hat latency train-predictor`/`adapt`, a HAT latency CSV (ridge trained on it), or 'measure[:N]' to calibrate on this machine.")
+    @Option(help: "Latency predictor: a file from `hat latency train-predictor`/`adapt`, a HAT latency CSV (ridge trained on it; the cost model below 30 rows), or 'measure[:N]' to calibrate on this machine.")
     var predictor: String
     @Option(name: .customLong("latency-constraint"), help: "Latency limit(s): 200ms, 1.5s; a comma-separated list gives a Pareto front.")
     var latencyConstraint: String?

@@ -81,6 +81,14 @@ struct LatencyDatasetTests {
         expectLatencyError(["bad.csv:2", "column 'encoder_self_attention_heads_avg'", "empty"]) { _ = try parse(header + "\n" + empty + "\n") }
     }
 
+    @Test func fractionalWidthsAndLayerCountsAreRejected() {
+        let fields = goodRow.split(separator: ",").map(String.init)
+        let bad = (["512.7"] + fields.dropFirst()).joined(separator: ",")
+        expectLatencyError(["bad.csv:2", "column 'encoder_embed_dim'", "'512.7' is not a whole number"]) { _ = try parse(header + "\n" + bad + "\n") }
+        let whole = ([fields[0] + ".0"] + fields.dropFirst()).joined(separator: ",")
+        #expect(throws: Never.self) { _ = try parse(header + "\n" + whole + "\n") }
+    }
+
     @Test(arguments: ["nan", "inf", "-inf", "-0.5"])
     func nonFiniteOrNegativeValuesAreRejected(value: String) {
         let bad = goodRow.replacingOccurrences(of: "0.05190905713613412", with: value)

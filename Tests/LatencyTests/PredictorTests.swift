@@ -80,9 +80,9 @@ struct PredictorTests {
         let csv = write("data.csv", Data((header + "\n").utf8))
         expectLatencyError(["data.csv", "is not a predictor file"]) { _ = try PredictorFile.load(csv) }
         let other = write("other.json", Data(#"{"format": "something-else", "kind": "linear"}"#.utf8))
-        expectLatencyError(["other.json", "column 'format'", "not a latency predictor file"]) { _ = try PredictorFile.load(other) }
+        expectLatencyError(["other.json", "key 'format'", "not a latency predictor file"]) { _ = try PredictorFile.load(other) }
         let kind = write("kind.json", Data(#"{"format": "hat-latency-predictor", "kind": "forest"}"#.utf8))
-        expectLatencyError(["kind.json", "column 'kind'", "'forest'"]) { _ = try PredictorFile.load(kind) }
+        expectLatencyError(["kind.json", "key 'kind'", "'forest'"]) { _ = try PredictorFile.load(kind) }
 
         let train = try Self.xeon.get().split(seed: 0).train
         let good = dir.appendingPathComponent("good.json").path
@@ -106,7 +106,7 @@ struct PredictorTests {
         try foreign.add("w", floats: [1, 2], shape: [2])
         let foreignPath = dir.appendingPathComponent("foreign.safetensors")
         try foreign.write(to: foreignPath)
-        expectLatencyError(["foreign.safetensors", "column 'format'", "'pt'"]) { _ = try PredictorFile.load(foreignPath.path) }
+        expectLatencyError(["foreign.safetensors", "key 'format'", "'pt'"]) { _ = try PredictorFile.load(foreignPath.path) }
 
         // An ensemble without its ridge member, or with a damaged one, names the key.
         let ensemble = EnsembleLatencyPredictor.train(on: train, mlpSettings: settings)
@@ -117,11 +117,11 @@ struct PredictorTests {
         file.metadata["linear_member"] = member.replacingOccurrences(of: "\"version\" : 1", with: "\"version\" : 7")
         let damaged = dir.appendingPathComponent("damaged.safetensors")
         try file.write(to: damaged)
-        expectLatencyError(["damaged.safetensors", "column 'linear_member'", "version 7"]) { _ = try PredictorFile.load(damaged.path) }
+        expectLatencyError(["damaged.safetensors", "key 'linear_member'", "version 7"]) { _ = try PredictorFile.load(damaged.path) }
         file.metadata["linear_member"] = nil
         let lacking = dir.appendingPathComponent("lacking.safetensors")
         try file.write(to: lacking)
-        expectLatencyError(["lacking.safetensors", "column 'linear_member'", "ridge member"]) { _ = try PredictorFile.load(lacking.path) }
+        expectLatencyError(["lacking.safetensors", "key 'linear_member'", "ridge member"]) { _ = try PredictorFile.load(lacking.path) }
     }
 
     @Test func costModelIsNonNegativeAndNearRidge() throws {
