@@ -24,7 +24,7 @@ struct AverageCommand: ParsableCommand {
         let files = inputs.isEmpty
             ? try CheckpointAverager.lastEpochCheckpoints(in: URL(fileURLWithPath: saveDir!), count: last)
             : inputs.map { URL(fileURLWithPath: $0) }
-        guard !files.isEmpty else { throw ValidationError("no epoch checkpoints (checkpointN.safetensors) in \(saveDir!)") }
+        guard !files.isEmpty else { throw CommandError("no epoch checkpoints (checkpointN.safetensors) in \(saveDir!)") }
         try CheckpointAverager.average(files, output: URL(fileURLWithPath: out))
         print("averaged \(files.count) checkpoints (\(files.map(\.lastPathComponent).joined(separator: ", "))) into \(out)")
     }

@@ -53,6 +53,7 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
+        warnAboutUnknownKeys(in: [subtransformer, space])
         try OutputPath.checkFolder(out, option: "--out")
         guard let checkpoint else { return try exportRandomWeights() }
         let (model, state) = try Checkpoint.loadModel(path: checkpoint)
@@ -62,17 +63,17 @@ struct ExportCommand: ParsableCommand {
                                               qkvDim: model.space.qkvDim)
             try model.space.check(config, file: subtransformer)
             if let recorded = state.subTransformer, recorded != config {
-                throw ValidationError("\(checkpoint) was trained as \(recorded.description), not as \(subtransformer): "
+                throw CommandError("\(checkpoint) was trained as \(recorded.description), not as \(subtransformer): "
                                       + "leave out --subtransformer to export the model it trained")
             }
         } else if let recorded = state.subTransformer {
             config = recorded
         } else {
-            throw ValidationError("\(checkpoint) is a SuperTransformer checkpoint: choose the SubTransformer to export with --subtransformer SUB.yml")
+            throw CommandError("\(checkpoint) is a SuperTransformer checkpoint: choose the SubTransformer to export with --subtransformer SUB.yml")
         }
         var vocabulary = (data ?? state.data).map { URL(fileURLWithPath: $0).appendingPathComponent("spm.model") }
         if let v = vocabulary, !FileManager.default.fileExists(atPath: v.path) {
-            if data != nil { throw ValidationError("--data \(data!) has no spm.model: give a prepared dataset's folder") }
+            if data != nil { throw CommandError("--data \(data!) has no spm.model: give a prepared dataset's folder") }
             FileHandle.standardError.write(("warning: \(checkpoint) was trained on \(state.data!), which has no spm.model any more "
                 + "(moved?): the export goes without a vocabulary; give its folder with --data DIR to include it\n").data(using: .utf8)!)
             vocabulary = nil
@@ -96,7 +97,7 @@ struct ExportCommand: ParsableCommand {
         let model = SuperTransformer(space: searchSpace, sourceVocabSize: vs, targetVocabSize: vt, rates: .none, rng: &rng)
         let vocabulary = data.map { URL(fileURLWithPath: $0).appendingPathComponent("spm.model") }
         if let v = vocabulary, !FileManager.default.fileExists(atPath: v.path) {
-            throw ValidationError("--data \(data!) has no spm.model: give a prepared dataset's folder")
+            throw CommandError("--data \(data!) has no spm.model: give a prepared dataset's folder")
         }
         let sizes = try ExportFolder.write(model: model, config: config, vocabulary: vocabulary, source: "random weights (\(subFile))",
                                            to: URL(fileURLWithPath: out))

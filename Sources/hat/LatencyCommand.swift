@@ -93,7 +93,7 @@ extension LatencyCommand {
                 testSet = try test.map(readDataset)
                 print("training on all \(train.count) rows of \(data)")
             }
-            guard !train.isEmpty else { throw ValidationError("\(data) has no rows to train on") }
+            guard !train.isEmpty else { throw CommandError("\(data) has no rows to train on") }
             let start = Date()
             if kind == "hat-mlp" || kind == "ensemble" {
                 // 128×400 GEMMs gain nothing from a second BLAS thread, and on a busy machine
@@ -159,7 +159,7 @@ extension LatencyCommand {
                 let s = rows.split(seed: seed)
                 rows = split == "train" ? s.train : split == "valid" ? s.valid : s.test
             }
-            guard !rows.isEmpty else { throw ValidationError("no rows to score in \(data)") }
+            guard !rows.isEmpty else { throw CommandError("no rows to score in \(data)") }
             let p = model.provenance
             print("predictor: \(predictor) (\(model.kind), \(p.method); trained on \(p.trainingRows) rows of \(p.trainingData))")
             let stem = URL(fileURLWithPath: data).deletingPathExtension().lastPathComponent
@@ -188,6 +188,7 @@ extension LatencyCommand {
         }
 
         func run() throws {
+            warnAboutUnknownKeys(in: [space] + subtransformers)
             let model = try PredictorFile.load(predictor)
             let space = try space.map { try SearchSpace(contentsOf: $0) }
             for path in subtransformers {

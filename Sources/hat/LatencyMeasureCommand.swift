@@ -106,6 +106,7 @@ struct LatencyMeasureCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
+        warnAboutUnknownKeys(in: [subtransformer, options.space])
         let space = try options.space.map { try SearchSpace(contentsOf: $0) }
         let sub = try SubTransformerConfig(contentsOf: subtransformer,
                                            superLayers: space.map { ($0.encoderLayers, $0.decoderLayers) }, qkvDim: space?.qkvDim ?? 512)
@@ -153,6 +154,7 @@ struct LatencyDatasetCommand: ParsableCommand {
     func validate() throws { if count < 1 { throw ValidationError("--count must be at least 1") } }
 
     func run() throws {
+        warnAboutUnknownKeys(in: [options.space])
         try OutputPath.checkFile(out, option: "--out")
         guard let spacePath = options.space else { throw ValidationError("--space is required: the SubTransformers are sampled from it") }
         let space = try SearchSpace(contentsOf: spacePath)

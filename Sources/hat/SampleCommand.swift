@@ -18,6 +18,7 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Output file (default: standard output).") var out: String?
 
     func run() throws {
+        warnAboutUnknownKeys(in: [space])
         if let out { try OutputPath.checkFile(out, option: "--out") }
         let s = try SearchSpace(contentsOf: space)
         let config: SubTransformerConfig
@@ -32,7 +33,7 @@ struct SampleCommand: ParsableCommand {
         if let out {
             let tmp = out + ".tmp"
             try text.write(toFile: tmp, atomically: false, encoding: .utf8)
-            guard rename(tmp, out) == 0 else { throw ValidationError("cannot write \(out): \(String(cString: strerror(errno)))") }
+            guard rename(tmp, out) == 0 else { throw CommandError("cannot write \(out): \(String(cString: strerror(errno)))") }
         } else {
             print(text, terminator: "")
         }

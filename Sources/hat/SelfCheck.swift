@@ -39,7 +39,7 @@ struct SelfCheck: ParsableCommand {
             if step % 50 == 0 || step == steps - 1 { print(String(format: "step %4d  mse %.6f", step, loss.item)) }
         }
         guard last < first * 0.2 else {
-            throw ValidationError("self-check failed: loss went from \(first) to \(last); the engine is not learning")
+            throw CommandError("self-check failed: loss went from \(first) to \(last); the engine is not learning")
         }
         print(String(format: "ok: mse %.5f → %.5f", first, last))
     }

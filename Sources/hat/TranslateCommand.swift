@@ -32,6 +32,7 @@ struct DecodingOptions: ParsableArguments {
     }
 
     func translator() throws -> Translator {
+        warnAboutUnknownKeys(in: [subtransformer])
         BLAS.setComputeThreads(threads)
         let t = try Translator.load(checkpoints: checkpoint, subTransformerFile: subtransformer, data: data,
                                     search: BeamSearch(beamSize: beam, lengthPenalty: lenpen, maxLenA: maxLenA, maxLenB: maxLenB))
@@ -102,7 +103,7 @@ struct TestCommand: ParsableCommand {
             .appendingPathComponent("\(split).hyp.txt").path
         let tmp = outPath + ".tmp"
         try (hypotheses.joined(separator: "\n") + "\n").write(toFile: tmp, atomically: false, encoding: .utf8)
-        guard rename(tmp, outPath) == 0 else { throw ValidationError("cannot write \(outPath)") }
+        guard rename(tmp, outPath) == 0 else { throw CommandError("cannot write \(outPath)") }
         progress.log(String(format: "translated %d sentences in %.1f s (%.2f sentences/s, beam %d); hypotheses in %@",
                             sources.count, seconds, Double(sources.count) / seconds, options.beam, outPath))
         let corpus = try ScoringCorpus(hypotheses: hypotheses, references: [references])

@@ -1,0 +1,12 @@
+import Foundation
+import Model
+
+/// Prints a warning on standard error for every key of the given HAT YAML files that no part of
+/// hat reads (a typo such as `encoder-embd-dim-subtransformer` would otherwise pass unnoticed and
+/// its default be used). Files that cannot be read are left to the command's own error.
+func warnAboutUnknownKeys(in paths: [String?]) {
+    for path in paths.compactMap({ $0 }) {
+        guard let file = try? HATConfigFile(path: path) else { continue }
+        for w in file.unknownKeyWarnings() { FileHandle.standardError.write((w + "\n").data(using: .utf8)!) }
+    }
+}
