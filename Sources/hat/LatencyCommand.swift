@@ -93,7 +93,10 @@ extension LatencyCommand {
                 testSet = try test.map(readDataset)
                 print("training on all \(train.count) rows of \(data)")
             }
-            guard !train.isEmpty else { throw CommandError("\(data) has no rows to train on") }
+            guard !train.isEmpty else {
+                throw CommandError("\(data) has \(all.count) row\(all.count == 1 ? "" : "s"): too few to split 8:1:1 and train on; "
+                    + "measure more SubTransformers (hat latency dataset --count N, 10 at the very least)")
+            }
             let start = Date()
             if kind == "hat-mlp" || kind == "ensemble" {
                 // 128×400 GEMMs gain nothing from a second BLAS thread, and on a busy machine
