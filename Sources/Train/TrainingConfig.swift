@@ -161,7 +161,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         let warmup = try positive("warmup-updates", int("warmup-updates"), allowZero: true) ?? 4000
         let warmupInit = try double("warmup-init-lr") ?? 1e-7
         let lr = try double("lr") ?? 5e-4
-        for (key, v) in [("lr", lr), ("warmup-init-lr", warmupInit)] where !(v.isFinite && v >= 0 && v < 10) {
+        for (key, v) in [("lr", lr), ("warmup-init-lr", warmupInit)] where !(v.isFinite && v >= 0) {
             throw ConfigError(file: where_(key), key: key, "must be a learning rate ≥ 0 (like 0.0005), found \(v)")
         }
         switch text("lr-scheduler") ?? "inverse_sqrt" {
@@ -172,7 +172,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             guard let maxLR = try double("max-lr") else {
                 throw ConfigError(file: where_("lr-scheduler"), key: "max-lr", "the cosine schedule needs max-lr (its peak)")
             }
-            guard maxLR.isFinite && maxLR > 0 && maxLR < 10 else {
+            guard maxLR.isFinite && maxLR > 0 else {
                 throw ConfigError(file: where_("max-lr"), key: "max-lr", "must be a positive learning rate (like 0.001), found \(maxLR)")
             }
             let period = try int("lr-period-updates") ?? (maxUpdate > warmup ? maxUpdate - warmup : 0)
