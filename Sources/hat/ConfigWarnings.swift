@@ -6,7 +6,11 @@ import Model
 /// its default be used). Files that cannot be read are left to the command's own error.
 func warnAboutUnknownKeys(in paths: [String?]) {
     for path in paths.compactMap({ $0 }) {
-        guard let file = try? HATConfigFile(path: path) else { continue }
-        for w in file.unknownKeyWarnings() { FileHandle.standardError.write((w + "\n").data(using: .utf8)!) }
+        if let file = try? HATConfigFile(path: path) { warnAboutUnknownKeys(in: file) }
     }
+}
+
+/// The same for a file the command has already read.
+func warnAboutUnknownKeys(in file: HATConfigFile) {
+    for w in file.unknownKeyWarnings() { FileHandle.standardError.write((w + "\n").data(using: .utf8)!) }
 }

@@ -38,13 +38,12 @@ struct ProfileCommand: ParsableCommand {
 
     func run() throws {
         let file = try HATConfigFile(path: config)
-        var warnings = file.unknownKeyWarnings()
+        warnAboutUnknownKeys(in: file)
         let searchSpace = try space.map { path -> SearchSpace in
             let f = try HATConfigFile(path: path)
-            warnings += f.unknownKeyWarnings()
+            warnAboutUnknownKeys(in: f)
             return try SearchSpace(file: f)
         }
-        for w in warnings { FileHandle.standardError.write(Data((w + "\n").utf8)) }
 
         var subnets: [(String, SubTransformerConfig)] = []
         var qkv = searchSpace?.qkvDim ?? 512

@@ -74,7 +74,7 @@ struct SearchCommand: ParsableCommand {
         setvbuf(stdout, nil, _IOLBF, 0)  // progress lines in order with errors, also through a pipe
         let evo = try evoConfig.map { path -> EvolutionConfigFile in
             let file = try HATConfigFile(path: path)
-            for w in file.unknownKeyWarnings() { FileHandle.standardError.write(Data((w + "\n").utf8)) }
+            warnAboutUnknownKeys(in: file)
             return try EvolutionConfigFile(file: file)
         }
         var settings = evo?.settings ?? EvolutionSettings()

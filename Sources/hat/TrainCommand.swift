@@ -56,7 +56,7 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         try OutputPath.checkFolder(saveDir, option: "--save-dir")
         let file = try HATConfigFile(path: config)
-        for w in file.unknownKeyWarnings() { FileHandle.standardError.write(Foundation.Data((w + "\n").utf8)) }
+        warnAboutUnknownKeys(in: file)
         let space = try SearchSpace(file: file)
         let training = try TrainingConfig(file: file, overrides: try parsedOverrides())
         let sub = try subtransformer.map {

@@ -32,6 +32,9 @@ struct CommandLineErrorTests {
         }
     }
 
+    /// Built once for the suite's tests (they run one after another and leave it as they found it).
+    static let fixture = Result { try Fixture() }
+
     struct Outcome {
         var status: Int32
         var signaled: Bool
@@ -80,7 +83,7 @@ struct CommandLineErrorTests {
     @Test("numbers out of range, impossible budgets and bad paths: a clear error naming the option or key, never a trap or a hang")
     func badOptionsFailCleanly() throws {
         try #require(HATBinary.isAvailable, "build the hat binary first (swift build -c release)")
-        let f = try Fixture()
+        let f = try Self.fixture.get()
         let huge = f.dir.appendingPathComponent("huge.yml").path
         let subText = try String(contentsOfFile: f.sub, encoding: .utf8)
         let hugeText = subText.split(separator: "\n").map { line -> String in
@@ -118,7 +121,7 @@ struct CommandLineErrorTests {
     @Test("a line longer than the model's positions is translated from its start with a warning; a moved dataset is named")
     func longLinesAndMovedDatasets() throws {
         try #require(HATBinary.isAvailable, "build the hat binary first (swift build -c release)")
-        let f = try Fixture()
+        let f = try Self.fixture.get()
         let decoding = ["--checkpoint", f.checkpoint, "--subtransformer", f.sub, "--beam", "1"]
         let long = Array(repeating: "the", count: 1500).joined(separator: " ")
         let r = try Self.hat(["translate"] + decoding, input: "a dog runs\n\(long)\nthe cat\n")
