@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Multi30k task 1 (image captions; train 29,000, val 1,014, test_2016_flickr 1,000 lines), raw
 /// text as published in the dataset's repository (multi30k/dataset, data/task1/raw), mapped to
@@ -58,45 +55,8 @@ public enum Multi30k {
             if FileManager.default.fileExists(atPath: path) { continue }
             let address = "\(base)/\(name)"
             log("downloading \(address)")
-            try AtomicFile.write(try fetch(address, timeout: timeout), to: path)
+            try AtomicFile.write(try HTTPFetch.get(address, timeout: timeout), to: path)
         }
         return try localFiles(pair, in: directory)
-    }
-
-    /// GET `address`, synchronously; HTTP errors become `DataError.download`.
-    static func fetch(_ address: String, timeout: TimeInterval) throws -> Foundation.Data {
-        guard let url = URL(string: address), let scheme = url.scheme, ["http", "https", "file"].contains(scheme) else {
-            throw DataError.download(url: address, reason: "not an http(s) URL")
-        }
-        if scheme == "file" {
-            do { return try Foundation.Data(contentsOf: url) } catch {
-                throw DataError.download(url: address, reason: error.localizedDescription)
-            }
-        }
-        final class Box: @unchecked Sendable {
-            var result: Result<Foundation.Data, DataError> = .failure(.download(url: "", reason: "no response"))
-        }
-        let box = Box()
-        let done = DispatchSemaphore(value: 0)
-        var request = URLRequest(url: url)
-        request.timeoutInterval = timeout
-        let task = URLSession.shared.dataTask(with: request) { data, response, error in
-            if let error {
-                box.result = .failure(.download(url: address, reason: error.localizedDescription))
-            } else if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
-                box.result = .failure(.download(url: address, reason: "HTTP status \(http.statusCode)"))
-            } else if let data, !data.isEmpty {
-                box.result = .success(data)
-            } else {
-                box.result = .failure(.download(url: address, reason: "empty response"))
-            }
-            done.signal()
-        }
-        task.resume()
-        if done.wait(timeout: .now() + timeout + 5) == .timedOut {
-            task.cancel()
-            throw DataError.download(url: address, reason: "no answer within \(Int(timeout)) s")
-        }
-        return try box.result.get()
     }
 }

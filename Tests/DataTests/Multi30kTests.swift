@@ -75,6 +75,50 @@ struct Multi30kTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     }
 
+    /// A real HTTP download (curl, HTTPFetch): Python's http.server serves the raw files on a free
+    /// local port; every file arrives byte for byte, and a missing file is an error naming the status.
+    @Test(.enabled(if: DataTestSupport.hasMulti30k, "needs ../shared/data/multi30k"))
+    func downloadOverHTTPFromALocalServer() throws {
+        let dir = try DataTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: DataTestSupport.oraclePython)
+        // The server stops when its stdin closes: the test runner's children inherit a signal mask
+        // that blocks SIGTERM, so terminate() would leave it (and this test) waiting forever.
+        server.arguments = ["-c", """
+            import functools, http.server, sys, threading
+            class Quiet(http.server.SimpleHTTPRequestHandler):
+                def log_message(self, *args): pass
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=sys.argv[1]))
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            print(server.server_address[1], flush=True)
+            sys.stdin.read()
+            """, DataTestSupport.multi30kDirectory]
+        let output = Pipe(), input = Pipe()
+        server.standardOutput = output
+        server.standardInput = input
+        try server.run()
+        defer { try? input.fileHandleForWriting.close(); server.waitUntilExit() }
+        var portLine = Foundation.Data()
+        while !portLine.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            portLine.append(chunk)
+        }
+        let port = try #require(Int(String(decoding: portLine, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let files = try Multi30k.download(.enFr, baseURL: "http://127.0.0.1:\(port)", to: dir.path, timeout: 30)
+        #expect(files.count == 3)
+        for name in Multi30k.fileNames(.enFr) {
+            let original = try Foundation.Data(contentsOf: URL(fileURLWithPath: DataTestSupport.multi30kDirectory).appendingPathComponent(name))
+            let downloaded = try Foundation.Data(contentsOf: dir.appendingPathComponent(name))
+            #expect(downloaded == original, "\(name) arrived changed")
+        }
+        #expect(throws: DataError.self) { _ = try HTTPFetch.get("http://127.0.0.1:\(port)/no-such-file.gz", timeout: 10) }
+        do { _ = try HTTPFetch.get("http://127.0.0.1:\(port)/no-such-file.gz", timeout: 10) } catch {
+            #expect("\(error)".contains("404"), "\(error)")
+        }
+    }
+
     @Test func downloadFromAFileURLMirror() throws {
         // A mirror reachable by URL (here file://) works like the public repository.
         guard DataTestSupport.hasMulti30k else { return }

@@ -1,0 +1,56 @@
+import Foundation
+
+/// Downloads with the system's `curl` instead of Foundation's URLSession: URLSession lives in
+/// FoundationNetworking, which drags libcurl and its TLS, HTTP/2 and LDAP libraries into the
+/// binary, so a statically linked `hat` (scripts/package.sh) could not be built or copied to
+/// another machine. Every Linux distribution and macOS ship curl; `hat data multi30k --from DIR`
+/// needs no download at all.
+enum HTTPFetch {
+    /// GET `address` (http, https or file); failures become `DataError.download` with curl's reason.
+    static func get(_ address: String, timeout: TimeInterval) throws -> Foundation.Data {
+        guard let url = URL(string: address), let scheme = url.scheme, ["http", "https", "file"].contains(scheme) else {
+            throw DataError.download(url: address, reason: "not an http(s) URL")
+        }
+        if scheme == "file" {
+            do { return try Foundation.Data(contentsOf: url) } catch {
+                throw DataError.download(url: address, reason: error.localizedDescription)
+            }
+        }
+        guard let curl = executableOnPath("curl") else {
+            throw DataError.download(url: address, reason: "downloading needs curl on the PATH (apt-get install curl); "
+                                     + "or download the files yourself and pass --from DIR")
+        }
+        let process = Process()
+        process.executableURL = curl
+        // --fail: an HTTP error status is an error (exit 22), not a saved error page.
+        process.arguments = ["--fail", "--silent", "--show-error", "--location",
+                             "--max-time", String(max(1, Int(timeout.rounded(.up)))), address]
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        do { try process.run() } catch {
+            throw DataError.download(url: address, reason: "cannot run \(curl.path): \(error.localizedDescription)")
+        }
+        // curl's diagnostics are one short line, so reading the body first cannot fill the error pipe.
+        let body = output.fileHandleForReading.readDataToEndOfFile()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        process.waitUntilExit()
+        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
+            let reason = message.isEmpty ? "curl exited with status \(process.terminationStatus)" : message
+            throw DataError.download(url: address, reason: reason)
+        }
+        guard !body.isEmpty else { throw DataError.download(url: address, reason: "empty response") }
+        return body
+    }
+
+    /// The first executable file called `name` in the PATH's folders.
+    static func executableOnPath(_ name: String) -> URL? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for folder in path.split(separator: ":") where !folder.isEmpty {
+            let candidate = URL(fileURLWithPath: String(folder)).appendingPathComponent(name)
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return nil
+    }
+}
