@@ -107,23 +107,27 @@ swift build -c release --product hat
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 run_dev() { .build/release/hat "$@"; }
-# Hide the toolchain and the shared libraries the development build uses, where a mount namespace
-# is allowed (root); elsewhere the NEEDED check above is the evidence.
+# Hide from it every shared library the development build loads from the Swift toolchain, OpenBLAS
+# and SentencePiece (each file replaced by an empty one in a mount namespace; needs root). Without
+# a mount namespace the NEEDED check above is the evidence.
 hide=""
-toolchain=$(dirname "$(dirname "$(dirname "$(readlink -f "$(command -v swift)")")")")
-libs=$(ldd .build/release/hat | awk '/libopenblas|libsentencepiece|libswift|libFoundation/ {print $3}' | xargs -r readlink -f | sort -u \
-  | grep -v "^$toolchain/" || true)
-mkdir -p "$work/empty"
+libs=$(ldd .build/release/hat | awk '/libswift|libFoundation|libdispatch|libBlocksRuntime|libopenblas|libsentencepiece/ {print $3}' \
+  | xargs -r readlink -f | sort -u)
 if unshare -m true 2>/dev/null; then
-  hide="mount --bind $work/empty $toolchain"
-  for lib in $libs; do hide="$hide && mount --bind /dev/null $lib"; done
-  echo "package: --check hides $toolchain and $(echo $libs | wc -w) shared libraries from the packaged binary"
+  for lib in $libs; do hide="${hide:+$hide && }mount --bind /dev/null $lib"; done
+  echo "package: --check hides $(echo $libs | wc -w) shared libraries of the Swift toolchain, OpenBLAS and SentencePiece"
 else
-  echo "package: --check cannot hide the toolchain here (no mount namespace); relying on the NEEDED check"
+  echo "package: --check cannot hide the shared libraries here (no mount namespace); relying on the NEEDED check"
 fi
-run_packaged() {
-  if [ -n "$hide" ]; then unshare -m sh -c "$hide && exec \"\$@\"" sh "$PWD/$out" "$@"; else "$PWD/$out" "$@"; fi
+run_hidden() {  # BINARY ARGS...: run it with those libraries hidden
+  if [ -n "$hide" ]; then unshare -m sh -c "$hide && exec \"\$@\"" sh "$@"; else "$@"; fi
 }
+run_packaged() { run_hidden "$PWD/$out" "$@"; }
+# The hiding must be real: the development build cannot start without those libraries.
+if [ -n "$hide" ] && run_hidden "$PWD/.build/release/hat" --version >/dev/null 2>&1; then
+  echo "package: --check: the development build still starts with the libraries hidden, so the check proves nothing" >&2
+  exit 1
+fi
 run_dev sample --space configs/builtin_tiny_space.yml --which largest --out "$work/largest.yml" >/dev/null
 for who in dev packaged; do
   "run_$who" data builtin --out "$work/$who-data" >/dev/null
@@ -142,4 +146,4 @@ cmp <(losses "$work/dev-train") <(losses "$work/packaged-train") || {
 [ "$(losses "$work/dev-train" | grep -c loss)" -ge 4 ] || { echo "package: --check: no training losses recorded" >&2; exit 1; }
 cmp "$work/dev-translation.txt" "$work/packaged-translation.txt" || {
   echo "package: --check: the translation differs from the development build's" >&2; exit 1; }
-echo "package: --check passed: same data, same $(losses "$work/dev-train" | grep -c loss) training losses, same translation"
+echo "package: --check passed: same data, the same $(losses "$work/dev-train" | grep -c loss) loss values in metrics.jsonl (updates and validation), same translation"
