@@ -24,10 +24,15 @@ for arg in "$@"; do
   esac
 done
 
+case "$PWD" in *[[:space:]]*)
+  echo "package: the checkout's path '$PWD' contains a space, which pkg-config and the linker flags cannot carry; move it" >&2
+  exit 1 ;;
+esac
 HAT_SKIP_ORACLE=1 scripts/setup.sh
 if ! command -v cmake >/dev/null; then
   echo "package: installing cmake (to build SentencePiece as a static library)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq cmake >/dev/null
 fi
 
@@ -36,37 +41,45 @@ spm_version=0.1.99
 spm_sha256=189c48f5cb2949288f97ccdb97f0473098d9c3dcf5a3d99d4eabe719ec27297f
 mkdir -p "$deps/lib" "$deps/pkgconfig" "$deps/src"
 
-# 1. SentencePiece, static.
-if [ ! -f "$deps/lib/libsentencepiece.a" ] || [ ! -f "$deps/lib/libsentencepiece_train.a" ]; then
+# 1. SentencePiece, static (rebuilt when spm_version changes: the stamp names the version).
+spm_src="$deps/src/sentencepiece-$spm_version/sentencepiece"
+if [ ! -f "$deps/lib/.sentencepiece-$spm_version" ]; then
   archive="$deps/src/sentencepiece-$spm_version.tar.gz"
   if [ ! -f "$archive" ]; then
     echo "package: downloading SentencePiece $spm_version's sources from PyPI"
-    pip=(python3 -m pip)
-    [ -x .venv-oracle/bin/pip ] && pip=(.venv-oracle/bin/pip)
-    "${pip[@]}" download -q --no-binary :all: --no-deps "sentencepiece==$spm_version" -d "$deps/src"
+    # pip, not a fixed URL, so that a configured index or mirror is used.
+    if [ -x .venv-oracle/bin/pip ]; then pip=(.venv-oracle/bin/pip)
+    elif python3 -m pip --version >/dev/null 2>&1; then pip=(python3 -m pip)
+    else python3 -m venv "$deps/venv" && pip=("$deps/venv/bin/pip")
+    fi
+    "${pip[@]}" download -q --no-binary :all: --no-deps "sentencepiece==$spm_version" -d "$deps/src" || {
+      echo "package: cannot download SentencePiece $spm_version's sources from PyPI; put" \
+           "sentencepiece-$spm_version.tar.gz into $deps/src yourself and rerun" >&2; exit 1; }
   fi
   echo "$spm_sha256  $archive" | sha256sum -c --quiet - || {
     echo "package: $archive is not the expected SentencePiece $spm_version archive (sha256); delete it and rerun" >&2; exit 1; }
-  rm -rf "$deps/src/sentencepiece-$spm_version" "$deps/spm-build"
+  rm -rf "$deps/src/sentencepiece-$spm_version" "$deps/spm-build" "$deps/lib"/.sentencepiece-*
   tar -xzf "$archive" -C "$deps/src"
-  spm_src="$deps/src/sentencepiece-$spm_version/sentencepiece"
-  for header in sentencepiece_processor.h sentencepiece_trainer.h; do
-    cmp -s "$spm_src/src/$header" "/usr/include/$header" || {
-      echo "package: /usr/include/$header differs from SentencePiece $spm_version's; the shim is compiled" \
-           "against the system header, so the static library must match it (change spm_version here)" >&2; exit 1; }
-  done
   echo "package: building SentencePiece $spm_version (static)"
   cmake -S "$spm_src" -B "$deps/spm-build" -DSPM_ENABLE_SHARED=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$deps/spm-build" --target sentencepiece-static sentencepiece_train-static --parallel "$(nproc)" >/dev/null
   cp "$deps/spm-build/src/libsentencepiece.a" "$deps/spm-build/src/libsentencepiece_train.a" "$deps/lib/"
+  touch "$deps/lib/.sentencepiece-$spm_version"
 fi
+# The shim compiles against the system's headers, so the static library must come from the same
+# API; checked on every run, since libsentencepiece-dev may have been upgraded since the build.
+for header in sentencepiece_processor.h sentencepiece_trainer.h; do
+  cmp -s "$spm_src/src/$header" "/usr/include/$header" || {
+    echo "package: /usr/include/$header differs from SentencePiece $spm_version's; change spm_version" \
+         "(and spm_sha256) in scripts/package.sh to the system's version" >&2; exit 1; }
+done
 
 # 2. OpenBLAS and zlib, static: their archives in a folder searched before the system's, and a
 #    pkg-config file that points the CBLAS target there.
 blas_libdir=$(pkg-config --variable=libdir openblas)
 blas_includedir=$(pkg-config --variable=includedir openblas)
 cp -L "$blas_libdir/libopenblas.a" "$deps/lib/libopenblas.a"
-zlib_a=$(gcc -print-file-name=libz.a)
+zlib_a="$(pkg-config --variable=libdir zlib)/libz.a"
 [ -f "$zlib_a" ] || { echo "package: libz.a not found (apt-get install zlib1g-dev)" >&2; exit 1; }
 cp -L "$zlib_a" "$deps/lib/libz.a"
 cat > "$deps/pkgconfig/openblas.pc" <<EOF
@@ -113,14 +126,20 @@ run_dev() { .build/release/hat "$@"; }
 hide=""
 libs=$(ldd .build/release/hat | awk '/libswift|libFoundation|libdispatch|libBlocksRuntime|libopenblas|libsentencepiece/ {print $3}' \
   | xargs -r readlink -f | sort -u)
-if unshare -m true 2>/dev/null; then
-  for lib in $libs; do hide="${hide:+$hide && }mount --bind /dev/null $lib"; done
+namespace=""
+if unshare -m true 2>/dev/null; then namespace="unshare -m"
+elif unshare -rm true 2>/dev/null; then namespace="unshare -rm"   # not root: a user namespace
+fi
+if [ -n "$namespace" ]; then
+  for lib in $libs; do hide="${hide:+$hide && }mount --bind /dev/null '$lib'"; done
   echo "package: --check hides $(echo $libs | wc -w) shared libraries of the Swift toolchain, OpenBLAS and SentencePiece"
+  hidden="with those libraries hidden"
 else
-  echo "package: --check cannot hide the shared libraries here (no mount namespace); relying on the NEEDED check"
+  echo "package: --check cannot hide the shared libraries here (no mount namespace allowed); only the NEEDED check above shows they are not used"
+  hidden="WITHOUT hiding the libraries (no mount namespace here)"
 fi
 run_hidden() {  # BINARY ARGS...: run it with those libraries hidden
-  if [ -n "$hide" ]; then unshare -m sh -c "$hide && exec \"\$@\"" sh "$@"; else "$@"; fi
+  if [ -n "$hide" ]; then $namespace sh -c "$hide && exec \"\$@\"" sh "$@"; else "$@"; fi
 }
 run_packaged() { run_hidden "$PWD/$out" "$@"; }
 # The hiding must be real: the development build cannot start without those libraries.
@@ -146,4 +165,4 @@ cmp <(losses "$work/dev-train") <(losses "$work/packaged-train") || {
 [ "$(losses "$work/dev-train" | grep -c loss)" -ge 4 ] || { echo "package: --check: no training losses recorded" >&2; exit 1; }
 cmp "$work/dev-translation.txt" "$work/packaged-translation.txt" || {
   echo "package: --check: the translation differs from the development build's" >&2; exit 1; }
-echo "package: --check passed: same data, the same $(losses "$work/dev-train" | grep -c loss) loss values in metrics.jsonl (updates and validation), same translation"
+echo "package: --check passed: same data, the same $(losses "$work/dev-train" | grep -c loss) loss values in metrics.jsonl (updates and validation), same translation; ran $hidden"

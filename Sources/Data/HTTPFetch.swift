@@ -22,8 +22,9 @@ enum HTTPFetch {
         }
         let process = Process()
         process.executableURL = curl
-        // --fail: an HTTP error status is an error (exit 22), not a saved error page.
-        process.arguments = ["--fail", "--silent", "--show-error", "--location",
+        // --disable (first): ignore ~/.curlrc, whose options (--verbose, --output) would change what
+        // comes back. --fail: an HTTP error status is an error (exit 22), not a saved error page.
+        process.arguments = ["--disable", "--fail", "--silent", "--show-error", "--location",
                              "--max-time", String(max(1, Int(timeout.rounded(.up)))), address]
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
@@ -37,8 +38,9 @@ enum HTTPFetch {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         process.waitUntilExit()
         guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            let reason = message.isEmpty ? "curl exited with status \(process.terminationStatus)" : message
-            throw DataError.download(url: address, reason: reason)
+            let status = process.terminationReason == .exit ? "curl exited with status \(process.terminationStatus)"
+                                                            : "curl was killed by signal \(process.terminationStatus)"
+            throw DataError.download(url: address, reason: message.isEmpty ? status : message)
         }
         guard !body.isEmpty else { throw DataError.download(url: address, reason: "empty response") }
         return body

@@ -75,14 +75,23 @@ struct Multi30kTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     }
 
-    /// A real HTTP download (curl, HTTPFetch): Python's http.server serves the raw files on a free
-    /// local port; every file arrives byte for byte, and a missing file is an error naming the status.
-    @Test(.enabled(if: DataTestSupport.hasMulti30k, "needs ../shared/data/multi30k"))
-    func downloadOverHTTPFromALocalServer() throws {
+    /// A real HTTP download (curl, HTTPFetch): Python's http.server serves a folder of files with
+    /// Multi30k's names (random bytes, 300 KB each: more than a pipe holds) on a free local port;
+    /// every file arrives byte for byte, and a missing file is an error naming curl's status.
+    @Test func downloadOverHTTPFromALocalServer() throws {
         let dir = try DataTestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
+        let served = dir.appendingPathComponent("served"), downloaded = dir.appendingPathComponent("downloaded")
+        try FileManager.default.createDirectory(at: served, withIntermediateDirectories: true)
+        var generator = SystemRandomNumberGenerator()
+        for name in Multi30k.fileNames(.enFr) {
+            try Foundation.Data((0..<300_000).map { _ in UInt8.random(in: 0...255, using: &generator) })
+                .write(to: served.appendingPathComponent(name))
+        }
+        let python = FileManager.default.isExecutableFile(atPath: DataTestSupport.oraclePython)
+            ? DataTestSupport.oraclePython : try #require(HTTPFetch.executableOnPath("python3"), "needs python3").path
         let server = Process()
-        server.executableURL = URL(fileURLWithPath: DataTestSupport.oraclePython)
+        server.executableURL = URL(fileURLWithPath: python)
         // The server stops when its stdin closes: the test runner's children inherit a signal mask
         // that blocks SIGTERM, so terminate() would leave it (and this test) waiting forever.
         server.arguments = ["-c", """
@@ -93,7 +102,7 @@ struct Multi30kTests {
             threading.Thread(target=server.serve_forever, daemon=True).start()
             print(server.server_address[1], flush=True)
             sys.stdin.read()
-            """, DataTestSupport.multi30kDirectory]
+            """, served.path]
         let output = Pipe(), input = Pipe()
         server.standardOutput = output
         server.standardInput = input
@@ -106,17 +115,16 @@ struct Multi30kTests {
             portLine.append(chunk)
         }
         let port = try #require(Int(String(decoding: portLine, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
-        let files = try Multi30k.download(.enFr, baseURL: "http://127.0.0.1:\(port)", to: dir.path, timeout: 30)
+        let files = try Multi30k.download(.enFr, baseURL: "http://127.0.0.1:\(port)", to: downloaded.path, timeout: 30)
         #expect(files.count == 3)
         for name in Multi30k.fileNames(.enFr) {
-            let original = try Foundation.Data(contentsOf: URL(fileURLWithPath: DataTestSupport.multi30kDirectory).appendingPathComponent(name))
-            let downloaded = try Foundation.Data(contentsOf: dir.appendingPathComponent(name))
-            #expect(downloaded == original, "\(name) arrived changed")
+            let original = try Foundation.Data(contentsOf: served.appendingPathComponent(name))
+            let copy = try Foundation.Data(contentsOf: downloaded.appendingPathComponent(name))
+            #expect(copy == original, "\(name) arrived changed")
         }
-        #expect(throws: DataError.self) { _ = try HTTPFetch.get("http://127.0.0.1:\(port)/no-such-file.gz", timeout: 10) }
-        do { _ = try HTTPFetch.get("http://127.0.0.1:\(port)/no-such-file.gz", timeout: 10) } catch {
-            #expect("\(error)".contains("404"), "\(error)")
-        }
+        #expect(DataTestSupport.leftovers(in: downloaded).isEmpty)
+        let error = #expect(throws: DataError.self) { _ = try HTTPFetch.get("http://127.0.0.1:\(port)/no-such-file.gz", timeout: 10) }
+        #expect(error.map { "\($0)".contains("error: 404") } == true, "\(String(describing: error))")
     }
 
     @Test func downloadFromAFileURLMirror() throws {
