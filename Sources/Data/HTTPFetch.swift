@@ -3,8 +3,8 @@ import Foundation
 /// Downloads with the system's `curl` instead of Foundation's URLSession: URLSession lives in
 /// FoundationNetworking, which drags libcurl and its TLS, HTTP/2 and LDAP libraries into the
 /// binary, so a statically linked `hat` (scripts/package.sh) could not be built or copied to
-/// another machine. Every Linux distribution and macOS ship curl; `hat data multi30k --from DIR`
-/// needs no download at all.
+/// another machine. curl is on nearly every system (macOS, most Linux installations; one
+/// `apt-get install curl` elsewhere), and `hat data multi30k --from DIR` needs no download at all.
 enum HTTPFetch {
     /// GET `address` (http, https or file); failures become `DataError.download` with curl's reason.
     static func get(_ address: String, timeout: TimeInterval) throws -> Foundation.Data {
