@@ -121,8 +121,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 run_dev() { .build/release/hat "$@"; }
 # Hide from it every shared library the development build loads from the Swift toolchain, OpenBLAS
-# and SentencePiece (each file replaced by an empty one in a mount namespace; needs root). Without
-# a mount namespace the NEEDED check above is the evidence.
+# and SentencePiece (each file replaced by an empty one in a mount namespace: as root, else in a
+# user namespace). Where neither is allowed, the NEEDED check above is the evidence.
 hide=""
 libs=$(ldd .build/release/hat | awk '/libswift|libFoundation|libdispatch|libBlocksRuntime|libopenblas|libsentencepiece/ {print $3}' \
   | xargs -r readlink -f | sort -u)
