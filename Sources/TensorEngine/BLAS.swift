@@ -20,6 +20,16 @@ struct MatrixRef {
     var rowStride: Int
     var colStride: Int
 
+    /// The block of rows `r` (same strides).
+    func rows(_ r: Range<Int>) -> MatrixRef {
+        MatrixRef(pointer: pointer + r.lowerBound * rowStride, rows: r.count, cols: cols, rowStride: rowStride, colStride: colStride)
+    }
+
+    /// The block of columns `r` (same strides).
+    func columns(_ r: Range<Int>) -> MatrixRef {
+        MatrixRef(pointer: pointer + r.lowerBound * colStride, rows: rows, cols: r.count, rowStride: rowStride, colStride: colStride)
+    }
+
     var transposed: MatrixRef {
         MatrixRef(pointer: pointer, rows: cols, cols: rows, rowStride: colStride, colStride: rowStride)
     }
@@ -46,12 +56,37 @@ public enum BLAS {
         #endif
     }
 
+    /// Whether large products are split over the engine's own threads, each block a
+    /// single-threaded SGEMM, instead of OpenBLAS's threads. OpenBLAS's idle workers spin
+    /// (sched_yield) for a while after every call, and on two cores that spinning takes a core
+    /// from the engine's own threaded passes that run between the GEMMs of a training step
+    /// (docs/PERFORMANCE.md). `HAT_OWN_GEMM_THREADS=0` turns it off (for comparisons).
+    nonisolated(unsafe) public static var ownProductThreads: Bool = {
+        #if os(Linux)
+        if let v = getenv("HAT_OWN_GEMM_THREADS") { return String(cString: v) != "0" }
+        #endif
+        return true
+    }()
+
+    /// The threads a product of these dimensions runs on when it is split by the engine.
+    static func productThreads(m: Int, n: Int, k: Int) -> Int {
+        guard ownProductThreads, ParallelSettings.threads > 1 else { return 1 }
+        _ = openBLASSingleThreaded
+        // Below about 2 MFLOP per thread the split costs more than it saves.
+        let flopsPerThread = 2 * m * n * k / ParallelSettings.threads
+        if flopsPerThread < 2_000_000 || Swift.max(m, n) < 2 * ParallelSettings.threads { return 1 }
+        return ParallelSettings.threads
+    }
+
+    /// Sets OpenBLAS to one thread, once, the first time the engine splits a product itself.
+    private static let openBLASSingleThreaded: Void = { setThreads(1) }()
+
     /// Uses `n` threads for BLAS and for the engine's own parallel kernels. Decoding runs GEMMs
     /// with a handful of rows, where a second thread costs more in synchronisation than it
     /// gains (build-notes.md; docs/PERFORMANCE.md measures it).
     public static func setComputeThreads(_ n: Int) {
         precondition(n >= 1, "thread count must be at least 1")
-        setThreads(n)
+        setThreads(ownProductThreads ? 1 : n)
         ParallelSettings.threads = n
     }
 
@@ -114,9 +149,31 @@ func gemm(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, alpha: Float = 1, beta
     if smallM && m <= BLAS.smallMatrixMaxRows && BLAS.smallMatrixKernel && smallGEMM(c, a, b, alpha: alpha, beta: beta) {
         return
     }
-    guard let al = a.blasLayout, let bl = b.blasLayout else {
+    guard a.blasLayout != nil, b.blasLayout != nil else {
         preconditionFailure("gemm: operand has no unit stride (make it contiguous first)")
     }
+    let threads = BLAS.productThreads(m: m, n: n, k: k)
+    if threads > 1 {
+        // Split c into row or column blocks, one per core, each a single-threaded SGEMM (see
+        // BLAS.productThreads for why not OpenBLAS's own threads).
+        if m >= n {
+            parallelFor(m, minimumPerThread: (m + threads - 1) / threads) { rows in
+                sgemmRowMajor(c.rows(rows), a.rows(rows), b, alpha: alpha, beta: beta)
+            }
+        } else {
+            parallelFor(n, minimumPerThread: (n + threads - 1) / threads) { cols in
+                sgemmRowMajor(c.columns(cols), a, b.columns(cols), alpha: alpha, beta: beta)
+            }
+        }
+        return
+    }
+    sgemmRowMajor(c, a, b, alpha: alpha, beta: beta)
+}
+
+/// One CBLAS SGEMM call on row-major c (OpenBLAS runs it on the calling thread).
+private func sgemmRowMajor(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, alpha: Float, beta: Float) {
+    let m = c.rows, n = c.cols, k = a.cols
+    let cl = c.blasLayout!, al = a.blasLayout!, bl = b.blasLayout!
     cblas_sgemm(CblasRowMajor,
                 al.transposed ? CblasTrans : CblasNoTrans,
                 bl.transposed ? CblasTrans : CblasNoTrans,
