@@ -135,7 +135,7 @@ func benchSubTransformerStep(spacePath: String, which: String) throws {
         model.zeroGrad()
     }
     emit(["bench": "subtransformer_step", "impl": "swift", "which": which, "ms": ms, "target_tokens_per_s": Double(batch * targetLength) / ms * 1e3,
-          "kernel": BLAS.coreName, "config": config.description])
+          "kernel": BLAS.coreName, "config": config.description, "precision": BLAS.productPrecision.rawValue])
 }
 
 let which = CommandLine.arguments.dropFirst().first ?? "all"
@@ -143,5 +143,9 @@ if which == "gemm" || which == "all" { benchGEMM() }
 if which == "encoder-layer" || which == "all" { benchEncoderLayer() }
 if which == "subtransformer-step" {
     let path = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : "../shared/data/hat-configs/iwslt14.de-en__space1.yml"
-    try benchSubTransformerStep(spacePath: path, which: CommandLine.arguments.count > 3 ? CommandLine.arguments[3] : "largest")
+    // A fourth argument "bf16" runs the products in bfloat16 (hat train --bf16).
+    let precision: ProductPrecision = CommandLine.arguments.count > 4 && CommandLine.arguments[4] == "bf16" ? .bfloat16 : .float32
+    try BLAS.$productPrecision.withValue(precision) {
+        try benchSubTransformerStep(spacePath: path, which: CommandLine.arguments.count > 3 ? CommandLine.arguments[3] : "largest")
+    }
 }

@@ -47,6 +47,12 @@ struct MatrixRef {
     }
 }
 
+/// The number format of GEMM operands (products always sum in float32).
+public enum ProductPrecision: String, Sendable, Codable {
+    case float32
+    case bfloat16
+}
+
 /// BLAS settings for benchmarks and for tiny decoder-step GEMMs (build-notes.md).
 public enum BLAS {
     /// Number of threads OpenBLAS uses (no effect with Accelerate).
@@ -76,6 +82,24 @@ public enum BLAS {
         let flopsPerThread = 2 * m * n * k / ParallelSettings.threads
         if flopsPerThread < 2_000_000 || Swift.max(m, n) < 2 * ParallelSettings.threads { return 1 }
         return ParallelSettings.threads
+    }
+
+    /// The precision of the large products (every GEMM of a training step but the small
+    /// per-head attention products): float32 (the default, SGEMM), or bfloat16 operands with
+    /// float32 sums (`hat train --bf16`, PyTorch's CPU autocast precision). Bound for a job with
+    /// `BLAS.$productPrecision.withValue(.bfloat16) { ... }` (the trainer does), so concurrent
+    /// jobs in one process (tests) keep their own.
+    @TaskLocal public static var productPrecision: ProductPrecision = .float32
+
+    /// Whether this CPU multiplies bfloat16 in hardware (AVX512-BF16). Without it bfloat16
+    /// products are computed exactly the same way in portable C, several times slower.
+    public static var hasBFloat16Hardware: Bool { hat_bf16_gemm_available() != 0 }
+
+    /// Whether a product of these dimensions runs in bfloat16 under `productPrecision`: products
+    /// below about 256k multiply-adds (the per-head attention products of a training step) stay
+    /// in float32, where packing would cost more than the faster multiplies save.
+    static func usesBFloat16(m: Int, n: Int, k: Int) -> Bool {
+        productPrecision == .bfloat16 && m * n * k >= 1 << 18 && Swift.min(m, n, k) >= 16
     }
 
     /// Sets OpenBLAS to one thread, once, the first time the engine splits a product itself.
@@ -152,26 +176,36 @@ func gemm(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, alpha: Float = 1, beta
     guard a.blasLayout != nil, b.blasLayout != nil else {
         preconditionFailure("gemm: operand has no unit stride (make it contiguous first)")
     }
+    let product = BLAS.usesBFloat16(m: m, n: n, k: k) ? bf16GEMMRowMajor : sgemmRowMajor
     let threads = BLAS.productThreads(m: m, n: n, k: k)
     if threads > 1 {
-        // Split c into row or column blocks, one per core, each a single-threaded SGEMM (see
+        // Split c into row or column blocks, one per core, each a single-threaded product (see
         // BLAS.productThreads for why not OpenBLAS's own threads).
         if m >= n {
             parallelFor(m, minimumPerThread: (m + threads - 1) / threads) { rows in
-                sgemmRowMajor(c.rows(rows), a.rows(rows), b, alpha: alpha, beta: beta)
+                product(c.rows(rows), a.rows(rows), b, alpha, beta)
             }
         } else {
             parallelFor(n, minimumPerThread: (n + threads - 1) / threads) { cols in
-                sgemmRowMajor(c.columns(cols), a, b.columns(cols), alpha: alpha, beta: beta)
+                product(c.columns(cols), a, b.columns(cols), alpha, beta)
             }
         }
         return
     }
-    sgemmRowMajor(c, a, b, alpha: alpha, beta: beta)
+    product(c, a, b, alpha, beta)
+}
+
+/// One mixed-precision product on the calling thread (CKernels/bf16_gemm.c): a and b rounded to
+/// bfloat16, sums in float32. Falls back to SGEMM if the packing buffers cannot be allocated.
+private func bf16GEMMRowMajor(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, _ alpha: Float, _ beta: Float) {
+    let cl = c.blasLayout!
+    let status = hat_sgemm_bf16(c.rows, c.cols, a.cols, alpha, a.pointer, a.rowStride, a.colStride,
+                                b.pointer, b.rowStride, b.colStride, beta, c.pointer, cl.ld)
+    if status != 0 { sgemmRowMajor(c, a, b, alpha, beta) }
 }
 
 /// One CBLAS SGEMM call on row-major c (OpenBLAS runs it on the calling thread).
-private func sgemmRowMajor(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, alpha: Float, beta: Float) {
+private func sgemmRowMajor(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, _ alpha: Float, _ beta: Float) {
     let m = c.rows, n = c.cols, k = a.cols
     let cl = c.blasLayout!, al = a.blasLayout!, bl = b.blasLayout!
     cblas_sgemm(CblasRowMajor,

@@ -228,9 +228,13 @@ public final class Trainer {
     /// Training time (across resumes) has reached stop-time-minutes.
     var outOfTime: Bool { config.stopTimeMinutes > 0 && state.trainingSeconds >= config.stopTimeMinutes * 60 }
 
-    /// Trains until max-update or max-epoch; returns the final state.
+    /// Trains until max-update, max-epoch or the time limit; returns the final state.
     @discardableResult
     public func run() throws -> CheckpointState {
+        try BLAS.$productPrecision.withValue(config.bf16 ? .bfloat16 : .float32) { try trainInPrecision() }
+    }
+
+    private func trainInPrecision() throws -> CheckpointState {
         let mode: String
         if let sub = subTransformer {
             // The SubTransformer trains inside a SuperTransformer-shaped model; say how big it is itself.
@@ -244,6 +248,11 @@ public final class Trainer {
         log("training \(mode); seed \(config.seed); \(batches.batchesPerEpoch) batches per epoch"
             + (bpeDropout.map { String(format: "; BPE-dropout %.2f on %@ (the training split is segmented anew every epoch)", $0.probability,
                                         config.bpeDropoutSides == .both ? "both sides" : "the \(config.bpeDropoutSides.rawValue) side") } ?? ""))
+        if config.bf16 {
+            log(BLAS.hasBFloat16Hardware
+                ? "bf16: products in bfloat16 with float32 sums (AVX512-BF16); weights, gradients and Adam in float32"
+                : "warning: bf16: this CPU has no AVX512-BF16, so bfloat16 products run in portable C, several times slower than float32; drop --bf16 for speed")
+        }
         let runStart = Date()
         let secondsBefore = state.trainingSeconds
         var consecutiveSkips = 0

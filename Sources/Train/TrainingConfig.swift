@@ -36,6 +36,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var logIntervalUpdates = 1
     /// Stop (validate and checkpoint) once this much training time has passed; 0: no limit.
     public var stopTimeMinutes = 0.0
+    /// Multiply in bfloat16 with float32 sums (fairseq's `--bf16` key; PyTorch's CPU autocast
+    /// precision): the large GEMMs of every step run at twice the float32 rate on CPUs with
+    /// AVX512-BF16. Weights, gradients, optimizer state and every other op stay float32.
+    public var bf16 = false
 
     public init() {}
 
@@ -49,8 +53,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         "warmup-init-lr", "lr-period-updates", "adam-betas", "adam-eps", "weight-decay", "clip-norm", "dropout",
         "attention-dropout", "activation-dropout", "label-smoothing", "bpe-dropout", "bpe-dropout-sides", "seed", "save-interval", "save-interval-updates",
         "keep-last-epochs", "keep-last-updates", "validate-interval", "validation-random-subnets", "log-interval",
-        "max-consecutive-skips", "stop-time-minutes", "optimizer", "criterion",
+        "max-consecutive-skips", "stop-time-minutes", "optimizer", "criterion", "bf16",
     ]
+
+    /// Keys that are switches: `--bf16` alone on the command line means true.
+    public static let switchKeys: Set<String> = ["bf16"]
 
     /// Reads the training keys of `file` (missing keys keep their defaults), then applies
     /// `overrides` (key without dashes → value text), which win. Errors name the key and file.
@@ -192,6 +199,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         if maxUpdate == 0 && maxEpoch == 0 {
             throw ConfigError(file: source, key: "max-update", "give max-update or max-epoch, or training never ends")
         }
+        if let t = text("bf16") {
+            switch t.lowercased() {
+            case "true", "yes", "1": bf16 = true
+            case "false", "no", "0": bf16 = false
+            default: throw ConfigError(file: where_("bf16"), key: "bf16", "expected True or False, found '\(t)'")
+            }
+        }
     }
 }
 
@@ -199,7 +213,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 // so every field decodes with its default when absent.
 extension TrainingConfig {
     enum CodingKeys: String, CodingKey {
-        case maxTokens, updateFreq, maxUpdate, maxEpoch, schedule, adamBetas, adamEps, weightDecay, clipNorm, dropout, attentionDropout, activationDropout, labelSmoothing, bpeDropout, bpeDropoutSides, seed, saveIntervalEpochs, saveIntervalUpdates, keepLastEpochs, keepLastUpdates, validateIntervalEpochs, validationRandomSubnets, maxConsecutiveSkips, logIntervalUpdates, stopTimeMinutes
+        case maxTokens, updateFreq, maxUpdate, maxEpoch, schedule, adamBetas, adamEps, weightDecay, clipNorm, dropout, attentionDropout, activationDropout, labelSmoothing, bpeDropout, bpeDropoutSides, seed, saveIntervalEpochs, saveIntervalUpdates, keepLastEpochs, keepLastUpdates, validateIntervalEpochs, validationRandomSubnets, maxConsecutiveSkips, logIntervalUpdates, stopTimeMinutes, bf16
     }
 
     public init(from decoder: Decoder) throws {
@@ -230,5 +244,6 @@ extension TrainingConfig {
         maxConsecutiveSkips = try c.decodeIfPresent(type(of: maxConsecutiveSkips), forKey: .maxConsecutiveSkips) ?? maxConsecutiveSkips
         logIntervalUpdates = try c.decodeIfPresent(type(of: logIntervalUpdates), forKey: .logIntervalUpdates) ?? logIntervalUpdates
         stopTimeMinutes = try c.decodeIfPresent(type(of: stopTimeMinutes), forKey: .stopTimeMinutes) ?? stopTimeMinutes
+        bf16 = try c.decodeIfPresent(type(of: bf16), forKey: .bf16) ?? bf16
     }
 }

@@ -41,6 +41,8 @@ struct TrainCommand: ParsableCommand {
             if let eq = key.firstIndex(of: "=") {
                 value = String(key[key.index(after: eq)...])
                 key = String(key[..<eq])
+            } else if TrainingConfig.switchKeys.contains(key) && (i + 1 == overrides.count || overrides[i + 1].hasPrefix("--")) {
+                value = "true"  // a switch given alone: --bf16
             } else {
                 guard i + 1 < overrides.count else { throw ValidationError("\(flag) needs a value") }
                 value = overrides[i + 1]

@@ -40,17 +40,19 @@ struct TrainerTests {
         return out
     }
 
-    @Test("40 updates straight = 20+ updates, SIGKILL, resume: the same loss at every update, bitwise")
-    func exactResumeAfterKill() throws {
+    @Test("40 updates straight = 20+ updates, SIGKILL, resume: the same loss at every update, bitwise (float32 and --bf16)",
+          arguments: [false, true])
+    func exactResumeAfterKill(bf16: Bool) throws {
         let root = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let straight = root.appendingPathComponent("straight").path, killed = root.appendingPathComponent("killed").path
-        let a = try trainProcess(saveDir: straight)
+        let extra = bf16 ? ["--bf16"] : []
+        let a = try trainProcess(saveDir: straight, extra: extra)
         try a.run()
         a.waitUntilExit()
         #expect(a.terminationStatus == 0)
 
-        let b = try trainProcess(saveDir: killed)
+        let b = try trainProcess(saveDir: killed, extra: extra)
         try b.run()
         let metrics = URL(fileURLWithPath: killed).appendingPathComponent("metrics.jsonl")
         var seen = 0
@@ -66,7 +68,7 @@ struct TrainerTests {
         let beforeResume = try Self.losses(killed)
         #expect(beforeResume.count >= 20 && beforeResume.count < 40)
 
-        let c = try trainProcess(saveDir: killed)
+        let c = try trainProcess(saveDir: killed, extra: extra)
         try c.run()
         c.waitUntilExit()
         #expect(c.terminationStatus == 0)
@@ -201,6 +203,35 @@ struct TrainerTests {
         #expect(before > baseline)
         #expect(largest < 0.5 * baseline, "largest subnet: \(largest) bits vs unigram \(baseline)")
         #expect(smallest < 0.6 * baseline, "smallest subnet: \(smallest) bits vs unigram \(baseline)")
+    }
+
+    @Test("bf16 training learns as float32 does: same seed, validation loss within 3 %, different bits")
+    func bfloat16LearnsLikeFloat32() throws {
+        let data = try PreparedDataset(directory: Self.dataset.get())
+        let space = try SearchSpace(contentsOf: Self.spaceFile)
+        var finals: [Bool: (largest: Double, smallest: Double)] = [:]
+        for bf16 in [false, true] {
+            let config = try TrainingConfig(file: HATConfigFile(path: Self.spaceFile),
+                                            overrides: ["max-update": "150", "save-interval-updates": "0", "seed": "1", "bf16": bf16 ? "True" : "False"])
+            #expect(config.bf16 == bf16)
+            let dir = try Oracle.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            var lines: [String] = []
+            let trainer = try Trainer(space: space, subTransformer: nil, data: data, config: config, saveDirectory: dir, log: { lines.append($0) })
+            try trainer.run()
+            #expect(lines.contains { $0.contains("bf16:") } == bf16, "the log says when products run in bfloat16")
+            finals[bf16] = (Double(trainer.evaluator.evaluate(trainer.model, config: space.largest).nllLoss),
+                            Double(trainer.evaluator.evaluate(trainer.model, config: space.smallest).nllLoss))
+            // The checkpoint records the setting, so a resumed run keeps it.
+            let url = dir.appendingPathComponent("checkpoint_last.safetensors")
+            let saved = try Checkpoint.readState(try SafeTensorsFile.read(from: url), path: url.path)
+            #expect(saved.training.bf16 == bf16)
+        }
+        let f = finals[false]!, b = finals[true]!
+        print("bf16 against float32 after 150 updates: largest \(b.largest) / \(f.largest), smallest \(b.smallest) / \(f.smallest) bits")
+        #expect(b.largest != f.largest, "bf16 changed nothing: the products did not run in bfloat16")
+        #expect(abs(b.largest - f.largest) < 0.03 * f.largest)
+        #expect(abs(b.smallest - f.smallest) < 0.03 * f.smallest)
     }
 
     @Test("non-finite losses skip updates, stop with a clear message, and never reach a checkpoint")

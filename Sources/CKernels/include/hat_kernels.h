@@ -37,6 +37,23 @@ void hat_log_softmax_rows(const float *x, float *y, long rows, long width);
 /// The same with the implementation capped at `isa` (0: scalar libm).
 void hat_log_softmax_rows_isa(int isa, const float *x, float *y, long rows, long width);
 
+/// Whether this CPU multiplies bfloat16 pairs in hardware (AVX512-BF16).
+int hat_bf16_gemm_available(void);
+
+/// x rounded to the nearest bfloat16 (ties to even), as a float.
+float hat_bf16_round(float x);
+
+/// C[M,N] = alpha · A·B + beta · C with A and B rounded to bfloat16 and the products summed in
+/// float32 (bf16_gemm.c). A(m,k) = a[m·a_rs + k·a_cs], B(k,n) = b[k·b_rs + n·b_cs] (any strides),
+/// C row-major (C[m,n] = c[m·ldc + n]); beta = 0 does not read C. Single-threaded. Returns 0, or
+/// −1 when the packing buffers could not be allocated (C untouched).
+int hat_sgemm_bf16(long M, long N, long K, float alpha, const float *a, long a_rs, long a_cs,
+                   const float *b, long b_rs, long b_cs, float beta, float *c, long ldc);
+
+/// The same; isa 0 forces the portable C kernel (tests compare both).
+int hat_sgemm_bf16_isa(int isa, long M, long N, long K, float alpha, const float *a, long a_rs, long a_cs,
+                       const float *b, long b_rs, long b_cs, float beta, float *c, long ldc);
+
 #ifdef __cplusplus
 }
 #endif
