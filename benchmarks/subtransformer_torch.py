@@ -5,7 +5,9 @@ SuperTransformer (post-norm, packed in-projection corners, arbitrary encoder-dec
 attention, tied output projection, label-smoothed CE), written for speed: F.linear on corner
 views, F.layer_norm, fused dropout. One step = forward + backward + Adam update.
 
-usage: subtransformer_torch.py SPACE_JSON  (the JSON the Swift benchmark prints as "setup")
+usage: subtransformer_torch.py SPACE_JSON [bf16]  (SPACE_JSON: what the Swift benchmark prints as
+"setup"; bf16: the forward pass under torch.autocast("cpu", bfloat16), PyTorch's mixed precision,
+the counterpart of `hat train --bf16`)
 """
 import json, math, sys, time
 import torch
@@ -14,6 +16,7 @@ import torch.nn.functional as F
 torch.set_num_threads(2)
 torch.manual_seed(0)
 setup = json.loads(sys.argv[1])
+autocast = len(sys.argv) > 2 and sys.argv[2] == "bf16"
 space, sub = setup["space"], setup["config"]
 B, S, T = setup["batch"], setup["source_length"], setup["target_length"]
 Vs, Vt, qkv = setup["source_vocab"], setup["target_vocab"], space["qkvDim"]
@@ -64,7 +67,7 @@ def mha(xq, xkv, w, b, ow, ob, heads, dq, dkv, dout, mask):
 
 opt = torch.optim.Adam(list(P.values()), lr=1e-4, betas=(0.9, 0.98))
 
-def step(src, prev, tgt):
+def forward_loss(src, prev, tgt):
     de, dd = sub["encoderEmbedDim"], sub["decoderEmbedDim"]
     x = F.dropout(P["enc_emb"][:, :de][src] * math.sqrt(de) + pos_e[:, :de], drop, True)
     causal = torch.triu(torch.full((T, T), float("-inf")), 1)
@@ -90,7 +93,11 @@ def step(src, prev, tgt):
         h = F.linear(F.relu(F.linear(y, P[p + "fc1_w"][:f, :dd], P[p + "fc1_b"][:f])), P[p + "fc2_w"][:dd, :f], P[p + "fc2_b"][:dd])
         y = F.layer_norm(y + F.dropout(h, drop, True), (dd,), P[p + "ln2_w"][:dd], P[p + "ln2_b"][:dd])
     logits = F.linear(y, P["dec_emb"][:, :dd])
-    loss = F.cross_entropy(logits.view(-1, Vt), tgt.view(-1), label_smoothing=0.1, reduction="sum")
+    return F.cross_entropy(logits.view(-1, Vt).float(), tgt.view(-1), label_smoothing=0.1, reduction="sum")
+
+def step(src, prev, tgt):
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        loss = forward_loss(src, prev, tgt)
     (loss / (B * T)).backward()
     opt.step()
     opt.zero_grad(set_to_none=True)
@@ -103,4 +110,5 @@ times = []
 for _ in range(setup["repeats"]):
     t0 = time.perf_counter(); step(src, prev, tgt); times.append((time.perf_counter() - t0) * 1e3)
 ms = sorted(times)[len(times) // 2]
-print(json.dumps({"bench": "subtransformer_step", "impl": "torch", "which": setup["which"], "ms": ms, "target_tokens_per_s": B * T / ms * 1e3}))
+print(json.dumps({"bench": "subtransformer_step", "impl": "torch", "which": setup["which"], "ms": ms,
+                  "precision": "bfloat16 (autocast)" if autocast else "float32", "target_tokens_per_s": B * T / ms * 1e3}))

@@ -6,12 +6,14 @@ import TensorEngine
 // Engine benchmarks, printed as JSON lines; benchmarks/engine.sh runs them next to PyTorch
 // (benchmarks/engine_torch.py) in one run and writes the table in docs/PERFORMANCE.md.
 //
-//   hat-bench gemm            SGEMM GFLOP/s on training- and decoding-sized shapes
+//   hat-bench gemm            SGEMM GFLOP/s on training- and decoding-sized shapes (training
+//                             shapes also with bfloat16 operands, hat train --bf16)
 //   hat-bench encoder-layer   forward+backward of one post-norm Transformer encoder layer
 //                             (d=512, FFN 2048, 8 heads, 4,096 tokens as 128×32)
-//   hat-bench subtransformer-step SPACE.yml
-//                             forward+backward (label-smoothed CE) of the space's largest
-//                             SubTransformer on 128×32 source and target tokens, with dropout
+//   hat-bench subtransformer-step SPACE.yml [largest|median|smallest] [bf16]
+//                             forward+backward (label-smoothed CE) + Adam of one of the space's
+//                             SubTransformers on 128×32 source and target tokens, with dropout;
+//                             bf16: products in bfloat16 (hat train --bf16)
 
 func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
 
@@ -36,9 +38,12 @@ func benchGEMM() {
     for (m, n, k) in [(4096, 3072, 640), (4096, 2048, 512), (4096, 512, 2048), (5, 512, 512), (5, 2048, 512)] {
         let a = Tensor.randn([m, k], rng: &rng), b = Tensor.randn([k, n], rng: &rng)
         let repeats = m * n * k > 100_000_000 ? 10 : 200
-        let ms = time(repeats: repeats) { _ = withNoGrad { matmul(a, b) } }
-        emit(["bench": "gemm", "shape": "\(m)x\(n)x\(k)", "impl": "swift", "ms": ms,
-              "gflops": 2.0 * Double(m * n * k) / (ms * 1e6), "kernel": BLAS.coreName])
+        // Training-sized products also in bfloat16 (hat train --bf16; float32 sums).
+        for precision in m > 5 ? [ProductPrecision.float32, .bfloat16] : [.float32] {
+            let ms = BLAS.$productPrecision.withValue(precision) { time(repeats: repeats) { _ = withNoGrad { matmul(a, b) } } }
+            emit(["bench": "gemm", "shape": "\(m)x\(n)x\(k)", "impl": "swift", "ms": ms, "precision": precision.rawValue,
+                  "gflops": 2.0 * Double(m * n * k) / (ms * 1e6), "kernel": precision == .bfloat16 ? "hat bf16 (AVX512-BF16: \(BLAS.hasBFloat16Hardware))" : BLAS.coreName])
+        }
     }
 }
 
