@@ -181,12 +181,13 @@ func gemm(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, alpha: Float = 1, beta
     if threads > 1 {
         // Split c into row or column blocks, one per core, each a single-threaded product (see
         // BLAS.productThreads for why not OpenBLAS's own threads).
+        // (minimumPerThread rounds down so that an odd count still makes `threads` blocks.)
         if m >= n {
-            parallelFor(m, minimumPerThread: (m + threads - 1) / threads) { rows in
+            parallelFor(m, minimumPerThread: m / threads) { rows in
                 product(c.rows(rows), a.rows(rows), b, alpha, beta)
             }
         } else {
-            parallelFor(n, minimumPerThread: (n + threads - 1) / threads) { cols in
+            parallelFor(n, minimumPerThread: n / threads) { cols in
                 product(c.columns(cols), a, b.columns(cols), alpha, beta)
             }
         }
