@@ -13,7 +13,8 @@ import TensorEngine
 //   hat-bench subtransformer-step SPACE.yml [largest|median|smallest] [bf16]
 //                             forward+backward (label-smoothed CE) + Adam of one of the space's
 //                             SubTransformers on 128×32 source and target tokens, with dropout;
-//                             bf16: products in bfloat16 (hat train --bf16)
+//                             bf16: products in bfloat16 (hat train --bf16); also prints the
+//                             step's product GFLOP (float32 and bfloat16 operands)
 
 func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
 
@@ -132,6 +133,7 @@ func benchSubTransformerStep(spacePath: String, which: String) throws {
         "dropout": rates.dropout, "attention_dropout": rates.attentionDropout, "repeats": repeats, "which": which,
     ]
     emit(["bench": "subtransformer_step_setup", "setup": String(decoding: try JSONSerialization.data(withJSONObject: setup, options: [.sortedKeys]), as: UTF8.self)])
+    let countedBefore = BLAS.multiplyAddsCounted
     let ms = time(repeats: repeats) {
         let (loss, _) = model.loss(source: src, previousOutput: prev, target: target, config: config,
                                    labelSmoothing: 0.1, context: context)
@@ -139,8 +141,14 @@ func benchSubTransformerStep(spacePath: String, which: String) throws {
         adam.update(gradientScale: 1 / Float(batch * targetLength))
         model.zeroGrad()
     }
+    // Product work per step (2 warm-ups + the timed repeats ran): with the best GEMM rate of this
+    // CPU (`hat-bench gemm`) it bounds how fast any implementation of this step can be.
+    let countedAfter = BLAS.multiplyAddsCounted, steps = Double(repeats + 2)
+    let fp32GFLOP = 2 * Double(countedAfter.float32 - countedBefore.float32) / steps / 1e9
+    let bf16GFLOP = 2 * Double(countedAfter.bfloat16 - countedBefore.bfloat16) / steps / 1e9
     emit(["bench": "subtransformer_step", "impl": "swift", "which": which, "ms": ms, "target_tokens_per_s": Double(batch * targetLength) / ms * 1e3,
-          "kernel": BLAS.coreName, "config": config.description, "precision": BLAS.productPrecision.rawValue])
+          "kernel": BLAS.coreName, "config": config.description, "precision": BLAS.productPrecision.rawValue,
+          "product_gflop_float32": fp32GFLOP, "product_gflop_bfloat16": bf16GFLOP])
 }
 
 let which = CommandLine.arguments.dropFirst().first ?? "all"

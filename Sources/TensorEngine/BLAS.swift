@@ -95,6 +95,12 @@ public enum BLAS {
     /// products are computed exactly the same way in portable C, several times slower.
     public static var hasBFloat16Hardware: Bool { hat_bf16_gemm_available() != 0 }
 
+    /// Multiply-adds run by products so far in this process, in float32 and in bfloat16 operands
+    /// (benchmarks: a step's product work, to set against the best GEMM rate).
+    public static var multiplyAddsCounted: (float32: Int, bfloat16: Int) {
+        (hat_multiply_adds_counted(0), hat_multiply_adds_counted(1))
+    }
+
     /// Whether a product of these dimensions runs in bfloat16 under `productPrecision`: products
     /// below about 256k multiply-adds (the per-head attention products of a training step) stay
     /// in float32, where packing would cost more than the faster multiplies save.
@@ -171,12 +177,15 @@ func gemm(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, alpha: Float = 1, beta
         return
     }
     if smallM && m <= BLAS.smallMatrixMaxRows && BLAS.smallMatrixKernel && smallGEMM(c, a, b, alpha: alpha, beta: beta) {
+        hat_count_multiply_adds(0, m * n * k)
         return
     }
     guard a.blasLayout != nil, b.blasLayout != nil else {
         preconditionFailure("gemm: operand has no unit stride (make it contiguous first)")
     }
-    let product = BLAS.usesBFloat16(m: m, n: n, k: k) ? bf16GEMMRowMajor : sgemmRowMajor
+    let inBFloat16 = BLAS.usesBFloat16(m: m, n: n, k: k)
+    hat_count_multiply_adds(inBFloat16 ? 1 : 0, m * n * k)
+    let product = inBFloat16 ? bf16GEMMRowMajor : sgemmRowMajor
     let threads = BLAS.productThreads(m: m, n: n, k: k)
     if threads > 1 {
         // Split c into row or column blocks, one per core, each a single-threaded product (see

@@ -54,6 +54,12 @@ int hat_sgemm_bf16(long M, long N, long K, float alpha, const float *a, long a_r
 int hat_sgemm_bf16_isa(int isa, long M, long N, long K, float alpha, const float *a, long a_rs, long a_cs,
                        const float *b, long b_rs, long b_cs, float beta, float *c, long ldc);
 
+/// Multiply-adds of every product `gemm` has run in this process (product_count.c), counted by
+/// precision (0: float32, 1: bfloat16 operands): what a benchmark divides by a kernel's peak to
+/// bound a step's time from below. Thread-safe (relaxed atomics).
+void hat_count_multiply_adds(int bfloat16, long count);
+long hat_multiply_adds_counted(int bfloat16);
+
 #ifdef __cplusplus
 }
 #endif
