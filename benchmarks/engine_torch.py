@@ -20,8 +20,16 @@ def gemm():
         a, b = torch.randn(m, k), torch.randn(k, n)
         reps = 10 if m * n * k > 100_000_000 else 200
         ms = median_ms(lambda: a @ b, reps)
-        print(json.dumps({"bench": "gemm", "shape": f"{m}x{n}x{k}", "impl": "torch", "ms": ms,
+        print(json.dumps({"bench": "gemm", "shape": f"{m}x{n}x{k}", "impl": "torch", "ms": ms, "precision": "float32",
                           "gflops": 2 * m * n * k / (ms * 1e6)}))
+        if m > 5:
+            # As hat's bf16 rows: float32 operands, products in bfloat16 under autocast (conversion included).
+            def autocast_product():
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    return a @ b
+            ms = median_ms(autocast_product, reps)
+            print(json.dumps({"bench": "gemm", "shape": f"{m}x{n}x{k}", "impl": "torch", "ms": ms, "precision": "bfloat16",
+                              "gflops": 2 * m * n * k / (ms * 1e6)}))
 
 def encoder_layer():
     d, ffn, H = 512, 2048, 8

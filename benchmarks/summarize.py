@@ -5,14 +5,15 @@ rows = [json.loads(l) for l in sys.stdin if l.startswith("{")]
 gemm = {}
 for r in rows:
     if r["bench"] == "gemm":
-        gemm.setdefault(r["shape"], {})[r["impl"]] = r
+        gemm.setdefault((r["shape"], r.get("precision", "float32")), {})[r["impl"]] = r
 if gemm:
-    print("| SGEMM M×N×K | Swift (hat) GFLOP/s | PyTorch GFLOP/s | Swift / PyTorch |")
-    print("| --- | ---: | ---: | ---: |")
-    for shape, d in gemm.items():
+    print("| GEMM M×N×K | products | Swift (hat) GFLOP/s | PyTorch GFLOP/s | Swift / PyTorch |")
+    print("| --- | --- | ---: | ---: | ---: |")
+    for (shape, precision), d in gemm.items():
         s, t = d.get("swift"), d.get("torch")
         ratio = f"{s['gflops'] / t['gflops']:.2f}×" if s and t else "–"
-        print(f"| {shape} | {s['gflops']:.0f} | {t['gflops']:.0f} | {ratio} |")
+        cell = lambda r: f"{r['gflops']:.0f}" if r else "–"
+        print(f"| {shape} | {precision} | {cell(s)} | {cell(t)} | {ratio} |")
     print()
 layer = {r["impl"]: r for r in rows if r["bench"] == "encoder_layer"}
 if layer:

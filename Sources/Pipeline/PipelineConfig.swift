@@ -53,7 +53,10 @@ public struct PipelineConfig: Sendable {
     // test
     public var testSplit = "test"
     public var testBeam = 5
-    public var testLengthPenalty = 0.6
+    /// Length penalties (fairseq's --lenpen). One is used as it is; with several
+    /// (`lenpen: [0.6, 1.0, 1.5]`) the test stage translates the validation split with each and
+    /// tests with the one of highest validation BLEU, so the test split never picks its own setting.
+    public var testLengthPenalties = [0.6]
     public var testThreads = 1
     /// Average the weights of the training stage's last N epoch checkpoints before testing
     /// (HAT's IWSLT protocol averages 10; the PyTorch baseline in PERFORMANCE.md averages 3).
@@ -197,8 +200,16 @@ public struct PipelineConfig: Sendable {
         testSplit = e["split"] ?? testSplit
         testBeam = try int(e, "test", "beam", testBeam)
         if let text = e["lenpen"] {
-            guard let v = Double(text) else { throw PipelineError.config(path: path, key: "test.lenpen", "must be a number, not '\(text)'") }
-            testLengthPenalty = v
+            let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            testLengthPenalties = try items.map { item in
+                guard let v = Double(item), v.isFinite else {
+                    throw PipelineError.config(path: path, key: "test.lenpen", "must be a number or a list of numbers (e.g. [0.6, 1.0, 1.5]), not '\(text)'")
+                }
+                return v
+            }
+            guard !testLengthPenalties.isEmpty else {
+                throw PipelineError.config(path: path, key: "test.lenpen", "is an empty list; give a number or a list of numbers")
+            }
         }
         testThreads = try int(e, "test", "threads", testThreads)
         testAverageLast = try int(e, "test", "average-last", testAverageLast)

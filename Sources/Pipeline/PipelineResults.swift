@@ -26,6 +26,10 @@ public struct PipelineResults: Codable, Sendable {
     public var checkpoint: String?
     /// The model as ONNX for a device's runtime (`hat export`'s folder; absent in older results).
     public var onnx: String?
+    /// The length penalty the test split was translated with, and, when `test.lenpen` listed
+    /// several, the validation BLEU of each (the choice); absent in older results.
+    public var lengthPenalty: Double?
+    public var validBLEUByLengthPenalty: [String: Double]?
 
     enum CodingKeys: String, CodingKey {
         case subtransformer, config, constraint, split, bleu, chrf, hypotheses, flops
@@ -33,6 +37,7 @@ public struct PipelineResults: Codable, Sendable {
         case measuredLatencyMs = "measured_latency_ms", parameters = "params", modelSizeMB = "model_size_mb"
         case peakMemoryMB = "peak_memory_mb", bleuSignature = "bleu_signature", sentencesPerSecond = "sentences_per_s"
         case checkpoint, onnx
+        case lengthPenalty = "lenpen", validBLEUByLengthPenalty = "valid_bleu_by_lenpen"
     }
 
     public func write(to url: URL) throws {

@@ -132,7 +132,11 @@ public final class PipelineRunner {
                               c.flopsConstraint ?? "", sorted(c.evolution.mapValues(String.init)), "\(c.mutationProbability ?? -1)",
                               "\(c.searchSeed)", "\(c.validSubset ?? -1)"] + (c.repairOffspring ? ["repair-offspring"] : [])
         case .train: return [c.trainMode, sorted(c.train)]
-        case .test: return [c.testSplit, "\(c.testBeam)", "\(c.testLengthPenalty)"] + (c.testAverageLast > 1 ? ["average-last=\(c.testAverageLast)"] : [])
+        case .test:
+            // One penalty keeps the key of results written before lists existed.
+            let lenpen = c.testLengthPenalties.count == 1 ? "\(c.testLengthPenalties[0])"
+                : "lenpen=" + c.testLengthPenalties.map { "\($0)" }.joined(separator: "/") + " chosen on valid"
+            return [c.testSplit, "\(c.testBeam)", lenpen] + (c.testAverageLast > 1 ? ["average-last=\(c.testAverageLast)"] : [])
         }
     }
 
@@ -350,9 +354,10 @@ public final class PipelineRunner {
         BLAS.setComputeThreads(config.testThreads)
         let checkpoint = try testCheckpoint()
         let translator = try Translator.load(checkpoint: checkpoint, subTransformer: nil, data: dataDirectory,
-                                             search: BeamSearch(beamSize: config.testBeam, lengthPenalty: config.testLengthPenalty,
+                                             search: BeamSearch(beamSize: config.testBeam, lengthPenalty: config.testLengthPenalties[0],
                                                                 maxLenA: 1.2, maxLenB: 10))
         let data = try PreparedDataset(directory: dataDirectory)
+        let validBLEU = try chooseLengthPenalty(translator, data)
         let sources = try data.sourceText(config.testSplit), references = try data.targetText(config.testSplit)
         let started = Date()
         let hypotheses = translator.translate(sources)
@@ -385,10 +390,32 @@ public final class PipelineRunner {
             parameters: point.parameters, flops: point.flops, modelSizeMB: point.modelSizeMB, peakMemoryMB: point.peakMemoryMB,
             split: config.testSplit, bleu: bleu.score, chrf: chrf.score, bleuSignature: bleu.signature.description,
             hypotheses: hypPath.path, sentencesPerSecond: Double(sources.count) / Swift.max(seconds, 1e-9), checkpoint: checkpoint,
-            onnx: onnx?.path)
+            onnx: onnx?.path, lengthPenalty: translator.search.lengthPenalty,
+            validBLEUByLengthPenalty: validBLEU.isEmpty ? nil : Dictionary(validBLEU.map { ("\($0.penalty)", $0.bleu) }, uniquingKeysWith: { a, _ in a }))
         try results.write(to: resultsURL)
         return ["bleu": String(format: "%.2f", bleu.score), "chrf": String(format: "%.2f", chrf.score), "results": resultsURL.path,
-                "checkpoint": checkpoint]
+                "checkpoint": checkpoint, "lenpen": "\(translator.search.lengthPenalty)"]
+    }
+
+    /// With several `test.lenpen` values: translate the validation split with each, log its BLEU,
+    /// and leave the translator on the best (the first of equals). The test split is translated
+    /// once, afterwards, so it never chooses its own setting. Returns what was tried ([] for one value).
+    private func chooseLengthPenalty(_ translator: Translator, _ data: PreparedDataset) throws -> [(penalty: Double, bleu: Double)] {
+        guard config.testLengthPenalties.count > 1 else { return [] }
+        let sources = try data.sourceText("valid"), references = try data.targetText("valid")
+        var tried: [(penalty: Double, bleu: Double)] = []
+        for penalty in config.testLengthPenalties {
+            translator.search.lengthPenalty = penalty
+            let hypotheses = translator.translate(sources)
+            let report = ScoreReport(corpus: try ScoringCorpus(hypotheses: hypotheses, references: [references]), metrics: [.bleu])
+            let bleu = report.results.first { $0.name == "BLEU" }!.score
+            log("test: lenpen \(penalty): valid BLEU \(String(format: "%.2f", bleu))")
+            tried.append((penalty, bleu))
+        }
+        let best = tried.enumerated().max { a, b in a.element.bleu < b.element.bleu || (a.element.bleu == b.element.bleu && a.offset > b.offset) }!.element
+        translator.search.lengthPenalty = best.penalty
+        log("test: lenpen \(best.penalty) chosen on the validation split (\(sources.count) sentences)")
+        return tried
     }
 }
 

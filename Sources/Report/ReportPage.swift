@@ -88,6 +88,12 @@ public struct ReportPage {
             + "</p>\n<p class=\"sub\">\(Self.esc(r.subtransformer)) · trained \(r.trainMode == "finetune" ? "by fine-tuning the supernet" : "from scratch") · "
             + "\(Self.esc(r.bleuSignature)) · hypotheses \(Self.esc(r.hypotheses))"
             + (r.onnx.map { " · as ONNX (encoder, decoder, decoder step, vocabulary): \(Self.esc($0))" } ?? "") + "</p>\n"
+        if let penalty = r.lengthPenalty {
+            let tried = (r.validBLEUByLengthPenalty ?? [:]).sorted { (Double($0.key) ?? 0) < (Double($1.key) ?? 0) }
+                .map { "\(Self.esc($0.key)): \(String(format: "%.2f", $0.value))" }
+            s += "<p class=\"sub\">length penalty \(penalty)"
+                + (tried.isEmpty ? "" : ", chosen on the validation split (valid BLEU by lenpen: \(tried.joined(separator: ", ")))") + "</p>\n"
+        }
         s += "<pre>\(Self.esc(r.config.description))</pre>\n"
         return s
     }

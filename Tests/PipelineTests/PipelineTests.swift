@@ -105,9 +105,10 @@ struct PipelineTests {
         let (refused, message) = try Self.run(config, out: out)
         #expect(refused != 0 && message.contains("stage latency finished earlier") && message.contains("another --out folder"), "\(message)")
         // Only the test settings change: refused until `--rerun test`, which redoes the test alone
-        // with the last two epoch checkpoints averaged and keeps the earlier test folder.
+        // with the last two epoch checkpoints averaged, the length penalty chosen on the
+        // validation split, and keeps the earlier test folder.
         let averaging = text.replacingOccurrences(of: "samples: 30", with: "samples: 24")
-            .replacingOccurrences(of: "test: {split: test, beam: 2}", with: "test: {split: test, beam: 2, average-last: 2}")
+            .replacingOccurrences(of: "test: {split: test, beam: 2}", with: "test: {split: test, beam: 2, average-last: 2, lenpen: [0.2, 2.0]}")
         try averaging.write(toFile: config, atomically: true, encoding: .utf8)
         let (refusedTest, message2) = try Self.run(config, out: out)
         #expect(refusedTest != 0 && message2.contains("stage test finished earlier") && message2.contains("--rerun test"), "\(message2)")
@@ -116,6 +117,17 @@ struct PipelineTests {
         #expect(output3.contains("into checkpoint_average2.safetensors"), "\(output3)")
         let averaged = try #require(try PipelineResults.read(URL(fileURLWithPath: "\(out)/results.json")))
         #expect(averaged.checkpoint?.hasSuffix("subtransformer/checkpoint_average2.safetensors") == true, "\(String(describing: averaged.checkpoint))")
+        // Each penalty's validation BLEU is what `hat test` gives on the validation split with it,
+        // and the test split was translated with the better one.
+        let tried = try #require(averaged.validBLEUByLengthPenalty)
+        #expect(tried.keys.sorted() == ["0.2", "2.0"], "\(tried)")
+        for (penalty, bleu) in tried {
+            let (status, printed) = try HATBinary.runMerged(["test", "--checkpoint", try #require(averaged.checkpoint), "--split", "valid",
+                                                              "--beam", "2", "--lenpen", penalty, "--threads", "1", "--out", root.appendingPathComponent("valid.\(penalty).txt").path])
+            #expect(status == 0 && printed.contains(String(format: "BLEU = %.2f ", bleu)), "lenpen \(penalty): \(bleu) logged; hat test: \(printed)")
+        }
+        let best = tried.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }!
+        #expect(averaged.lengthPenalty == Double(best.key) && output3.contains("test: lenpen \(best.key) chosen on the validation split"), "\(output3)")
         let kept = try fm.contentsOfDirectory(atPath: out)
         #expect(kept.contains { $0.hasPrefix("test.replaced-") } && kept.contains { $0.hasPrefix("results.replaced-") }, "\(kept)")
     }
@@ -161,6 +173,8 @@ struct PipelineTests {
         #expect(error("space: s.yml\nsupernet: {checkpoint: s.safetensors, max-update: 5}").contains("supernet: gives a checkpoint and training keys (max-update)"))
         #expect(error("space: s.yml\npredictor: {kind: gbdt}").contains(path))
         #expect(error("space: s.yml\ntest: {average-last: 0}").contains("test.average-last: must be an integer ≥ 1"))
+        #expect(error("space: s.yml\ntest: {lenpen: [0.6, long]}").contains("test.lenpen: must be a number or a list of numbers"))
+        #expect(error("space: s.yml\ntest: {lenpen: []}").contains("test.lenpen: is an empty list"))
         let ok = try PipelineConfig(path: { try! "space: s.yml\nsearch: {latency-constraint: [40%, 12ms]}".write(toFile: path, atomically: true, encoding: .utf8); return path }())
         #expect(ok.latencyConstraints == ["40%", "12ms"])
         #expect(ok.space == root.appendingPathComponent("s.yml").standardizedFileURL.path)
