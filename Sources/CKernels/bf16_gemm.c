@@ -281,6 +281,13 @@ static void kernel_avx512bf16(long kcp, const uint32_t *pa, long ars, long aks, 
     __m512 acc0[MR], acc1[MR];
 #pragma clang loop unroll(full)
     for (int r = 0; r < MR; r++) { acc0[r] = _mm512_setzero_ps(); acc1[r] = _mm512_setzero_ps(); }
+    // Fetch the C tile while the products run: C of a training product is megabytes, so its rows
+    // miss every cache when the tile is updated below (perf: ~20 % of the kernel's time there).
+    for (long r = 0; r < rows; r++) {
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + 16), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + 31), _MM_HINT_T0);
+    }
     for (long kp = 0; kp < kcp; kp++) {
         const __m512bh b0 = (__m512bh)_mm512_loadu_si512((const void *)(pb + kp * NR));
         const __m512bh b1 = (__m512bh)_mm512_loadu_si512((const void *)(pb + kp * NR + 16));
