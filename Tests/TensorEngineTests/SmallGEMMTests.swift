@@ -197,4 +197,46 @@ struct SmallGEMMTests {
             }
         }
     }
+
+    @Test("vectorized loss row sums and gradient rows match a Double reference, every implementation")
+    func lossRows() {
+        var rng = RandomGenerator(seed: 4)
+        for width in [1, 7, 8, 9, 16, 17, 33, 6632] {
+            let rows = 3
+            let x = (0..<(rows * width)).map { _ in (rng.nextFloat() - 0.5) * 60 }
+            var lseReference = [Double](), totalReference = [Double]()
+            for r in 0..<rows {
+                let row = x[(r * width)..<((r + 1) * width)].map(Double.init)
+                let m = row.max()!
+                lseReference.append(m + log(row.reduce(0) { $0 + exp($1 - m) }))
+                totalReference.append(row.reduce(0, +))
+            }
+            for isa in Self.isas {
+                var lse = [Float](repeating: .nan, count: rows), total = [Float](repeating: .nan, count: rows)
+                hat_logsumexp_rows_isa(Int32(isa), x, rows, width, &lse, &total)
+                for r in 0..<rows {
+                    #expect(abs(Double(lse[r]) - lseReference[r]) <= 1e-5 * max(1, abs(lseReference[r])),
+                            "width \(width) isa \(isa) row \(r): lse \(lse[r]) vs \(lseReference[r])")
+                    #expect(abs(Double(total[r]) - totalReference[r]) <= 1e-5 * Double(width) * 30,
+                            "width \(width) isa \(isa) row \(r): total \(total[r]) vs \(totalReference[r])")
+                }
+                // The gradient row: a·softmax + b, stored, then accumulated onto itself.
+                let (a, b) = (Float(0.75), Float(-0.01))
+                let shift = Float(lseReference[1])
+                var out = [Float](repeating: .nan, count: width)
+                x.withUnsafeBufferPointer { px in
+                    hat_affine_exp_row_isa(Int32(isa), px.baseAddress! + width, width, shift, a, b, &out, 0)
+                }
+                let stored = out
+                x.withUnsafeBufferPointer { px in
+                    hat_affine_exp_row_isa(Int32(isa), px.baseAddress! + width, width, shift, a, b, &out, 1)
+                }
+                for j in 0..<width {
+                    let reference = Double(a) * exp(Double(x[width + j]) - lseReference[1]) + Double(b)
+                    #expect(abs(Double(stored[j]) - reference) <= 1e-6, "width \(width) isa \(isa) [\(j)]: \(stored[j]) vs \(reference)")
+                    #expect(abs(Double(out[j]) - 2 * reference) <= 2e-6, "width \(width) isa \(isa) [\(j)] accumulated: \(out[j]) vs \(2 * reference)")
+                }
+            }
+        }
+    }
 }

@@ -37,6 +37,16 @@ void hat_log_softmax_rows(const float *x, float *y, long rows, long width);
 /// The same with the implementation capped at `isa` (0: scalar libm).
 void hat_log_softmax_rows_isa(int isa, const float *x, float *y, long rows, long width);
 
+/// For `rows` contiguous rows of `width`: lse[r] = log Σ_j exp(x[r, j]) and total[r] = Σ_j x[r, j]
+/// (label-smoothed cross-entropy's two row sums). Rows with a non-finite value take libm's path.
+void hat_logsumexp_rows(const float *x, long rows, long width, float *lse, float *total);
+void hat_logsumexp_rows_isa(int isa, const float *x, long rows, long width, float *lse, float *total);
+
+/// One row: out[j] = a · exp(x[j] − shift) + b, or out[j] += that when `accumulate` (the loss's
+/// gradient, softmax scaled and shifted). `shift` must be at least max(x), e.g. the row's log-sum-exp.
+void hat_affine_exp_row(const float *x, long width, float shift, float a, float b, float *out, int accumulate);
+void hat_affine_exp_row_isa(int isa, const float *x, long width, float shift, float a, float b, float *out, int accumulate);
+
 /// Whether this CPU multiplies bfloat16 pairs in hardware (AVX512-BF16).
 int hat_bf16_gemm_available(void);
 

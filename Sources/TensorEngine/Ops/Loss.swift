@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CKernels
 
 /// Label-smoothed cross-entropy with fairseq's semantics, as HAT trains with it (hat-reference.md §8).
 ///
@@ -24,33 +20,20 @@ public func labelSmoothedCrossEntropy(
     precondition(targets.count == rows, "labelSmoothedCrossEntropy: \(targets.count) targets for \(rows) rows of logits \(logits.shape)")
     for t in targets { precondition(t >= 0 && Int(t) < vocab, "labelSmoothedCrossEntropy: target \(t) outside vocabulary \(vocab)") }
     let px = x.dataPointer
+    // Per row: log-sum-exp and the sum of the logits (CKernels/log_softmax.c, vectorized exp).
     let lse = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(rows, 1))
-    var nllRows = [Double](repeating: 0, count: rows)
-    var smoothRows = [Double](repeating: 0, count: rows)
-    // One scratch row per chunk holds exp(x − max) so that the exp loop and the sums both vectorize.
-    let minRows = Swift.max(1, 16_384 / Swift.max(vocab, 1))
-    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: parallelChunkCount(rows, minimumPerThread: minRows) * Swift.max(vocab, 1))
-    defer { scratch.deallocate() }
-    nllRows.withUnsafeMutableBufferPointer { nllP in
-        smoothRows.withUnsafeMutableBufferPointer { smP in
-            let nll = nllP.baseAddress!, sm = smP.baseAddress!
-            parallelChunks(rows, minimumPerThread: minRows) { chunk, range in
-                let e = scratch + chunk * vocab
-                for r in range {
-                    let xr = px + r * vocab
-                    let m = rowMax(xr, vocab)
-                    for j in 0..<vocab { e[j] = fastExp(xr[j] - m) }
-                    let s = rowSum(e, vocab), total = rowSum(xr, vocab)
-                    let l = m + logf(s)
-                    lse[r] = l
-                    if targets[r] == paddingIndex { continue }
-                    nll[r] = Double(l - xr[Int(targets[r])])
-                    sm[r] = Double(Float(vocab) * l - total)
-                }
-            }
+    var totals = [Float](repeating: 0, count: rows)
+    totals.withUnsafeMutableBufferPointer { buffer in
+        guard let pt = buffer.baseAddress else { return }
+        parallelFor(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(vocab, 1))) { range in
+            hat_logsumexp_rows(px + range.lowerBound * vocab, range.count, vocab, lse + range.lowerBound, pt + range.lowerBound)
         }
     }
-    let nllSum = nllRows.reduce(0, +), smoothSum = smoothRows.reduce(0, +)
+    var nllSum = 0.0, smoothSum = 0.0
+    for r in 0..<rows where targets[r] != paddingIndex {
+        nllSum += Double(lse[r] - px[r * vocab + Int(targets[r])])
+        smoothSum += Double(Float(vocab) * lse[r] - totals[r])
+    }
     let epsI = Double(epsilon) / Double(vocab)
     let out = TensorStorage(count: 1)
     out.data[0] = Float((1 - Double(epsilon)) * nllSum + epsI * smoothSum)
@@ -68,7 +51,7 @@ public func labelSmoothedCrossEntropy(
                     if store { dr.update(repeating: 0, count: vocab) }
                     continue
                 }
-                rowAffineExp(xr, vocab, shift: lse[r], a: gv, b: -gv * e, into: dr, store: store)
+                hat_affine_exp_row(xr, vocab, lse[r], gv, -gv * e, dr, store ? 0 : 1)
                 dr[Int(targets[r])] -= gv * (1 - epsilon)
             }
         }
