@@ -153,8 +153,8 @@ void hat_logsumexp_rows(const float *x, long rows, long width, float *lse, float
 
 void hat_affine_exp_row_isa(int isa, const float *x, long width, float shift, float a, float b, float *out, int accumulate) {
 #if HAT_X86
-    // exp256 is exact only for arguments ≤ 0 (it clamps below, not above): shift must be ≥ max(x),
-    // as a row's log-sum-exp is.
+    // exp256 clamps its argument below (−87.3) but not above, where the exponent bits would
+    // overflow past ≈ 88: shift must be at least max(x), as a row's log-sum-exp is.
     if (isa >= 1 && hat_small_gemm_isa() >= 1) { affine_exp_row_avx2(x, width, shift, a, b, out, accumulate); return; }
 #endif
     affine_exp_row_portable(x, width, shift, a, b, out, accumulate);
