@@ -56,7 +56,8 @@ int hat_bf16_gemm_available(void) {
         int ok = 0;
 #if HAT_BF16_X86
         __builtin_cpu_init();
-        ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+        // Under HAT_KERNEL_ISA below avx512 (cpu_features.c) the portable path runs instead.
+        ok = hat_kernel_isa() >= 2 && __builtin_cpu_supports("avx512bf16");
 #endif
         bf16_detected = ok;
     }

@@ -139,7 +139,7 @@ AVX2 static void affine_exp_row_avx2(const float *x, long width, float shift, fl
 
 void hat_logsumexp_rows_isa(int isa, const float *x, long rows, long width, float *lse, float *total) {
 #if HAT_X86
-    if (isa >= 1 && hat_small_gemm_isa() >= 1) {
+    if (isa >= 1 && hat_kernel_isa() >= 1) {
         for (long r = 0; r < rows; r++) lse_row_avx2(x + r * width, width, lse + r, total + r);
         return;
     }
@@ -148,25 +148,25 @@ void hat_logsumexp_rows_isa(int isa, const float *x, long rows, long width, floa
 }
 
 void hat_logsumexp_rows(const float *x, long rows, long width, float *lse, float *total) {
-    hat_logsumexp_rows_isa(hat_small_gemm_isa(), x, rows, width, lse, total);
+    hat_logsumexp_rows_isa(hat_kernel_isa(), x, rows, width, lse, total);
 }
 
 void hat_affine_exp_row_isa(int isa, const float *x, long width, float shift, float a, float b, float *out, int accumulate) {
 #if HAT_X86
     // exp256 clamps its argument below (−87.3) but not above, where the exponent bits would
     // overflow past ≈ 88: shift must be at least max(x), as a row's log-sum-exp is.
-    if (isa >= 1 && hat_small_gemm_isa() >= 1) { affine_exp_row_avx2(x, width, shift, a, b, out, accumulate); return; }
+    if (isa >= 1 && hat_kernel_isa() >= 1) { affine_exp_row_avx2(x, width, shift, a, b, out, accumulate); return; }
 #endif
     affine_exp_row_portable(x, width, shift, a, b, out, accumulate);
 }
 
 void hat_affine_exp_row(const float *x, long width, float shift, float a, float b, float *out, int accumulate) {
-    hat_affine_exp_row_isa(hat_small_gemm_isa(), x, width, shift, a, b, out, accumulate);
+    hat_affine_exp_row_isa(hat_kernel_isa(), x, width, shift, a, b, out, accumulate);
 }
 
 void hat_log_softmax_rows_isa(int isa, const float *x, float *y, long rows, long width) {
 #if HAT_X86
-    if (isa >= 1 && hat_small_gemm_isa() >= 1) {
+    if (isa >= 1 && hat_kernel_isa() >= 1) {
         for (long r = 0; r < rows; r++) row_avx2(x + r * width, y + r * width, width);
         return;
     }
@@ -175,5 +175,5 @@ void hat_log_softmax_rows_isa(int isa, const float *x, float *y, long rows, long
 }
 
 void hat_log_softmax_rows(const float *x, float *y, long rows, long width) {
-    hat_log_softmax_rows_isa(hat_small_gemm_isa(), x, y, rows, width);
+    hat_log_softmax_rows_isa(hat_kernel_isa(), x, y, rows, width);
 }

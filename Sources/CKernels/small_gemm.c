@@ -18,21 +18,6 @@
 #define HAT_X86 0
 #endif
 
-static int isa_detected = -1;
-
-int hat_small_gemm_isa(void) {
-    if (isa_detected < 0) {
-        int isa = 0;
-#if HAT_X86 && (defined(__clang__) || defined(__GNUC__))
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f")) isa = 2;
-        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) isa = 1;
-#endif
-        isa_detected = isa;  // the same value from every thread that races here
-    }
-    return isa_detected;
-}
-
 static inline void store_result(float *c, float value, float alpha, float beta) {
     *c = beta == 0.0f ? alpha * value : alpha * value + beta * *c;
 }
@@ -283,7 +268,7 @@ AVX512 static void nt_avx512(long M, long N, long K, float alpha, const float *a
 void hat_sgemm_small_nt_isa(int isa, long M, long N, long K, float alpha, const float *a, long lda, const float *b,
                             long ldb, float beta, float *c, long ldc) {
     if (M <= 0 || N <= 0) return;
-    if (isa > hat_small_gemm_isa()) isa = hat_small_gemm_isa();
+    if (isa > hat_kernel_isa()) isa = hat_kernel_isa();
 #if HAT_X86
     switch (isa) {
     case 2: nt_avx512(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc); return;
@@ -297,7 +282,7 @@ void hat_sgemm_small_nt_isa(int isa, long M, long N, long K, float alpha, const 
 void hat_sgemm_small_nn_isa(int isa, long M, long N, long K, float alpha, const float *a, long lda, const float *b,
                             long ldb, float beta, float *c, long ldc) {
     if (M <= 0 || N <= 0) return;
-    if (isa > hat_small_gemm_isa()) isa = hat_small_gemm_isa();
+    if (isa > hat_kernel_isa()) isa = hat_kernel_isa();
 #if HAT_X86
     if (isa >= 1) {
         nn_avx2(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -309,10 +294,10 @@ void hat_sgemm_small_nn_isa(int isa, long M, long N, long K, float alpha, const 
 
 void hat_sgemm_small_nt(long M, long N, long K, float alpha, const float *a, long lda, const float *b, long ldb,
                         float beta, float *c, long ldc) {
-    hat_sgemm_small_nt_isa(hat_small_gemm_isa(), M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+    hat_sgemm_small_nt_isa(hat_kernel_isa(), M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void hat_sgemm_small_nn(long M, long N, long K, float alpha, const float *a, long lda, const float *b, long ldb,
                         float beta, float *c, long ldc) {
-    hat_sgemm_small_nn_isa(hat_small_gemm_isa(), M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+    hat_sgemm_small_nn_isa(hat_kernel_isa(), M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
 }

@@ -34,16 +34,26 @@ func emit(_ fields: [String: Any]) {
     print(String(decoding: data, as: UTF8.self))
 }
 
+/// The products of a training step in their three layouts: forward x·Wᵀ ("nt", weight rows
+/// contiguous along k), the input gradient g·W ("nn"), the weight gradient gᵀ·x ("tn"); then
+/// decoder-step products (5 rows, the small-M kernels).
 func benchGEMM() {
     var rng = RandomGenerator(seed: 0)
-    for (m, n, k) in [(4096, 3072, 640), (4096, 2048, 512), (4096, 512, 2048), (5, 512, 512), (5, 2048, 512)] {
-        let a = Tensor.randn([m, k], rng: &rng), b = Tensor.randn([k, n], rng: &rng)
+    let shapes: [(Int, Int, Int, String)] = [
+        (4096, 3072, 640, "nn"), (4096, 2048, 512, "nt"), (4096, 512, 2048, "nn"), (2048, 512, 4096, "tn"),
+        (160, 2048, 512, "nt"), (5, 512, 512, "nn"), (5, 2048, 512, "nn"),
+    ]
+    for (m, n, k, layout) in shapes {
+        let a = layout == "tn" ? Tensor.randn([k, m], rng: &rng).transposed(0, 1) : Tensor.randn([m, k], rng: &rng)
+        let b = layout == "nt" ? Tensor.randn([n, k], rng: &rng).transposed(0, 1) : Tensor.randn([k, n], rng: &rng)
         let repeats = m * n * k > 100_000_000 ? 10 : 200
         // Training-sized products also in bfloat16 (hat train --bf16; float32 sums).
         for precision in m > 5 ? [ProductPrecision.float32, .bfloat16] : [.float32] {
             let ms = BLAS.$productPrecision.withValue(precision) { time(repeats: repeats) { _ = withNoGrad { matmul(a, b) } } }
-            emit(["bench": "gemm", "shape": "\(m)x\(n)x\(k)", "impl": "swift", "ms": ms, "precision": precision.rawValue,
-                  "gflops": 2.0 * Double(m * n * k) / (ms * 1e6), "kernel": precision == .bfloat16 ? "hat bf16 (AVX512-BF16: \(BLAS.hasBFloat16Hardware))" : BLAS.coreName])
+            let kernel = m <= BLAS.smallMatrixMaxRows ? "small-M \(BLAS.smallMatrixISA)"
+                : precision == .bfloat16 ? "hat bf16 (AVX512-BF16: \(BLAS.hasBFloat16Hardware))" : "\(BLAS.float32GEMM)"
+            emit(["bench": "gemm", "shape": "\(m)x\(n)x\(k)", "layout": layout, "impl": "swift", "ms": ms, "precision": precision.rawValue,
+                  "gflops": 2.0 * Double(m * n * k) / (ms * 1e6), "kernel": kernel, "kernels": BLAS.kernelDescription])
         }
     }
 }
@@ -96,7 +106,7 @@ func benchEncoderLayer() {
         x.storage.zeroGrad()
     }
     emit(["bench": "encoder_layer", "shape": "d512_ffn2048_h8_4096tok", "impl": "swift",
-          "forward_ms": fwd, "forward_backward_ms": step, "kernel": BLAS.coreName])
+          "forward_ms": fwd, "forward_backward_ms": step, "kernel": BLAS.kernelDescription])
 }
 
 /// One training step (forward, loss, backward, Adam update) of a SubTransformer of the space:
@@ -147,7 +157,7 @@ func benchSubTransformerStep(spacePath: String, which: String) throws {
     let fp32GFLOP = 2 * Double(countedAfter.float32 - countedBefore.float32) / steps / 1e9
     let bf16GFLOP = 2 * Double(countedAfter.bfloat16 - countedBefore.bfloat16) / steps / 1e9
     emit(["bench": "subtransformer_step", "impl": "swift", "which": which, "ms": ms, "target_tokens_per_s": Double(batch * targetLength) / ms * 1e3,
-          "kernel": BLAS.coreName, "config": config.description, "precision": BLAS.productPrecision.rawValue,
+          "kernel": BLAS.kernelDescription, "config": config.description, "precision": BLAS.productPrecision.rawValue,
           "product_gflop_float32": fp32GFLOP, "product_gflop_bfloat16": bf16GFLOP])
 }
 

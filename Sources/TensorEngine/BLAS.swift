@@ -6,6 +6,8 @@ import CBLAS
 import CKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A 2-D strided window onto Float32 memory where one of the two strides is 1.
@@ -44,6 +46,66 @@ struct MatrixRef {
             return (true, cols == 1 ? Swift.max(rows, 1) : Swift.max(colStride, rows, 1))
         }
         return nil
+    }
+}
+
+/// The instruction set of the engine's own kernels (CKernels/cpu_features.c): what the CPU
+/// reports it can do, capped by `HAT_KERNEL_ISA=portable|avx2|avx512` when set.
+public enum KernelISA: Int, Sendable, Comparable, CustomStringConvertible {
+    case portable = 0
+    case avx2 = 1
+    case avx512 = 2
+
+    /// This process's: read once, at the first kernel call.
+    public static var current: KernelISA { KernelISA(rawValue: Int(hat_kernel_isa())) ?? .portable }
+
+    public var description: String {
+        switch self {
+        case .portable: return "portable"
+        case .avx2: return "avx2"
+        case .avx512: return "avx512"
+        }
+    }
+
+    public static func < (a: KernelISA, b: KernelISA) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// Which code runs the float32 products too large for the small-M kernels (every product of a
+/// training step, an encoder's, batched beam steps).
+public enum Float32GEMM: Sendable, Equatable, CustomStringConvertible {
+    /// CKernels/sgemm.c at this instruction set.
+    case engine(KernelISA)
+    /// The platform BLAS: OpenBLAS with the kernel it picked for this CPU, or Accelerate.
+    case blas
+
+    /// The engine's own kernel wherever the CPU has AVX2+FMA or AVX-512: there it matches or beats
+    /// the BLAS at hand whether or not that BLAS recognizes the CPU (docs/PERFORMANCE.md). Elsewhere
+    /// (ARM, Apple) the platform BLAS, whose NEON/AMX kernels a portable C loop does not reach.
+    /// `HAT_GEMM=engine|blas` overrides the choice (comparisons, CI); `HAT_KERNEL_ISA` set forces
+    /// the engine's kernel at that instruction set.
+    static func choose(environmentGEMM: String?, isaRequested: Int32, isa: KernelISA) -> (Float32GEMM, warning: String?) {
+        switch environmentGEMM {
+        case "blas": return (.blas, nil)
+        case "engine": return (.engine(isa), nil)
+        case nil, "": break
+        case let other?:
+            let fallback = choose(environmentGEMM: nil, isaRequested: isaRequested, isa: isa).0
+            return (fallback, "hat: ignoring HAT_GEMM=\(other) (use engine or blas); float32 products run on \(fallback)")
+        }
+        var warning: String?
+        if isaRequested == -2 {
+            warning = "hat: ignoring HAT_KERNEL_ISA (use portable, avx2 or avx512); kernels use \(isa)"
+        } else if isaRequested >= 0 {
+            return (.engine(isa), nil)
+        }
+        return (isa >= .avx2 ? .engine(isa) : .blas, warning)
+    }
+
+    public var description: String {
+        switch self {
+        case .engine(let isa): return "hat sgemm \(isa)"
+        case .blas: return BLAS.blasName
+        }
     }
 }
 
@@ -133,15 +195,35 @@ public enum BLAS {
     /// The most rows of the left operand that the small-M kernels take: up to there they beat
     /// OpenBLAS (Haswell or its own AVX-512 kernels) on the 2-core development machine, e.g. a
     /// whole encoder of 30 tokens with AVX-512 (docs/PERFORMANCE.md).
-    public static let smallMatrixMaxRows = hat_small_gemm_isa() >= 2 ? 32 : 16
+    public static let smallMatrixMaxRows = hat_kernel_isa() >= 2 ? 32 : 16
 
     /// The instruction set the small-M kernels use: "avx512", "avx2" or "portable".
-    public static var smallMatrixISA: String {
-        switch hat_small_gemm_isa() {
-        case 2: return "avx512"
-        case 1: return "avx2"
-        default: return "portable"
-        }
+    public static var smallMatrixISA: String { KernelISA.current.description }
+
+    /// The code that runs the large float32 products in this process, chosen once from the CPU's
+    /// capabilities and the environment (`Float32GEMM.choose`).
+    public static let float32GEMM: Float32GEMM = {
+        let requested = getenv("HAT_GEMM").map { String(cString: $0) }
+        let (choice, warning) = Float32GEMM.choose(environmentGEMM: requested, isaRequested: hat_kernel_isa_requested(),
+                                                   isa: KernelISA.current)
+        if let warning { fputs(warning + "\n", stderr) }
+        return choice
+    }()
+
+    /// Every kernel choice of this process in one line, for `hat --version`, `hat self-check`,
+    /// benchmark output and latency-dataset provenance: float32 products, the small-M decoder
+    /// kernels, bfloat16 products, and the platform BLAS with the kernel it picked.
+    public static var kernelDescription: String {
+        "float32 GEMM \(float32GEMM), small-M \(smallMatrixISA), bf16 \(hasBFloat16Hardware ? "AVX512-BF16" : "portable C"), BLAS \(blasName)"
+    }
+
+    /// The platform BLAS and the kernel it picked for this CPU (e.g. "OpenBLAS Prescott").
+    static var blasName: String {
+        #if canImport(CBLAS)
+        return "OpenBLAS \(coreName)"
+        #else
+        return "Accelerate"
+        #endif
     }
 
     /// The CPU kernel family OpenBLAS picked (e.g. "Haswell", "SkylakeX").
@@ -185,7 +267,7 @@ func gemm(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, alpha: Float = 1, beta
     }
     let inBFloat16 = BLAS.usesBFloat16(m: m, n: n, k: k)
     hat_count_multiply_adds(inBFloat16 ? 1 : 0, m * n * k)
-    let product = inBFloat16 ? bf16GEMMRowMajor : sgemmRowMajor
+    let product = inBFloat16 ? bf16GEMMRowMajor : float32GEMMRowMajor
     let threads = BLAS.productThreads(m: m, n: n, k: k)
     if threads > 1 {
         // Split c into row or column blocks, one per core, each a single-threaded product (see
@@ -211,6 +293,15 @@ private func bf16GEMMRowMajor(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, _ 
     let cl = c.blasLayout!
     let status = hat_sgemm_bf16(c.rows, c.cols, a.cols, alpha, a.pointer, a.rowStride, a.colStride,
                                 b.pointer, b.rowStride, b.colStride, beta, c.pointer, cl.ld)
+    if status != 0 { sgemmRowMajor(c, a, b, alpha, beta) }
+}
+
+/// One float32 product on the calling thread, on the kernel `BLAS.float32GEMM` names.
+private func float32GEMMRowMajor(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, _ alpha: Float, _ beta: Float) {
+    guard case .engine(let isa) = BLAS.float32GEMM else { return sgemmRowMajor(c, a, b, alpha, beta) }
+    let cl = c.blasLayout!
+    let status = hat_sgemm_isa(Int32(isa.rawValue), c.rows, c.cols, a.cols, alpha, a.pointer, a.rowStride, a.colStride,
+                               b.pointer, b.rowStride, b.colStride, beta, c.pointer, cl.ld)
     if status != 0 { sgemmRowMajor(c, a, b, alpha, beta) }
 }
 

@@ -9,7 +9,7 @@ import Testing
 @Suite("Small-M GEMM")
 struct SmallGEMMTests {
     /// The implementations to check: 0 (portable) up to the best this CPU has.
-    static let isas = Array(0...Int(hat_small_gemm_isa()))
+    static let isas = Array(0...Int(hat_kernel_isa()))
 
     /// A row-major buffer of `rows` × `ld` random values; the window is its [rows, cols] corner
     /// starting `offset` elements in.

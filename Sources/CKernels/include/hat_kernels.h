@@ -7,8 +7,23 @@
 extern "C" {
 #endif
 
-/// The best implementation this CPU runs: 2 = AVX-512F, 1 = AVX2+FMA, 0 = portable C.
-int hat_small_gemm_isa(void);
+/// The instruction set every kernel here uses (cpu_features.c): 2 = AVX-512F, 1 = AVX2+FMA,
+/// 0 = portable C; the CPU's best, capped by HAT_KERNEL_ISA=portable|avx2|avx512 when set.
+int hat_kernel_isa(void);
+
+/// HAT_KERNEL_ISA as asked: -1 unset, 0 portable, 1 avx2, 2 avx512, -2 not one of those.
+int hat_kernel_isa_requested(void);
+
+/// C[M,N] = alpha · A·B + beta · C in float32 (sgemm.c): A(m,k) = a[m·a_rs + k·a_cs],
+/// B(k,n) = b[k·b_rs + n·b_cs] (any strides; unit stride in one of them is fast), C row-major
+/// (C[m,n] = c[m·ldc + n]); beta = 0 does not read C. Single-threaded. Returns 0, or −1 when the
+/// packing buffers could not be allocated (C untouched).
+int hat_sgemm(long M, long N, long K, float alpha, const float *a, long a_rs, long a_cs,
+              const float *b, long b_rs, long b_cs, float beta, float *c, long ldc);
+
+/// The same with the implementation capped at `isa` (tests compare every path).
+int hat_sgemm_isa(int isa, long M, long N, long K, float alpha, const float *a, long a_rs, long a_cs,
+                  const float *b, long b_rs, long b_cs, float beta, float *c, long ldc);
 
 /// C[M,N] = alpha · A[M,K] · B[N,K]ᵀ + beta · C, all row-major with leading dimensions
 /// (A[m,k] = a[m·lda + k], B's row n is b[n·ldb ..], C[m,n] = c[m·ldc + n]).
