@@ -8,6 +8,17 @@ scripts/setup.sh
 
 swift test -c release "$@"
 
+# The engine's tests again on other kernels (full runs only): the BLAS fallback on OpenBLAS's
+# oldest x86-64 kernels (what an unrecognized CPU gets), then the portable C kernels everywhere.
+# Which kernel runs must never move results beyond the tests' tolerances.
+if [ $# -eq 0 ]; then
+  engine_tests='TensorEngineTests|NNTests|ModelTests'
+  echo "test.sh: engine tests with OPENBLAS_CORETYPE=Prescott HAT_GEMM=blas"
+  OPENBLAS_CORETYPE=Prescott HAT_GEMM=blas swift test -c release --skip-build --filter "$engine_tests"
+  echo "test.sh: engine tests with HAT_KERNEL_ISA=portable"
+  HAT_KERNEL_ISA=portable swift test -c release --skip-build --filter "$engine_tests"
+fi
+
 # The self-contained binary (scripts/package.sh): built, and checked against the development
 # build with the toolchain hidden, on every full run (not when the tests are filtered).
 if [ $# -eq 0 ] && [ "${HAT_SKIP_PACKAGE:-0}" != "1" ]; then

@@ -1,4 +1,5 @@
 import Foundation
+import TensorEngine
 import Yams
 import Latency
 
@@ -29,7 +30,7 @@ public struct PipelineConfig: Sendable {
     public var latencyLength = 30
     public var latencyBeam = 5
     public var latencySeed: UInt64 = 1
-    public var latencyThreads = 1
+    public var latencyThreads = ParallelSettings.availableCores  // as every command: the cores available
     // predictor
     public var predictorKind = "ridge"
     public var predictorSeed: UInt64 = 0
@@ -46,7 +47,7 @@ public struct PipelineConfig: Sendable {
     public var repairOffspring = false
     public var searchSeed: UInt64 = 1
     public var validSubset: Int?
-    public var searchThreads = 2
+    public var searchThreads = ParallelSettings.availableCores
     // train
     public var trainMode = "scratch"
     public var train: [String: String] = [:]
@@ -57,7 +58,7 @@ public struct PipelineConfig: Sendable {
     /// (`lenpen: [0.6, 1.0, 1.5]`) the test stage translates the validation split with each and
     /// tests with the one of highest validation BLEU, so the test split never picks its own setting.
     public var testLengthPenalties = [0.6]
-    public var testThreads = 1
+    public var testThreads = ParallelSettings.availableCores
     /// Average the weights of the training stage's last N epoch checkpoints before testing
     /// (HAT's IWSLT protocol averages 10; the PyTorch baseline in PERFORMANCE.md averages 3).
     /// 1 tests `checkpoint_best` as it is.

@@ -239,7 +239,7 @@ public final class PipelineRunner {
         defer { TensorStorage.useHugePages = false }
         let rows = try builder.run(model: model, csv: latencyCSV)
         let latencies = rows.latencies
-        return ["csv": latencyCSV, "rows": "\(rows.count)", "blas": BLAS.coreName, "threads": "\(config.latencyThreads)",
+        return ["csv": latencyCSV, "rows": "\(rows.count)", "kernels": BLAS.kernelDescription, "cpu": MeasurementProvenance.cpuModelName(), "threads": "\(config.latencyThreads)",
                 "range_ms": String(format: "%.2f–%.2f", latencies.min() ?? 0, latencies.max() ?? 0)]
     }
 

@@ -81,7 +81,7 @@ public enum LatencyPredictorSource: Equatable, Sendable, CustomStringConvertible
                                        encoderStd: m.encoderStdMs, decoderStd: m.decoderStdMs))
                 log(String(format: "calibrating latency on this machine: %d/%d measured (%.2f ms)", i + 1, configs.count, m.totalMs))
             }
-            data = LatencyDataset(rows: rows, source: "\(rows.count) SubTransformers measured on this machine (BLAS \(BLAS.coreName))")
+            data = LatencyDataset(rows: rows, source: "\(rows.count) SubTransformers measured on this machine (\(BLAS.kernelDescription))")
             try data.write(to: measuredCSV)
         }
         predictor = Self.train(on: data, seed: seed)

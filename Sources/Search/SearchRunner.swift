@@ -67,7 +67,7 @@ public struct SearchRunner {
         var measured: [MeasuredLatencyCheck.Result] = []
         if measureWinners {
             BLAS.setComputeThreads(measureThreads)
-            log("measuring the found SubTransformers on this machine (HAT's method, \(measureIterations) runs, BLAS \(BLAS.coreName))")
+            log("measuring the found SubTransformers on this machine (HAT's method, \(measureIterations) runs, \(measureThreads) threads; \(BLAS.kernelDescription))")
             measured = try MeasuredLatencyCheck.run(paretoURL: job.paretoURL, previous: previousFront, model: inputs.model,
                                                     measurer: LatencyMeasurer(length: length, beam: beam, warmup: 5, iterations: measureIterations),
                                                     log: log)

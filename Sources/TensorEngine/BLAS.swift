@@ -4,6 +4,7 @@ import Accelerate
 import CBLAS
 #endif
 import CKernels
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -234,6 +235,36 @@ public enum BLAS {
         #else
         return "Accelerate"
         #endif
+    }
+}
+
+extension BLAS {
+    /// GFLOP/s of one training-sized product (1024 × 1024 × 512, the best of 5 runs on this
+    /// process's threads) in float32 and with bfloat16 operands: about 0.1 s, so that `hat train`
+    /// can say which precision is faster on this CPU (AVX512-BF16 doubles the multiply rate on AMD
+    /// Zen 4 but not on Intel's Xeons, where bfloat16 is AMX's; docs/PERFORMANCE.md).
+    public static func measureProductRates() -> (float32: Double, bfloat16: Double) {
+        let (m, n, k) = (1024, 1024, 512)
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k), b = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        for i in 0..<(m * k) { a[i] = Float(i % 7) * 0.1 }
+        for i in 0..<(k * n) { b[i] = Float(i % 5) * 0.1 }
+        let am = MatrixRef(pointer: a, rows: m, cols: k, rowStride: k, colStride: 1)
+        let bm = MatrixRef(pointer: b, rows: k, cols: n, rowStride: n, colStride: 1)
+        let cm = MatrixRef(pointer: c, rows: m, cols: n, rowStride: n, colStride: 1)
+        func rate(_ precision: ProductPrecision) -> Double {
+            $productPrecision.withValue(precision) {
+                var best = Double.infinity
+                for _ in 0..<6 {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    gemm(cm, am, bm, beta: 0)
+                    best = Swift.min(best, Double(DispatchTime.now().uptimeNanoseconds - start))
+                }
+                return 2 * Double(m * n * k) / best
+            }
+        }
+        return (rate(.float32), rate(.bfloat16))
     }
 }
 

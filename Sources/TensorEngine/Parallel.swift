@@ -44,13 +44,17 @@ func parallelChunks(_ count: Int, minimumPerThread: Int = 32_768, _ body: (Int, 
 
 /// Number of threads the elementwise kernels and row-wise reductions may use.
 public enum ParallelSettings {
-    nonisolated(unsafe) public static var threads: Int = {
+    /// The cores this process may run on: the default thread count of every command, as in
+    /// PyTorch (docs/PERFORMANCE.md measures decoding and training at 1 and 2).
+    public static let availableCores: Int = {
         #if os(Linux)
         return Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         #else
         return Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
         #endif
     }()
+
+    nonisolated(unsafe) public static var threads: Int = availableCores
 }
 
 #if canImport(Glibc)

@@ -1,13 +1,18 @@
 import ArgumentParser
+import Latency
 import TensorEngine
 
 /// The `hat` command-line tool: one small file per subcommand, no logic of its own.
 @main
 struct HAT: ParsableCommand {
+    static let versionNumber = "0.1.0"
+
     static let configuration = CommandConfiguration(
         commandName: "hat",
         abstract: "Hardware-aware neural architecture search for Transformer translation models (HAT, in Swift).",
-        version: "0.1.0",
+        // `hat --version` also says which kernels this CPU gets (docs/PERFORMANCE.md), since speed
+        // depends on it more than on anything else.
+        version: "\(versionNumber)\n\(BLAS.kernelDescription)\nCPU: \(MeasurementProvenance.cpuModelName()), \(ParallelSettings.availableCores) cores",
         subcommands: [
             DataCommand.self, TrainCommand.self, AverageCommand.self, TranslateCommand.self, TestCommand.self,
             ScoreCommand.self, SampleCommand.self, ProfileCommand.self, LatencyCommand.self, SearchCommand.self,

@@ -29,7 +29,8 @@ struct MeasurementOptions: ParsableArguments {
     @Option(help: "Beam size (hypotheses decoded in parallel).") var beam: Int = 5
     @Option(help: "Untimed warm-up runs.") var warmup: Int = 5
     @Option(help: "Timed runs (HAT: 300 for predictor data; the fastest and slowest 10 % are dropped).") var iterations: Int = 20
-    @Option(help: "Compute threads (BLAS and engine kernels). 1 is steadiest on a machine shared with other jobs; on an idle one 2 split the wide products (the output projection) and decode a WMT model about 1.5x faster (docs/PERFORMANCE.md).") var threads: Int = 1
+    @Option(help: "Compute threads (default: the cores available, \(ParallelSettings.availableCores) here). 1 is steadiest on a machine shared with other jobs; on an idle one more threads split the wide products (docs/PERFORMANCE.md).")
+    var threads: Int = ParallelSettings.availableCores
     @Option(help: "Clock of the built-in measurement: wall (elapsed time, HAT's method) or cpu (this process's CPU time: steadier on a machine shared with other jobs).")
     var clock: String = "wall"
     @Option(help: ArgumentHelp("Measure with this shell command instead of the built-in method.",
@@ -61,6 +62,11 @@ struct MeasurementOptions: ParsableArguments {
     /// (source, target) vocabulary sizes.
     func vocabularySizes() throws -> (Int, Int) {
         try resolveVocabularySizes(data: data, vocab: vocab, source: sourceVocab, target: targetVocab)
+    }
+
+    /// What a dataset or a measurement records about how it was measured.
+    var provenance: MeasurementProvenance {
+        MeasurementProvenance(threads: threads, length: length, beam: beam, iterations: iterations, method: command ?? clock)
     }
 
     var measurer: LatencyMeasurer {
@@ -130,9 +136,10 @@ struct LatencyMeasureCommand: ParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(m), as: UTF8.self))
         } else {
-            print(String(format: "%@: encoder %.2f ± %.2f ms, decoder %.2f ± %.2f ms, total %.2f ms (length %d, beam %d, %d runs, BLAS %@)",
+            print(String(format: "%@: encoder %.2f ± %.2f ms, decoder %.2f ± %.2f ms, total %.2f ms (length %d, beam %d, %d runs, %d threads; %@)",
                          URL(fileURLWithPath: subtransformer).lastPathComponent, m.encoderMeanMs, m.encoderStdMs,
-                         m.decoderMeanMs, m.decoderStdMs, m.totalMs, m.length, m.beam, m.iterations, BLAS.coreName))
+                         m.decoderMeanMs, m.decoderStdMs, m.totalMs, m.length, m.beam, m.iterations, options.threads,
+                         BLAS.kernelDescription))
         }
     }
 }
@@ -159,6 +166,18 @@ struct LatencyDatasetCommand: ParsableCommand {
         guard let spacePath = options.space else { throw ValidationError("--space is required: the SubTransformers are sampled from it") }
         let space = try SearchSpace(contentsOf: spacePath)
         let measurer = options.measurer
+        // HAT's CSV has no room for how its rows were measured: that goes beside it. Rows added
+        // under other settings than the file's first ones are allowed (the user may mean it) but said.
+        let provenance = options.provenance
+        if !FileManager.default.fileExists(atPath: out) {
+            try provenance.write(besideDataset: out)
+        } else if let earlier = MeasurementProvenance.read(besideDataset: out) {
+            let changes = provenance.differences(from: earlier)
+            if !changes.isEmpty {
+                print("warning: \(out) holds rows measured with other settings (\(changes.joined(separator: "; "))); "
+                    + "new rows will not be comparable to them. Use a new --out to keep datasets apart.")
+            }
+        }  // else a dataset from before provenance files: its rows' settings are unknown, none is claimed
         var builder = LatencyDatasetBuilder(space: space, count: count, seed: seed, measurer: measurer)
         let progress = ProgressPrinter()
         builder.log = { progress.log($0) }

@@ -46,7 +46,7 @@ struct ScoreCommand: ParsableCommand {
     func run() throws {
         let corpus = try ScoringCorpus.read(hypothesisFile: hyp, referenceFiles: refs)
         let report = ScoreReport(corpus: corpus, metrics: try metricList(), tokenizer: tokenize, lowercase: lowercase)
-        let version = "hat-\(HAT.configuration.version)"
+        let version = "hat-\(HAT.versionNumber)"
         print(json ? report.json(version: version, width: width) : report.text(version: version, width: width))
     }
 }

@@ -58,8 +58,9 @@ struct SearchCommand: ParsableCommand {
     @Flag(name: .customLong("no-measure"), help: "Do not measure the found SubTransformers on this machine (the predictor describes another device).")
     var noMeasure = false
     @Option(name: .customLong("measure-iterations"), help: "Timed runs when measuring the found SubTransformers.") var measureIterations: Int = 20
-    @Option(help: "Compute threads of the fitness evaluation.") var threads: Int = 2
-    @Option(name: .customLong("measure-threads"), help: "Compute threads when measuring (as the latency data was measured).") var measureThreads: Int = 1
+    @Option(help: "Compute threads of the fitness evaluation (default: the cores available).") var threads: Int = ParallelSettings.availableCores
+    @Option(name: .customLong("measure-threads"), help: "Compute threads when measuring, as the latency data was measured (default: the cores available, as hat latency dataset's).")
+    var measureThreads: Int = ParallelSettings.availableCores
 
     func validate() throws {
         if threads < 1 || measureThreads < 1 { throw ValidationError("--threads and --measure-threads must be at least 1") }

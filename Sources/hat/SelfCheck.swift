@@ -14,7 +14,7 @@ struct SelfCheck: ParsableCommand {
     @Option(help: "Gradient-descent steps.") var steps: Int = 200
 
     func run() throws {
-        print("hat \(HAT.configuration.version) — BLAS kernel: \(BLAS.coreName), threads: \(ParallelSettings.threads), seed: \(seed)")
+        print("hat \(HAT.versionNumber) — \(BLAS.kernelDescription); threads: \(ParallelSettings.threads), seed: \(seed)")
         var rng = RandomGenerator(seed: seed)
         // Fit y = relu(x·W1ᵀ + b1)·W2ᵀ to a fixed random teacher: the loss must fall by orders of magnitude.
         let teacher1 = Tensor.randn([16, 8], std: 0.5, rng: &rng)

@@ -17,8 +17,8 @@ struct DecodingOptions: ParsableArguments {
     @Option(name: .customLong("max-len-a"), help: "Maximum output length = a · source length + b.") var maxLenA: Double = 1.2
     @Option(name: .customLong("max-len-b"), help: "Maximum output length = a · source length + b.") var maxLenB: Int = 10
     @Option(name: .customLong("batch-sentences"), help: "Sentences translated together.") var batchSentences: Int = 32
-    @Option(help: "Compute threads (BLAS and engine kernels); decoding's small matrix products run fastest on 1.")
-    var threads: Int = 1
+    @Option(help: "Compute threads (default: the cores available, \(ParallelSettings.availableCores) here).")
+    var threads: Int = ParallelSettings.availableCores
 
     func validate() throws {
         if beam < 1 { throw ValidationError("--beam must be at least 1") }
@@ -109,6 +109,6 @@ struct TestCommand: ParsableCommand {
         let corpus = try ScoringCorpus(hypotheses: hypotheses, references: [references])
         var metrics: [ScoreMetric] = [.bleu, .chrf]
         if tokenizedBLEU { metrics.append(.tokenizedBLEU) }
-        print(ScoreReport(corpus: corpus, metrics: metrics).text(version: HAT.configuration.version))
+        print(ScoreReport(corpus: corpus, metrics: metrics).text(version: HAT.versionNumber))
     }
 }

@@ -117,6 +117,22 @@ struct Float32GEMMTests {
         }
     }
 
+    @Test("this process runs the kernels its environment asks for (scripts/test.sh reruns the engine tests under each)")
+    func environmentTakesEffect() {
+        let isa = ProcessInfo.processInfo.environment["HAT_KERNEL_ISA"]
+        let gemm = ProcessInfo.processInfo.environment["HAT_GEMM"]
+        if isa == "portable" {
+            #expect(KernelISA.current == .portable)
+            #expect(hat_bf16_gemm_available() == 0)
+            if gemm == nil { #expect(BLAS.float32GEMM == .engine(.portable)) }
+        }
+        if gemm == "blas" { #expect(BLAS.float32GEMM == .blas) }
+        if let core = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], core == "Prescott" {
+            #expect(BLAS.coreName == "Prescott")
+        }
+        #expect(BLAS.kernelDescription.contains("float32 GEMM \(BLAS.float32GEMM)"))
+    }
+
     @Test("the kernel choice: engine where the CPU has AVX2 or AVX-512, BLAS otherwise, the environment overriding")
     func kernelChoice() {
         #expect(Float32GEMM.choose(environmentGEMM: nil, isaRequested: -1, isa: .avx512).0 == .engine(.avx512))

@@ -1,0 +1,70 @@
+import Data
+import Foundation
+import TensorEngine
+
+/// Where and how latencies were measured: the CPU, the kernels that ran, the thread count and
+/// HAT's measurement settings. A latency dataset is only meaningful for the machine and settings
+/// that produced it, and HAT's CSV format has no room for them, so `hat latency dataset` writes
+/// them beside the CSV (`lat.csv` → `lat.csv.provenance.json`) and the pipeline into its results.
+public struct MeasurementProvenance: Codable, Equatable, Sendable {
+    /// The CPU as the kernel names it (/proc/cpuinfo "model name"), or "unknown".
+    public var cpu: String
+    /// Every kernel choice of the measuring process (`BLAS.kernelDescription`).
+    public var kernels: String
+    public var threads: Int
+    public var length: Int
+    public var beam: Int
+    public var iterations: Int
+    /// "wall" or "cpu" for the built-in method; the user's command for `--command`.
+    public var method: String
+
+    public init(threads: Int, length: Int, beam: Int, iterations: Int, method: String) {
+        cpu = MeasurementProvenance.cpuModelName()
+        kernels = BLAS.kernelDescription
+        self.threads = threads
+        self.length = length
+        self.beam = beam
+        self.iterations = iterations
+        self.method = method
+    }
+
+    /// The provenance file of a dataset CSV.
+    public static func path(besideDataset csv: String) -> String { csv + ".provenance.json" }
+
+    /// Writes this provenance beside `csv` (atomically).
+    public func write(besideDataset csv: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(self), to: Self.path(besideDataset: csv))
+    }
+
+    /// The provenance stored beside `csv`, if there is a readable one.
+    public static func read(besideDataset csv: String) -> MeasurementProvenance? {
+        guard let data = FileManager.default.contents(atPath: path(besideDataset: csv)) else { return nil }
+        return try? JSONDecoder().decode(MeasurementProvenance.self, from: data)
+    }
+
+    /// How `other` (the settings of rows already in a dataset) differs from this run, one phrase
+    /// per field; empty when rows measured now are comparable to them.
+    public func differences(from other: MeasurementProvenance) -> [String] {
+        var out: [String] = []
+        if cpu != other.cpu { out.append("CPU '\(other.cpu)' → '\(cpu)'") }
+        if kernels != other.kernels { out.append("kernels '\(other.kernels)' → '\(kernels)'") }
+        if threads != other.threads { out.append("threads \(other.threads) → \(threads)") }
+        if length != other.length || beam != other.beam { out.append("length/beam \(other.length)/\(other.beam) → \(length)/\(beam)") }
+        if iterations != other.iterations { out.append("iterations \(other.iterations) → \(iterations)") }
+        if method != other.method { out.append("method '\(other.method)' → '\(method)'") }
+        return out
+    }
+
+    /// /proc/cpuinfo's first "model name" (Linux); "unknown" elsewhere or when absent.
+    public static func cpuModelName() -> String {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
+        for line in text.split(separator: "\n") where line.hasPrefix("model name") {
+            if let colon = line.firstIndex(of: ":") {
+                return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return "unknown"
+    }
+}
