@@ -16,20 +16,24 @@ def median_ms(fn, repeats, warmup=2):
     return sorted(xs)[len(xs) // 2]
 
 def gemm():
-    for m, n, k in [(4096, 3072, 640), (4096, 2048, 512), (4096, 512, 2048), (5, 512, 512), (5, 2048, 512)]:
-        a, b = torch.randn(m, k), torch.randn(k, n)
+    # The shapes and layouts of Sources/HATBenchmarks/main.swift: nn a·b, nt a·bᵀ (x·Wᵀ), tn aᵀ·b (gᵀ·x).
+    shapes = [(4096, 3072, 640, "nn"), (4096, 2048, 512, "nt"), (4096, 512, 2048, "nn"), (2048, 512, 4096, "tn"),
+              (160, 2048, 512, "nt"), (5, 512, 512, "nn"), (5, 2048, 512, "nn")]
+    for m, n, k, layout in shapes:
+        a = torch.randn(k, m).t() if layout == "tn" else torch.randn(m, k)
+        b = torch.randn(n, k).t() if layout == "nt" else torch.randn(k, n)
         reps = 10 if m * n * k > 100_000_000 else 200
         ms = median_ms(lambda: a @ b, reps)
-        print(json.dumps({"bench": "gemm", "shape": f"{m}x{n}x{k}", "impl": "torch", "ms": ms, "precision": "float32",
-                          "gflops": 2 * m * n * k / (ms * 1e6)}))
+        print(json.dumps({"bench": "gemm", "shape": f"{m}x{n}x{k}", "layout": layout, "impl": "torch", "ms": ms,
+                          "precision": "float32", "gflops": 2 * m * n * k / (ms * 1e6)}))
         if m > 5:
             # As hat's bf16 rows: float32 operands, products in bfloat16 under autocast (conversion included).
             def autocast_product():
                 with torch.autocast("cpu", dtype=torch.bfloat16):
                     return a @ b
             ms = median_ms(autocast_product, reps)
-            print(json.dumps({"bench": "gemm", "shape": f"{m}x{n}x{k}", "impl": "torch", "ms": ms, "precision": "bfloat16",
-                              "gflops": 2 * m * n * k / (ms * 1e6)}))
+            print(json.dumps({"bench": "gemm", "shape": f"{m}x{n}x{k}", "layout": layout, "impl": "torch", "ms": ms,
+                              "precision": "bfloat16", "gflops": 2 * m * n * k / (ms * 1e6)}))
 
 def encoder_layer():
     d, ffn, H = 512, 2048, 8

@@ -139,6 +139,15 @@ static int pack_a(const float *a, long a_rs, long a_cs, long m0, long mc, long k
     for (long p = 0; p < mc; p += mr) {
         const long rows = mc - p < mr ? mc - p : mr;
         float *panel = out + (p / mr) * mr * KC;
+        if (a_rs == 1 && rows == mr && (mr == 12 || mr == 6)) {
+            // A column-major A (Aᵀ of a weight gradient gᵀ·x): mr contiguous values per k, copied
+            // with a constant size that the compiler inlines (a memcpy call per 24–48 bytes costs
+            // more than the copy).
+            const float *src = a + m0 + p + k0 * a_cs;
+            if (mr == 12) for (long k = 0; k < kc; k++) memcpy(panel + k * 12, src + k * a_cs, 12 * sizeof(float));
+            else for (long k = 0; k < kc; k++) memcpy(panel + k * 6, src + k * a_cs, 6 * sizeof(float));
+            continue;
+        }
         for (long k = 0; k < kc; k++) {
             const float *src = a + (m0 + p) * a_rs + (k0 + k) * a_cs;
             float *o = panel + k * mr;
