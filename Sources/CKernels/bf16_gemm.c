@@ -19,6 +19,7 @@
 // Single-threaded: the engine splits C into blocks over its own threads (BLAS.swift).
 
 #include "hat_kernels.h"
+#include "packing_buffers.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -321,19 +322,6 @@ static void kernel_avx512bf16(long kcp, const uint32_t *pa, long ars, long aks, 
 
 // MARK: driver
 
-/// Per-thread packing buffers, grown on demand and kept (the engine's threads are long-lived).
-static _Thread_local uint32_t *buffer_a, *buffer_b;
-static _Thread_local size_t capacity_a, capacity_b;
-
-static uint32_t *reserve(uint32_t **buffer, size_t *capacity, size_t words) {
-    if (*capacity < words) {
-        free(*buffer);
-        *buffer = aligned_alloc(64, (words * 4 + 63) / 64 * 64);
-        *capacity = *buffer ? words : 0;
-    }
-    return *buffer;
-}
-
 int hat_sgemm_bf16_isa(int isa, long M, long N, long K, float alpha, const float *a, long a_rs, long a_cs,
                        const float *b, long b_rs, long b_cs, float beta, float *c, long ldc) {
     if (M <= 0 || N <= 0) return 0;
@@ -350,8 +338,8 @@ int hat_sgemm_bf16_isa(int isa, long M, long N, long K, float alpha, const float
 #endif
     const long ncMax = N < NC ? N : NC, kcMax = K < KC ? K : KC, mcMax = M < MC ? M : MC;
     const long kcpMax = (kcMax + 1) / 2;
-    uint32_t *pb = reserve(&buffer_b, &capacity_b, (size_t)((ncMax + NR - 1) / NR) * kcpMax * NR);
-    uint32_t *pa = reserve(&buffer_a, &capacity_a, (size_t)((mcMax + MR - 1) / MR) * kcpMax * MR);
+    uint32_t *pb = hat_packing_buffer(HAT_PACK_BF16_B, (size_t)((ncMax + NR - 1) / NR) * kcpMax * NR * 4);
+    uint32_t *pa = hat_packing_buffer(HAT_PACK_BF16_A, (size_t)((mcMax + MR - 1) / MR) * kcpMax * MR * 4);
     if (!pa || !pb) return -1;
     for (long jc = 0; jc < N; jc += NC) {
         const long nc = N - jc < NC ? N - jc : NC;

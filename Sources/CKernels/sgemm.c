@@ -18,6 +18,7 @@
 // Single-threaded: the engine splits C into blocks over its own threads (BLAS.swift).
 
 #include "hat_kernels.h"
+#include "packing_buffers.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -306,19 +307,6 @@ static void kernel_avx512(long kc, const float *pa, int rowLayout, const float *
 
 // MARK: driver
 
-/// Per-thread packing buffers, grown on demand and kept (the engine's threads are long-lived).
-static _Thread_local float *buffer_a, *buffer_b;
-static _Thread_local size_t capacity_a, capacity_b;
-
-static float *reserve(float **buffer, size_t *capacity, size_t floats) {
-    if (*capacity < floats) {
-        free(*buffer);
-        *buffer = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
-        *capacity = *buffer ? floats : 0;
-    }
-    return *buffer;
-}
-
 int hat_sgemm_isa(int isa, long M, long N, long K, float alpha, const float *a, long a_rs, long a_cs, const float *b,
                   long b_rs, long b_cs, float beta, float *c, long ldc) {
     if (M <= 0 || N <= 0) return 0;
@@ -336,8 +324,8 @@ int hat_sgemm_isa(int isa, long M, long N, long K, float alpha, const float *a, 
 #endif
     const long depth = slice_depth(K);
     const long ncMax = N < NC ? N : NC, kcMax = depth, mcMax = M < MC ? M : MC;
-    float *pb = reserve(&buffer_b, &capacity_b, (size_t)((ncMax + nr - 1) / nr) * nr * kcMax);
-    float *pa = reserve(&buffer_a, &capacity_a, (size_t)((mcMax + mr - 1) / mr) * mr * KC);
+    float *pb = hat_packing_buffer(HAT_PACK_SGEMM_B, (size_t)((ncMax + nr - 1) / nr) * nr * kcMax * sizeof(float));
+    float *pa = hat_packing_buffer(HAT_PACK_SGEMM_A, (size_t)((mcMax + mr - 1) / mr) * mr * KC * sizeof(float));
     if (!pa || !pb) return -1;
     for (long jc = 0; jc < N; jc += NC) {
         const long nc = N - jc < NC ? N - jc : NC;
