@@ -104,7 +104,7 @@ def step(src, prev, tgt):
     return loss
 
 src = torch.randint(4, Vs, (B, S)); prev = torch.randint(4, Vt, (B, T)); tgt = torch.randint(4, Vt, (B, T))
-for _ in range(2):
+for _ in range(setup.get("warmup", 2)):
     step(src, prev, tgt)
 times = []
 for _ in range(setup["repeats"]):

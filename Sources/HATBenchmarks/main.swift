@@ -134,26 +134,29 @@ func benchSubTransformerStep(spacePath: String, which: String) throws {
     let target = (0..<(batch * targetLength)).map { _ in Int32(4 + rng.nextInt(targetVocab - 4)) }
     let context = ForwardContext(training: true, rng: RandomGenerator(seed: 1))
     let adam = Adam(parameters: model.parameters(), learningRate: 1e-4)
-    let repeats = 5
+    // Five untimed steps: the process heap grows to its steady size over the first steps (every
+    // activation on fresh pages, a tenth of a step's time in page faults), as it does once in a
+    // training run of thousands of steps. The PyTorch side warms up as many (setup["warmup"]).
+    let repeats = 5, warmup = 5
     let setup: [String: Any] = [
         "space": try JSONSerialization.jsonObject(with: JSONEncoder().encode(space)),
         "config": try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)),
         "batch": batch, "source_length": sourceLength, "target_length": targetLength,
         "source_vocab": model.sourceVocabSize, "target_vocab": targetVocab,
-        "dropout": rates.dropout, "attention_dropout": rates.attentionDropout, "repeats": repeats, "which": which,
+        "dropout": rates.dropout, "attention_dropout": rates.attentionDropout, "repeats": repeats, "warmup": warmup, "which": which,
     ]
     emit(["bench": "subtransformer_step_setup", "setup": String(decoding: try JSONSerialization.data(withJSONObject: setup, options: [.sortedKeys]), as: UTF8.self)])
     let countedBefore = BLAS.multiplyAddsCounted
-    let ms = time(repeats: repeats) {
+    let ms = time(repeats: repeats, warmup: warmup) {
         let (loss, _) = model.loss(source: src, previousOutput: prev, target: target, config: config,
                                    labelSmoothing: 0.1, context: context)
         loss.backward()
         adam.update(gradientScale: 1 / Float(batch * targetLength))
         model.zeroGrad()
     }
-    // Product work per step (2 warm-ups + the timed repeats ran): with the best GEMM rate of this
+    // Product work per step (the warm-ups + the timed repeats ran): with the best GEMM rate of this
     // CPU (`hat-bench gemm`) it bounds how fast any implementation of this step can be.
-    let countedAfter = BLAS.multiplyAddsCounted, steps = Double(repeats + 2)
+    let countedAfter = BLAS.multiplyAddsCounted, steps = Double(repeats + warmup)
     let fp32GFLOP = 2 * Double(countedAfter.float32 - countedBefore.float32) / steps / 1e9
     let bf16GFLOP = 2 * Double(countedAfter.bfloat16 - countedBefore.bfloat16) / steps / 1e9
     emit(["bench": "subtransformer_step", "impl": "swift", "which": which, "ms": ms, "target_tokens_per_s": Double(batch * targetLength) / ms * 1e3,
