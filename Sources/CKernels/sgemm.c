@@ -46,7 +46,7 @@ static long slice_depth(long K) {
     return (K + slices - 1) / slices;
 }
 
-typedef void (*micro_kernel)(long kc, const float *pa, int rowLayout, const float *pb, float *c, long ldc, long rows,
+typedef void (*micro_kernel)(long kc, const float *pa, long ars, const float *pb, float *c, long ldc, long rows,
                              long cols, float alpha, float beta, int overwrite);
 
 // MARK: packing
@@ -87,6 +87,12 @@ static void pack_b(const float *b, long b_rs, long b_cs, long k0, long kc, long 
         if (b_cs == 1) {
             // Row-major B (a weight in x·W, or activations): each k is a contiguous run of cols.
             const float *src = b + k0 * b_rs + n0 + p;
+            if (cols == nr && (nr == 32 || nr == 16)) {
+                // Whole rows of a panel at a constant size the compiler inlines (see pack_a).
+                if (nr == 32) for (long k = 0; k < kc; k++) memcpy(panel + k * 32, src + k * b_rs, 32 * sizeof(float));
+                else for (long k = 0; k < kc; k++) memcpy(panel + k * 16, src + k * b_rs, 16 * sizeof(float));
+                continue;
+            }
             for (long k = 0; k < kc; k++) {
                 memcpy(panel + k * nr, src + k * b_rs, (size_t)cols * sizeof(float));
                 for (long j = cols; j < nr; j++) panel[k * nr + j] = 0;
@@ -163,8 +169,9 @@ static int pack_a(const float *a, long a_rs, long a_cs, long m0, long mc, long k
     return 0;
 }
 
-/// The A value of row r at depth k in a packed panel of mr rows.
-#define A_AT(pa, rowLayout, mr, r, k) ((rowLayout) ? (pa)[(r) * KC + (k)] : (pa)[(k) * (mr) + (r)])
+/// The A value of row r at depth k in a panel of mr rows: rows `ars` apart (a row-major A read in
+/// place, or a packed partial panel), or, with ars = 0, packed column-wise.
+#define A_AT(pa, ars, mr, r, k) ((ars) ? (pa)[(r) * (ars) + (k)] : (pa)[(k) * (mr) + (r)])
 
 /// Writes one tile row: c = alpha·acc + beta·c on the first K slice (beta = 0 does not read c),
 /// c += alpha·acc after it.
@@ -177,14 +184,14 @@ static inline void store_value(float *x, float acc, float alpha, float beta, int
 
 enum { MR_PORTABLE = 4, NR_PORTABLE = 16 };
 
-static void kernel_portable(long kc, const float *pa, int rowLayout, const float *pb, float *c, long ldc, long rows,
+static void kernel_portable(long kc, const float *pa, long ars, const float *pb, float *c, long ldc, long rows,
                             long cols, float alpha, float beta, int overwrite) {
     float acc[MR_PORTABLE][NR_PORTABLE];
     memset(acc, 0, sizeof acc);
     for (long k = 0; k < kc; k++) {
         const float *bk = pb + k * NR_PORTABLE;
         for (int r = 0; r < MR_PORTABLE; r++) {
-            const float av = A_AT(pa, rowLayout, MR_PORTABLE, r, k);
+            const float av = A_AT(pa, ars, MR_PORTABLE, r, k);
             for (int j = 0; j < NR_PORTABLE; j++) acc[r][j] += av * bk[j];
         }
     }
@@ -200,7 +207,7 @@ enum { MR_AVX2 = 6, NR_AVX2 = 16 };
 
 #define INLINE_AVX2 static inline __attribute__((always_inline, target("avx2,fma")))
 
-INLINE_AVX2 void kernel_avx2_body(const int rowLayout, long kc, const float *pa, const float *pb, float *c, long ldc,
+INLINE_AVX2 void kernel_avx2_body(const long ars, long kc, const float *pa, const float *pb, float *c, long ldc,
                                   long rows, long cols, float alpha, float beta, int overwrite) {
     __m256 acc0[MR_AVX2], acc1[MR_AVX2];
 #pragma clang loop unroll(full)
@@ -213,7 +220,7 @@ INLINE_AVX2 void kernel_avx2_body(const int rowLayout, long kc, const float *pa,
         const __m256 b0 = _mm256_loadu_ps(pb + k * NR_AVX2), b1 = _mm256_loadu_ps(pb + k * NR_AVX2 + 8);
 #pragma clang loop unroll(full)
         for (int r = 0; r < MR_AVX2; r++) {
-            const __m256 av = _mm256_set1_ps(A_AT(pa, rowLayout, MR_AVX2, r, k));
+            const __m256 av = _mm256_set1_ps(A_AT(pa, ars, MR_AVX2, r, k));
             acc0[r] = _mm256_fmadd_ps(av, b0, acc0[r]);
             acc1[r] = _mm256_fmadd_ps(av, b1, acc1[r]);
         }
@@ -246,9 +253,9 @@ INLINE_AVX2 void kernel_avx2_body(const int rowLayout, long kc, const float *pa,
 }
 
 __attribute__((target("avx2,fma")))
-static void kernel_avx2(long kc, const float *pa, int rowLayout, const float *pb, float *c, long ldc, long rows,
+static void kernel_avx2(long kc, const float *pa, long ars, const float *pb, float *c, long ldc, long rows,
                         long cols, float alpha, float beta, int overwrite) {
-    if (rowLayout) kernel_avx2_body(1, kc, pa, pb, c, ldc, rows, cols, alpha, beta, overwrite);
+    if (ars) kernel_avx2_body(ars, kc, pa, pb, c, ldc, rows, cols, alpha, beta, overwrite);
     else kernel_avx2_body(0, kc, pa, pb, c, ldc, rows, cols, alpha, beta, overwrite);
 }
 
@@ -258,7 +265,7 @@ enum { MR_AVX512 = 12, NR_AVX512 = 32 };
 
 #define INLINE_AVX512 static inline __attribute__((always_inline, target("avx512f")))
 
-INLINE_AVX512 void kernel_avx512_body(const int rowLayout, long kc, const float *pa, const float *pb, float *c,
+INLINE_AVX512 void kernel_avx512_body(const long ars, long kc, const float *pa, const float *pb, float *c,
                                       long ldc, long rows, long cols, float alpha, float beta, int overwrite) {
     __m512 acc0[MR_AVX512], acc1[MR_AVX512];
 #pragma clang loop unroll(full)
@@ -274,7 +281,7 @@ INLINE_AVX512 void kernel_avx512_body(const int rowLayout, long kc, const float 
         const __m512 b0 = _mm512_loadu_ps(pb + k * NR_AVX512), b1 = _mm512_loadu_ps(pb + k * NR_AVX512 + 16);
 #pragma clang loop unroll(full)
         for (int r = 0; r < MR_AVX512; r++) {
-            const __m512 av = _mm512_set1_ps(A_AT(pa, rowLayout, MR_AVX512, r, k));
+            const __m512 av = _mm512_set1_ps(A_AT(pa, ars, MR_AVX512, r, k));
             acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
             acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
         }
@@ -298,9 +305,9 @@ INLINE_AVX512 void kernel_avx512_body(const int rowLayout, long kc, const float 
 }
 
 __attribute__((target("avx512f")))
-static void kernel_avx512(long kc, const float *pa, int rowLayout, const float *pb, float *c, long ldc, long rows,
+static void kernel_avx512(long kc, const float *pa, long ars, const float *pb, float *c, long ldc, long rows,
                           long cols, float alpha, float beta, int overwrite) {
-    if (rowLayout) kernel_avx512_body(1, kc, pa, pb, c, ldc, rows, cols, alpha, beta, overwrite);
+    if (ars) kernel_avx512_body(ars, kc, pa, pb, c, ldc, rows, cols, alpha, beta, overwrite);
     else kernel_avx512_body(0, kc, pa, pb, c, ldc, rows, cols, alpha, beta, overwrite);
 }
 #endif
@@ -334,14 +341,24 @@ int hat_sgemm_isa(int isa, long M, long N, long K, float alpha, const float *a, 
             pack_b(b, b_rs, b_cs, pc, kc, jc, nc, nr, isa, pb);
             for (long ic = 0; ic < M; ic += MC) {
                 const long mc = M - ic < MC ? M - ic : MC;
-                const int rowLayout = pack_a(a, a_rs, a_cs, ic, mc, pc, kc, mr, pa);
+                // A row-major A is read in place: its MC × slice block stays in L2 after the first
+                // panel of B has passed it, as a packed copy would, without the copy (a tenth of a
+                // training step's time). Only a last panel of fewer than mr rows is packed, with
+                // zero rows below it. Any other A is packed column-wise.
+                const int inPlace = a_cs == 1;
+                if (!inPlace) pack_a(a, a_rs, a_cs, ic, mc, pc, kc, mr, pa);
+                else if (mc % mr != 0) pack_a(a, a_rs, a_cs, ic + mc / mr * mr, mc % mr, pc, kc, mr, pa);
                 for (long jr = 0; jr < nc; jr += nr) {
                     const long cols = nc - jr < nr ? nc - jr : nr;
                     const float *bp = pb + (jr / nr) * kc * nr;
                     for (long ir = 0; ir < mc; ir += mr) {
                         const long rows = mc - ir < mr ? mc - ir : mr;
-                        kernel(kc, pa + (ir / mr) * mr * KC, rowLayout, bp, c + (ic + ir) * ldc + jc + jr, ldc, rows,
-                               cols, alpha, beta, pc == 0);
+                        const float *ap;
+                        long ars;
+                        if (!inPlace) { ap = pa + (ir / mr) * mr * KC; ars = 0; }
+                        else if (rows == mr) { ap = a + (ic + ir) * a_rs + pc; ars = a_rs; }
+                        else { ap = pa; ars = KC; }
+                        kernel(kc, ap, ars, bp, c + (ic + ir) * ldc + jc + jr, ldc, rows, cols, alpha, beta, pc == 0);
                     }
                 }
             }
