@@ -61,12 +61,15 @@ public func multiHeadAttention(query: Tensor, key: Tensor, value: Tensor, heads:
     func head(_ base: UnsafeMutablePointer<Float>, _ x: Tensor, _ i: Int, _ h: Int, rows: Int) -> MatrixRef {
         MatrixRef(pointer: base + i * x.strides[0] + h * hd, rows: rows, cols: hd, rowStride: x.strides[1], colStride: 1)
     }
+    // Without a tape (decoding) the per-head products, a few rows each, go to the small-M kernels:
+    // packing them for the large-product GEMM costs more than the products.
+    let smallM = !GradMode.isEnabled
     let parallel = AttentionParallelism(blocks: blocks, t: t, s: s, hd: hd)
     parallel.run { _, range in
         for bh in range {
             let (i, h) = (bh / heads, bh % heads)
             let scores = MatrixRef(pointer: pp + bh * block, rows: t, cols: s, rowStride: s, colStride: 1)
-            gemm(scores, head(pq, q, i, h, rows: t), head(pk, k, i, h, rows: s).transposed, alpha: scale, beta: 0)
+            gemm(scores, head(pq, q, i, h, rows: t), head(pk, k, i, h, rows: s).transposed, alpha: scale, beta: 0, smallM: smallM)
             for row in 0..<t { allowed.softmax(scores.pointer + row * s, batch: i, query: row) }
             if let keep {
                 let mk = keep.keep + bh * block, src = pp + bh * block, dst = pd + bh * block
@@ -74,7 +77,7 @@ public func multiHeadAttention(query: Tensor, key: Tensor, value: Tensor, heads:
             }
             let weights = MatrixRef(pointer: pd + bh * block, rows: t, cols: s, rowStride: s, colStride: 1)
             let o = MatrixRef(pointer: po + i * t * width + h * hd, rows: t, cols: hd, rowStride: width, colStride: 1)
-            gemm(o, weights, head(pv, v, i, h, rows: s), beta: 0)
+            gemm(o, weights, head(pv, v, i, h, rows: s), beta: 0, smallM: smallM)
         }
     }
 
