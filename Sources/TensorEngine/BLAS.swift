@@ -243,7 +243,7 @@ extension BLAS {
     /// process's threads) in float32 and with bfloat16 operands: about 0.1 s, so that `hat train`
     /// can say which precision is faster on this CPU (AVX512-BF16 doubles the multiply rate on AMD
     /// Zen 4 but not on Intel's Xeons, where bfloat16 is AMX's; docs/PERFORMANCE.md).
-    public static func measureProductRates() -> (float32: Double, bfloat16: Double) {
+    public static func measureProductRates() -> (float32GFLOPs: Double, bfloat16GFLOPs: Double) {
         let (m, n, k) = (1024, 1024, 512)
         let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k), b = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
@@ -261,7 +261,7 @@ extension BLAS {
                     gemm(cm, am, bm, beta: 0)
                     best = Swift.min(best, Double(DispatchTime.now().uptimeNanoseconds - start))
                 }
-                return 2 * Double(m * n * k) / best
+                return 2 * Double(m * n * k) / best  // FLOP per nanosecond = GFLOP/s
             }
         }
         return (rate(.float32), rate(.bfloat16))

@@ -254,8 +254,8 @@ public final class Trainer {
             // on Intel's Xeons): measured here rather than guessed from the CPU's name.
             let rates = BLAS.measureProductRates()
             log(String(format: "this CPU has AVX512-BF16: products with bfloat16 operands run at %.0f GFLOP/s here against %.0f in float32 "
-                + "(one 1024x1024x512 product)%@", rates.bfloat16 / 1e9, rates.float32 / 1e9,
-                rates.bfloat16 > 1.15 * rates.float32 ? "; --bf16 trains faster (weights and Adam stay float32; docs/PERFORMANCE.md compares quality)"
+                + "(one 1024x1024x512 product)%@", rates.bfloat16GFLOPs, rates.float32GFLOPs,
+                rates.bfloat16GFLOPs > 1.15 * rates.float32GFLOPs ? "; --bf16 trains faster (weights and Adam stay float32; docs/PERFORMANCE.md compares quality)"
                     : "; float32 is as fast, keep it"))
         }
         if config.bf16 {
