@@ -19,6 +19,7 @@
 
 #include "hat_kernels.h"
 #include "packing_buffers.h"
+#include "tile_store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -286,22 +287,7 @@ INLINE_AVX512 void kernel_avx512_body(const long ars, long kc, const float *pa, 
             acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
         }
     }
-    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    const __mmask16 m0 = cols >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << cols) - 1);
-    const __mmask16 m1 = cols >= 32 ? (__mmask16)0xffff : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
-    for (long r = 0; r < rows; r++) {
-        float *x = c + r * ldc;
-        __m512 v0 = _mm512_mul_ps(va, acc0[r]), v1 = _mm512_mul_ps(va, acc1[r]);
-        if (!overwrite) {
-            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, x));
-            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, x + 16));
-        } else if (beta != 0.0f) {
-            v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, x), v0);
-            v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, x + 16), v1);
-        }
-        _mm512_mask_storeu_ps(x, m0, v0);
-        _mm512_mask_storeu_ps(x + 16, m1, v1);
-    }
+    hat_store_tile32_avx512(acc0, acc1, rows, cols, c, ldc, alpha, beta, overwrite);
 }
 
 __attribute__((target("avx512f")))

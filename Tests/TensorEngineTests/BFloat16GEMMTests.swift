@@ -11,21 +11,15 @@ import TestSupport
 /// of the 8 × 32 tile, K over one 256-deep slice, N over one 2,048-wide slice), alpha and beta.
 @Suite("bfloat16 GEMM")
 struct BFloat16GEMMTests {
-    struct Case {
-        var m, n, k: Int
-        var aTransposed, bTransposed: Bool
-        var alpha, beta: Float
-    }
-
-    static let cases: [Case] = [
-        Case(m: 37, n: 45, k: 19, aTransposed: false, bTransposed: false, alpha: 1, beta: 0),
-        Case(m: 8, n: 32, k: 2, aTransposed: false, bTransposed: false, alpha: 1, beta: 0),
-        Case(m: 1, n: 1, k: 1, aTransposed: true, bTransposed: true, alpha: 1, beta: 0),
-        Case(m: 64, n: 96, k: 64, aTransposed: false, bTransposed: true, alpha: 1, beta: 0),
-        Case(m: 130, n: 70, k: 300, aTransposed: true, bTransposed: false, alpha: 0.5, beta: 1),
-        Case(m: 264, n: 40, k: 517, aTransposed: true, bTransposed: true, alpha: -2, beta: 0),
-        Case(m: 19, n: 2100, k: 33, aTransposed: false, bTransposed: true, alpha: 1, beta: 0.25),
-        Case(m: 200, n: 300, k: 260, aTransposed: false, bTransposed: false, alpha: 1, beta: -1),
+    static let cases: [GEMMCase] = [
+        GEMMCase(m: 37, n: 45, k: 19, aTransposed: false, bTransposed: false, alpha: 1, beta: 0),
+        GEMMCase(m: 8, n: 32, k: 2, aTransposed: false, bTransposed: false, alpha: 1, beta: 0),
+        GEMMCase(m: 1, n: 1, k: 1, aTransposed: true, bTransposed: true, alpha: 1, beta: 0),
+        GEMMCase(m: 64, n: 96, k: 64, aTransposed: false, bTransposed: true, alpha: 1, beta: 0),
+        GEMMCase(m: 130, n: 70, k: 300, aTransposed: true, bTransposed: false, alpha: 0.5, beta: 1),
+        GEMMCase(m: 264, n: 40, k: 517, aTransposed: true, bTransposed: true, alpha: -2, beta: 0),
+        GEMMCase(m: 19, n: 2100, k: 33, aTransposed: false, bTransposed: true, alpha: 1, beta: 0.25),
+        GEMMCase(m: 200, n: 300, k: 260, aTransposed: false, bTransposed: false, alpha: 1, beta: -1),
     ]
 
     /// Values that probe the rounding: ties (exactly half way between two bfloat16 neighbours,
@@ -40,32 +34,16 @@ struct BFloat16GEMMTests {
         return v
     }
 
-    /// A random [rows, cols] matrix stored inside a larger buffer: row-major with leading
-    /// dimension cols + 3 (or, transposed, column-major with rows + 5), starting 7 in.
-    struct Window {
-        var storage: [Float]
-        var rowStride, colStride: Int
-        let offset = 7
-        init(rows: Int, cols: Int, transposed: Bool, rng: inout RandomGenerator) {
-            let ld = transposed ? rows + 5 : cols + 3
-            storage = (0..<(7 + ld * (transposed ? cols : rows) + 2)).map { _ in rng.nextFloat() * 2 - 1 }
-            (rowStride, colStride) = transposed ? (1, ld) : (ld, 1)
-        }
-        func logical(rows: Int, cols: Int) -> [Float] {
-            (0..<rows).flatMap { r in (0..<cols).map { c in storage[offset + r * rowStride + c * colStride] } }
-        }
-    }
-
     @Test("rounding to bfloat16 equals PyTorch's, bit for bit; products match a float64 product of PyTorch's rounded operands")
     func matchesPyTorch() throws {
         var rng = RandomGenerator(seed: 11)
         let probes = Self.roundingProbes(rng: &rng)
         var input = SafeTensorsFile()
         try input.add("values", floats: probes, shape: [probes.count])
-        var windows: [(Window, Window)] = []
+        var windows: [(GEMMWindow, GEMMWindow)] = []
         for (i, c) in Self.cases.enumerated() {
-            let a = Window(rows: c.m, cols: c.k, transposed: c.aTransposed, rng: &rng)
-            let b = Window(rows: c.k, cols: c.n, transposed: c.bTransposed, rng: &rng)
+            let a = GEMMWindow(rows: c.m, cols: c.k, transposed: c.aTransposed, rng: &rng)
+            let b = GEMMWindow(rows: c.k, cols: c.n, transposed: c.bTransposed, rng: &rng)
             try input.add("a.\(i)", floats: a.logical(rows: c.m, cols: c.k), shape: [c.m, c.k])
             try input.add("b.\(i)", floats: b.logical(rows: c.k, cols: c.n), shape: [c.k, c.n])
             windows.append((a, b))

@@ -11,45 +11,22 @@ import Testing
 /// kernel this process chose, split over threads.
 @Suite("float32 GEMM")
 struct Float32GEMMTests {
-    struct Case {
-        var m, n, k: Int
-        var aTransposed, bTransposed: Bool
-        var alpha, beta: Float
-    }
-
-    static let cases: [Case] = [
-        Case(m: 1, n: 1, k: 1, aTransposed: false, bTransposed: false, alpha: 1, beta: 0),
-        Case(m: 12, n: 32, k: 1, aTransposed: true, bTransposed: true, alpha: 1, beta: 0),
-        Case(m: 13, n: 33, k: 7, aTransposed: false, bTransposed: false, alpha: 1, beta: 0),
-        Case(m: 37, n: 45, k: 19, aTransposed: false, bTransposed: true, alpha: 0.5, beta: 1),
-        Case(m: 64, n: 96, k: 257, aTransposed: true, bTransposed: false, alpha: 1, beta: -1),
-        Case(m: 193, n: 50, k: 300, aTransposed: false, bTransposed: true, alpha: -2, beta: 0),
-        Case(m: 200, n: 31, k: 513, aTransposed: true, bTransposed: true, alpha: 1, beta: 0.25),
-        Case(m: 7, n: 2100, k: 40, aTransposed: false, bTransposed: true, alpha: 1, beta: 0),
-        Case(m: 390, n: 70, k: 64, aTransposed: true, bTransposed: false, alpha: 1, beta: 1),
+    static let cases: [GEMMCase] = [
+        GEMMCase(m: 1, n: 1, k: 1, aTransposed: false, bTransposed: false, alpha: 1, beta: 0),
+        GEMMCase(m: 12, n: 32, k: 1, aTransposed: true, bTransposed: true, alpha: 1, beta: 0),
+        GEMMCase(m: 13, n: 33, k: 7, aTransposed: false, bTransposed: false, alpha: 1, beta: 0),
+        GEMMCase(m: 37, n: 45, k: 19, aTransposed: false, bTransposed: true, alpha: 0.5, beta: 1),
+        GEMMCase(m: 64, n: 96, k: 257, aTransposed: true, bTransposed: false, alpha: 1, beta: -1),
+        GEMMCase(m: 193, n: 50, k: 300, aTransposed: false, bTransposed: true, alpha: -2, beta: 0),
+        GEMMCase(m: 200, n: 31, k: 513, aTransposed: true, bTransposed: true, alpha: 1, beta: 0.25),
+        GEMMCase(m: 7, n: 2100, k: 40, aTransposed: false, bTransposed: true, alpha: 1, beta: 0),
+        GEMMCase(m: 390, n: 70, k: 64, aTransposed: true, bTransposed: false, alpha: 1, beta: 1),
     ]
-
-    /// A random [rows, cols] matrix stored inside a larger buffer: row-major with leading
-    /// dimension cols + 3 (or, transposed, column-major with rows + 5), starting 7 in.
-    struct Window {
-        var storage: [Float]
-        var rowStride, colStride: Int
-        let offset = 7
-        init(rows: Int, cols: Int, transposed: Bool, rng: inout RandomGenerator) {
-            let ld = transposed ? rows + 5 : cols + 3
-            storage = (0..<(7 + ld * (transposed ? cols : rows) + 2)).map { _ in rng.nextFloat() * 2 - 1 }
-            (rowStride, colStride) = transposed ? (1, ld) : (ld, 1)
-        }
-        func at(_ r: Int, _ c: Int) -> Float { storage[offset + r * rowStride + c * colStride] }
-        var matrix: (UnsafeMutablePointer<Float>, Int, Int) -> MatrixRef {
-            { p, rows, cols in MatrixRef(pointer: p + offset, rows: rows, cols: cols, rowStride: rowStride, colStride: colStride) }
-        }
-    }
 
     /// Checks C (inside a buffer of row stride ldc starting at cOffset) against the float64 product:
     /// per element, relative to Σ|a·b|·|alpha| + |beta·c|, the bound of float32 sums in any order.
     /// Nothing outside C's window may change.
-    static func check(_ out: [Float], c0: [Float], cOffset: Int, ldc: Int, a: Window, b: Window, _ c: Case, label: String) {
+    static func check(_ out: [Float], c0: [Float], cOffset: Int, ldc: Int, a: GEMMWindow, b: GEMMWindow, _ c: GEMMCase, label: String) {
         var worst = 0.0
         for r in 0..<c.m {
             for j in 0..<c.n {
@@ -75,8 +52,8 @@ struct Float32GEMMTests {
     func kernelsMatchFloat64() {
         var rng = RandomGenerator(seed: 21)
         for (i, c) in Self.cases.enumerated() {
-            let a = Window(rows: c.m, cols: c.k, transposed: c.aTransposed, rng: &rng)
-            let b = Window(rows: c.k, cols: c.n, transposed: c.bTransposed, rng: &rng)
+            let a = GEMMWindow(rows: c.m, cols: c.k, transposed: c.aTransposed, rng: &rng)
+            let b = GEMMWindow(rows: c.k, cols: c.n, transposed: c.bTransposed, rng: &rng)
             let ldc = c.n + 2, cOffset = 4
             let c0 = (0..<(cOffset + c.m * ldc + 3)).map { _ in rng.nextFloat() * 2 - 1 }
             for isa in 0...Int(hat_kernel_isa()) {
@@ -98,19 +75,20 @@ struct Float32GEMMTests {
     func enginePath() {
         var rng = RandomGenerator(seed: 22)
         // Large enough for BLAS.productThreads to split them over two threads, by rows and by columns.
-        let shapes = [Case(m: 300, n: 90, k: 130, aTransposed: false, bTransposed: true, alpha: 1, beta: 0),
-                      Case(m: 70, n: 500, k: 90, aTransposed: true, bTransposed: false, alpha: 1, beta: 1)]
+        let shapes = [GEMMCase(m: 300, n: 90, k: 130, aTransposed: false, bTransposed: true, alpha: 1, beta: 0),
+                      GEMMCase(m: 70, n: 500, k: 90, aTransposed: true, bTransposed: false, alpha: 1, beta: 1)]
         for c in shapes {
-            var a = Window(rows: c.m, cols: c.k, transposed: c.aTransposed, rng: &rng)
-            var b = Window(rows: c.k, cols: c.n, transposed: c.bTransposed, rng: &rng)
+            var a = GEMMWindow(rows: c.m, cols: c.k, transposed: c.aTransposed, rng: &rng)
+            var b = GEMMWindow(rows: c.k, cols: c.n, transposed: c.bTransposed, rng: &rng)
             let ldc = c.n + 2, cOffset = 4
             let c0 = (0..<(cOffset + c.m * ldc + 3)).map { _ in rng.nextFloat() * 2 - 1 }
             var out = c0
-            let (am, bm) = (a.matrix, b.matrix)
+            let (aw, bw) = (a, b)
             a.storage.withUnsafeMutableBufferPointer { pa in b.storage.withUnsafeMutableBufferPointer { pb in
                 out.withUnsafeMutableBufferPointer { pc in
                     let cm = MatrixRef(pointer: pc.baseAddress! + cOffset, rows: c.m, cols: c.n, rowStride: ldc, colStride: 1)
-                    gemm(cm, am(pa.baseAddress!, c.m, c.k), bm(pb.baseAddress!, c.k, c.n), alpha: c.alpha, beta: c.beta)
+                    gemm(cm, aw.matrix(pa.baseAddress!, rows: c.m, cols: c.k), bw.matrix(pb.baseAddress!, rows: c.k, cols: c.n),
+                         alpha: c.alpha, beta: c.beta)
                 }
             } }
             Self.check(out, c0: c0, cOffset: cOffset, ldc: ldc, a: a, b: b, c, label: "gemm \(c) on \(BLAS.float32GEMM)")
