@@ -30,7 +30,10 @@ public struct PipelineConfig: Sendable {
     public var latencyLength = 30
     public var latencyBeam = 5
     public var latencySeed: UInt64 = 1
-    public var latencyThreads = ParallelSettings.availableCores  // as every command: the cores available
+    /// One thread, unlike the commands' default (all cores): the thread count is part of the latency
+    /// stage's fingerprint, so a new default would re-measure every finished pipeline's dataset and
+    /// redo the stages after it. `latency: {threads: N}` sets it.
+    public var latencyThreads = 1
     // predictor
     public var predictorKind = "ridge"
     public var predictorSeed: UInt64 = 0

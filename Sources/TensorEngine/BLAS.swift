@@ -79,9 +79,11 @@ public enum Float32GEMM: Sendable, Equatable, CustomStringConvertible {
     /// The platform BLAS: OpenBLAS with the kernel it picked for this CPU, or Accelerate.
     case blas
 
-    /// The engine's own kernel wherever the CPU has AVX2+FMA or AVX-512: there it matches or beats
-    /// the BLAS at hand whether or not that BLAS recognizes the CPU (docs/PERFORMANCE.md). Elsewhere
-    /// (ARM, Apple) the platform BLAS, whose NEON/AMX kernels a portable C loop does not reach.
+    /// The engine's own kernel wherever the CPU has AVX2+FMA or AVX-512: there its speed does not
+    /// depend on whether the BLAS recognizes the CPU (on a Xeon that Debian's OpenBLAS runs on its
+    /// generic kernels it is 3–6× faster, and about as fast as OpenBLAS's best kernel for that CPU;
+    /// docs/PERFORMANCE.md, "Every CPU"). Elsewhere (ARM, Apple) the platform BLAS, whose NEON/AMX
+    /// kernels a portable C loop does not reach.
     /// `HAT_GEMM=engine|blas` overrides the choice (comparisons, CI); `HAT_KERNEL_ISA` set forces
     /// the engine's kernel at that instruction set.
     static func choose(environmentGEMM: String?, isaRequested: Int32, isa: KernelISA) -> (Float32GEMM, warning: String?) {
@@ -239,7 +241,7 @@ public enum BLAS {
 }
 
 extension BLAS {
-    /// GFLOP/s of one training-sized product (1024 × 1024 × 512, the best of 5 runs on this
+    /// GFLOP/s of one training-sized product (1024 × 1024 × 512, the best of 6 runs on this
     /// process's threads) in float32 and with bfloat16 operands: about 0.1 s, so that `hat train`
     /// can say which precision is faster on this CPU (AVX512-BF16 doubles the multiply rate on AMD
     /// Zen 4 but not on Intel's Xeons, where bfloat16 is AMX's; docs/PERFORMANCE.md).

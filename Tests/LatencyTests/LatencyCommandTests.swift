@@ -71,13 +71,21 @@ struct LatencyCommandTests {
         defer { f.remove() }
         let space = Oracle.repoRoot.appendingPathComponent("configs/builtin_tiny_space.yml").path
         let csv = f.folder.appendingPathComponent("lat.csv").path
-        func dataset(_ count: Int) throws {
+        @discardableResult
+        func dataset(_ count: Int, threads: Int) throws -> String {
             let r = try HATBinary.run(["latency", "dataset", "--space", space, "--vocab", "300", "--count", "\(count)",
-                                       "--seed", "4", "--command", f.script, "--out", csv])
+                                       "--seed", "4", "--command", f.script, "--out", csv, "--threads", "\(threads)"])
             #expect(r.status == 0, "\(r.err)")
+            return r.out
         }
-        try dataset(3)
-        try dataset(5)
+        try dataset(3, threads: 1)
+        // How the rows were measured is written beside HAT's CSV, and a resumed run under other
+        // settings says so.
+        let provenance = try #require(MeasurementProvenance.read(besideDataset: csv))
+        #expect(provenance.threads == 1 && provenance.method == f.script && provenance.iterations == 20)
+        let resumed = try dataset(5, threads: 2)
+        #expect(resumed.contains("holds rows measured with other settings (threads 1 → 2)"), "\(resumed)")
+        #expect(MeasurementProvenance.read(besideDataset: csv) == provenance, "the first rows' provenance is kept")
         let rows = try LatencyDataset(contentsOf: csv).rows
         #expect(rows.count == 5)
         for row in rows {
