@@ -1,7 +1,6 @@
 #!/bin/sh
 # Latency of three of HAT's published SubTransformers on this machine with HAT's method
-# (hat at its default thread count: all cores)
-# (`hat latency measure`: 5 warm-ups, 20 timed runs, trimmed mean of the encoder forward and of
+# (`hat latency measure` at its default thread count, all cores: 5 warm-ups, 20 timed runs, trimmed mean of the encoder forward and of
 # `length` incremental decoder steps over beam 5 rows), each next to the same method in PyTorch
 # (benchmarks/latency_torch.py, fairseq-style incremental decoding, 1 and 2 threads) in one run.
 # docs/PERFORMANCE.md, "Translation and latency".
