@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up everything (scripts/setup.sh) and runs every test, in release mode: the numeric
-# tests are far too slow in a debug build (build-notes.md); then packages the self-contained
-# binary and checks it (scripts/package.sh --check). HAT_SKIP_PACKAGE=1 leaves that out.
+# tests are far too slow in a debug build (build-notes.md); then reruns the engine's tests on
+# other kernels (OpenBLAS's Prescott fallback, the portable C kernels); then packages the
+# self-contained binary and checks it (scripts/package.sh --check). HAT_SKIP_PACKAGE=1 leaves
+# that out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
