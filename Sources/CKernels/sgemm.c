@@ -7,10 +7,10 @@
 // a CPU name, so it is as fast on a CPU newer than the BLAS as on the one it was built for.
 //
 // Shape: Goto/BLIS blocking, as in bf16_gemm.c. For every KC-deep slice of K and NC-wide slice
-// of N, B is packed into panels of NR columns (panel[k][j]); for every MC-tall slice of M, A is
-// packed into panels of MR rows, in the layout that reads A along its unit stride: row-major A
-// (activations) as panel[r][k] with a fixed row stride of KC, column-major A (a transposed
-// gradient) as panel[k][r]. The micro-kernel keeps an MR × NR tile of C in registers and per k
+// of N, B is packed into panels of NR columns (panel[k][j]). A row-major A (activations) is read
+// in place, MR rows at a time (only a last panel of fewer rows is copied, padded with zeros); a
+// column-major A (a transposed gradient) is packed into panels of MR rows as panel[k][r]. The
+// micro-kernel keeps an MR × NR tile of C in registers and per k
 // loads NR/width vectors of B and broadcasts one value of A per row:
 //   AVX-512: 12 × 32 (24 accumulators of 16 floats), AVX2+FMA: 6 × 16 (12 of 8), portable: 4 × 16.
 // M and N are padded with zero rows and columns that are never stored.
@@ -36,8 +36,7 @@
 // (every forward product of a Transformer up to d = 1024) passes over C once. A B micro-panel
 // (slice × NR floats, at most 96 KB for AVX-512) stays in L2 while the A panels of an MC block
 // (MC × slice, at most 288 KB) stream past it; NC × slice of packed B (at most 6 MB) sits in L3.
-// MC is a multiple of every MR (12, 6, 4). A row-layout A panel keeps its rows KC apart, a
-// constant, so the micro-kernel addresses all of them from one pointer.
+// MC is a multiple of every MR (12, 6, 4).
 enum { KC = 768, KC_TARGET = 512, MC = 96, NC = 2048 };
 
 /// The depth of K's slices: all of K up to KC, else the equal split into slices of about KC_TARGET.
@@ -129,10 +128,9 @@ static void pack_b(const float *b, long b_rs, long b_cs, long k0, long kc, long 
 }
 
 /// A(m, k) = a[m·a_rs + k·a_cs]. Packs rows m0 ..< m0+mc, columns k0 ..< k0+kc into panels of mr
-/// rows, zero outside A. Row-major A (a_cs = 1): out[panel][r][k] with row stride KC (a constant,
-/// so the micro-kernel addresses every row from one pointer); otherwise out[panel][k][r].
-/// Returns whether the row layout was used.
-static int pack_a(const float *a, long a_rs, long a_cs, long m0, long mc, long k0, long kc, int mr, float *out) {
+/// rows, zero outside A. Row-major A (a_cs = 1; only its last partial panel is packed):
+/// out[panel][r][k] with row stride KC; otherwise out[panel][k][r].
+static void pack_a(const float *a, long a_rs, long a_cs, long m0, long mc, long k0, long kc, int mr, float *out) {
     if (a_cs == 1) {
         for (long p = 0; p < mc; p += mr) {
             const long rows = mc - p < mr ? mc - p : mr;
@@ -142,7 +140,7 @@ static int pack_a(const float *a, long a_rs, long a_cs, long m0, long mc, long k
                 else memset(panel + r * KC, 0, (size_t)kc * sizeof(float));
             }
         }
-        return 1;
+        return;
     }
     for (long p = 0; p < mc; p += mr) {
         const long rows = mc - p < mr ? mc - p : mr;
@@ -167,7 +165,6 @@ static int pack_a(const float *a, long a_rs, long a_cs, long m0, long mc, long k
             for (long r = rows; r < mr; r++) o[r] = 0;
         }
     }
-    return 0;
 }
 
 /// The A value of row r at depth k in a panel of mr rows: rows `ars` apart (a row-major A read in
