@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "Model", dependencies: ["NN", .product(name: "Yams", package: "Yams")]),
         .target(name: "Data", dependencies: ["CSentencePiece"]),
         .target(name: "Train", dependencies: ["Model", "NN", "Data"]),
-        .target(name: "Generate", dependencies: ["Model", "Data", "Train"]),
+        .target(name: "Generate", dependencies: ["Model", "Data", "Train", "CKernels"]),
         .target(name: "Latency", dependencies: ["Model", "NN", "Data", "Generate"]),
         .target(name: "Search", dependencies: ["TensorEngine", "NN", "Model", "Data", "Train", "Latency"]),
         .target(name: "Pipeline", dependencies: ["Data", "Train", "Generate", "Latency", "Search", "Export", .product(name: "Yams", package: "Yams")]),

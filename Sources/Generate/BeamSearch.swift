@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Model
 import TensorEngine
@@ -77,7 +78,10 @@ public struct BeamSearch: Sendable {
         var finished = [[Hypothesis]](repeating: [], count: sources.count)
         var step = 0
         while !active.isEmpty {
-            let lprobs = Self.averageProbabilities(decoders.map { $0.step(last).toArray() })
+            let stepLogProbs = decoders.map { $0.step(last) }
+            // One member's log-probabilities are read in place (a copy of rows × vocabulary floats per step costs as much as the scan).
+            let lprobs = stepLogProbs.count == 1 ? stepLogProbs[0].contiguous() : Tensor(Self.averageProbabilities(stepLogProbs.map { $0.toArray() }),
+                                                                                         shape: stepLogProbs[0].shape)
             let vocab = lprobs.count / decoder.rows
             var keepRows: [Int] = [], nextActive: [Int] = []
             var nextScores: [Double] = [], nextHistory: [[Int32]] = [], nextPositional: [[Double]] = [], nextLast: [Int32] = []
@@ -89,25 +93,35 @@ public struct BeamSearch: Sendable {
                 var candidates: [(score: Double, row: Int, token: Int32, logProb: Double)] = []
                 candidates.reserveCapacity(wanted + 1)
                 let rowRange = step == 0 ? (slot * k)..<(slot * k + 1) : (slot * k)..<(slot * k + k)
-                lprobs.withUnsafeBufferPointer { lp in
-                    for row in rowRange {
-                        let base = row * vocab, rowScore = scores[row]
-                        if rowScore == -.infinity { continue }
-                        for t in 0..<vocab {
-                            let token = Int32(t)
-                            if token == pad || token == bos { continue }
-                            if forceEOS && token != eos { continue }
-                            if token == eos && step < minLength { continue }
-                            let logProb = Double(lp[base + t])
-                            if logProb == -.infinity { continue }
-                            let score = rowScore + logProb
-                            if candidates.count == wanted && score <= candidates[wanted - 1].score { continue }
-                            // Insert keeping descending score; ties keep the earlier (row, token) first.
-                            var i = candidates.count
-                            while i > 0 && candidates[i - 1].score < score { i -= 1 }
-                            candidates.insert((score, row, token, logProb), at: i)
-                            if candidates.count > wanted { candidates.removeLast() }
-                        }
+                let lp = lprobs.dataPointer
+                for row in rowRange {
+                    let base = row * vocab, rowScore = scores[row]
+                    if rowScore == -.infinity { continue }
+                    func consider(_ t: Int) {
+                        let token = Int32(t)
+                        if token == pad || token == bos { return }
+                        if token == eos && step < minLength { return }
+                        let logProb = Double(lp[base + t])
+                        if logProb == -.infinity { return }
+                        let score = rowScore + logProb
+                        if candidates.count == wanted && score <= candidates[wanted - 1].score { return }
+                        // Insert keeping descending score; ties keep the earlier (row, token) first.
+                        var i = candidates.count
+                        while i > 0 && candidates[i - 1].score < score { i -= 1 }
+                        candidates.insert((score, row, token, logProb), at: i)
+                        if candidates.count > wanted { candidates.removeLast() }
+                    }
+                    if forceEOS {
+                        consider(Int(eos))
+                        continue
+                    }
+                    // Only tokens whose score can enter the candidates are considered: those above
+                    // a float bound a little below the exact one (the exact test is `consider`'s).
+                    var t = 0
+                    while t < vocab {
+                        let bound = candidates.count < wanted ? -Float.infinity : Self.floatBelow(candidates[wanted - 1].score - rowScore)
+                        t += hat_first_above(lp + base + t, vocab - t, bound)
+                        if t < vocab { consider(t); t += 1 }
                     }
                 }
                 var continuing = 0
@@ -154,6 +168,13 @@ public struct BeamSearch: Sendable {
             step += 1
         }
         return finished.map { $0.sorted { $0.score > $1.score } }
+    }
+
+    /// A float below every log-probability x with rowScore + x > worst, for `x = worst − rowScore`:
+    /// two float steps under the nearest float, which covers the rounding of both conversions.
+    static func floatBelow(_ x: Double) -> Float {
+        guard x.isFinite else { return -.infinity }
+        return Float(x).nextDown.nextDown
     }
 
     /// log(mean_m exp(lp_m)) elementwise; one member's log-probs are returned as they are.

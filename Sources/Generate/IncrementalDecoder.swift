@@ -5,7 +5,10 @@ import TensorEngine
 /// Step-by-step decoding of one SubTransformer with cached states (hat-reference.md §6):
 /// - self-attention keys and values of every decoded position, per layer, grow by one row per step;
 /// - cross-attention keys and values of the (concatenated, for arbitrary attention §3) encoder
-///   outputs are computed once per sentence and layer.
+///   outputs are computed once per sentence and layer, and kept once per sentence: when the rows
+///   come in equal blocks per sentence (a beam), a sentence's rows attend to them as one query
+///   block of a batched attention, so its keys are read once per step, not once per hypothesis
+///   (fairseq copies them for every beam row).
 ///
 /// Rows are hypotheses (sentence × beam); `reorder(rows:)` follows beam search's choices.
 /// Everything runs without a tape.
@@ -24,12 +27,16 @@ public final class IncrementalDecoder {
     /// Per decoder layer: a second buffer of each cache's size that `reorder` gathers into.
     var spareKeys: [TensorStorage?]
     var spareValues: [TensorStorage?]
-    /// Per decoder layer: [rows, S', qkv] cross-attention keys and values, and S' padding flags per row.
+    /// Per decoder layer: [sentences, S', qkv] cross-attention keys and values, and S' padding
+    /// flags per sentence, for the sentences that rows still belong to.
     var crossKeys: [Tensor]
     var crossValues: [Tensor]
     var crossPadding: [[Bool]]
-    /// The sentence each row belongs to: the cross-attention keys and values of a row are its sentence's.
+    /// The sentence (index into the cross-attention states) of each row.
     var rowSentence: [Int]
+    /// Rows per sentence when row r belongs to sentence r / rowsPerBlock for every row (the
+    /// batched cross-attention applies); nil otherwise.
+    var rowsPerBlock: Int?
     let context = ForwardContext.evaluation()
 
     /// - Parameters:
@@ -44,8 +51,8 @@ public final class IncrementalDecoder {
         qkv = model.space.qkvDim
         let sentences = encoderOutput.layerOutputs[0].shape[0]
         rows = sentences * rowsPerSentence
-        let rowOrigin = (0..<rows).map { $0 / rowsPerSentence }
-        rowSentence = rowOrigin
+        rowSentence = (0..<rows).map { $0 / rowsPerSentence }
+        rowsPerBlock = rowsPerSentence
         selfKeys = []
         selfValues = []
         spareKeys = Array(repeating: nil, count: config.decoderLayerNum)
@@ -57,10 +64,9 @@ public final class IncrementalDecoder {
             for i in 0..<config.decoderLayerNum {
                 let memory = encoderOutput.memory(lastLayers: config.attendedEncoderLayers(decoderLayer: i))
                 let (k, v) = model.decoderLayers[i].encoderAttention.keyValues(memory.states)  // [B, S', qkv]
-                crossKeys.append(gatherRows(k, rowOrigin))
-                crossValues.append(gatherRows(v, rowOrigin))
-                let s = memory.states.shape[1]
-                crossPadding.append(rowOrigin.flatMap { memory.padding[($0 * s)..<(($0 + 1) * s)] })
+                crossKeys.append(k)
+                crossValues.append(v)
+                crossPadding.append(memory.padding)
                 selfKeys.append(TensorStorage(count: rows * maxLength * qkv))
                 selfValues.append(TensorStorage(count: rows * maxLength * qkv))
             }
@@ -86,11 +92,7 @@ public final class IncrementalDecoder {
                                                    heads: config.decoderSelfAttentionHeads[i], mask: AttentionMask(),
                                                    dropout: 0, outputDim: d, context: context)
                 var h = layer.selfAttentionLayerNorm(x + a)
-                let c = layer.encoderAttention.attend(query: layer.encoderAttention.project(query: h), key: crossKeys[i],
-                                                      value: crossValues[i], heads: config.decoderCrossAttentionHeads[i],
-                                                      mask: AttentionMask(keyPadding: crossPadding[i]), dropout: 0,
-                                                      outputDim: d, context: context)
-                h = layer.encoderAttentionLayerNorm(h + c)
+                h = layer.encoderAttentionLayerNorm(h + crossAttention(h, layer: i))
                 let f = layer.fc2(relu(layer.fc1(h, outFeatures: config.decoderFFNDims[i])), outFeatures: d)
                 x = layer.finalLayerNorm(h + f)
             }
@@ -99,22 +101,46 @@ public final class IncrementalDecoder {
         }
     }
 
+    /// Encoder-decoder attention of layer i for the rows' states h [rows, 1, d] → [rows, 1, d].
+    private func crossAttention(_ h: Tensor, layer i: Int) -> Tensor {
+        let attention = model.decoderLayers[i].encoderAttention, d = config.decoderEmbedDim
+        let query = attention.project(query: h)  // [rows, 1, qkv]
+        let heads = config.decoderCrossAttentionHeads[i]
+        if let g = rowsPerBlock {
+            // One block of g queries per sentence against that sentence's keys.
+            let out = attention.attend(query: query.reshaped([rows / g, g, qkv]), key: crossKeys[i], value: crossValues[i],
+                                       heads: heads, mask: AttentionMask(keyPadding: crossPadding[i]), dropout: 0,
+                                       outputDim: d, context: context)
+            return out.reshaped([rows, 1, d])
+        }
+        // Rows in any other order: every row with its own copy of its sentence's states.
+        let s = crossKeys[i].shape[1]
+        return attention.attend(query: query, key: gatherRows(crossKeys[i], rowSentence), value: gatherRows(crossValues[i], rowSentence),
+                                heads: heads, mask: AttentionMask(keyPadding: rowSentence.flatMap { crossPadding[i][($0 * s)..<(($0 + 1) * s)] }),
+                                dropout: 0, outputDim: d, context: context)
+    }
+
     /// Keeps row `rows[i]` as the new row i (beam search's selection; rows may repeat or vanish).
     public func reorder(rows newRows: [Int]) {
         precondition(newRows.allSatisfy { $0 >= 0 && $0 < rows }, "reorder: row out of range")
         if newRows.count == rows && newRows.elementsEqual(0..<rows) { return }  // nothing moves
-        // Cross-attention states depend only on the sentence: when every row keeps its sentence
-        // (beam search's usual choice, within a sentence's beam) they stay as they are.
+        // Cross-attention states depend only on the sentence: they move only when sentences drop
+        // out (beam search's finished sentences), and then once per sentence, in order of first use.
         let newSentences = newRows.map { rowSentence[$0] }
-        if newSentences != rowSentence {
-            crossKeys = crossKeys.map { gatherRows($0, newRows) }
-            crossValues = crossValues.map { gatherRows($0, newRows) }
-            crossPadding = crossPadding.map { flags in
-                let s = flags.count / rows
-                return newRows.flatMap { flags[($0 * s)..<(($0 + 1) * s)] }
-            }
-            rowSentence = newSentences
+        var kept: [Int] = [], slot = [Int: Int]()
+        for sentence in newSentences where slot[sentence] == nil {
+            slot[sentence] = kept.count
+            kept.append(sentence)
         }
+        if let first = crossKeys.first, kept != Array(0..<first.shape[0]) {
+            let s = first.shape[1]
+            crossKeys = crossKeys.map { gatherRows($0, kept) }
+            crossValues = crossValues.map { gatherRows($0, kept) }
+            crossPadding = crossPadding.map { flags in kept.flatMap { flags[($0 * s)..<(($0 + 1) * s)] } }
+        }
+        rowSentence = newSentences.map { slot[$0]! }
+        let g = kept.isEmpty ? 0 : newRows.count / kept.count
+        rowsPerBlock = g > 0 && rowSentence.enumerated().allSatisfy { $0.element == $0.offset / g } ? g : nil
         let block = maxLength * qkv, used = length * qkv
         // Into the spare buffer when it is large enough (rows rarely grow); the old cache becomes the spare.
         func gather(_ storage: TensorStorage, _ spare: inout TensorStorage?) -> TensorStorage {

@@ -54,7 +54,38 @@ public enum ParallelSettings {
         #endif
     }()
 
-    nonisolated(unsafe) public static var threads: Int = availableCores
+    /// The threads of the calling thread's work: the process-wide count (the commands' `--threads`),
+    /// unless `withThreads` narrows it for the code it runs.
+    public static var threads: Int {
+        get {
+            if let marker = pthread_getspecific(overrideKey) { return Int(bitPattern: marker) }
+            return processThreads
+        }
+        set {
+            precondition(newValue >= 1, "thread count must be at least 1")
+            processThreads = newValue
+        }
+    }
+
+    nonisolated(unsafe) private static var processThreads: Int = availableCores
+
+    /// Runs `body` with `count` threads on this thread (and the kernels it calls), whatever the
+    /// process-wide count: independent jobs that each take some of the cores (translation lanes)
+    /// do not split their products over cores that another job is using.
+    public static func withThreads<T>(_ count: Int, _ body: () throws -> T) rethrows -> T {
+        precondition(count >= 1, "thread count must be at least 1")
+        let previous = pthread_getspecific(overrideKey)
+        pthread_setspecific(overrideKey, UnsafeMutableRawPointer(bitPattern: count))
+        defer { pthread_setspecific(overrideKey, previous) }
+        return try body()
+    }
+
+    /// Per-thread override of `threads` (the count as pointer bits; nil: none).
+    private static let overrideKey: pthread_key_t = {
+        var k = pthread_key_t()
+        precondition(pthread_key_create(&k, nil) == 0, "cannot create the thread-count key")
+        return k
+    }()
 }
 
 #if canImport(Glibc)

@@ -62,8 +62,16 @@ struct DecodingTests {
         #expect(worst <= 1e-4, "max |incremental − full| = \(worst)")
     }
 
-    @Test("reorder (within and across sentences, repeated and dropped rows) equals decoding the new histories")
-    func reorderFollowsRows() {
+    /// Each row order is applied after a step. Orders that keep equal blocks of rows per sentence
+    /// take the batched cross-attention (also after a sentence drops out and its states are
+    /// compacted away); any other order the per-row one.
+    @Test("reorder (within and across sentences, repeated and dropped rows) equals decoding the new histories",
+          arguments: [
+              [[2, 0, 1, 5, 3, 4], [0, 1, 2, 3, 4, 5], [3, 0, 0, 5]],  // blocks, identity, then mixed
+              [[5, 4, 3], [2, 2, 0], [1, 2, 0]],                      // sentence 0 dropped: one block of 3
+              [[3, 0, 0, 5], [1, 2, 0, 3], [0, 2]],                   // mixed, back to blocks, one row per sentence
+          ])
+    func reorderFollowsRows(orders: [[Int]]) {
         let config = SubTransformerConfig(
             encoderEmbedDim: 24, encoderLayerNum: 3, encoderFFNDims: [32, 48, 32], encoderSelfAttentionHeads: [2, 4, 4],
             decoderEmbedDim: 32, decoderLayerNum: 2, decoderFFNDims: [48, 32], decoderSelfAttentionHeads: [4, 2],
@@ -79,7 +87,6 @@ struct DecodingTests {
         // Each row's history (previous tokens) and sentence, moved along with the rows.
         var histories: [[Int32]] = Array(repeating: [], count: b * beam)
         var sentences = (0..<(b * beam)).map { $0 / beam }
-        let orders: [[Int]] = [[2, 0, 1, 5, 3, 4], [0, 1, 2, 3, 4, 5], [3, 0, 0, 5]]
         var last: [Float] = []
         for step in 0..<4 {
             let tokens = histories.indices.map { _ in Int32(step == 0 ? 2 : 4 + rng.nextInt(vocab - 4)) }

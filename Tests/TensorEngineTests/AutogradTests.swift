@@ -153,9 +153,6 @@ struct AutogradTests {
         let x = Tensor.randn([512, 300], rng: &rng), w = Tensor.ones([300]), b = Tensor.zeros([300])
         func run() -> [Float] { (layerNorm(softmax(x) + relu(x), weight: w, bias: b) * 2).toArray() }
         let threaded = run()
-        let saved = ParallelSettings.threads
-        ParallelSettings.threads = 1
-        defer { ParallelSettings.threads = saved }
-        #expect(run() == threaded)
+        #expect(ParallelSettings.withThreads(1, run) == threaded)
     }
 }

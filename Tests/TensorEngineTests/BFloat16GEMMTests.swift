@@ -111,15 +111,12 @@ struct BFloat16GEMMTests {
         var b = (0..<(n * k)).map { _ in rng.nextFloat() * 2 - 1 }  // [n, k]: y = x·Wᵀ
         func run(_ precision: ProductPrecision, threads: Int) -> [Float] {
             var c = [Float](repeating: .nan, count: m * n)
-            let saved = ParallelSettings.threads
-            ParallelSettings.threads = threads
-            defer { ParallelSettings.threads = saved }
             a.withUnsafeMutableBufferPointer { pa in b.withUnsafeMutableBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
-                BLAS.$productPrecision.withValue(precision) {
+                ParallelSettings.withThreads(threads) { BLAS.$productPrecision.withValue(precision) {
                     gemm(MatrixRef(pointer: pc.baseAddress!, rows: m, cols: n, rowStride: n, colStride: 1),
                          MatrixRef(pointer: pa.baseAddress!, rows: m, cols: k, rowStride: k, colStride: 1),
                          MatrixRef(pointer: pb.baseAddress!, rows: k, cols: n, rowStride: 1, colStride: k), beta: 0)
-                }
+                } }
             } } }
             return c
         }

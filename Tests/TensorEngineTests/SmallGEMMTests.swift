@@ -129,12 +129,11 @@ struct SmallGEMMTests {
 
     @Test("a wide product split over two threads matches CBLAS")
     func threaded() {
-        let saved = ParallelSettings.threads
-        ParallelSettings.threads = 2
-        defer { ParallelSettings.threads = saved }
-        var rng = RandomGenerator(seed: 5)
-        runCase(m: 5, n: 2051, k: 512, bTransposed: true, alpha: 1, beta: 1, rng: &rng)
-        runCase(m: 3, n: 4099, k: 130, bTransposed: true, alpha: 1, beta: 0, rng: &rng)
+        ParallelSettings.withThreads(2) {
+            var rng = RandomGenerator(seed: 5)
+            runCase(m: 5, n: 2051, k: 512, bTransposed: true, alpha: 1, beta: 1, rng: &rng)
+            runCase(m: 3, n: 4099, k: 130, bTransposed: true, alpha: 1, beta: 0, rng: &rng)
+        }
     }
 
     /// The public ops: without a tape `linear` and `matmul` take the small-M kernels; with one,

@@ -36,6 +36,9 @@ void hat_sgemm_small_nt(long M, long N, long K, float alpha, const float *a, lon
 void hat_sgemm_small_nt_isa(int isa, long M, long N, long K, float alpha, const float *a, long lda,
                             const float *b, long ldb, float beta, float *c, long ldc);
 
+/// The index of the first x[i] > threshold (NaN never is), or n when there is none (first_above.c).
+long hat_first_above(const float *x, long n, float threshold);
+
 /// C[M,N] = alpha · A[M,K] · B[K,N] + beta · C, all row-major with leading dimensions
 /// (B[k,n] = b[k·ldb + n]). For small M (attention probabilities · values).
 void hat_sgemm_small_nn(long M, long N, long K, float alpha, const float *a, long lda,
