@@ -133,10 +133,12 @@ public final class IncrementalDecoder {
             kept.append(sentence)
         }
         if let first = crossKeys.first, kept != Array(0..<first.shape[0]) {
-            let s = first.shape[1]
+            for i in crossKeys.indices {
+                let s = crossKeys[i].shape[1]  // S' differs between layers (arbitrary attention)
+                crossPadding[i] = kept.flatMap { crossPadding[i][($0 * s)..<(($0 + 1) * s)] }
+            }
             crossKeys = crossKeys.map { gatherRows($0, kept) }
             crossValues = crossValues.map { gatherRows($0, kept) }
-            crossPadding = crossPadding.map { flags in kept.flatMap { flags[($0 * s)..<(($0 + 1) * s)] } }
         }
         rowSentence = newSentences.map { slot[$0]! }
         let g = kept.isEmpty ? 0 : newRows.count / kept.count
