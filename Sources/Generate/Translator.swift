@@ -118,67 +118,18 @@ public final class Translator {
         let batches = stride(from: 0, to: order.count, by: batchSentences).map {
             Array(order[$0..<Swift.min($0 + batchSentences, order.count)])
         }
-        let results = BatchResults(sentences: sentences.count, progress: progress)
-        let translate = { (batch: [Int]) in
-            let hypotheses = self.search.translate(ensemble: self.members, sources: batch.map { encoded[$0] })
-            results.store(zip(batch, hypotheses).map { (i, hyps) in
-                (i, hyps.map { Candidate(text: self.targetVocabulary.decode($0.tokens), score: $0.score,
-                                         logProbability: $0.positionalScores.reduce(0, +)) })
-            })
+        var done = 0
+        let translated = mapInLanes(batches.count, finished: { b in done += batches[b].count; progress?(done) }) { b in
+            search.translate(ensemble: members, sources: batches[b].map { encoded[$0] })
         }
-        // Batches are independent: with several threads, each lane (a thread, or a share of the
-        // threads) translates whole batches. A decoder step has too little work per product for
-        // two cores to split well (per-step vectors, beam bookkeeping), so lanes translate about
-        // twice as fast as one batch at a time on two threads (docs/PERFORMANCE.md).
-        let threads = ParallelSettings.threads, lanes = Swift.min(threads, batches.count)
-        if lanes <= 1 {
-            batches.forEach(translate)
-        } else {
-            let next = BatchQueue(count: batches.count)
-            DispatchQueue.concurrentPerform(iterations: lanes) { lane in
-                ParallelSettings.withThreads(threads / lanes + (lane < threads % lanes ? 1 : 0)) {
-                    while let b = next.take() { translate(batches[b]) }
-                }
+        var output = [[Candidate]](repeating: [], count: sentences.count)
+        for (batch, hypotheses) in zip(batches, translated) {
+            for (i, hyps) in zip(batch, hypotheses) {
+                output[i] = hyps.map { Candidate(text: targetVocabulary.decode($0.tokens), score: $0.score,
+                                                 logProbability: $0.positionalScores.reduce(0, +)) }
             }
         }
-        return results.output
+        return output
     }
 }
 
-/// The next batch for a translation lane to take (batches go out in order, shortest first).
-private final class BatchQueue: @unchecked Sendable {
-    private let lock = NSLock()
-    private var nextBatch = 0
-    private let count: Int
-
-    init(count: Int) { self.count = count }
-
-    func take() -> Int? {
-        lock.withLock {
-            guard nextBatch < count else { return nil }
-            defer { nextBatch += 1 }
-            return nextBatch
-        }
-    }
-}
-
-/// The candidates of every sentence as the lanes finish their batches, and the progress report.
-private final class BatchResults: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var output: [[Translator.Candidate]]
-    private var done = 0
-    private let progress: ((Int) -> Void)?
-
-    init(sentences: Int, progress: ((Int) -> Void)?) {
-        output = Array(repeating: [], count: sentences)
-        self.progress = progress
-    }
-
-    func store(_ batch: [(sentence: Int, candidates: [Translator.Candidate])]) {
-        lock.withLock {
-            for (i, c) in batch { output[i] = c }
-            done += batch.count
-            progress?(done)
-        }
-    }
-}

@@ -215,4 +215,31 @@ struct DecodingTests {
             #expect(abs((batch[i].first?.score ?? 0) - (single.first?.score ?? 1)) < 1e-4)
         }
     }
+
+    @Test("batches translated in lanes on two threads equal the same batches one after the other")
+    func lanesEqualSequentialBatches() {
+        let model = Self.model(vocab: 15, seed: 8)
+        let config = Self.space.largest
+        let batches: [[[Int32]]] = [[[4, 5, 6, 7, 2], [8, 2]], [[9, 10, 11, 2]], [[12, 4, 2], [5, 2], [6, 6, 6, 2]], [[13, 2]]]
+        let search = BeamSearch(beamSize: 3, lengthPenalty: 0.6, maxLenA: 1, maxLenB: 3)
+        let sequential = batches.map { search.translate(model: model, config: config, sources: $0) }
+        var finished: [Int] = []
+        let inLanes = ParallelSettings.withThreads(2) {
+            mapInLanes(batches.count, finished: { finished.append($0) }) { search.translate(model: model, config: config, sources: batches[$0]) }
+        }
+        #expect(inLanes == sequential)
+        #expect(finished.sorted() == Array(batches.indices), "every batch reported finished once")
+    }
+
+    @Test("lanes share the threads out, return results in order and run every item once")
+    func lanesShareThreads() {
+        for threads in [1, 2, 3, 5] {
+            let results = mapInLanes(7, threads: threads) { i in (item: i, threads: ParallelSettings.threads) }
+            #expect(results.map(\.item) == Array(0..<7))
+            let lanes = min(threads, 7)
+            #expect(results.allSatisfy { $0.threads == threads / lanes || ($0.threads == threads / lanes + 1 && threads % lanes > 0) },
+                    "\(threads) threads: \(results)")
+        }
+        #expect(mapInLanes(0, threads: 2) { $0 }.isEmpty)
+    }
 }
