@@ -47,6 +47,7 @@ let package = Package(
         .target(name: "Search", dependencies: ["TensorEngine", "NN", "Model", "Data", "Train", "Latency"]),
         .target(name: "Pipeline", dependencies: ["Data", "Train", "Generate", "Latency", "Search", "Export", .product(name: "Yams", package: "Yams")]),
         .target(name: "Export", dependencies: ["Model", "NN", "TensorEngine", "Data"]),
+        .target(name: "HATFiles", dependencies: ["Model", "NN", "TensorEngine", "Data", "Train"]),
         .target(name: "Report", dependencies: ["Data", "Pipeline", "Search", "Train", "Latency"]),
         .executableTarget(
             name: "hat",
@@ -72,6 +73,7 @@ let package = Package(
         .testTarget(name: "SearchTests", dependencies: ["Search", "TestSupport"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Model", "Generate", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Report", "TestSupport"]),
+        .testTarget(name: "HATFilesTests", dependencies: ["HATFiles", "Model", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

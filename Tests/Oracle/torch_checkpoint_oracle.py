@@ -1,0 +1,127 @@
+"""PyTorch checkpoints shaped like HAT's, written by torch.save, for the Swift checkpoint reader.
+
+Usage: torch_checkpoint_oracle.py OUT_DIR
+
+Writes into OUT_DIR, for each of the two layouts (zip: torch >= 1.6 default; legacy:
+_use_new_zipfile_serialization=False, as HAT's 2020 files) and two precisions:
+  super_{zip,legacy}_{fp32,fp16}.pt  a fairseq/HAT-style checkpoint: args (argparse.Namespace with HAT's
+      keys), model (OrderedDict with HAT's parameter names, a SuperTransformer of a small space),
+      optimizer_history, extra_state with fairseq meters (fairseq.meters.AverageMeter/StopwatchMeter/
+      TimeMeter instances), last_optimizer_state (Adam-like state), plus tensors that are views:
+      'views' -> {'transposed': W.t(), 'narrow': W[1:3, 2:], 'strided': W[::2]} sharing W's storage.
+      Each file is first saved under another name and renamed (torch names the zip's top folder
+      after the first name).
+  hostile_{zip,legacy}_{system,eval}.pt   objects whose __reduce__ calls os.system / builtins.eval
+  compressed_zip.pt      a zip checkpoint re-packed with DEFLATE records
+  expected.safetensors   every tensor of the fp32 checkpoint's model and views, float32, keyed
+                         model/NAME and views/NAME; the fp16 files hold these values rounded to fp16
+                         (expected_fp16.safetensors: those, as float32)
+  args.json              the args Namespace as JSON (the fields the test checks)
+"""
+import argparse, collections, json, os, sys, types, zipfile
+
+import torch
+from safetensors.torch import save_file
+
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+torch.manual_seed(1234)
+
+# fairseq's meters, as classes of a module named fairseq.meters (pickled by module and name only).
+fairseq = types.ModuleType("fairseq"); meters = types.ModuleType("fairseq.meters")
+class AverageMeter:
+    def __init__(self): self.val, self.avg, self.sum, self.count = 0.5, 0.25, 10.0, 40
+class StopwatchMeter:
+    def __init__(self): self.sum, self.n, self.start_time = 1.5, 3, None
+class TimeMeter:
+    def __init__(self): self.init, self.start, self.n = 0, 1234.5, 7
+for c in (AverageMeter, StopwatchMeter, TimeMeter):
+    c.__module__ = "fairseq.meters"; setattr(meters, c.__name__, c)
+fairseq.meters = meters
+sys.modules["fairseq"] = fairseq; sys.modules["fairseq.meters"] = meters
+
+# A small HAT space: embed 16, qkv 16, FFN 24, 2+2 layers, separate vocabularies (IWSLT-style, untied output).
+E, Q, F, L, VS, VT = 16, 16, 24, 2, 11, 9
+args = argparse.Namespace(
+    arch="transformersuper_iwslt_de_en", encoder_embed_dim=E, decoder_embed_dim=E, encoder_ffn_embed_dim=F,
+    decoder_ffn_embed_dim=F, encoder_layers=L, decoder_layers=L, encoder_attention_heads=4, decoder_attention_heads=4,
+    qkv_dim=Q, share_all_embeddings=False, share_decoder_input_output_embed=False, max_source_positions=1024,
+    max_target_positions=1024, encoder_normalize_before=False, dropout=0.3, attention_dropout=0.1, activation_fn="relu",
+    encoder_embed_choice=[16, 12], decoder_embed_choice=[16, 12], encoder_layer_num_choice=[2],
+    decoder_layer_num_choice=[2, 1], encoder_ffn_embed_dim_choice=[24, 16], decoder_ffn_embed_dim_choice=[24, 16],
+    encoder_self_attention_heads_choice=[4, 2], decoder_self_attention_heads_choice=[4, 2],
+    decoder_ende_attention_heads_choice=[4, 2], decoder_arbitrary_ende_attn_choice=[-1, 1],
+    source_lang="de", target_lang="en", lr=[0.0005], update_freq=[1], adam_betas="(0.9, 0.98)", fp16=False,
+    max_tokens=4096, distributed_world_size=8, label_smoothing=0.1, weight_decay=0.0, vocab_original_scaling=False)
+
+model = collections.OrderedDict()
+def add(name, *shape):
+    model[name] = torch.randn(*shape)
+for side, vocab in (("encoder", VS), ("decoder", VT)):
+    model[f"{side}.version"] = torch.tensor([2.0])
+    add(f"{side}.embed_tokens.weight", vocab, E)
+    model[f"{side}.embed_positions._float_tensor"] = torch.empty(1)
+    for i in range(L):
+        p = f"{side}.layers.{i}."
+        attns = ["self_attn"] + (["encoder_attn"] if side == "decoder" else [])
+        for a in attns:
+            add(p + a + ".in_proj_weight", 3 * Q, E); add(p + a + ".in_proj_bias", 3 * Q)
+            add(p + a + ".out_proj.weight", E, Q); add(p + a + ".out_proj.bias", E)
+            add(p + a + "_layer_norm.weight", E); add(p + a + "_layer_norm.bias", E)
+        add(p + "fc1.weight", F, E); add(p + "fc1.bias", F); add(p + "fc2.weight", E, F); add(p + "fc2.bias", E)
+        add(p + "final_layer_norm.weight", E); add(p + "final_layer_norm.bias", E)
+add("decoder.embed_out", VT, E)
+model["encoder.embed_positions._float_tensor"].fill_(1e26)  # garbage, as in HAT's files
+
+W = torch.randn(4, 6)
+views = {"transposed": W.t(), "narrow": W[1:3, 2:], "strided": W[::2], "base": W}
+
+def checkpoint(dtype):
+    m = collections.OrderedDict((k, v.to(dtype) if v.is_floating_point() else v) for k, v in model.items())
+    return {
+        "args": args,
+        "model": m,
+        "optimizer_history": [{"criterion_name": "LabelSmoothedCrossEntropyCriterion", "optimizer_name": "FairseqAdam",
+                               "lr_scheduler_state": {"best": 3.25}, "num_updates": 2}],
+        "extra_state": {"epoch": 1, "val_loss": 3.25, "best": 3.25,
+                        "train_iterator": {"epoch": 1, "iterations_in_epoch": 2, "shuffle": True},
+                        "train_meters": {"train_loss": AverageMeter(), "wall": StopwatchMeter(), "wps": TimeMeter()}},
+        "last_optimizer_state": {"state": {i: {"step": 2, "exp_avg": torch.randn_like(v.float()),
+                                               "exp_avg_sq": torch.rand_like(v.float())}
+                                           for i, v in enumerate(model.values())},
+                                 "param_groups": [{"lr": 0.0005, "betas": (0.9, 0.98), "eps": 1e-8, "params": list(range(len(model)))}]},
+        "views": {k: v.to(dtype) for k, v in views.items()},
+    }
+
+def save(obj, name, legacy):
+    first = os.path.join(out, "first_saved_as_" + name)
+    torch.save(obj, first, _use_new_zipfile_serialization=not legacy)
+    os.replace(first, os.path.join(out, name))
+
+for legacy in (False, True):
+    layout = "legacy" if legacy else "zip"
+    for precision, dtype in (("fp32", torch.float32), ("fp16", torch.float16)):
+        save(checkpoint(dtype), f"super_{layout}_{precision}.pt", legacy)
+
+    class System:
+        def __reduce__(self): return (os.system, ("echo pwned > " + os.path.join(out, "PWNED"),))
+    class Eval:
+        def __reduce__(self): return (eval, ("__import__('os').system('echo pwned')",))
+    save({"model": collections.OrderedDict(w=torch.ones(2)), "payload": System()}, f"hostile_{layout}_system.pt", legacy)
+    save({"payload": Eval(), "model": collections.OrderedDict(w=torch.ones(2))}, f"hostile_{layout}_eval.pt", legacy)
+
+# The zip checkpoint with its records compressed (PyTorch never writes this; a reader must refuse it).
+with zipfile.ZipFile(os.path.join(out, "super_zip_fp32.pt")) as src, \
+     zipfile.ZipFile(os.path.join(out, "compressed_zip.pt"), "w", compression=zipfile.ZIP_DEFLATED) as dst:
+    for item in src.infolist():
+        dst.writestr(item.filename, src.read(item.filename))
+
+def expected(dtype):
+    t = {f"model/{k}": v.to(dtype).float().contiguous() for k, v in model.items()}
+    t.update({f"views/{k}": v.to(dtype).float().contiguous() for k, v in views.items()})
+    return t
+save_file(expected(torch.float32), os.path.join(out, "expected.safetensors"))
+save_file(expected(torch.float16), os.path.join(out, "expected_fp16.safetensors"))
+with open(os.path.join(out, "args.json"), "w") as f:
+    json.dump(vars(args), f)
+print(json.dumps({"tensors": len(model), "files": sorted(os.listdir(out))}))
