@@ -67,6 +67,10 @@ public final class TorchCheckpointFile {
             }
         } else {
             layout = .legacy
+            guard bytes.count >= 2, bytes[0] == 0x80 else {
+                throw TorchCheckpointError(path, bytes.isEmpty ? "an empty file (truncated download?)"
+                                                 : "not a PyTorch checkpoint (neither a zip archive nor a pickle stream)")
+            }
             var at = 0
             let magic = try unpickler.load(bytes, from: at)
             guard case .bigInt(let m) = magic.value, m == Self.legacyMagic else {
