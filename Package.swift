@@ -52,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "hat",
             dependencies: [
-                "TensorEngine", "NN", "Model", "Data", "Train", "Generate", "Latency", "Search", "Pipeline", "Report", "Export",
+                "TensorEngine", "NN", "Model", "Data", "Train", "Generate", "Latency", "Search", "Pipeline", "Report", "Export", "HATFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "SearchTests", dependencies: ["Search", "TestSupport"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Model", "Generate", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Report", "TestSupport"]),
-        .testTarget(name: "HATFilesTests", dependencies: ["HATFiles", "Model", "TestSupport"]),
+        .testTarget(name: "HATFilesTests", dependencies: ["HATFiles", "Model", "Train", "TensorEngine", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

@@ -121,8 +121,8 @@ public struct SubTransformerExporter {
             let memoryMask = g.concat(Array(repeating: sourceMask, count: k), axis: 3)
             x = decoderLayer(g, i, x, memory: memory, memoryMask: memoryMask, causalMask: causal)
         }
-        // Output projection tied to the target embedding (its first d columns).
-        let logits = g.linear(x, weight: table, bias: nil)
+        // Output projection: the target embedding's first d columns, or fairseq's decoder.embed_out.
+        let logits = g.linear(x, weight: outputProjection(g, tied: table, width: d), bias: nil)
         g.output(logits, as: ONNX.ValueInfo(name: "logits", type: .float,
                                             shape: Self.tokenShape("tgt_len") + [.fixed(model.targetVocabSize)],
                                             doc: "unnormalized scores over the target vocabulary"))
@@ -185,7 +185,8 @@ public struct SubTransformerExporter {
             let ffn = linear(g, g.relu(linear(g, h, layer.fc1, "\(p).fc1", out: f, in: d)), layer.fc2, "\(p).fc2", out: d, in: f)
             x = layerNorm(g, g.add(h, ffn), layer.finalLayerNorm, "\(p).final_layer_norm", width: d)
         }
-        let logProbs = g.node("LogSoftmax", [g.reshape(g.linear(x, weight: table, bias: nil), [0, Int64(model.targetVocabSize)])],
+        let logProbs = g.node("LogSoftmax", [g.reshape(g.linear(x, weight: outputProjection(g, tied: table, width: d), bias: nil),
+                                                       [0, Int64(model.targetVocabSize)])],
                               [.int("axis", -1)])
         g.output(logProbs, as: ONNX.ValueInfo(name: "log_probs", type: .float, shape: [.symbolic("batch"), .fixed(model.targetVocabSize)],
                                               doc: "log-probabilities of the next token"))
@@ -204,6 +205,17 @@ public struct SubTransformerExporter {
     }
 
     /// scale·E[tokens, :d] + P[positionIDs, :d] (SuperTransformer.embed).
+    /// The output projection's weight: the tied target embedding, or the separate table of a
+    /// space with one (its first `d` columns, added once).
+    private func outputProjection(_ g: GraphBuilder, tied table: String, width d: Int) -> String {
+        guard model.space.hasSeparateOutputProjection else { return table }
+        let name = "decoder.embed_out"
+        if !g.graph.initializers.contains(where: { $0.name == name }) {
+            _ = g.weight(name, model.outputEmbedding.corner([model.targetVocabSize, d]))
+        }
+        return name
+    }
+
     private func embed(_ g: GraphBuilder, tokens: String, positionIDs ids: String, table: String, tableTensor: Tensor,
                        positions: SinusoidalPositions, width d: Int, positionsName: String) -> String {
         if !g.graph.initializers.contains(where: { $0.name == table }) {

@@ -21,12 +21,21 @@ public struct Profiler {
     public var sourceVocabSize: Int
     public var targetVocabSize: Int
     public var sharedEmbeddings: Bool
+    /// A separate output projection (`SearchSpace.separateOutputProjection`) adds a target-vocabulary table.
+    public var separateOutputProjection: Bool
 
-    public init(qkvDim: Int = 512, sourceVocabSize: Int, targetVocabSize: Int, sharedEmbeddings: Bool) {
+    public init(qkvDim: Int = 512, sourceVocabSize: Int, targetVocabSize: Int, sharedEmbeddings: Bool, separateOutputProjection: Bool = false) {
         self.qkvDim = qkvDim
         self.sourceVocabSize = sourceVocabSize
         self.targetVocabSize = targetVocabSize
         self.sharedEmbeddings = sharedEmbeddings
+        self.separateOutputProjection = separateOutputProjection
+    }
+
+    /// The profiler of a space's SubTransformers for these vocabularies.
+    public init(space: SearchSpace, sourceVocabSize: Int, targetVocabSize: Int) {
+        self.init(qkvDim: space.qkvDim, sourceVocabSize: sourceVocabSize, targetVocabSize: targetVocabSize,
+                  sharedEmbeddings: space.shareAllEmbeddings, separateOutputProjection: space.hasSeparateOutputProjection)
     }
 
     /// HAT's #Params: per encoder layer 3·qkv·d + 3·qkv (QKV) + qkv·d + d (out) + 2·d·f + f + d
@@ -79,9 +88,10 @@ public struct Profiler {
     }
 
     public func embeddingParameters(_ c: SubTransformerConfig) -> Int {
-        sharedEmbeddings
+        (sharedEmbeddings
             ? sourceVocabSize * Swift.max(c.encoderEmbedDim, c.decoderEmbedDim)
-            : sourceVocabSize * c.encoderEmbedDim + targetVocabSize * c.decoderEmbedDim
+            : sourceVocabSize * c.encoderEmbedDim + targetVocabSize * c.decoderEmbedDim)
+            + (separateOutputProjection ? targetVocabSize * c.decoderEmbedDim : 0)
     }
 
     /// Peak bytes of one inference of a `length`-token sentence with beam search, as our

@@ -18,6 +18,13 @@ public struct SearchSpace: Hashable, Codable, Sendable {
     public var qkvDim: Int
     /// One joint table for encoder input, decoder input and output projection.
     public var shareAllEmbeddings: Bool
+    /// Whether the decoder's output projection is a table of its own (fairseq's `decoder.embed_out`)
+    /// instead of the decoder's input embedding: fairseq's default when neither
+    /// share-all-embeddings nor share-decoder-input-output-embed is set, as in HAT's IWSLT space.
+    /// nil means false, and keeps the key out of the JSON (checkpoints, fingerprints) of every
+    /// space that ties the projection, as all did before the key existed.
+    public var separateOutputProjection: Bool?
+    public var hasSeparateOutputProjection: Bool { separateOutputProjection == true }
 
     // SubTransformer choices
     public var encoderEmbedChoices: [Int]
@@ -90,6 +97,8 @@ public struct SearchSpace: Hashable, Codable, Sendable {
             decoderSelfAttentionHeadChoices: try file.ints("decoder-self-attention-heads-choice") ?? [decHeads],
             decoderCrossAttentionHeadChoices: try file.ints("decoder-ende-attention-heads-choice") ?? [decHeads],
             decoderArbitraryAttentionChoices: try file.ints("decoder-arbitrary-ende-attn-choice") ?? [-1])
+        let tied = try shareAllEmbeddings || (file.bool("share-decoder-input-output-embed") ?? false)
+        separateOutputProjection = tied ? nil : true
         source = file.path
         try validate(lines: file.lines)
     }
@@ -292,7 +301,8 @@ extension SearchSpace {
 
     private var identity: [[Int]] {
         [[encoderEmbedDim, decoderEmbedDim, encoderFFNDim, decoderFFNDim, encoderLayers, decoderLayers,
-          encoderAttentionHeads, decoderAttentionHeads, qkvDim, shareAllEmbeddings ? 1 : 0],
+          encoderAttentionHeads, decoderAttentionHeads, qkvDim, shareAllEmbeddings ? 1 : 0]
+            + (hasSeparateOutputProjection ? [1] : []),
          encoderEmbedChoices, decoderEmbedChoices, encoderFFNChoices, decoderFFNChoices, encoderLayerChoices,
          decoderLayerChoices, encoderSelfAttentionHeadChoices, decoderSelfAttentionHeadChoices,
          decoderCrossAttentionHeadChoices, decoderArbitraryAttentionChoices]

@@ -58,8 +58,11 @@ public final class SuperTransformer: Module {
 
     /// [V_src, D_enc]; the same tensor as `decoderEmbedding` when embeddings are shared.
     public let encoderEmbedding: Tensor
-    /// [V_tgt, D_dec]; also the output projection (tied, as in fairseq).
+    /// [V_tgt, D_dec].
     public let decoderEmbedding: Tensor
+    /// [V_tgt, D_dec]: the output projection, the decoder embedding itself unless the space has a
+    /// separate one (`SearchSpace.separateOutputProjection`, fairseq's `decoder.embed_out`).
+    public let outputEmbedding: Tensor
     public let encoderLayers: [TransformerEncoderLayer]
     public let decoderLayers: [TransformerDecoderLayer]
     public let encoderPositions: SinusoidalPositions
@@ -82,6 +85,10 @@ public final class SuperTransformer: Module {
         }
         encoderEmbedding = table(sourceVocabSize, space.encoderEmbedDim)
         decoderEmbedding = space.shareAllEmbeddings ? encoderEmbedding : table(targetVocabSize, space.decoderEmbedDim)
+        // fairseq: embed_out ~ N(0, d^-1/2), no padding row.
+        outputEmbedding = space.hasSeparateOutputProjection
+            ? Tensor.randn([targetVocabSize, space.decoderEmbedDim], std: 1 / Float(space.decoderEmbedDim).squareRoot(), rng: &rng).requiringGrad()
+            : decoderEmbedding
         encoderLayers = (0..<space.encoderLayers).map { _ in
             TransformerEncoderLayer(embedDim: space.encoderEmbedDim, ffnDim: space.encoderFFNDim, qkvDim: space.qkvDim, rng: &rng)
         }
@@ -101,6 +108,7 @@ public final class SuperTransformer: Module {
             : [("encoder.embed_tokens.weight", encoderEmbedding), ("decoder.embed_tokens.weight", decoderEmbedding)]
         for (i, l) in encoderLayers.enumerated() { p += prefixed("encoder.layers.\(i)", l.namedParameters()) }
         for (i, l) in decoderLayers.enumerated() { p += prefixed("decoder.layers.\(i)", l.namedParameters()) }
+        if space.hasSeparateOutputProjection { p.append(("decoder.embed_out", outputEmbedding)) }
         return p
     }
 
@@ -145,7 +153,7 @@ public final class SuperTransformer: Module {
 
     /// Logits over the target vocabulary: x · E[:, :d]ᵀ with the (tied) decoder embedding.
     public func outputProjection(_ x: Tensor) -> Tensor {
-        linear(x, weight: decoderEmbedding.corner([targetVocabSize, x.shape.last!]))
+        linear(x, weight: outputEmbedding.corner([targetVocabSize, x.shape.last!]))
     }
 
     /// Teacher-forced forward pass of one SubTransformer: logits [B, T, V_tgt].

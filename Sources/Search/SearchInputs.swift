@@ -48,8 +48,7 @@ public struct SearchInputs {
 
     /// HAT's size conventions for this supernet's vocabularies (hat-reference.md §5).
     public var profiler: Profiler {
-        Profiler(qkvDim: space.qkvDim, sourceVocabSize: checkpoint.sourceVocabSize, targetVocabSize: checkpoint.targetVocabSize,
-                 sharedEmbeddings: space.shareAllEmbeddings)
+        Profiler(space: space, sourceVocabSize: checkpoint.sourceVocabSize, targetVocabSize: checkpoint.targetVocabSize)
     }
 
     /// The search setup's record of these inputs (a resumed search must see the same).

@@ -468,6 +468,17 @@ public struct SafeTensorsFile: Sendable {
     /// with spaces to a multiple of 8 bytes so the data buffer starts 8-byte aligned, as the
     /// reference writer does.
     public func serialized() -> Data {
+        let ordered = names.map { entries[$0]! }
+        let header = Self.header(metadata: metadata, tensors: ordered.map { ($0.name, $0.dtype, $0.shape, $0.bytes.count) })
+        var out = Data(capacity: header.count + ordered.reduce(0) { $0 + $1.bytes.count })
+        out.append(header)
+        for entry in ordered { out.append(entry.bytes) }
+        return out
+    }
+
+    /// The length field and the JSON header (padded to a multiple of 8 bytes) of a file with
+    /// these tensors, laid out in the order given.
+    static func header(metadata: [String: String], tensors: [(name: String, dtype: SafeTensorsDType, shape: [Int], byteCount: Int)]) -> Data {
         var json = "{"
         var first = true
         if !metadata.isEmpty {
@@ -477,24 +488,55 @@ public struct SafeTensorsFile: Sendable {
             first = false
         }
         var offset = 0
-        let ordered = names.map { entries[$0]! }
-        for entry in ordered {
+        for t in tensors {
             if !first { json += "," }
             first = false
-            let end = offset + entry.bytes.count
-            json += "\(jsonString(entry.name)):{\"data_offsets\":[\(offset),\(end)],\"dtype\":\"\(entry.dtype.rawValue)\",\"shape\":[\(entry.shape.map(String.init).joined(separator: ","))]}"
+            let end = offset + t.byteCount
+            json += "\(jsonString(t.name)):{\"data_offsets\":[\(offset),\(end)],\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))]}"
             offset = end
         }
         json += "}"
         var header = Data(json.utf8)
         let padding = (8 - header.count % 8) % 8
         header.append(contentsOf: [UInt8](repeating: 0x20, count: padding))
-
-        var out = Data(capacity: 8 + header.count + offset)
+        var out = Data()
         withUnsafeBytes(of: UInt64(header.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(header)
-        for entry in ordered { out.append(entry.bytes) }
         return out
+    }
+
+    /// Writes float32 tensors one at a time, asking `values` for each in turn, so that a file
+    /// larger than memory allows can be written (`hat import` of a WMT SuperTransformer holds
+    /// one tensor, not the model twice). The same bytes as `serialized()` would give, written
+    /// atomically like `write(to:)`; nothing is left behind when `values` throws.
+    public static func writeStreaming(to url: URL, metadata: [String: String], float32Tensors: [(name: String, shape: [Int])],
+                                      values: (String) throws -> [Float]) throws {
+        let ordered = float32Tensors.sorted { $0.name < $1.name }
+        let header = header(metadata: metadata, tensors: ordered.map { ($0.name, .F32, $0.shape, 4 * $0.shape.reduce(1, *)) })
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: nil), let handle = FileHandle(forWritingAtPath: temporary.path) else {
+            throw SafeTensorsError(file: url.path, message: "cannot create temporary file \(temporary.path); check that the directory exists and is writable")
+        }
+        do {
+            defer { try? handle.close() }
+            try handle.write(contentsOf: header)
+            for t in ordered {
+                let v = try values(t.name)
+                guard v.count == t.shape.reduce(1, *) else {
+                    throw SafeTensorsError(file: url.path, message: "tensor \(t.name) has \(v.count) values for shape \(t.shape)")
+                }
+                try handle.write(contentsOf: v.withUnsafeBytes { Data($0) })
+            }
+            try handle.synchronize()
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
+        if rename(temporary.path, url.path) != 0 {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: temporary)
+            throw SafeTensorsError(file: url.path, message: "cannot move temporary file \(temporary.path) into place (\(reason))")
+        }
     }
 
     /// Writes the file atomically: the bytes go to a temporary file in the same directory, which
@@ -518,7 +560,7 @@ public struct SafeTensorsFile: Sendable {
 
     /// A JSON string literal for `s`: quotes, backslashes and control characters escaped;
     /// other characters (including non-ASCII) written as UTF-8, which JSON allows.
-    private func jsonString(_ s: String) -> String {
+    private static func jsonString(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -29,6 +29,14 @@ public struct CheckpointState: Codable, Equatable, Sendable {
     public var data: String?
     /// Wall-clock seconds of training so far, across resumes.
     public var trainingSeconds: Double
+
+    /// The state before the first update of a run with these settings.
+    public static func start(space: SearchSpace, subTransformer: SubTransformerConfig?, training: TrainingConfig,
+                             sourceVocabSize: Int, targetVocabSize: Int, data: String?) -> CheckpointState {
+        CheckpointState(update: 0, epoch: 1, batchEpoch: 1, batchIndex: 0, rngState: RandomGenerator(seed: training.seed &+ 1).state,
+                        bestValidLoss: nil, skippedUpdates: 0, space: space, subTransformer: subTransformer, training: training,
+                        sourceVocabSize: sourceVocabSize, targetVocabSize: targetVocabSize, data: data, trainingSeconds: 0)
+    }
 }
 
 public enum Checkpoint {
@@ -62,6 +70,15 @@ public enum Checkpoint {
             file.metadata[parameterStepsKey] = String(decoding: try encoder.encode(steps), as: UTF8.self)
         }
         try file.write(to: url)
+    }
+
+    /// Writes a model-only checkpoint (no optimizer state) whose weights come one tensor at a time
+    /// from `values` (imports of checkpoints larger than memory comfortably holds twice).
+    public static func writeStreaming(to url: URL, state: CheckpointState, parameters: [(name: String, shape: [Int])],
+                                      values: (String) throws -> [Float]) throws {
+        try SafeTensorsFile.writeStreaming(to: url, metadata: ["format": format, "state": try encode(state)],
+                                           float32Tensors: parameters.map { ("model.\($0.name)", $0.shape) },
+                                           values: { try values(String($0.dropFirst("model.".count))) })
     }
 
     /// Reads and validates a checkpoint's state without touching a model.

@@ -75,11 +75,8 @@ public final class Trainer {
                 + (0..<config.validationRandomSubnets).map { ("random\($0 + 1)", space.sample(rng: &rng)) }
         }
 
-        let fresh = CheckpointState(
-            update: 0, epoch: 1, batchEpoch: 1, batchIndex: 0, rngState: RandomGenerator(seed: config.seed &+ 1).state,
-            bestValidLoss: nil, skippedUpdates: 0, space: space, subTransformer: subTransformer, training: config,
-            sourceVocabSize: vs, targetVocabSize: vt, data: URL(fileURLWithPath: data.directory).standardizedFileURL.path,
-            trainingSeconds: 0)
+        let fresh = CheckpointState.start(space: space, subTransformer: subTransformer, training: config, sourceVocabSize: vs,
+                                          targetVocabSize: vt, data: URL(fileURLWithPath: data.directory).standardizedFileURL.path)
         var resumed: CheckpointState?
         for candidate in Self.checkpoints(in: saveDirectory) {
             do {
@@ -238,8 +235,7 @@ public final class Trainer {
         let mode: String
         if let sub = subTransformer {
             // The SubTransformer trains inside a SuperTransformer-shaped model; say how big it is itself.
-            let profiler = Profiler(qkvDim: space.qkvDim, sourceVocabSize: model.sourceVocabSize, targetVocabSize: model.targetVocabSize,
-                                    sharedEmbeddings: space.shareAllEmbeddings)
+            let profiler = Profiler(space: space, sourceVocabSize: model.sourceVocabSize, targetVocabSize: model.targetVocabSize)
             mode = "SubTransformer \(sub); \(profiler.parameters(sub)) parameters (HAT's count) + \(profiler.embeddingParameters(sub)) in embeddings"
         } else {
             mode = "SuperTransformer (one random SubTransformer per update); \(model.parameterCount) parameters"

@@ -59,7 +59,8 @@ struct ProfileCommand: ParsableCommand {
         }
         let shared = sourceVocab == nil ? (searchSpace?.shareAllEmbeddings ?? true) : false
         let (vs, vt) = (sourceVocab ?? vocab ?? 32768, targetVocab ?? vocab ?? 32768)
-        let profiler = Profiler(qkvDim: qkv, sourceVocabSize: vs, targetVocabSize: vt, sharedEmbeddings: shared)
+        let profiler = Profiler(qkvDim: qkv, sourceVocabSize: vs, targetVocabSize: vt, sharedEmbeddings: shared,
+                                separateOutputProjection: searchSpace?.hasSeparateOutputProjection ?? false)
 
         if json {
             struct Entry: Encodable { let name: String; let config: SubTransformerConfig; let profile: ModelProfile }

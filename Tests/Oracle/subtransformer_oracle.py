@@ -30,6 +30,8 @@ Tensors: int64 `src_tokens` [B,S], `prev_output_tokens` [B,T], `target` [B,T]
     decoder.layers.{i}: the same with Dd_s, plus .encoder_attn.{in_proj_weight
         [3qkv, max(De_s,Dd_s)], in_proj_bias, out_proj.weight [Dd_s,qkv],
         out_proj.bias} and .encoder_attn_layer_norm.*
+    decoder.embed_out [V_tgt,Dd_s]  (optional: a separate output projection;
+        without it the projection is the decoder's table, tied)
 
 SEMANTICS
 ---------
@@ -252,7 +254,9 @@ def forward(P, tokens, cfg):
         x = layer_norm(x + y, P[p + "final_layer_norm.weight"],
                        P[p + "final_layer_norm.bias"], dd)
 
-    logits = x @ dec_table[:, :dd].t()
+    # The output projection: the decoder's table (tied), or fairseq's separate decoder.embed_out.
+    out_table = P["decoder.embed_out"] if "decoder.embed_out" in P else dec_table
+    logits = x @ out_table[:, :dd].t()
     return logits, enc_outs, x
 
 

@@ -11,7 +11,13 @@ _use_new_zipfile_serialization=False, as HAT's 2020 files) and two precisions:
       'views' -> {'transposed': W.t(), 'narrow': W[1:3, 2:], 'strided': W[::2]} sharing W's storage.
       Each file is first saved under another name and renamed (torch names the zip's top folder
       after the first name).
+  wmt_{zip,legacy}_fp32.pt   a WMT-style space: all embeddings shared (fairseq stores the one table
+      under encoder. and decoder.embed_tokens.weight), no decoder.embed_out
+  sub_{zip,legacy}_fp16.pt   a SubTransformer run (train_subtransformer and the *_subtransformer keys)
+      in the first checkpoint's SuperTransformer shape
   hostile_{zip,legacy}_{system,eval}.pt   objects whose __reduce__ calls os.system / builtins.eval
+  mismatch_{shape,unknown,missing}.pt, no_args.pt   args that do not match the weights (FFN 32 for
+      weights of 24), an extra weight, a missing weight, no args at all
   compressed_zip.pt      a zip checkpoint re-packed with DEFLATE records
   expected.safetensors   every tensor of the fp32 checkpoint's model and views, float32, keyed
                          model/NAME and views/NAME; the fp16 files hold these values rounded to fp16
@@ -52,7 +58,9 @@ args = argparse.Namespace(
     encoder_self_attention_heads_choice=[4, 2], decoder_self_attention_heads_choice=[4, 2],
     decoder_ende_attention_heads_choice=[4, 2], decoder_arbitrary_ende_attn_choice=[-1, 1],
     source_lang="de", target_lang="en", lr=[0.0005], update_freq=[1], adam_betas="(0.9, 0.98)", fp16=False,
-    max_tokens=4096, distributed_world_size=8, label_smoothing=0.1, weight_decay=0.0, vocab_original_scaling=False)
+    max_tokens=4096, distributed_world_size=8, label_smoothing=0.1, weight_decay=0.0, vocab_original_scaling=False,
+    max_update=50000, max_epoch=0, warmup_updates=10000, warmup_init_lr=1e-07, lr_scheduler="inverse_sqrt", optimizer="adam",
+    criterion="label_smoothed_cross_entropy", data="data/binary/iwslt14_de_en", save_dir="checkpoints/iwslt", seed=1)
 
 model = collections.OrderedDict()
 def add(name, *shape):
@@ -73,10 +81,48 @@ for side, vocab in (("encoder", VS), ("decoder", VT)):
 add("decoder.embed_out", VT, E)
 model["encoder.embed_positions._float_tensor"].fill_(1e26)  # garbage, as in HAT's files
 
+def hat_model(E, Q, F, L, VS, VT, shared):
+    """A state dict with HAT's names; a shared table appears under both sides (one tensor), as fairseq stores it."""
+    m = collections.OrderedDict()
+    shared_table = torch.randn(VS, E) if shared else None
+    for side, vocab in (("encoder", VS), ("decoder", VT)):
+        m[f"{side}.version"] = torch.tensor([2.0])
+        m[f"{side}.embed_tokens.weight"] = shared_table if shared else torch.randn(vocab, E)
+        m[f"{side}.embed_positions._float_tensor"] = torch.empty(1).fill_(1e26)
+        for i in range(L):
+            p = f"{side}.layers.{i}."
+            for a in ["self_attn"] + (["encoder_attn"] if side == "decoder" else []):
+                m[p + a + ".in_proj_weight"] = torch.randn(3 * Q, E); m[p + a + ".in_proj_bias"] = torch.randn(3 * Q)
+                m[p + a + ".out_proj.weight"] = torch.randn(E, Q) / Q ** 0.5; m[p + a + ".out_proj.bias"] = torch.randn(E)
+                m[p + a + "_layer_norm.weight"] = 1 + 0.1 * torch.randn(E); m[p + a + "_layer_norm.bias"] = 0.1 * torch.randn(E)
+            m[p + "fc1.weight"] = torch.randn(F, E) / E ** 0.5; m[p + "fc1.bias"] = torch.randn(F)
+            m[p + "fc2.weight"] = torch.randn(E, F) / F ** 0.5; m[p + "fc2.bias"] = torch.randn(E)
+            m[p + "final_layer_norm.weight"] = 1 + 0.1 * torch.randn(E); m[p + "final_layer_norm.bias"] = 0.1 * torch.randn(E)
+    if not shared:
+        m["decoder.embed_out"] = torch.randn(VT, E) / E ** 0.5
+    return m
+
+# A WMT-style space (one joint vocabulary, all embeddings shared: no embed_out) and a SubTransformer
+# trained inside the IWSLT-style space's shape (train_subtransformer with the *_subtransformer keys).
+wmt_args = argparse.Namespace(**{**vars(args), "arch": "transformersuper_wmt_en_de", "share_all_embeddings": True,
+                                 "encoder_embed_dim": 24, "decoder_embed_dim": 24, "encoder_embed_choice": [24, 16],
+                                 "decoder_embed_choice": [24, 16], "encoder_layers": 3, "decoder_layers": 3,
+                                 "encoder_layer_num_choice": [3], "decoder_layer_num_choice": [3, 2, 1],
+                                 "decoder_arbitrary_ende_attn_choice": [-1, 1, 2]})
+wmt_model = hat_model(24, Q, F, 3, 13, 13, shared=True)
+sub_args = argparse.Namespace(**{**vars(args), "train_subtransformer": True, "encoder_embed_dim_subtransformer": 12,
+                                 "decoder_embed_dim_subtransformer": 16, "encoder_layer_num_subtransformer": 2,
+                                 "decoder_layer_num_subtransformer": 1, "encoder_ffn_embed_dim_all_subtransformer": [16, 24],
+                                 "decoder_ffn_embed_dim_all_subtransformer": [24, 24],
+                                 "encoder_self_attention_heads_all_subtransformer": [2, 4],
+                                 "decoder_self_attention_heads_all_subtransformer": [4, 4],
+                                 "decoder_ende_attention_heads_all_subtransformer": [2, 4],
+                                 "decoder_arbitrary_ende_attn_all_subtransformer": [1, -1]})
+
 W = torch.randn(4, 6)
 views = {"transposed": W.t(), "narrow": W[1:3, 2:], "strided": W[::2], "base": W}
 
-def checkpoint(dtype):
+def checkpoint(dtype, args=args, model=model):
     m = collections.OrderedDict((k, v.to(dtype) if v.is_floating_point() else v) for k, v in model.items())
     return {
         "args": args,
@@ -102,6 +148,8 @@ for legacy in (False, True):
     layout = "legacy" if legacy else "zip"
     for precision, dtype in (("fp32", torch.float32), ("fp16", torch.float16)):
         save(checkpoint(dtype), f"super_{layout}_{precision}.pt", legacy)
+    save(checkpoint(torch.float32, wmt_args, wmt_model), f"wmt_{layout}_fp32.pt", legacy)
+    save(checkpoint(torch.float16, sub_args, model), f"sub_{layout}_fp16.pt", legacy)
 
     class System:
         def __reduce__(self): return (os.system, ("echo pwned > " + os.path.join(out, "PWNED"),))
@@ -109,6 +157,14 @@ for legacy in (False, True):
         def __reduce__(self): return (eval, ("__import__('os').system('echo pwned')",))
     save({"model": collections.OrderedDict(w=torch.ones(2)), "payload": System()}, f"hostile_{layout}_system.pt", legacy)
     save({"payload": Eval(), "model": collections.OrderedDict(w=torch.ones(2))}, f"hostile_{layout}_eval.pt", legacy)
+
+# Args that do not match the weights, and a weight the args' model does not have.
+save(checkpoint(torch.float32, argparse.Namespace(**{**vars(args), "encoder_ffn_embed_dim": 32}), model), "mismatch_shape.pt", False)
+save(checkpoint(torch.float32, args, collections.OrderedDict(list(model.items()) + [("decoder.layers.0.adapter.weight", torch.ones(2))])),
+     "mismatch_unknown.pt", False)
+missing = collections.OrderedDict((k, v) for k, v in model.items() if k != "decoder.layers.1.fc2.bias")
+save(checkpoint(torch.float32, args, missing), "mismatch_missing.pt", False)
+save({"model": model}, "no_args.pt", False)
 
 # The zip checkpoint with its records compressed (PyTorch never writes this; a reader must refuse it).
 with zipfile.ZipFile(os.path.join(out, "super_zip_fp32.pt")) as src, \

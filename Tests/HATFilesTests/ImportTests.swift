@@ -1,0 +1,95 @@
+import Foundation
+import Model
+import Testing
+import TensorEngine
+import TestSupport
+import Train
+@testable import HATFiles
+
+/// `hat import` end to end: a checkpoint written by torch.save is imported, our checkpoint is loaded
+/// and run, and its logits are compared with PyTorch's from the .pt file itself
+/// (Tests/Oracle/hat_checkpoint_logits_oracle.py).
+@Suite("Importing HAT checkpoints")
+struct ImportTests {
+    static func sub(_ c: SubTransformerConfig) -> [String: Any] {
+        ["encoder_embed_dim": c.encoderEmbedDim, "decoder_embed_dim": c.decoderEmbedDim, "encoder_layer_num": c.encoderLayerNum,
+         "decoder_layer_num": c.decoderLayerNum, "encoder_ffn_embed_dim": c.encoderFFNDims, "decoder_ffn_embed_dim": c.decoderFFNDims,
+         "encoder_self_attention_heads": c.encoderSelfAttentionHeads, "decoder_self_attention_heads": c.decoderSelfAttentionHeads,
+         "decoder_ende_attention_heads": c.decoderCrossAttentionHeads, "decoder_arbitrary_ende_attn": c.decoderArbitraryAttention]
+    }
+
+    /// Each SuperTransformer file: its largest and smallest SubTransformers and two random ones;
+    /// a SubTransformer file: the one it was trained as.
+    @Test("imported checkpoints give PyTorch's logits (untied IWSLT-style, shared WMT-style, SubTransformer; fp32 and fp16)",
+          arguments: ["super_zip_fp32.pt", "super_legacy_fp16.pt", "wmt_legacy_fp32.pt", "wmt_zip_fp32.pt", "sub_zip_fp16.pt", "sub_legacy_fp16.pt"])
+    func logitsMatchPyTorch(_ name: String) throws {
+        let dir = try TorchCheckpointTests.fixtures.get()
+        let out = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let importer = try HATCheckpointImporter(path: dir.appendingPathComponent(name).path)
+        let files = try importer.writeFolder(out.appendingPathComponent("imported"))
+        #expect(files.count == (name.hasPrefix("sub") ? 3 : 2))
+        let (model, state) = try Checkpoint.loadModel(path: files[0].path)
+        #expect(state.space.shareAllEmbeddings == name.hasPrefix("wmt"))
+        #expect(state.space.hasSeparateOutputProjection == !name.hasPrefix("wmt"))
+        // The files beside it read back as the same space and SubTransformer.
+        let space = try SearchSpace(contentsOf: files[1].path)
+        #expect(space == state.space)
+        var subs: [SubTransformerConfig]
+        if let trained = state.subTransformer {
+            let fromFile = try SubTransformerConfig(contentsOf: files[2].path, superLayers: (space.encoderLayers, space.decoderLayers),
+                                                    qkvDim: space.qkvDim)
+            #expect(fromFile == trained)
+            #expect(trained.encoderEmbedDim == 12 && trained.decoderLayerNum == 1)
+            subs = [trained]
+        } else {
+            var rng = RandomGenerator(seed: 3)
+            subs = [space.largest, space.smallest, space.sample(rng: &rng), space.sample(rng: &rng)]
+        }
+        // Two sentences, the second padded.
+        let source: [[Int32]] = [[5, 6, 7, 8, 2], [9, 10, 2, 1, 1]], previous: [[Int32]] = [[2, 5, 6, 7], [2, 8, 1, 1]]
+        let request: [String: Any] = ["subs": subs.map(Self.sub), "src_tokens": source, "prev_output_tokens": previous]
+        let requestFile = out.appendingPathComponent("request.json"), oracleFile = out.appendingPathComponent("oracle.safetensors")
+        try JSONSerialization.data(withJSONObject: request).write(to: requestFile)
+        try Oracle.run("hat_checkpoint_logits_oracle.py", [dir.appendingPathComponent(name).path, requestFile.path, oracleFile.path])
+        let oracle = try SafeTensorsFile.read(from: oracleFile)
+        for (i, sub) in subs.enumerated() {
+            let logits = withNoGrad {
+                model(source: TokenBatch(tokens: source.flatMap { $0 }, batchSize: 2, length: 5),
+                      previousOutput: TokenBatch(tokens: previous.flatMap { $0 }, batchSize: 2, length: 4),
+                      config: sub, context: .evaluation()).toArray()
+            }
+            let want = try oracle.tensor("logits/\(i)")
+            #expect(want.shape == [2, 4, model.targetVocabSize])
+            let reference = try want.floats()
+            let worst = zip(logits, reference).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(worst <= 1e-4, "\(name), SubTransformer \(i) \(sub): max |ours − PyTorch| = \(worst)")
+        }
+    }
+
+    @Test("args that do not match the weights, unknown or missing weights, no args: a clear error and nothing written",
+          arguments: [("mismatch_shape.pt", "encoder.layers.0.fc1.weight has shape [24, 16]; the args (embed 16/16, FFN 32/24, layers 2/2, qkv 16) give [32, 16]"),
+                      ("mismatch_unknown.pt", "parameters this model does not have: decoder.layers.0.adapter.weight"),
+                      ("mismatch_missing.pt", "decoder.layers.1.fc2.bias is missing"),
+                      ("no_args.pt", "has no 'args'")])
+    func mismatchesAreRefused(_ name: String, _ phrase: String) throws {
+        let dir = try TorchCheckpointTests.fixtures.get()
+        let out = try Oracle.temporaryDirectory().appendingPathComponent("imported")
+        let error = #expect(throws: (any Error).self) {
+            try HATCheckpointImporter(path: dir.appendingPathComponent(name).path).writeFolder(out)
+        }
+        #expect("\(error.map { "\($0)" } ?? "")".contains(phrase), "\(String(describing: error))")
+        #expect(!FileManager.default.fileExists(atPath: out.path), "nothing is written")
+    }
+
+    @Test("an import never writes into a folder that holds files")
+    func refusesFullFolder() throws {
+        let dir = try TorchCheckpointTests.fixtures.get()
+        let out = try Oracle.temporaryDirectory()
+        try Data("mine".utf8).write(to: out.appendingPathComponent("notes.txt"))
+        #expect(throws: TorchCheckpointError.self) {
+            try HATCheckpointImporter(path: dir.appendingPathComponent("wmt_zip_fp32.pt").path).writeFolder(out)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path) == ["notes.txt"])
+    }
+}
