@@ -3,7 +3,7 @@
 #   - system libraries: OpenBLAS (numeric core), SentencePiece (tokenization), zlib (.gz corpora),
 #     pkg-config; curl (downloads)
 #   - .venv-oracle/: the Python test oracles (PyTorch CPU, numpy, safetensors, sacreBLEU,
-#     onnx, onnxruntime, sentencepiece). Tests only: the `hat` binary never runs Python.
+#     onnx, onnxruntime, sentencepiece, sacremoses, subword-nmt). Tests only: the `hat` binary never runs Python.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,3 +40,7 @@ fi
 "$venv/bin/python" -c "import sentencepiece" 2>/dev/null || "$venv/bin/pip" install -q sentencepiece
 # ... and scipy, the rank-correlation oracle of the latency tests.
 "$venv/bin/python" -c "import scipy" 2>/dev/null || "$venv/bin/pip" install -q scipy
+# ... and sacremoses and subword-nmt, the Moses and BPE oracles of the text-pipeline tests (pinned:
+# Sources/Data/MosesTables.swift is generated from sacremoses 0.2.0).
+"$venv/bin/python" -c "import sacremoses" 2>/dev/null || "$venv/bin/pip" install -q "sacremoses==0.2.0"
+"$venv/bin/python" -c "import subword_nmt" 2>/dev/null || "$venv/bin/pip" install -q "subword-nmt==0.3.8"
