@@ -14,8 +14,9 @@ public final class Translator {
     public var model: SuperTransformer { members[0].model }
     public var config: SubTransformerConfig { members[0].config }
     public let members: [EnsembleMember]
-    public let sourceVocabulary: Vocabulary
-    public let targetVocabulary: Vocabulary
+    /// Raw text to source ids, and target ids to raw text.
+    public let source: any TextCodec
+    public let target: any TextCodec
     public var search: BeamSearch
     /// Sentences per batch (each expands to `beamSize` rows).
     public var batchSentences = 32
@@ -24,18 +25,24 @@ public final class Translator {
         try self.init(members: [EnsembleMember(model: model, config: config)], data: data, search: search)
     }
 
-    public init(members: [EnsembleMember], data: PreparedDataset, search: BeamSearch) throws {
+    public convenience init(members: [EnsembleMember], data: PreparedDataset, search: BeamSearch) throws {
+        try self.init(members: members, source: SentencePieceCodec(data.sourceVocabulary), target: SentencePieceCodec(data.targetVocabulary),
+                      vocabularyName: "the vocabulary of \(data.directory)", search: search)
+    }
+
+    /// - Parameter vocabularyName: what the codecs were read from, for the error when they do not fit the model.
+    public init(members: [EnsembleMember], source: any TextCodec, target: any TextCodec, vocabularyName: String, search: BeamSearch) throws {
         guard !members.isEmpty else { throw TrainingError.invalid("no checkpoint to translate with") }
         for (i, m) in members.enumerated() {
             let which = members.count == 1 ? "the checkpoint's" : "ensemble member \(i + 1)'s"
             try m.model.space.check(m.config, file: "the SubTransformer")
-            guard data.sourceVocabulary.size == m.model.sourceVocabSize, data.targetVocabulary.size == m.model.targetVocabSize else {
-                throw TrainingError.invalid("the vocabulary of \(data.directory) (\(data.sourceVocabulary.size)/\(data.targetVocabulary.size)) does not match \(which) (\(m.model.sourceVocabSize)/\(m.model.targetVocabSize)); give the dataset the model was trained on with --data")
+            guard source.size == m.model.sourceVocabSize, target.size == m.model.targetVocabSize else {
+                throw TrainingError.invalid("\(vocabularyName) (\(source.size)/\(target.size)) does not match \(which) (\(m.model.sourceVocabSize)/\(m.model.targetVocabSize)); give the dataset the model was trained on with --data")
             }
         }
         self.members = members
-        sourceVocabulary = data.sourceVocabulary
-        targetVocabulary = data.targetVocabulary
+        self.source = source
+        self.target = target
         self.search = search
     }
 
@@ -55,10 +62,22 @@ public final class Translator {
         guard let config = subTransformer ?? state.subTransformer else {
             throw TrainingError.invalid("\(checkpoint) is a SuperTransformer checkpoint: choose the SubTransformer to run with --subtransformer SUB.yml")
         }
+        let members = [EnsembleMember(model: model, config: config)]
+        if data == nil, state.data == nil, let codecs = try importedCodecs(checkpoint: checkpoint) {
+            return try Translator(members: members, source: codecs.source, target: codecs.target, vocabularyName: codecs.name, search: search)
+        }
         guard let dir = data ?? state.data else {
             throw TrainingError.invalid("\(checkpoint) does not record its dataset: give it with --data DIR")
         }
-        return try Translator(model: model, config: config, data: openDataset(dir, recordedBy: data == nil ? checkpoint : nil), search: search)
+        return try Translator(members: members, data: openDataset(dir, recordedBy: data == nil ? checkpoint : nil), search: search)
+    }
+
+    /// The text codecs of an imported HAT/fairseq model (`vocabulary.json` beside its checkpoint), if any.
+    static func importedCodecs(checkpoint: String) throws -> (source: FairseqTextCodec, target: FairseqTextCodec, name: String)? {
+        let folder = URL(fileURLWithPath: checkpoint).deletingLastPathComponent()
+        guard let vocabulary = try FairseqVocabulary.read(folder: folder) else { return nil }
+        let (source, target) = try vocabulary.codecs(folder: folder)
+        return (source, target, "the fairseq dictionaries of \(folder.path)")
     }
 
     /// Opens a prepared dataset; when its path came from a checkpoint (the dataset may have been
@@ -108,7 +127,7 @@ public final class Translator {
         // shell pipe is better served by a translation of the line's start and a warning).
         let limit = members.map { $0.model.encoderPositions.maxPositions }.min()!
         let encoded = sentences.enumerated().map { (i, sentence) -> [Int32] in
-            let ids = sourceVocabulary.encode(TextNormalizer.normalize(sentence), appendEOS: true)
+            let ids = source.encode(sentence)
             guard ids.count > limit else { return ids }
             FileHandle.standardError.write(("warning: input line \(i + 1) has \(ids.count) pieces; the model holds \(limit) "
                 + "positions, so only its first \(limit - 1) are translated (split long lines into sentences)\n").data(using: .utf8)!)
@@ -125,7 +144,7 @@ public final class Translator {
         var output = [[Candidate]](repeating: [], count: sentences.count)
         for (batch, hypotheses) in zip(batches, translated) {
             for (i, hyps) in zip(batch, hypotheses) {
-                output[i] = hyps.map { Candidate(text: targetVocabulary.decode($0.tokens), score: $0.score,
+                output[i] = hyps.map { Candidate(text: target.decode($0.tokens), score: $0.score,
                                                  logProbability: $0.positionalScores.reduce(0, +)) }
             }
         }

@@ -3,6 +3,7 @@ import Model
 import NN
 import TensorEngine
 import Train
+import Data
 
 /// A HAT/fairseq checkpoint (SuperTransformer or SubTransformer, any torch.save layout) as a
 /// `hat` checkpoint: the same weights under our names, the space and training settings from its
@@ -121,7 +122,9 @@ public struct HATCheckpointImporter {
     /// or not at all (written beside it, then renamed); an existing folder that is not empty is
     /// never touched. Returns the files written.
     @discardableResult
-    public func writeFolder(_ folder: URL) throws -> [URL] {
+    public func writeFolder(_ folder: URL, vocabulary: VocabularySource? = nil) throws -> [URL] {
+        // The vocabulary is checked before anything is written.
+        let text = try vocabulary.map { try textFiles($0) }
         let fm = FileManager.default
         let destination = folder.standardizedFileURL
         if let contents = try? fm.contentsOfDirectory(atPath: destination.path) {
@@ -142,12 +145,57 @@ public struct HATCheckpointImporter {
             if subTransformer != nil {
                 try Data(arguments.subTransformerYAML.utf8).write(to: temporary.appendingPathComponent(Self.subTransformerFile))
             }
+            if let text {
+                for (from, name) in text.copies { try fm.copyItem(at: from, to: temporary.appendingPathComponent(name)) }
+                try text.manifest.write(folder: temporary)
+            }
             try fm.moveItem(at: temporary, to: destination)
         } catch {
             try? fm.removeItem(at: temporary)
             throw error
         }
-        return ([Self.checkpointFile, Self.spaceFile] + (subTransformer != nil ? [Self.subTransformerFile] : []))
+        return ([Self.checkpointFile, Self.spaceFile] + (subTransformer != nil ? [Self.subTransformerFile] : [])
+                + (text.map { $0.copies.map(\.name) + [FairseqVocabulary.manifestName] } ?? []))
             .map { destination.appendingPathComponent($0) }
+    }
+
+    /// Where the model's text files are: a folder with fairseq's `dict.LANG.txt` for both languages
+    /// (a data-bin folder of fairseq-preprocess or HAT's downloads), the subword-nmt codes, and
+    /// whether text is Moses-tokenized.
+    public struct VocabularySource {
+        public var dictionaries: URL
+        public var bpeCodes: URL?
+        public var moses: Bool
+        public init(dictionaries: URL, bpeCodes: URL?, moses: Bool) {
+            self.dictionaries = dictionaries
+            self.bpeCodes = bpeCodes
+            self.moses = moses
+        }
+    }
+
+    /// The files to copy and the manifest, after checking that the dictionaries fit the embeddings.
+    func textFiles(_ v: VocabularySource) throws -> (copies: [(from: URL, name: String)], manifest: FairseqVocabulary) {
+        guard let source = arguments.values["source_lang"]?.string, let target = arguments.values["target_lang"]?.string else {
+            throw TorchCheckpointError(checkpoint.path, "its args name no source_lang and target_lang, so the dictionaries dict.LANG.txt cannot be found")
+        }
+        var copies: [(URL, String)] = []
+        for (language, size) in [(source, sourceVocabSize), (target, targetVocabSize)] {
+            let url = v.dictionaries.appendingPathComponent("dict.\(language).txt")
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw TorchCheckpointError(url.path, "is missing: --dictionaries must hold dict.\(source).txt and dict.\(target).txt (fairseq's data-bin folder)")
+            }
+            let dictionary = try FairseqDictionary(path: url.path)
+            guard dictionary.count == size else {
+                throw TorchCheckpointError(url.path, "has \(dictionary.count) symbols (4 special + \(dictionary.count - 4) lines), the model's \(language == source ? "source" : "target") embedding \(size) rows: not this model's dictionary")
+            }
+            copies.append((url, url.lastPathComponent))
+        }
+        if let codes = v.bpeCodes {
+            _ = try SubwordBPE(codesPath: codes.path)  // refuse codes that do not parse before writing anything
+            copies.append((codes, "bpecodes"))
+        }
+        let manifest = FairseqVocabulary(sourceLanguage: source, targetLanguage: target, sourceDictionary: "dict.\(source).txt",
+                                         targetDictionary: "dict.\(target).txt", bpeCodes: v.bpeCodes == nil ? nil : "bpecodes", moses: v.moses)
+        return (copies, manifest)
     }
 }

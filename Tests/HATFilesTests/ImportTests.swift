@@ -93,3 +93,40 @@ struct ImportTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: out.path) == ["notes.txt"])
     }
 }
+
+/// `hat import --dictionaries` and then `hat translate` on raw text, through the built binary.
+@Suite("hat import and translate from the command line")
+struct ImportCommandTests {
+    @Test("an imported SubTransformer with its dictionaries translates raw text into its target words")
+    func importThenTranslate() throws {
+        guard HATBinary.isAvailable else { Issue.record("the hat binary is not built"); return }
+        let dir = try TorchCheckpointTests.fixtures.get()
+        let out = try Oracle.temporaryDirectory().appendingPathComponent("sub")
+        let imported = try HATBinary.runMerged(["import", dir.appendingPathComponent("sub_zip_fp16.pt").path, "--out", out.path,
+                                                "--dictionaries", dir.appendingPathComponent("dicts").path])
+        #expect(imported.status == 0, "\(imported.output)")
+        #expect(imported.output.contains("SubTransformer"))
+        for file in ["checkpoint.safetensors", "space.yml", "subtransformer.yml", "dict.de.txt", "dict.en.txt", "vocabulary.json"] {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "\(file)")
+        }
+        let translated = try HATBinary.run(["translate", "--checkpoint", out.appendingPathComponent("checkpoint.safetensors").path,
+                                            "--beam", "2", "--max-len-b", "4"], input: "Haus Mann\nEin Hund und eine Katze.\n")
+        #expect(translated.status == 0, "\(translated.err)")
+        let lines = translated.out.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        #expect(lines.count == 2, "one translation per input line: \(translated.out)")
+        let words: Set<Substring> = ["house", "man", "woman", "child", "dog", "<unk>"]
+        #expect(lines.allSatisfy { $0.split(separator: " ").allSatisfy(words.contains) }, "output in the target dictionary's words: \(lines)")
+    }
+
+    @Test("dictionaries that do not fit the model are refused before anything is written")
+    func wrongDictionaries() throws {
+        guard HATBinary.isAvailable else { Issue.record("the hat binary is not built"); return }
+        let dir = try TorchCheckpointTests.fixtures.get()
+        let out = try Oracle.temporaryDirectory().appendingPathComponent("wmt")
+        let result = try HATBinary.runMerged(["import", dir.appendingPathComponent("wmt_zip_fp32.pt").path, "--out", out.path,
+                                              "--dictionaries", dir.appendingPathComponent("dicts").path])
+        #expect(result.status != 0)
+        #expect(result.output.contains("dict.de.txt: has 11 symbols (4 special + 7 lines), the model's source embedding 13 rows"), "\(result.output)")
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+}

@@ -22,6 +22,7 @@ _use_new_zipfile_serialization=False, as HAT's 2020 files) and two precisions:
   expected.safetensors   every tensor of the fp32 checkpoint's model and views, float32, keyed
                          model/NAME and views/NAME; the fp16 files hold these values rounded to fp16
                          (expected_fp16.safetensors: those, as float32)
+  dicts/dict.{de,en}.txt  fairseq dictionaries sized for the IWSLT-style models (7 and 5 words)
   args.json              the args Namespace as JSON (the fields the test checks)
 """
 import argparse, collections, json, os, sys, types, zipfile
@@ -171,6 +172,12 @@ with zipfile.ZipFile(os.path.join(out, "super_zip_fp32.pt")) as src, \
      zipfile.ZipFile(os.path.join(out, "compressed_zip.pt"), "w", compression=zipfile.ZIP_DEFLATED) as dst:
     for item in src.infolist():
         dst.writestr(item.filename, src.read(item.filename))
+
+# fairseq dictionaries for the IWSLT-style models (source 11 = 4 specials + 7, target 9 = 4 + 5).
+os.makedirs(os.path.join(out, "dicts"), exist_ok=True)
+for lang, words in (("de", ["haus", "mann", "frau", "kind", "hund", "katze", "baum"]), ("en", ["house", "man", "woman", "child", "dog"])):
+    with open(os.path.join(out, "dicts", f"dict.{lang}.txt"), "w") as f:
+        f.writelines(f"{w} {100 - i}\n" for i, w in enumerate(words))
 
 def expected(dtype):
     t = {f"model/{k}": v.to(dtype).float().contiguous() for k, v in model.items()}

@@ -12,14 +12,22 @@ public enum HATBinary {
     public static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: path) }
 
     /// Runs `hat ARGUMENTS` to the end; standard output and standard error, separately.
-    public static func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+    /// `input` is written to its standard input (closed after it).
+    public static func run(_ arguments: [String], input: String? = nil) throws -> (status: Int32, out: String, err: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let stdin = Pipe()
+        if input != nil { process.standardInput = stdin }
         try process.run()
+        if let input {
+            // Small inputs only (a pipe buffer): tests feed a few lines.
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+        }
         // Read standard error on another thread so neither pipe can fill up and block the child.
         nonisolated(unsafe) var errorBytes = Foundation.Data()
         let group = DispatchGroup()
