@@ -10,6 +10,11 @@ public protocol TextCodec: AnyObject, Sendable {
     func encode(_ text: String) -> [Int32]
     /// The raw text of generated ids (eos and padding dropped).
     func decode(_ ids: [Int32]) -> String
+    /// The ids as the tokens that tokenized BLEU counts (HAT's "BLEU"): subwords joined back into
+    /// words, not detokenized. For SentencePiece models, the raw text.
+    func decodeTokenized(_ ids: [Int32]) -> String
+    /// A reference sentence tokenized the way `decodeTokenized` leaves hypotheses.
+    func tokenizeReference(_ text: String) -> String
 }
 
 /// `hat data prepare`'s text: normalization, then a SentencePiece vocabulary.
@@ -19,6 +24,8 @@ public final class SentencePieceCodec: TextCodec {
     public var size: Int { vocabulary.size }
     public func encode(_ text: String) -> [Int32] { vocabulary.encode(TextNormalizer.normalize(text), appendEOS: true) }
     public func decode(_ ids: [Int32]) -> String { vocabulary.decode(ids) }
+    public func decodeTokenized(_ ids: [Int32]) -> String { decode(ids) }
+    public func tokenizeReference(_ text: String) -> String { text }
 }
 
 /// HAT's and fairseq's text (their preparation scripts): Moses tokenization with aggressive
@@ -54,7 +61,14 @@ public final class FairseqTextCodec: TextCodec, @unchecked Sendable {
     public func encode(_ text: String) -> [Int32] { dictionary.encodeLine(preprocess(text), appendEOS: true) }
 
     public func decode(_ ids: [Int32]) -> String {
-        let text = dictionary.string(ids, bpeSymbol: bpe == nil ? nil : .subwordNMT, extraSymbolsToIgnore: [FairseqDictionary.pad])
+        let text = decodeTokenized(ids)
         return detokenizer?.detokenize(text) ?? text
     }
+
+    /// fairseq-generate's hypothesis text: symbols joined, BPE removed, still Moses-tokenized.
+    public func decodeTokenized(_ ids: [Int32]) -> String {
+        dictionary.string(ids, bpeSymbol: bpe == nil ? nil : .subwordNMT, extraSymbolsToIgnore: [FairseqDictionary.pad])
+    }
+
+    public func tokenizeReference(_ text: String) -> String { tokenizer?.tokenize(text) ?? text }
 }

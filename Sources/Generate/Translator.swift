@@ -117,6 +117,8 @@ public final class Translator {
         public var score: Double
         /// Log-probability of the whole output (eos included).
         public var logProbability: Double
+        /// The output as tokenized BLEU counts it (`TextCodec.decodeTokenized`).
+        public var tokenized: String
     }
 
     /// Translates sentences; returns every finished hypothesis of each (up to the beam size),
@@ -145,7 +147,7 @@ public final class Translator {
         for (batch, hypotheses) in zip(batches, translated) {
             for (i, hyps) in zip(batch, hypotheses) {
                 output[i] = hyps.map { Candidate(text: target.decode($0.tokens), score: $0.score,
-                                                 logProbability: $0.positionalScores.reduce(0, +)) }
+                                                 logProbability: $0.positionalScores.reduce(0, +), tokenized: target.decodeTokenized($0.tokens)) }
             }
         }
         return output

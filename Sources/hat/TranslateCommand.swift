@@ -67,19 +67,43 @@ struct TestCommand: ParsableCommand {
 
     @OptionGroup var options: DecodingOptions
     @Option(help: "Split to translate: test, valid, or another split of the dataset.") var split: String = "test"
+    @Option(help: "Raw source sentences to translate instead of a dataset split (one per line; with --reference).") var source: String?
+    @Option(help: "Raw reference translations of --source, line by line.") var reference: String?
     @Option(help: "Where to write the hypotheses (default: SPLIT.hyp.txt next to the checkpoint).") var out: String?
     @Option(name: .customLong("nbest-out"), help: "Also write every finished hypothesis (JSON lines: sentence, text, score, log-probability).")
     var nbestOut: String?
     @Flag(name: .customLong("tokenized-bleu"), help: "Also print tokenized BLEU (HAT's \"normal\" BLEU).") var tokenizedBLEU = false
 
+    func validate() throws {
+        if (source == nil) != (reference == nil) { throw ValidationError("give --source and --reference together") }
+    }
+
+    /// Lines of a text file (a last empty line from the final newline dropped).
+    func lines(_ path: String, option: String) throws -> [String] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw CommandError("\(option) \(path) cannot be read as UTF-8 text")
+        }
+        var lines = text.components(separatedBy: "\n").map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }
+        if lines.last == "" { lines.removeLast() }
+        return lines
+    }
+
     func run() throws {
         if let out { try OutputPath.checkFile(out, option: "--out") }
         if let nbestOut { try OutputPath.checkFile(nbestOut, option: "--nbest-out") }
         let translator = try options.translator()
-        let first = options.checkpoint[0]  // the dataset the (first) checkpoint recorded; no model is built for it
-        let dir = try options.data ?? (Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: first)), path: first).data ?? "")
-        let data = try Translator.openDataset(dir, recordedBy: options.data == nil ? first : nil)
-        let sources = try data.sourceText(split), references = try data.targetText(split)
+        let sources: [String], references: [String]
+        if let source, let reference {
+            (sources, references) = (try lines(source, option: "--source"), try lines(reference, option: "--reference"))
+            guard sources.count == references.count else {
+                throw CommandError("--source \(source) has \(sources.count) lines, --reference \(reference) \(references.count): they must be line-aligned")
+            }
+        } else {
+            let first = options.checkpoint[0]  // the dataset the (first) checkpoint recorded; no model is built for it
+            let dir = try options.data ?? (Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: first)), path: first).data ?? "")
+            let data = try Translator.openDataset(dir, recordedBy: options.data == nil ? first : nil)
+            (sources, references) = (try data.sourceText(split), try data.targetText(split))
+        }
         let start = Date()
         let progress = ProgressPrinter()
         let nbest = translator.translateNBest(sources) { done in
@@ -110,5 +134,13 @@ struct TestCommand: ParsableCommand {
         var metrics: [ScoreMetric] = [.bleu, .chrf]
         if tokenizedBLEU { metrics.append(.tokenizedBLEU) }
         print(ScoreReport(corpus: corpus, metrics: metrics).text(version: HAT.versionNumber))
+        if let codec = translator.target as? FairseqTextCodec {
+            // HAT's own number for its models: tokenized BLEU, compound-split for German output.
+            let split = codec.language == "de"
+            let hat = try HATBLEU.corpus(tokenizedHypotheses: nbest.map { $0.first?.tokenized ?? "" },
+                                         tokenizedReferences: references.map(codec.tokenizeReference), splitCompounds: split)
+            let score = ScoreReport(corpus: hat, metrics: [.tokenizedBLEU]).results[0]
+            print((score.bleu?.formatted(width: 2, name: "HAT's BLEU (Moses-tokenized\(split ? ", compound-split" : ""))") ?? ""))
+        }
     }
 }

@@ -116,6 +116,25 @@ struct ImportCommandTests {
         #expect(lines.count == 2, "one translation per input line: \(translated.out)")
         let words: Set<Substring> = ["house", "man", "woman", "child", "dog", "<unk>"]
         #expect(lines.allSatisfy { $0.split(separator: " ").allSatisfy(words.contains) }, "output in the target dictionary's words: \(lines)")
+        // hat test on raw text files: sacreBLEU, chrF and HAT's own (tokenized) BLEU.
+        let source = out.deletingLastPathComponent().appendingPathComponent("test.de"), reference = out.deletingLastPathComponent().appendingPathComponent("test.en")
+        try Data("Haus Mann\nEin Hund und eine Katze.\nKind\n".utf8).write(to: source)
+        try Data("house man\na dog and a cat.\nchild\n".utf8).write(to: reference)
+        let tested = try HATBinary.runMerged(["test", "--checkpoint", out.appendingPathComponent("checkpoint.safetensors").path, "--beam", "2",
+                                              "--source", source.path, "--reference", reference.path,
+                                              "--out", out.deletingLastPathComponent().appendingPathComponent("hyp.txt").path])
+        #expect(tested.status == 0, "\(tested.output)")
+        #expect(tested.output.contains("translated 3 sentences"), "\(tested.output)")
+        #expect(tested.output.contains("HAT's BLEU (Moses-tokenized) = "), "\(tested.output)")
+        let misaligned = try HATBinary.runMerged(["test", "--checkpoint", out.appendingPathComponent("checkpoint.safetensors").path,
+                                                  "--source", source.path, "--reference", input(out, "one line\n")])
+        #expect(misaligned.status != 0 && misaligned.output.contains("must be line-aligned"), "\(misaligned.output)")
+    }
+
+    func input(_ near: URL, _ text: String) throws -> String {
+        let url = near.deletingLastPathComponent().appendingPathComponent("other.txt")
+        try Data(text.utf8).write(to: url)
+        return url.path
     }
 
     @Test("dictionaries that do not fit the model are refused before anything is written")
