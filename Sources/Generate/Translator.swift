@@ -105,6 +105,38 @@ public final class Translator {
         return try Translator(members: members, data: dataset, search: search)
     }
 
+    /// How probable the model finds each reference (fairseq-generate's `--score-reference`): the
+    /// log-probability of every reference token, eos included, teacher-forced; with an ensemble the
+    /// members' probabilities are averaged as in beam search. In input order.
+    public func scoreReferences(sources: [String], references: [String]) -> [[Double]] {
+        precondition(sources.count == references.count, "scoreReferences: \(sources.count) sources, \(references.count) references")
+        let limit = members.map { Swift.min($0.model.encoderPositions.maxPositions, $0.model.decoderPositions.maxPositions) }.min()! - 1
+        let src = sources.map { Array(source.encode($0).suffix(limit)) }, tgt = references.map { Array(target.encode($0).suffix(limit)) }
+        let batches = stride(from: 0, to: sources.count, by: batchSentences).map { Array($0..<Swift.min($0 + batchSentences, sources.count)) }
+        let scored = mapInLanes(batches.count) { b -> [[Double]] in
+            let rows = batches[b], pad = Int32(members[0].model.paddingIndex)
+            let s = rows.map { src[$0].count }.max()!, t = rows.map { tgt[$0].count }.max()!
+            var sourceTokens = [Int32](repeating: pad, count: rows.count * s), previous = [Int32](repeating: pad, count: rows.count * t)
+            for (r, i) in rows.enumerated() {
+                for (j, id) in src[i].enumerated() { sourceTokens[r * s + j] = id }
+                // Teacher forcing: eos, then the reference without its last token.
+                for (j, id) in ([search.eos] + tgt[i].dropLast()).enumerated() { previous[r * t + j] = id }
+            }
+            let logProbs = BeamSearch.averageProbabilities(members.map { m in
+                withNoGrad {
+                    logSoftmax(m.model(source: TokenBatch(tokens: sourceTokens, batchSize: rows.count, length: s),
+                                       previousOutput: TokenBatch(tokens: previous, batchSize: rows.count, length: t),
+                                       config: m.config, context: .evaluation())).toArray()
+                }
+            })
+            let vocab = logProbs.count / (rows.count * t)
+            return rows.enumerated().map { (r, i) in tgt[i].enumerated().map { (j, id) in Double(logProbs[(r * t + j) * vocab + Int(id)]) } }
+        }
+        var out = [[Double]](repeating: [], count: sources.count)
+        for (rows, result) in zip(batches, scored) { for (i, p) in zip(rows, result) { out[i] = p } }
+        return out
+    }
+
     /// Translates sentences; returns the best hypothesis of each, detokenized, in input order.
     public func translate(_ sentences: [String], progress: ((Int) -> Void)? = nil) -> [String] {
         translateNBest(sentences, progress: progress).map { $0.first?.text ?? "" }

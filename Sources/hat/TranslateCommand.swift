@@ -73,6 +73,8 @@ struct TestCommand: ParsableCommand {
     @Option(name: .customLong("nbest-out"), help: "Also write every finished hypothesis (JSON lines: sentence, text, score, log-probability).")
     var nbestOut: String?
     @Flag(name: .customLong("tokenized-bleu"), help: "Also print tokenized BLEU (HAT's \"normal\" BLEU).") var tokenizedBLEU = false
+    @Flag(name: .customLong("score-reference"), help: "Score each reference with the model instead of translating (fairseq-generate's --score-reference: S-, T-, H- and P- lines).")
+    var scoreReference = false
 
     func validate() throws {
         if (source == nil) != (reference == nil) { throw ValidationError("give --source and --reference together") }
@@ -103,6 +105,21 @@ struct TestCommand: ParsableCommand {
             let dir = try options.data ?? (Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: first)), path: first).data ?? "")
             let data = try Translator.openDataset(dir, recordedBy: options.data == nil ? first : nil)
             (sources, references) = (try data.sourceText(split), try data.targetText(split))
+        }
+        if scoreReference {
+            // fairseq's format: H is the mean log-probability per token (eos included), P each token's.
+            let scores = translator.scoreReferences(sources: sources, references: references)
+            for (i, p) in scores.enumerated() {
+                let tokens = translator.target.decodeTokenized(translator.target.encode(references[i]))
+                print("S-\(i)\t\(sources[i])\nT-\(i)\t\(references[i])")
+                print("H-\(i)\t\(p.reduce(0, +) / Double(Swift.max(p.count, 1)))\t\(tokens)")
+                print("P-\(i)\t" + p.map { String(format: "%.4f", $0) }.joined(separator: " "))
+            }
+            let total = scores.joined().reduce(0, +), count = scores.joined().count
+            let summary = String(format: "scored %d references: %d tokens, log-probability %.2f (%.4f per token)\n", scores.count, count, total,
+                                 total / Double(Swift.max(count, 1)))
+            FileHandle.standardError.write(Data(summary.utf8))
+            return
         }
         let start = Date()
         let progress = ProgressPrinter()

@@ -4,6 +4,7 @@ import Testing
 import TensorEngine
 import TestSupport
 import Train
+import Generate
 @testable import HATFiles
 
 /// `hat import` end to end: a checkpoint written by torch.save is imported, our checkpoint is loaded
@@ -64,6 +65,40 @@ struct ImportTests {
             let reference = try want.floats()
             let worst = zip(logits, reference).map { abs($0 - $1) }.max() ?? .infinity
             #expect(worst <= 1e-4, "\(name), SubTransformer \(i) \(sub): max |ours − PyTorch| = \(worst)")
+        }
+    }
+
+    @Test("--score-reference: each reference token's log-probability equals PyTorch's log-softmax of its logits")
+    func scoreReferenceMatchesPyTorch() throws {
+        let dir = try TorchCheckpointTests.fixtures.get()
+        let out = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let importer = try HATCheckpointImporter(path: dir.appendingPathComponent("sub_zip_fp16.pt").path)
+        let files = try importer.writeFolder(out.appendingPathComponent("sub"), vocabulary: .init(
+            dictionaries: dir.appendingPathComponent("dicts"), bpeCodes: nil, moses: true))
+        let translator = try Translator.load(checkpoint: files[0].path, subTransformer: nil, data: nil, search: BeamSearch())
+        let sources = ["Haus Mann", "Ein Hund und eine Katze ."], references = ["house man dog", "a dog and a child"]
+        let scores = translator.scoreReferences(sources: sources, references: references)
+        // The same ids, padded as fairseq pads them, through the PyTorch oracle.
+        let src = sources.map(translator.source.encode), tgt = references.map(translator.target.encode)
+        let s = src.map(\.count).max()!, t = tgt.map(\.count).max()!
+        let padded = src.map { $0 + Array(repeating: 1, count: s - $0.count) }
+        let previous = tgt.map { [2] + $0.dropLast() + Array(repeating: 1, count: t - $0.count) }
+        let request: [String: Any] = ["subs": [ImportTests.sub(translator.config)], "src_tokens": padded.map { $0.map(Int.init) },
+                                      "prev_output_tokens": previous.map { $0.map(Int.init) }]
+        try JSONSerialization.data(withJSONObject: request).write(to: out.appendingPathComponent("request.json"))
+        try Oracle.run("hat_checkpoint_logits_oracle.py", [dir.appendingPathComponent("sub_zip_fp16.pt").path,
+                                                           out.appendingPathComponent("request.json").path, out.appendingPathComponent("o.safetensors").path])
+        let logits = try SafeTensorsFile.read(from: out.appendingPathComponent("o.safetensors")).tensor("logits/0").floats().map(Double.init)
+        let v = logits.count / (2 * t)
+        #expect(tgt[1].contains(3), "an unknown reference word is scored as <unk>")
+        for (r, ids) in tgt.enumerated() {
+            #expect(scores[r].count == ids.count)
+            for (j, id) in ids.enumerated() {
+                let row = logits[((r * t + j) * v)..<((r * t + j + 1) * v)]
+                let top = row.max()!, lse = top + Foundation.log(row.map { Foundation.exp($0 - top) }.reduce(0, +))
+                #expect(abs(scores[r][j] - (row[row.startIndex + Int(id)] - lse)) < 1e-4, "sentence \(r) token \(j)")
+            }
         }
     }
 
