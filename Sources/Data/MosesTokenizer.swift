@@ -321,20 +321,17 @@ public struct MosesTokenizer: Sendable {
         b.reset(reserving: 2 * n + 8)
         var i = 0
         while i < n && a[i] == 0x20 { i += 1 }
-        var firstToken = true
-        // The text's only whitespace is the space by now.
+        // The text's only whitespace is the space by now. Tokens are copied as they are; only
+        // one that ends in a period may get a space before it.
         while i < n {
+            if b.count > 0 { b.append(0x20) }
             let s = i
-            while i < n && a[i] != 0x20 { i += 1 }
+            while i < n && a[i] != 0x20 { b.append(a[i]); i += 1 }
             let e = i
             while i < n && a[i] == 0x20 { i += 1 }
-            let next = i  // start of the next token, or n
-            if !firstToken { b.append(0x20) }
-            firstToken = false
             // ^(\S+)\.$ : at least one character before the final period.
-            guard e - s >= 2 && a[e - 1] == 0x2E else {
-                b.append(from: a.base, s..<e); continue
-            }
+            guard e - s >= 2 && a[e - 1] == 0x2E else { continue }
+            let next = i  // start of the next token, or n
             let prefix = UnsafeBufferPointer(start: a.base + s, count: e - 1 - s)
             let kind = prefixKind(prefix)
             var keep = false
@@ -347,9 +344,10 @@ public struct MosesTokenizer: Sendable {
             } else if next < n && kind == true {
                 keep = a[next] >= 0x30 && a[next] <= 0x39
             }
-            b.append(from: a.base, s..<(e - 1))
-            if !keep { b.append(0x20) }
-            b.append(0x2E)
+            if !keep {
+                b[b.count - 1] = 0x20
+                b.append(0x2E)
+            }
         }
         swap(&a, &b)
     }
@@ -369,29 +367,18 @@ public struct MosesTokenizer: Sendable {
         b.reset(reserving: 6 * n + 8)
         for i in 0..<n {
             let c = a[i]
-            let replacement: [UInt32]
             switch c {
-            case 0x26: replacement = Self.ampersand
-            case 0x7C: replacement = Self.pipe
-            case 0x3C: replacement = Self.lessThan
-            case 0x3E: replacement = Self.greaterThan
-            case 0x27: replacement = Self.apostrophe
-            case 0x22: replacement = Self.quote
-            case 0x5B: replacement = Self.leftBracket
-            case 0x5D: replacement = Self.rightBracket
-            default: b.append(c); continue
+            case 0x26: b.append(0x26, 0x61, 0x6D); b.append(0x70); b.append(0x3B)  // &amp;
+            case 0x7C: b.append(0x26, 0x23, 0x31); b.append(0x32, 0x34, 0x3B)  // &#124;
+            case 0x3C: b.append(0x26, 0x6C, 0x74); b.append(0x3B)  // &lt;
+            case 0x3E: b.append(0x26, 0x67, 0x74); b.append(0x3B)  // &gt;
+            case 0x27: b.append(0x26, 0x61, 0x70); b.append(0x6F, 0x73, 0x3B)  // &apos;
+            case 0x22: b.append(0x26, 0x71, 0x75); b.append(0x6F, 0x74, 0x3B)  // &quot;
+            case 0x5B: b.append(0x26, 0x23, 0x39); b.append(0x31); b.append(0x3B)  // &#91;
+            case 0x5D: b.append(0x26, 0x23, 0x39); b.append(0x33); b.append(0x3B)  // &#93;
+            default: b.append(c)
             }
-            replacement.withUnsafeBufferPointer { b.append(contentsOf: $0) }
         }
         swap(&a, &b)
     }
-
-    private static let ampersand = PythonText.ascii("&amp;")
-    private static let pipe = PythonText.ascii("&#124;")
-    private static let lessThan = PythonText.ascii("&lt;")
-    private static let greaterThan = PythonText.ascii("&gt;")
-    private static let apostrophe = PythonText.ascii("&apos;")
-    private static let quote = PythonText.ascii("&quot;")
-    private static let leftBracket = PythonText.ascii("&#91;")
-    private static let rightBracket = PythonText.ascii("&#93;")
 }
