@@ -4,8 +4,8 @@ import Foundation
 /// open-addressing table over two byte arenas, so that a cached word costs one hash and one
 /// memcmp and no String is made (a Dictionary<String, String> lookup per word was most of
 /// `SubwordBPE.processLine`'s time). Bytes compare as Python compares code points.
-struct BPEWordCache {
-    private struct Entry {
+struct BPEWordCache: Sendable {
+    private struct Entry: Sendable {
         var hash: UInt64
         var keyStart: Int32, keyCount: Int32
         var valueStart: Int32, valueCount: Int32
