@@ -26,9 +26,11 @@ public struct MosesDetokenizer: Sendable {
         self.unescape = unescape
     }
 
-    /// A tokenized line (tokens separated by whitespace) detokenized.
+    /// A tokenized line detokenized: `detokenize(line.split())`. (Joining the line as one token
+    /// would not be the same when tokens are separated by more than one space: " @-@ " would
+    /// then match across a double space.)
     public func detokenize(_ line: String) -> String {
-        detokenize(tokens: [line])
+        detokenize(tokens: PythonText.pythonSplit(line))
     }
 
     /// `detokenize(tokens)`: the tokens joined by spaces and detokenized.

@@ -31,6 +31,8 @@ public struct SubwordBPE: Sendable {
     private let endOfWordID: Int32
     /// Segmented words (with separators), as subword-nmt caches them: the result is the same.
     private var cache = BPEWordCache()
+    /// The output line being built, kept between lines so that a line costs no buffer allocation.
+    private var scratch: [UInt8] = []
 
     /// Reads a codes file written by subword-nmt's `learn_bpe` (any version 0.1 or 0.2 file).
     /// - Throws: `TextFormatError` naming the file and line of an unknown version header or of a
@@ -132,7 +134,10 @@ public struct SubwordBPE: Sendable {
             if lead == n { return String(decoding: bytes, as: UTF8.self) }  // only whitespace: kept as it is
             var trail = 0
             while isEdge(bytes[n - 1 - trail]) { trail += 1 }
-            var out: [UInt8] = []
+            var out = scratch
+            scratch = []
+            defer { scratch = out }
+            out.removeAll(keepingCapacity: true)
             out.reserveCapacity(n * 2 + 16)
             out.append(contentsOf: bytes[0..<lead])
             segment(UnsafeBufferPointer(rebasing: bytes[lead..<(n - trail)]), into: &out)

@@ -33,6 +33,7 @@ struct MosesDetokenizerTests {
         #expect(en.detokenize("A well @-@ known man &apos;s dog , isn &apos;t it ?") == "A well-known man's dog, isn't it?")
         #expect(en.detokenize("&quot; Hello , &quot; he said ( quietly ) .") == "\"Hello,\" he said (quietly).")
         #expect(en.detokenize("the Jones &apos; house costs $ 5") == "the Jones' house costs $5")
+        #expect(en.detokenize("a  @-@ \tb") == "a-b")  // the line is split first, as detokenize(line.split())
         let fr = try MosesDetokenizer(language: "fr")
         #expect(fr.detokenize("L&apos; homme est là ?") == "L'homme est là ?")
         #expect(throws: DataError.self) { try MosesDetokenizer(language: "zh") }
