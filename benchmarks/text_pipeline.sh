@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Text pipeline speed: our Moses tokenizer (-a, escaping) and subword-nmt BPE against sacremoses
-# and subword-nmt on the same lines (Multi30k train, 29,000 lines per language), one thread
+# Text pipeline speed: our Moses tokenizer (-a, escaping), detokenizer and subword-nmt BPE against
+# sacremoses and subword-nmt on the same lines (Multi30k train, 29,000 lines per language), one thread
 # each, lines/s per stage and the ratio. Codes: 10,000 joint merges learned by subword-nmt on
 # sacremoses' tokenization (not timed). Run with nothing else busy.
 #   benchmarks/text_pipeline.sh [MULTI30K_DIR]     (default ../shared/data/multi30k)
@@ -22,7 +22,7 @@ done | tee "$work/rows.jsonl"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 speed = {(r["impl"], r["lang"], r["stage"]): r["lines_per_s"] for r in rows if r["bench"] == "text_pipeline"}
-sizes = {(r["impl"], r["lang"]): r["bpe_output_bytes"] for r in rows if r["bench"] == "text_pipeline_output"}
+sizes = {(r["impl"], r["lang"]): (r["bpe_output_bytes"], r["detokenized_bytes"]) for r in rows if r["bench"] == "text_pipeline_output"}
 print("\n| lang | stage | Swift lines/s | Python lines/s | ratio |\n| --- | --- | ---: | ---: | ---: |")
 for (impl, lang, stage), v in speed.items():
     if impl == "swift":
@@ -30,5 +30,5 @@ for (impl, lang, stage), v in speed.items():
         print("| %s | %s | %.0f | %.0f | %.1fx |" % (lang, stage, v, p, v / p))
 for lang in ["en", "de", "fr"]:
     s, p = sizes.get(("swift", lang)), sizes.get(("python", lang))
-    print("%s: tokenize+bpe output %s bytes (Swift) vs %s (Python): %s" % (lang, s, p, "same" if s == p else "DIFFERENT"))
+    print("%s: output bytes (tokenize+bpe, detokenize) Swift %s, Python %s: %s" % (lang, s, p, "same" if s == p else "DIFFERENT"))
 PY

@@ -4,7 +4,7 @@ on the same lines as `HATBenchmarks text-pipeline`. Prints JSON lines like it.
 
   text_pipeline_python.py learn CODES MERGES FILE...   joint codes with subword-nmt's learn_bpe on
                                                         sacremoses' tokenization of the FILEs (untimed)
-  text_pipeline_python.py LANG CODES FILE               time tokenize, bpe, tokenize+bpe (one run each)
+  text_pipeline_python.py LANG CODES FILE               time tokenize, detokenize, bpe, tokenize+bpe (one run each)
 """
 import gzip
 import io
@@ -12,7 +12,7 @@ import json
 import sys
 import time
 
-from sacremoses import MosesTokenizer
+from sacremoses import MosesDetokenizer, MosesTokenizer
 from subword_nmt import apply_bpe, learn_bpe
 
 
@@ -57,6 +57,10 @@ def main():
     start = time.perf_counter()
     tokenized = [tok.tokenize(l, aggressive_dash_splits=True, escape=True, return_str=True) for l in lines]
     emit("tokenize", time.perf_counter() - start)
+    detok = MosesDetokenizer(lang=lang)
+    start = time.perf_counter()
+    detokenized = [detok.detokenize(t.split()) for t in tokenized]
+    emit("detokenize", time.perf_counter() - start)
     start = time.perf_counter()
     bpe = new_bpe()
     print(json.dumps({"bench": "text_pipeline_codes", "impl": "python", "lang": lang, "merges": len(bpe.bpe_codes),
@@ -70,7 +74,8 @@ def main():
     out = [bpe.process_line(tok.tokenize(l, aggressive_dash_splits=True, escape=True, return_str=True)) for l in lines]
     emit("tokenize+bpe", time.perf_counter() - start)
     print(json.dumps({"bench": "text_pipeline_output", "impl": "python", "lang": lang,
-                      "bpe_output_bytes": sum(len(o.encode("utf-8")) for o in out)}, sort_keys=True))
+                      "bpe_output_bytes": sum(len(o.encode("utf-8")) for o in out),
+                      "detokenized_bytes": sum(len(d.encode("utf-8")) for d in detokenized)}, sort_keys=True))
 
 
 if __name__ == "__main__":

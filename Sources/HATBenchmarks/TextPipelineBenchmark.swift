@@ -2,8 +2,8 @@ import Data
 import Foundation
 
 /// `hat-bench text-pipeline LANG CODES FILE`: lines per second of the Moses tokenizer (HAT's
-/// options: -a, escaping), of subword-nmt BPE on the tokenized lines, and of both together, on
-/// one thread; benchmarks/text_pipeline.sh runs it next to sacremoses and subword-nmt.
+/// options: -a, escaping), of the detokenizer on its output, of subword-nmt BPE on the tokenized
+/// lines, and of tokenizer and BPE together, on one thread; benchmarks/text_pipeline.sh runs it next to sacremoses and subword-nmt.
 /// Each stage runs once to warm up and then three times; the median is reported. BPE starts from
 /// freshly read codes (an empty word cache) in every run, as a fresh subword-nmt process does;
 /// reading the codes is reported on its own (`text_pipeline_codes`).
@@ -26,6 +26,9 @@ func benchTextPipeline(language: String, codesPath: String, textPath: String) th
               "seconds": s, "lines_per_s": Double(lines.count) / s])
     }
     try run("tokenize") { tokenized = lines.map(tokenizer.tokenize) }
+    let detokenizer = try MosesDetokenizer(language: language)
+    var detokenizedBytes = 0
+    try run("detokenize") { detokenizedBytes = tokenized.reduce(0) { $0 &+ detokenizer.detokenize($1).utf8.count } }
     var checksum = 0
     // Reading the codes is timed on its own; the BPE stages start from freshly read codes (an
     // empty word cache) without counting the reading, as the Python side does.
@@ -40,5 +43,6 @@ func benchTextPipeline(language: String, codesPath: String, textPath: String) th
     try run("tokenize+bpe", setup: { bpe = try SubwordBPE(codes: codes, path: codesPath) }) {
         checksum = lines.reduce(0) { $0 &+ bpe.processLine(tokenizer.tokenize($1)).utf8.count }
     }
-    emit(["bench": "text_pipeline_output", "impl": "swift", "lang": language, "bpe_output_bytes": checksum])
+    emit(["bench": "text_pipeline_output", "impl": "swift", "lang": language, "bpe_output_bytes": checksum,
+          "detokenized_bytes": detokenizedBytes])
 }
