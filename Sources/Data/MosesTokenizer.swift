@@ -91,39 +91,50 @@ public struct MosesTokenizer: Sendable {
 
         // DEDUPLICATE_SPACE (\s+ → " "), then ASCII_JUNK ([\000-\037] removed). Fused: a junk
         // character ends a whitespace run, because the first regex ran before it was removed.
+        // The hot passes below write through local pointers: stores through a buffer's pointer
+        // could alias its own count, so appending through `inout` buffers reloads everything.
         var inSpace = false
+        var k = 0
+        let text0 = a.base
         for s in text.unicodeScalars {
             let c = s.value
             if PythonText.isPythonWhitespace(c) {
-                if !inSpace { a.append(0x20); inSpace = true }
+                if !inSpace { text0[k] = 0x20; k += 1; inSpace = true }
                 continue
             }
             inSpace = false
             if c < 0x20 { continue }
-            a.append(c)
+            text0[k] = c; k += 1
         }
+        a.count = k
         // text.strip(): only spaces are left as whitespace.
         var first = 0, last = a.count
-        while last > 0 && a[last - 1] == 0x20 { last -= 1 }
-        while first < last && a[first] == 0x20 { first += 1 }
+        while last > 0 && text0[last - 1] == 0x20 { last -= 1 }
+        while first < last && text0[first] == 0x20 { first += 1 }
 
         // PAD_NOT_ISALNUM: " c " around every character outside IsAlnum, whitespace and . ' ` , -
         var hasDash = false, hasDot = false, hasComma = false, hasQuote = false
         b.reset(reserving: 3 * a.count + 8)
-        for i in first..<max(first, last) {
-            let c = a[i]
-            if table.isIn(c, .pad) {
-                b.append(0x20, c, 0x20)
-            } else {
-                switch c {
-                case 0x2D: hasDash = true
-                case 0x2E: hasDot = true
-                case 0x2C: hasComma = true
-                case 0x27: hasQuote = true
-                default: break
+        do {
+            let src = a.base, dst = b.base, flags = table.flags
+            let pad = MosesCharacterClass.pad.rawValue
+            var k = 0
+            for i in first..<max(first, last) {
+                let c = src[i]
+                if flags[Int(c)] & pad != 0 {
+                    dst[k] = 0x20; dst[k + 1] = c; dst[k + 2] = 0x20; k += 3
+                } else {
+                    switch c {
+                    case 0x2D: hasDash = true
+                    case 0x2E: hasDot = true
+                    case 0x2C: hasComma = true
+                    case 0x27: hasQuote = true
+                    default: break
+                    }
+                    dst[k] = c; k += 1
                 }
-                b.append(c)
             }
+            b.count = k
         }
         swap(&a, &b)
 
@@ -319,36 +330,39 @@ public struct MosesTokenizer: Sendable {
         let table = MosesCharacterTable.shared
         let n = a.count
         b.reset(reserving: 2 * n + 8)
+        let src = a.base, dst = b.base
+        var k = 0
         var i = 0
-        while i < n && a[i] == 0x20 { i += 1 }
+        while i < n && src[i] == 0x20 { i += 1 }
         // The text's only whitespace is the space by now. Tokens are copied as they are; only
         // one that ends in a period may get a space before it.
         while i < n {
-            if b.count > 0 { b.append(0x20) }
+            if k > 0 { dst[k] = 0x20; k += 1 }
             let s = i
-            while i < n && a[i] != 0x20 { b.append(a[i]); i += 1 }
+            while i < n && src[i] != 0x20 { dst[k] = src[i]; k += 1; i += 1 }
             let e = i
-            while i < n && a[i] == 0x20 { i += 1 }
+            while i < n && src[i] == 0x20 { i += 1 }
             // ^(\S+)\.$ : at least one character before the final period.
-            guard e - s >= 2 && a[e - 1] == 0x2E else { continue }
+            guard e - s >= 2 && src[e - 1] == 0x2E else { continue }
             let next = i  // start of the next token, or n
-            let prefix = UnsafeBufferPointer(start: a.base + s, count: e - 1 - s)
+            let prefix = UnsafeBufferPointer(start: src + s, count: e - 1 - s)
             let kind = prefixKind(prefix)
             var keep = false
             if prefix.contains(0x2E) && prefix.contains(where: { table.isIn($0, .alphaSet) }) {
                 keep = true
             } else if kind == false {
                 keep = true
-            } else if next < n && table.isIn(a[next], .lowerSet) {
+            } else if next < n && table.isIn(src[next], .lowerSet) {
                 keep = true
             } else if next < n && kind == true {
-                keep = a[next] >= 0x30 && a[next] <= 0x39
+                keep = src[next] >= 0x30 && src[next] <= 0x39
             }
             if !keep {
-                b[b.count - 1] = 0x20
-                b.append(0x2E)
+                dst[k - 1] = 0x20
+                dst[k] = 0x2E; k += 1
             }
         }
+        b.count = k
         swap(&a, &b)
     }
 
