@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Text pipeline speed: our Moses tokenizer (-a, escaping), detokenizer and subword-nmt BPE against
-# sacremoses and subword-nmt on the same lines (Multi30k train, 29,000 lines per language), one thread
-# each, lines/s per stage and the ratio. Codes: 10,000 joint merges learned by subword-nmt on
+# sacremoses and subword-nmt on the same lines (Multi30k train, 29,000 lines per language), one
+# thread each, lines/s per stage (best of three runs on both sides) and the ratio; the output
+# sizes of both sides are compared too. Codes: 10,000 joint merges learned by subword-nmt on
 # sacremoses' tokenization (not timed). Run with nothing else busy.
 #   benchmarks/text_pipeline.sh [MULTI30K_DIR]     (default ../shared/data/multi30k)
 set -euo pipefail
