@@ -58,7 +58,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "HATBenchmarks",
-            dependencies: ["TensorEngine", "NN", "Model"],
+            dependencies: ["TensorEngine", "NN", "Model", "Data"],
             path: "Sources/HATBenchmarks"
         ),
         // Test-only helpers: runs the Python oracles, compares arrays, finds ../shared/data.

@@ -26,20 +26,41 @@ public struct MosesDetokenizer: Sendable {
         self.unescape = unescape
     }
 
-    /// A tokenized line (tokens separated by whitespace) detokenized.
+    /// A tokenized line detokenized: `detokenize(line.split())`. (Joining the line as one token
+    /// would not be the same when tokens are separated by more than one space: " @-@ " would
+    /// then match across a double space.)
     public func detokenize(_ line: String) -> String {
-        detokenize(tokens: [line])
+        // " " + " ".join(line.split()) + " ", without making a String per token.
+        var a: [UInt32] = [0x20]
+        a.reserveCapacity(line.utf8.count + 2)
+        var pendingSpace = false
+        for s in line.unicodeScalars {
+            if PythonText.isPythonWhitespace(s.value) {
+                pendingSpace = a.count > 1
+            } else {
+                if pendingSpace { a.append(0x20); pendingSpace = false }
+                a.append(s.value)
+            }
+        }
+        a.append(0x20)
+        return detokenize(joined: a)
     }
 
     /// `detokenize(tokens)`: the tokens joined by spaces and detokenized.
     public func detokenize(tokens: [String]) -> String {
-        let table = MosesCharacterTable.shared
-        var a: [UInt32] = [0x20], b: [UInt32] = []
+        var a: [UInt32] = [0x20]
         for (i, token) in tokens.enumerated() {
             if i > 0 { a.append(0x20) }
             for s in token.unicodeScalars { a.append(s.value) }
         }
         a.append(0x20)
+        return detokenize(joined: a)
+    }
+
+    /// The detokenizer on `" " + " ".join(tokens) + " "`.
+    private func detokenize(joined text: [UInt32]) -> String {
+        let table = MosesCharacterTable.shared
+        var a = text, b: [UInt32] = []
 
         // AGGRESSIVE_HYPHEN_SPLIT: " @-@ " → "-"
         if a.contains(0x40) { Self.replaceLiteral(&a, &b, Self.spacedAtDashAt, Self.dash) }

@@ -24,10 +24,14 @@ public struct MosesTokenizer: Sendable {
 
     private enum ApostropheRules: Sendable { case english, french, other }
     private let apostrophes: ApostropheRules
-    /// Prefixes after which a period is kept on the word (in NONBREAKING_PREFIXES, not numeric-only).
-    private let nonbreaking: Set<[UInt32]>
-    /// Prefixes that keep their period only before a number ("No. 5").
-    private let numericOnly: Set<[UInt32]>
+    /// The prefixes, looked up by a hash of their code points (no allocation per candidate):
+    /// `prefixByHash` maps the hash to an index into `prefixes`, whose kind says whether the
+    /// period is kept always (in NONBREAKING_PREFIXES, not numeric-only) or only before a number
+    /// ("No. 5"); the code points are compared to rule out a collision.
+    private let prefixByHash: UInt64Table
+    private let prefixes: [(scalars: [UInt32], numericOnly: Bool)]
+    /// No longer candidate needs a lookup.
+    private let longestPrefix: Int
 
     /// - Throws: `DataError.invalidArgument` for a language other than en, de, fr.
     public init(language: String, aggressiveDashSplits: Bool = true, escape: Bool = true) throws {
@@ -41,70 +45,108 @@ public struct MosesTokenizer: Sendable {
         apostrophes = language == "en" ? .english : language == "fr" ? .french : .other
         func key(_ s: String) -> [UInt32] { s.unicodeScalars.map(\.value) }
         let numeric = Set(lists.numericOnly.map(key))
-        numericOnly = numeric
-        nonbreaking = Set(lists.prefixes.map(key)).subtracting(numeric)
+        let always = Set(lists.prefixes.map(key)).subtracting(numeric)
+        let all = always.map { ($0, false) } + numeric.map { ($0, true) }
+        var table = UInt64Table(capacity: all.count)
+        for (i, entry) in all.enumerated() {
+            let added = entry.0.withUnsafeBufferPointer { table.insertIfAbsent(Self.prefixHash($0), Int64(i)) }
+            precondition(added, "MosesTokenizer: two prefixes share a hash")
+        }
+        prefixes = all.map { (scalars: $0.0, numericOnly: $0.1) }
+        prefixByHash = table
+        longestPrefix = all.map(\.0.count).max() ?? 0
+    }
+
+    /// FNV-1a over the code points.
+    @inline(__always)
+    private static func prefixHash(_ s: UnsafeBufferPointer<UInt32>) -> UInt64 {
+        var h: UInt64 = 0xcbf29ce484222325
+        for c in s { h = (h ^ UInt64(c)) &* 0x100000001b3 }
+        return h & 0x7FFF_FFFF_FFFF_FFFF  // never UInt64Table's reserved key
+    }
+
+    /// Whether `prefix` is a prefix that keeps its period always (false) or before numbers only (true); nil if neither.
+    @inline(__always)
+    private func prefixKind(_ prefix: UnsafeBufferPointer<UInt32>) -> Bool? {
+        guard prefix.count <= longestPrefix, let i = prefixByHash.value(Self.prefixHash(prefix)) else { return nil }
+        let entry = prefixes[Int(i)]
+        return entry.scalars.elementsEqual(prefix) ? entry.numericOnly : nil
     }
 
     /// One line tokenized; tokens separated by single spaces. Like sacremoses, the result can end
     /// in a space (a final `.'` becomes ` . ' `).
     public func tokenize(_ text: String) -> String {
-        var a: [UInt32] = [], b: [UInt32] = []
-        tokenize(text, into: &a, scratch: &b)
-        return PythonText.string(a)
+        // Each pass reads one buffer and writes the other; no pass more than sextuples the text.
+        var a = ScalarBuffer(capacity: text.utf8.count * 4 + 16)
+        var b = ScalarBuffer(capacity: text.utf8.count * 4 + 16)
+        defer { a.deallocate(); b.deallocate() }
+        tokenize(text, &a, &b)
+        return a.string()
     }
 
-    /// The tokenized code points of `text` in `result` (`scratch` is reused working space).
-    func tokenize(_ text: String, into result: inout [UInt32], scratch: inout [UInt32]) {
+    /// The passes; the result is in `a`.
+    private func tokenize(_ text: String, _ a: inout ScalarBuffer, _ b: inout ScalarBuffer) {
         let table = MosesCharacterTable.shared
-        var a = result, b = scratch
-        a.removeAll(keepingCapacity: true)
-        a.reserveCapacity(text.utf8.count + 16)
-        defer { result = a; scratch = b }
+        a.reset(reserving: text.utf8.count + 16)
 
         // DEDUPLICATE_SPACE (\s+ → " "), then ASCII_JUNK ([\000-\037] removed). Fused: a junk
         // character ends a whitespace run, because the first regex ran before it was removed.
+        // The hot passes below write through local pointers: stores through a buffer's pointer
+        // could alias its own count, so appending through `inout` buffers reloads everything.
         var inSpace = false
+        var k = 0
+        let text0 = a.base
         for s in text.unicodeScalars {
             let c = s.value
             if PythonText.isPythonWhitespace(c) {
-                if !inSpace { a.append(0x20); inSpace = true }
+                if !inSpace { text0[k] = 0x20; k += 1; inSpace = true }
                 continue
             }
             inSpace = false
             if c < 0x20 { continue }
-            a.append(c)
+            text0[k] = c; k += 1
         }
+        a.count = k
         // text.strip(): only spaces are left as whitespace.
-        stripSpaces(&a)
+        var first = 0, last = a.count
+        while last > 0 && text0[last - 1] == 0x20 { last -= 1 }
+        while first < last && text0[first] == 0x20 { first += 1 }
 
         // PAD_NOT_ISALNUM: " c " around every character outside IsAlnum, whitespace and . ' ` , -
         var hasDash = false, hasDot = false, hasComma = false, hasQuote = false
-        b.removeAll(keepingCapacity: true)
-        for c in a {
-            switch c {
-            case 0x2D: hasDash = true
-            case 0x2E: hasDot = true
-            case 0x2C: hasComma = true
-            case 0x27: hasQuote = true
-            default: break
+        b.reset(reserving: 3 * a.count + 8)
+        do {
+            let src = a.base, dst = b.base, flags = table.flags
+            let pad = MosesCharacterClass.pad.rawValue
+            var k = 0
+            for i in first..<max(first, last) {
+                let c = src[i]
+                if flags[Int(c)] & pad != 0 {
+                    dst[k] = 0x20; dst[k + 1] = c; dst[k + 2] = 0x20; k += 3
+                } else {
+                    switch c {
+                    case 0x2D: hasDash = true
+                    case 0x2E: hasDot = true
+                    case 0x2C: hasComma = true
+                    case 0x27: hasQuote = true
+                    default: break
+                    }
+                    dst[k] = c; k += 1
+                }
             }
-            if table.isIn(c, .pad) {
-                b.append(0x20); b.append(c); b.append(0x20)
-            } else {
-                b.append(c)
-            }
+            b.count = k
         }
         swap(&a, &b)
 
         // AGGRESSIVE_HYPHEN_SPLIT: ([IsAlnum])\-(?=[IsAlnum]) → "\1 @-@ "
         if aggressiveDashSplits && hasDash {
-            b.removeAll(keepingCapacity: true)
             let n = a.count
+            b.reset(reserving: 3 * n + 8)
             var i = 0
             while i < n {
                 let c = a[i]
                 if i + 2 < n && a[i + 1] == 0x2D && table.isIn(c, .alnum) && table.isIn(a[i + 2], .alnum) {
-                    b.append(c); b.append(contentsOf: Self.spacedAtDashAt)
+                    b.append(c); b.append(0x20, 0x40, 0x2D); b.append(0x40); b.append(0x20)  // " @-@ "
                     i += 2  // the lookahead's character is not consumed
                 } else {
                     b.append(c); i += 1
@@ -117,43 +159,61 @@ public struct MosesTokenizer: Sendable {
         if hasDot { replaceMultidots(&a, &b) }
 
         if hasComma {
-            let notNumber: (UInt32) -> Bool = { !table.isIn($0, .number) }
             // COMMA_SEPARATE_1: ([^IsN])[,] → "\1 , "
-            substitutePairs(&a, &b) { x, y in y == 0x2C && notNumber(x) } replacement: { x, _, out in
-                out.append(x); out.append(0x20); out.append(0x2C); out.append(0x20)
+            var n = a.count
+            b.reset(reserving: 2 * n + 8)
+            var i = 0
+            while i < n {
+                if i + 1 < n && a[i + 1] == 0x2C && !table.isIn(a[i], .number) {
+                    b.append(a[i]); b.append(0x20, 0x2C, 0x20); i += 2
+                } else {
+                    b.append(a[i]); i += 1
+                }
             }
+            swap(&a, &b)
             // COMMA_SEPARATE_2: [,]([^IsN]) → " , \1"
-            substitutePairs(&a, &b) { x, y in x == 0x2C && notNumber(y) } replacement: { _, y, out in
-                out.append(0x20); out.append(0x2C); out.append(0x20); out.append(y)
+            n = a.count
+            b.reset(reserving: 2 * n + 8)
+            i = 0
+            while i < n {
+                if a[i] == 0x2C && i + 1 < n && !table.isIn(a[i + 1], .number) {
+                    b.append(0x20, 0x2C, 0x20); b.append(a[i + 1]); i += 2
+                } else {
+                    b.append(a[i]); i += 1
+                }
             }
+            swap(&a, &b)
             // COMMA_SEPARATE_3: ([IsN])[,]$ → "\1 , "
-            let n = a.count
+            n = a.count
             if n >= 2 && a[n - 1] == 0x2C && table.isIn(a[n - 2], .number) {
-                a.removeLast(); a.append(0x20); a.append(0x2C); a.append(0x20)
+                a.reserve(n + 2)
+                a.count = n - 1
+                a.append(0x20, 0x2C, 0x20)
             }
         }
 
         if hasQuote {
-            let alpha: (UInt32) -> Bool = { table.isIn($0, .alpha) }
             switch apostrophes {
             case .english:
                 // EN_SPECIFIC_1..5
-                substituteApostrophe(&a, &b, { !alpha($0) }, { !alpha($0) }, .spaceBoth)
-                substituteApostrophe(&a, &b, { !table.isIn($0, .alphaOrNumber) }, alpha, .spaceBoth)
-                substituteApostrophe(&a, &b, alpha, { !alpha($0) }, .spaceBoth)
-                substituteApostrophe(&a, &b, alpha, alpha, .spaceBefore)
-                substituteApostrophe(&a, &b, { table.isIn($0, .number) }, { $0 == 0x73 /* s */ }, .spaceBefore)
+                substituteApostrophe(&a, &b, .alpha, false, .alpha, false, .spaceBoth)
+                substituteApostrophe(&a, &b, .alphaOrNumber, false, .alpha, true, .spaceBoth)
+                substituteApostrophe(&a, &b, .alpha, true, .alpha, false, .spaceBoth)
+                substituteApostrophe(&a, &b, .alpha, true, .alpha, true, .spaceBefore)
+                substituteApostrophe(&a, &b, .number, true, [], true, .spaceBefore)  // ([IsN])[']([s])
             case .french:
                 // FR_IT_SPECIFIC_1..4
-                substituteApostrophe(&a, &b, { !alpha($0) }, { !alpha($0) }, .spaceBoth)
-                substituteApostrophe(&a, &b, { !alpha($0) }, alpha, .spaceBoth)
-                substituteApostrophe(&a, &b, alpha, { !alpha($0) }, .spaceBoth)
-                substituteApostrophe(&a, &b, alpha, alpha, .spaceAfter)
+                substituteApostrophe(&a, &b, .alpha, false, .alpha, false, .spaceBoth)
+                substituteApostrophe(&a, &b, .alpha, false, .alpha, true, .spaceBoth)
+                substituteApostrophe(&a, &b, .alpha, true, .alpha, false, .spaceBoth)
+                substituteApostrophe(&a, &b, .alpha, true, .alpha, true, .spaceAfter)
             case .other:
                 // NON_SPECIFIC_APOSTROPHE: ' → " ' "
-                b.removeAll(keepingCapacity: true)
-                for c in a {
-                    if c == 0x27 { b.append(0x20); b.append(0x27); b.append(0x20) } else { b.append(c) }
+                let n = a.count
+                b.reset(reserving: 3 * n + 8)
+                for i in 0..<n {
+                    let c = a[i]
+                    if c == 0x27 { b.append(0x20, 0x27, 0x20) } else { b.append(c) }
                 }
                 swap(&a, &b)
             }
@@ -166,94 +226,39 @@ public struct MosesTokenizer: Sendable {
         // TRAILING_DOT_APOSTROPHE: \.' ?$ → " . ' " (the text has no trailing space here).
         let n = a.count
         if n >= 2 && a[n - 2] == 0x2E && a[n - 1] == 0x27 {
-            a.removeLast(2); a.append(contentsOf: Self.spacedDotQuote)
+            a.reserve(n + 4)
+            a.count = n - 2
+            a.append(0x20, 0x2E, 0x20); a.append(0x27); a.append(0x20)
         }
 
         // restore_multidots: (?:DOT)+MULTI → as many dots (also where the input itself spelled it).
         restoreMultidots(&a, &b)
 
-        if escape {
-            // escape_xml: & first, so a single pass that maps each character is the same.
-            var needs = false
-            for c in a where c == 0x26 || c == 0x7C || c == 0x3C || c == 0x3E || c == 0x27 || c == 0x22 || c == 0x5B || c == 0x5D {
-                needs = true; break
-            }
-            if needs {
-                b.removeAll(keepingCapacity: true)
-                for c in a {
-                    switch c {
-                    case 0x26: b.append(contentsOf: Self.ampersand)
-                    case 0x7C: b.append(contentsOf: Self.pipe)
-                    case 0x3C: b.append(contentsOf: Self.lessThan)
-                    case 0x3E: b.append(contentsOf: Self.greaterThan)
-                    case 0x27: b.append(contentsOf: Self.apostrophe)
-                    case 0x22: b.append(contentsOf: Self.quote)
-                    case 0x5B: b.append(contentsOf: Self.leftBracket)
-                    case 0x5D: b.append(contentsOf: Self.rightBracket)
-                    default: b.append(c)
-                    }
-                }
-                swap(&a, &b)
-            }
-        }
+        if escape { escapeXML(&a, &b) }
     }
 
     // MARK: - The passes
 
-    private static let spacedAtDashAt = PythonText.ascii(" @-@ ")
-    private static let spacedDotQuote = PythonText.ascii(" . ' ")
-    private static let ampersand = PythonText.ascii("&amp;")
-    private static let pipe = PythonText.ascii("&#124;")
-    private static let lessThan = PythonText.ascii("&lt;")
-    private static let greaterThan = PythonText.ascii("&gt;")
-    private static let apostrophe = PythonText.ascii("&apos;")
-    private static let quote = PythonText.ascii("&quot;")
-    private static let leftBracket = PythonText.ascii("&#91;")
-    private static let rightBracket = PythonText.ascii("&#93;")
-
-    private func stripSpaces(_ a: inout [UInt32]) {
-        var end = a.count
-        while end > 0 && a[end - 1] == 0x20 { end -= 1 }
-        a.removeSubrange(end...)
-        var start = 0
-        while start < a.count && a[start] == 0x20 { start += 1 }
-        if start > 0 { a.removeSubrange(..<start) }
-    }
-
-    /// A two-character pattern `XY` replaced everywhere, scanning left to right and resuming after
-    /// each match (both characters consumed), as `re.sub` does.
-    @inline(__always)
-    private func substitutePairs(_ a: inout [UInt32], _ b: inout [UInt32],
-                                 matches: (UInt32, UInt32) -> Bool,
-                                 replacement: (UInt32, UInt32, inout [UInt32]) -> Void) {
-        b.removeAll(keepingCapacity: true)
-        let n = a.count
-        var i = 0
-        while i < n {
-            if i + 1 < n && matches(a[i], a[i + 1]) {
-                replacement(a[i], a[i + 1], &b); i += 2
-            } else {
-                b.append(a[i]); i += 1
-            }
-        }
-        swap(&a, &b)
-    }
-
     private enum ApostropheSpacing { case spaceBoth, spaceBefore, spaceAfter }
 
-    /// `(L)[']( R)` → "\1 ' \2", "\1 '\2" or "\1' \2": all three characters consumed.
+    /// `(L)[']( R)` → "\1 ' \2", "\1 '\2" or "\1' \2": all three characters consumed. `left` and
+    /// `right` are a class and whether it must hold (true) or not hold (false, a negated class);
+    /// an empty `right` class with true means the letter "s".
     @inline(__always)
-    private func substituteApostrophe(_ a: inout [UInt32], _ b: inout [UInt32],
-                                      _ left: (UInt32) -> Bool, _ right: (UInt32) -> Bool,
+    private func substituteApostrophe(_ a: inout ScalarBuffer, _ b: inout ScalarBuffer,
+                                      _ left: MosesCharacterClass, _ leftIn: Bool,
+                                      _ right: MosesCharacterClass, _ rightIn: Bool,
                                       _ spacing: ApostropheSpacing) {
-        b.removeAll(keepingCapacity: true)
+        let table = MosesCharacterTable.shared
         let n = a.count
+        b.reset(reserving: 2 * n + 8)
         var i = 0
         while i < n {
-            if i + 2 < n && a[i + 1] == 0x27 && left(a[i]) && right(a[i + 2]) {
+            if i + 2 < n && a[i + 1] == 0x27 && table.isIn(a[i], left) == leftIn
+                && (right.isEmpty ? a[i + 2] == 0x73 : table.isIn(a[i + 2], right) == rightIn) {
                 b.append(a[i])
                 switch spacing {
-                case .spaceBoth: b.append(0x20); b.append(0x27); b.append(0x20)
+                case .spaceBoth: b.append(0x20, 0x27, 0x20)
                 case .spaceBefore: b.append(0x20); b.append(0x27)
                 case .spaceAfter: b.append(0x27); b.append(0x20)
                 }
@@ -266,9 +271,10 @@ public struct MosesTokenizer: Sendable {
         swap(&a, &b)
     }
 
-    private func replaceMultidots(_ a: inout [UInt32], _ b: inout [UInt32]) {
-        b.removeAll(keepingCapacity: true)
+    private func replaceMultidots(_ a: inout ScalarBuffer, _ b: inout ScalarBuffer) {
         let n = a.count
+        // A run of k dots becomes 3k + 7 code points at most.
+        b.reset(reserving: 5 * n + 8)
         var i = 0
         while i < n {
             if a[i] == 0x2E {
@@ -276,8 +282,8 @@ public struct MosesTokenizer: Sendable {
                 while j < n && a[j] == 0x2E { j += 1 }
                 if j - i >= 2 {
                     b.append(0x20)
-                    for _ in 0..<(j - i) { b.append(0x44); b.append(0x4F); b.append(0x54) }  // DOT
-                    b.append(contentsOf: [0x4D, 0x55, 0x4C, 0x54, 0x49])  // MULTI
+                    for _ in 0..<(j - i) { b.append(0x44, 0x4F, 0x54) }  // DOT
+                    b.append(0x4D, 0x55, 0x4C); b.append(0x54); b.append(0x49)  // MULTI
                     if j < n { b.append(0x20) }
                 } else {
                     b.append(0x2E)
@@ -290,17 +296,17 @@ public struct MosesTokenizer: Sendable {
         swap(&a, &b)
     }
 
-    private func restoreMultidots(_ a: inout [UInt32], _ b: inout [UInt32]) {
+    private func restoreMultidots(_ a: inout ScalarBuffer, _ b: inout ScalarBuffer) {
         let n = a.count
-        // Fast exit: no "DOT" anywhere.
+        // Fast exit: no "DOT" anywhere (the shortest marker, DOTMULTI, has 8 characters).
         var found = false
         var p = 0
-        while p + 7 < n {  // the shortest marker, DOTMULTI, has 8 characters
+        while p + 7 < n {
             if a[p] == 0x44 && a[p + 1] == 0x4F && a[p + 2] == 0x54 { found = true; break }
             p += 1
         }
         if !found { return }
-        b.removeAll(keepingCapacity: true)
+        b.reset(reserving: n + 8)
         var i = 0
         while i < n {
             // (?:DOT)+ greedily, then MULTI; fewer DOTs would be followed by "DOT", not "MULTI".
@@ -320,43 +326,72 @@ public struct MosesTokenizer: Sendable {
     /// letter, X is a non-breaking prefix, or the next token starts with a lowercase letter; a
     /// numeric-only prefix keeps it before a token starting with a digit; otherwise the period
     /// is split off. Tokens are rejoined with single spaces.
-    private func handleNonbreakingPrefixes(_ a: inout [UInt32], _ b: inout [UInt32]) {
+    private func handleNonbreakingPrefixes(_ a: inout ScalarBuffer, _ b: inout ScalarBuffer) {
         let table = MosesCharacterTable.shared
-        // Token boundaries (the text's only whitespace is the space by now).
-        var starts: [Int] = [], ends: [Int] = []
         let n = a.count
+        b.reset(reserving: 2 * n + 8)
+        let src = a.base, dst = b.base
+        var k = 0
         var i = 0
+        while i < n && src[i] == 0x20 { i += 1 }
+        // The text's only whitespace is the space by now. Tokens are copied as they are; only
+        // one that ends in a period may get a space before it.
         while i < n {
-            while i < n && a[i] == 0x20 { i += 1 }
-            if i == n { break }
+            if k > 0 { dst[k] = 0x20; k += 1 }
             let s = i
-            while i < n && a[i] != 0x20 { i += 1 }
-            starts.append(s); ends.append(i)
-        }
-        b.removeAll(keepingCapacity: true)
-        let count = starts.count
-        for t in 0..<count {
-            if t > 0 { b.append(0x20) }
-            let s = starts[t], e = ends[t]
+            while i < n && src[i] != 0x20 { dst[k] = src[i]; k += 1; i += 1 }
+            let e = i
+            while i < n && src[i] == 0x20 { i += 1 }
             // ^(\S+)\.$ : at least one character before the final period.
-            guard e - s >= 2 && a[e - 1] == 0x2E else {
-                b.append(contentsOf: a[s..<e]); continue
-            }
-            let prefix = Array(a[s..<(e - 1)])
+            guard e - s >= 2 && src[e - 1] == 0x2E else { continue }
+            let next = i  // start of the next token, or n
+            let prefix = UnsafeBufferPointer(start: src + s, count: e - 1 - s)
+            let kind = prefixKind(prefix)
             var keep = false
             if prefix.contains(0x2E) && prefix.contains(where: { table.isIn($0, .alphaSet) }) {
                 keep = true
-            } else if nonbreaking.contains(prefix) {
+            } else if kind == false {
                 keep = true
-            } else if t != count - 1 && table.isIn(a[starts[t + 1]], .lowerSet) {
+            } else if next < n && table.isIn(src[next], .lowerSet) {
                 keep = true
-            } else if numericOnly.contains(prefix) && t + 1 < count {
-                let first = a[starts[t + 1]]
-                keep = first >= 0x30 && first <= 0x39
+            } else if next < n && kind == true {
+                keep = src[next] >= 0x30 && src[next] <= 0x39
             }
-            b.append(contentsOf: a[s..<(e - 1)])
-            if !keep { b.append(0x20) }
-            b.append(0x2E)
+            if !keep {
+                dst[k - 1] = 0x20
+                dst[k] = 0x2E; k += 1
+            }
+        }
+        b.count = k
+        swap(&a, &b)
+    }
+
+    /// escape_xml: & first, so a single pass that maps each character is the same.
+    private func escapeXML(_ a: inout ScalarBuffer, _ b: inout ScalarBuffer) {
+        let n = a.count
+        var needs = false
+        for i in 0..<n {
+            switch a[i] {
+            case 0x26, 0x7C, 0x3C, 0x3E, 0x27, 0x22, 0x5B, 0x5D: needs = true
+            default: continue
+            }
+            break
+        }
+        guard needs else { return }
+        b.reset(reserving: 6 * n + 8)
+        for i in 0..<n {
+            let c = a[i]
+            switch c {
+            case 0x26: b.append(0x26, 0x61, 0x6D); b.append(0x70); b.append(0x3B)  // &amp;
+            case 0x7C: b.append(0x26, 0x23, 0x31); b.append(0x32, 0x34, 0x3B)  // &#124;
+            case 0x3C: b.append(0x26, 0x6C, 0x74); b.append(0x3B)  // &lt;
+            case 0x3E: b.append(0x26, 0x67, 0x74); b.append(0x3B)  // &gt;
+            case 0x27: b.append(0x26, 0x61, 0x70); b.append(0x6F, 0x73, 0x3B)  // &apos;
+            case 0x22: b.append(0x26, 0x71, 0x75); b.append(0x6F, 0x74, 0x3B)  // &quot;
+            case 0x5B: b.append(0x26, 0x23, 0x39); b.append(0x31); b.append(0x3B)  // &#91;
+            case 0x5D: b.append(0x26, 0x23, 0x39); b.append(0x33); b.append(0x3B)  // &#93;
+            default: b.append(c)
+            }
         }
         swap(&a, &b)
     }

@@ -21,17 +21,18 @@ public struct SubwordBPE: Sendable {
     /// Written after every subword but a word's last ("@@").
     public let separator: String
     /// Number of merge operations (codes lines; a repeated pair counts once, at its first rank).
-    public var mergeCount: Int { ranks.count }
+    public let mergeCount: Int
 
-    /// Symbols are interned: a pair is two ids, its merge result another id.
-    private let ranks: [UInt64: Int32]
-    private let mergedID: [UInt64: Int32]
+    /// Symbols are interned: a pair is two ids; its value is rank << 32 | the merge result's id.
+    private let merges: UInt64Table
     /// Ids of one-character symbols, of "c</w>" (version 0.2's last character) and of "</w>".
-    private let characterID: [UInt32: Int32]
-    private let finalCharacterID: [UInt32: Int32]
+    private let characterID: UInt64Table
+    private let finalCharacterID: UInt64Table
     private let endOfWordID: Int32
     /// Segmented words (with separators), as subword-nmt caches them: the result is the same.
-    private var cache: [CodePointString: String] = [:]
+    private var cache = BPEWordCache()
+    /// The output line being built, kept between lines so that a line costs no buffer allocation.
+    private var scratch: [UInt8] = []
 
     /// Reads a codes file written by subword-nmt's `learn_bpe` (any version 0.1 or 0.2 file).
     /// - Throws: `TextFormatError` naming the file and line of an unknown version header or of a
@@ -64,8 +65,7 @@ public struct SubwordBPE: Sendable {
             ids[s] = id
             return id
         }
-        var ranks: [UInt64: Int32] = [:], merged: [UInt64: Int32] = [:]
-        ranks.reserveCapacity(lines.count)
+        var merges = UInt64Table(capacity: lines.count)
         for (n, raw) in lines.enumerated() {
             // item.strip('\r\n ').split(' ')
             var item = raw.map(\.value)[...]
@@ -79,20 +79,19 @@ public struct SubwordBPE: Sendable {
             }
             let left = Array(parts[0]), right = Array(parts[1])
             let key = Self.key(intern(left), intern(right))
-            if ranks[key] == nil {  // duplicates: only the first counts
-                ranks[key] = Int32(ranks.count)
-                merged[key] = intern(left + right)
+            if merges.value(key) == nil {  // duplicates: only the first counts
+                merges.insertIfAbsent(key, Int64(merges.count) << 32 | Int64(intern(left + right)))
             }
         }
-        self.ranks = ranks
-        mergedID = merged
+        self.merges = merges
+        mergeCount = merges.count
         let endOfWord: [UInt32] = "</w>".unicodeScalars.map(\.value)
-        var single: [UInt32: Int32] = [:], final: [UInt32: Int32] = [:]
+        var single = UInt64Table(capacity: ids.count), final = UInt64Table(capacity: ids.count)
         for (s, id) in ids {
             if s.count == 1 {
-                single[s[0]] = id
+                single.insertIfAbsent(UInt64(s[0]), Int64(id))
             } else if s.count == 5 && s[1...].elementsEqual(endOfWord) {
-                final[s[0]] = id
+                final.insertIfAbsent(UInt64(s[0]), Int64(id))
             }
         }
         characterID = single
@@ -126,49 +125,59 @@ public struct SubwordBPE: Sendable {
     /// `process_line`: leading and trailing "\r", "\n" and spaces kept, the words between
     /// segmented and joined by single spaces.
     public mutating func processLine(_ line: String) -> String {
-        let bytes = Array(line.utf8)
-        func isEdge(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D }
-        var lead = 0
-        while lead < bytes.count && isEdge(bytes[lead]) { lead += 1 }
-        if lead == bytes.count { return line }  // only whitespace: kept as it is
-        var trail = 0
-        while isEdge(bytes[bytes.count - 1 - trail]) { trail += 1 }
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        out.append(contentsOf: bytes[0..<lead])
-        segment(bytes[lead..<(bytes.count - trail)], into: &out)
-        out.append(contentsOf: bytes[(bytes.count - trail)...])
-        return String(decoding: out, as: UTF8.self)
+        var line = line
+        return line.withUTF8 { bytes in
+            func isEdge(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D }
+            let n = bytes.count
+            var lead = 0
+            while lead < n && isEdge(bytes[lead]) { lead += 1 }
+            if lead == n { return String(decoding: bytes, as: UTF8.self) }  // only whitespace: kept as it is
+            var trail = 0
+            while isEdge(bytes[n - 1 - trail]) { trail += 1 }
+            var out = scratch
+            scratch = []
+            defer { scratch = out }
+            out.removeAll(keepingCapacity: true)
+            out.reserveCapacity(n * 2 + 16)
+            out.append(contentsOf: bytes[0..<lead])
+            segment(UnsafeBufferPointer(rebasing: bytes[lead..<(n - trail)]), into: &out)
+            out.append(contentsOf: bytes[(n - trail)...])
+            return String(decoding: out, as: UTF8.self)
+        }
     }
 
     /// `segment`: the sentence's words (split on single spaces, empty ones dropped) segmented.
     public mutating func segment(_ sentence: String) -> String {
-        var out: [UInt8] = []
-        let bytes = Array(sentence.utf8)
-        func isEdge(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D }
-        var s = 0, e = bytes.count
-        while s < e && isEdge(bytes[s]) { s += 1 }
-        while e > s && isEdge(bytes[e - 1]) { e -= 1 }
-        segment(bytes[s..<e], into: &out)
-        return String(decoding: out, as: UTF8.self)
+        var sentence = sentence
+        return sentence.withUTF8 { bytes in
+            func isEdge(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D }
+            var s = 0, e = bytes.count
+            while s < e && isEdge(bytes[s]) { s += 1 }
+            while e > s && isEdge(bytes[e - 1]) { e -= 1 }
+            var out: [UInt8] = []
+            segment(UnsafeBufferPointer(rebasing: bytes[s..<e]), into: &out)
+            return String(decoding: out, as: UTF8.self)
+        }
     }
 
-    private mutating func segment(_ bytes: ArraySlice<UInt8>, into out: inout [UInt8]) {
+    private mutating func segment(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
         var first = true
-        var i = bytes.startIndex
-        while i < bytes.endIndex {
+        var i = 0
+        let n = bytes.count
+        while i < n {
             var j = i
-            while j < bytes.endIndex && bytes[j] != 0x20 { j += 1 }
+            while j < n && bytes[j] != 0x20 { j += 1 }
             if j > i {
                 if !first { out.append(0x20) }
                 first = false
-                let word = String(decoding: bytes[i..<j], as: UTF8.self)
-                if let done = cache[CodePointString(word)] {
-                    out.append(contentsOf: done.utf8)
-                } else {
-                    let done = encode(word)
-                    cache[CodePointString(word)] = done
-                    out.append(contentsOf: done.utf8)
+                let word = UnsafeBufferPointer(rebasing: bytes[i..<j])
+                let hash = BPEWordCache.hash(word)
+                if !cache.append(word, hash: hash, to: &out) {
+                    let start = out.count
+                    encode(word, into: &out)
+                    out.withUnsafeBufferPointer {
+                        cache.insert(word, hash: hash, segmentation: UnsafeBufferPointer(rebasing: $0[start...]))
+                    }
                 }
             }
             i = j + 1
@@ -177,55 +186,80 @@ public struct SubwordBPE: Sendable {
 
     /// The subwords of one word (subword-nmt's `encode`), joined with the separator and a space.
     func encode(_ word: String) -> String {
-        let chars = word.unicodeScalars.map(\.value)
-        let n = chars.count
-        if n <= 1 { return word }
-        // Symbols: an id and the index of their first character; a symbol ends where the next
-        // starts. Version 0.1's "</w>" starts at n (no characters).
-        var ids: [Int32] = [], starts: [Int] = []
-        ids.reserveCapacity(n + 1); starts.reserveCapacity(n + 1)
-        switch version {
-        case .v0_1:
-            for (k, c) in chars.enumerated() { ids.append(characterID[c] ?? -1); starts.append(k) }
-            ids.append(endOfWordID); starts.append(n)
-        case .v0_2:
-            for k in 0..<(n - 1) { ids.append(characterID[chars[k]] ?? -1); starts.append(k) }
-            ids.append(finalCharacterID[chars[n - 1]] ?? -1); starts.append(n - 1)
-        }
-        var newIDs: [Int32] = [], newStarts: [Int] = []
-        while ids.count > 1 {
-            // The pair of lowest rank (the first occurrence decides; equal ranks are equal pairs).
-            var best = Int32.max, bestKey: UInt64 = 0
-            for k in 0..<(ids.count - 1) where ids[k] >= 0 && ids[k + 1] >= 0 {
-                let key = Self.key(ids[k], ids[k + 1])
-                if let rank = ranks[key], rank < best { best = rank; bestKey = key }
+        var word = word, out: [UInt8] = []
+        word.withUTF8 { encode($0, into: &out) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `encode` on a word's UTF-8 bytes, appending the subwords (separator and space between
+    /// them) to `out`. Working memory is on the stack; symbols are merged in place.
+    func encode(_ word: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: 3 * (word.count + 2)) { memory in
+            // Per character: its first byte; per symbol: its id and first character. A symbol
+            // ends where the next starts; version 0.1's "</w>" starts at n (no characters).
+            let byteStart = memory.baseAddress!
+            let ids = byteStart + (word.count + 2)
+            let starts = ids + (word.count + 2)
+            var n = 0, i = 0
+            var lastScalar: UInt32 = 0
+            while i < word.count {
+                byteStart[n] = Int32(i)
+                let b0 = UInt32(word[i])
+                var c: UInt32, len: Int
+                if b0 < 0x80 { c = b0; len = 1 }
+                else if b0 < 0xE0 { c = b0 & 0x1F; len = 2 }
+                else if b0 < 0xF0 { c = b0 & 0x0F; len = 3 }
+                else { c = b0 & 0x07; len = 4 }
+                for k in 1..<max(len, 1) { c = c << 6 | (UInt32(word[i + k]) & 0x3F) }
+                ids[n] = Int32(truncatingIfNeeded: characterID.value(UInt64(c)) ?? -1)
+                starts[n] = Int32(n)
+                lastScalar = c
+                n += 1
+                i += len
             }
-            if best == Int32.max { break }
-            let merged = mergedID[bestKey]!
-            // Every occurrence, left to right; a merged pair's right symbol cannot start another.
-            newIDs.removeAll(keepingCapacity: true); newStarts.removeAll(keepingCapacity: true)
-            var k = 0
-            while k < ids.count {
-                if k + 1 < ids.count && ids[k] >= 0 && ids[k + 1] >= 0 && Self.key(ids[k], ids[k + 1]) == bestKey {
-                    newIDs.append(merged); newStarts.append(starts[k]); k += 2
-                } else {
-                    newIDs.append(ids[k]); newStarts.append(starts[k]); k += 1
+            byteStart[n] = Int32(word.count)
+            if n <= 1 {  // subword-nmt returns a one-character word as it is
+                out.append(contentsOf: word)
+                return
+            }
+            var count = n
+            switch version {
+            case .v0_1:
+                ids[n] = endOfWordID; starts[n] = Int32(n); count = n + 1
+            case .v0_2:
+                ids[n - 1] = Int32(truncatingIfNeeded: finalCharacterID.value(UInt64(lastScalar)) ?? -1)
+            }
+            while count > 1 {
+                // The pair of lowest rank (equal ranks are equal pairs).
+                var best = Int64.max, bestKey: UInt64 = 0
+                for k in 0..<(count - 1) where ids[k] >= 0 && ids[k + 1] >= 0 {
+                    let key = Self.key(ids[k], ids[k + 1])
+                    if let v = merges.value(key), v < best { best = v; bestKey = key }
                 }
+                if best == Int64.max { break }
+                let merged = Int32(truncatingIfNeeded: best & 0xFFFF_FFFF)
+                // Every occurrence, left to right; a merged pair's right symbol cannot start another.
+                var r = 0, w = 0
+                while r < count {
+                    if r + 1 < count && ids[r] >= 0 && ids[r + 1] >= 0 && Self.key(ids[r], ids[r + 1]) == bestKey {
+                        ids[w] = merged; starts[w] = starts[r]; r += 2
+                    } else {
+                        ids[w] = ids[r]; starts[w] = starts[r]; r += 1
+                    }
+                    w += 1
+                }
+                count = w
             }
-            swap(&ids, &newIDs); swap(&starts, &newStarts)
+            // The end-of-word mark is not printed: a lone "</w>" has no characters and is dropped.
+            var pieces = 0
+            for k in 0..<count {
+                let s = Int(starts[k]), e = k + 1 < count ? Int(starts[k + 1]) : n
+                if s == e { continue }
+                if pieces > 0 { out.append(contentsOf: separator.utf8); out.append(0x20) }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: word[Int(byteStart[s])..<Int(byteStart[e])]))
+                pieces += 1
+            }
         }
-        // The end-of-word mark is not printed: a lone "</w>" is dropped (no characters), a glued
-        // one is not part of the characters anyway.
-        var out = String.UnicodeScalarView()
-        var pieces = 0
-        for k in 0..<ids.count {
-            let s = starts[k], e = k + 1 < ids.count ? starts[k + 1] : n
-            if s == e { continue }
-            if pieces > 0 { out.append(contentsOf: separator.unicodeScalars); out.append(" ") }
-            for c in chars[s..<e] { out.append(Unicode.Scalar(c)!) }
-            pieces += 1
-        }
-        return String(out)
     }
 
     // MARK: - Removing

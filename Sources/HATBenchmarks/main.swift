@@ -15,6 +15,9 @@ import TensorEngine
 //                             SubTransformers on 128×32 source and target tokens, with dropout;
 //                             bf16: products in bfloat16 (hat train --bf16); also prints the
 //                             step's product GFLOP (float32 and bfloat16 operands)
+//   hat-bench text-pipeline LANG CODES FILE
+//                             lines/s of the Moses tokenizer, subword-nmt BPE and both on FILE's
+//                             lines (TextPipelineBenchmark.swift; benchmarks/text_pipeline.sh)
 
 func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
 
@@ -174,4 +177,12 @@ if which == "subtransformer-step" {
     try BLAS.$productPrecision.withValue(precision) {
         try benchSubTransformerStep(spacePath: path, which: CommandLine.arguments.count > 3 ? CommandLine.arguments[3] : "largest")
     }
+}
+if which == "text-pipeline" {
+    let args = CommandLine.arguments
+    guard args.count == 5 else {
+        FileHandle.standardError.write(Foundation.Data("usage: HATBenchmarks text-pipeline LANG CODES FILE\n".utf8))
+        exit(2)
+    }
+    try benchTextPipeline(language: args[2], codesPath: args[3], textPath: args[4])
 }
