@@ -236,17 +236,30 @@ public struct ModelDownloader {
                              "--write-out", "%{http_code}\\n%header{content-range}", "--connect-timeout", "30",
                              "--speed-limit", "1024", "--speed-time", "120"]
             + (showProgress ? ["--progress-bar"] : ["--silent", "--show-error"]) + [address]
-        let output = Pipe(), errors = Pipe()
+        // curl's --write-out and error line go to small files, not pipes: a pipe's end of file
+        // never comes while some other child process (started meanwhile by another thread, in
+        // tests) has inherited its write end, and the wait for it would hang.
+        let scratch = FileManager.default.temporaryDirectory
+            .appendingPathComponent("hat-curl-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
+        let outPath = scratch.path + ".out", errPath = scratch.path + ".err"
+        defer {
+            try? FileManager.default.removeItem(atPath: outPath)
+            try? FileManager.default.removeItem(atPath: errPath)
+        }
+        guard FileManager.default.createFile(atPath: outPath, contents: nil), FileManager.default.createFile(atPath: errPath, contents: nil),
+              let output = FileHandle(forWritingAtPath: outPath), let errors = FileHandle(forWritingAtPath: errPath) else {
+            throw ModelDownloadError("cannot create curl's temporary output files in \(FileManager.default.temporaryDirectory.path)")
+        }
         process.standardOutput = output
         if !showProgress { process.standardError = errors }
         do { try process.run() } catch {
             throw ModelDownloadError("cannot run \(curl.path): \(error.localizedDescription)")
         }
-        // stdout carries only --write-out's two short lines and stderr one, so reading them
-        // one after the other cannot block curl.
-        let status = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let message = showProgress ? "" : String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        try? output.close()
+        try? errors.close()
+        let status = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        let message = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
         // Line 1: the status; line 2: Content-Range (empty where curl, before 7.84, lacks %header).
         let lines = status.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         return CurlResult(exitCode: process.terminationStatus, signaled: process.terminationReason != .exit,

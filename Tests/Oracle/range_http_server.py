@@ -7,13 +7,19 @@ Content-Range, 416 when the range starts at or past the end), so resumed downloa
   --cut-first N    the first whole-file request sends the headers for the whole file, then only N
                    bytes, and closes the connection (a dropped download)
   --log FILE       appends "PATH RANGE-HEADER STATUS" per request
-Not an oracle: a test fixture. Standard library only.
+It exits when its stdin closes. Not an oracle: a test fixture. Standard library only.
 """
 import argparse
 import http.server
 import os
+import signal
 import sys
 import threading
+
+# A child of a Swift test inherits the test thread's blocked signals; unblock them so that the
+# test's terminate() (SIGTERM) ends this server.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, signal.valid_signals())
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 parser = argparse.ArgumentParser()
 parser.add_argument("folder")
@@ -85,6 +91,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+def exit_when_stdin_closes():
+    # The test holds our stdin open; when it ends (or crashes), stdin reaches its end and the
+    # server goes too, so no server outlives its test.
+    sys.stdin.buffer.read()
+    os._exit(0)
+
+
+threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 print(server.server_address[1], flush=True)
 server.serve_forever()
