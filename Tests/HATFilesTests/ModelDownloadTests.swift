@@ -246,6 +246,32 @@ struct ModelDownloadTests {
         #expect(server.requests == ["/\(Self.sub.name).pt - 200", "/\(Self.sub.name).pt - 200"])
     }
 
+    @Test("a NAME.pt without a record is checked by resuming; when that fails the file stays as it was")
+    func unrecordedFile() throws {
+        let server = try FileServer()
+        defer { server.stop() }
+        let bytes = Self.fakeCheckpoint(30_000, seed: 8)
+        let dir = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let final = dir.appendingPathComponent(Self.sub.name + ".pt")
+        try Foundation.Data(bytes).write(to: final)
+        let downloader = ModelDownloader(folder: dir, baseURL: server.base)
+
+        // Not on the server: the check fails and the file is back under its name, unchanged.
+        let error = #expect(throws: ModelDownloadError.self) { try downloader.download(Self.sub) }
+        #expect(error?.description.contains("the file was left as it was") == true, "\(String(describing: error))")
+        #expect(contents(final) == bytes)
+        #expect(!exists(dir.appendingPathComponent(Self.sub.name + ".pt.part")))
+
+        // On the server: one request answered 416 (nothing left), then recorded.
+        try server.serve(Self.sub.name, bytes)
+        guard case .downloaded(let record, let resumedFrom) = try downloader.download(Self.sub) else { Issue.record("expected a record"); return }
+        #expect(resumedFrom == 30_000)
+        #expect(record.bytes == 30_000)
+        #expect(record.sha256 == (try Self.sha256sum(final)))
+        #expect(server.requests.last == "/\(Self.sub.name).pt bytes=30000- 416")
+    }
+
     @Test("hat models download: unknown names suggest close ones; a download through HAT_MODELS_URL's hidden --base-url twin; list --json")
     func commandLine() throws {
         try #require(HATBinary.isAvailable, "build hat first: swift build -c release --product hat")
@@ -270,6 +296,21 @@ struct ModelDownloadTests {
         #expect(missing.status != 0)
         #expect(missing.err.contains("HTTP status 404"), "\(missing.err)")
         #expect(!exists(dir.appendingPathComponent(Self.supernet.name + ".pt")) && !exists(dir.appendingPathComponent(Self.supernet.name + ".pt.part")))
+
+        // HAT_MODELS_URL, the documented way (HATBinary.run passes no environment, so run it here).
+        try server.serve(Self.supernet.name, bytes)
+        let viaEnvironment = dir.appendingPathComponent("via-environment")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: HATBinary.path)
+        process.arguments = ["models", "download", Self.supernet.name, "--out", viaEnvironment.path]
+        process.environment = ProcessInfo.processInfo.environment.merging([ModelDownloader.baseURLVariable: server.base]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(contents(viaEnvironment.appendingPathComponent(Self.supernet.name + ".pt")) == bytes)
+        #expect(server.requests.last == "/\(Self.supernet.name).pt - 200")
 
         let list = try HATBinary.run(["models", "list", "--task", "iwslt14.de-en", "--json"])
         #expect(list.status == 0)
