@@ -271,7 +271,7 @@ public struct ModelDownloader {
     static func explain(_ r: CurlResult) -> String {
         if r.signaled { return "curl was killed by signal \(r.exitCode)" }
         let meanings: [Int32: String] = [
-            6: "the host name could not be resolved (offline?)", 7: "could not connect to the server",
+            6: "the host name could not be resolved; offline?", 7: "could not connect to the server",
             18: "the transfer ended early", 22: "the server answered with an HTTP error",
             23: "could not write the file (disk full?)", 28: "the transfer timed out or stalled",
             33: "the server cannot resume (no byte ranges)", 35: "the TLS handshake failed",
