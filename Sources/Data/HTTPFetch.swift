@@ -5,9 +5,10 @@ import Foundation
 /// binary, so a statically linked `hat` (scripts/package.sh) could not be built or copied to
 /// another machine. curl is on nearly every system (macOS, most Linux installations; one
 /// `apt-get install curl` elsewhere), and `hat data multi30k --from DIR` needs no download at all.
-enum HTTPFetch {
+/// (`hat models download` runs curl itself, for resumable downloads to a file; it finds curl here.)
+public enum HTTPFetch {
     /// GET `address` (http, https or file); failures become `DataError.download` with curl's reason.
-    static func get(_ address: String, timeout: TimeInterval) throws -> Foundation.Data {
+    public static func get(_ address: String, timeout: TimeInterval) throws -> Foundation.Data {
         guard let url = URL(string: address), let scheme = url.scheme, ["http", "https", "file"].contains(scheme) else {
             throw DataError.download(url: address, reason: "not an http(s) URL")
         }
@@ -47,7 +48,7 @@ enum HTTPFetch {
     }
 
     /// The first executable file called `name` in the PATH's folders.
-    static func executableOnPath(_ name: String) -> URL? {
+    public static func executableOnPath(_ name: String) -> URL? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for folder in path.split(separator: ":") where !folder.isEmpty {
             let candidate = URL(fileURLWithPath: String(folder)).appendingPathComponent(name)

@@ -16,7 +16,7 @@ struct HAT: ParsableCommand {
         subcommands: [
             DataCommand.self, TrainCommand.self, AverageCommand.self, TranslateCommand.self, TestCommand.self,
             ScoreCommand.self, SampleCommand.self, ProfileCommand.self, LatencyCommand.self, SearchCommand.self,
-            PipelineCommand.self, ReportCommand.self, ExportCommand.self, ImportCommand.self, SelfCheck.self,
+            PipelineCommand.self, ReportCommand.self, ExportCommand.self, ImportCommand.self, ModelsCommand.self, SelfCheck.self,
         ]
     )
 }
