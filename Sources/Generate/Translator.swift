@@ -156,12 +156,16 @@ public final class Translator {
     /// Translates sentences; returns every finished hypothesis of each (up to the beam size),
     /// best first, in input order.
     public func translateNBest(_ sentences: [String], progress: ((Int) -> Void)? = nil) -> [[Candidate]] {
+        translateNBest(ids: sentences.map(source.encode), progress: progress)
+    }
+
+    /// The same from source ids (each ending in eos), e.g. a fairseq data-bin split.
+    public func translateNBest(ids sourceIDs: [[Int32]], progress: ((Int) -> Void)? = nil) -> [[Candidate]] {
         // The encoder has a position for each of its `maxPositions` tokens and no more: a longer
         // line keeps its first pieces and its end-of-sentence (fairseq refuses such inputs; a
         // shell pipe is better served by a translation of the line's start and a warning).
         let limit = members.map { $0.model.encoderPositions.maxPositions }.min()!
-        let encoded = sentences.enumerated().map { (i, sentence) -> [Int32] in
-            let ids = source.encode(sentence)
+        let encoded = sourceIDs.enumerated().map { (i, ids) -> [Int32] in
             guard ids.count > limit else { return ids }
             FileHandle.standardError.write(("warning: input line \(i + 1) has \(ids.count) pieces; the model holds \(limit) "
                 + "positions, so only its first \(limit - 1) are translated (split long lines into sentences)\n").data(using: .utf8)!)
@@ -175,7 +179,7 @@ public final class Translator {
         let translated = mapInLanes(batches.count, finished: { b in done += batches[b].count; progress?(done) }) { b in
             search.translate(ensemble: members, sources: batches[b].map { encoded[$0] })
         }
-        var output = [[Candidate]](repeating: [], count: sentences.count)
+        var output = [[Candidate]](repeating: [], count: sourceIDs.count)
         for (batch, hypotheses) in zip(batches, translated) {
             for (i, hyps) in zip(batch, hypotheses) {
                 output[i] = hyps.map { Candidate(text: target.decode($0.tokens), score: $0.score,

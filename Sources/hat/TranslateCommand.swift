@@ -69,6 +69,8 @@ struct TestCommand: ParsableCommand {
     @Option(help: "Split to translate: test, valid, or another split of the dataset.") var split: String = "test"
     @Option(help: "Raw source sentences to translate instead of a dataset split (one per line; with --reference).") var source: String?
     @Option(help: "Raw reference translations of --source, line by line.") var reference: String?
+    @Option(name: .customLong("data-bin"), help: "A fairseq data-bin folder (SPLIT.SRC-TGT.LANG.idx/.bin) to translate --split of, for an imported model: HAT's own evaluation.")
+    var dataBin: String?
     @Option(help: "Where to write the hypotheses (default: SPLIT.hyp.txt next to the checkpoint).") var out: String?
     @Option(name: .customLong("nbest-out"), help: "Also write every finished hypothesis (JSON lines: sentence, text, score, log-probability).")
     var nbestOut: String?
@@ -78,6 +80,7 @@ struct TestCommand: ParsableCommand {
 
     func validate() throws {
         if (source == nil) != (reference == nil) { throw ValidationError("give --source and --reference together") }
+        if dataBin != nil && source != nil { throw ValidationError("give --data-bin or --source/--reference, not both") }
     }
 
     /// Lines of a text file (a last empty line from the final newline dropped).
@@ -94,8 +97,23 @@ struct TestCommand: ParsableCommand {
         if let out { try OutputPath.checkFile(out, option: "--out") }
         if let nbestOut { try OutputPath.checkFile(nbestOut, option: "--nbest-out") }
         let translator = try options.translator()
-        let sources: [String], references: [String]
-        if let source, let reference {
+        var sources: [String], references: [String]
+        // Token ids from a data-bin split, and the references as the tokens HAT's BLEU counts.
+        var sourceIDs: [[Int32]]?, tokenizedReferences: [String]?
+        if let dataBin {
+            guard let codec = translator.source as? FairseqTextCodec, let target = translator.target as? FairseqTextCodec else {
+                throw CommandError("--data-bin needs an imported model with its fairseq dictionaries (hat import --dictionaries)")
+            }
+            let pair = "\(codec.language)-\(target.language)"
+            let prefix = URL(fileURLWithPath: dataBin).appendingPathComponent("\(split).\(pair)").path
+            let src = try FairseqIndexedDataset(prefix: "\(prefix).\(codec.language)"), tgt = try FairseqIndexedDataset(prefix: "\(prefix).\(target.language)")
+            guard src.count == tgt.count else { throw CommandError("\(prefix): \(src.count) source and \(tgt.count) target sentences") }
+            sourceIDs = (0..<src.count).map { Array(src.sentence($0)) }
+            let targetIDs = (0..<tgt.count).map { Array(tgt.sentence($0)) }
+            sources = sourceIDs!.map { codec.decode($0) }
+            references = targetIDs.map { target.decode($0) }
+            tokenizedReferences = targetIDs.map { target.decodeTokenized($0) }
+        } else if let source, let reference {
             (sources, references) = (try lines(source, option: "--source"), try lines(reference, option: "--reference"))
             guard sources.count == references.count else {
                 throw CommandError("--source \(source) has \(sources.count) lines, --reference \(reference) \(references.count): they must be line-aligned")
@@ -123,10 +141,11 @@ struct TestCommand: ParsableCommand {
         }
         let start = Date()
         let progress = ProgressPrinter()
-        let nbest = translator.translateNBest(sources) { done in
+        let report = { (done: Int) in
             progress.update(String(format: "translated %d/%d sentences (%.1f sentences/s)", done, sources.count,
                                    Double(done) / Swift.max(Date().timeIntervalSince(start), 1e-9)))
         }
+        let nbest = sourceIDs.map { translator.translateNBest(ids: $0, progress: report) } ?? translator.translateNBest(sources, progress: report)
         let hypotheses = nbest.map { $0.first?.text ?? "" }
         if let nbestOut {
             var lines = ""
@@ -155,7 +174,7 @@ struct TestCommand: ParsableCommand {
             // HAT's own number for its models: tokenized BLEU, compound-split for German output.
             let split = codec.language == "de"
             let hat = try HATBLEU.corpus(tokenizedHypotheses: nbest.map { $0.first?.tokenized ?? "" },
-                                         tokenizedReferences: references.map(codec.tokenizeReference), splitCompounds: split)
+                                         tokenizedReferences: tokenizedReferences ?? references.map(codec.tokenizeReference), splitCompounds: split)
             let score = ScoreReport(corpus: hat, metrics: [.tokenizedBLEU]).results[0]
             print((score.bleu?.formatted(width: 2, name: "HAT's BLEU (Moses-tokenized\(split ? ", compound-split" : ""))") ?? ""))
         }

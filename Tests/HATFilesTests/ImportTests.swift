@@ -161,6 +161,13 @@ struct ImportCommandTests {
         #expect(tested.status == 0, "\(tested.output)")
         #expect(tested.output.contains("translated 3 sentences"), "\(tested.output)")
         #expect(tested.output.contains("HAT's BLEU (Moses-tokenized) = "), "\(tested.output)")
+        // HAT's own evaluation: the binarized test split of a fairseq data-bin folder.
+        let binarized = try HATBinary.runMerged(["test", "--checkpoint", out.appendingPathComponent("checkpoint.safetensors").path, "--beam", "2",
+                                                 "--data-bin", dir.appendingPathComponent("dicts").path, "--split", "test",
+                                                 "--out", out.deletingLastPathComponent().appendingPathComponent("hyp-bin.txt").path])
+        #expect(binarized.status == 0, "\(binarized.output)")
+        #expect(binarized.output.contains("translated 3 sentences") && binarized.output.contains("HAT's BLEU (Moses-tokenized) = "),
+                "\(binarized.output)")
         let misaligned = try HATBinary.runMerged(["test", "--checkpoint", out.appendingPathComponent("checkpoint.safetensors").path,
                                                   "--source", source.path, "--reference", input(out, "one line\n")])
         #expect(misaligned.status != 0 && misaligned.output.contains("must be line-aligned"), "\(misaligned.output)")

@@ -22,7 +22,8 @@ _use_new_zipfile_serialization=False, as HAT's 2020 files) and two precisions:
   expected.safetensors   every tensor of the fp32 checkpoint's model and views, float32, keyed
                          model/NAME and views/NAME; the fp16 files hold these values rounded to fp16
                          (expected_fp16.safetensors: those, as float32)
-  dicts/dict.{de,en}.txt  fairseq dictionaries sized for the IWSLT-style models (7 and 5 words)
+  dicts/dict.{de,en}.txt  fairseq dictionaries sized for the IWSLT-style models (7 and 5 words), and
+      dicts/test.de-en.{de,en}.{idx,bin}: a 3-sentence data-bin test split (mmap index)
   args.json              the args Namespace as JSON (the fields the test checks)
 """
 import argparse, collections, json, os, sys, types, zipfile
@@ -178,6 +179,19 @@ os.makedirs(os.path.join(out, "dicts"), exist_ok=True)
 for lang, words in (("de", ["haus", "mann", "frau", "kind", "hund", "katze", "baum"]), ("en", ["house", "man", "woman", "child", "dog"])):
     with open(os.path.join(out, "dicts", f"dict.{lang}.txt"), "w") as f:
         f.writelines(f"{w} {100 - i}\n" for i, w in enumerate(words))
+
+# A data-bin test split for them (fairseq's mmap index, uint16 ids, eos-terminated): 3 sentences.
+import struct
+import numpy as np
+def write_mmap(prefix, sentences):
+    with open(prefix + ".bin", "wb") as f:
+        for x in sentences: f.write(np.array(x, dtype=np.uint16).tobytes())
+    pointers = np.cumsum([0] + [2 * len(x) for x in sentences[:-1]]).astype(np.int64)
+    with open(prefix + ".idx", "wb") as f:
+        f.write(b"MMIDIDX\x00\x00" + struct.pack("<Q", 1) + struct.pack("<B", 8) + struct.pack("<Q", len(sentences)))
+        f.write(np.array([len(x) for x in sentences], dtype=np.int32).tobytes() + pointers.tobytes())
+write_mmap(os.path.join(out, "dicts", "test.de-en.de"), [[4, 5, 2], [6, 7, 8, 9, 2], [10, 2]])
+write_mmap(os.path.join(out, "dicts", "test.de-en.en"), [[4, 5, 2], [8, 6, 7, 2], [7, 2]])
 
 def expected(dtype):
     t = {f"model/{k}": v.to(dtype).float().contiguous() for k, v in model.items()}
