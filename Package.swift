@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "SearchTests", dependencies: ["Search", "TestSupport"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Model", "Generate", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Report", "TestSupport"]),
-        .testTarget(name: "HATFilesTests", dependencies: ["HATFiles", "Model", "Train", "TensorEngine", "Generate", "TestSupport"]),
+        .testTarget(name: "HATFilesTests", dependencies: ["HATFiles", "Model", "Train", "TensorEngine", "Generate", "Search", "Data", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

@@ -31,15 +31,25 @@ public struct SearchInputs {
         guard let directory = data ?? state.data else {
             throw SearchError.badSettings("\(supernet) does not record its dataset: give --data")
         }
-        let dataset = try PreparedDataset(directory: directory)
-        guard dataset.sourceVocabulary.size == state.sourceVocabSize, dataset.targetVocabulary.size == state.targetVocabSize else {
-            throw SearchError.badSettings("\(directory) has vocabularies of \(dataset.sourceVocabulary.size)/\(dataset.targetVocabulary.size) "
+        // Our dataset folder, or a fairseq data-bin folder (an imported HAT SuperTransformer's data).
+        let sizes: (source: Int, target: Int), validation: TranslationDataset
+        if FairseqDataBin.isDataBin(directory) {
+            let dataBin = try FairseqDataBin(directory: directory)
+            sizes = (dataBin.sourceDictionary.count, dataBin.targetDictionary.count)
+            validation = try dataBin.split("valid")
+        } else {
+            let dataset = try PreparedDataset(directory: directory)
+            sizes = (dataset.sourceVocabulary.size, dataset.targetVocabulary.size)
+            validation = try dataset.split("valid")
+        }
+        guard sizes.source == state.sourceVocabSize, sizes.target == state.targetVocabSize else {
+            throw SearchError.badSettings("\(directory) has vocabularies of \(sizes.source)/\(sizes.target) "
                                           + "pieces, the supernet \(state.sourceVocabSize)/\(state.targetVocabSize): use the dataset it was trained on")
         }
         self.model = model
         self.checkpoint = state
         self.space = space
-        self.fitness = try SupernetFitness(model: model, validation: try dataset.split("valid"), subset: validSubset,
+        self.fitness = try SupernetFitness(model: model, validation: validation, subset: validSubset,
                                            maxTokens: maxTokens ?? state.training.maxTokens,
                                            labelSmoothing: state.training.labelSmoothing)
         self.supernetPath = URL(fileURLWithPath: supernet).standardizedFileURL.path

@@ -5,6 +5,8 @@ import TensorEngine
 import TestSupport
 import Train
 import Generate
+import Search
+import Data
 @testable import HATFiles
 
 /// `hat import` end to end: a checkpoint written by torch.save is imported, our checkpoint is loaded
@@ -189,5 +191,48 @@ struct ImportCommandTests {
         #expect(result.status != 0)
         #expect(result.output.contains("dict.de.txt: has 11 symbols (4 special + 7 lines), the model's source embedding 13 rows"), "\(result.output)")
         #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+}
+
+/// An imported SuperTransformer searched on its fairseq data-bin validation split: the fitness
+/// (HAT's validation NLL, base 2) equals the one computed from PyTorch's logits of the .pt file.
+@Suite("Searching an imported SuperTransformer on a data-bin folder")
+struct ImportedSearchTests {
+    @Test("the supernet fitness on a data-bin valid split equals PyTorch's NLL of the same sentences")
+    func fitnessMatchesPyTorch() throws {
+        let dir = try TorchCheckpointTests.fixtures.get()
+        let out = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let files = try HATCheckpointImporter(path: dir.appendingPathComponent("super_zip_fp32.pt").path).writeFolder(out.appendingPathComponent("super"))
+        let dataBin = dir.appendingPathComponent("dicts").path
+        let inputs = try SearchInputs(supernet: files[0].path, spaceFile: nil, data: dataBin, validSubset: nil, maxTokens: 1000)
+        #expect(inputs.fitness.sentences == 4)
+        let valid = try FairseqDataBin(directory: dataBin).split("valid")
+        for sub in [inputs.space.largest, inputs.space.smallest] {
+            let fitness = inputs.fitness(sub)
+            // PyTorch: teacher-forced logits of the four pairs, padded as fairseq pads them.
+            let src = (0..<valid.count).map { Array(valid.source($0)) }, tgt = (0..<valid.count).map { Array(valid.target($0)) }
+            let s = src.map(\.count).max()!, t = tgt.map(\.count).max()!
+            let request: [String: Any] = [
+                "subs": [ImportTests.sub(sub)],
+                "src_tokens": src.map { ($0 + Array(repeating: 1, count: s - $0.count)).map(Int.init) },
+                "prev_output_tokens": tgt.map { ([2] + $0.dropLast() + Array(repeating: 1, count: t - $0.count)).map(Int.init) }]
+            try JSONSerialization.data(withJSONObject: request).write(to: out.appendingPathComponent("request.json"))
+            try Oracle.run("hat_checkpoint_logits_oracle.py", [dir.appendingPathComponent("super_zip_fp32.pt").path,
+                                                               out.appendingPathComponent("request.json").path, out.appendingPathComponent("o.safetensors").path])
+            let logits = try SafeTensorsFile.read(from: out.appendingPathComponent("o.safetensors")).tensor("logits/0").floats().map(Double.init)
+            let v = logits.count / (valid.count * t)
+            var nll = 0.0, tokens = 0
+            for (r, ids) in tgt.enumerated() {
+                for (j, id) in ids.enumerated() {
+                    let row = logits[((r * t + j) * v)..<((r * t + j + 1) * v)]
+                    let top = row.max()!
+                    nll -= row[row.startIndex + Int(id)] - (top + Foundation.log(row.map { Foundation.exp($0 - top) }.reduce(0, +)))
+                    tokens += 1
+                }
+            }
+            let reference = nll / Double(tokens) / Foundation.log(2.0)
+            #expect(abs(fitness.nllLoss - reference) < 1e-4, "\(sub): ours \(fitness.nllLoss), PyTorch \(reference)")
+        }
     }
 }
