@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
         .testTarget(name: "TrainTests", dependencies: ["Train", "TestSupport"]),
         .testTarget(name: "GenerateTests", dependencies: ["Generate", "TestSupport"]),
-        .testTarget(name: "LatencyTests", dependencies: ["Latency", "Data", "TestSupport"]),
+        .testTarget(name: "LatencyTests", dependencies: ["Latency", "Data", "Generate", "TestSupport"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "TestSupport"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Model", "Generate", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Report", "TestSupport"]),

@@ -13,6 +13,10 @@ import TensorEngine
 /// Rows are hypotheses (sentence × beam); `reorder(rows:)` follows beam search's choices.
 /// Everything runs without a tape.
 public final class IncrementalDecoder {
+    /// What latency datasets record of how decoding runs (`MeasurementProvenance.decoder`): a change
+    /// here changes measured latencies, so rows measured before and after are not mixed silently.
+    public static let implementation = "cross-attention once per sentence"
+
     public let model: SuperTransformer
     public let config: SubTransformerConfig
     /// Rows decoded in parallel (hypotheses).

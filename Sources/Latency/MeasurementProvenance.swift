@@ -1,5 +1,6 @@
 import Data
 import Foundation
+import Generate
 import TensorEngine
 
 /// Where and how latencies were measured: the CPU, the kernels that ran, the thread count and
@@ -17,6 +18,9 @@ public struct MeasurementProvenance: Codable, Equatable, Sendable {
     public var iterations: Int
     /// "wall" or "cpu" for the built-in method; the user's command for `--command`.
     public var method: String
+    /// How the engine decodes (`IncrementalDecoder.implementation`); nil in files written before
+    /// it was recorded.
+    public var decoder: String?
 
     public init(threads: Int, length: Int, beam: Int, iterations: Int, method: String) {
         cpu = MeasurementProvenance.cpuModelName()
@@ -26,6 +30,7 @@ public struct MeasurementProvenance: Codable, Equatable, Sendable {
         self.beam = beam
         self.iterations = iterations
         self.method = method
+        decoder = IncrementalDecoder.implementation
     }
 
     /// The provenance file of a dataset CSV.
@@ -54,6 +59,7 @@ public struct MeasurementProvenance: Codable, Equatable, Sendable {
         if length != other.length || beam != other.beam { out.append("length/beam \(other.length)/\(other.beam) → \(length)/\(beam)") }
         if iterations != other.iterations { out.append("iterations \(other.iterations) → \(iterations)") }
         if method != other.method { out.append("method '\(other.method)' → '\(method)'") }
+        if decoder != other.decoder { out.append("decoder '\(other.decoder ?? "before it was recorded")' → '\(decoder ?? "unrecorded")'") }
         return out
     }
 

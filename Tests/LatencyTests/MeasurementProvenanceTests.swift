@@ -1,4 +1,5 @@
 import Foundation
+import Generate
 import Testing
 @testable import Latency
 import TensorEngine
@@ -30,5 +31,12 @@ struct MeasurementProvenanceTests {
         #expect(changes.count == 2)
         #expect(changes.contains("threads 1 → 2"))
         #expect(changes.contains { $0.hasPrefix("kernels 'float32 GEMM OpenBLAS Prescott' → ") })
+
+        // A file from before the decoder was recorded reads, and its rows are flagged as another decoder's.
+        let old = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: csv + ".provenance.json"))) as! [String: Any]
+        try JSONSerialization.data(withJSONObject: old.filter { $0.key != "decoder" }).write(to: URL(fileURLWithPath: csv + ".provenance.json"))
+        let before = try #require(MeasurementProvenance.read(besideDataset: csv))
+        #expect(before.decoder == nil)
+        #expect(provenance.differences(from: before) == ["decoder 'before it was recorded' → '\(IncrementalDecoder.implementation)'"])
     }
 }
