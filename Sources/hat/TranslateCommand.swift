@@ -93,59 +93,68 @@ struct TestCommand: ParsableCommand {
         return lines
     }
 
-    func run() throws {
-        if let out { try OutputPath.checkFile(out, option: "--out") }
-        if let nbestOut { try OutputPath.checkFile(nbestOut, option: "--nbest-out") }
-        let translator = try options.translator()
-        var sources: [String], references: [String]
-        // Token ids from a data-bin split, and the references as the tokens HAT's BLEU counts.
-        var sourceIDs: [[Int32]]?, tokenizedReferences: [String]?
+    /// What to translate and score: raw sentences and references, and from a data-bin split also
+    /// the source ids as stored and the references as the tokens HAT's BLEU counts.
+    struct Inputs {
+        var sources: [String]
+        var references: [String]
+        var sourceIDs: [[Int32]]?
+        var tokenizedReferences: [String]?
+    }
+
+    /// The sentences of --data-bin, of --source/--reference, or of the dataset's split.
+    func inputs(for translator: Translator) throws -> Inputs {
         if let dataBin {
             guard let codec = translator.source as? FairseqTextCodec, let target = translator.target as? FairseqTextCodec else {
                 throw CommandError("--data-bin needs an imported model with its fairseq dictionaries (hat import --dictionaries)")
             }
-            let pair = "\(codec.language)-\(target.language)"
-            let prefix = URL(fileURLWithPath: dataBin).appendingPathComponent("\(split).\(pair)").path
-            let src = try FairseqIndexedDataset(prefix: "\(prefix).\(codec.language)"), tgt = try FairseqIndexedDataset(prefix: "\(prefix).\(target.language)")
-            guard src.count == tgt.count else { throw CommandError("\(prefix): \(src.count) source and \(tgt.count) target sentences") }
-            sourceIDs = (0..<src.count).map { Array(src.sentence($0)) }
-            let targetIDs = (0..<tgt.count).map { Array(tgt.sentence($0)) }
-            sources = sourceIDs!.map { codec.decode($0) }
-            references = targetIDs.map { target.decode($0) }
-            tokenizedReferences = targetIDs.map { target.decodeTokenized($0) }
-        } else if let source, let reference {
-            (sources, references) = (try lines(source, option: "--source"), try lines(reference, option: "--reference"))
-            guard sources.count == references.count else {
-                throw CommandError("--source \(source) has \(sources.count) lines, --reference \(reference) \(references.count): they must be line-aligned")
-            }
-        } else {
-            let first = options.checkpoint[0]  // the dataset the (first) checkpoint recorded; no model is built for it
-            let dir = try options.data ?? (Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: first)), path: first).data ?? "")
-            let data = try Translator.openDataset(dir, recordedBy: options.data == nil ? first : nil)
-            (sources, references) = (try data.sourceText(split), try data.targetText(split))
+            let split = try FairseqDataBin(directory: dataBin, languages: (codec.language, target.language)).split(self.split)
+            let sourceIDs = (0..<split.count).map { Array(split.source($0)) }, targetIDs = (0..<split.count).map { Array(split.target($0)) }
+            return Inputs(sources: sourceIDs.map { codec.decode($0) }, references: targetIDs.map { target.decode($0) },
+                          sourceIDs: sourceIDs, tokenizedReferences: targetIDs.map { target.decodeTokenized($0) })
         }
-        if scoreReference {
-            // fairseq's format: H is the mean log-probability per token (eos included), P each token's.
-            let scores = translator.scoreReferences(sources: sources, references: references)
-            for (i, p) in scores.enumerated() {
-                let tokens = translator.target.decodeTokenized(translator.target.encode(references[i]))
-                print("S-\(i)\t\(sources[i])\nT-\(i)\t\(references[i])")
-                print("H-\(i)\t\(p.reduce(0, +) / Double(Swift.max(p.count, 1)))\t\(tokens)")
-                print("P-\(i)\t" + p.map { String(format: "%.4f", $0) }.joined(separator: " "))
+        if let source, let reference {
+            let inputs = Inputs(sources: try lines(source, option: "--source"), references: try lines(reference, option: "--reference"))
+            guard inputs.sources.count == inputs.references.count else {
+                throw CommandError("--source \(source) has \(inputs.sources.count) lines, --reference \(reference) \(inputs.references.count): they must be line-aligned")
             }
-            let total = scores.joined().reduce(0, +), count = scores.joined().count
-            let summary = String(format: "scored %d references: %d tokens, log-probability %.2f (%.4f per token)\n", scores.count, count, total,
-                                 total / Double(Swift.max(count, 1)))
-            FileHandle.standardError.write(Data(summary.utf8))
-            return
+            return inputs
         }
+        let first = options.checkpoint[0]  // the dataset the (first) checkpoint recorded; no model is built for it
+        let dir = try options.data ?? (Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: first)), path: first).data ?? "")
+        let data = try Translator.openDataset(dir, recordedBy: options.data == nil ? first : nil)
+        return Inputs(sources: try data.sourceText(split), references: try data.targetText(split))
+    }
+
+    /// fairseq-generate's `--score-reference` output: S (source), T (reference), H (mean
+    /// log-probability per token, eos included, and the tokens) and P (each token's) lines.
+    func printReferenceScores(_ translator: Translator, _ inputs: Inputs) {
+        let scores = translator.scoreReferences(sources: inputs.sources, references: inputs.references)
+        for (i, p) in scores.enumerated() {
+            let tokens = translator.target.decodeTokenized(translator.target.encode(inputs.references[i]))
+            print("S-\(i)\t\(inputs.sources[i])\nT-\(i)\t\(inputs.references[i])")
+            print("H-\(i)\t\(p.reduce(0, +) / Double(Swift.max(p.count, 1)))\t\(tokens)")
+            print("P-\(i)\t" + p.map { String(format: "%.4f", $0) }.joined(separator: " "))
+        }
+        let total = scores.joined().reduce(0, +), count = scores.joined().count
+        FileHandle.standardError.write(Data(String(format: "scored %d references: %d tokens, log-probability %.2f (%.4f per token)\n",
+                                                   scores.count, count, total, total / Double(Swift.max(count, 1))).utf8))
+    }
+
+    func run() throws {
+        if let out { try OutputPath.checkFile(out, option: "--out") }
+        if let nbestOut { try OutputPath.checkFile(nbestOut, option: "--nbest-out") }
+        let translator = try options.translator()
+        let inputs = try inputs(for: translator)
+        if scoreReference { return printReferenceScores(translator, inputs) }
+        let (sources, references) = (inputs.sources, inputs.references)
         let start = Date()
         let progress = ProgressPrinter()
         let report = { (done: Int) in
             progress.update(String(format: "translated %d/%d sentences (%.1f sentences/s)", done, sources.count,
                                    Double(done) / Swift.max(Date().timeIntervalSince(start), 1e-9)))
         }
-        let nbest = sourceIDs.map { translator.translateNBest(ids: $0, progress: report) } ?? translator.translateNBest(sources, progress: report)
+        let nbest = inputs.sourceIDs.map { translator.translateNBest(ids: $0, progress: report) } ?? translator.translateNBest(sources, progress: report)
         let hypotheses = nbest.map { $0.first?.text ?? "" }
         if let nbestOut {
             var lines = ""
@@ -174,7 +183,8 @@ struct TestCommand: ParsableCommand {
             // HAT's own number for its models: tokenized BLEU, compound-split for German output.
             let split = codec.language == "de"
             let hat = try HATBLEU.corpus(tokenizedHypotheses: nbest.map { $0.first?.tokenized ?? "" },
-                                         tokenizedReferences: tokenizedReferences ?? references.map(codec.tokenizeReference), splitCompounds: split)
+                                         tokenizedReferences: inputs.tokenizedReferences ?? references.map(codec.tokenizeReference),
+                                         splitCompounds: split)
             let score = ScoreReport(corpus: hat, metrics: [.tokenizedBLEU]).results[0]
             print((score.bleu?.formatted(width: 2, name: "HAT's BLEU (Moses-tokenized\(split ? ", compound-split" : ""))") ?? ""))
         }
