@@ -33,16 +33,16 @@ public enum AtomicFile {
 /// An output folder built under a hidden temporary sibling (`.NAME.tmp-PID-RANDOM`) and renamed
 /// into place by `commit()`; `discard()` (or an error before commit) removes the temporary folder,
 /// so a failure leaves neither a half dataset nor a changed old one.
-struct AtomicDirectory {
+public struct AtomicDirectory {
     /// The final location.
-    let destination: URL
+    public let destination: URL
     /// Where the contents are written until `commit()`.
-    let temporary: URL
+    public let temporary: URL
 
     /// Creates the temporary folder next to `destination` (same file system, so rename works).
     /// `replaceable` decides whether an existing destination may be replaced; it is asked
     /// before any work is done.
-    init(destination: URL, replaceable: (URL) -> Bool) throws {
+    public init(destination: URL, replaceable: (URL) -> Bool) throws {
         let fm = FileManager.default
         self.destination = destination.standardizedFileURL
         var isDirectory: ObjCBool = false
@@ -67,10 +67,10 @@ struct AtomicDirectory {
     }
 
     /// Path of `name` inside the temporary folder.
-    func path(_ name: String) -> String { temporary.appendingPathComponent(name).path }
+    public func path(_ name: String) -> String { temporary.appendingPathComponent(name).path }
 
     /// Moves the finished folder into place, replacing an old one (renamed aside first, then deleted).
-    func commit() throws {
+    public func commit() throws {
         let fm = FileManager.default
         var old: URL?
         if fm.fileExists(atPath: destination.path) {
@@ -93,7 +93,7 @@ struct AtomicDirectory {
     }
 
     /// Removes the temporary folder (after a failure).
-    func discard() {
+    public func discard() {
         try? FileManager.default.removeItem(at: temporary)
     }
 }

@@ -105,7 +105,7 @@ public struct FairseqIndexedDataset: Sendable {
         }
     }
 
-    static func append(_ data: [UInt8], from start: Int, count: Int, element: Element, subtract: Int, to tokens: inout [Int32], path: String) throws {
+    static func append(_ data: Data, from start: Int, count: Int, element: Element, subtract: Int, to tokens: inout [Int32], path: String) throws {
         try data.withUnsafeBytes { raw in
             for j in 0..<count {
                 let at = start + j * element.size
@@ -126,14 +126,14 @@ public struct FairseqIndexedDataset: Sendable {
         }
     }
 
-    static func read(_ path: String) throws -> [UInt8] {
+    static func read(_ path: String) throws -> Data {
         guard let data = FileManager.default.contents(atPath: path) else { throw DataError.io(path: path, reason: "cannot be read") }
-        return [UInt8](data)
+        return data
     }
 
     /// Little-endian fields of an index file, each checked against its length.
     struct ByteReader {
-        let bytes: [UInt8]
+        let bytes: Data
         var position = 0
         let fail: (String) -> DataError
 

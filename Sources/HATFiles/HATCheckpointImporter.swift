@@ -127,31 +127,27 @@ public struct HATCheckpointImporter {
         let text = try vocabulary.map { try textFiles($0) }
         let fm = FileManager.default
         let destination = folder.standardizedFileURL
-        if let contents = try? fm.contentsOfDirectory(atPath: destination.path) {
-            guard contents.isEmpty else {
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: destination.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw TorchCheckpointError(destination.path, "is a file: give a folder for the import") }
+            guard (try? fm.contentsOfDirectory(atPath: destination.path))?.isEmpty == true else {
                 throw TorchCheckpointError(destination.path, "exists and is not empty: give a new folder for the import (nothing was written)")
             }
-            try fm.removeItem(at: destination)
-        } else if fm.fileExists(atPath: destination.path) {
-            throw TorchCheckpointError(destination.path, "is a file: give a folder for the import")
         }
-        let parent = destination.deletingLastPathComponent()
-        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
-        let temporary = parent.appendingPathComponent(".\(destination.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
-        try fm.createDirectory(at: temporary, withIntermediateDirectories: false)
+        let output = try AtomicDirectory(destination: destination) { _ in true }  // at most an empty folder is replaced (checked above)
         do {
-            try writeCheckpoint(to: temporary.appendingPathComponent(Self.checkpointFile))
-            try Data(arguments.spaceYAML.utf8).write(to: temporary.appendingPathComponent(Self.spaceFile))
+            try writeCheckpoint(to: output.temporary.appendingPathComponent(Self.checkpointFile))
+            try Data(arguments.spaceYAML.utf8).write(to: output.temporary.appendingPathComponent(Self.spaceFile))
             if subTransformer != nil {
-                try Data(arguments.subTransformerYAML.utf8).write(to: temporary.appendingPathComponent(Self.subTransformerFile))
+                try Data(arguments.subTransformerYAML.utf8).write(to: output.temporary.appendingPathComponent(Self.subTransformerFile))
             }
             if let text {
-                for (from, name) in text.copies { try fm.copyItem(at: from, to: temporary.appendingPathComponent(name)) }
-                try text.manifest.write(folder: temporary)
+                for (from, name) in text.copies { try fm.copyItem(at: from, to: output.temporary.appendingPathComponent(name)) }
+                try text.manifest.write(folder: output.temporary)
             }
-            try fm.moveItem(at: temporary, to: destination)
+            try output.commit()
         } catch {
-            try? fm.removeItem(at: temporary)
+            output.discard()
             throw error
         }
         return ([Self.checkpointFile, Self.spaceFile] + (subTransformer != nil ? [Self.subTransformerFile] : [])
