@@ -2,8 +2,8 @@ import Foundation
 
 /// A fairseq data-bin folder (`fairseq-preprocess --destdir`, HAT's preprocessed downloads): the
 /// dictionaries `dict.SRC.txt` and `dict.TGT.txt` and, per split, `SPLIT.SRC-TGT.LANG.idx/.bin`
-/// for both languages (`FairseqIndexedDataset`). Read wherever a search or a test reads a split
-/// of our own dataset folders.
+/// for both languages (`FairseqIndexedDataset`). A `BinarizedCorpus`: read wherever training, a
+/// search or a test reads a split of our own dataset folders.
 public struct FairseqDataBin: Sendable {
     public let directory: String
     public let sourceLanguage: String
@@ -55,8 +55,12 @@ public struct FairseqDataBin: Sendable {
             if let bad = dataset.tokens.first(where: { Int($0) >= dictionary.count }) {
                 throw DataError.io(path: dataset.prefix + ".bin", reason: "holds id \(bad), beyond its dictionary of \(dictionary.count) symbols")
             }
+            // fairseq-preprocess ends every sentence with eos (an empty line too); the batches rely on it.
+            if let bad = (0..<dataset.count).first(where: { dataset.offsets[$0 + 1] == dataset.offsets[$0] || dataset.tokens[dataset.offsets[$0 + 1] - 1] != Vocabulary.eosID }) {
+                throw DataError.io(path: dataset.prefix + ".bin", reason: "sentence \(bad) does not end with eos (\(Vocabulary.eosID)): not written by fairseq-preprocess?")
+            }
         }
-        return TranslationDataset(source: (0..<source.count).map { Array(source.sentence($0)) },
-                                  target: (0..<target.count).map { Array(target.sentence($0)) })
+        return TranslationDataset(sourceTokens: source.tokens, sourceOffsets: source.offsets,
+                                  targetTokens: target.tokens, targetOffsets: target.offsets)
     }
 }

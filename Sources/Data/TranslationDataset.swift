@@ -46,6 +46,18 @@ public struct TranslationDataset: Sendable {
         targetOffsets = to
     }
 
+    /// A dataset from flat token arrays and their offsets (`count + 1` entries each, from 0 to the
+    /// token count, never decreasing), as a reader of another format holds them.
+    public init(sourceTokens: [Int32], sourceOffsets: [Int], targetTokens: [Int32], targetOffsets: [Int]) {
+        precondition(sourceOffsets.count == targetOffsets.count, "source and target need the same number of sentences")
+        precondition(sourceOffsets.first == 0 && sourceOffsets.last == sourceTokens.count
+                     && targetOffsets.first == 0 && targetOffsets.last == targetTokens.count, "offsets must span the tokens")
+        self.sourceTokens = sourceTokens
+        self.targetTokens = targetTokens
+        self.sourceOffsets = sourceOffsets
+        self.targetOffsets = targetOffsets
+    }
+
     /// Loads a `.bin` file written by `write(to:)`, validating its header, sizes and offsets;
     /// with `vocabularySizes`, also that every id is in range and every sentence ends with eos.
     /// - Throws: `DataError.missingFile`, `.corruptDataset` naming the file and what is wrong.

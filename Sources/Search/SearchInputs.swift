@@ -32,16 +32,8 @@ public struct SearchInputs {
             throw SearchError.badSettings("\(supernet) does not record its dataset: give --data")
         }
         // Our dataset folder, or a fairseq data-bin folder (an imported HAT SuperTransformer's data).
-        let sizes: (source: Int, target: Int), validation: TranslationDataset
-        if FairseqDataBin.isDataBin(directory) {
-            let dataBin = try FairseqDataBin(directory: directory)
-            sizes = (dataBin.sourceDictionary.count, dataBin.targetDictionary.count)
-            validation = try dataBin.split("valid")
-        } else {
-            let dataset = try PreparedDataset(directory: directory)
-            sizes = (dataset.sourceVocabulary.size, dataset.targetVocabulary.size)
-            validation = try dataset.split("valid")
-        }
+        let corpus = try openBinarizedCorpus(directory)
+        let sizes = corpus.vocabularySizes, validation = try corpus.split("valid")
         guard sizes.source == state.sourceVocabSize, sizes.target == state.targetVocabSize else {
             throw SearchError.badSettings("\(directory) has vocabularies of \(sizes.source)/\(sizes.target) "
                                           + "pieces, the supernet \(state.sourceVocabSize)/\(state.targetVocabSize): use the dataset it was trained on")

@@ -31,7 +31,7 @@ public final class Trainer {
     /// Prepares a run. If `saveDirectory` holds checkpoints, resumes from the newest valid one
     /// (corrupt ones are reported and skipped); otherwise starts fresh, from `initFrom`'s
     /// weights when given (fine-tuning).
-    public init(space: SearchSpace, subTransformer: SubTransformerConfig?, data: PreparedDataset, config: TrainingConfig,
+    public init(space: SearchSpace, subTransformer: SubTransformerConfig?, data: any BinarizedCorpus, config: TrainingConfig,
                 saveDirectory: URL, initFrom: String? = nil, log: @escaping (String) -> Void = { print($0) }) throws {
         self.space = space
         self.subTransformer = subTransformer
@@ -41,7 +41,7 @@ public final class Trainer {
         if let sub = subTransformer { try space.check(sub, file: "the SubTransformer") }
         try FileManager.default.createDirectory(at: saveDirectory, withIntermediateDirectories: true)
 
-        let (vs, vt) = (data.sourceVocabulary.size, data.targetVocabulary.size)
+        let (vs, vt) = data.vocabularySizes
         if space.shareAllEmbeddings && vs != vt {
             throw TrainingError.invalid("the space shares all embeddings but the data has separate vocabularies (\(vs) source, \(vt) target): prepare it with a joint vocabulary")
         }
@@ -53,6 +53,9 @@ public final class Trainer {
         let train = try data.split("train")
         trainSplit = train
         if config.bpeDropout > 0 {
+            guard let data = data as? PreparedDataset else {
+                throw TrainingError.invalid("bpe-dropout re-segments text with our SentencePiece vocabulary; \(data.directory) is a fairseq data-bin folder (subword-nmt BPE): drop --bpe-dropout")
+            }
             guard data.manifest.vocabulary.modelType == .bpe else {
                 throw TrainingError.invalid("bpe-dropout needs a BPE vocabulary, but \(data.directory) was prepared with a \(data.manifest.vocabulary.modelType.rawValue) one: prepare the data with model type bpe or drop --bpe-dropout")
             }

@@ -13,7 +13,9 @@ struct TrainCommand: ParsableCommand {
         CONFIG is a HAT YAML file with the SuperTransformer sizes, the search space and training keys \
         (e.g. configs/multi30k_cpu_space.yml or HAT's space1.yml). Any training key can be overridden \
         on the command line: --max-update 5 --save-interval-updates 5 --lr 0.001. Rerunning the same \
-        command continues from the newest valid checkpoint in --save-dir. Besides HAT's keys: \
+        command continues from the newest valid checkpoint in --save-dir. --data is our dataset folder or a \
+        fairseq data-bin folder, so a model brought in with `hat import` fine-tunes on HAT's own binarized data \
+        (--config IMPORTED/space.yml --init-from IMPORTED/checkpoint.safetensors). Besides HAT's keys: \
         --bpe-dropout P re-segments the training split every epoch with BPE-dropout (Provilkov et al., \
         2020; 0.1 in the paper), a regularizer for small corpora (--bpe-dropout-sides source: the source \
         side only); --stop-time-minutes M ends the run \
@@ -22,7 +24,7 @@ struct TrainCommand: ParsableCommand {
     )
 
     @Option(help: "Search space and training YAML (HAT format).") var config: String
-    @Option(help: "Prepared dataset directory (hat data prepare).") var data: String
+    @Option(help: "Dataset folder: ours (hat data prepare) or a fairseq data-bin folder (HAT's preprocessed data).") var data: String
     @Option(name: .customLong("save-dir"), help: "Where checkpoints and metrics.jsonl go.") var saveDir: String
     @Option(help: "Train this SubTransformer (HAT YAML) instead of the SuperTransformer.") var subtransformer: String?
     @Option(name: .customLong("init-from"), help: "Start from this checkpoint's weights (fine-tune a SubTransformer from the supernet).")
@@ -64,7 +66,7 @@ struct TrainCommand: ParsableCommand {
         let sub = try subtransformer.map {
             try SubTransformerConfig(contentsOf: $0, superLayers: (space.encoderLayers, space.decoderLayers), qkvDim: space.qkvDim)
         }
-        let dataset = try PreparedDataset(directory: data)
+        let dataset = try openBinarizedCorpus(data)
         let trainer = try Trainer(space: space, subTransformer: sub, data: dataset, config: training,
                                   saveDirectory: URL(fileURLWithPath: saveDir), initFrom: initFrom)
         try trainer.run()

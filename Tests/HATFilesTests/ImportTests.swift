@@ -236,3 +236,52 @@ struct ImportedSearchTests {
         }
     }
 }
+
+/// An imported SuperTransformer fine-tuned on a fairseq data-bin folder (`hat train --data DATA_BIN
+/// --init-from IMPORTED`): it starts from the .pt file's weights, learns, and resumes.
+@Suite("Fine-tuning an imported model on a data-bin folder")
+struct ImportedTrainingTests {
+    @Test("training starts from the .pt file's weights, lowers the loss on its data-bin train split and resumes")
+    func fineTuneOnDataBin() throws {
+        let dir = try TorchCheckpointTests.fixtures.get()
+        let out = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let files = try HATCheckpointImporter(path: dir.appendingPathComponent("super_zip_fp32.pt").path).writeFolder(out.appendingPathComponent("super"))
+        let (checkpoint, spaceFile) = (files[0].path, files[1].path)
+        let corpus = try openBinarizedCorpus(dir.appendingPathComponent("dicts").path)
+        #expect(corpus is FairseqDataBin)
+        let space = try SearchSpace(contentsOf: spaceFile)
+        let sub = space.largest
+        func config(_ updates: Int) throws -> TrainingConfig {
+            try TrainingConfig(file: HATConfigFile(path: spaceFile),
+                               overrides: ["max-update": "\(updates)", "max-tokens": "60", "save-interval-updates": "10",
+                                           "lr": "0.003", "warmup-updates": "2", "dropout": "0", "attention-dropout": "0"])
+        }
+        let save = out.appendingPathComponent("finetune")
+        let trainer = try Trainer(space: space, subTransformer: sub, data: corpus, config: config(30), saveDirectory: save,
+                                  initFrom: checkpoint, log: { _ in })
+        // The weights are PyTorch's (expected.safetensors: the fixture's model as float32).
+        let expected = try SafeTensorsFile.read(from: dir.appendingPathComponent("expected.safetensors"))
+        let weights = Dictionary(uniqueKeysWithValues: trainer.model.namedParameters().map { ($0.name, $0.tensor) })
+        for name in ["decoder.layers.0.fc1.weight", "encoder.layers.1.self_attn.in_proj_weight", "decoder.embed_out"] {
+            #expect(try weights[name]!.toArray() == expected.tensor("model/\(name)").floats(), "\(name)")
+        }
+        let train = try corpus.split("train")
+        #expect(train.count == 24)
+        let evaluator = try Evaluator(dataset: train, maxTokens: 60, labelSmoothing: 0.1)
+        let before = evaluator.evaluate(trainer.model, config: sub).loss
+        try trainer.run()
+        let after = evaluator.evaluate(trainer.model, config: sub).loss
+        #expect(after < before - 0.2, "30 updates on 24 sentences: loss \(before) → \(after)")
+        // A rerun with a larger budget resumes from update 30 and keeps the data-bin folder as its data.
+        let resumed = try Trainer(space: space, subTransformer: sub, data: corpus, config: config(32), saveDirectory: save,
+                                  initFrom: checkpoint, log: { _ in })
+        #expect(resumed.state.update == 30)
+        #expect(resumed.state.data == URL(fileURLWithPath: corpus.directory).standardizedFileURL.path)
+        // BPE-dropout re-segments our SentencePiece text; a data-bin folder is refused clearly.
+        let dropout = try TrainingConfig(file: HATConfigFile(path: spaceFile), overrides: ["bpe-dropout": "0.1"])
+        #expect {
+            try Trainer(space: space, subTransformer: sub, data: corpus, config: dropout, saveDirectory: out.appendingPathComponent("d"), log: { _ in })
+        } throws: { "\($0)".contains("fairseq data-bin folder") }
+    }
+}

@@ -23,7 +23,7 @@ _use_new_zipfile_serialization=False, as HAT's 2020 files) and two precisions:
                          model/NAME and views/NAME; the fp16 files hold these values rounded to fp16
                          (expected_fp16.safetensors: those, as float32)
   dicts/dict.{de,en}.txt  fairseq dictionaries sized for the IWSLT-style models (7 and 5 words), and
-      dicts/{test,valid}.de-en.{de,en}.{idx,bin}: 3- and 4-sentence data-bin splits (mmap index)
+      dicts/{test,valid,train}.de-en.{de,en}.{idx,bin}: 3-, 4- and 24-sentence data-bin splits (mmap index)
   args.json              the args Namespace as JSON (the fields the test checks)
 """
 import argparse, collections, json, os, sys, types, zipfile
@@ -194,6 +194,10 @@ write_mmap(os.path.join(out, "dicts", "test.de-en.de"), [[4, 5, 2], [6, 7, 8, 9,
 write_mmap(os.path.join(out, "dicts", "test.de-en.en"), [[4, 5, 2], [8, 6, 7, 2], [7, 2]])
 write_mmap(os.path.join(out, "dicts", "valid.de-en.de"), [[5, 6, 7, 2], [8, 2], [9, 10, 4, 2], [6, 2]])
 write_mmap(os.path.join(out, "dicts", "valid.de-en.en"), [[5, 6, 2], [4, 8, 2], [7, 7, 2], [5, 4, 6, 2]])
+# A 24-sentence train split of random ids (fine-tuning an imported model on a data-bin folder).
+ids = np.random.default_rng(11)
+write_mmap(os.path.join(out, "dicts", "train.de-en.de"), [list(map(int, ids.integers(4, 11, size=int(ids.integers(1, 6))))) + [2] for _ in range(24)])
+write_mmap(os.path.join(out, "dicts", "train.de-en.en"), [list(map(int, ids.integers(4, 9, size=int(ids.integers(1, 6))))) + [2] for _ in range(24)])
 
 def expected(dtype):
     t = {f"model/{k}": v.to(dtype).float().contiguous() for k, v in model.items()}
