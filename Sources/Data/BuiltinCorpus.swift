@@ -63,9 +63,10 @@ public struct BuiltinCorpus: Sendable {
     /// Writes the splits as plain text, one sentence per line (`train.en`, `train.syn`, ...), into
     /// `directory` (atomically), and returns the files for `DatasetPreparation`.
     public func writeText(to directory: String, train: Int, valid: Int, test: Int) throws -> [DatasetPreparation.SplitFiles] {
+        // Replaced only when it holds nothing but the text files this writes.
+        let ours = Set(["train", "valid", "test"].flatMap { ["\($0).\(Self.sourceLanguage)", "\($0).\(Self.targetLanguage)"] })
         let folder = try AtomicDirectory(destination: URL(fileURLWithPath: directory)) { existing in
-            let contents = (try? FileManager.default.contentsOfDirectory(atPath: existing.path)) ?? []
-            return contents.allSatisfy { $0.hasPrefix("train.") || $0.hasPrefix("valid.") || $0.hasPrefix("test.") }
+            ((try? FileManager.default.contentsOfDirectory(atPath: existing.path)) ?? []).allSatisfy(ours.contains)
         }
         var files: [DatasetPreparation.SplitFiles] = []
         do {

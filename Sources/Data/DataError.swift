@@ -46,7 +46,8 @@ public enum DataError: Error, Equatable, CustomStringConvertible, LocalizedError
         case .corruptDataset(let path, let reason):
             return "\(path): not a valid hat dataset file (\(reason)); rerun `hat data prepare`"
         case .outputNotADataset(let path):
-            return "output folder \(path) exists and holds no hat dataset manifest; choose another --out or remove it"
+            return "output folder \(path) exists and is not one hat wrote (only an empty folder, or one holding nothing but "
+                + "the files its manifest.json names, is replaced); choose another --out, or move your files out of it"
         case .invalidArgument(let message):
             return message
         case .sentenceExceedsBudget(let index, let tokens, let maxTokens):

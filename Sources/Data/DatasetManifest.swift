@@ -115,6 +115,23 @@ public struct DatasetManifest: Codable, Equatable, Sendable {
     /// The split named `name`, if prepared.
     public func split(_ name: String) -> SplitInfo? { splits.first { $0.name == name } }
 
+    /// Every file a preparation writes into its folder: this manifest, the vocabulary models and
+    /// each split's binarized and text files.
+    public var fileNames: Set<String> {
+        Set([Self.fileName, vocabulary.sourceModel, vocabulary.targetModel] + splits.flatMap { [$0.file, $0.sourceText, $0.targetText] })
+    }
+
+    /// Whether a preparation may replace `folder`: it is empty, or it is recognizably a dataset
+    /// folder we wrote (its manifest reads and every file in it is one the manifest names).
+    /// Anything else a user keeps there makes the folder not ours to replace.
+    public static func isReplaceable(_ folder: URL) -> Bool {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return false }
+        if entries.isEmpty { return true }
+        guard let manifest = try? load(directory: folder.path) else { return false }
+        let ours = manifest.fileNames
+        return entries.allSatisfy(ours.contains)
+    }
+
     /// Reads and checks `manifest.json` in `directory`.
     public static func load(directory: String) throws -> DatasetManifest {
         let path = URL(fileURLWithPath: directory).appendingPathComponent(fileName).path

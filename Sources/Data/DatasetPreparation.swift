@@ -122,10 +122,7 @@ public struct DatasetPreparation: Sendable {
             return Report(manifest: existing, upToDate: true, seconds: Date().timeIntervalSince(start), directory: outputURL.path)
         }
 
-        let folder = try AtomicDirectory(destination: outputURL) { existing in
-            let contents = (try? FileManager.default.contentsOfDirectory(atPath: existing.path)) ?? []
-            return contents.isEmpty || contents.contains(DatasetManifest.fileName)
-        }
+        let folder = try AtomicDirectory(destination: outputURL, replaceable: DatasetManifest.isReplaceable)
         do {
             let manifest = try build(files: files, inputs: inputs, fingerprint: fingerprint, folder: folder, log: log)
             try folder.commit()

@@ -58,4 +58,23 @@ public struct FairseqVocabulary: Codable, Equatable, Sendable {
         return (try FairseqTextCodec(dictionary: source, language: sourceLanguage, bpe: bpe, moses: moses),
                 try FairseqTextCodec(dictionary: target, language: targetLanguage, bpe: bpe, moses: moses))
     }
+
+    /// The file names this vocabulary consists of, its manifest first.
+    public var fileNames: [String] {
+        var seen = Set<String>()
+        return ([Self.manifestName, sourceDictionary, targetDictionary] + (bpeCodes.map { [$0] } ?? [])).filter { seen.insert($0).inserted }
+    }
+
+    /// Copies the manifest and its files from `folder` into `destination` (each file atomically),
+    /// so checkpoints written there (fine-tuning an imported model) keep their text pipeline beside them.
+    public func copy(from folder: URL, to destination: URL) throws {
+        for name in fileNames {
+            let source = folder.appendingPathComponent(name)
+            let bytes: Data
+            do { bytes = try Data(contentsOf: source) } catch {
+                throw DataError.io(path: source.path, reason: "cannot be read: \(error.localizedDescription)")
+            }
+            try AtomicFile.write(bytes, to: destination.appendingPathComponent(name))
+        }
+    }
 }

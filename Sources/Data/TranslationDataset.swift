@@ -58,6 +58,15 @@ public struct TranslationDataset: Sendable {
         self.targetOffsets = targetOffsets
     }
 
+    /// The pairs whose source and target both have at most `maxLength` tokens (eos included), and
+    /// how many were dropped: a model has positions for `maxLength` tokens and no more (fairseq
+    /// drops such pairs from training and, with --skip-invalid-size-inputs-valid-test, from validation).
+    public func keepingPairs(maxLength: Int) -> (dataset: TranslationDataset, dropped: Int) {
+        let keep = (0..<count).filter { sourceLength($0) <= maxLength && targetLength($0) <= maxLength }
+        guard keep.count < count else { return (self, 0) }
+        return (TranslationDataset(source: keep.map { Array(source($0)) }, target: keep.map { Array(target($0)) }), count - keep.count)
+    }
+
     /// Loads a `.bin` file written by `write(to:)`, validating its header, sizes and offsets;
     /// with `vocabularySizes`, also that every id is in range and every sentence ends with eos.
     /// - Throws: `DataError.missingFile`, `.corruptDataset` naming the file and what is wrong.

@@ -63,7 +63,9 @@ public final class Translator {
             throw TrainingError.invalid("\(checkpoint) is a SuperTransformer checkpoint: choose the SubTransformer to run with --subtransformer SUB.yml")
         }
         let members = [EnsembleMember(model: model, config: config)]
-        if data == nil, state.data == nil, let codecs = try importedCodecs(checkpoint: checkpoint) {
+        // An imported model's text pipeline beside the checkpoint (also for one fine-tuned from it,
+        // whose recorded dataset is a fairseq data-bin folder) comes before the recorded dataset.
+        if data == nil, let codecs = try importedCodecs(checkpoint: checkpoint) {
             return try Translator(members: members, source: codecs.source, target: codecs.target, vocabularyName: codecs.name, search: search)
         }
         guard let dir = data ?? state.data else {

@@ -51,7 +51,7 @@ public struct HATConfigFile {
 
     public func contains(_ key: String) -> Bool { values[key] != nil }
 
-    func error(_ key: String, _ message: String) -> ConfigError {
+    public func error(_ key: String, _ message: String) -> ConfigError {
         ConfigError(file: path, line: lines[key], key: key, message)
     }
 
@@ -154,7 +154,7 @@ public struct HATConfigFile {
         "feature-dim", "hidden-dim", "hidden-layer-num", "ckpt-path", "train-steps", "bsz",
         // evolutionary search (hat-reference.md §7)
         "evo-iter", "population-size", "parent-size", "mutation-size", "crossover-size", "mutation-prob",
-        "write-config-path", "latency-constraint", "memory-constraint", "params-constraint", "flops-constraint",
+        "write-config-path", "valid-cnt-max", "latency-constraint", "memory-constraint", "params-constraint", "flops-constraint",
         "evo-configs", "configs", "sub-configs", "profile-flops", "beam", "lenpen", "remove-bpe",
     ]
 }

@@ -100,6 +100,9 @@ public final class SuperTransformer: Module {
         decoderPositions = SinusoidalPositions(width: space.decoderEmbedDim, maxPositions: maxPositions, paddingIndex: paddingIndex)
     }
 
+    /// The longest source or target (eos included) this model has positions for.
+    public var maxSentenceLength: Int { Swift.min(encoderPositions.maxPositions, decoderPositions.maxPositions) }
+
     /// Parameter names follow fairseq's state dict (`encoder.layers.0.fc1.weight`); a shared
     /// table appears once, as `embed_tokens.weight`.
     public func namedParameters() -> [(name: String, tensor: Tensor)] {

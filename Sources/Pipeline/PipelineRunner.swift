@@ -374,7 +374,8 @@ public final class PipelineRunner {
         var onnx: URL? = dir.appendingPathComponent("onnx")
         do {
             try ExportFolder.write(model: translator.model, config: translator.config,
-                                   vocabulary: URL(fileURLWithPath: dataDirectory).appendingPathComponent("spm.model"), source: checkpoint, to: onnx!)
+                                   vocabulary: .sentencePiece(URL(fileURLWithPath: dataDirectory).appendingPathComponent("spm.model")),
+                                   source: checkpoint, to: onnx!)
             log("test: the model as ONNX in \(onnx!.path)")
         } catch {
             log("test: could not write the ONNX export (\(error)); the results are kept, `hat export --checkpoint \(checkpoint)` retries it")

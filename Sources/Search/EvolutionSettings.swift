@@ -76,6 +76,8 @@ public struct EvolutionConfigFile {
     public var flopsConstraint: String?
     /// `write-config-path`: where HAT writes the best SubTransformer.
     public var writeConfigPath: String?
+    /// `valid-cnt-max`: HAT scores the fitness on at most this many validation sentences.
+    public var validSubset: Int?
 
     public init(file: HATConfigFile, defaults: EvolutionSettings = EvolutionSettings()) throws {
         var s = defaults
@@ -97,6 +99,8 @@ public struct EvolutionConfigFile {
         parametersConstraint = try text("params-constraint")
         flopsConstraint = try text("flops-constraint")
         writeConfigPath = file.string("write-config-path")
+        validSubset = try file.int("valid-cnt-max")
+        if let v = validSubset, v < 1 { throw file.error("valid-cnt-max", "must be at least 1 sentence, is \(v)") }
     }
 
     public init(contentsOf path: String) throws { try self.init(file: HATConfigFile(path: path)) }

@@ -89,6 +89,13 @@ public final class SearchJob {
     /// the fitness cache is refilled from the whole history, including an interrupted iteration.
     private func openState() throws -> SearchStateFile {
         guard let saved = try SearchStateFile.read(stateURL) else {
+            // A history without its state cannot be resumed safely, and starting over would truncate it.
+            let historySize = (try? FileManager.default.attributesOfItem(atPath: historyURL.path)[.size] as? Int) ?? 0
+            if historySize > 0 {
+                throw SearchError.badState(path: directory.path, reason: "holds \(SearchHistory.fileName) (\(historySize) bytes) but no "
+                    + "\(SearchStateFile.fileName): the search cannot resume without its state, and a new one would overwrite the "
+                    + "history. Nothing was changed; move the history away (or use another --out) to start a new search")
+            }
             let fresh = SearchStateFile(setup: setup, historyBytes: 0, runs: [])
             try fresh.write(to: stateURL)
             return fresh

@@ -49,8 +49,16 @@ struct SearchStateFile: Codable {
     var historyBytes: Int
     var runs: [SearchRunState]
 
+    /// The state in `url`; nil only when there is no such file ("cannot read" is an error, never a fresh start).
     static func read(_ url: URL) throws -> SearchStateFile? {
-        guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw SearchError.badState(path: url.path, reason: "cannot be read (\(error.localizedDescription)); check its permissions. "
+                                       + "The search's history is kept as it is")
+        }
         let file: SearchStateFile
         do {
             file = try SearchJSON.decoder().decode(SearchStateFile.self, from: data)

@@ -25,9 +25,10 @@ public struct SupernetFitness {
                                       target: (0..<subset).map { Array(validation.target($0)) })
         }
         self.model = model
-        self.sentences = data.count
         self.maxTokens = maxTokens
-        self.evaluator = try Evaluator(dataset: data, maxTokens: maxTokens, labelSmoothing: Float(labelSmoothing))
+        self.evaluator = try Evaluator(dataset: data, maxTokens: maxTokens, labelSmoothing: Float(labelSmoothing),
+                                       maxLength: model.maxSentenceLength)
+        self.sentences = data.count - evaluator.droppedTooLong
     }
 
     public func callAsFunction(_ config: SubTransformerConfig) -> Fitness {

@@ -169,13 +169,19 @@ public enum Checkpoint {
 
 public enum TrainingError: Error, CustomStringConvertible {
     case badCheckpoint(String)
+    /// The save folder holds another run's checkpoint (space, SubTransformer or vocabulary differ).
+    case differentRun(String)
+    /// The save folder holds checkpoints and none of them loads: resuming is impossible and starting
+    /// over would overwrite them.
+    case noLoadableCheckpoint(String)
     case nonFinite(String)
     case diverged(String)
     case invalid(String)
 
     public var description: String {
         switch self {
-        case .badCheckpoint(let m), .nonFinite(let m), .diverged(let m), .invalid(let m): return m
+        case .badCheckpoint(let m), .differentRun(let m), .noLoadableCheckpoint(let m), .nonFinite(let m), .diverged(let m), .invalid(let m):
+            return m
         }
     }
 }

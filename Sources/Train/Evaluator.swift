@@ -9,10 +9,16 @@ import TensorEngine
 public struct Evaluator {
     public let batches: [Batch]
     public let labelSmoothing: Float
+    /// Pairs left out because a side is longer than the model's positions (`maxLength`).
+    public let droppedTooLong: Int
 
     /// Pre-builds the split's batches (length-sorted, unshuffled) once; reused for every subnet.
-    public init(dataset: TranslationDataset, maxTokens: Int, labelSmoothing: Float) throws {
-        var it = try BatchIterator(dataset: dataset, maxTokens: maxTokens, seed: 0, shuffle: false, skipOversized: true)
+    /// Pairs with a side longer than `maxLength` tokens (the model's positions) are left out and
+    /// counted in `droppedTooLong`; validation and test splits are never length-filtered when prepared.
+    public init(dataset: TranslationDataset, maxTokens: Int, labelSmoothing: Float, maxLength: Int = .max) throws {
+        let (kept, dropped) = dataset.keepingPairs(maxLength: maxLength)
+        droppedTooLong = dropped
+        var it = try BatchIterator(dataset: kept, maxTokens: maxTokens, seed: 0, shuffle: false, skipOversized: true)
         var batches: [Batch] = []
         while let b = it.next() { batches.append(b) }
         self.batches = batches

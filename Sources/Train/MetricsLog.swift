@@ -34,9 +34,16 @@ public final class MetricsLog {
 
     deinit { try? handle.close() }
 
-    public func write(_ object: [String: Any]) {
+    /// Appends one entry. A failed write (disk full, quota) throws, naming the file; the
+    /// checkpoints are written separately and atomically, so the last good one stays as it was.
+    public func write(_ object: [String: Any]) throws {
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
-        handle.write(data + Data("\n".utf8))
+        do {
+            try handle.write(contentsOf: data + Data("\n".utf8))
+        } catch {
+            throw TrainingError.invalid("cannot append to \(url.path): \(error.localizedDescription) (disk full?). "
+                                        + "The checkpoints written so far are intact; free space and rerun the same command to resume")
+        }
     }
 
     /// Reads every entry of a metrics file (for reports and tests).

@@ -50,7 +50,9 @@ public final class Trainer {
         optimizer = Adam(parameters: model.parameters(), learningRate: 0,
                          betas: (Float(config.adamBetas[0]), Float(config.adamBetas[1])), eps: Float(config.adamEps),
                          weightDecay: Float(config.weightDecay))
-        let train = try data.split("train")
+        // Pairs longer than the model's positions cannot be trained on or scored (fairseq drops them too).
+        let (train, droppedTrain) = try data.split("train").keepingPairs(maxLength: model.maxSentenceLength)
+        if droppedTrain > 0 { log("train: \(droppedTrain) pairs longer than the model's \(model.maxSentenceLength) positions left out") }
         trainSplit = train
         if config.bpeDropout > 0 {
             guard let data = data as? PreparedDataset else {
@@ -67,7 +69,11 @@ public final class Trainer {
         } else {
             bpeDropout = nil
         }
-        evaluator = try Evaluator(dataset: try data.split("valid"), maxTokens: config.maxTokens, labelSmoothing: Float(config.labelSmoothing))
+        evaluator = try Evaluator(dataset: try data.split("valid"), maxTokens: config.maxTokens, labelSmoothing: Float(config.labelSmoothing),
+                                  maxLength: model.maxSentenceLength)
+        if evaluator.droppedTooLong > 0 {
+            log("valid: \(evaluator.droppedTooLong) pairs longer than the model's \(model.maxSentenceLength) positions are not scored")
+        }
 
         // Validated every epoch: the subnet itself, or the largest, the smallest and a fixed seeded set.
         if let sub = subTransformer {
@@ -81,23 +87,32 @@ public final class Trainer {
         let fresh = CheckpointState.start(space: space, subTransformer: subTransformer, training: config, sourceVocabSize: vs,
                                           targetVocabSize: vt, data: URL(fileURLWithPath: data.directory).standardizedFileURL.path)
         var resumed: CheckpointState?
+        var unreadable: [String] = []
         for candidate in Self.checkpoints(in: saveDirectory) {
             do {
                 let file = try SafeTensorsFile.read(from: candidate)
                 let s = try Checkpoint.readState(file, path: candidate.path)
                 guard s.space == space, s.subTransformer == subTransformer, s.sourceVocabSize == vs, s.targetVocabSize == vt else {
-                    throw TrainingError.badCheckpoint("\(candidate.path) is from a different run (space, SubTransformer or vocabulary differ): use another --save-dir")
+                    throw TrainingError.differentRun("\(candidate.path) is from a different run (space, SubTransformer or vocabulary differ): use another --save-dir")
                 }
                 try Checkpoint.load(file, path: candidate.path, into: model, optimizer: optimizer)
                 resumed = s
                 log("resuming from \(candidate.lastPathComponent): update \(s.update), epoch \(s.batchEpoch) batch \(s.batchIndex)")
                 break
             } catch let e as TrainingError {
-                if case .badCheckpoint(let m) = e, m.contains("different run") { throw e }
+                if case .differentRun = e { throw e }
+                unreadable.append("\(candidate.lastPathComponent): \(e)")
                 log("warning: skipping checkpoint \(candidate.lastPathComponent): \(e)")
             } catch {
+                unreadable.append("\(candidate.lastPathComponent): \(error)")
                 log("warning: skipping checkpoint \(candidate.lastPathComponent): \(error)")
             }
+        }
+        // Checkpoints that all fail to load: starting over would overwrite them and metrics.jsonl.
+        if resumed == nil && !unreadable.isEmpty {
+            throw TrainingError.noLoadableCheckpoint("\(saveDirectory.path) holds \(unreadable.count) checkpoint(s) and none loads:\n  "
+                + unreadable.prefix(8).joined(separator: "\n  ")
+                + "\nNothing was changed. Restore a readable checkpoint, move these away, or use another --save-dir to start over")
         }
         // The batches, from where the checkpoint stopped (with bpe-dropout: that epoch's segmentation).
         let position = resumed.map { BatchPosition(epoch: $0.batchEpoch, index: $0.batchIndex) } ?? .start
@@ -121,6 +136,12 @@ public final class Trainer {
                 }
                 try Checkpoint.load(file, path: initFrom, into: model, optimizer: nil)
                 log("initialized from \(initFrom) (update \(s.update)): inherited SuperTransformer weights")
+                // An imported HAT model's text pipeline (vocabulary.json, dictionaries, BPE codes) goes
+                // beside the new checkpoints, so translate, test and export find it there.
+                let initFolder = URL(fileURLWithPath: initFrom).deletingLastPathComponent()
+                if let vocabulary = try FairseqVocabulary.read(folder: initFolder) {
+                    try vocabulary.copy(from: initFolder, to: saveDirectory)
+                }
             }
         }
         context = ForwardContext(training: true, rng: RandomGenerator(state: state.rngState))
@@ -165,12 +186,12 @@ public final class Trainer {
 
     /// Validates every tracked SubTransformer; returns their mean loss.
     @discardableResult
-    func validate() -> Double {
+    func validate() throws -> Double {
         var total = 0.0
         for (name, sub) in validationSubnets {
             let r = evaluator.evaluate(model, config: sub)
             total += r.loss
-            metrics.write(["split": "valid", "update": state.update, "epoch": state.epoch, "subtransformer": name,
+            try metrics.write(["split": "valid", "update": state.update, "epoch": state.epoch, "subtransformer": name,
                            "loss": r.loss, "nll_loss": r.nllLoss, "ppl": r.perplexity, "tokens": r.tokens,
                            "config": sub.description])
             printer.log(String(format: "valid  epoch %d update %d  %@  loss %.3f  nll %.3f  ppl %.2f",
@@ -306,7 +327,7 @@ public final class Trainer {
                     let seconds = Date().timeIntervalSince(updateStart)
                     let perToken = scale / Foundation.log(2.0)
                     if state.update % config.logIntervalUpdates == 0 {
-                        metrics.write(["update": state.update, "epoch": state.epoch, "loss": lossSum * perToken,
+                        try metrics.write(["update": state.update, "epoch": state.epoch, "loss": lossSum * perToken,
                                        "nll_loss": nllSum * perToken, "lr": lr, "grad_norm": norm, "target_tokens": tokens,
                                        "tokens_per_s": Double(tokens) / Swift.max(seconds, 1e-9),
                                        "wall_s": secondsBefore + Date().timeIntervalSince(runStart)])
@@ -342,7 +363,7 @@ public final class Trainer {
         state.trainingSeconds = secondsBefore + Date().timeIntervalSince(runStart)
         var improved = false
         if finished || epoch % config.validateIntervalEpochs == 0 {
-            let loss = validate()  // logged with the epoch that just ended
+            let loss = try validate()  // logged with the epoch that just ended
             if state.bestValidLoss.map({ loss < $0 }) ?? true {
                 state.bestValidLoss = loss
                 improved = true

@@ -15,7 +15,8 @@ struct ExportCommand: ParsableCommand {
         OUT gets encoder.onnx (src_tokens → encoder_out.<i>, cross_key.<l>, cross_value.<l>), decoder.onnx \
         (prev_output_tokens, src_tokens, encoder_out.<i> → logits), decoder_step.onnx (one step with cached \
         self-attention keys and values → log_probs, present_key.<l>, present_value.<l>), subtransformer.yml, \
-        spm.model (when the checkpoint's dataset is known) and export.json (inputs, outputs, special token ids, \
+        the vocabulary (spm.model when the checkpoint's dataset is known; an imported HAT model's vocabulary.json, \
+        dictionaries and BPE codes) and export.json (inputs, outputs, special token ids, \
         how to decode). Opset 17, float32; only the SubTransformer's corner of every SuperTransformer weight is stored.
         """
     )
@@ -24,7 +25,7 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "SubTransformer to export (HAT YAML); required for a SuperTransformer checkpoint.") var subtransformer: String?
     @Option(help: "Dataset directory whose vocabulary goes with the model (default: the one the checkpoint was trained on).")
     var data: String?
-    @Option(help: "Output folder (created; existing files of the same names are replaced).") var out: String
+    @Option(help: "Output folder: new, empty, or an earlier export (replaced as a whole).") var out: String
     @Option(help: ArgumentHelp("Without --checkpoint: the search space of --subtransformer; the weights are random.",
                                discussion: "For measuring latency in another runtime, e.g. `hat latency dataset --command` with benchmarks/onnx_measure.sh."))
     var space: String?
@@ -71,12 +72,13 @@ struct ExportCommand: ParsableCommand {
         } else {
             throw CommandError("\(checkpoint) is a SuperTransformer checkpoint: choose the SubTransformer to export with --subtransformer SUB.yml")
         }
-        var vocabulary = (data ?? state.data).map { URL(fileURLWithPath: $0).appendingPathComponent("spm.model") }
-        if let v = vocabulary, !FileManager.default.fileExists(atPath: v.path) {
-            if data != nil { throw CommandError("--data \(data!) has no spm.model: give a prepared dataset's folder") }
-            FileHandle.standardError.write(("warning: \(checkpoint) was trained on \(state.data!), which has no spm.model any more "
-                + "(moved?): the export goes without a vocabulary; give its folder with --data DIR to include it\n").data(using: .utf8)!)
-            vocabulary = nil
+        // The text side: --data's spm.model, else an imported model's fairseq vocabulary beside the
+        // checkpoint, else the spm.model of the dataset the checkpoint records.
+        let vocabulary = try data.map { ExportVocabulary.sentencePiece(URL(fileURLWithPath: $0).appendingPathComponent("spm.model")) }
+            ?? ExportVocabulary.of(checkpoint: checkpoint, dataset: state.data)
+        if vocabulary == nil, let recorded = state.data {
+            FileHandle.standardError.write(("warning: \(checkpoint) was trained on \(recorded), which has no spm.model (moved, or a data-bin "
+                + "folder?): the export goes without a vocabulary; give a prepared dataset's folder with --data DIR to include one\n").data(using: .utf8)!)
         }
         let sizes = try ExportFolder.write(model: model, config: config, vocabulary: vocabulary, source: checkpoint,
                                            to: URL(fileURLWithPath: out))
@@ -95,10 +97,7 @@ struct ExportCommand: ParsableCommand {
         searchSpace.shareAllEmbeddings = searchSpace.shareAllEmbeddings && vs == vt
         var rng = RandomGenerator(seed: 0)
         let model = SuperTransformer(space: searchSpace, sourceVocabSize: vs, targetVocabSize: vt, rates: .none, rng: &rng)
-        let vocabulary = data.map { URL(fileURLWithPath: $0).appendingPathComponent("spm.model") }
-        if let v = vocabulary, !FileManager.default.fileExists(atPath: v.path) {
-            throw CommandError("--data \(data!) has no spm.model: give a prepared dataset's folder")
-        }
+        let vocabulary = data.map { ExportVocabulary.sentencePiece(URL(fileURLWithPath: $0).appendingPathComponent("spm.model")) }
         let sizes = try ExportFolder.write(model: model, config: config, vocabulary: vocabulary, source: "random weights (\(subFile))",
                                            to: URL(fileURLWithPath: out))
         report(sizes, config)

@@ -50,7 +50,7 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Output folder (history, state, results).") var out: String = "runs/search"
     @Option(name: .customLong("write-config"), help: "Also write the best SubTransformer here (HAT's write-config-path; one constraint only).")
     var writeConfig: String?
-    @Option(name: .customLong("valid-subset"), help: "Score on the first N validation pairs (default: all, as HAT).") var validSubset: Int?
+    @Option(name: .customLong("valid-subset"), help: "Score on the first N validation pairs (HAT's valid-cnt-max; default: all, as HAT).") var validSubset: Int?
     @Option(name: .customLong("max-tokens"), help: "Tokens per evaluation batch (default: the supernet's training max-tokens).")
     var maxTokens: Int?
     @Option(help: "Sentence length for latency, FLOPs and memory (HAT: 30 for WMT, 23 for IWSLT).") var length: Int = 30
@@ -102,7 +102,7 @@ struct SearchCommand: ParsableCommand {
         runner.settings = settings
         runner.strategy = random ? .random : .evolution
         runner.seed = seed
-        runner.validSubset = validSubset
+        runner.validSubset = validSubset ?? evo?.validSubset
         runner.maxTokens = maxTokens
         runner.length = length
         runner.beam = beam

@@ -104,7 +104,12 @@ struct TestCommand: ParsableCommand {
 
     /// The sentences of --data-bin, of --source/--reference, or of the dataset's split.
     func inputs(for translator: Translator) throws -> Inputs {
-        if let dataBin {
+        // Without inputs given, the split of the dataset the checkpoint recorded: a data-bin folder
+        // when it was fine-tuned on one.
+        let first = options.checkpoint[0]  // no model is built for it
+        let recorded = source == nil && options.data == nil
+            ? try Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: first)), path: first).data : nil
+        if let dataBin = dataBin ?? recorded.flatMap({ FairseqDataBin.isDataBin($0) ? $0 : nil }) {
             guard let codec = translator.source as? FairseqTextCodec, let target = translator.target as? FairseqTextCodec else {
                 throw CommandError("--data-bin needs an imported model with its fairseq dictionaries (hat import --dictionaries)")
             }
@@ -120,8 +125,7 @@ struct TestCommand: ParsableCommand {
             }
             return inputs
         }
-        let first = options.checkpoint[0]  // the dataset the (first) checkpoint recorded; no model is built for it
-        let dir = try options.data ?? (Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: first)), path: first).data ?? "")
+        let dir = options.data ?? recorded ?? ""
         let data = try Translator.openDataset(dir, recordedBy: options.data == nil ? first : nil)
         return Inputs(sources: try data.sourceText(split), references: try data.targetText(split))
     }

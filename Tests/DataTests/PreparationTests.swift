@@ -198,6 +198,28 @@ struct PreparationTests {
         #expect(try TextFile(path: prep.output + "/notes.txt").lines == ["precious"])
     }
 
+    @Test func aDatasetFolderWithAUsersFileIsNotReplaced() throws {
+        // A folder named manifest.json is not enough: only a folder holding nothing but what its
+        // manifest names is ours to replace; a user's file beside a real dataset keeps it.
+        let dir = try DataTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var prep = try DataTestSupport.builtinPreparation(in: dir)
+        try FileManager.default.createDirectory(atPath: prep.output, withIntermediateDirectories: true)
+        try DataTestSupport.write(["{}"], to: URL(fileURLWithPath: prep.output), "manifest.json")
+        try DataTestSupport.write(["precious"], to: URL(fileURLWithPath: prep.output), "notes.txt")
+        #expect(throws: DataError.outputNotADataset(path: URL(fileURLWithPath: prep.output).standardizedFileURL.path)) { try prep.run() }
+        #expect(try TextFile(path: prep.output + "/notes.txt").lines == ["precious"])
+        try FileManager.default.removeItem(atPath: prep.output)
+        let first = try prep.run().manifest
+        try DataTestSupport.write(["precious"], to: URL(fileURLWithPath: prep.output), "notes.txt")
+        prep.vocabulary.vocabularySize += 10  // other settings: the folder would be rebuilt
+        #expect(throws: DataError.outputNotADataset(path: URL(fileURLWithPath: prep.output).standardizedFileURL.path)) { try prep.run() }
+        #expect(try DatasetManifest.load(directory: prep.output) == first)
+        #expect(try TextFile(path: prep.output + "/notes.txt").lines == ["precious"])
+        try FileManager.default.removeItem(atPath: prep.output + "/notes.txt")
+        #expect(try prep.run().manifest != first)  // nothing but its own files: replaced
+    }
+
     @Test func invalidSettingsAreRejectedBeforeAnyWork() throws {
         let files = [DatasetPreparation.SplitFiles(name: "train", source: "/nonexistent/a", target: "/nonexistent/b")]
         var prep = DatasetPreparation(splits: files, sourceLanguage: "en", targetLanguage: "en", output: "/tmp/never")

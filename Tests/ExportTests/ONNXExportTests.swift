@@ -109,3 +109,36 @@ struct ONNXExportTests {
         print("onnx export \(c): logits relative error \(error), step log-probs \(stepError), config \(config)")
     }
 }
+
+/// The export folder is written whole: a new export replaces an earlier one (no old graph survives
+/// beside new ones), and a folder holding anything else is refused untouched.
+@Suite("Export folder")
+struct ExportFolderTests {
+    @Test("an earlier export is replaced as a whole; a folder with a user's file is refused and left as it was")
+    func replacesOnlyExports() throws {
+        let space = try ONNXExportTests.space("multi30k_cpu_space.yml")
+        var rng = RandomGenerator(seed: 2)
+        let model = SuperTransformer(space: space, sourceVocabSize: 40, targetVocabSize: 40, rates: .none, maxPositions: 32, rng: &rng)
+        let root = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let folder = root.appendingPathComponent("onnx")
+        let spm = root.appendingPathComponent("spm.model")
+        try Foundation.Data("not really a model".utf8).write(to: spm)
+        try ExportFolder.write(model: model, config: space.largest, vocabulary: .sentencePiece(spm), source: "test", to: folder)
+        let first = try Foundation.Data(contentsOf: folder.appendingPathComponent("decoder_step.onnx"))
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("spm.model").path))
+        // Again, another SubTransformer and no vocabulary: the old spm.model and graphs are gone.
+        try ExportFolder.write(model: model, config: space.smallest, vocabulary: nil, source: "test", to: folder)
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("spm.model").path))
+        #expect(try Foundation.Data(contentsOf: folder.appendingPathComponent("decoder_step.onnx")) != first)
+        let json = try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: folder.appendingPathComponent("export.json"))) as! [String: Any]
+        #expect(Set(json["files"] as! [String]) == Set(try FileManager.default.contentsOfDirectory(atPath: folder.path)))
+        // A user's file in it: refused, nothing changed, no temporary folder left beside it.
+        try Foundation.Data("mine".utf8).write(to: folder.appendingPathComponent("notes.txt"))
+        let before = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        #expect { try ExportFolder.write(model: model, config: space.largest, vocabulary: nil, source: "test", to: folder) }
+            throws: { "\($0)".contains("not an earlier export's") }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path).sorted() == ["onnx", "spm.model"])
+    }
+}

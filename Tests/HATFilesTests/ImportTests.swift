@@ -175,6 +175,46 @@ struct ImportCommandTests {
         #expect(misaligned.status != 0 && misaligned.output.contains("must be line-aligned"), "\(misaligned.output)")
     }
 
+    @Test("an imported SubTransformer fine-tuned on its data-bin folder keeps its text pipeline: it translates and exports with its dictionaries")
+    func fineTuneTranslateExport() throws {
+        guard HATBinary.isAvailable else { Issue.record("the hat binary is not built"); return }
+        let dir = try TorchCheckpointTests.fixtures.get()
+        let root = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let imported = root.appendingPathComponent("sub"), tuned = root.appendingPathComponent("tuned")
+        let dicts = dir.appendingPathComponent("dicts").path
+        let result = try HATBinary.runMerged(["import", dir.appendingPathComponent("sub_zip_fp16.pt").path, "--out", imported.path, "--dictionaries", dicts])
+        #expect(result.status == 0, "\(result.output)")
+        let trained = try HATBinary.runMerged([
+            "train", "--config", imported.appendingPathComponent("space.yml").path, "--data", dicts,
+            "--init-from", imported.appendingPathComponent("checkpoint.safetensors").path,
+            "--subtransformer", imported.appendingPathComponent("subtransformer.yml").path, "--save-dir", tuned.path,
+            "--max-update", "3", "--max-tokens", "60"])
+        #expect(trained.status == 0, "\(trained.output)")
+        #expect(trained.output.contains("initialized from"), "\(trained.output)")
+        for file in ["checkpoint_last.safetensors", "vocabulary.json", "dict.de.txt", "dict.en.txt"] {
+            #expect(FileManager.default.fileExists(atPath: tuned.appendingPathComponent(file).path), "\(file)")
+        }
+        let checkpoint = tuned.appendingPathComponent("checkpoint_last.safetensors").path
+        let translated = try HATBinary.run(["translate", "--checkpoint", checkpoint, "--beam", "2", "--max-len-b", "4"], input: "Haus Mann\n")
+        #expect(translated.status == 0, "\(translated.err)")
+        let words: Set<Substring> = ["house", "man", "woman", "child", "dog", "<unk>"]
+        #expect(translated.out.split(separator: " ").allSatisfy { words.contains($0.trimmingCharacters(in: .newlines)[...]) }, "\(translated.out)")
+        // hat test with no inputs given: the test split of the data-bin folder it was fine-tuned on.
+        let tested = try HATBinary.runMerged(["test", "--checkpoint", checkpoint, "--beam", "2", "--split", "test",
+                                              "--out", root.appendingPathComponent("hyp.txt").path])
+        #expect(tested.status == 0 && tested.output.contains("translated 3 sentences"), "\(tested.output)")
+        let onnx = root.appendingPathComponent("onnx")
+        let exported = try HATBinary.runMerged(["export", "--checkpoint", checkpoint, "--out", onnx.path])
+        #expect(exported.status == 0, "\(exported.output)")
+        let description = try JSONSerialization.jsonObject(with: Data(contentsOf: onnx.appendingPathComponent("export.json"))) as? [String: Any]
+        #expect(description?["vocabulary"] as? String == "vocabulary.json")
+        for file in ["vocabulary.json", "dict.de.txt", "dict.en.txt", "encoder.onnx", "decoder_step.onnx"] {
+            #expect(FileManager.default.fileExists(atPath: onnx.appendingPathComponent(file).path), "\(file)")
+        }
+        #expect(try Data(contentsOf: onnx.appendingPathComponent("dict.de.txt")) == Data(contentsOf: URL(fileURLWithPath: dicts).appendingPathComponent("dict.de.txt")))
+    }
+
     func input(_ near: URL, _ text: String) throws -> String {
         let url = near.deletingLastPathComponent().appendingPathComponent("other.txt")
         try Data(text.utf8).write(to: url)

@@ -151,6 +151,28 @@ struct SearchJobTests {
         #expect { try Self.job(dir, constraints: [Self.constraints[0]]).run() } throws: { "\($0)".contains("it was cut or replaced") }
     }
 
+    @Test("a history whose state file is gone or unreadable is never truncated: the search stops and says why")
+    func missingStateKeepsHistory() throws {
+        let dir = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.job(dir, constraints: [Self.constraints[0]]).run()
+        let history = dir.appendingPathComponent(SearchHistory.fileName), state = dir.appendingPathComponent(SearchStateFile.fileName)
+        let recorded = try Data(contentsOf: history)
+        #expect(!recorded.isEmpty)
+        // Unreadable: a folder where the state file should be reads as "cannot be read", not as no search.
+        try FileManager.default.moveItem(at: state, to: dir.appendingPathComponent("state.aside"))
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: false)
+        #expect { try Self.job(dir, constraints: [Self.constraints[0]]).run() } throws: { "\($0)".contains("cannot be read") }
+        #expect(try Data(contentsOf: history) == recorded)
+        // Gone: the history stays byte for byte and the error says how to start anew.
+        try FileManager.default.removeItem(at: state)
+        #expect { try Self.job(dir, constraints: [Self.constraints[0]]).run() } throws: {
+            "\($0)".contains("no \(SearchStateFile.fileName)") && "\($0)".contains("Nothing was changed")
+        }
+        #expect(try Data(contentsOf: history) == recorded)
+        #expect(!FileManager.default.fileExists(atPath: state.path))
+    }
+
     @Test("HAT's evolution config file is read: settings, latency in ms, write-config-path")
     func evolutionConfigFile() throws {
         let path = sharedDataDirectory.appendingPathComponent("hat-configs/wmt14.en-de__wmt14ende_raspberrypi.yml").path
@@ -168,9 +190,13 @@ struct SearchJobTests {
             mutation-prob: 0.5
             latency-constraint: [100, 150]
             memory-constraint: 64MB
+            valid-cnt-max: 500
             """, path: "custom.yml"))
         #expect(custom.settings.iterations == 3 && custom.settings.populationSize == 12 && custom.settings.mutationProbability == 0.5)
         #expect(try SearchConstraints.list(latencies: custom.latencyConstraint, memory: custom.memoryConstraint).map(\.label)
                 == ["100ms_64MB", "150ms_64MB"])
+        #expect(custom.validSubset == 500 && evo.validSubset == nil)
+        #expect { try EvolutionConfigFile(file: HATConfigFile(text: "valid-cnt-max: 0\n", path: "bad.yml")) }
+            throws: { "\($0)".contains("bad.yml") && "\($0)".contains("valid-cnt-max") }
     }
 }

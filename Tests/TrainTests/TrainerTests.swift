@@ -259,6 +259,24 @@ struct TrainerTests {
         }
     }
 
+    @Test("a validation pair longer than the model's positions is left out and counted, not a trap")
+    func overlongValidationPairs() throws {
+        let space = try SearchSpace(contentsOf: Self.spaceFile)
+        var rng = RandomGenerator(seed: 4)
+        let model = SuperTransformer(space: space, sourceVocabSize: 30, targetVocabSize: 30, rates: .none, maxPositions: 16, rng: &rng)
+        #expect(model.maxSentenceLength == 16)
+        let short: [[Int32]] = [[5, 6, 2], [7, 8, 9, 2]]
+        let long = [Int32](repeating: 11, count: 40) + [2], exact = [Int32](repeating: 12, count: 15) + [2]
+        let data = TranslationDataset(source: short + [long, exact, [5, 2]], target: short + [[6, 2], long, exact])
+        let evaluator = try Evaluator(dataset: data, maxTokens: 4000, labelSmoothing: 0.1, maxLength: model.maxSentenceLength)
+        #expect(evaluator.droppedTooLong == 2)
+        let result = evaluator.evaluate(model, config: space.largest)
+        #expect(result.tokens == 3 + 4 + 16 && result.loss.isFinite)
+        // The same as scoring only the pairs that fit.
+        let fitting = try Evaluator(dataset: TranslationDataset(source: short + [[5, 2]], target: short + [exact]), maxTokens: 4000, labelSmoothing: 0.1)
+        #expect(abs(fitting.evaluate(model, config: space.largest).loss - result.loss) < 1e-9)
+    }
+
     @Test("a truncated newest checkpoint is reported and skipped for the previous one")
     func corruptCheckpointSkipped() throws {
         let data = try PreparedDataset(directory: Self.dataset.get())
@@ -281,6 +299,24 @@ struct TrainerTests {
         #expect(trainer.state.update == 8, "resumed from update \(trainer.state.update)")
         #expect(messages.filter { $0.contains("skipping checkpoint") }.count == 2, "\(messages)")
         #expect(messages.contains { $0.contains("resuming from checkpoint_1_8.safetensors") })
+
+        // None loads: the run stops, naming them, and leaves the folder (metrics included) as it was.
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".safetensors") }
+        for name in names {
+            let url = dir.appendingPathComponent(name)
+            let bytes = try Foundation.Data(contentsOf: url)
+            try bytes.prefix(100).write(to: url)
+        }
+        let metrics = try Foundation.Data(contentsOf: dir.appendingPathComponent("metrics.jsonl"))
+        let before = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        #expect {
+            try Trainer(space: space, subTransformer: nil, data: data, config: again, saveDirectory: dir, log: { _ in })
+        } throws: { error in
+            guard case TrainingError.noLoadableCheckpoint(let m) = error else { return false }
+            return m.contains("none loads") && m.contains("checkpoint_1_8.safetensors") && m.contains("Nothing was changed")
+        }
+        #expect(try Foundation.Data(contentsOf: dir.appendingPathComponent("metrics.jsonl")) == metrics)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == before)
     }
 
     @Test("fine-tuning starts at the supernet's validation loss for the SubTransformer; averaging averages")
