@@ -4,12 +4,14 @@ import Foundation
 /// place (rename(2) replaces atomically), so a crash or an error leaves the old file or the new
 /// one, never half of one (design.md, "Habits"). Every stage writes its files through this.
 public enum AtomicFile {
+    /// The bytes reach the disk (fsync) before the rename, and the rename before this returns.
     public static func write(_ data: Foundation.Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(
-            ".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))").path
+        let folder = url.deletingLastPathComponent()
+        let temporary = folder.appendingPathComponent(TemporaryFiles.name(for: url.lastPathComponent)).path
         do {
             try data.write(to: URL(fileURLWithPath: temporary))
+            try TemporaryFiles.sync(temporary)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             throw DataError.io(path: path, reason: "cannot write: \(error.localizedDescription)")
@@ -19,6 +21,7 @@ public enum AtomicFile {
             try? FileManager.default.removeItem(atPath: temporary)
             throw DataError.io(path: path, reason: "cannot rename into place: \(reason)")
         }
+        try TemporaryFiles.sync(folder.path)
     }
 
     public static func write(_ data: Foundation.Data, to url: URL) throws { try write(data, to: url.path) }
@@ -57,7 +60,8 @@ public struct AtomicDirectory {
         } catch {
             throw DataError.io(path: parent.path, reason: "cannot create the output's parent folder: \(error.localizedDescription)")
         }
-        let name = ".\(self.destination.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+        TemporaryFiles.removeLeftovers(in: parent, name: self.destination.lastPathComponent)  // of a killed earlier run
+        let name = TemporaryFiles.name(for: self.destination.lastPathComponent)
         temporary = parent.appendingPathComponent(name)
         do {
             try fm.createDirectory(at: temporary, withIntermediateDirectories: false)
@@ -75,7 +79,7 @@ public struct AtomicDirectory {
         var old: URL?
         if fm.fileExists(atPath: destination.path) {
             let aside = destination.deletingLastPathComponent()
-                .appendingPathComponent(".\(destination.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
+                .appendingPathComponent(TemporaryFiles.name(for: destination.lastPathComponent, kind: "old"))
             do {
                 try fm.moveItem(at: destination, to: aside)
             } catch {
@@ -90,6 +94,7 @@ public struct AtomicDirectory {
             throw DataError.io(path: destination.path, reason: "cannot rename the finished output into place: \(error.localizedDescription)")
         }
         if let old { try? fm.removeItem(at: old) }
+        try TemporaryFiles.sync(destination.deletingLastPathComponent().path)
     }
 
     /// Removes the temporary folder (after a failure).

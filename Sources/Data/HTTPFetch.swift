@@ -7,6 +7,9 @@ import Foundation
 /// `apt-get install curl` elsewhere), and `hat data multi30k --from DIR` needs no download at all.
 /// (`hat models download` runs curl itself, for resumable downloads to a file; it finds curl here.)
 public enum HTTPFetch {
+    /// The most `get` accepts: Multi30k's largest file is a few megabytes.
+    public static let maxBytes = 1_000_000_000
+
     /// GET `address` (http, https or file); failures become `DataError.download` with curl's reason.
     public static func get(_ address: String, timeout: TimeInterval) throws -> Foundation.Data {
         guard let url = URL(string: address), let scheme = url.scheme, ["http", "https", "file"].contains(scheme) else {
@@ -25,7 +28,10 @@ public enum HTTPFetch {
         process.executableURL = curl
         // --disable (first): ignore ~/.curlrc, whose options (--verbose, --output) would change what
         // comes back. --fail: an HTTP error status is an error (exit 22), not a saved error page.
+        // --proto/--proto-redir: HTTP(S) only, also after a redirect (never file://, ftp://, …);
+        // --max-filesize: a corpus file is megabytes, so a server sending gigabytes is cut off.
         process.arguments = ["--disable", "--fail", "--silent", "--show-error", "--location",
+                             "--proto", "=http,https", "--proto-redir", "=http,https", "--max-filesize", String(maxBytes),
                              "--max-time", String(max(1, Int(timeout.rounded(.up)))), address]
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output

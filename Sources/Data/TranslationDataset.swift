@@ -86,19 +86,28 @@ public struct TranslationDataset: Sendable {
             guard raw.prefix(8).elementsEqual(BinaryFormat.magic) else { throw corrupt("bad magic bytes") }
             let version = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
             guard version == BinaryFormat.version else { throw corrupt("format version \(version), expected \(BinaryFormat.version)") }
-            let n = Int(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)))
-            let sourceCount = Int(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)))
-            let targetCount = Int(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 32, as: UInt64.self)))
+            // Counts are checked against the file size before any arithmetic: a damaged header may
+            // hold any 64-bit value, and no count can exceed the bytes that would store it.
+            func count(at offset: Int, _ what: String) throws -> Int {
+                let v = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                guard v <= UInt64(raw.count) else { throw corrupt("the header gives \(v) \(what), more than the file's \(raw.count) bytes can hold") }
+                return Int(v)
+            }
+            let n = try count(at: 16, "sentences")
+            let sourceCount = try count(at: 24, "source tokens")
+            let targetCount = try count(at: 32, "target tokens")
             let expected = BinaryFormat.fileSize(sentences: n, sourceTokens: sourceCount, targetTokens: targetCount)
-            guard n >= 0, sourceCount >= 0, targetCount >= 0, expected == raw.count else {
+            guard expected == raw.count else {
                 throw corrupt("size is \(raw.count) bytes but the header describes \(expected) (truncated?)")
             }
             func offsets(at start: Int, total: Int, side: String) throws -> [Int] {
                 var out = [Int](repeating: 0, count: n + 1)
                 var previous = 0
                 for i in 0...n {
-                    let v = Int(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start + 8 * i, as: UInt64.self)))
-                    if (i == 0 && v != 0) || v < previous || v > total {
+                    let stored = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start + 8 * i, as: UInt64.self))
+                    guard stored <= UInt64(total) else { throw corrupt("\(side) offset \(i) is \(stored), past the \(total) tokens") }
+                    let v = Int(stored)
+                    if (i == 0 && v != 0) || v < previous {
                         throw corrupt("\(side) offset \(i) is \(v), out of order")
                     }
                     out[i] = v

@@ -232,7 +232,10 @@ public struct ModelDownloader {
         // error page. --continue-at -: resume from the .part file's size. --write-out: the status
         // and Content-Range, for error messages and for a 416 to a resume. --speed-limit/--speed-time: a stalled transfer ends (exit 28) with
         // its bytes kept, instead of hanging.
-        process.arguments = ["--disable", "--fail", "--location", "--continue-at", "-", "--output", part.path,
+        // --proto/--proto-redir: HTTP(S) only, also after redirects; --max-filesize: HAT's largest
+        // checkpoint with its optimizer state is about 1.2 GB, so 8 GB means a wrong or hostile server.
+        process.arguments = ["--disable", "--fail", "--location", "--proto", "=http,https", "--proto-redir", "=http,https",
+                             "--max-filesize", "8000000000", "--continue-at", "-", "--output", part.path,
                              "--write-out", "%{http_code}\\n%header{content-range}", "--connect-timeout", "30",
                              "--speed-limit", "1024", "--speed-time", "120"]
             + (showProgress ? ["--progress-bar"] : ["--silent", "--show-error"]) + [address]

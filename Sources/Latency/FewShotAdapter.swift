@@ -41,7 +41,14 @@ public struct FewShotAdapter: Sendable {
     public static let mixingWeights: [Double] = [0, 0.25, 0.5, 0.75, 1]
 
     /// Fits a cost model on every row of each source dataset.
-    public init(sources: [LatencyDataset]) {
+    /// Each source device's dataset must hold enough rows to fit its cost model.
+    public static let minimumSourceRows = 20
+
+    public init(sources: [LatencyDataset]) throws {
+        for s in sources where s.count < Self.minimumSourceRows {
+            throw LatencyError(file: s.source, "has \(s.count) rows; a source device needs at least \(Self.minimumSourceRows) measured "
+                               + "SubTransformers to fit its cost model (HAT's datasets have 2,000)")
+        }
         self.sources = sources.map {
             Source(name: $0.source, rows: $0.count, sha256: $0.sha256, model: LinearLatencyPredictor.trainCostModel(on: $0))
         }

@@ -58,7 +58,7 @@ public struct FewShotExperiment {
 
     public func run(sources: [LatencyDataset], target: LatencyDataset,
                     log: ((String) -> Void)? = nil) throws -> Report {
-        let adapter = FewShotAdapter(sources: sources)
+        let adapter = try FewShotAdapter(sources: sources)
         let split = LatencyDataset.splitIndices(count: target.count, seed: splitSeed)
         let test = target.subset(split.test, name: "test split (seed \(splitSeed)) of \(target.source)")
         guard split.train.count >= samples, !test.isEmpty else {

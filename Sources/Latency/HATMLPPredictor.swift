@@ -198,8 +198,9 @@ public final class HATMLPPredictor: LatencyPredictor, @unchecked Sendable {
         guard let latencyNorm = Double(try meta("lat_norm")), latencyNorm > 0, latencyNorm.isFinite else {
             throw LatencyError(file: path, key: "lat_norm", "must be a positive number, is \(try meta("lat_norm"))")
         }
-        guard let hidden = Int(try meta("hidden_layers")), hidden >= 0 else {
-            throw LatencyError(file: path, key: "hidden_layers", "must be a non-negative integer")
+        // Bounded before anything is allocated: HAT's predictor has 3 (hat-reference.md §6).
+        guard let hidden = Int(try meta("hidden_layers")), (0...64).contains(hidden) else {
+            throw LatencyError(file: path, key: "hidden_layers", "must be an integer from 0 to 64, is \(file.metadata["hidden_layers"] ?? "")")
         }
         let provenance = try decode(PredictorProvenance.self, "provenance")
         var layers: [(weight: Tensor, bias: Tensor)] = []
@@ -215,6 +216,9 @@ public final class HATMLPPredictor: LatencyPredictor, @unchecked Sendable {
             let last = i == hidden + 1
             guard w.rank == 2, w.shape[1] == inputWidth, b.shape == [w.shape[0]], !last || w.shape[0] == 1 else {
                 throw LatencyError(file: path, key: name, "has weight \(w.shape) and bias \(b.shape); expected [out, \(inputWidth)] and [out]\(last ? " with out = 1" : "")")
+            }
+            guard w.toArray().allSatisfy(\.isFinite), b.toArray().allSatisfy(\.isFinite) else {
+                throw LatencyError(file: path, key: name, "holds values that are not finite: the predictor diverged; train it again")
             }
             inputWidth = w.shape[0]
             layers.append((w, b))

@@ -8,8 +8,12 @@ import Darwin
 /// A user's command as the latency measurement (`hat latency measure|dataset --command "..."`):
 /// it receives a SubTransformer YAML path (HAT format) and prints milliseconds on stdout.
 ///
-/// - The path replaces every `{}` in the command, or is appended as the last argument when
-///   there is none; it is shell-quoted either way. The command runs under `/bin/sh -c`.
+/// - The command runs under `/bin/sh -c` and gets the path as the positional parameter `$1`:
+///   every `{}` (also a quoted `'{}'` or `"{}"`) becomes `"$1"`, or `"$1"` is appended as the last
+///   argument when there is none. The path itself never becomes shell text, so spaces, quotes or
+///   `$(…)` in it are just characters of a file name.
+/// - Ctrl-C or SIGTERM to `hat` also ends the running command and everything it started (its own
+///   process group), before `hat` exits.
 /// - The result is the last number on the last non-empty line of stdout (`12.5`, `latency: 12.5 ms`).
 ///   With `.encoderDecoder` output the last two numbers of that line are the encoder and the
 ///   decoder milliseconds (HAT's CSV keeps both).
@@ -34,18 +38,25 @@ public struct LatencyCommandSource: Sendable {
         self.output = output
     }
 
-    /// The shell command line for one YAML file.
+    /// The script `/bin/sh -c` runs: the user's command with the placeholder as `"$1"`.
+    public var script: String {
+        guard command.contains("{}") else { return command + " \"$1\"" }
+        // A placeholder the user quoted already is replaced with its quotes.
+        return command.replacingOccurrences(of: "'{}'", with: "\"$1\"").replacingOccurrences(of: "\"{}\"", with: "\"$1\"")
+            .replacingOccurrences(of: "{}", with: "\"$1\"")
+    }
+
+    /// The command as a person would type it for one YAML file (for messages only; what runs is
+    /// `script` with the path as `$1`).
     public func commandLine(for yamlPath: String) -> String {
-        let quoted = Self.shellQuoted(yamlPath)
-        if command.contains("{}") { return command.replacingOccurrences(of: "{}", with: quoted) }
-        return command + " " + quoted
+        script.replacingOccurrences(of: "\"$1\"", with: Self.shellQuoted(yamlPath))
     }
 
     /// Runs the command on `yamlPath`: (encoder, decoder) milliseconds; with `.total` output the
     /// encoder part is 0 and the decoder part is the total.
     public func measure(yamlPath: String) throws -> (encoderMs: Double, decoderMs: Double) {
         let line = commandLine(for: yamlPath)
-        let result = try Self.run(line, timeout: timeout)
+        let result = try Self.run(script, arguments: [yamlPath], timeout: timeout)
         let shown = "latency command `\(line)`"
         if result.timedOut {
             throw LatencyCommandError("\(shown) did not finish within \(Self.format(timeout)) s and was killed"
@@ -136,8 +147,10 @@ public struct LatencyCommandSource: Sendable {
         var stderr: String
     }
 
-    /// Runs `/bin/sh -c line` in its own process group; kills the group after `timeout` seconds.
-    static func run(_ line: String, timeout: TimeInterval) throws -> RunResult {
+    /// Runs `/bin/sh -c script hat-latency arguments…` in its own process group; kills the group
+    /// after `timeout` seconds, and when `hat` gets SIGINT, SIGTERM or SIGHUP.
+    static func run(_ script: String, arguments: [String] = [], timeout: TimeInterval) throws -> RunResult {
+        installSignalForwarding()
         let outPipe = Pipe(), errPipe = Pipe()
         var actions: posix_spawn_file_actions_t = Self.makeFileActions()
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -147,9 +160,17 @@ public struct LatencyCommandSource: Sendable {
         posix_spawn_file_actions_addclose(&actions, errPipe.fileHandleForReading.fileDescriptor)
         var attributes: posix_spawnattr_t = Self.makeAttributes()
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        // Its own process group (killed as a whole), no blocked signals and default handlers for
+        // the ones that stop it, whatever `hat` itself inherited (a parent may block SIGTERM).
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         posix_spawnattr_setpgroup(&attributes, 0)
-        let argv: [String] = ["/bin/sh", "-c", line]
+        var noSignals = sigset_t(), stopping = sigset_t()
+        sigemptyset(&noSignals)
+        sigemptyset(&stopping)
+        for sig in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT] { sigaddset(&stopping, sig) }
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &stopping)
+        let argv: [String] = ["/bin/sh", "-c", script, "hat-latency"] + arguments
         var cArgs = argv.map { strdup($0) } + [nil]
         defer { for p in cArgs { free(p) } }
         var pid: pid_t = 0
@@ -159,6 +180,8 @@ public struct LatencyCommandSource: Sendable {
         guard rc == 0 else {
             throw LatencyCommandError("cannot start /bin/sh for the latency command: \(String(cString: strerror(rc)))")
         }
+        runningCommandGroup = pid
+        defer { runningCommandGroup = 0 }
         // Read both pipes on their own threads so a chatty command never blocks on a full pipe.
         final class Box: @unchecked Sendable { var data = Data() }
         let outBox = Box(), errBox = Box()
@@ -173,10 +196,15 @@ public struct LatencyCommandSource: Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         var status: Int32 = 0
         var timedOut = false
+        var waitError: Int32?
         while true {
             let r = waitpid(pid, &status, WNOHANG)
             if r == pid { break }
-            if r < 0 && errno != EINTR { break }
+            if r < 0 && errno != EINTR {
+                waitError = errno  // the command's fate is unknown: never read as "exit 0"
+                kill(-pid, SIGKILL)
+                break
+            }
             if Date() >= deadline {
                 timedOut = true
                 kill(-pid, SIGTERM)
@@ -193,6 +221,9 @@ public struct LatencyCommandSource: Sendable {
         if timedOut || group.wait(timeout: .now() + 5) == .timedOut {
             kill(-pid, SIGKILL)
             group.wait()
+        }
+        if let waitError {
+            throw LatencyCommandError("lost track of the latency command (waitpid: \(String(cString: strerror(waitError)))); it was stopped")
         }
         let exited = (status & 0x7f) == 0
         return RunResult(status: exited ? (status >> 8) & 0xff : -1, signal: exited ? nil : status & 0x7f,
@@ -225,4 +256,29 @@ public struct LatencyCommandError: Error, CustomStringConvertible, LocalizedErro
     public let description: String
     init(_ description: String) { self.description = description }
     public var errorDescription: String? { description }
+}
+
+/// The process group of the latency command running now (0: none), read by the signal handler.
+nonisolated(unsafe) private var runningCommandGroup: pid_t = 0
+nonisolated(unsafe) private var signalForwardingInstalled = false
+
+/// On SIGINT, SIGTERM or SIGHUP: end the running command's process group, then die of the same
+/// signal as before (the handler only does async-signal-safe calls).
+private func installSignalForwarding() {
+    guard !signalForwardingInstalled else { return }
+    signalForwardingInstalled = true
+    // A parent may have started `hat` with these blocked (threads of a thread pool block signals,
+    // and children inherit the mask): this thread takes them.
+    var forwarded = sigset_t()
+    sigemptyset(&forwarded)
+    for sig in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&forwarded, sig) }
+    pthread_sigmask(SIG_UNBLOCK, &forwarded, nil)
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
+        signal(sig) { received in
+            let group = runningCommandGroup
+            if group > 0 { kill(-group, SIGTERM) }
+            signal(received, SIG_DFL)
+            raise(received)
+        }
+    }
 }

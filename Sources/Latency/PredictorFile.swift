@@ -74,6 +74,16 @@ public enum PredictorFile {
         }
     }
 
+    /// Refuses a freshly trained predictor whose predictions on its own training rows are not all
+    /// finite (a diverged MLP): it is never saved to `path`.
+    public static func checkTrained(_ predictor: any LatencyPredictor, on training: LatencyDataset, path: String) throws {
+        let predicted = predictor.predict(training)
+        if let bad = predicted.firstIndex(where: { !$0.isFinite }) {
+            throw LatencyError(file: path, "not written: the trained \(predictor.kind) predictor diverged (it predicts \(predicted[bad]) ms for "
+                               + "training row \(bad + 1)); try a smaller learning rate or another kind (--kind ridge)")
+        }
+    }
+
     static func checkHeader(format: String?, kind: String?, path: String, expectedKinds: [String]) throws {
         guard format == self.format else {
             throw LatencyError(file: path, key: "format", "is \(format.map { "'\($0)'" } ?? "missing"), expected '\(self.format)': not a latency predictor file")

@@ -41,7 +41,7 @@ public final class PipelineRunner {
     @discardableResult
     public func run() throws -> PipelineResults? {
         let space = try SearchSpace(contentsOf: config.space)
-        let lock = try PipelineLock(out)
+        let lock = try OutputLock(folder: out, job: "pipeline")
         defer { lock.release() }
         if let first = rerunFrom { try discardStages(from: first) }
         for stage in PipelineStage.allCases {
@@ -249,6 +249,7 @@ public final class PipelineRunner {
         let predictor = PredictorFile.train(kind: config.predictorKind, on: split.train, seed: config.predictorSeed)
         let dir = url(.predictor)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try PredictorFile.checkTrained(predictor, on: split.train, path: predictorPath)
         try predictor.save(to: predictorPath)
         var metrics: [String: PredictionMetrics] = [:]
         var csv = "split,measured_ms,predicted_ms\n"
@@ -420,22 +421,3 @@ public final class PipelineRunner {
     }
 }
 
-/// An exclusive lock on a pipeline folder, so two pipelines never write the same stages.
-struct PipelineLock {
-    private let descriptor: Int32
-
-    init(_ directory: URL) throws {
-        let path = directory.appendingPathComponent(".lock").path
-        descriptor = open(path, O_RDWR | O_CREAT, 0o644)
-        guard descriptor >= 0 else { throw PipelineError.stage("lock", "\(path): \(String(cString: strerror(errno)))") }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            close(descriptor)
-            throw PipelineError.stage("lock", "another hat pipeline is running in \(directory.path)")
-        }
-    }
-
-    func release() {
-        flock(descriptor, LOCK_UN)
-        close(descriptor)
-    }
-}

@@ -146,7 +146,7 @@ public struct ReportPage {
         s += "<div class=\"charts\">\(chart.svg)</div>\n"
         if let lastTrain = train.last {
             s += "<p class=\"sub\">\(train.count) updates logged, last training loss \(String(format: "%.3f", lastTrain.y))"
-            for name in order { if let v = valid[name]?.last { s += String(format: "; valid %@ %.3f", name, v.y) } }
+            for name in order { if let v = valid[name]?.last { s += String(format: "; valid %@ %.3f", Self.esc(name), v.y) } }
             s += "</p>\n"
         }
         return s

@@ -63,10 +63,13 @@ public struct SearchConstraints: Codable, Hashable, Sendable, CustomStringConver
     /// What breaks each limit, e.g. "predicted latency 212.4 ms > 200 ms"; empty when all hold.
     public func violations(of m: CandidateMeasures) -> [String] {
         var out: [String] = []
-        if let l = latencyMs, m.predictedLatencyMs > l {
+        // A prediction that is not a number (a diverged predictor) meets no limit: NaN > l is false.
+        if let l = latencyMs, !m.predictedLatencyMs.isFinite {
+            out.append("predicted latency \(m.predictedLatencyMs) ms is not a number: the predictor is broken (retrain it)")
+        } else if let l = latencyMs, m.predictedLatencyMs > l {
             out.append(String(format: "predicted latency %.4g ms > %@", m.predictedLatencyMs, Self.formatMs(l)))
         }
-        if let limit = memoryMB, m.peakMemoryMB > limit {
+        if let limit = memoryMB, !(m.peakMemoryMB <= limit) {
             out.append(String(format: "peak memory %.4g MB (model %.4g MB) > %@", m.peakMemoryMB, m.modelSizeMB, Self.formatMB(limit)))
         }
         if let limit = parameters, Double(m.parameters) > limit {

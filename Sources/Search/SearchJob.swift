@@ -1,5 +1,7 @@
 import Foundation
 import enum Data.AtomicFile
+import class Data.OutputLock
+import enum Data.TemporaryFiles
 import Model
 
 /// A whole `hat search`: one search per constraint set, sharing one fitness cache, in one
@@ -56,8 +58,9 @@ public final class SearchJob {
         } catch {
             throw SearchError.io(path: directory.path, reason: "cannot create the search folder: \(error.localizedDescription)")
         }
-        let lock = try FolderLock(directory)
+        let lock = try OutputLock(folder: directory, job: "search")
         defer { lock.release() }
+        TemporaryFiles.removeLeftovers(in: directory)  // of a run killed while writing its state
         var state = try openState()
         let recorder = try HistoryRecorder(job: self, state: state)
         var outcomes: [SearchOutcome] = []
@@ -159,23 +162,3 @@ extension SearchOutcome {
     }
 }
 
-/// An exclusive lock on a search folder (`.lock`, flock), so two searches never write the same
-/// history; the operating system drops it when the process dies.
-struct FolderLock {
-    private let descriptor: Int32
-
-    init(_ directory: URL) throws {
-        let path = directory.appendingPathComponent(".lock").path
-        descriptor = open(path, O_RDWR | O_CREAT, 0o644)
-        guard descriptor >= 0 else { throw SearchError.io(path: path, reason: String(cString: strerror(errno))) }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            close(descriptor)
-            throw SearchError.badState(path: directory.path, reason: "another hat search is running in this folder")
-        }
-    }
-
-    func release() {
-        flock(descriptor, LOCK_UN)
-        close(descriptor)
-    }
-}

@@ -513,7 +513,7 @@ public struct SafeTensorsFile: Sendable {
                                       values: (String) throws -> [Float]) throws {
         let ordered = float32Tensors.sorted { $0.name < $1.name }
         let header = header(metadata: metadata, tensors: ordered.map { ($0.name, .F32, $0.shape, 4 * $0.shape.reduce(1, *)) })
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+        let temporary = temporaryURL(for: url)
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil), let handle = FileHandle(forWritingAtPath: temporary.path) else {
             throw SafeTensorsError(file: url.path, message: "cannot create temporary file \(temporary.path); check that the directory exists and is writable")
         }
@@ -532,10 +532,29 @@ public struct SafeTensorsFile: Sendable {
             try? FileManager.default.removeItem(at: temporary)
             throw error
         }
+        try moveIntoPlace(temporary, url)
+    }
+
+    /// `.NAME.tmp-PID-RANDOM` beside `url`: the pattern of every temporary file `hat` writes, so a
+    /// later run can tell a dead process's leftover from a live one's (Data's `TemporaryFiles`).
+    static func temporaryURL(for url: URL) -> URL {
+        url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    }
+
+    /// Renames a finished, fsynced temporary file over `url`, then fsyncs the folder, so the
+    /// checkpoint survives a power loss once this returns.
+    static func moveIntoPlace(_ temporary: URL, _ url: URL) throws {
         if rename(temporary.path, url.path) != 0 {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: temporary)
             throw SafeTensorsError(file: url.path, message: "cannot move temporary file \(temporary.path) into place (\(reason))")
+        }
+        let folder = open(url.deletingLastPathComponent().path, O_RDONLY | O_CLOEXEC)
+        if folder >= 0 {
+            defer { close(folder) }
+            if fsync(folder) != 0 && errno != EINVAL {
+                throw SafeTensorsError(file: url.path, message: "cannot sync its folder to disk (\(String(cString: strerror(errno))))")
+            }
         }
     }
 
@@ -544,18 +563,17 @@ public struct SafeTensorsFile: Sendable {
     /// checkpoint (rename within one file system is atomic on POSIX).
     public func write(to url: URL) throws {
         let data = serialized()
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+        let temporary = Self.temporaryURL(for: url)
         do {
             try data.write(to: temporary)
+            let handle = try FileHandle(forWritingTo: temporary)
+            defer { try? handle.close() }
+            try handle.synchronize()
         } catch {
-            throw SafeTensorsError(file: url.path, message: "cannot write temporary file \(temporary.path) (\(error.localizedDescription)); check that the directory exists and is writable")
-        }
-        if rename(temporary.path, url.path) != 0 {
-            let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: temporary)
-            throw SafeTensorsError(file: url.path, message: "cannot move temporary file \(temporary.path) into place (\(reason))")
+            throw SafeTensorsError(file: url.path, message: "cannot write temporary file \(temporary.path) (\(error.localizedDescription)); check that the directory exists, is writable and has space")
         }
+        try Self.moveIntoPlace(temporary, url)
     }
 
     /// A JSON string literal for `s`: quotes, backslashes and control characters escaped;

@@ -1,4 +1,5 @@
 import Foundation
+import enum Data.AtomicFile
 
 /// Training metrics as JSON lines in the save directory (`metrics.jsonl`): one object per
 /// update (`update`, `loss`, `lr`, `tokens_per_s`, ...) and one per validated SubTransformer
@@ -19,11 +20,7 @@ public final class MetricsLog {
                       let update = object["update"] as? Int else { return false }
                 return update <= lastUpdate
             }
-            let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
-            try Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8).write(to: tmp)
-            guard rename(tmp.path, url.path) == 0 else {
-                throw TrainingError.invalid("cannot rewrite \(url.path): \(String(cString: strerror(errno)))")
-            }
+            try AtomicFile.write(kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n"), to: url)
         } else if lastUpdate == nil {
             fm.createFile(atPath: url.path, contents: nil)  // a fresh run starts a fresh log
         }

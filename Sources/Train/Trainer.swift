@@ -25,6 +25,8 @@ public final class Trainer {
     let context: ForwardContext
     let validationSubnets: [(name: String, config: SubTransformerConfig)]
     let metrics: MetricsLog
+    /// The save folder's lock (`OutputLock`).
+    let lock: OutputLock
     let printer = ProgressPrinter()
     let log: (String) -> Void
 
@@ -40,6 +42,11 @@ public final class Trainer {
         self.log = log
         if let sub = subTransformer { try space.check(sub, file: "the SubTransformer") }
         try FileManager.default.createDirectory(at: saveDirectory, withIntermediateDirectories: true)
+        // Held until `run` ends (or this trainer goes away): two runs never write one save folder.
+        lock = try OutputLock(folder: saveDirectory, job: "train")
+        for leftover in TemporaryFiles.removeLeftovers(in: saveDirectory) {
+            log("removed \(leftover), a temporary file of an earlier run that was stopped while writing")
+        }
 
         let (vs, vt) = data.vocabularySizes
         if space.shareAllEmbeddings && vs != vt {
@@ -211,12 +218,20 @@ public final class Trainer {
 
     func replaceCopy(of url: URL, as name: String) throws {
         let fm = FileManager.default
-        let tmp = saveDirectory.appendingPathComponent(".\(name).tmp")
-        try? fm.removeItem(at: tmp)
-        try fm.copyItem(at: url, to: tmp)
-        guard rename(tmp.path, saveDirectory.appendingPathComponent(name).path) == 0 else {
-            throw TrainingError.invalid("cannot write \(name) in \(saveDirectory.path): \(String(cString: strerror(errno)))")
+        let tmp = saveDirectory.appendingPathComponent(TemporaryFiles.name(for: name))
+        do {
+            try fm.copyItem(at: url, to: tmp)
+            try TemporaryFiles.sync(tmp.path)
+        } catch {
+            try? fm.removeItem(at: tmp)
+            throw TrainingError.invalid("cannot write \(name) in \(saveDirectory.path): \(error)")
         }
+        guard rename(tmp.path, saveDirectory.appendingPathComponent(name).path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? fm.removeItem(at: tmp)
+            throw TrainingError.invalid("cannot write \(name) in \(saveDirectory.path): \(reason)")
+        }
+        try TemporaryFiles.sync(saveDirectory.path)
     }
 
     /// Deletes epoch/update checkpoints beyond keep-last-epochs / keep-last-updates.
@@ -252,7 +267,8 @@ public final class Trainer {
     /// Trains until max-update, max-epoch or the time limit; returns the final state.
     @discardableResult
     public func run() throws -> CheckpointState {
-        try BLAS.$productPrecision.withValue(config.bf16 ? .bfloat16 : .float32) { try trainInPrecision() }
+        defer { lock.release() }
+        return try BLAS.$productPrecision.withValue(config.bf16 ? .bfloat16 : .float32) { try trainInPrecision() }
     }
 
     private func trainInPrecision() throws -> CheckpointState {

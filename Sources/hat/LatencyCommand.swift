@@ -115,6 +115,7 @@ extension LatencyCommand {
                 print(String(format: "HAT MLP: lat-norm %.6g ms", mlp.latencyNorm))
             }
             print("trained \(kind) in \(seconds(since: start))")
+            try PredictorFile.checkTrained(predictor, on: train, path: out)
             try predictor.save(to: out)
             print("predictor: \(out)")
             let device = URL(fileURLWithPath: data).deletingPathExtension().lastPathComponent

@@ -17,6 +17,26 @@ func resolveVocabularySizes(data: String?, vocab: Int?, source: Int?, target: In
     return (vocab ?? 32768, vocab ?? 32768)
 }
 
+/// The sentence and beam sizes a latency is measured or predicted for: HAT measures 23-30 tokens
+/// and beams of 4-5; these bounds keep a typo (--length 30000000) from allocating without end.
+enum MeasurementLimits {
+    static let maxLength = 1024, maxBeam = 64, minVocabulary = 5, maxVocabulary = 10_000_000
+
+    static func check(length: Int, beam: Int) throws {
+        guard (1...maxLength).contains(length), (1...maxBeam).contains(beam) else {
+            throw ValidationError("--length must be 1 to \(maxLength) tokens and --beam 1 to \(maxBeam) (got \(length) and \(beam))")
+        }
+    }
+
+    static func check(vocabularies: [(option: String, size: Int?)]) throws {
+        for (option, size) in vocabularies {
+            if let size, !(minVocabulary...maxVocabulary).contains(size) {
+                throw ValidationError("\(option) \(size): a vocabulary holds the 4 special tokens and at least one more, and at most \(maxVocabulary) pieces")
+            }
+        }
+    }
+}
+
 /// Model-shape options shared by the measuring commands: vocabulary sizes and the SuperTransformer.
 struct MeasurementOptions: ParsableArguments {
     @Option(help: "Search space the SubTransformer belongs to (default: the smallest SuperTransformer that holds it).")
@@ -42,7 +62,9 @@ struct MeasurementOptions: ParsableArguments {
     var commandOutput: String = "total"
 
     func validate() throws {
-        if length < 1 || beam < 1 || iterations < 1 { throw ValidationError("--length, --beam and --iterations must be positive") }
+        if iterations < 1 { throw ValidationError("--iterations must be positive") }
+        try MeasurementLimits.check(length: length, beam: beam)
+        try MeasurementLimits.check(vocabularies: [("--vocab", vocab), ("--src-vocab", sourceVocab), ("--tgt-vocab", targetVocab)])
         if warmup < 0 { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
         if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if (sourceVocab == nil) != (targetVocab == nil) { throw ValidationError("--src-vocab and --tgt-vocab go together") }
@@ -165,6 +187,8 @@ struct LatencyDatasetCommand: ParsableCommand {
         try OutputPath.checkFile(out, option: "--out")
         guard let spacePath = options.space else { throw ValidationError("--space is required: the SubTransformers are sampled from it") }
         let space = try SearchSpace(contentsOf: spacePath)
+        let lock = try OutputLock(file: URL(fileURLWithPath: out), job: "latency dataset")  // one writer per CSV
+        defer { lock.release() }
         let measurer = options.measurer
         // HAT's CSV has no room for how its rows were measured: that goes beside it. Rows added
         // under other settings than the file's first ones are allowed (the user may mean it) but said.

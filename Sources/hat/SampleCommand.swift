@@ -1,4 +1,5 @@
 import ArgumentParser
+import Data
 import Foundation
 import Model
 import TensorEngine
@@ -31,9 +32,7 @@ struct SampleCommand: ParsableCommand {
         }
         let text = config.hatYAML(comment: "\(which.rawValue) SubTransformer of \(space)\(which == .random ? " (seed \(seed))" : "")")
         if let out {
-            let tmp = out + ".tmp"
-            try text.write(toFile: tmp, atomically: false, encoding: .utf8)
-            guard rename(tmp, out) == 0 else { throw CommandError("cannot write \(out): \(String(cString: strerror(errno)))") }
+            try AtomicFile.write(text, to: out)  // a unique temporary name: two runs never share one
         } else {
             print(text, terminator: "")
         }

@@ -64,7 +64,7 @@ struct SearchCommand: ParsableCommand {
 
     func validate() throws {
         if threads < 1 || measureThreads < 1 { throw ValidationError("--threads and --measure-threads must be at least 1") }
-        if length < 1 || beam < 1 { throw ValidationError("--length and --beam must be positive") }
+        try MeasurementLimits.check(length: length, beam: beam)
         if measureIterations < 1 { throw ValidationError("--measure-iterations must be at least 1") }
         if let m = maxTokens, m < 1 { throw ValidationError("--max-tokens must be at least 1") }
         if let v = validSubset, v < 1 { throw ValidationError("--valid-subset must be at least 1") }

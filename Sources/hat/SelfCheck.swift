@@ -11,7 +11,11 @@ struct SelfCheck: ParsableCommand {
     )
 
     @Option(help: "Random seed.") var seed: UInt64 = 0
-    @Option(help: "Gradient-descent steps.") var steps: Int = 200
+    @Option(help: "Gradient-descent steps (1 to 1,000,000).") var steps: Int = 200
+
+    func validate() throws {
+        guard (1...1_000_000).contains(steps) else { throw ValidationError("--steps must be 1 to 1,000,000, got \(steps)") }
+    }
 
     func run() throws {
         print("hat \(HAT.versionNumber) — \(BLAS.kernelDescription); threads: \(ParallelSettings.threads), seed: \(seed)")

@@ -169,14 +169,12 @@ struct TestCommand: ParsableCommand {
                     lines += String(decoding: try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self) + "\n"
                 }
             }
-            try lines.write(toFile: nbestOut, atomically: true, encoding: .utf8)
+            try AtomicFile.write(lines, to: nbestOut)
         }
         let seconds = Date().timeIntervalSince(start)
         let outPath = out ?? URL(fileURLWithPath: options.checkpoint[0]).deletingLastPathComponent()
             .appendingPathComponent("\(split).hyp.txt").path
-        let tmp = outPath + ".tmp"
-        try (hypotheses.joined(separator: "\n") + "\n").write(toFile: tmp, atomically: false, encoding: .utf8)
-        guard rename(tmp, outPath) == 0 else { throw CommandError("cannot write \(outPath)") }
+        try AtomicFile.write(hypotheses.joined(separator: "\n") + "\n", to: outPath)
         progress.log(String(format: "translated %d sentences in %.1f s (%.2f sentences/s, beam %d); hypotheses in %@",
                             sources.count, seconds, Double(sources.count) / seconds, options.beam, outPath))
         let corpus = try ScoringCorpus(hypotheses: hypotheses, references: [references])

@@ -51,6 +51,18 @@ struct DatasetFileTests {
         var offsets = bytes
         offsets[BinaryFormat.headerSize + 8] = 0xFF  // first sentence's end offset
         try expectCorrupt(offsets, "offsets out of order")
+        // 64-bit values no file can hold (≥ 2^63 would trap a conversion to Int): counts and offsets.
+        for field in [16, 24, 32] {
+            var huge = bytes
+            for k in 0..<8 { huge[field + k] = 0xFF }
+            try expectCorrupt(huge, "header field at byte \(field) = 2^64 - 1")
+            huge = bytes
+            huge[field + 7] = 0x80
+            try expectCorrupt(huge, "header field at byte \(field) ≥ 2^63")
+        }
+        var hugeOffset = bytes
+        for k in 0..<8 { hugeOffset[BinaryFormat.headerSize + 8 + k] = 0xFF }
+        try expectCorrupt(hugeOffset, "an offset of 2^64 - 1")
         try expectCorrupt(bytes, vocabularySizes: (100, 100), "ids outside a 100-piece vocabulary")
     }
 }

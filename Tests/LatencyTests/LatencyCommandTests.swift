@@ -107,6 +107,67 @@ struct LatencyCommandTests {
         #expect(m.decoderMs == 100)
     }
 
+    @Test("the path is an argument, never shell text: quoted placeholders, spaces, quotes and $(…) in a file name")
+    func pathIsNeverShellText() throws {
+        let f = try Fixture(script: """
+            [ "$#" = 1 ] && [ -f "$1" ] || { echo "bad arguments ($#): $*" >&2; exit 9; }
+            echo 5
+            """)
+        defer { f.remove() }
+        // A file name that would run a command (in the working folder) if it were spliced into the shell line.
+        let markerName = "hat-pwned-\(UUID().uuidString)"
+        let marker = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(markerName).path
+        let hostile = f.folder.appendingPathComponent("a \"b\" $(touch \(markerName)) `touch \(markerName)`.yml").path
+        try "encoder-embed-dim-subtransformer: 512\n".write(toFile: hostile, atomically: true, encoding: .utf8)
+        for command in ["\(f.script) {}", "\(f.script) '{}'", "\(f.script) \"{}\"", f.script] {
+            for path in [f.yaml, hostile] {
+                let m = try LatencyCommandSource(command: command).measure(yamlPath: path)
+                #expect(m.decoderMs == 5, "\(command)")
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: marker), "a file name was run as a command")
+    }
+
+    @Test("SIGTERM to hat ends the running latency command and its children")
+    func signalEndsTheCommand() throws {
+        guard HATBinary.isAvailable else { Issue.record("the hat binary is not built"); return }
+        let f = try Fixture(script: """
+            sleep 300 &
+            echo $! > "$(dirname "$0")/child.pid"
+            wait
+            """)
+        defer { f.remove() }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: HATBinary.path)
+        let sub = Oracle.repoRoot.appendingPathComponent("configs/hat/iwslt14.de-en/subtransformer/HAT_iwslt14deen_titanxp@109.0ms_bleu@34.5.yml").path
+        p.arguments = ["latency", "measure", sub, "--command", f.script, "--command-timeout", "600"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let pidFile = f.folder.appendingPathComponent("child.pid").path
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: pidFile) && p.isRunning && Date() < deadline { usleep(50_000) }
+        try #require(p.isRunning, "hat latency measure ended before its command started (exit \(p.terminationStatus))")
+        usleep(200_000)
+        let text = try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let child = try #require(pid_t(text), "child pid: \(text)")
+        #expect(kill(child, 0) == 0, "the command's child runs")
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == SIGTERM)
+        // Gone, or a zombie waiting for a reaper (killed, never reaped in some containers).
+        func ended() -> Bool {
+            kill(child, 0) != 0 || ((try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8))?.contains(") Z ") ?? false)
+        }
+        var gone = false
+        for _ in 0..<100 where !gone {
+            gone = ended()
+            if !gone { usleep(50_000) }
+        }
+        #expect(gone, "the command's child \(child) outlived hat")
+        if !gone { kill(child, SIGKILL) }
+    }
+
     @Test("encoder-decoder output takes the last two numbers")
     func encoderDecoder() throws {
         let f = try Fixture(script: "echo 'encoder 3.5 ms, decoder 10.25 ms'\n")

@@ -108,6 +108,25 @@ struct PredictorTests {
         try foreign.write(to: foreignPath)
         expectLatencyError(["foreign.safetensors", "key 'format'", "'pt'"]) { _ = try PredictorFile.load(foreignPath.path) }
 
+        // A hostile layer count is refused before anything is allocated; non-finite weights are refused.
+        var mlpFile = try SafeTensorsFile.read(from: URL(fileURLWithPath: mlpPath))
+        mlpFile.metadata["hidden_layers"] = "1000000000"
+        let layersPath = dir.appendingPathComponent("layers.safetensors")
+        try mlpFile.write(to: layersPath)
+        expectLatencyError(["layers.safetensors", "key 'hidden_layers'", "from 0 to 64"]) { _ = try PredictorFile.load(layersPath.path) }
+        var poisoned = bytes  // the last stored float32 (little-endian) made NaN
+        poisoned.replaceSubrange((poisoned.count - 4)..<poisoned.count, with: [0x00, 0x00, 0xC0, 0x7F])
+        let nanPath = write("nan.safetensors", poisoned)
+        expectLatencyError(["nan.safetensors", "not finite"]) { _ = try PredictorFile.load(nanPath) }
+        // A diverged training is refused before it is saved.
+        let diverged = dir.appendingPathComponent("diverged.safetensors").path
+        var wild = HATMLPPredictor.Settings()
+        wild.steps = 30
+        wild.learningRate = 1e38
+        expectLatencyError(["diverged.safetensors", "diverged"]) {
+            try PredictorFile.checkTrained(HATMLPPredictor.train(on: train, settings: wild), on: train, path: diverged)
+        }
+
         // An ensemble without its ridge member, or with a damaged one, names the key.
         let ensemble = EnsembleLatencyPredictor.train(on: train, mlpSettings: settings)
         let ensemblePath = dir.appendingPathComponent("ensemble.safetensors")
@@ -177,5 +196,7 @@ struct FewShotTests {
         try adapted.save(to: path)
         #expect(try PredictorFile.load(path).predict(target) == adapted.predict(target))
         expectLatencyError(["two.csv", "at least 3"]) { _ = try FewShotAdapter(sources: sources).adapt(to: target.subset([0, 1], name: "two.csv")) }
+        // A source with (next to) no rows, e.g. a header-only CSV, is refused by name, not a trap.
+        expectLatencyError(["empty.csv", "at least 20"]) { _ = try FewShotAdapter(sources: [sources[0], target.subset([], name: "empty.csv")]) }
     }
 }

@@ -82,5 +82,14 @@ struct ConstraintTests {
         bad.parameters = 31_000_000
         bad.flops = 2_100_000_000
         #expect(c.violations(of: bad) == ["#params 31M > 30M", "FLOPs 2.1G > 2G"])
+        // A diverged predictor's NaN (or infinity) meets no limit.
+        for broken in [Double.nan, .infinity, -.infinity] {
+            bad = ok
+            bad.predictedLatencyMs = broken
+            #expect(!c.admits(bad) && c.violations(of: bad).first?.contains("not a number") == true, "\(broken)")
+        }
+        bad = ok
+        bad.peakMemoryMB = .nan
+        #expect(!c.admits(bad))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import class Data.OutputLock
 import Testing
 import TestSupport
 @testable import Search
@@ -142,8 +143,8 @@ struct SearchJobTests {
     func folderSafety() throws {
         let dir = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let held = try FolderLock(dir)
-        #expect { try Self.job(dir).run() } throws: { "\($0)".contains("another hat search is running") }
+        let held = try OutputLock(folder: dir, job: "search")
+        #expect { try Self.job(dir).run() } throws: { "\($0)".contains("another hat search is running on it") }
         held.release()
         try Self.job(dir, constraints: [Self.constraints[0]]).run()
         let history = dir.appendingPathComponent(SearchHistory.fileName)

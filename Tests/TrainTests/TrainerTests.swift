@@ -259,6 +259,30 @@ struct TrainerTests {
         }
     }
 
+    @Test("a killed run's temporary files are removed at the next start; a live process's and the user's stay; one trainer per folder")
+    func leftoversAndLock() throws {
+        let data = try PreparedDataset(directory: Self.dataset.get())
+        let space = try SearchSpace(contentsOf: Self.spaceFile)
+        let file = try HATConfigFile(path: Self.spaceFile)
+        let dir = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // PID 2^22 + 1 is above Linux's pid_max default range; our own PID is alive.
+        let dead = ".checkpoint_last.safetensors.tmp-4194305-17", live = ".checkpoint_1_5.safetensors.tmp-\(getpid())-3"
+        for name in [dead, live, ".notes.tmp", "mine.txt"] { try Foundation.Data("x".utf8).write(to: dir.appendingPathComponent(name)) }
+        var messages: [String] = []
+        let config = try TrainingConfig(file: file, overrides: ["max-update": "2", "max-tokens": "400"])
+        let trainer = try Trainer(space: space, subTransformer: nil, data: data, config: config, saveDirectory: dir, log: { messages.append($0) })
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path))
+        #expect(!left.contains(dead) && left.isSuperset(of: [live, ".notes.tmp", "mine.txt"]), "\(left)")
+        #expect(messages.contains { $0.contains(dead) })
+        // A second trainer on the same folder while the first holds it: refused, naming the folder.
+        #expect {
+            try Trainer(space: space, subTransformer: nil, data: data, config: config, saveDirectory: dir, log: { _ in })
+        } throws: { "\($0)".contains("another hat train is running") }
+        try trainer.run()  // releases the folder
+        _ = try Trainer(space: space, subTransformer: nil, data: data, config: config, saveDirectory: dir, log: { _ in })
+    }
+
     @Test("a validation pair longer than the model's positions is left out and counted, not a trap")
     func overlongValidationPairs() throws {
         let space = try SearchSpace(contentsOf: Self.spaceFile)
@@ -299,6 +323,7 @@ struct TrainerTests {
         #expect(trainer.state.update == 8, "resumed from update \(trainer.state.update)")
         #expect(messages.filter { $0.contains("skipping checkpoint") }.count == 2, "\(messages)")
         #expect(messages.contains { $0.contains("resuming from checkpoint_1_8.safetensors") })
+        trainer.lock.release()  // it never runs; the next trainer opens the same folder
 
         // None loads: the run stops, naming them, and leaves the folder (metrics included) as it was.
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".safetensors") }
