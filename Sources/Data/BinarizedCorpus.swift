@@ -16,6 +16,20 @@ public protocol BinarizedCorpus: Sendable {
     var vocabularySizes: (source: Int, target: Int) { get }
     /// One split as sentence pairs (ids as stored: pieces, then eos), every id checked against the vocabularies.
     func split(_ name: String) throws -> TranslationDataset
+    /// SHA-256 of the vocabulary files (what ids mean): a checkpoint records it, so a folder
+    /// prepared again in place with another vocabulary is noticed before its ids are misread.
+    func vocabularyDigest() throws -> String
+}
+
+/// SHA-256 over the bytes of `files` in `folder`, in order.
+func digest(of files: [String], in folder: String) throws -> String {
+    var bytes: [UInt8] = []
+    for name in files {
+        let path = URL(fileURLWithPath: folder).appendingPathComponent(name).path
+        guard let data = FileManager.default.contents(atPath: path) else { throw DataError.missingFile(path: path) }
+        bytes += data
+    }
+    return SHA256.hex(bytes)
 }
 
 /// Opens `directory` as a fairseq data-bin folder when it looks like one (`*.idx` beside
@@ -26,8 +40,17 @@ public func openBinarizedCorpus(_ directory: String) throws -> any BinarizedCorp
 
 extension PreparedDataset: BinarizedCorpus {
     public var vocabularySizes: (source: Int, target: Int) { (sourceVocabulary.size, targetVocabulary.size) }
+
+    public func vocabularyDigest() throws -> String {
+        let v = manifest.vocabulary
+        return try digest(of: v.shared ? [v.sourceModel] : [v.sourceModel, v.targetModel], in: directory)
+    }
 }
 
 extension FairseqDataBin: BinarizedCorpus {
     public var vocabularySizes: (source: Int, target: Int) { (sourceDictionary.count, targetDictionary.count) }
+
+    public func vocabularyDigest() throws -> String {
+        try digest(of: ["dict.\(sourceLanguage).txt", "dict.\(targetLanguage).txt"], in: directory)
+    }
 }

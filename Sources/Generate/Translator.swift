@@ -71,7 +71,9 @@ public final class Translator {
         guard let dir = data ?? state.data else {
             throw TrainingError.invalid("\(checkpoint) does not record its dataset: give it with --data DIR")
         }
-        return try Translator(members: members, data: openDataset(dir, recordedBy: data == nil ? checkpoint : nil), search: search)
+        let dataset = try openDataset(dir, recordedBy: data == nil ? checkpoint : nil)
+        try state.checkVocabulary(of: dataset, checkpoint: checkpoint)
+        return try Translator(members: members, data: dataset, search: search)
     }
 
     /// The text codecs of an imported HAT/fairseq model (`vocabulary.json` beside its checkpoint), if any.

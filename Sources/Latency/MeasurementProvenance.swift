@@ -21,6 +21,9 @@ public struct MeasurementProvenance: Codable, Equatable, Sendable {
     /// How the engine decodes (`IncrementalDecoder.implementation`); nil in files written before
     /// it was recorded.
     public var decoder: String?
+    /// What the dataset's SubTransformers are drawn from (`hat latency dataset`): the space file's
+    /// SHA-256, the sampling seed and the vocabulary sizes; nil for single measurements and older files.
+    public var sampling: String?
 
     public init(threads: Int, length: Int, beam: Int, iterations: Int, method: String) {
         cpu = MeasurementProvenance.cpuModelName()
@@ -59,6 +62,9 @@ public struct MeasurementProvenance: Codable, Equatable, Sendable {
         if length != other.length || beam != other.beam { out.append("length/beam \(other.length)/\(other.beam) → \(length)/\(beam)") }
         if iterations != other.iterations { out.append("iterations \(other.iterations) → \(iterations)") }
         if method != other.method { out.append("method '\(other.method)' → '\(method)'") }
+        if sampling != other.sampling, let sampling {
+            out.append("SubTransformers drawn from '\(other.sampling ?? "unrecorded")' → '\(sampling)'")
+        }
         if decoder != other.decoder { out.append("decoder '\(other.decoder ?? "before it was recorded")' → '\(decoder ?? "unrecorded")'") }
         return out
     }

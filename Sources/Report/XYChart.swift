@@ -69,7 +69,9 @@ public struct XYChart {
         func Y(_ v: Double) -> Double { top + ph - (v - y0) / (y1 - y0) * ph }
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
         let esc = ScatterPlot.escape
-        let clip = "c\(abs(title.hashValue % 1_000_000))"
+        // A stable id (FNV-1a of the title): Swift's hashValue is seeded per process, and the
+        // same inputs must give the same report.html byte for byte.
+        let clip = "c" + String(title.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 } % 1_000_000_007)
         var s = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif">
         <rect width="100%" height="100%" fill="white"/>

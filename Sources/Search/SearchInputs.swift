@@ -34,6 +34,7 @@ public struct SearchInputs {
         // Our dataset folder, or a fairseq data-bin folder (an imported HAT SuperTransformer's data).
         let corpus = try openBinarizedCorpus(directory)
         let sizes = corpus.vocabularySizes, validation = try corpus.split("valid")
+        try state.checkVocabulary(of: corpus, checkpoint: supernet)
         guard sizes.source == state.sourceVocabSize, sizes.target == state.targetVocabSize else {
             throw SearchError.badSettings("\(directory) has vocabularies of \(sizes.source)/\(sizes.target) "
                                           + "pieces, the supernet \(state.sourceVocabSize)/\(state.targetVocabSize): use the dataset it was trained on")

@@ -1,3 +1,4 @@
+import Data
 import Foundation
 import Model
 import NN
@@ -25,8 +26,11 @@ public struct CheckpointState: Codable, Equatable, Sendable {
     public var training: TrainingConfig
     public var sourceVocabSize: Int
     public var targetVocabSize: Int
-    /// Dataset directory the run trained on (informational).
+    /// Dataset directory the run trained on.
     public var data: String?
+    /// SHA-256 of that dataset's vocabulary files (`BinarizedCorpus.vocabularyDigest`); nil in
+    /// checkpoints written before it was recorded and in imports.
+    public var vocabularyDigest: String?
     /// Wall-clock seconds of training so far, across resumes.
     public var trainingSeconds: Double
 
@@ -35,7 +39,18 @@ public struct CheckpointState: Codable, Equatable, Sendable {
                              sourceVocabSize: Int, targetVocabSize: Int, data: String?) -> CheckpointState {
         CheckpointState(update: 0, epoch: 1, batchEpoch: 1, batchIndex: 0, rngState: RandomGenerator(seed: training.seed &+ 1).state,
                         bestValidLoss: nil, skippedUpdates: 0, space: space, subTransformer: subTransformer, training: training,
-                        sourceVocabSize: sourceVocabSize, targetVocabSize: targetVocabSize, data: data, trainingSeconds: 0)
+                        sourceVocabSize: sourceVocabSize, targetVocabSize: targetVocabSize, data: data, vocabularyDigest: nil,
+                        trainingSeconds: 0)
+    }
+
+    /// Checks that `corpus` has the vocabulary this checkpoint was trained with (when it recorded one).
+    public func checkVocabulary(of corpus: any BinarizedCorpus, checkpoint: String) throws {
+        guard let recorded = vocabularyDigest else { return }
+        let now = try corpus.vocabularyDigest()
+        guard now == recorded else {
+            throw TrainingError.invalid("\(corpus.directory) does not have the vocabulary \(checkpoint) was trained with (its vocabulary "
+                + "files changed since: prepared again in place?); its ids would mean other pieces. Give the dataset the model was trained on")
+        }
     }
 }
 

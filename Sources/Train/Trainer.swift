@@ -25,8 +25,8 @@ public final class Trainer {
     let context: ForwardContext
     let validationSubnets: [(name: String, config: SubTransformerConfig)]
     let metrics: MetricsLog
-    /// The save folder's lock (`OutputLock`).
-    let lock: OutputLock
+    /// The save folder: its lock, checkpoint names, writing, promotion and pruning.
+    let folder: SaveFolder
     let printer = ProgressPrinter()
     let log: (String) -> Void
 
@@ -41,12 +41,8 @@ public final class Trainer {
         self.saveDirectory = saveDirectory
         self.log = log
         if let sub = subTransformer { try space.check(sub, file: "the SubTransformer") }
-        try FileManager.default.createDirectory(at: saveDirectory, withIntermediateDirectories: true)
         // Held until `run` ends (or this trainer goes away): two runs never write one save folder.
-        lock = try OutputLock(folder: saveDirectory, job: "train")
-        for leftover in TemporaryFiles.removeLeftovers(in: saveDirectory) {
-            log("removed \(leftover), a temporary file of an earlier run that was stopped while writing")
-        }
+        folder = try SaveFolder(saveDirectory, log: log)
 
         let (vs, vt) = data.vocabularySizes
         if space.shareAllEmbeddings && vs != vt {
@@ -91,36 +87,15 @@ public final class Trainer {
                 + (0..<config.validationRandomSubnets).map { ("random\($0 + 1)", space.sample(rng: &rng)) }
         }
 
-        let fresh = CheckpointState.start(space: space, subTransformer: subTransformer, training: config, sourceVocabSize: vs,
+        var fresh = CheckpointState.start(space: space, subTransformer: subTransformer, training: config, sourceVocabSize: vs,
                                           targetVocabSize: vt, data: URL(fileURLWithPath: data.directory).standardizedFileURL.path)
-        var resumed: CheckpointState?
-        var unreadable: [String] = []
-        for candidate in Self.checkpoints(in: saveDirectory) {
-            do {
-                let file = try SafeTensorsFile.read(from: candidate)
-                let s = try Checkpoint.readState(file, path: candidate.path)
-                guard s.space == space, s.subTransformer == subTransformer, s.sourceVocabSize == vs, s.targetVocabSize == vt else {
-                    throw TrainingError.differentRun("\(candidate.path) is from a different run (space, SubTransformer or vocabulary differ): use another --save-dir")
-                }
-                try Checkpoint.load(file, path: candidate.path, into: model, optimizer: optimizer)
-                resumed = s
-                log("resuming from \(candidate.lastPathComponent): update \(s.update), epoch \(s.batchEpoch) batch \(s.batchIndex)")
-                break
-            } catch let e as TrainingError {
-                if case .differentRun = e { throw e }
-                unreadable.append("\(candidate.lastPathComponent): \(e)")
-                log("warning: skipping checkpoint \(candidate.lastPathComponent): \(e)")
-            } catch {
-                unreadable.append("\(candidate.lastPathComponent): \(error)")
-                log("warning: skipping checkpoint \(candidate.lastPathComponent): \(error)")
-            }
-        }
-        // Checkpoints that all fail to load: starting over would overwrite them and metrics.jsonl.
-        if resumed == nil && !unreadable.isEmpty {
-            throw TrainingError.noLoadableCheckpoint("\(saveDirectory.path) holds \(unreadable.count) checkpoint(s) and none loads:\n  "
-                + unreadable.prefix(8).joined(separator: "\n  ")
-                + "\nNothing was changed. Restore a readable checkpoint, move these away, or use another --save-dir to start over")
-        }
+        fresh.vocabularyDigest = try data.vocabularyDigest()
+        let resumed = try folder.resume(into: model, optimizer: optimizer, sameRun: {
+            $0.space == space && $0.subTransformer == subTransformer && $0.sourceVocabSize == vs && $0.targetVocabSize == vt
+        }, log: log)
+        // The data must still be the one the checkpoint learned: a folder prepared again in place
+        // with another vocabulary would silently change what every id means.
+        if let resumed { try resumed.checkVocabulary(of: data, checkpoint: saveDirectory.path) }
         // The batches, from where the checkpoint stopped (with bpe-dropout: that epoch's segmentation).
         let position = resumed.map { BatchPosition(epoch: $0.batchEpoch, index: $0.batchIndex) } ?? .start
         if let bpeDropout {
@@ -176,21 +151,6 @@ public final class Trainer {
         return batches
     }
 
-    /// Checkpoint files, newest first (by the update count in their names, then modification time).
-    static func checkpoints(in dir: URL) -> [URL] {
-        let files = (try? FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
-        func rank(_ u: URL) -> (Int, Date) {
-            let name = u.deletingPathExtension().lastPathComponent
-            let date = (try? u.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast
-            return (name == "checkpoint_last" ? 1 : 0, date)
-        }
-        return files.filter { $0.pathExtension == "safetensors" && $0.lastPathComponent.hasPrefix("checkpoint") && !$0.lastPathComponent.hasPrefix("checkpoint_best") }
-            .sorted { a, b in
-                let (ra, rb) = (rank(a), rank(b))
-                return ra.0 != rb.0 ? ra.0 > rb.0 : ra.1 > rb.1
-            }
-    }
-
     /// Validates every tracked SubTransformer; returns their mean loss.
     @discardableResult
     func validate() throws -> Double {
@@ -207,53 +167,11 @@ public final class Trainer {
         return total / Double(Swift.max(validationSubnets.count, 1))
     }
 
-    func save(_ name: String, alsoAsLast: Bool = true) throws {
+    func save(_ name: String) throws {
         state.rngState = context.rng.state
         state.batchEpoch = batches.position.epoch
         state.batchIndex = batches.position.index
-        let url = saveDirectory.appendingPathComponent(name)
-        try Checkpoint.save(to: url, model: model, optimizer: optimizer, state: state)
-        if alsoAsLast { try replaceCopy(of: url, as: "checkpoint_last.safetensors") }
-    }
-
-    func replaceCopy(of url: URL, as name: String) throws {
-        let fm = FileManager.default
-        let tmp = saveDirectory.appendingPathComponent(TemporaryFiles.name(for: name))
-        do {
-            try fm.copyItem(at: url, to: tmp)
-            try TemporaryFiles.sync(tmp.path)
-        } catch {
-            try? fm.removeItem(at: tmp)
-            throw TrainingError.invalid("cannot write \(name) in \(saveDirectory.path): \(error)")
-        }
-        guard rename(tmp.path, saveDirectory.appendingPathComponent(name).path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? fm.removeItem(at: tmp)
-            throw TrainingError.invalid("cannot write \(name) in \(saveDirectory.path): \(reason)")
-        }
-        try TemporaryFiles.sync(saveDirectory.path)
-    }
-
-    /// Deletes epoch/update checkpoints beyond keep-last-epochs / keep-last-updates.
-    func pruneCheckpoints() {
-        let fm = FileManager.default
-        let files = (try? fm.contentsOfDirectory(atPath: saveDirectory.path)) ?? []
-        func numbered(_ pattern: String) -> [(Int, String)] {
-            files.compactMap { f -> (Int, String)? in
-                guard f.hasSuffix(".safetensors") else { return nil }
-                let stem = String(f.dropLast(".safetensors".count))
-                let parts = stem.replacingOccurrences(of: "checkpoint", with: "").split(separator: "_")
-                if pattern == "epoch", parts.count == 1, let e = Int(parts[0]) { return (e, f) }
-                if pattern == "update", parts.count == 2, let u = Int(parts[1]) { return (u, f) }
-                return nil
-            }.sorted { $0.0 > $1.0 }
-        }
-        if config.keepLastEpochs >= 0 {
-            for (_, f) in numbered("epoch").dropFirst(config.keepLastEpochs) { try? fm.removeItem(atPath: saveDirectory.appendingPathComponent(f).path) }
-        }
-        if config.keepLastUpdates >= 0 {
-            for (_, f) in numbered("update").dropFirst(config.keepLastUpdates) { try? fm.removeItem(atPath: saveDirectory.appendingPathComponent(f).path) }
-        }
+        try folder.write(name, model: model, optimizer: optimizer, state: state)
     }
 
     var isFinished: Bool {
@@ -267,7 +185,7 @@ public final class Trainer {
     /// Trains until max-update, max-epoch or the time limit; returns the final state.
     @discardableResult
     public func run() throws -> CheckpointState {
-        defer { lock.release() }
+        defer { folder.release() }
         return try BLAS.$productPrecision.withValue(config.bf16 ? .bfloat16 : .float32) { try trainInPrecision() }
     }
 
@@ -360,8 +278,8 @@ public final class Trainer {
                                           Double(tokens) / Swift.max(seconds, 1e-9), formatDuration(eta)))
                     if config.saveIntervalUpdates > 0 && state.update % config.saveIntervalUpdates == 0 && !epochEnded {
                         state.trainingSeconds = secondsBefore + Date().timeIntervalSince(runStart)
-                        try save("checkpoint_\(state.epoch)_\(state.update).safetensors")
-                        pruneCheckpoints()
+                        try save(SaveFolder.updateName(epoch: state.epoch, update: state.update))
+                        folder.prune(keepLastEpochs: config.keepLastEpochs, keepLastUpdates: config.keepLastUpdates)
                     }
                 }
             }
@@ -387,10 +305,10 @@ public final class Trainer {
         }
         if !finished { state.epoch += 1 }  // the checkpoint resumes in the next epoch
         if finished || epoch % config.saveIntervalEpochs == 0 {
-            let name = finished ? "checkpoint_\(epoch)_\(state.update).safetensors" : "checkpoint\(epoch).safetensors"
+            let name = finished ? SaveFolder.updateName(epoch: epoch, update: state.update) : SaveFolder.epochName(epoch)
             try save(name)
-            if improved { try replaceCopy(of: saveDirectory.appendingPathComponent(name), as: "checkpoint_best.safetensors") }
-            pruneCheckpoints()
+            if improved { try folder.copy(name, as: SaveFolder.bestName) }
+            folder.prune(keepLastEpochs: config.keepLastEpochs, keepLastUpdates: config.keepLastUpdates)
         }
     }
 }

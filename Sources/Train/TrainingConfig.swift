@@ -47,14 +47,51 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         DropoutRates(dropout: Float(dropout), attentionDropout: Float(attentionDropout), activationDropout: Float(activationDropout))
     }
 
-    /// Every key this type reads, for validating overrides.
-    public static let keys: Set<String> = [
-        "max-tokens", "update-freq", "max-update", "max-epoch", "lr-scheduler", "lr", "max-lr", "warmup-updates",
-        "warmup-init-lr", "lr-period-updates", "adam-betas", "adam-eps", "weight-decay", "clip-norm", "dropout",
-        "attention-dropout", "activation-dropout", "label-smoothing", "bpe-dropout", "bpe-dropout-sides", "seed", "save-interval", "save-interval-updates",
-        "keep-last-epochs", "keep-last-updates", "validate-interval", "validation-random-subnets", "log-interval",
-        "max-consecutive-skips", "stop-time-minutes", "optimizer", "criterion", "bf16",
+    /// Every key this type reads, with what it does and its default (`hat train --help` prints
+    /// this table; HAT's names, hat-reference.md §8, plus ours).
+    public static let keyTable: [(key: String, help: String)] = [
+        ("max-tokens", "tokens per batch, padding included (4096)"),
+        ("update-freq", "batches accumulated per update (1)"),
+        ("max-update", "stop after this many updates (0: no limit)"),
+        ("max-epoch", "stop after this many epochs (0: no limit)"),
+        ("lr-scheduler", "inverse_sqrt (default), cosine or fixed"),
+        ("lr", "peak learning rate; the floor for cosine (0.0005)"),
+        ("max-lr", "cosine: the peak learning rate"),
+        ("warmup-updates", "linear warm-up updates (4000)"),
+        ("warmup-init-lr", "learning rate at the start of warm-up (1e-7)"),
+        ("lr-period-updates", "cosine: updates of one period (max-update - warmup-updates)"),
+        ("adam-betas", "Adam's betas ((0.9, 0.98))"),
+        ("adam-eps", "Adam's epsilon (1e-8)"),
+        ("weight-decay", "decoupled weight decay (0)"),
+        ("clip-norm", "gradient norm clipping (0: none)"),
+        ("dropout", "dropout (0.3)"),
+        ("attention-dropout", "attention dropout (0.1)"),
+        ("activation-dropout", "dropout after the FFN's ReLU (0)"),
+        ("label-smoothing", "label smoothing of the cross-entropy (0.1)"),
+        ("bpe-dropout", "BPE-dropout probability of the training text, every epoch (0)"),
+        ("bpe-dropout-sides", "both, source or target (both)"),
+        ("seed", "initialization, sampling, dropout and batch order (1)"),
+        ("save-interval", "checkpoint every N epochs (1)"),
+        ("save-interval-updates", "also every N updates (0: not)"),
+        ("keep-last-epochs", "epoch checkpoints kept (-1: all)"),
+        ("keep-last-updates", "update checkpoints kept (-1: all)"),
+        ("validate-interval", "validate every N epochs (1)"),
+        ("validation-random-subnets", "random SubTransformers validated per epoch besides the largest and smallest (2)"),
+        ("log-interval", "log every N updates (1)"),
+        ("max-consecutive-skips", "stop after N non-finite updates in a row (10)"),
+        ("stop-time-minutes", "validate, checkpoint and stop after M minutes of training (0: no limit)"),
+        ("optimizer", "adam (the only one; others are refused)"),
+        ("criterion", "label_smoothed_cross_entropy or cross_entropy"),
+        ("bf16", "multiply in bfloat16 with float32 sums (False)"),
     ]
+
+    /// Every key this type reads, for validating overrides.
+    public static let keys = Set(keyTable.map(\.key))
+
+    /// The key table as text for `hat train --help`.
+    public static var keyHelp: String {
+        keyTable.map { "  --\($0.key.padding(toLength: 27, withPad: " ", startingAt: 0)) \($0.help)" }.joined(separator: "\n")
+    }
 
     /// Keys that are switches: `--bf16` alone on the command line means true.
     public static let switchKeys: Set<String> = ["bf16"]

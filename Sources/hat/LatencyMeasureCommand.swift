@@ -178,6 +178,9 @@ struct LatencyDatasetCommand: ParsableCommand {
     @Option(help: "How many SubTransformers the CSV should hold.") var count: Int
     @Option(help: "Output CSV (appended to; an existing file's rows count as done).") var out: String
     @Option(help: "Seed of the SubTransformer sampling.") var seed: UInt64 = 1
+    @Flag(name: .customLong("allow-mixed-settings"),
+          help: "Add rows to an --out measured under other settings (CPU, kernels, threads, length, beam, method, space, seed) anyway.")
+    var allowMixedSettings = false
     @OptionGroup var options: MeasurementOptions
 
     func validate() throws { if count < 1 { throw ValidationError("--count must be at least 1") } }
@@ -192,14 +195,21 @@ struct LatencyDatasetCommand: ParsableCommand {
         let measurer = options.measurer
         // HAT's CSV has no room for how its rows were measured: that goes beside it. Rows added
         // under other settings than the file's first ones are allowed (the user may mean it) but said.
-        let provenance = options.provenance
+        var provenance = options.provenance
+        let (vs, vt) = try options.vocabularySizes()
+        let spaceDigest = SHA256.hex(try Foundation.Data(contentsOf: URL(fileURLWithPath: spacePath)))
+        provenance.sampling = "space sha256 \(spaceDigest.prefix(16)), seed \(seed), vocabularies \(vs)/\(vt)"
         if !FileManager.default.fileExists(atPath: out) {
             try provenance.write(besideDataset: out)
         } else if let earlier = MeasurementProvenance.read(besideDataset: out) {
             let changes = provenance.differences(from: earlier)
             if !changes.isEmpty {
-                print("warning: \(out) holds rows measured with other settings (\(changes.joined(separator: "; "))); "
-                    + "new rows will not be comparable to them. Use a new --out to keep datasets apart.")
+                let what = "\(out) holds rows measured with other settings (\(changes.joined(separator: "; ")))"
+                guard allowMixedSettings else {
+                    throw CommandError("\(what): rows measured now would not be comparable to them, so nothing was added. "
+                                       + "Use a new --out, or --allow-mixed-settings to add them anyway")
+                }
+                FileHandle.standardError.write(Foundation.Data("warning: \(what); adding rows anyway (--allow-mixed-settings)\n".utf8))
             }
         }  // else a dataset from before provenance files: its rows' settings are unknown, none is claimed
         var builder = LatencyDatasetBuilder(space: space, count: count, seed: seed, measurer: measurer)

@@ -20,6 +20,9 @@ struct TrainCommand: ParsableCommand {
         2020; 0.1 in the paper), a regularizer for small corpora (--bpe-dropout-sides source: the source \
         side only); --stop-time-minutes M ends the run \
         after M minutes of training.
+
+        Training keys (YAML or --key value):
+        \(TrainingConfig.keyHelp)
         """
     )
 

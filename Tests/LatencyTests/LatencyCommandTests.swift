@@ -72,18 +72,25 @@ struct LatencyCommandTests {
         let space = Oracle.repoRoot.appendingPathComponent("configs/builtin_tiny_space.yml").path
         let csv = f.folder.appendingPathComponent("lat.csv").path
         @discardableResult
-        func dataset(_ count: Int, threads: Int) throws -> String {
-            let r = try HATBinary.run(["latency", "dataset", "--space", space, "--vocab", "300", "--count", "\(count)",
-                                       "--seed", "4", "--command", f.script, "--out", csv, "--threads", "\(threads)"])
-            #expect(r.status == 0, "\(r.err)")
-            return r.out
+        func dataset(_ count: Int, threads: Int, seed: Int = 4, extra: [String] = [], succeeds: Bool = true) throws -> String {
+            let r = try HATBinary.runMerged(["latency", "dataset", "--space", space, "--vocab", "300", "--count", "\(count)",
+                                             "--seed", "\(seed)", "--command", f.script, "--out", csv, "--threads", "\(threads)"] + extra)
+            #expect((r.status == 0) == succeeds, "\(r.output)")
+            return r.output
         }
         try dataset(3, threads: 1)
-        // How the rows were measured is written beside HAT's CSV, and a resumed run under other
-        // settings says so.
+        // How the rows were measured is written beside HAT's CSV; a resumed run under other
+        // settings (threads, or another sampling seed) adds nothing unless told to.
         let provenance = try #require(MeasurementProvenance.read(besideDataset: csv))
         #expect(provenance.threads == 1 && provenance.method == f.script && provenance.iterations == 20)
-        let resumed = try dataset(5, threads: 2)
+        #expect(provenance.sampling?.contains("seed 4, vocabularies 300/300") == true, "\(String(describing: provenance.sampling))")
+        let csvBefore = try Data(contentsOf: URL(fileURLWithPath: csv))
+        let refused = try dataset(5, threads: 2, succeeds: false)
+        #expect(refused.contains("holds rows measured with other settings (threads 1 → 2)") && refused.contains("--allow-mixed-settings"), "\(refused)")
+        let reseeded = try dataset(5, threads: 1, seed: 9, succeeds: false)
+        #expect(reseeded.contains("seed 4") && reseeded.contains("seed 9"), "\(reseeded)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: csv)) == csvBefore, "a refused run adds no rows")
+        let resumed = try dataset(5, threads: 2, extra: ["--allow-mixed-settings"])
         #expect(resumed.contains("holds rows measured with other settings (threads 1 → 2)"), "\(resumed)")
         #expect(MeasurementProvenance.read(besideDataset: csv) == provenance, "the first rows' provenance is kept")
         let rows = try LatencyDataset(contentsOf: csv).rows

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import struct Train.TrainingConfig
 
 /// Bad input on the command line: every case must end the process normally with a message that
 /// names the option, key or file, never with a trap (a Swift precondition or overflow kills the
@@ -78,6 +79,14 @@ struct CommandLineErrorTests {
         #expect(!r.signaled, "\(what): killed by signal \(r.status): \(r.output.prefix(400))", sourceLocation: sourceLocation)
         #expect(r.status != 0, "\(what): exited 0: \(r.output.prefix(400))", sourceLocation: sourceLocation)
         for e in expected { #expect(r.output.contains(e), "\(what): no '\(e)' in: \(r.output.prefix(600))", sourceLocation: sourceLocation) }
+    }
+
+    @Test("hat train --help lists every training key the YAML and the command line take")
+    func trainHelpListsKeys() throws {
+        try #require(HATBinary.isAvailable, "build the hat binary first (swift build -c release)")
+        let r = try Self.hat(["train", "--help"])
+        #expect(r.status == 0)
+        for key in TrainingConfig.keys { #expect(r.output.contains("--\(key) "), "--\(key) missing from hat train --help") }
     }
 
     @Test("numbers out of range, impossible budgets and bad paths: a clear error naming the option or key, never a trap or a hang")

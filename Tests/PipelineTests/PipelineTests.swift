@@ -90,6 +90,10 @@ struct PipelineTests {
         // The report's table of found models gives the trained pick's BLEU.
         let report = try String(contentsOfFile: "\(out)/report.html", encoding: .utf8)
         #expect(report.contains("<th>BLEU</th>") && report.contains(String(format: "<td>%.2f</td>", results.bleu)))
+        // The same folder gives the same page, byte for byte, from two processes (no per-process ids).
+        let copies = [root.appendingPathComponent("r1.html").path, root.appendingPathComponent("r2.html").path]
+        for copy in copies { #expect(try HATBinary.run(["report", out, "--out", copy]).status == 0) }
+        #expect(try Foundation.Data(contentsOf: URL(fileURLWithPath: copies[0])) == Foundation.Data(contentsOf: URL(fileURLWithPath: copies[1])))
         // The latency CSV holds each SubTransformer once: header + 24 rows, as many as asked.
         let csv = Self.lines("\(out)/latency/latency.csv")
         #expect(csv.count == 25)

@@ -283,6 +283,31 @@ struct TrainerTests {
         _ = try Trainer(space: space, subTransformer: nil, data: data, config: config, saveDirectory: dir, log: { _ in })
     }
 
+    @Test("a dataset prepared again in place with another vocabulary is refused by resume, translation and search alike")
+    func vocabularyChangedInPlace() throws {
+        let root = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let dataDir = root.appendingPathComponent("data").path
+        _ = try BuiltinCorpus(seed: 1).prepare(output: dataDir, train: 300, valid: 30, test: 30, vocabularySize: 300)
+        let space = try SearchSpace(contentsOf: Self.spaceFile)
+        let file = try HATConfigFile(path: Self.spaceFile)
+        let config = try TrainingConfig(file: file, overrides: ["max-update": "2", "max-tokens": "400", "save-interval-updates": "2"])
+        let save = root.appendingPathComponent("run")
+        try Trainer(space: space, subTransformer: nil, data: PreparedDataset(directory: dataDir), config: config, saveDirectory: save,
+                    log: { _ in }).run()
+        let checkpoint = save.appendingPathComponent("checkpoint_last.safetensors").path
+        let state = try Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: checkpoint)), path: checkpoint)
+        #expect(state.vocabularyDigest == (try PreparedDataset(directory: dataDir).vocabularyDigest()))
+        // Same folder, same vocabulary size, another corpus: other pieces behind the same ids.
+        try FileManager.default.removeItem(atPath: dataDir)
+        _ = try BuiltinCorpus(seed: 2).prepare(output: dataDir, train: 300, valid: 30, test: 30, vocabularySize: 300)
+        let again = try TrainingConfig(file: file, overrides: ["max-update": "4", "max-tokens": "400"])
+        #expect {
+            try Trainer(space: space, subTransformer: nil, data: PreparedDataset(directory: dataDir), config: again, saveDirectory: save, log: { _ in })
+        } throws: { "\($0)".contains("does not have the vocabulary") }
+        #expect(throws: (any Error).self) { try state.checkVocabulary(of: PreparedDataset(directory: dataDir), checkpoint: checkpoint) }
+    }
+
     @Test("a validation pair longer than the model's positions is left out and counted, not a trap")
     func overlongValidationPairs() throws {
         let space = try SearchSpace(contentsOf: Self.spaceFile)
@@ -323,7 +348,7 @@ struct TrainerTests {
         #expect(trainer.state.update == 8, "resumed from update \(trainer.state.update)")
         #expect(messages.filter { $0.contains("skipping checkpoint") }.count == 2, "\(messages)")
         #expect(messages.contains { $0.contains("resuming from checkpoint_1_8.safetensors") })
-        trainer.lock.release()  // it never runs; the next trainer opens the same folder
+        trainer.folder.release()  // it never runs; the next trainer opens the same folder
 
         // None loads: the run stops, naming them, and leaves the folder (metrics included) as it was.
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".safetensors") }
