@@ -71,20 +71,17 @@ public struct BeamSearch: Sendable {
         }
         let decoder = decoders[0]
         var active = Array(0..<sources.count)               // sentence of each block of k rows
-        var scores = [Double](repeating: 0, count: sources.count * k)
-        var history = [[Int32]](repeating: [], count: sources.count * k)
-        var positional = [[Double]](repeating: [], count: sources.count * k)
-        var last = [Int32](repeating: eos, count: sources.count * k)
+        var rows = [LiveHypothesis](repeating: LiveHypothesis(score: 0, tokens: [], positionalScores: [], last: eos), count: sources.count * k)
         var finished = [[Hypothesis]](repeating: [], count: sources.count)
         var step = 0
         while !active.isEmpty {
-            let stepLogProbs = decoders.map { $0.step(last) }
+            let lastTokens = rows.map(\.last)
+            let stepLogProbs = decoders.map { $0.step(lastTokens) }
             // One member's log-probabilities are read in place (a copy of rows × vocabulary floats per step costs as much as the scan).
             let lprobs = stepLogProbs.count == 1 ? stepLogProbs[0].contiguous() : Tensor(Self.averageProbabilities(stepLogProbs.map { $0.toArray() }),
                                                                                          shape: stepLogProbs[0].shape)
             let vocab = lprobs.count / decoder.rows
-            var keepRows: [Int] = [], nextActive: [Int] = []
-            var nextScores: [Double] = [], nextHistory: [[Int32]] = [], nextPositional: [[Double]] = [], nextLast: [Int32] = []
+            var keepRows: [Int] = [], nextActive: [Int] = [], nextRows: [LiveHypothesis] = []
             for (slot, sentence) in active.enumerated() {
                 let forceEOS = step >= maxLens[sentence]
                 // The best 2k candidates (score, row, token) over this sentence's rows, kept sorted
@@ -95,7 +92,7 @@ public struct BeamSearch: Sendable {
                 let rowRange = step == 0 ? (slot * k)..<(slot * k + 1) : (slot * k)..<(slot * k + k)
                 let lp = lprobs.dataPointer
                 for row in rowRange {
-                    let base = row * vocab, rowScore = scores[row]
+                    let base = row * vocab, rowScore = rows[row].score
                     if rowScore == -.infinity { continue }
                     func consider(_ t: Int) {
                         let token = Int32(t)
@@ -128,32 +125,29 @@ public struct BeamSearch: Sendable {
                 for (rank, c) in candidates.enumerated() {
                     if c.token == eos {
                         if rank < k && finished[sentence].count < k {
-                            let length = Double(history[c.row].count + 1)
-                            finished[sentence].append(Hypothesis(tokens: history[c.row], score: c.score / pow(length, lengthPenalty),
-                                                                 positionalScores: positional[c.row] + [c.logProb]))
+                            let from = rows[c.row], length = Double(from.tokens.count + 1)
+                            finished[sentence].append(Hypothesis(tokens: from.tokens, score: c.score / pow(length, lengthPenalty),
+                                                                 positionalScores: from.positionalScores + [c.logProb]))
                         }
                     } else if continuing < k {
                         keepRows.append(c.row)
-                        nextScores.append(c.score)
-                        nextHistory.append(history[c.row] + [c.token])
-                        nextPositional.append(positional[c.row] + [c.logProb])
-                        nextLast.append(c.token)
+                        nextRows.append(rows[c.row].extended(by: c.token, logProb: c.logProb, score: c.score))
                         continuing += 1
                     }
                 }
                 let done = finished[sentence].count >= k || forceEOS || continuing == 0
                 if done {
                     keepRows.removeLast(continuing)
-                    nextScores.removeLast(continuing)
-                    nextHistory.removeLast(continuing)
-                    nextPositional.removeLast(continuing)
-                    nextLast.removeLast(continuing)
+                    nextRows.removeLast(continuing)
                 } else {
-                    // Fewer than k continuations (a tiny vocabulary): repeat the best to keep blocks of k rows.
+                    // Fewer than k continuations (a tiny vocabulary): repeat the best, never to be
+                    // chosen again (score -inf), to keep blocks of k rows.
                     for _ in continuing..<k {
                         let i = keepRows.count - continuing
-                        keepRows.append(keepRows[i]); nextScores.append(-.infinity); nextHistory.append(nextHistory[i])
-                        nextPositional.append(nextPositional[i]); nextLast.append(nextLast[i])
+                        keepRows.append(keepRows[i])
+                        var filler = nextRows[i]
+                        filler.score = -.infinity
+                        nextRows.append(filler)
                     }
                     nextActive.append(sentence)
                 }
@@ -161,10 +155,7 @@ public struct BeamSearch: Sendable {
             active = nextActive
             if active.isEmpty { break }
             for d in decoders { d.reorder(rows: keepRows) }
-            scores = nextScores
-            history = nextHistory
-            positional = nextPositional
-            last = nextLast
+            rows = nextRows
             step += 1
         }
         return finished.map { $0.sorted { $0.score > $1.score } }
@@ -191,6 +182,19 @@ public struct BeamSearch: Sendable {
             out[j] = top + logf(sum) - logM
         }
         return out
+    }
+}
+
+/// One row of the beam while decoding: the tokens so far, their log-probabilities and their sum.
+struct LiveHypothesis {
+    var score: Double
+    var tokens: [Int32]
+    var positionalScores: [Double]
+    /// The token the next decoder step reads (eos at the start, fairseq's convention).
+    var last: Int32
+
+    func extended(by token: Int32, logProb: Double, score: Double) -> LiveHypothesis {
+        LiveHypothesis(score: score, tokens: tokens + [token], positionalScores: positionalScores + [logProb], last: token)
     }
 }
 

@@ -115,8 +115,20 @@ public enum Checkpoint {
         }
         do {
             try state.space.validate()
+            if let sub = state.subTransformer { try state.space.check(sub, file: "\(path) (its SubTransformer)") }
         } catch {
             throw TrainingError.badCheckpoint("\(path): training state's search space is invalid: \(error)")
+        }
+        if state.space.shareAllEmbeddings && state.sourceVocabSize != state.targetVocabSize {
+            throw TrainingError.badCheckpoint("\(path): training state shares all embeddings between vocabularies of "
+                                              + "\(state.sourceVocabSize) and \(state.targetVocabSize) pieces")
+        }
+        guard state.rngState.count == 4, state.rngState.contains(where: { $0 != 0 }) else {
+            throw TrainingError.badCheckpoint("\(path): training state's random generator state is \(state.rngState), not four words (not all zero)")
+        }
+        guard state.update >= 0, state.epoch >= 1, state.batchEpoch >= 1, state.batchIndex >= 0, state.skippedUpdates >= 0 else {
+            throw TrainingError.badCheckpoint("\(path): training state's counters are out of range (update \(state.update), "
+                                              + "epoch \(state.epoch), batch \(state.batchEpoch)/\(state.batchIndex))")
         }
         return state
     }

@@ -283,7 +283,7 @@ struct TrainerTests {
         _ = try Trainer(space: space, subTransformer: nil, data: data, config: config, saveDirectory: dir, log: { _ in })
     }
 
-    @Test("a dataset prepared again in place with another vocabulary is refused by resume, translation and search alike")
+    @Test("a dataset prepared again in place with another vocabulary is refused on resume and by the check translation and search run")
     func vocabularyChangedInPlace() throws {
         let root = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
@@ -306,6 +306,79 @@ struct TrainerTests {
             try Trainer(space: space, subTransformer: nil, data: PreparedDataset(directory: dataDir), config: again, saveDirectory: save, log: { _ in })
         } throws: { "\($0)".contains("does not have the vocabulary") }
         #expect(throws: (any Error).self) { try state.checkVocabulary(of: PreparedDataset(directory: dataDir), checkpoint: checkpoint) }
+    }
+
+    @Test("a full disk (a file-size limit) stops training with a clear error and leaves the last good checkpoint as it was")
+    func fullDiskKeepsTheLastCheckpoint() throws {
+        guard HATBinary.isAvailable else { Issue.record("the hat binary is not built"); return }
+        let dir = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let save = dir.appendingPathComponent("run").path
+        func train(_ updates: Int, limitKB: Int?) throws -> (status: Int32, reason: Process.TerminationReason, output: String) {
+            let p = Process()
+            let command = [HATBinary.path, "train", "--config", Self.spaceFile, "--data", try Self.dataset.get(), "--save-dir", save,
+                           "--max-update", "\(updates)", "--save-interval-updates", "2", "--max-tokens", "1000", "--seed", "3"]
+                .map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+            // SIGXFSZ ignored, so a write past the limit fails with EFBIG as on a full disk.
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", (limitKB.map { "trap '' XFSZ; ulimit -f \($0); " } ?? "") + "exec " + command]
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            p.standardError = pipe
+            try p.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, p.terminationReason, output)
+        }
+        let first = try train(2, limitKB: nil)
+        try #require(first.status == 0, "\(first.output)")
+        let last = URL(fileURLWithPath: save).appendingPathComponent("checkpoint_last.safetensors")
+        let good = try Foundation.Data(contentsOf: last)
+        // Every checkpoint is larger than the limit: the next one cannot be written.
+        let limitKB = good.count / 1024 / 4
+        let full = try train(4, limitKB: limitKB)
+        #expect(full.reason == .exit && full.status != 0, "exit \(full.status) \(full.reason): \(full.output.suffix(800))")
+        #expect(full.output.contains("File too large") || full.output.contains("disk full") || full.output.contains("cannot write"),
+                "\(full.output.suffix(800))")
+        #expect(try Foundation.Data(contentsOf: last) == good, "checkpoint_last changed")
+        #expect(try SafeTensorsFile.read(from: last).names.isEmpty == false)
+        // With space again the same command resumes from it.
+        let resumed = try train(4, limitKB: nil)
+        #expect(resumed.status == 0 && resumed.output.contains("resuming from"), "\(resumed.output.suffix(800))")
+    }
+
+    @Test("a checkpoint whose training state was tampered with is refused by name before a model is built from it")
+    func hostileCheckpointStates() throws {
+        let space = try SearchSpace(contentsOf: Self.spaceFile)
+        let config = try TrainingConfig(file: HATConfigFile(path: Self.spaceFile), overrides: [:])
+        var rng = RandomGenerator(seed: 3)
+        let model = SuperTransformer(space: space, sourceVocabSize: 40, targetVocabSize: 40, rates: .none, rng: &rng)
+        let dir = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = dir.appendingPathComponent("good.safetensors")
+        let state = CheckpointState.start(space: space, subTransformer: nil, training: config, sourceVocabSize: 40, targetVocabSize: 40, data: nil)
+        try Checkpoint.save(to: good, model: model, optimizer: nil, state: state)
+        _ = try Checkpoint.loadModel(path: good.path)
+        let tampered: [(String, (inout CheckpointState) -> Void)] = [
+            ("random generator state", { $0.rngState = [0, 0, 0, 0] }),
+            ("random generator state", { $0.rngState = [1] }),
+            ("not a vocabulary size", { $0.sourceVocabSize = 1 << 40; $0.targetVocabSize = 1 << 40 }),
+            ("counters are out of range", { $0.batchEpoch = 0 }),
+            ("counters are out of range", { $0.update = -5 }),
+            ("search space is invalid", { $0.subTransformer = space.largest; $0.subTransformer!.encoderEmbedDim = 99_999 }),
+        ] + (space.shareAllEmbeddings ? [("shares all embeddings", { $0.targetVocabSize = 41 })] : [])
+        for (i, (phrase, change)) in tampered.enumerated() {
+            var bad = state
+            change(&bad)
+            var file = try SafeTensorsFile.read(from: good)
+            file.metadata["state"] = try Checkpoint.encode(bad)
+            let url = dir.appendingPathComponent("bad\(i).safetensors")
+            try file.write(to: url)
+            #expect { _ = try Checkpoint.loadModel(path: url.path) } throws: { error in
+                guard case TrainingError.badCheckpoint(let m) = error else { return false }
+                return m.contains(url.path) && m.contains(phrase)
+            }
+        }
     }
 
     @Test("a validation pair longer than the model's positions is left out and counted, not a trap")
