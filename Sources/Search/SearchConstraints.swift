@@ -64,7 +64,7 @@ public struct SearchConstraints: Codable, Hashable, Sendable, CustomStringConver
     public func violations(of m: CandidateMeasures) -> [String] {
         var out: [String] = []
         // A prediction that is not a number (a diverged predictor) meets no limit: NaN > l is false.
-        if let l = latencyMs, !m.predictedLatencyMs.isFinite {
+        if latencyMs != nil, !m.predictedLatencyMs.isFinite {
             out.append("predicted latency \(m.predictedLatencyMs) ms is not a number: the predictor is broken (retrain it)")
         } else if let l = latencyMs, m.predictedLatencyMs > l {
             out.append(String(format: "predicted latency %.4g ms > %@", m.predictedLatencyMs, Self.formatMs(l)))

@@ -202,4 +202,17 @@ struct ReportChartTests {
         #expect(svg.contains("text-anchor=\"start\" font-size=\"11\" fill=\"#d62728\">constraint 40ms"), "\(svg)")
         #expect(!svg.contains(">-0<"))
     }
+
+    @Test("names read from a folder's files are escaped in report.html")
+    func namesAreEscaped() throws {
+        let root = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let supernet = root.appendingPathComponent("supernet")
+        try FileManager.default.createDirectory(at: supernet, withIntermediateDirectories: true)
+        let hostile = "<script>alert(1)</script>"
+        let rows = [#"{"update": 1, "loss": 5.0}"#, #"{"update": 1, "loss": 4.0, "split": "valid", "subtransformer": "\#(hostile)"}"#]
+        try (rows.joined(separator: "\n") + "\n").write(to: supernet.appendingPathComponent("metrics.jsonl"), atomically: true, encoding: .utf8)
+        let html = try ReportPage(directory: root).trainingSection(folder: "supernet", title: "training")
+        #expect(!html.contains(hostile) && html.contains("&lt;script&gt;"), "\(html)")
+    }
 }
