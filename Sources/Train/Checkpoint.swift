@@ -45,12 +45,15 @@ public struct CheckpointState: Codable, Equatable, Sendable {
 
     /// Checks that `corpus` has the vocabulary this checkpoint was trained with (when it recorded one).
     public func checkVocabulary(of corpus: any BinarizedCorpus, checkpoint: String) throws {
-        guard let recorded = vocabularyDigest else { return }
-        let now = try corpus.vocabularyDigest()
-        guard now == recorded else {
-            throw TrainingError.invalid("\(corpus.directory) does not have the vocabulary \(checkpoint) was trained with (its vocabulary "
-                + "files changed since: prepared again in place?); its ids would mean other pieces. Give the dataset the model was trained on")
-        }
+        guard vocabularyDigest != nil else { return }
+        try checkVocabulary(digest: corpus.vocabularyDigest(), of: corpus.directory, checkpoint: checkpoint)
+    }
+
+    /// The same with the corpus's digest already computed.
+    public func checkVocabulary(digest: String, of directory: String, checkpoint: String) throws {
+        guard let recorded = vocabularyDigest, recorded != digest else { return }
+        throw TrainingError.invalid("\(directory) does not have the vocabulary \(checkpoint) was trained with (its vocabulary "
+            + "files changed since: prepared again in place?); its ids would mean other pieces. Give the dataset the model was trained on")
     }
 }
 

@@ -56,21 +56,27 @@ final class SaveFolder {
                 log: (String) -> Void) throws -> CheckpointState? {
         var unreadable: [String] = []
         for candidate in resumeCandidates {
+            let file: SafeTensorsFile, s: CheckpointState
             do {
-                let file = try SafeTensorsFile.read(from: candidate)
-                let s = try Checkpoint.readState(file, path: candidate.path)
-                guard sameRun(s) else {
-                    throw TrainingError.differentRun("\(candidate.path) is from a different run (space, SubTransformer or vocabulary differ): use another --save-dir")
-                }
-                try Checkpoint.load(file, path: candidate.path, into: model, optimizer: optimizer)
-                log("resuming from \(candidate.lastPathComponent): update \(s.update), epoch \(s.batchEpoch) batch \(s.batchIndex)")
-                return s
-            } catch TrainingError.differentRun(let message) {
-                throw TrainingError.differentRun(message)
+                file = try SafeTensorsFile.read(from: candidate)
+                s = try Checkpoint.readState(file, path: candidate.path)
             } catch {
                 unreadable.append("\(candidate.lastPathComponent): \(error)")
                 log("warning: skipping checkpoint \(candidate.lastPathComponent): \(error)")
+                continue
             }
+            guard sameRun(s) else {
+                throw TrainingError.differentRun("\(candidate.path) is from a different run (space, SubTransformer or vocabulary differ): use another --save-dir")
+            }
+            do {
+                try Checkpoint.load(file, path: candidate.path, into: model, optimizer: optimizer)
+            } catch {
+                unreadable.append("\(candidate.lastPathComponent): \(error)")
+                log("warning: skipping checkpoint \(candidate.lastPathComponent): \(error)")
+                continue
+            }
+            log("resuming from \(candidate.lastPathComponent): update \(s.update), epoch \(s.batchEpoch) batch \(s.batchIndex)")
+            return s
         }
         guard unreadable.isEmpty else {
             throw TrainingError.noLoadableCheckpoint("\(url.path) holds \(unreadable.count) checkpoint(s) and none loads:\n  "

@@ -89,13 +89,14 @@ public final class Trainer {
 
         var fresh = CheckpointState.start(space: space, subTransformer: subTransformer, training: config, sourceVocabSize: vs,
                                           targetVocabSize: vt, data: URL(fileURLWithPath: data.directory).standardizedFileURL.path)
-        fresh.vocabularyDigest = try data.vocabularyDigest()
+        let vocabularyDigest = try data.vocabularyDigest()
+        fresh.vocabularyDigest = vocabularyDigest
         let resumed = try folder.resume(into: model, optimizer: optimizer, sameRun: {
             $0.space == space && $0.subTransformer == subTransformer && $0.sourceVocabSize == vs && $0.targetVocabSize == vt
         }, log: log)
         // The data must still be the one the checkpoint learned: a folder prepared again in place
         // with another vocabulary would silently change what every id means.
-        if let resumed { try resumed.checkVocabulary(of: data, checkpoint: saveDirectory.path) }
+        if let resumed { try resumed.checkVocabulary(digest: vocabularyDigest, of: data.directory, checkpoint: saveDirectory.path) }
         // The batches, from where the checkpoint stopped (with bpe-dropout: that epoch's segmentation).
         let position = resumed.map { BatchPosition(epoch: $0.batchEpoch, index: $0.batchIndex) } ?? .start
         if let bpeDropout {
