@@ -377,8 +377,9 @@ private func smallGEMM(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, alpha: Fl
                                c.pointer + n0 * c.colStride, ldc)
         }
     }
-    // Two threads pay off once each has about a megabyte of weights to stream.
-    let perThread = Swift.max(64, (1 << 18) / Swift.max(k, 1))
+    // Two threads pay off once each has about half a megabyte of weights to stream (the engine's
+    // workers start a job in under a microsecond: Parallel.swift).
+    let perThread = Swift.max(64, (1 << 17) / Swift.max(k, 1))
     if ParallelSettings.threads > 1 && n >= 2 * perThread {
         parallelFor(n, minimumPerThread: perThread) { run($0) }
     } else {

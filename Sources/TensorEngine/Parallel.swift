@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 
 /// Splits `0..<count` into contiguous chunks and runs them on the available cores.
@@ -12,10 +13,27 @@ public func parallelFor(_ count: Int, minimumPerThread: Int = 32_768, _ body: (R
         return
     }
     let chunk = (count + threads - 1) / threads
-    DispatchQueue.concurrentPerform(iterations: threads) { t in
+    runTasks(threads) { t in
         let start = t * chunk
         let end = Swift.min(count, start + chunk)
         if start < end { body(start..<end) }
+    }
+}
+
+/// Runs body(0), …, body(tasks − 1) on the engine's worker threads (CKernels/thread_pool.c, which
+/// start the next job in well under a microsecond) and returns when all are done. At most one
+/// thread per core takes part (more tasks than cores share them). A call made while another job
+/// runs (from a task, or from another thread) runs on libdispatch instead.
+@usableFromInline
+func runTasks(_ tasks: Int, _ body: (Int) -> Void) {
+    withoutActuallyEscaping(body) { task in
+        var job = task
+        let ran = withUnsafeMutablePointer(to: &job) { pointer in
+            hat_pool_run(tasks, Swift.min(tasks, ParallelSettings.availableCores), { context, index in
+                context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(index)
+            }, pointer)
+        }
+        if ran != 0 { DispatchQueue.concurrentPerform(iterations: tasks, execute: task) }
     }
 }
 
@@ -35,7 +53,7 @@ func parallelChunks(_ count: Int, minimumPerThread: Int = 32_768, _ body: (Int, 
         return
     }
     let size = (count + chunks - 1) / chunks
-    DispatchQueue.concurrentPerform(iterations: chunks) { t in
+    runTasks(chunks) { t in
         let start = t * size
         let end = Swift.min(count, start + size)
         if start < end { body(t, start..<end) }

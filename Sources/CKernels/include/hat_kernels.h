@@ -36,6 +36,15 @@ void hat_sgemm_small_nt(long M, long N, long K, float alpha, const float *a, lon
 void hat_sgemm_small_nt_isa(int isa, long M, long N, long K, float alpha, const float *a, long lda,
                             const float *b, long ldb, float beta, float *c, long ldc);
 
+/// One task of a job for hat_pool_run: `index` in 0..<tasks.
+typedef void (*hat_pool_task_fn)(void *context, long index);
+
+/// Runs function(context, i) for i in 0..<tasks on the calling thread and up to threads − 1 of
+/// the engine's worker threads (thread_pool.c), and returns when all are done: 0. Returns −1
+/// without running anything when another job is in progress (a nested or concurrent call), so
+/// the caller can run the tasks another way.
+int hat_pool_run(long tasks, long threads, hat_pool_task_fn function, void *context);
+
 /// The index of the first x[i] > threshold (NaN never is), or n when there is none (first_above.c).
 long hat_first_above(const float *x, long n, float threshold);
 
