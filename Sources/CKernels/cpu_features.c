@@ -16,7 +16,11 @@ static int hardware_isa(void) {
     int isa = 0;
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__clang__) || defined(__GNUC__))
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) isa = 2;
+    // AVX512VL too: every AVX-512 CPU but the Xeon Phi has it, and without it the compiler keeps
+    // the small-M kernel's accumulators in 21 of the 32 vector registers (small_gemm.c).
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma"))
+        isa = 2;
     else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) isa = 1;
 #endif
     return isa;
