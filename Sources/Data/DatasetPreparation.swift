@@ -298,13 +298,23 @@ func parallelMap<T, R>(_ items: [T], _ transform: (T) -> R) -> [R] {
     let chunks = min(n / 500, 4 * ProcessInfo.processInfo.activeProcessorCount)
     var results = [R?](repeating: nil, count: n)
     results.withUnsafeMutableBufferPointer { out in
-        let out = out
         items.withUnsafeBufferPointer { input in
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let lo = n * c / chunks, hi = n * (c + 1) / chunks
-                for i in lo..<hi { out[i] = transform(input[i]) }
+            withoutActuallyEscaping(transform) { transform in
+                // Each chunk writes its own disjoint range of `out`.
+                let job = ChunkJob(input: input, output: out, transform: transform)
+                DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                    let lo = n * c / chunks, hi = n * (c + 1) / chunks
+                    for i in lo..<hi { job.output[i] = job.transform(job.input[i]) }
+                }
             }
         }
     }
     return results.map { $0! }
+}
+
+/// What `parallelMap`'s chunks share: they read `input` and write disjoint ranges of `output`.
+private struct ChunkJob<T, R>: @unchecked Sendable {
+    let input: UnsafeBufferPointer<T>
+    let output: UnsafeMutableBufferPointer<R?>
+    let transform: (T) -> R
 }

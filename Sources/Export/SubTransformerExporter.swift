@@ -47,7 +47,7 @@ public struct SubTransformerExporter {
         ((config.encoderLayerNum - attendedLayerCount)..<config.encoderLayerNum).map { "encoder_out.\($0)" }
     }
 
-    static let tokenShape = { (length: String) in [ONNX.ValueInfo.Dimension.symbolic("batch"), .symbolic(length)] }
+    static func tokenShape(_ length: String) -> [ONNX.ValueInfo.Dimension] { [.symbolic("batch"), .symbolic(length)] }
 
     // MARK: Graphs
 

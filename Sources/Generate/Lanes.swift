@@ -22,12 +22,17 @@ func mapInLanes<T>(_ count: Int, threads: Int = ParallelSettings.threads, finish
         }
     }
     let state = LaneState<T>(count: count)
-    DispatchQueue.concurrentPerform(iterations: lanes) { lane in
-        // The threads are shared out between the lanes: 3 threads in 2 lanes are 2 + 1.
-        ParallelSettings.withThreads(threads / lanes + (lane < threads % lanes ? 1 : 0)) {
-            while let i = state.take() {
-                let result = body(i)
-                state.store(result, at: i, finished: finished)
+    withoutActuallyEscaping(body) { body in
+        // `body` runs on several lanes at once by this function's contract; `finished` one call
+        // at a time, behind the state's lock.
+        let shared = UncheckedSendable((body: body, finished: finished))
+        DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+            // The threads are shared out between the lanes: 3 threads in 2 lanes are 2 + 1.
+            ParallelSettings.withThreads(threads / lanes + (lane < threads % lanes ? 1 : 0)) {
+                while let i = state.take() {
+                    let result = shared.value.body(i)
+                    state.store(result, at: i, finished: shared.value.finished)
+                }
             }
         }
     }

@@ -24,7 +24,7 @@ public final class PipelineRunner {
     private var state: PipelineState
     private var previousFingerprint = ""
 
-    public init(config: PipelineConfig, out: URL, stopAfter: PipelineStage? = nil, log: @escaping (String) -> Void = { print($0); fflush(stdout) }) throws {
+    public init(config: PipelineConfig, out: URL, stopAfter: PipelineStage? = nil, log: @escaping (String) -> Void = { print($0); fflush(nil) }) throws {
         self.config = config
         self.out = out
         self.stopAfter = stopAfter
@@ -96,15 +96,18 @@ public final class PipelineRunner {
             log("== \(stage.rawValue)")
         }
         let started = Date()
-        let summary: [String: String]
-        switch stage {
-        case .data: summary = try runData()
-        case .supernet: summary = try runSupernet(space)
-        case .latency: summary = try runLatency(space)
-        case .predictor: summary = try runPredictor()
-        case .search: summary = try runSearch(space)
-        case .train: summary = try runTrain(space)
-        case .test: summary = try runTest()
+        // Each stage runs on its own thread count (the config's, or the process's), so no
+        // stage inherits the one before it.
+        let summary: [String: String] = try BLAS.withComputeThreads(threads(for: stage)) {
+            switch stage {
+            case .data: return try runData()
+            case .supernet: return try runSupernet(space)
+            case .latency: return try runLatency(space)
+            case .predictor: return try runPredictor()
+            case .search: return try runSearch(space)
+            case .train: return try runTrain(space)
+            case .test: return try runTest()
+            }
         }
         let seconds = Date().timeIntervalSince(started)
         state.stages[stage.rawValue] = .init(fingerprint: fingerprint, finished: ISO8601DateFormatter().string(from: Date()),
@@ -171,6 +174,17 @@ public final class PipelineRunner {
 
     // MARK: Stages
 
+    /// The threads a stage computes on: the config's where it has a key, all of this process's
+    /// otherwise.
+    private func threads(for stage: PipelineStage) -> Int {
+        switch stage {
+        case .latency: return config.latencyThreads
+        case .search: return config.searchThreads
+        case .test: return config.testThreads
+        case .data, .supernet, .predictor, .train: return ParallelSettings.threads
+        }
+    }
+
     private func runData() throws -> [String: String] {
         let report: DatasetPreparation.Report
         switch config.data {
@@ -228,7 +242,6 @@ public final class PipelineRunner {
 
     private func runLatency(_ space: SearchSpace) throws -> [String: String] {
         let data = try PreparedDataset(directory: dataDirectory)
-        BLAS.setComputeThreads(config.latencyThreads)
         var builder = LatencyDatasetBuilder(space: space, count: config.latencySamples, seed: config.latencySeed,
                                             measurer: LatencyMeasurer(length: config.latencyLength, beam: config.latencyBeam,
                                                                       warmup: config.latencyWarmup, iterations: config.latencyIterations))
@@ -313,7 +326,6 @@ public final class PipelineRunner {
         runner.measureIterations = 20
         runner.measureThreads = config.latencyThreads
         runner.log = log
-        BLAS.setComputeThreads(config.searchThreads)
         let result = try runner.run()
         guard let chosen = result.front.first(where: { $0.constraint == constraints[0].label }) else {
             throw PipelineError.stage("search", "no SubTransformer was found for \(constraints[0].label)")
@@ -352,7 +364,6 @@ public final class PipelineRunner {
     }
 
     private func runTest() throws -> [String: String] {
-        BLAS.setComputeThreads(config.testThreads)
         let checkpoint = try testCheckpoint()
         let translator = try Translator.load(checkpoint: checkpoint, subTransformer: nil, data: dataDirectory,
                                              search: BeamSearch(beamSize: config.testBeam, lengthPenalty: config.testLengthPenalties[0],

@@ -27,7 +27,7 @@ public struct SearchRunner {
     public var measureIterations = 20
     /// Compute threads of that measurement: as the latency dataset was measured (`hat latency dataset` uses 1).
     public var measureThreads = 1
-    public var log: (String) -> Void = { print($0); fflush(stdout) }
+    public var log: (String) -> Void = { print($0); fflush(nil) }
 
     public init(supernet: String, predictor: LatencyPredictorSource, constraints: [SearchConstraints], directory: URL) {
         self.supernet = supernet
@@ -66,11 +66,12 @@ public struct SearchRunner {
         log(String(format: "search took %.1f s", seconds))
         var measured: [MeasuredLatencyCheck.Result] = []
         if measureWinners {
-            BLAS.setComputeThreads(measureThreads)
             log("measuring the found SubTransformers on this machine (HAT's method, \(measureIterations) runs, \(measureThreads) threads; \(BLAS.kernelDescription))")
-            measured = try MeasuredLatencyCheck.run(paretoURL: job.paretoURL, previous: previousFront, model: inputs.model,
-                                                    measurer: LatencyMeasurer(length: length, beam: beam, warmup: 5, iterations: measureIterations),
-                                                    log: log)
+            measured = try BLAS.withComputeThreads(measureThreads) {
+                try MeasuredLatencyCheck.run(paretoURL: job.paretoURL, previous: previousFront, model: inputs.model,
+                                             measurer: LatencyMeasurer(length: length, beam: beam, warmup: 5, iterations: measureIterations),
+                                             log: log)
+            }
         }
         return Result(outcomes: outcomes, front: try ParetoFront.read(job.paretoURL), measured: measured, seconds: seconds,
                       paretoURL: job.paretoURL)

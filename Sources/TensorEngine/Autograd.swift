@@ -44,12 +44,10 @@ public enum GradMode {
         precondition(pthread_key_create(&k, nil) == 0, "cannot create the grad-mode thread key")
         return k
     }()
-    /// Any non-nil value marks "disabled"; nil (the default on every thread) is "enabled".
-    private static let disabledMarker = UnsafeMutableRawPointer(bitPattern: 1)!
-
     public static var isEnabled: Bool {
         get { pthread_getspecific(key) == nil }
-        set { pthread_setspecific(key, newValue ? nil : disabledMarker) }
+        // Any non-nil value marks "disabled"; nil (the default on every thread) is "enabled".
+        set { pthread_setspecific(key, newValue ? nil : UnsafeMutableRawPointer(bitPattern: 1)) }
     }
 }
 

@@ -176,13 +176,28 @@ public enum BLAS {
     /// Sets OpenBLAS to one thread, once, the first time the engine splits a product itself.
     private static let openBLASSingleThreaded: Void = { setThreads(1) }()
 
-    /// Uses `n` threads for BLAS and for the engine's own parallel kernels. Decoding runs GEMMs
-    /// with a handful of rows, where a second thread costs more in synchronisation than it
-    /// gains (build-notes.md; docs/PERFORMANCE.md measures it).
+    /// Uses `n` threads for BLAS and for the engine's own parallel kernels, process-wide: what a
+    /// command's `--threads` sets once before its work. Library code that runs a stage on its own
+    /// thread count uses `withComputeThreads` instead.
     public static func setComputeThreads(_ n: Int) {
         precondition(n >= 1, "thread count must be at least 1")
         setThreads(ownProductThreads ? 1 : n)
         ParallelSettings.threads = n
+    }
+
+    /// Runs `body` with `n` threads for the engine's kernels on this thread (and OpenBLAS's, when
+    /// it splits products itself), and restores what was there before.
+    public static func withComputeThreads<T>(_ n: Int, _ body: () throws -> T) rethrows -> T {
+        precondition(n >= 1, "thread count must be at least 1")
+        #if canImport(CBLAS)
+        if !ownProductThreads {
+            let previous = openblas_get_num_threads()
+            openblas_set_num_threads(Int32(n))
+            defer { openblas_set_num_threads(previous) }
+            return try ParallelSettings.withThreads(n, body)
+        }
+        #endif
+        return try ParallelSettings.withThreads(n, body)
     }
 
     /// Whether products with few rows (decoder steps) run on the engine's own small-M kernels
@@ -209,7 +224,7 @@ public enum BLAS {
         let requested = getenv("HAT_GEMM").map { String(cString: $0) }
         let (choice, warning) = Float32GEMM.choose(environmentGEMM: requested, isaRequested: hat_kernel_isa_requested(),
                                                    isa: KernelISA.current)
-        if let warning { fputs(warning + "\n", stderr) }
+        if let warning { writeToStandardError(warning + "\n") }
         return choice
     }()
 
@@ -405,4 +420,11 @@ func addColumnSums(of m: MatrixRef, into y: UnsafeMutablePointer<Float>, beta: F
         cblas_sgemv(CblasRowMajor, CblasTrans, Int32(m.rows), Int32(m.cols), 1, m.pointer,
                     Int32(Swift.max(m.rowStride, m.cols, 1)), o.baseAddress!, 1, 1, y, 1)
     }
+}
+
+/// Writes `text` to the standard error stream (file descriptor 2: the C `stderr` variable is
+/// shared mutable state to Swift 6's checker).
+func writeToStandardError(_ text: String) {
+    var text = text
+    text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
 }

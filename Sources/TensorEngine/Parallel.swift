@@ -33,8 +33,19 @@ func runTasks(_ tasks: Int, _ body: (Int) -> Void) {
                 context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(index)
             }, pointer)
         }
-        if ran != 0 { DispatchQueue.concurrentPerform(iterations: tasks, execute: task) }
+        if ran != 0 {
+            // The tasks share what `body` captures by design (disjoint ranges of one buffer).
+            let shared = UncheckedSendable(task)
+            DispatchQueue.concurrentPerform(iterations: tasks) { shared.value($0) }
+        }
     }
+}
+
+/// A value handed to concurrent code whose safety the caller guarantees (disjoint writes, a
+/// closure documented as callable from several threads).
+public struct UncheckedSendable<Value>: @unchecked Sendable {
+    public let value: Value
+    public init(_ value: Value) { self.value = value }
 }
 
 /// How many chunks `parallelChunks` splits `count` items into (1 when it runs inline).

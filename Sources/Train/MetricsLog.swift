@@ -22,9 +22,10 @@ public final class MetricsLog {
             }
             try AtomicFile.write(kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n"), to: url)
         } else if lastUpdate == nil {
-            fm.createFile(atPath: url.path, contents: nil)  // a fresh run starts a fresh log
+            // A fresh run starts a fresh log (a failure shows when the file is opened below).
+            _ = fm.createFile(atPath: url.path, contents: nil)
         }
-        if !fm.fileExists(atPath: url.path) { fm.createFile(atPath: url.path, contents: nil) }
+        if !fm.fileExists(atPath: url.path) { _ = fm.createFile(atPath: url.path, contents: nil) }
         handle = try FileHandle(forWritingTo: url)
         try handle.seekToEnd()
     }
@@ -59,24 +60,24 @@ public final class ProgressPrinter {
     private var lastPlainLine = Date.distantPast
 
     public init(interval: TimeInterval = 10) {
-        isTerminal = isatty(fileno(stdout)) != 0
+        isTerminal = isatty(1) != 0  // standard output
         self.interval = interval
     }
 
     public func update(_ line: String) {
         if isTerminal {
             print("\r\u{1B}[2K" + line, terminator: "")
-            fflush(stdout)
+            fflush(nil)
         } else if Date().timeIntervalSince(lastPlainLine) >= interval {
             lastPlainLine = Date()
             print(line)
-            fflush(stdout)
+            fflush(nil)
         }
     }
 
     public func log(_ line: String) {
         if isTerminal { print("\r\u{1B}[2K", terminator: "") }
         print(line)
-        fflush(stdout)
+        fflush(nil)
     }
 }

@@ -29,7 +29,7 @@ struct PipelineCommand: ParsableCommand {
 
     func run() throws {
         try OutputPath.checkFolder(out, option: "--out")
-        setvbuf(stdout, nil, _IOLBF, 0)
+        lineBufferStandardOutput()
         let pipelineConfig = try PipelineConfig(path: config)
         let runner = try PipelineRunner(config: pipelineConfig, out: URL(fileURLWithPath: out),
                                         stopAfter: try stopAfter.map(PipelineStage.named))

@@ -72,7 +72,7 @@ struct SearchCommand: ParsableCommand {
 
     func run() throws {
         try OutputPath.checkFolder(out, option: "--out")
-        setvbuf(stdout, nil, _IOLBF, 0)  // progress lines in order with errors, also through a pipe
+        lineBufferStandardOutput()
         let evo = try evoConfig.map { path -> EvolutionConfigFile in
             let file = try HATConfigFile(path: path)
             warnAboutUnknownKeys(in: file)

@@ -76,7 +76,7 @@ struct PreparationTests {
             var prep = DatasetPreparation(splits: files, sourceLanguage: "en", targetLanguage: "syn", output: dir.appendingPathComponent(name).path)
             prep.vocabulary.vocabularySize = 300
             prep.vocabulary.modelType = type
-            try prep.run()
+            _ = try prep.run()
             outputs.append(prep.output)
         }
         for file in ["spm.model", "train.bin", "valid.bin", "train.en.txt"] {

@@ -73,7 +73,7 @@ struct PredictorTests {
         let dir = try Oracle.temporaryDirectory()
         func write(_ name: String, _ bytes: Data) -> String {
             let path = dir.appendingPathComponent(name).path
-            FileManager.default.createFile(atPath: path, contents: bytes)
+            #expect(FileManager.default.createFile(atPath: path, contents: bytes))
             return path
         }
         expectLatencyError(["nope.json", "not found"]) { _ = try PredictorFile.load(dir.appendingPathComponent("nope.json").path) }

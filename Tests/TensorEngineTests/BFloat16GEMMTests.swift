@@ -26,7 +26,7 @@ struct BFloat16GEMMTests {
     /// both parities), just above and below ties, the extremes, subnormals, infinities, zeros.
     static func roundingProbes(rng: inout RandomGenerator) -> [Float] {
         var v: [Float] = [0, -0, 1, -1, .infinity, -.infinity, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
-                          .leastNonzeroMagnitude, .leastNormalMagnitude, 1e-40, -3e-39, 65504, 3.4e38]
+                          .leastNonzeroMagnitude, .leastNormalMagnitude, Float(1e-40 as Double), Float(-3e-39 as Double), 65504, 3.4e38]
         for base: UInt32 in [0x3F80_0000, 0x3F81_0000, 0x4049_0000, 0xC2C8_0000, 0x0080_0000, 0x7F7F_0000] {
             for low: UInt32 in [0x8000, 0x7FFF, 0x8001, 0x0001, 0xFFFF] { v.append(Float(bitPattern: base | low)) }
         }
