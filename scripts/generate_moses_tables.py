@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes Sources/Data/MosesTables.swift: the data the Swift Moses tokenizer and detokenizer
+"""Writes Sources/Datasets/MosesTables.swift: the data the Swift Moses tokenizer and detokenizer
 need from sacremoses, so that the `hat` binary carries it (no resource files beside it).
 
 Usage: .venv-oracle/bin/python scripts/generate_moses_tables.py [OUT.swift]
@@ -25,7 +25,7 @@ import sacremoses
 from sacremoses import util
 from sacremoses.tokenize import MosesDetokenizer, MosesTokenizer
 
-OUT = sys.argv[1] if len(sys.argv) > 1 else "Sources/Data/MosesTables.swift"
+OUT = sys.argv[1] if len(sys.argv) > 1 else "Sources/Datasets/MosesTables.swift"
 LANGS = ["en", "de", "fr"]
 MAX = 0x110000
 

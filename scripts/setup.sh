@@ -41,6 +41,6 @@ fi
 # ... and scipy, the rank-correlation oracle of the latency tests.
 "$venv/bin/python" -c "import scipy" 2>/dev/null || "$venv/bin/pip" install -q scipy
 # ... and sacremoses and subword-nmt, the Moses and BPE oracles of the text-pipeline tests (pinned:
-# Sources/Data/MosesTables.swift is generated from sacremoses 0.2.0).
+# Sources/Datasets/MosesTables.swift is generated from sacremoses 0.2.0).
 "$venv/bin/python" -c "import sacremoses" 2>/dev/null || "$venv/bin/pip" install -q "sacremoses==0.2.0"
 "$venv/bin/python" -c "import subword_nmt" 2>/dev/null || "$venv/bin/pip" install -q "subword-nmt==0.3.8"

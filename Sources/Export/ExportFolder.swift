@@ -1,4 +1,4 @@
-import Data
+import Datasets
 import Foundation
 import Model
 
@@ -56,7 +56,7 @@ public enum ExportFolder {
     public static func isReplaceable(_ folder: URL) -> Bool {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return false }
         if entries.isEmpty { return true }
-        guard let data = try? Foundation.Data(contentsOf: folder.appendingPathComponent(descriptionFile)),
+        guard let data = try? Data(contentsOf: folder.appendingPathComponent(descriptionFile)),
               let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               json["format"] as? String == formatName else { return false }
         let listed = Set(json["files"] as? [String] ?? []).union(fixedFiles)
@@ -91,10 +91,10 @@ public enum ExportFolder {
         let encoder = ONNX.serialize(exporter.encoderGraph(), producerVersion: producer, metadata: metadata)
         let decoder = ONNX.serialize(exporter.decoderGraph(), producerVersion: producer, metadata: metadata)
         let step = ONNX.serialize(exporter.decoderStepGraph(), producerVersion: producer, metadata: metadata)
-        try Foundation.Data(encoder).write(to: folder.appendingPathComponent("encoder.onnx"))
-        try Foundation.Data(decoder).write(to: folder.appendingPathComponent("decoder.onnx"))
-        try Foundation.Data(step).write(to: folder.appendingPathComponent("decoder_step.onnx"))
-        try Foundation.Data(config.hatYAML(comment: "exported from \(source)").utf8).write(to: folder.appendingPathComponent("subtransformer.yml"))
+        try Data(encoder).write(to: folder.appendingPathComponent("encoder.onnx"))
+        try Data(decoder).write(to: folder.appendingPathComponent("decoder.onnx"))
+        try Data(step).write(to: folder.appendingPathComponent("decoder_step.onnx"))
+        try Data(config.hatYAML(comment: "exported from \(source)").utf8).write(to: folder.appendingPathComponent("subtransformer.yml"))
         var files = ["encoder.onnx", "decoder.onnx", "decoder_step.onnx", "subtransformer.yml"]
         for (name, url) in vocabulary?.files ?? [] {
             do {

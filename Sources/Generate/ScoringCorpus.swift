@@ -1,4 +1,4 @@
-import Data
+import Datasets
 
 /// Hypotheses and their line-aligned reference streams, checked once for every metric.
 ///

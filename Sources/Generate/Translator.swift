@@ -1,4 +1,4 @@
-import Data
+import Datasets
 import Foundation
 import Model
 import TensorEngine

@@ -1,4 +1,4 @@
-import Data
+import Datasets
 import Foundation
 
 /// `hat-bench text-pipeline LANG CODES FILE`: lines per second of the Moses tokenizer (HAT's

@@ -181,7 +181,7 @@ if which == "subtransformer-step" {
 if which == "text-pipeline" {
     let args = CommandLine.arguments
     guard args.count == 5 else {
-        FileHandle.standardError.write(Foundation.Data("usage: HATBenchmarks text-pipeline LANG CODES FILE\n".utf8))
+        FileHandle.standardError.write(Data("usage: HATBenchmarks text-pipeline LANG CODES FILE\n".utf8))
         exit(2)
     }
     try benchTextPipeline(language: args[2], codesPath: args[3], textPath: args[4])

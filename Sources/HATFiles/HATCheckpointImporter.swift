@@ -3,7 +3,7 @@ import Model
 import NN
 import TensorEngine
 import Train
-import Data
+import Datasets
 
 /// A HAT/fairseq checkpoint (SuperTransformer or SubTransformer, any torch.save layout) as a
 /// `hat` checkpoint: the same weights under our names, the space and training settings from its

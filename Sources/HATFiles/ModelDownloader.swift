@@ -1,4 +1,4 @@
-import Data
+import Datasets
 import Foundation
 
 /// Why a published model could not be downloaded: the model, what went wrong, what to do.
@@ -32,7 +32,7 @@ public struct DownloadsFile: Codable, Equatable, Sendable {
         let path = folder.appendingPathComponent(fileName).path
         guard FileManager.default.fileExists(atPath: path) else { return DownloadsFile() }
         do {
-            return try JSONDecoder().decode(DownloadsFile.self, from: Foundation.Data(contentsOf: URL(fileURLWithPath: path)))
+            return try JSONDecoder().decode(DownloadsFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
             throw ModelDownloadError("\(path) is not a downloads record this tool wrote (\(error.localizedDescription)); "
                                      + "move it away and rerun: the .pt files stay and are downloaded again (resuming) or checked")
@@ -44,7 +44,7 @@ public struct DownloadsFile: Codable, Equatable, Sendable {
     public func write(folder: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try AtomicFile.write(try encoder.encode(self) + Foundation.Data("\n".utf8), to: folder.appendingPathComponent(Self.fileName))
+        try AtomicFile.write(try encoder.encode(self) + Data("\n".utf8), to: folder.appendingPathComponent(Self.fileName))
     }
 }
 

@@ -1,6 +1,5 @@
 import Foundation
-import enum Data.AtomicFile
-import struct Data.SHA256
+import Datasets
 import Model
 import TensorEngine
 

@@ -1,5 +1,5 @@
 import Foundation
-import enum Data.AtomicFile
+import Datasets
 import Model
 
 /// Something that predicts a SubTransformer's latency (encoder + decoder mean, ms) from HAT's

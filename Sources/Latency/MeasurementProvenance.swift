@@ -1,4 +1,4 @@
-import Data
+import Datasets
 import Foundation
 import Generate
 import TensorEngine

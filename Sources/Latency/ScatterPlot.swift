@@ -1,5 +1,5 @@
 import Foundation
-import enum Data.AtomicFile
+import Datasets
 
 /// A self-contained SVG scatter plot of predicted against measured latency: square axes with
 /// ticks and labels, the y = x line, the ±10 % band, and a title with the metrics.

@@ -1,4 +1,4 @@
-import Data
+import Datasets
 import Export
 import Foundation
 import Generate
@@ -272,7 +272,7 @@ public final class PipelineRunner {
             for (m, p) in zip(part.latencies, predicted) { csv += "\(name),\(m),\(p)\n" }
             log("  \(name.padding(toLength: 6, withPad: " ", startingAt: 0))" + metrics[name]!.summary)
         }
-        try AtomicFile.write(Foundation.Data(csv.utf8), to: dir.appendingPathComponent("predictions.csv"))
+        try AtomicFile.write(Data(csv.utf8), to: dir.appendingPathComponent("predictions.csv"))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(metrics), to: dir.appendingPathComponent("metrics.json"))
@@ -331,7 +331,7 @@ public final class PipelineRunner {
             throw PipelineError.stage("search", "no SubTransformer was found for \(constraints[0].label)")
         }
         let yaml = try String(contentsOf: url(.search).appendingPathComponent(chosen.subtransformer), encoding: .utf8)
-        try AtomicFile.write(Foundation.Data(yaml.utf8), to: URL(fileURLWithPath: subTransformerYAML))
+        try AtomicFile.write(Data(yaml.utf8), to: URL(fileURLWithPath: subTransformerYAML))
         return ["subtransformer": subTransformerYAML, "constraint": chosen.constraint, "supernet_loss": String(format: "%.4f", chosen.loss),
                 "predicted_ms": String(format: "%.3f", chosen.predictedLatencyMs),
                 "measured_ms": chosen.measuredLatencyMs.map { String(format: "%.3f", $0) } ?? "",
@@ -377,7 +377,7 @@ public final class PipelineRunner {
         let dir = url(.test)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let hypPath = dir.appendingPathComponent("\(config.testSplit).hyp.txt")
-        try AtomicFile.write(Foundation.Data((hypotheses.joined(separator: "\n") + "\n").utf8), to: hypPath)
+        try AtomicFile.write(Data((hypotheses.joined(separator: "\n") + "\n").utf8), to: hypPath)
         let report = ScoreReport(corpus: try ScoringCorpus(hypotheses: hypotheses, references: [references]), metrics: [.bleu, .chrf])
         let bleu = report.results.first { $0.name == "BLEU" }!, chrf = report.results.first { $0.name != "BLEU" }!
         log(report.text(version: "hat"))

@@ -1,6 +1,5 @@
 import Foundation
-import enum Data.AtomicFile
-import struct Data.SHA256
+import Datasets
 
 /// `pipeline.json`: which stages have finished, with the fingerprint of the settings they ran
 /// with. A finished stage whose fingerprint still matches is skipped; one whose settings changed

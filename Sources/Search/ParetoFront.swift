@@ -1,5 +1,5 @@
 import Foundation
-import enum Data.AtomicFile
+import Datasets
 import Model
 
 /// One point of the latency/loss front: the best SubTransformer found for one constraint

@@ -1,6 +1,6 @@
 import Foundation
 
-/// JSON the way every search file is written and read (files are written with `Data.AtomicFile`).
+/// JSON the way every search file is written and read (files are written with `Datasets.AtomicFile`).
 enum SearchJSON {
     /// Sorted keys, so equal states give equal bytes.
     static func encoder(pretty: Bool = false) -> JSONEncoder {

@@ -1,7 +1,5 @@
 import Foundation
-import enum Data.AtomicFile
-import class Data.OutputLock
-import enum Data.TemporaryFiles
+import Datasets
 import Model
 
 /// A whole `hat search`: one search per constraint set, sharing one fitness cache, in one

@@ -1,5 +1,5 @@
 import Foundation
-import enum Data.AtomicFile
+import Datasets
 import Model
 
 /// What a search job's results depend on. A resumed job must have the same setup, or the

@@ -1,5 +1,5 @@
 import Foundation
-import enum Data.AtomicFile
+import Datasets
 
 /// Training metrics as JSON lines in the save directory (`metrics.jsonl`): one object per
 /// update (`update`, `loss`, `lr`, `tokens_per_s`, ...) and one per validated SubTransformer

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Data
+import Datasets
 import Foundation
 
 /// `hat data`: parallel corpora → SentencePiece vocabulary + binarized dataset folder.

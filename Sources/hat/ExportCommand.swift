@@ -1,5 +1,5 @@
 import ArgumentParser
-import Data
+import Datasets
 import Export
 import Foundation
 import Model

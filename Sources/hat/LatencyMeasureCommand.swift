@@ -1,5 +1,5 @@
 import ArgumentParser
-import Data
+import Datasets
 import Foundation
 import Latency
 import Model
@@ -197,7 +197,7 @@ struct LatencyDatasetCommand: ParsableCommand {
         // under other settings than the file's first ones are allowed (the user may mean it) but said.
         var provenance = options.provenance
         let (vs, vt) = try options.vocabularySizes()
-        let spaceDigest = SHA256.hex(try Foundation.Data(contentsOf: URL(fileURLWithPath: spacePath)))
+        let spaceDigest = SHA256.hex(try Data(contentsOf: URL(fileURLWithPath: spacePath)))
         provenance.sampling = "space sha256 \(spaceDigest.prefix(16)), seed \(seed), vocabularies \(vs)/\(vt)"
         if !FileManager.default.fileExists(atPath: out) {
             try provenance.write(besideDataset: out)
@@ -209,7 +209,7 @@ struct LatencyDatasetCommand: ParsableCommand {
                     throw CommandError("\(what): rows measured now would not be comparable to them, so nothing was added. "
                                        + "Use a new --out, or --allow-mixed-settings to add them anyway")
                 }
-                FileHandle.standardError.write(Foundation.Data("warning: \(what); adding rows anyway (--allow-mixed-settings)\n".utf8))
+                FileHandle.standardError.write(Data("warning: \(what); adding rows anyway (--allow-mixed-settings)\n".utf8))
             }
         }  // else a dataset from before provenance files: its rows' settings are unknown, none is claimed
         var builder = LatencyDatasetBuilder(space: space, count: count, seed: seed, measurer: measurer)

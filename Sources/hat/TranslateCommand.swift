@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Generate
-import Data
+import Datasets
 import Model
 import TensorEngine
 import Train

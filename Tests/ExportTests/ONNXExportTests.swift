@@ -74,10 +74,10 @@ struct ONNXExportTests {
         let dir = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let encoderFile = dir.appendingPathComponent("encoder.onnx"), decoderFile = dir.appendingPathComponent("decoder.onnx")
-        try Foundation.Data(ONNX.serialize(exporter.encoderGraph(), producerVersion: "test")).write(to: encoderFile)
-        try Foundation.Data(ONNX.serialize(exporter.decoderGraph(), producerVersion: "test")).write(to: decoderFile)
+        try Data(ONNX.serialize(exporter.encoderGraph(), producerVersion: "test")).write(to: encoderFile)
+        try Data(ONNX.serialize(exporter.decoderGraph(), producerVersion: "test")).write(to: decoderFile)
         let stepFile = dir.appendingPathComponent("decoder_step.onnx")
-        try Foundation.Data(ONNX.serialize(exporter.decoderStepGraph(), producerVersion: "test")).write(to: stepFile)
+        try Data(ONNX.serialize(exporter.decoderStepGraph(), producerVersion: "test")).write(to: stepFile)
         var file = SafeTensorsFile()
         try file.add("src_tokens", int64s: src.map(Int64.init), shape: [b, s])
         try file.add("prev_output_tokens", int64s: prev.map(Int64.init), shape: [b, t])
@@ -123,18 +123,18 @@ struct ExportFolderTests {
         defer { try? FileManager.default.removeItem(at: root) }
         let folder = root.appendingPathComponent("onnx")
         let spm = root.appendingPathComponent("spm.model")
-        try Foundation.Data("not really a model".utf8).write(to: spm)
+        try Data("not really a model".utf8).write(to: spm)
         try ExportFolder.write(model: model, config: space.largest, vocabulary: .sentencePiece(spm), source: "test", to: folder)
-        let first = try Foundation.Data(contentsOf: folder.appendingPathComponent("decoder_step.onnx"))
+        let first = try Data(contentsOf: folder.appendingPathComponent("decoder_step.onnx"))
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("spm.model").path))
         // Again, another SubTransformer and no vocabulary: the old spm.model and graphs are gone.
         try ExportFolder.write(model: model, config: space.smallest, vocabulary: nil, source: "test", to: folder)
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("spm.model").path))
-        #expect(try Foundation.Data(contentsOf: folder.appendingPathComponent("decoder_step.onnx")) != first)
-        let json = try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: folder.appendingPathComponent("export.json"))) as! [String: Any]
+        #expect(try Data(contentsOf: folder.appendingPathComponent("decoder_step.onnx")) != first)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("export.json"))) as! [String: Any]
         #expect(Set(json["files"] as! [String]) == Set(try FileManager.default.contentsOfDirectory(atPath: folder.path)))
         // A user's file in it: refused, nothing changed, no temporary folder left beside it.
-        try Foundation.Data("mine".utf8).write(to: folder.appendingPathComponent("notes.txt"))
+        try Data("mine".utf8).write(to: folder.appendingPathComponent("notes.txt"))
         let before = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
         #expect { try ExportFolder.write(model: model, config: space.largest, vocabulary: nil, source: "test", to: folder) }
             throws: { "\($0)".contains("not an earlier export's") }

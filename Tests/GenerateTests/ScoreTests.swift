@@ -1,4 +1,4 @@
-import Data
+import Datasets
 import Foundation
 import Generate
 import TestSupport
@@ -68,7 +68,7 @@ struct ScoreTests {
         let manifestPath = dir.appendingPathComponent("manifest.json")
         try JSONSerialization.data(withJSONObject: manifest).write(to: manifestPath)
         let output = try JSONDecoder().decode(
-            OracleOutput.self, from: Foundation.Data(try Oracle.run("sacrebleu_oracle.py", [manifestPath.path]).utf8))
+            OracleOutput.self, from: Data(try Oracle.run("sacrebleu_oracle.py", [manifestPath.path]).utf8))
 
         var maxBLEUDiff = 0.0, maxCHRFDiff = 0.0, comparisons = 0
         for c in cases {
@@ -179,7 +179,7 @@ struct ScoreTests {
         #expect(throws: DataError.missingFile(path: missing)) { try ScoringCorpus.read(hypothesisFile: hyp, referenceFiles: [missing]) }
 
         let bad = dir.appendingPathComponent("bad.txt").path
-        try Foundation.Data([0x6F, 0x6B, 0x0A, 0x62, 0x61, 0x64, 0xFF, 0x0A]).write(to: URL(fileURLWithPath: bad))
+        try Data([0x6F, 0x6B, 0x0A, 0x62, 0x61, 0x64, 0xFF, 0x0A]).write(to: URL(fileURLWithPath: bad))
         #expect(throws: DataError.invalidUTF8(path: bad, line: 2)) { try ScoringCorpus.read(hypothesisFile: bad, referenceFiles: [ref]) }
     }
 
@@ -216,7 +216,7 @@ struct ScoreTests {
         #expect(ok.out == report.text(version: lines[1].components(separatedBy: "version:").last!) + "\n")
 
         let json = try hat(["--hyp", hyp, "--ref", ref, "--json", "--metrics", "chrf"])
-        let objects = try JSONSerialization.jsonObject(with: Foundation.Data(json.out.utf8)) as? [[String: Any]]
+        let objects = try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [[String: Any]]
         #expect(objects?.first?["name"] as? String == "chrF2")
         #expect(objects?.first?["nc"] as? String == "6")
 
@@ -227,6 +227,6 @@ struct ScoreTests {
     }
 
     private func write(_ lines: [String], to path: String) throws {
-        try Foundation.Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
     }
 }

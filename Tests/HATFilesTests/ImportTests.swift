@@ -6,7 +6,7 @@ import TestSupport
 import Train
 import Generate
 import Search
-import Data
+import Datasets
 @testable import HATFiles
 
 /// `hat import` end to end: a checkpoint written by torch.save is imported, our checkpoint is loaded

@@ -29,7 +29,7 @@ struct ModelDownloadTests {
             process.standardInput = input
             try process.run()
             // The first line of its output is the port it bound.
-            var line = Foundation.Data()
+            var line = Data()
             while !line.contains(UInt8(ascii: "\n")) {
                 let chunk = out.fileHandleForReading.availableData
                 if chunk.isEmpty { break }
@@ -44,7 +44,7 @@ struct ModelDownloadTests {
 
         /// Serves `bytes` as NAME.pt.
         func serve(_ name: String, _ bytes: [UInt8]) throws {
-            try Foundation.Data(bytes).write(to: folder.appendingPathComponent(name + ".pt"))
+            try Data(bytes).write(to: folder.appendingPathComponent(name + ".pt"))
         }
 
         /// "PATH RANGE STATUS" per request so far.
@@ -85,7 +85,7 @@ struct ModelDownloadTests {
     static let sub = ModelCatalog.model(named: "HAT_iwslt14deen_titanxp@45.6ms_bleu@33.4")!
     static let supernet = ModelCatalog.model(named: "HAT_iwslt14deen_super_space1")!
 
-    func contents(_ url: URL) -> [UInt8]? { (try? Foundation.Data(contentsOf: url)).map { [UInt8]($0) } }
+    func contents(_ url: URL) -> [UInt8]? { (try? Data(contentsOf: url)).map { [UInt8]($0) } }
     func exists(_ url: URL) -> Bool { FileManager.default.fileExists(atPath: url.path) }
 
     @Test("a fresh download: NAME.pt with the server's bytes, no .part, size and SHA-256 in downloads.json; a second run skips it without a request")
@@ -123,7 +123,7 @@ struct ModelDownloadTests {
         try server.serve(Self.supernet.name, bytes)
         let dir = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try Foundation.Data(bytes[..<70_000]).write(to: dir.appendingPathComponent(Self.supernet.name + ".pt.part"))
+        try Data(bytes[..<70_000]).write(to: dir.appendingPathComponent(Self.supernet.name + ".pt.part"))
 
         let outcome = try ModelDownloader(folder: dir, baseURL: server.base).download(Self.supernet)
         guard case .downloaded(let record, let resumedFrom) = outcome else { Issue.record("expected a download"); return }
@@ -193,7 +193,7 @@ struct ModelDownloadTests {
         try server.serve(Self.sub.name, bytes)
         let dir = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try Foundation.Data(bytes[..<10_000]).write(to: dir.appendingPathComponent(Self.sub.name + ".pt.part"))
+        try Data(bytes[..<10_000]).write(to: dir.appendingPathComponent(Self.sub.name + ".pt.part"))
         guard case .downloaded(_, let resumedFrom) = try ModelDownloader(folder: dir, baseURL: server.base).download(Self.sub) else {
             Issue.record("expected a download"); return
         }
@@ -213,13 +213,13 @@ struct ModelDownloadTests {
         let part = dir.appendingPathComponent(Self.sub.name + ".pt.part"), final = dir.appendingPathComponent(Self.sub.name + ".pt")
         let downloader = ModelDownloader(folder: dir, baseURL: server.base)
 
-        try Foundation.Data(bytes).write(to: part)
+        try Data(bytes).write(to: part)
         _ = try downloader.download(Self.sub)
         #expect(contents(final) == bytes)
         #expect(server.requests == ["/\(Self.sub.name).pt bytes=40000- 416"])
 
         try FileManager.default.removeItem(at: final)
-        try Foundation.Data(bytes + [1, 2, 3]).write(to: part)
+        try Data(bytes + [1, 2, 3]).write(to: part)
         _ = try downloader.download(Self.sub)
         #expect(contents(final) == bytes)
         #expect(server.requests.suffix(2) == ["/\(Self.sub.name).pt bytes=40003- 416", "/\(Self.sub.name).pt - 200"])
@@ -238,7 +238,7 @@ struct ModelDownloadTests {
         var damaged = bytes
         damaged[30_000] ^= 0xff
         let final = dir.appendingPathComponent(Self.sub.name + ".pt")
-        try Foundation.Data(damaged).write(to: final)
+        try Data(damaged).write(to: final)
 
         guard case .downloaded(_, let resumedFrom) = try downloader.download(Self.sub) else { Issue.record("expected a download"); return }
         #expect(resumedFrom == 0)
@@ -254,7 +254,7 @@ struct ModelDownloadTests {
         let dir = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let final = dir.appendingPathComponent(Self.sub.name + ".pt")
-        try Foundation.Data(bytes).write(to: final)
+        try Data(bytes).write(to: final)
         let downloader = ModelDownloader(folder: dir, baseURL: server.base)
 
         // Not on the server: the check fails and the file is back under its name, unchanged.
@@ -314,7 +314,7 @@ struct ModelDownloadTests {
 
         let list = try HATBinary.run(["models", "list", "--task", "iwslt14.de-en", "--json"])
         #expect(list.status == 0)
-        let entries = try #require(try JSONSerialization.jsonObject(with: Foundation.Data(list.out.utf8)) as? [[String: Any]])
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(list.out.utf8)) as? [[String: Any]])
         #expect(entries.map { $0["name"] as? String } == ModelCatalog.models.filter { $0.task == .iwslt14DeEn }.map(\.name))
         #expect(entries.first?["params_m"] as? Double == 16.82)
         #expect(entries.last?["download_url"] as? String == "https://www.dropbox.com/s/yv0mn8ns36gxkhs/HAT_iwslt14deen_super_space1.pt?dl=1")

@@ -1,5 +1,5 @@
 import Foundation
-import struct Data.SHA256
+import Datasets
 import Testing
 import TestSupport
 @testable import Latency

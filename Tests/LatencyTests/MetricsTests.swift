@@ -48,7 +48,7 @@ struct MetricsTests {
         #expect(m.spearman.isNaN && m.kendall.isNaN)
         let json = String(decoding: try JSONEncoder().encode(m), as: UTF8.self)
         #expect(json.contains("\"spearman\":null") && json.contains("\"kendall\":null"), "\(json)")
-        let back = try JSONDecoder().decode(PredictionMetrics.self, from: Foundation.Data(json.utf8))
+        let back = try JSONDecoder().decode(PredictionMetrics.self, from: Data(json.utf8))
         #expect(back == m && back.rmse == 2 && back.count == 1)
         #expect(m.summary.contains("Spearman n/a"))
     }

@@ -53,9 +53,9 @@ struct CommandLineErrorTests {
         p.standardError = output
         p.standardInput = stdin
         try p.run()
-        stdin.fileHandleForWriting.write(Foundation.Data(input.utf8))
+        stdin.fileHandleForWriting.write(Data(input.utf8))
         try stdin.fileHandleForWriting.close()
-        nonisolated(unsafe) var bytes = Foundation.Data()
+        nonisolated(unsafe) var bytes = Data()
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
             bytes = output.fileHandleForReading.readDataToEndOfFile()

@@ -90,7 +90,7 @@ struct InputFuzzTests {
         let mutantsPerFile = 25
         var runs = 0, failures: [String] = []
         for (what, original, name, command) in cases {
-            let bytes = [UInt8](try Foundation.Data(contentsOf: URL(fileURLWithPath: original)))
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: original)))
             for m in 0..<mutantsPerFile {
                 var target = root.appendingPathComponent(name).path
                 if what == "binarized split" {
@@ -100,7 +100,7 @@ struct InputFuzzTests {
                     try FileManager.default.copyItem(atPath: f.data, toPath: copy.path)
                     target = copy.appendingPathComponent("valid.bin").path
                 }
-                try Foundation.Data(Self.mutate(bytes, seed: UInt64(m * 7919 + name.count))).write(to: URL(fileURLWithPath: target))
+                try Data(Self.mutate(bytes, seed: UInt64(m * 7919 + name.count))).write(to: URL(fileURLWithPath: target))
                 let arguments = command(target)
                 let r = try CommandLineErrorTests.hat(arguments, timeout: 60)
                 runs += 1

@@ -93,7 +93,7 @@ struct PipelineTests {
         // The same folder gives the same page, byte for byte, from two processes (no per-process ids).
         let copies = [root.appendingPathComponent("r1.html").path, root.appendingPathComponent("r2.html").path]
         for copy in copies { #expect(try HATBinary.run(["report", out, "--out", copy]).status == 0) }
-        #expect(try Foundation.Data(contentsOf: URL(fileURLWithPath: copies[0])) == Foundation.Data(contentsOf: URL(fileURLWithPath: copies[1])))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: copies[0])) == Data(contentsOf: URL(fileURLWithPath: copies[1])))
         // The latency CSV holds each SubTransformer once: header + 24 rows, as many as asked.
         let csv = Self.lines("\(out)/latency/latency.csv")
         #expect(csv.count == 25)

@@ -1,6 +1,6 @@
 import Foundation
 import Model
-import class Data.OutputLock
+import Datasets
 import Testing
 import TestSupport
 @testable import Search

@@ -1,4 +1,4 @@
-import Data
+import Datasets
 import Foundation
 import Model
 import Testing
@@ -102,7 +102,7 @@ struct SupernetSearchTests {
         try config.hatYAML().write(toFile: yaml, atomically: true, encoding: .utf8)
         let r = try HATBinary.run(["export", "--checkpoint", checkpoint, "--subtransformer", yaml, "--out", out])
         #expect(r.status == 0, "\(r.err)")
-        let info = try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: URL(fileURLWithPath: out + "/export.json"))) as? [String: Any]
+        let info = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/export.json"))) as? [String: Any]
         #expect(info?["padding_id"] as? Int == 1 && info?["eos_id"] as? Int == 2)
         #expect(try SubTransformerConfig(contentsOf: out + "/subtransformer.yml", superLayers: (space.encoderLayers, space.decoderLayers),
                                          qkvDim: space.qkvDim) == config)

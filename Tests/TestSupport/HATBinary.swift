@@ -29,7 +29,7 @@ public enum HATBinary {
             try stdin.fileHandleForWriting.close()
         }
         // Read standard error on another thread so neither pipe can fill up and block the child.
-        nonisolated(unsafe) var errorBytes = Foundation.Data()
+        nonisolated(unsafe) var errorBytes = Data()
         let group = DispatchGroup()
         group.enter()
         DispatchQueue.global().async {

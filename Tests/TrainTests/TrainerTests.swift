@@ -1,4 +1,4 @@
-import Data
+import Datasets
 import Foundation
 import Model
 import NN
@@ -268,7 +268,7 @@ struct TrainerTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         // PID 2^22 + 1 is above Linux's pid_max default range; our own PID is alive.
         let dead = ".checkpoint_last.safetensors.tmp-4194305-17", live = ".checkpoint_1_5.safetensors.tmp-\(getpid())-3"
-        for name in [dead, live, ".notes.tmp", "mine.txt"] { try Foundation.Data("x".utf8).write(to: dir.appendingPathComponent(name)) }
+        for name in [dead, live, ".notes.tmp", "mine.txt"] { try Data("x".utf8).write(to: dir.appendingPathComponent(name)) }
         var messages: [String] = []
         let config = try TrainingConfig(file: file, overrides: ["max-update": "2", "max-tokens": "400"])
         let trainer = try Trainer(space: space, subTransformer: nil, data: data, config: config, saveDirectory: dir, log: { messages.append($0) })
@@ -333,14 +333,14 @@ struct TrainerTests {
         let first = try train(2, limitKB: nil)
         try #require(first.status == 0, "\(first.output)")
         let last = URL(fileURLWithPath: save).appendingPathComponent("checkpoint_last.safetensors")
-        let good = try Foundation.Data(contentsOf: last)
+        let good = try Data(contentsOf: last)
         // Every checkpoint is larger than the limit: the next one cannot be written.
         let limitKB = good.count / 1024 / 4
         let full = try train(4, limitKB: limitKB)
         #expect(full.reason == .exit && full.status != 0, "exit \(full.status) \(full.reason): \(full.output.suffix(800))")
         #expect(full.output.contains("File too large") || full.output.contains("disk full") || full.output.contains("cannot write"),
                 "\(full.output.suffix(800))")
-        #expect(try Foundation.Data(contentsOf: last) == good, "checkpoint_last changed")
+        #expect(try Data(contentsOf: last) == good, "checkpoint_last changed")
         #expect(try SafeTensorsFile.read(from: last).names.isEmpty == false)
         // With space again the same command resumes from it.
         let resumed = try train(4, limitKB: nil)
@@ -411,7 +411,7 @@ struct TrainerTests {
         // Newest are checkpoint_1_10 (end) and checkpoint_last; truncate both.
         for name in ["checkpoint_last.safetensors", "checkpoint_1_10.safetensors"] {
             let url = dir.appendingPathComponent(name)
-            let bytes = try Foundation.Data(contentsOf: url)
+            let bytes = try Data(contentsOf: url)
             try bytes.prefix(bytes.count / 2).write(to: url)
             try FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: url.path)
         }
@@ -427,10 +427,10 @@ struct TrainerTests {
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".safetensors") }
         for name in names {
             let url = dir.appendingPathComponent(name)
-            let bytes = try Foundation.Data(contentsOf: url)
+            let bytes = try Data(contentsOf: url)
             try bytes.prefix(100).write(to: url)
         }
-        let metrics = try Foundation.Data(contentsOf: dir.appendingPathComponent("metrics.jsonl"))
+        let metrics = try Data(contentsOf: dir.appendingPathComponent("metrics.jsonl"))
         let before = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
         #expect {
             try Trainer(space: space, subTransformer: nil, data: data, config: again, saveDirectory: dir, log: { _ in })
@@ -438,7 +438,7 @@ struct TrainerTests {
             guard case TrainingError.noLoadableCheckpoint(let m) = error else { return false }
             return m.contains("none loads") && m.contains("checkpoint_1_8.safetensors") && m.contains("Nothing was changed")
         }
-        #expect(try Foundation.Data(contentsOf: dir.appendingPathComponent("metrics.jsonl")) == metrics)
+        #expect(try Data(contentsOf: dir.appendingPathComponent("metrics.jsonl")) == metrics)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == before)
     }
 

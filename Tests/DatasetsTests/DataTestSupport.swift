@@ -1,5 +1,5 @@
 import Foundation
-@testable import Data
+@testable import Datasets
 
 /// Helpers shared by the data tests: temporary folders, the shared Multi30k files, the
 /// SentencePiece Python oracle.
@@ -30,7 +30,7 @@ enum DataTestSupport {
     @discardableResult
     static func write(_ lines: [String], to dir: URL, _ name: String) throws -> String {
         let path = dir.appendingPathComponent(name).path
-        try Foundation.Data(lines.map { $0 + "\n" }.joined().utf8).write(to: URL(fileURLWithPath: path))
+        try Data(lines.map { $0 + "\n" }.joined().utf8).write(to: URL(fileURLWithPath: path))
         return path
     }
 
@@ -38,7 +38,7 @@ enum DataTestSupport {
     @discardableResult
     static func write(bytes: [UInt8], to dir: URL, _ name: String) throws -> String {
         let path = dir.appendingPathComponent(name).path
-        try Foundation.Data(bytes).write(to: URL(fileURLWithPath: path))
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
         return path
     }
 
@@ -95,7 +95,7 @@ enum DataTestSupport {
             var ids: [[Int32]]
             var decoded: [String]
         }
-        let r = try JSONDecoder().decode(Result.self, from: Foundation.Data(contentsOf: URL(fileURLWithPath: output)))
+        let r = try JSONDecoder().decode(Result.self, from: Data(contentsOf: URL(fileURLWithPath: output)))
         return (r.vocab_size, r.specials, r.ids, r.decoded)
     }
 
@@ -111,7 +111,7 @@ enum DataTestSupport {
             var deterministic_total: Int
             var sampled_totals: [Int]
         }
-        let r = try JSONDecoder().decode(Result.self, from: Foundation.Data(contentsOf: URL(fileURLWithPath: output)))
+        let r = try JSONDecoder().decode(Result.self, from: Data(contentsOf: URL(fileURLWithPath: output)))
         return (r.deterministic_total, r.sampled_totals)
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Data
+@testable import Datasets
 
 @Suite("SubwordBPE: subword-nmt's apply_bpe, line for line")
 struct SubwordBPETests {
@@ -27,7 +27,7 @@ struct SubwordBPETests {
             if language == "en" { lines += Self.edgeLines }
             inputs[language] = lines
             let path = dir.appendingPathComponent("tok.\(language)")
-            try Foundation.Data(lines.map { $0 + "\n" }.joined().utf8).write(to: path)
+            try Data(lines.map { $0 + "\n" }.joined().utf8).write(to: path)
             arguments.append("\(language)=\(path.path)")
         }
         try DataTestSupport.runOracle("bpe_oracle.py", arguments)
@@ -36,7 +36,7 @@ struct SubwordBPETests {
             var segmented: [String: [String: [String]]]
             var removed: [String: [String]]
         }
-        let result = try JSONDecoder().decode(Result.self, from: Foundation.Data(contentsOf: dir.appendingPathComponent("result.json")))
+        let result = try JSONDecoder().decode(Result.self, from: Data(contentsOf: dir.appendingPathComponent("result.json")))
         #expect(Set(result.codes.keys) == ["v02", "v02-noheader", "v01", "v01-header"])
         let expectedVersion: [String: SubwordBPE.Version] = ["v02": .v0_2, "v02-noheader": .v0_1, "v01": .v0_1, "v01-header": .v0_1]
         for (name, path) in result.codes.sorted(by: { $0.key < $1.key }) {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Data
+@testable import Datasets
 
 @Suite("Preparation: hat data prepare")
 struct PreparationTests {
@@ -57,7 +57,7 @@ struct PreparationTests {
         let third = try prep.run()
         #expect(!third.upToDate && third.manifest.vocabulary.sourceSize == 350)
         // A damaged output redoes it.
-        try Foundation.Data("x".utf8).write(to: URL(fileURLWithPath: prep.output + "/valid.bin"))
+        try Data("x".utf8).write(to: URL(fileURLWithPath: prep.output + "/valid.bin"))
         #expect(try !prep.run().upToDate)
         #expect(try prep.run().upToDate)
         // --force redoes it.
@@ -80,8 +80,8 @@ struct PreparationTests {
             outputs.append(prep.output)
         }
         for file in ["spm.model", "train.bin", "valid.bin", "train.en.txt"] {
-            let a = try Foundation.Data(contentsOf: URL(fileURLWithPath: outputs[0] + "/" + file))
-            let b = try Foundation.Data(contentsOf: URL(fileURLWithPath: outputs[1] + "/" + file))
+            let a = try Data(contentsOf: URL(fileURLWithPath: outputs[0] + "/" + file))
+            let b = try Data(contentsOf: URL(fileURLWithPath: outputs[1] + "/" + file))
             #expect(a == b, "\(file) differs between two identical runs")
         }
         // The stabilized model still loads in the reference implementation.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Data
+@testable import Datasets
 
 @Suite("Multi30k")
 struct Multi30kTests {
@@ -76,8 +76,10 @@ struct Multi30kTests {
     }
 
     /// A real HTTP download (curl, HTTPFetch): Python's http.server serves a folder of files with
-    /// Multi30k's names (random bytes, 300 KB each: more than a pipe holds) on a free local port;
-    /// every file arrives byte for byte, and a missing file is an error naming curl's status.
+    /// Multi30k's names on a free local port. Random bytes (300 KB each: more than a pipe holds)
+    /// are refused by the checksum, naming the URL, and leave nothing behind; the published files,
+    /// re-compressed (other gzip bytes, same text), arrive and pass; a missing file is an error
+    /// naming curl's status; a downloaded file changed afterwards is refused on the next run.
     @Test func downloadOverHTTPFromALocalServer() throws {
         let dir = try DataTestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -85,7 +87,7 @@ struct Multi30kTests {
         try FileManager.default.createDirectory(at: served, withIntermediateDirectories: true)
         var generator = SystemRandomNumberGenerator()
         for name in Multi30k.fileNames(.enFr) {
-            try Foundation.Data((0..<300_000).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            try Data((0..<300_000).map { _ in UInt8.random(in: 0...255, using: &generator) })
                 .write(to: served.appendingPathComponent(name))
         }
         let python = FileManager.default.isExecutableFile(atPath: DataTestSupport.oraclePython)
@@ -108,23 +110,52 @@ struct Multi30kTests {
         server.standardInput = input
         try server.run()
         defer { try? input.fileHandleForWriting.close(); server.waitUntilExit() }
-        var portLine = Foundation.Data()
+        var portLine = Data()
         while !portLine.contains(UInt8(ascii: "\n")) {
             let chunk = output.fileHandleForReading.availableData
             if chunk.isEmpty { break }
             portLine.append(chunk)
         }
         let port = try #require(Int(String(decoding: portLine, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let refused = #expect(throws: DataError.self) {
+            _ = try Multi30k.download(.enFr, baseURL: "http://127.0.0.1:\(port)", to: downloaded.path, timeout: 30)
+        }
+        guard case .download(let url, let reason)? = refused else { Issue.record("unexpected \(String(describing: refused))"); return }
+        #expect(url == "http://127.0.0.1:\(port)/train.en.gz")
+        #expect(reason.contains("not Multi30k's published file") && reason.contains("--from"), "\(reason)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: downloaded.path).isEmpty)
+        let error = #expect(throws: DataError.self) { _ = try HTTPFetch.get("http://127.0.0.1:\(port)/no-such-file.gz", timeout: 10) }
+        #expect(error.map { "\($0)".contains("error: 404") } == true, "\(String(describing: error))")
+
+        guard DataTestSupport.hasMulti30k else { return }
+        let recompress = Process()
+        recompress.executableURL = URL(fileURLWithPath: python)
+        recompress.arguments = ["-c", """
+            import gzip, os, sys
+            for name in sys.argv[3:]:
+                text = gzip.decompress(open(os.path.join(sys.argv[1], name), "rb").read())
+                open(os.path.join(sys.argv[2], name), "wb").write(gzip.compress(text, compresslevel=1, mtime=12345))
+            """, DataTestSupport.multi30kDirectory, served.path] + Multi30k.fileNames(.enFr)
+        try recompress.run()
+        recompress.waitUntilExit()
+        #expect(recompress.terminationStatus == 0)
         let files = try Multi30k.download(.enFr, baseURL: "http://127.0.0.1:\(port)", to: downloaded.path, timeout: 30)
         #expect(files.count == 3)
         for name in Multi30k.fileNames(.enFr) {
-            let original = try Foundation.Data(contentsOf: served.appendingPathComponent(name))
-            let copy = try Foundation.Data(contentsOf: downloaded.appendingPathComponent(name))
-            #expect(copy == original, "\(name) arrived changed")
+            let published = try Data(contentsOf: URL(fileURLWithPath: DataTestSupport.multi30kDirectory).appendingPathComponent(name))
+            let served = try Data(contentsOf: served.appendingPathComponent(name))
+            let copy = try Data(contentsOf: downloaded.appendingPathComponent(name))
+            #expect(copy == served && copy != published, "\(name): the re-compressed file must arrive as served")
         }
         #expect(DataTestSupport.leftovers(in: downloaded).isEmpty)
-        let error = #expect(throws: DataError.self) { _ = try HTTPFetch.get("http://127.0.0.1:\(port)/no-such-file.gz", timeout: 10) }
-        #expect(error.map { "\($0)".contains("error: 404") } == true, "\(String(describing: error))")
+
+        // A kept download whose text changed is refused, naming the file.
+        let kept = downloaded.appendingPathComponent("val.fr.gz")
+        try Data("une ligne\n".utf8).write(to: kept)
+        let changed = #expect(throws: DataError.self) {
+            _ = try Multi30k.download(.enFr, baseURL: "http://127.0.0.1:\(port)", to: downloaded.path, timeout: 30)
+        }
+        #expect(changed.map { "\($0)".contains(kept.path) && "\($0)".contains("Delete it") } == true, "\(String(describing: changed))")
     }
 
     @Test func downloadFromAFileURLMirror() throws {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Data
+@testable import Datasets
 
 @Suite("Binarized dataset files")
 struct DatasetFileTests {
@@ -29,9 +29,9 @@ struct DatasetFileTests {
         let data = BatchingTests.randomDataset(20)
         let path = dir.appendingPathComponent("x.bin").path
         try data.write(to: path)
-        let bytes = [UInt8](try Foundation.Data(contentsOf: URL(fileURLWithPath: path)))
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         func expectCorrupt(_ damaged: [UInt8], vocabularySizes: (Int, Int)? = nil, _ reason: String) throws {
-            try Foundation.Data(damaged).write(to: URL(fileURLWithPath: path))
+            try Data(damaged).write(to: URL(fileURLWithPath: path))
             do {
                 _ = try TranslationDataset(path: path, vocabularySizes: vocabularySizes)
                 Issue.record("\(reason): must be rejected")

@@ -8,8 +8,8 @@ enum UniversalNewlineText {
     static func read(path: String) throws -> String {
         let url = URL(fileURLWithPath: path)
         guard FileManager.default.fileExists(atPath: path) else { throw DataError.missingFile(path: path) }
-        let data: Foundation.Data
-        do { data = try Foundation.Data(contentsOf: url) } catch {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
             throw DataError.unreadableFile(path: path, reason: error.localizedDescription)
         }
         guard let text = String(validating: data, as: UTF8.self) else {

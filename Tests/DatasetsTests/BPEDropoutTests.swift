@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Data
+@testable import Datasets
 
 /// BPE-dropout against SentencePiece: with probability 0 it must reproduce SentencePiece's
 /// deterministic encoding exactly; with p > 0 it must produce as many pieces as SentencePiece's own

@@ -164,7 +164,7 @@ public struct DatasetPreparation: Sendable {
     /// True when every output file the manifest lists exists with its recorded checksum.
     static func outputsIntact(_ manifest: DatasetManifest, directory: URL) -> Bool {
         for (name, sha) in manifest.files {
-            guard let data = try? Foundation.Data(contentsOf: directory.appendingPathComponent(name)), SHA256.hex(data) == sha else {
+            guard let data = try? Data(contentsOf: directory.appendingPathComponent(name)), SHA256.hex(data) == sha else {
                 return false
             }
         }
@@ -267,7 +267,7 @@ public struct DatasetPreparation: Sendable {
 
         var checksums: [String: String] = [:]
         for name in outputs {
-            checksums[name] = SHA256.hex(try Foundation.Data(contentsOf: URL(fileURLWithPath: folder.path(name))))
+            checksums[name] = SHA256.hex(try Data(contentsOf: URL(fileURLWithPath: folder.path(name))))
         }
         let manifest = DatasetManifest(
             createdBy: "\(createdBy) (format \(DatasetManifest.currentVersion))",

@@ -5,7 +5,7 @@ import Foundation
 /// one, never half of one (design.md, "Habits"). Every stage writes its files through this.
 public enum AtomicFile {
     /// The bytes reach the disk (fsync) before the rename, and the rename before this returns.
-    public static func write(_ data: Foundation.Data, to path: String) throws {
+    public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent()
         let temporary = folder.appendingPathComponent(TemporaryFiles.name(for: url.lastPathComponent)).path
@@ -24,13 +24,13 @@ public enum AtomicFile {
         try TemporaryFiles.sync(folder.path)
     }
 
-    public static func write(_ data: Foundation.Data, to url: URL) throws { try write(data, to: url.path) }
+    public static func write(_ data: Data, to url: URL) throws { try write(data, to: url.path) }
 
     public static func write(_ text: String, to path: String) throws {
-        try write(Foundation.Data(text.utf8), to: path)
+        try write(Data(text.utf8), to: path)
     }
 
-    public static func write(_ text: String, to url: URL) throws { try write(Foundation.Data(text.utf8), to: url.path) }
+    public static func write(_ text: String, to url: URL) throws { try write(Data(text.utf8), to: url.path) }
 }
 
 /// An output folder built under a hidden temporary sibling (`.NAME.tmp-PID-RANDOM`) and renamed

@@ -72,9 +72,9 @@ public struct TranslationDataset: Sendable {
     /// - Throws: `DataError.missingFile`, `.corruptDataset` naming the file and what is wrong.
     public init(path: String, vocabularySizes: (source: Int, target: Int)? = nil) throws {
         guard FileManager.default.fileExists(atPath: path) else { throw DataError.missingFile(path: path) }
-        let data: Foundation.Data
+        let data: Data
         do {
-            data = try Foundation.Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
             throw DataError.unreadableFile(path: path, reason: error.localizedDescription)
         }
@@ -167,7 +167,7 @@ public struct TranslationDataset: Sendable {
         for o in targetOffsets { put(UInt64(o)) }
         for t in sourceTokens { put(t) }
         for t in targetTokens { put(t) }
-        try AtomicFile.write(Foundation.Data(bytes), to: path)
+        try AtomicFile.write(Data(bytes), to: path)
     }
 }
 

@@ -24,9 +24,9 @@ public struct TextFile: Sendable {
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw DataError.unreadableFile(path: path, reason: "permission denied")
         }
-        let stored: Foundation.Data
+        let stored: Data
         do {
-            stored = try Foundation.Data(contentsOf: URL(fileURLWithPath: path))
+            stored = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
             throw DataError.unreadableFile(path: path, reason: error.localizedDescription)
         }

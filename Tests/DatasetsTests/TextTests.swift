@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Data
+@testable import Datasets
 
 @Suite("Text: normalization, reading, checksums")
 struct TextTests {
@@ -71,7 +71,7 @@ struct TextTests {
     func truncatedGzipIsUnreadableNotSilentlyShort() throws {
         let dir = try DataTestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let whole = try Foundation.Data(contentsOf: URL(fileURLWithPath: DataTestSupport.multi30kDirectory + "/val.en.gz"))
+        let whole = try Data(contentsOf: URL(fileURLWithPath: DataTestSupport.multi30kDirectory + "/val.en.gz"))
         let path = try DataTestSupport.write(bytes: Array(whole.prefix(whole.count / 2)), to: dir, "cut.en.gz")
         do {
             _ = try TextFile(path: path)

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import Data
+@testable import Datasets
 
 /// fairseq's data-bin splits, both index formats and several element types, against files written
 /// per fairseq's format by Tests/Oracle/fairseq_databin_oracle.py; and damaged files refused.

@@ -13,11 +13,11 @@ enum ModelFileStabilizer {
 
     static func stabilize(modelPath: String) throws {
         let url = URL(fileURLWithPath: modelPath)
-        let bytes = [UInt8](try Foundation.Data(contentsOf: url))
+        let bytes = [UInt8](try Data(contentsOf: url))
         guard let rewritten = try? rewrite(bytes, message: .model) else {
             throw DataError.vocabulary("\(modelPath): unexpected model file layout")
         }
-        if rewritten != bytes { try AtomicFile.write(Foundation.Data(rewritten), to: modelPath) }
+        if rewritten != bytes { try AtomicFile.write(Data(rewritten), to: modelPath) }
     }
 
     enum Message { case model, trainerSpec }

@@ -11,12 +11,12 @@ public enum HTTPFetch {
     public static let maxBytes = 1_000_000_000
 
     /// GET `address` (http, https or file); failures become `DataError.download` with curl's reason.
-    public static func get(_ address: String, timeout: TimeInterval) throws -> Foundation.Data {
+    public static func get(_ address: String, timeout: TimeInterval) throws -> Data {
         guard let url = URL(string: address), let scheme = url.scheme, ["http", "https", "file"].contains(scheme) else {
             throw DataError.download(url: address, reason: "not an http(s) URL")
         }
         if scheme == "file" {
-            do { return try Foundation.Data(contentsOf: url) } catch {
+            do { return try Data(contentsOf: url) } catch {
                 throw DataError.download(url: address, reason: error.localizedDescription)
             }
         }

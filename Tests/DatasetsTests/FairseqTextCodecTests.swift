@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import Data
+@testable import Datasets
 
 /// HAT's text pipeline end to end (Moses → BPE → fairseq dictionary, and back) against the same
 /// pipeline in Python: sacremoses, subword-nmt and fairseq's dictionary rules

@@ -1,5 +1,5 @@
 import Foundation
-@testable import Data
+@testable import Datasets
 
 /// Shared by the text-pipeline tests (Moses, subword-nmt BPE, fairseq dictionary): Multi30k's
 /// training lines, the sacremoses oracle's results (one run per language, shared by the
@@ -67,10 +67,10 @@ enum TextPipelineTestSupport {
             let dir = try DataTestSupport.temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: dir) }
             let input = dir.appendingPathComponent("input.txt")
-            try Foundation.Data(lines.map { $0 + "\n" }.joined().utf8).write(to: input)
+            try Data(lines.map { $0 + "\n" }.joined().utf8).write(to: input)
             let output = dir.appendingPathComponent("moses.json").path
             try DataTestSupport.runOracle("moses_oracle.py", [language, input.path, output, "5000"])
-            let oracle = try JSONDecoder().decode(MosesOracle.self, from: Foundation.Data(contentsOf: URL(fileURLWithPath: output)))
+            let oracle = try JSONDecoder().decode(MosesOracle.self, from: Data(contentsOf: URL(fileURLWithPath: output)))
             guard oracle.tokenized.count == lines.count else {
                 throw DataTestSupport.OracleFailure(description: "moses_oracle.py read \(oracle.tokenized.count) lines, not \(lines.count)")
             }

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Data
+@testable import Datasets
 
 @Suite("FairseqDictionary: dict.LANG.txt, encode_line and string as fairseq")
 struct FairseqDictionaryTests {
@@ -22,7 +22,7 @@ struct FairseqDictionaryTests {
             var ids: [[Int32]]
             var plain: [String], no_bpe: [String], escaped_unk: [String], with_eos: [String]
         }
-        let r = try JSONDecoder().decode(Result.self, from: Foundation.Data(contentsOf: dir.appendingPathComponent("result.json")))
+        let r = try JSONDecoder().decode(Result.self, from: Data(contentsOf: dir.appendingPathComponent("result.json")))
         let dict = try FairseqDictionary(path: r.dict)
         #expect(dict.count == r.symbols.count)
         #expect(dict.symbols.count == r.symbols.count && zip(dict.symbols, r.symbols).allSatisfy { $0.utf8.elementsEqual($1.utf8) })

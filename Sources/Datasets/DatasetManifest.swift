@@ -146,7 +146,7 @@ public struct DatasetManifest: Codable, Equatable, Sendable {
         }
         let manifest: DatasetManifest
         do {
-            manifest = try JSONDecoder().decode(DatasetManifest.self, from: Foundation.Data(contentsOf: URL(fileURLWithPath: path)))
+            manifest = try JSONDecoder().decode(DatasetManifest.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
             throw DataError.corruptDataset(path: path, reason: "unreadable manifest: \(error)")
         }
@@ -157,7 +157,7 @@ public struct DatasetManifest: Codable, Equatable, Sendable {
     }
 
     /// Pretty, key-sorted JSON (stable across runs).
-    public func encoded() throws -> Foundation.Data {
+    public func encoded() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(self)

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Data
+@testable import Datasets
 
 @Suite("MosesDetokenizer: sacremoses' detokenize, line for line")
 struct MosesDetokenizerTests {
