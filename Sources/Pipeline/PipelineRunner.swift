@@ -72,6 +72,7 @@ public final class PipelineRunner {
                 log("== \(stage.rawValue): --rerun, its earlier output moved to \(aside.lastPathComponent)")
             }
             state.stages[stage.rawValue] = nil
+            state.started?[stage.rawValue] = nil
         }
         if later.contains(.test), FileManager.default.fileExists(atPath: resultsURL.path) {
             try FileManager.default.moveItem(at: resultsURL, to: out.appendingPathComponent("results.replaced-\(stamp).json"))
@@ -92,9 +93,15 @@ public final class PipelineRunner {
                 return
             }
             log("== \(stage.rawValue): recorded as finished but its output is missing or invalid; running it again")
+        } else if let begun = state.started?[stage.rawValue] {
+            guard begun == fingerprint else { throw PipelineError.changedMidway(stage: stage.rawValue, path: url(stage).path) }
+            log("== \(stage.rawValue): resuming")
         } else {
             log("== \(stage.rawValue)")
         }
+        // Recorded before any work, so an interrupted stage is resumed only with these settings.
+        state.started = (state.started ?? [:]).merging([stage.rawValue: fingerprint]) { $1 }
+        try state.write(to: out.appendingPathComponent(PipelineState.fileName))
         let started = Date()
         // Each stage runs on its own thread count (the config's, or the process's), so no
         // stage inherits the one before it.
@@ -112,6 +119,7 @@ public final class PipelineRunner {
         let seconds = Date().timeIntervalSince(started)
         state.stages[stage.rawValue] = .init(fingerprint: fingerprint, finished: ISO8601DateFormatter().string(from: Date()),
                                              seconds: seconds, summary: summary, config: config.path)
+        state.started?[stage.rawValue] = nil
         try state.write(to: out.appendingPathComponent(PipelineState.fileName))
         log(String(format: "== %@ done in %.1f s: %@", stage.rawValue, seconds, describe(summary)))
     }

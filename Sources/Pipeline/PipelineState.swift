@@ -2,8 +2,10 @@ import Foundation
 import Datasets
 
 /// `pipeline.json`: which stages have finished, with the fingerprint of the settings they ran
-/// with. A finished stage whose fingerprint still matches is skipped; one whose settings changed
-/// is refused (its outputs are never overwritten silently). Written atomically after each stage.
+/// with, and which have started. A finished stage whose fingerprint still matches is skipped; one
+/// whose settings changed is refused (its outputs are never overwritten silently), and so is an
+/// interrupted one (its partial output would be resumed under other settings). Written
+/// atomically when a stage starts and when it finishes.
 public struct PipelineState: Codable, Sendable {
     public struct StageRecord: Codable, Sendable {
         /// SHA-256 of the stage's settings and the fingerprint of the stage before it.
@@ -21,6 +23,9 @@ public struct PipelineState: Codable, Sendable {
     /// The pipeline file of the latest run in this folder.
     public var config: String
     public var stages: [String: StageRecord] = [:]
+    /// The fingerprints of stages that have started and not finished (nil in files written before
+    /// it was recorded): an interrupted stage resumes only with the settings it started with.
+    public var started: [String: String]?
 
     public static let fileName = "pipeline.json"
 

@@ -155,6 +155,33 @@ struct PipelineTests {
         #expect(bad != 0 && message.contains("searching") && message.contains("stages: data, supernet"), "\(message)")
     }
 
+    @Test("an interrupted stage resumes only with the settings it started with")
+    func interruptedStageKeepsItsSettings() throws {
+        let root = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let config = try Self.miniConfig(in: root)
+        let out = root.appendingPathComponent("out").path
+        // Killed once the SuperTransformer has written a checkpoint (the stage is under way).
+        let killed = try Self.runAndKill(config, out: out) {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "\(out)/supernet")) ?? []).contains { $0.hasPrefix("checkpoint") }
+        }
+        try #require(killed, "the pipeline finished before it could be killed")
+        let state = try #require(try PipelineState.read(URL(fileURLWithPath: "\(out)/pipeline.json")))
+        #expect(state.stages["supernet"] == nil && state.started?["supernet"] != nil, "\(state)")
+        // Its settings change: resuming would continue the old run's checkpoints under new ones.
+        let original = try String(contentsOfFile: config, encoding: .utf8)
+        try original.replacingOccurrences(of: "warmup-updates: 20}\nlatency", with: "warmup-updates: 40}\nlatency")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let (refused, message) = try Self.run(config, out: out)
+        #expect(refused != 0 && message.contains("stage supernet was interrupted") && message.contains("--rerun supernet"), "\(message)")
+        // With the settings restored it resumes and finishes.
+        try original.write(toFile: config, atomically: true, encoding: .utf8)
+        let (resumed, output) = try Self.run(config, out: out, extra: ["--stop-after", "supernet"])
+        #expect(resumed == 0 && output.contains("== supernet: resuming") && output.contains("stopped after stage supernet"), "\(output)")
+        let finished = try #require(try PipelineState.read(URL(fileURLWithPath: "\(out)/pipeline.json")))
+        #expect(finished.stages["supernet"] != nil && finished.started?["supernet"] == nil, "\(finished)")
+    }
+
     @Test("pipeline files with mistakes are refused with the file and key named")
     func configErrors() throws {
         let root = try Oracle.temporaryDirectory()
