@@ -17,7 +17,7 @@ out=${OUT:-runs/searched-vs-baseline}
 updates=${UPDATES:-800}; save=${SAVE:-100}; iter=${ITER:-10}; pop=${POP:-40}; valid=${VALID:-250}; seed=${SEED:-1}; beam=${BEAM:-5}
 mkdir -p "$out"
 py=.venv-oracle/bin/python
-total() { $py -c "import json,sys; d=json.load(sys.stdin); print('%.3f' % (d['encoderMeanMs'] + d['decoderMeanMs']))"; }
+total() { $py -c "import json,sys; d=json.load(sys.stdin); print('%.3f' % (d['encoder_mean_ms'] + d['decoder_mean_ms']))"; }
 echo "# $(date -u +%FT%TZ) $(lscpu | grep 'Model name' | sed 's/ \+/ /g') load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # 1. The baseline's latency on this machine (HAT's method at LENGTH tokens, 30 by default: the length the predictor's dataset was measured at).

@@ -35,7 +35,7 @@ public struct FewShotExperiment {
         }
     }
 
-    public struct MeanStd: Sendable, CustomStringConvertible {
+    public struct MeanStd: Codable, Sendable, CustomStringConvertible {
         public var mean: Double
         public var std: Double
         public init(_ values: [Double]) {

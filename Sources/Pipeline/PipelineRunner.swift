@@ -20,6 +20,8 @@ public final class PipelineRunner {
     /// folders are moved aside to `FOLDER.replaced-TIME` (nothing is deleted) and their records dropped.
     public var rerunFrom: PipelineStage?
     public var log: (String) -> Void
+    /// Training's progress lines on standard error instead of standard output (`--json`).
+    public var progressToStandardError = false
 
     private var state: PipelineState
     private var previousFingerprint = ""
@@ -243,7 +245,7 @@ public final class PipelineRunner {
         }
         let training = try trainingConfig(config.supernet, section: "supernet")
         let trainer = try Trainer(space: space, subTransformer: nil, data: PreparedDataset(directory: dataDirectory), config: training,
-                                  saveDirectory: url(.supernet), log: log)
+                                  saveDirectory: url(.supernet), progress: ProgressPrinter(toStandardError: progressToStandardError), log: log)
         let final = try trainer.run()
         return ["checkpoint": supernetCheckpoint, "updates": "\(final.update)", "best_valid_loss": final.bestValidLoss.map { String(format: "%.4f", $0) } ?? ""]
     }
@@ -350,7 +352,8 @@ public final class PipelineRunner {
         let sub = try SubTransformerConfig(contentsOf: subTransformerYAML, superLayers: (space.encoderLayers, space.decoderLayers), qkvDim: space.qkvDim)
         let training = try trainingConfig(config.train, section: "train")
         let trainer = try Trainer(space: space, subTransformer: sub, data: PreparedDataset(directory: dataDirectory), config: training,
-                                  saveDirectory: url(.train), initFrom: config.trainMode == "finetune" ? supernetCheckpoint : nil, log: log)
+                                  saveDirectory: url(.train), initFrom: config.trainMode == "finetune" ? supernetCheckpoint : nil,
+                                  progress: ProgressPrinter(toStandardError: progressToStandardError), log: log)
         let final = try trainer.run()
         return ["checkpoint": subTransformerCheckpoint, "updates": "\(final.update)", "mode": config.trainMode,
                 "best_valid_loss": final.bestValidLoss.map { String(format: "%.4f", $0) } ?? ""]

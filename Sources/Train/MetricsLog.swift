@@ -57,27 +57,35 @@ public final class MetricsLog {
 public final class ProgressPrinter {
     public let isTerminal: Bool
     public let interval: TimeInterval
+    /// Standard error instead of standard output (a command whose result is JSON on stdout).
+    public let toStandardError: Bool
     private var lastPlainLine = Date.distantPast
 
-    public init(interval: TimeInterval = 10) {
-        isTerminal = isatty(1) != 0  // standard output
+    public init(interval: TimeInterval = 10, toStandardError: Bool = false) {
+        isTerminal = isatty(toStandardError ? 2 : 1) != 0
         self.interval = interval
+        self.toStandardError = toStandardError
     }
 
     public func update(_ line: String) {
         if isTerminal {
-            print("\r\u{1B}[2K" + line, terminator: "")
-            fflush(nil)
+            write("\r\u{1B}[2K" + line)
         } else if Date().timeIntervalSince(lastPlainLine) >= interval {
             lastPlainLine = Date()
-            print(line)
-            fflush(nil)
+            write(line + "\n")
         }
     }
 
     public func log(_ line: String) {
-        if isTerminal { print("\r\u{1B}[2K", terminator: "") }
-        print(line)
-        fflush(nil)
+        write((isTerminal ? "\r\u{1B}[2K" : "") + line + "\n")
+    }
+
+    private func write(_ text: String) {
+        if toStandardError {
+            FileHandle.standardError.write(Data(text.utf8))
+        } else {
+            print(text, terminator: "")
+            fflush(nil)
+        }
     }
 }

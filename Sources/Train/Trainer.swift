@@ -27,14 +27,16 @@ public final class Trainer {
     let metrics: MetricsLog
     /// The save folder: its lock, checkpoint names, writing, promotion and pruning.
     let folder: SaveFolder
-    let printer = ProgressPrinter()
+    let printer: ProgressPrinter
     let log: (String) -> Void
 
     /// Prepares a run. If `saveDirectory` holds checkpoints, resumes from the newest valid one
     /// (corrupt ones are reported and skipped); otherwise starts fresh, from `initFrom`'s
     /// weights when given (fine-tuning).
     public init(space: SearchSpace, subTransformer: SubTransformerConfig?, data: any BinarizedCorpus, config: TrainingConfig,
-                saveDirectory: URL, initFrom: String? = nil, log: @escaping (String) -> Void = { print($0) }) throws {
+                saveDirectory: URL, initFrom: String? = nil, progress: ProgressPrinter = ProgressPrinter(),
+                log: @escaping (String) -> Void = { print($0) }) throws {
+        self.printer = progress
         self.space = space
         self.subTransformer = subTransformer
         self.config = config

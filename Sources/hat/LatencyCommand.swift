@@ -30,14 +30,24 @@ private func plotPath(beside path: String, suffix: String) -> String {
     return url.deletingPathExtension().path + ".\(suffix).svg"
 }
 
-private func scoreAndPlot(_ predictor: any LatencyPredictor, on data: LatencyDataset, name: String, plot: String?, title: String) throws {
+/// A predictor scored on some rows (`--json` of evaluate and adapt).
+struct ScoredRows: Encodable {
+    var name: String
+    var metrics: PredictionMetrics
+    var plot: String?
+}
+
+@discardableResult
+private func scoreAndPlot(_ predictor: any LatencyPredictor, on data: LatencyDataset, name: String, plot: String?, title: String,
+                          output: ResultOutput) throws -> ScoredRows {
     let predicted = predictor.predict(data)
     let metrics = PredictionMetrics(predicted: predicted, measured: data.latencies)
-    print(name.padding(toLength: max(7, name.count + 1), withPad: " ", startingAt: 0) + metrics.summary)
+    output.say(name.padding(toLength: max(7, name.count + 1), withPad: " ", startingAt: 0) + metrics.summary)
     if let plot {
         try ScatterPlot(title: title, measured: data.latencies, predicted: predicted, metrics: metrics).write(to: plot)
-        print("        scatter plot: \(plot)")
+        output.say("        scatter plot: \(plot)")
     }
+    return ScoredRows(name: name, metrics: metrics, plot: plot)
 }
 
 extension LatencyCommand {
@@ -71,6 +81,7 @@ extension LatencyCommand {
         @Option(help: "hat-mlp, ensemble: the MLP's latency divisor in ms (HAT's lat-norm, e.g. 5000 for the Raspberry Pi); default: largest training latency.")
         var latNorm: Double?
         @Option(help: "Scatter plot SVG (default: beside --out, NAME.test.svg).") var plot: String?
+        @Flag(help: "Print the result as JSON on standard output (progress goes to standard error).") var json = false
 
         func validate() throws {
             guard PredictorFile.trainableKinds.contains(kind) else {
@@ -82,16 +93,17 @@ extension LatencyCommand {
 
         func run() throws {
             try OutputPath.checkFile(out, option: "--out")
+            let output = ResultOutput(json: json)
             let all = try readDataset(data)
             var train = all, validSet: LatencyDataset?, testSet: LatencyDataset?
             if valid == nil && test == nil {
                 let s = all.split(seed: seed)
                 (train, validSet, testSet) = (s.train, s.valid, s.test)
-                print("split: \(train.count) train, \(s.valid.count) valid, \(s.test.count) test rows of \(data) (HAT's 8:1:1, seed \(seed))")
+                output.say("split: \(train.count) train, \(s.valid.count) valid, \(s.test.count) test rows of \(data) (HAT's 8:1:1, seed \(seed))")
             } else {
                 validSet = try valid.map(readDataset)
                 testSet = try test.map(readDataset)
-                print("training on all \(train.count) rows of \(data)")
+                output.say("training on all \(train.count) rows of \(data)")
             }
             guard !train.isEmpty else {
                 throw CommandError("\(data) has \(all.count) row\(all.count == 1 ? "" : "s"): too few to split 8:1:1 and train on; "
@@ -109,25 +121,35 @@ extension LatencyCommand {
             settings.learningRate = lr
             settings.latencyNorm = latNorm
             let predictor = PredictorFile.train(kind: kind, on: train, seed: seed, mlpSettings: settings) { step, loss in
-                if step % 1000 == 0 { print(String(format: "  step %5d  loss %.6f", step, loss)) }
+                if step % 1000 == 0 { output.say(String(format: "  step %5d  loss %.6f", step, loss)) }
             }
             if let mlp = (predictor as? HATMLPPredictor) ?? (predictor as? EnsembleLatencyPredictor)?.mlp {
-                print(String(format: "HAT MLP: lat-norm %.6g ms", mlp.latencyNorm))
+                output.say(String(format: "HAT MLP: lat-norm %.6g ms", mlp.latencyNorm))
             }
-            print("trained \(kind) in \(seconds(since: start))")
+            output.say("trained \(kind) in \(seconds(since: start))")
             try PredictorFile.checkTrained(predictor, on: train, path: out)
             try predictor.save(to: out)
-            print("predictor: \(out)")
+            output.say("predictor: \(out)")
             let device = URL(fileURLWithPath: data).deletingPathExtension().lastPathComponent
-            try scoreAndPlot(predictor, on: train, name: "train", plot: nil, title: "")
+            var scored = [try scoreAndPlot(predictor, on: train, name: "train", plot: nil, title: "", output: output)]
             if let v = validSet, !v.isEmpty {
-                try scoreAndPlot(predictor, on: v, name: "valid", plot: testSet == nil ? (plot ?? plotPath(beside: out, suffix: "valid")) : nil,
-                                 title: "\(kind) on \(device) (valid)")
+                scored.append(try scoreAndPlot(predictor, on: v, name: "valid",
+                                               plot: testSet == nil ? (plot ?? plotPath(beside: out, suffix: "valid")) : nil,
+                                               title: "\(kind) on \(device) (valid)", output: output))
             }
             if let t = testSet, !t.isEmpty {
-                try scoreAndPlot(predictor, on: t, name: "test", plot: plot ?? plotPath(beside: out, suffix: "test"),
-                                 title: "\(kind) on \(device) (test)")
+                scored.append(try scoreAndPlot(predictor, on: t, name: "test", plot: plot ?? plotPath(beside: out, suffix: "test"),
+                                               title: "\(kind) on \(device) (test)", output: output))
             }
+            try output.emit(TrainedOutput(predictor: out, kind: kind, data: data, trainRows: train.count, scored: scored))
+        }
+
+        struct TrainedOutput: Encodable {
+            var predictor: String
+            var kind: String
+            var data: String
+            var trainRows: Int
+            var scored: [ScoredRows]
         }
     }
 
@@ -149,6 +171,7 @@ extension LatencyCommand {
         @Option(help: "Seed of the split (with --split).") var seed: UInt64 = 0
         @Option(help: "Scatter plot SVG (default: beside the predictor, NAME.DATA.svg).") var plot: String?
         @Option(help: "Plot title.") var title: String?
+        @Flag(help: "Print the result as JSON on standard output (progress goes to standard error).") var json = false
 
         func validate() throws {
             guard ["all", "train", "valid", "test"].contains(split) else {
@@ -165,10 +188,25 @@ extension LatencyCommand {
             }
             guard !rows.isEmpty else { throw CommandError("no rows to score in \(data)") }
             let p = model.provenance
-            print("predictor: \(predictor) (\(model.kind), \(p.method); trained on \(p.trainingRows) rows of \(p.trainingData))")
+            let output = ResultOutput(json: json)
+            output.say("predictor: \(predictor) (\(model.kind), \(p.method); trained on \(p.trainingRows) rows of \(p.trainingData))")
             let stem = URL(fileURLWithPath: data).deletingPathExtension().lastPathComponent
-            try scoreAndPlot(model, on: rows, name: split, plot: plot ?? plotPath(beside: predictor, suffix: stem + (split == "all" ? "" : "-\(split)")),
-                             title: title ?? "\(p.method) on \(stem)\(split == "all" ? "" : " (\(split))")")
+            let scored = try scoreAndPlot(model, on: rows, name: split,
+                                          plot: plot ?? plotPath(beside: predictor, suffix: stem + (split == "all" ? "" : "-\(split)")),
+                                          title: title ?? "\(p.method) on \(stem)\(split == "all" ? "" : " (\(split))")", output: output)
+            try output.emit(EvaluateOutput(predictor: predictor, kind: model.kind, method: p.method, data: data, split: split,
+                                           rows: rows.count, metrics: scored.metrics, plot: scored.plot))
+        }
+
+        struct EvaluateOutput: Encodable {
+            var predictor: String
+            var kind: String
+            var method: String
+            var data: String
+            var split: String
+            var rows: Int
+            var metrics: PredictionMetrics
+            var plot: String?
         }
     }
 
@@ -186,6 +224,7 @@ extension LatencyCommand {
         @Option(help: "Predictor file (from train-predictor or adapt).") var predictor: String
         @Option(help: "Search space of the SubTransformers (needed for HAT files with an entry per super layer).") var space: String?
         @Argument(help: "SubTransformer YAML files.") var subtransformers: [String]
+        @Flag(help: "Print the result as JSON on standard output (progress goes to standard error).") var json = false
 
         func validate() throws {
             if subtransformers.isEmpty { throw ValidationError("give at least one SubTransformer YAML file") }
@@ -195,11 +234,21 @@ extension LatencyCommand {
             warnAboutUnknownKeys(in: [space] + subtransformers)
             let model = try PredictorFile.load(predictor)
             let space = try space.map { try SearchSpace(contentsOf: $0) }
+            let output = ResultOutput(json: json)
+            var predictions: [Prediction] = []
             for path in subtransformers {
                 let sub = try SubTransformerConfig(contentsOf: path, superLayers: space.map { ($0.encoderLayers, $0.decoderLayers) },
                                                    qkvDim: space?.qkvDim ?? 512)
-                print(String(format: "%@: predicted %.3f ms", path, model.predict(sub)))
+                let ms = model.predict(sub)
+                output.say(String(format: "%@: predicted %.3f ms", path, ms))
+                predictions.append(Prediction(subtransformer: path, predictedMs: ms))
             }
+            try output.emit(predictions)
+        }
+
+        struct Prediction: Encodable {
+            var subtransformer: String
+            var predictedMs: Double
         }
     }
 
@@ -227,6 +276,7 @@ extension LatencyCommand {
         @Option(help: "Protocol: number of random draws.") var draws: Int = 10
         @Option(help: "Protocol: seed of the target's 8:1:1 split.") var seed: UInt64 = 0
         @Option(help: "Protocol: steps of the HAT-MLP baseline (0 skips it).") var baselineSteps: Int = 5000
+        @Flag(help: "Print the result as JSON on standard output (progress goes to standard error).") var json = false
 
         func validate() throws {
             guard !sources.isEmpty else { throw ValidationError("give at least one --sources CSV") }
@@ -240,19 +290,21 @@ extension LatencyCommand {
         func run() throws {
             if let out { try OutputPath.checkFile(out, option: "--out") }
             let sourceData = try sources.map(readDataset)
+            let output = ResultOutput(json: json)
             if let targetSamples, let out {
                 let few = try readDataset(targetSamples)
                 let predictor = try FewShotAdapter(sources: sourceData).adapt(to: few)
                 try predictor.save(to: out)
-                print("adapted from \(sources.joined(separator: ", ")) with \(few.count) samples of \(targetSamples)")
-                print("predictor: \(out)")
-                try scoreAndPlot(predictor, on: few, name: "samples", plot: nil, title: "")
+                output.say("adapted from \(sources.joined(separator: ", ")) with \(few.count) samples of \(targetSamples)")
+                output.say("predictor: \(out)")
+                var scored = [try scoreAndPlot(predictor, on: few, name: "samples", plot: nil, title: "", output: output)]
                 if let evaluate {
                     let rows = try readDataset(evaluate)
                     let stem = URL(fileURLWithPath: evaluate).deletingPathExtension().lastPathComponent
-                    try scoreAndPlot(predictor, on: rows, name: "eval", plot: plotPath(beside: out, suffix: stem),
-                                     title: "few-shot (\(few.count) samples) on \(stem)")
+                    scored.append(try scoreAndPlot(predictor, on: rows, name: "eval", plot: plotPath(beside: out, suffix: stem),
+                                                   title: "few-shot (\(few.count) samples) on \(stem)", output: output))
                 }
+                try output.emit(AdaptOutput(predictor: out, sources: sources, samples: few.count, scored: scored))
                 return
             }
             let targetData = try readDataset(target!)
@@ -263,21 +315,46 @@ extension LatencyCommand {
             experiment.splitSeed = seed
             experiment.baselineSteps = baselineSteps
             let start = Date()
-            let report = try experiment.run(sources: sourceData, target: targetData) { print("  " + $0) }
-            print("target \(target!): \(samples) samples × \(draws) draws from its training split; scored on its \(report.testRows)-row test split (seed \(seed)); \(seconds(since: start))")
-            func line(_ name: String, _ pick: (FewShotExperiment.Draw) -> PredictionMetrics?) {
+            let report = try experiment.run(sources: sourceData, target: targetData) { output.say("  " + $0) }
+            output.say("target \(target!): \(samples) samples × \(draws) draws from its training split; scored on its \(report.testRows)-row test split (seed \(seed)); \(seconds(since: start))")
+            var methods: [String: ProtocolOutput.Method] = [:]
+            func line(_ name: String, _ key: String, _ pick: (FewShotExperiment.Draw) -> PredictionMetrics?) {
                 guard let s = report.summary(pick) else { return }
-                print("  " + name.padding(toLength: 30, withPad: " ", startingAt: 0)
-                      + String(format: "Spearman %.4f ± %.4f  ±10%% %5.1f ± %4.1f %%  Kendall %.4f  RMSE %.4g ms",
-                               s.spearman.mean, s.spearman.std, s.within10.mean, s.within10.std, s.kendall.mean, s.rmse.mean))
+                output.say("  " + name.padding(toLength: 30, withPad: " ", startingAt: 0)
+                           + String(format: "Spearman %.4f ± %.4f  ±10%% %5.1f ± %4.1f %%  Kendall %.4f  RMSE %.4g ms",
+                                    s.spearman.mean, s.spearman.std, s.within10.mean, s.within10.std, s.kendall.mean, s.rmse.mean))
+                methods[key] = .init(spearman: s.spearman, within10: s.within10, kendall: s.kendall, rmse: s.rmse)
             }
-            line("few-shot (ours)", { $0.adapted })
-            line("HAT MLP on the samples", { $0.hatMLP })
-            line("rescaled pooled sources", { $0.rescaled })
+            line("few-shot (ours)", "fewShot", { $0.adapted })
+            line("HAT MLP on the samples", "hatMLP", { $0.hatMLP })
+            line("rescaled pooled sources", "rescaledSources", { $0.rescaled })
             let f = report.fullData
-            print("  " + "ridge on all \(report.trainRows) train rows".padding(toLength: 30, withPad: " ", startingAt: 0)
-                  + String(format: "Spearman %.4f           ±10%% %5.1f %%         Kendall %.4f  RMSE %.4g ms",
-                           f.spearman, f.within10, f.kendall, f.rmse))
+            output.say("  " + "ridge on all \(report.trainRows) train rows".padding(toLength: 30, withPad: " ", startingAt: 0)
+                       + String(format: "Spearman %.4f           ±10%% %5.1f %%         Kendall %.4f  RMSE %.4g ms",
+                                f.spearman, f.within10, f.kendall, f.rmse))
+            try output.emit(ProtocolOutput(target: target!, samples: samples, draws: draws, seed: seed, testRows: report.testRows,
+                                           methods: methods, ridgeOnAllTrainRows: f))
+        }
+
+        struct AdaptOutput: Encodable {
+            var predictor: String
+            var sources: [String]
+            var samples: Int
+            var scored: [ScoredRows]
+        }
+
+        /// The few-shot protocol: each method's mean ± std over the draws, on the target's test split.
+        struct ProtocolOutput: Encodable {
+            struct Method: Encodable {
+                var spearman, within10, kendall, rmse: FewShotExperiment.MeanStd
+            }
+            var target: String
+            var samples: Int
+            var draws: Int
+            var seed: UInt64
+            var testRows: Int
+            var methods: [String: Method]
+            var ridgeOnAllTrainRows: PredictionMetrics
         }
     }
 }

@@ -154,9 +154,7 @@ struct LatencyMeasureCommand: ParsableCommand {
             m = options.measurer.measure(model: model, config: sub)
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(m), as: UTF8.self))
+            try ResultOutput(json: true).emit(m)
         } else {
             print(String(format: "%@: encoder %.2f ± %.2f ms, decoder %.2f ± %.2f ms, total %.2f ms (length %d, beam %d, %d runs, %d threads; %@)",
                          URL(fileURLWithPath: subtransformer).lastPathComponent, m.encoderMeanMs, m.encoderStdMs,
@@ -181,6 +179,7 @@ struct LatencyDatasetCommand: ParsableCommand {
     @Flag(name: .customLong("allow-mixed-settings"),
           help: "Add rows to an --out measured under other settings (CPU, kernels, threads, length, beam, method, space, seed) anyway.")
     var allowMixedSettings = false
+    @Flag(help: "Print the result as JSON on standard output (progress goes to standard error).") var json = false
     @OptionGroup var options: MeasurementOptions
 
     func validate() throws { if count < 1 { throw ValidationError("--count must be at least 1") } }
@@ -213,7 +212,7 @@ struct LatencyDatasetCommand: ParsableCommand {
             }
         }  // else a dataset from before provenance files: its rows' settings are unknown, none is claimed
         var builder = LatencyDatasetBuilder(space: space, count: count, seed: seed, measurer: measurer)
-        let progress = ProgressPrinter()
+        let progress = ProgressPrinter(toStandardError: json)
         builder.log = { progress.log($0) }
         builder.progress = { progress.update($0) }
         if let source = options.commandSource {
@@ -238,5 +237,13 @@ struct LatencyDatasetCommand: ParsableCommand {
             }
         }
         progress.log("wrote \(count) rows to \(out)")
+        try ResultOutput(json: json).emit(DatasetOutput(csv: out, rows: count, provenance: provenance))
+    }
+
+    /// `--json`: the CSV and how its rows were measured (the provenance file beside it).
+    struct DatasetOutput: Encodable {
+        var csv: String
+        var rows: Int
+        var provenance: MeasurementProvenance
     }
 }

@@ -58,9 +58,7 @@ struct ModelsCommand: ParsableCommand {
         func run() throws {
             let models = filters.select(ModelCatalog.models)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(models), as: UTF8.self))
+                try ResultOutput(json: true).emit(models)
                 return
             }
             guard !models.isEmpty else {

@@ -26,27 +26,39 @@ struct PipelineCommand: ParsableCommand {
                                discussion: "Their earlier folders are kept, renamed to FOLDER.replaced-TIME."))
     var rerun: String?
     @Flag(name: .customLong("no-report"), help: "Do not write OUT/report.html at the end.") var noReport = false
+    @Flag(help: "Print the result as JSON on standard output (progress goes to standard error).") var json = false
 
     func run() throws {
         try OutputPath.checkFolder(out, option: "--out")
         lineBufferStandardOutput()
         let pipelineConfig = try PipelineConfig(path: config)
+        let output = ResultOutput(json: json)
         let runner = try PipelineRunner(config: pipelineConfig, out: URL(fileURLWithPath: out),
-                                        stopAfter: try stopAfter.map(PipelineStage.named))
+                                        stopAfter: try stopAfter.map(PipelineStage.named), log: output.say)
         runner.rerunFrom = try rerun.map(PipelineStage.named)
+        runner.progressToStandardError = json
         let results = try runner.run()
+        var report: String?
         if !noReport {
-            let path = try ReportPage(directory: URL(fileURLWithPath: out)).write()
-            print("report: \(path)")
+            report = try ReportPage(directory: URL(fileURLWithPath: out)).write()
+            output.say("report: \(report!)")
         }
         if let r = results {
-            print("== found SubTransformer: \(r.subtransformer) (\(r.constraint))")
-            print(String(format: "   latency on this machine: measured %@ ms, predicted %.2f ms", r.measuredLatencyMs.map { String(format: "%.2f", $0) } ?? "–",
-                         r.predictedLatencyMs))
-            print(String(format: "   %.2f M parameters (HAT's count), %.1f MB, %@ BLEU %.2f, chrF %.2f (%@)", Double(r.parameters) / 1e6, r.modelSizeMB, r.split,
-                         r.bleu, r.chrf, r.bleuSignature))
-            if let onnx = r.onnx { print("   ONNX (encoder, decoder, decoder_step, vocabulary): \(onnx)") }
+            output.say("== found SubTransformer: \(r.subtransformer) (\(r.constraint))")
+            output.say(String(format: "   latency on this machine: measured %@ ms, predicted %.2f ms", r.measuredLatencyMs.map { String(format: "%.2f", $0) } ?? "–",
+                              r.predictedLatencyMs))
+            output.say(String(format: "   %.2f M parameters (HAT's count), %.1f MB, %@ BLEU %.2f, chrF %.2f (%@)", Double(r.parameters) / 1e6, r.modelSizeMB, r.split,
+                              r.bleu, r.chrf, r.bleuSignature))
+            if let onnx = r.onnx { output.say("   ONNX (encoder, decoder, decoder_step, vocabulary): \(onnx)") }
         }
+        try output.emit(PipelineOutput(directory: out, report: report, results: results))
+    }
+
+    /// `--json`: the folder, its report, and results.json's content (nil until the test stage ran).
+    struct PipelineOutput: Encodable {
+        var directory: String
+        var report: String?
+        var results: PipelineResults?
     }
 }
 

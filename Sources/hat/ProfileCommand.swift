@@ -65,10 +65,7 @@ struct ProfileCommand: ParsableCommand {
         if json {
             struct Entry: Encodable { let name: String; let config: SubTransformerConfig; let profile: ModelProfile }
             let entries = subnets.map { Entry(name: $0.0, config: $0.1, profile: profiler.profile($0.1, length: length, beam: beam)) }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(entries.count == 1 ? AnyEncodable(entries[0]) : AnyEncodable(entries)),
-                         as: UTF8.self))
+            try ResultOutput(json: true).emit(entries.count == 1 ? AnyEncodable(entries[0]) : AnyEncodable(entries))
             return
         }
         let vocabulary = shared ? "\(vs) joint, one shared table" : "\(vs) source + \(vt) target"

@@ -62,6 +62,8 @@ struct SearchCommand: ParsableCommand {
     @Option(name: .customLong("measure-threads"), help: "Compute threads when measuring, as the latency data was measured (default: the cores available, as hat latency dataset's).")
     var measureThreads: Int = ParallelSettings.availableCores
 
+    @Flag(help: "Print the result as JSON on standard output (progress goes to standard error).") var json = false
+
     func validate() throws {
         if threads < 1 || measureThreads < 1 { throw ValidationError("--threads and --measure-threads must be at least 1") }
         try MeasurementLimits.check(length: length, beam: beam)
@@ -109,18 +111,29 @@ struct SearchCommand: ParsableCommand {
         runner.measureWinners = !noMeasure
         runner.measureIterations = measureIterations
         runner.measureThreads = measureThreads
+        let output = ResultOutput(json: json)
+        runner.log = output.say
         BLAS.setComputeThreads(threads)
         let result = try runner.run()
         if let writeConfigPath, let best = result.outcomes.first {
             try best.hatYAML(strategy: runner.strategy, seed: seed).write(toFile: writeConfigPath, atomically: true, encoding: .utf8)
-            print("wrote \(writeConfigPath)")
+            output.say("wrote \(writeConfigPath)")
         }
         for p in result.front {
             let label = String(repeating: " ", count: Swift.max(0, 10 - p.constraint.count)) + p.constraint
             let measured = p.measuredLatencyMs.map { String(format: "  measured %8.2f ms", $0) } ?? ""
-            print(String(format: "%@  loss %.4f  predicted %8.2f ms%@  params %@  peak memory %.1f MB%@  %@", label, p.loss,
-                         p.predictedLatencyMs, measured, SearchConstraints.formatCount(Double(p.parameters)), p.peakMemoryMB,
-                         p.dominated ? "  (dominated)" : "", p.subtransformer))
+            output.say(String(format: "%@  loss %.4f  predicted %8.2f ms%@  params %@  peak memory %.1f MB%@  %@", label, p.loss,
+                              p.predictedLatencyMs, measured, SearchConstraints.formatCount(Double(p.parameters)), p.peakMemoryMB,
+                              p.dominated ? "  (dominated)" : "", p.subtransformer))
         }
+        try output.emit(SearchOutput(directory: out, seconds: result.seconds, front: result.front, writtenConfig: writeConfigPath))
+    }
+
+    /// `--json`: the Pareto front (pareto.json's points: one per constraint, best first) and the run.
+    struct SearchOutput: Encodable {
+        var directory: String
+        var seconds: Double
+        var front: [ParetoPoint]
+        var writtenConfig: String?
     }
 }

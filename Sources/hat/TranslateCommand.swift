@@ -75,6 +75,7 @@ struct TestCommand: ParsableCommand {
     @Option(name: .customLong("nbest-out"), help: "Also write every finished hypothesis (JSON lines: sentence, text, score, log-probability).")
     var nbestOut: String?
     @Flag(name: .customLong("tokenized-bleu"), help: "Also print tokenized BLEU (HAT's \"normal\" BLEU).") var tokenizedBLEU = false
+    @Flag(help: "Print the result as JSON on standard output (progress goes to standard error).") var json = false
     @Flag(name: .customLong("score-reference"), help: "Score each reference with the model instead of translating (fairseq-generate's --score-reference: S-, T-, H- and P- lines).")
     var scoreReference = false
 
@@ -153,7 +154,8 @@ struct TestCommand: ParsableCommand {
         if scoreReference { return printReferenceScores(translator, inputs) }
         let (sources, references) = (inputs.sources, inputs.references)
         let start = Date()
-        let progress = ProgressPrinter()
+        let output = ResultOutput(json: json)
+        let progress = ProgressPrinter(toStandardError: json)
         let report = { (done: Int) in
             progress.update(String(format: "translated %d/%d sentences (%.1f sentences/s)", done, sources.count,
                                    Double(done) / Swift.max(Date().timeIntervalSince(start), 1e-9)))
@@ -180,7 +182,11 @@ struct TestCommand: ParsableCommand {
         let corpus = try ScoringCorpus(hypotheses: hypotheses, references: [references])
         var metrics: [ScoreMetric] = [.bleu, .chrf]
         if tokenizedBLEU { metrics.append(.tokenizedBLEU) }
-        print(ScoreReport(corpus: corpus, metrics: metrics).text(version: HAT.versionNumber))
+        let scores = ScoreReport(corpus: corpus, metrics: metrics)
+        output.say(scores.text(version: HAT.versionNumber))
+        var result = TestOutput(hypotheses: outPath, sentences: sources.count, seconds: seconds, beam: options.beam,
+                                scores: scores.results.map { TestOutput.Score(name: $0.name, score: $0.score,
+                                                                              signature: $0.signature.formatted(version: HAT.versionNumber)) })
         if let codec = translator.target as? FairseqTextCodec {
             // HAT's own number for its models: tokenized BLEU, compound-split for German output.
             let split = codec.language == "de"
@@ -188,7 +194,26 @@ struct TestCommand: ParsableCommand {
                                          tokenizedReferences: inputs.tokenizedReferences ?? references.map(codec.tokenizeReference),
                                          splitCompounds: split)
             let score = ScoreReport(corpus: hat, metrics: [.tokenizedBLEU]).results[0]
-            print((score.bleu?.formatted(width: 2, name: "HAT's BLEU (Moses-tokenized\(split ? ", compound-split" : ""))") ?? ""))
+            output.say((score.bleu?.formatted(width: 2, name: "HAT's BLEU (Moses-tokenized\(split ? ", compound-split" : ""))") ?? ""))
+            result.hatBLEU = score.score
         }
+        try output.emit(result)
+    }
+
+    /// `--json`: where the hypotheses went, the speed, and each metric's corpus score with its
+    /// signature (`hat score --json` gives sacreBLEU's detailed format for the same files).
+    struct TestOutput: Encodable {
+        struct Score: Encodable {
+            var name: String
+            var score: Double
+            var signature: String
+        }
+        var hypotheses: String
+        var sentences: Int
+        var seconds: Double
+        var beam: Int
+        var scores: [Score]
+        /// HAT's tokenized (compound-split for German) BLEU, for models imported from HAT.
+        var hatBLEU: Double?
     }
 }
