@@ -49,7 +49,7 @@ public enum PredictorFile {
     }
 
     /// The kinds `hat latency train-predictor` and the pipeline's predictor stage train.
-    public static let trainableKinds = ["ridge", "cost-model", "hat-mlp", "ensemble"]
+    public static let trainableKinds = PredictorKind.allCases.map(\.rawValue)
 
     /// The file name extension for a predictor of this kind (`LatencyPredictor.kind` or a
     /// trainable kind): safetensors for the kinds that hold an MLP, JSON for linear ones.
@@ -59,18 +59,16 @@ public enum PredictorFile {
 
     /// Trains a predictor of one of `trainableKinds` on `training` (split before calling);
     /// `seed` seeds the cross-validation folds and the MLP.
-    public static func train(kind: String, on training: LatencyDataset, seed: UInt64,
+    public static func train(kind: PredictorKind, on training: LatencyDataset, seed: UInt64,
                              mlpSettings: HATMLPPredictor.Settings = .init(),
                              progress: ((_ step: Int, _ loss: Double) -> Void)? = nil) -> any LatencyPredictor {
         var settings = mlpSettings
         settings.seed = seed
         switch kind {
-        case "hat-mlp": return HATMLPPredictor.train(on: training, settings: settings, progress: progress)
-        case "ensemble": return EnsembleLatencyPredictor.train(on: training, mlpSettings: settings, progress: progress)
-        case "cost-model": return LinearLatencyPredictor.trainCostModel(on: training)
-        default:
-            precondition(kind == "ridge", "unknown predictor kind \(kind)")
-            return LinearLatencyPredictor.trainRidge(on: training, seed: seed)
+        case .hatMLP: return HATMLPPredictor.train(on: training, settings: settings, progress: progress)
+        case .ensemble: return EnsembleLatencyPredictor.train(on: training, mlpSettings: settings, progress: progress)
+        case .costModel: return LinearLatencyPredictor.trainCostModel(on: training)
+        case .ridge: return LinearLatencyPredictor.trainRidge(on: training, seed: seed)
         }
     }
 
@@ -92,4 +90,22 @@ public enum PredictorFile {
             throw LatencyError(file: path, key: "kind", "is \(kind.map { "'\($0)'" } ?? "missing"); this file type holds \(expectedKinds.joined(separator: ", "))")
         }
     }
+}
+
+/// A latency predictor that `hat` trains (docs/LATENCY.md compares them); the raw values are the
+/// names of `--kind` and of the pipeline's `predictor: {kind: ...}`.
+public enum PredictorKind: String, CaseIterable, Codable, Sendable, CustomStringConvertible {
+    /// Ridge regression on HAT's ten features (the default: best on small datasets).
+    case ridge
+    /// A per-operation cost model (HELP-style), linear in FLOPs and bytes moved.
+    case costModel = "cost-model"
+    /// HAT's MLP (3 hidden layers of 400, as HAT trains it).
+    case hatMLP = "hat-mlp"
+    /// The mean of ridge and HAT's MLP.
+    case ensemble
+
+    public var description: String { rawValue }
+
+    /// The file name extension of a trained predictor of this kind.
+    public var fileExtension: String { PredictorFile.fileExtension(kind: rawValue) }
 }

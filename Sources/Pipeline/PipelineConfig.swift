@@ -7,6 +7,16 @@ import Latency
 /// is the annotated example). Paths are relative to the file's own folder. Training sections
 /// take any key of HAT's training YAML (`max-update`, `lr`, ...) as overrides of the space file.
 public struct PipelineConfig: Sendable {
+    /// How the training stage trains the SubTransformer the search found.
+    public enum TrainingMode: String, Sendable, CustomStringConvertible {
+        /// From random weights, as HAT does.
+        case scratch
+        /// From the SuperTransformer's weights (its corner of every matrix).
+        case finetune
+
+        public var description: String { rawValue }
+    }
+
     public enum DataSource: Sendable, Equatable {
         /// The built-in English → Synthetic task, generated from a seed.
         case builtin(seed: UInt64, train: Int, valid: Int, test: Int, vocabularySize: Int)
@@ -35,7 +45,7 @@ public struct PipelineConfig: Sendable {
     /// redo the stages after it. `latency: {threads: N}` sets it.
     public var latencyThreads = 1
     // predictor
-    public var predictorKind = "ridge"
+    public var predictorKind = PredictorKind.ridge
     public var predictorSeed: UInt64 = 0
     // search
     /// Latency constraints as written: "12ms", or "40%": that share of the way from the smallest
@@ -52,7 +62,7 @@ public struct PipelineConfig: Sendable {
     public var validSubset: Int?
     public var searchThreads = ParallelSettings.availableCores
     // train
-    public var trainMode = "scratch"
+    public var trainMode = TrainingMode.scratch
     public var train: [String: String] = [:]
     // test
     public var testSplit = "test"
@@ -160,10 +170,12 @@ public struct PipelineConfig: Sendable {
         latencyThreads = try int(l, "latency", "threads", latencyThreads)
 
         let p = try section("predictor")
-        predictorKind = p["kind"] ?? predictorKind
-        guard PredictorFile.trainableKinds.contains(predictorKind) else {
-            throw PipelineError.config(path: path, key: "predictor.kind",
-                                       "is '\(predictorKind)'; use one of \(PredictorFile.trainableKinds.joined(separator: ", "))")
+        if let text = p["kind"] {
+            guard let kind = PredictorKind(rawValue: text) else {
+                throw PipelineError.config(path: path, key: "predictor.kind",
+                                           "is '\(text)'; use one of \(PredictorFile.trainableKinds.joined(separator: ", "))")
+            }
+            predictorKind = kind
         }
         predictorSeed = UInt64(try int(p, "predictor", "seed", 0, min: 0))
 
@@ -194,9 +206,11 @@ public struct PipelineConfig: Sendable {
         searchThreads = try int(s, "search", "threads", searchThreads)
 
         var t = try section("train")
-        trainMode = t.removeValue(forKey: "mode") ?? trainMode
-        guard ["scratch", "finetune"].contains(trainMode) else {
-            throw PipelineError.config(path: path, key: "train.mode", "is '\(trainMode)'; use scratch (HAT: train the found SubTransformer from scratch) or finetune (start from the supernet's weights)")
+        if let text = t.removeValue(forKey: "mode") {
+            guard let mode = TrainingMode(rawValue: text) else {
+                throw PipelineError.config(path: path, key: "train.mode", "is '\(text)'; use scratch (HAT: train the found SubTransformer from scratch) or finetune (start from the supernet's weights)")
+            }
+            trainMode = mode
         }
         train = t
 

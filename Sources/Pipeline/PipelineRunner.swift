@@ -140,11 +140,11 @@ public final class PipelineRunner {
         case .supernet: return [spaceText, sorted(c.supernet), c.supernetCheckpoint ?? ""]
         case .latency: return [spaceText, "\(c.latencySamples)", "\(c.latencyIterations)", "\(c.latencyWarmup)", "\(c.latencyLength)",
                                "\(c.latencyBeam)", "\(c.latencySeed)", "\(c.latencyThreads)"]
-        case .predictor: return [c.predictorKind, "\(c.predictorSeed)"]
+        case .predictor: return [c.predictorKind.rawValue, "\(c.predictorSeed)"]
         case .search: return [c.latencyConstraints.joined(separator: ","), c.memoryConstraint ?? "", c.parametersConstraint ?? "",
                               c.flopsConstraint ?? "", sorted(c.evolution.mapValues(String.init)), "\(c.mutationProbability ?? -1)",
                               "\(c.searchSeed)", "\(c.validSubset ?? -1)"] + (c.repairOffspring ? ["repair-offspring"] : [])
-        case .train: return [c.trainMode, sorted(c.train)]
+        case .train: return [c.trainMode.rawValue, sorted(c.train)]
         case .test:
             // One penalty keeps the key of results written before lists existed.
             let lenpen = c.testLengthPenalties.count == 1 ? "\(c.testLengthPenalties[0])"
@@ -177,7 +177,7 @@ public final class PipelineRunner {
     }
     public var latencyCSV: String { url(.latency).appendingPathComponent("latency.csv").path }
     public var predictorPath: String {
-        url(.predictor).appendingPathComponent("predictor." + PredictorFile.fileExtension(kind: config.predictorKind)).path
+        url(.predictor).appendingPathComponent("predictor." + config.predictorKind.fileExtension).path
     }
     public var subTransformerYAML: String { out.appendingPathComponent("subtransformer.yml").path }
     public var subTransformerCheckpoint: String { url(.train).appendingPathComponent("checkpoint_best.safetensors").path }
@@ -287,7 +287,7 @@ public final class PipelineRunner {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(metrics), to: dir.appendingPathComponent("metrics.json"))
         let shown = split.test.isEmpty ? split.train : split.test
-        try ScatterPlot(title: "\(config.predictorKind) on this machine (\(split.test.isEmpty ? "train" : "test") rows)",
+        try ScatterPlot(title: "\(config.predictorKind.rawValue) on this machine (\(split.test.isEmpty ? "train" : "test") rows)",
                         measured: shown.latencies, predicted: predictor.predict(shown),
                         metrics: metrics[split.test.isEmpty ? "train" : "test"]).write(to: dir.appendingPathComponent("test.svg").path)
         let test = metrics["test"] ?? metrics["train"]!
@@ -352,10 +352,10 @@ public final class PipelineRunner {
         let sub = try SubTransformerConfig(contentsOf: subTransformerYAML, superLayers: (space.encoderLayers, space.decoderLayers), qkvDim: space.qkvDim)
         let training = try trainingConfig(config.train, section: "train")
         let trainer = try Trainer(space: space, subTransformer: sub, data: PreparedDataset(directory: dataDirectory), config: training,
-                                  saveDirectory: url(.train), initFrom: config.trainMode == "finetune" ? supernetCheckpoint : nil,
+                                  saveDirectory: url(.train), initFrom: config.trainMode == .finetune ? supernetCheckpoint : nil,
                                   progress: ProgressPrinter(toStandardError: progressToStandardError), log: log)
         let final = try trainer.run()
-        return ["checkpoint": subTransformerCheckpoint, "updates": "\(final.update)", "mode": config.trainMode,
+        return ["checkpoint": subTransformerCheckpoint, "updates": "\(final.update)", "mode": config.trainMode.rawValue,
                 "best_valid_loss": final.bestValidLoss.map { String(format: "%.4f", $0) } ?? ""]
     }
 
@@ -409,7 +409,7 @@ public final class PipelineRunner {
         let chosenLabel = state.stages[PipelineStage.search.rawValue]?.summary["constraint"]
         let point = front.first { $0.constraint == chosenLabel } ?? front[0]
         let results = PipelineResults(
-            subtransformer: subTransformerYAML, config: point.config, constraint: point.constraint, trainMode: config.trainMode,
+            subtransformer: subTransformerYAML, config: point.config, constraint: point.constraint, trainMode: config.trainMode.rawValue,
             supernetLoss: point.loss, predictedLatencyMs: point.predictedLatencyMs, measuredLatencyMs: point.measuredLatencyMs,
             parameters: point.parameters, flops: point.flops, modelSizeMB: point.modelSizeMB, peakMemoryMB: point.peakMemoryMB,
             split: config.testSplit, bleu: bleu.score, chrf: chrf.score, bleuSignature: bleu.signature.description,
