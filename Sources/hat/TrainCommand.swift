@@ -66,6 +66,9 @@ struct TrainCommand: ParsableCommand {
         warnAboutUnknownKeys(in: file)
         let space = try SearchSpace(file: file)
         let training = try TrainingConfig(file: file, overrides: try parsedOverrides())
+        for note in file.experimentNotes(tokensPerBatch: training.maxTokens, updateFreq: training.updateFreq) {
+            FileHandle.standardError.write(Data((note + "\n").utf8))
+        }
         let sub = try subtransformer.map {
             try SubTransformerConfig(contentsOf: $0, superLayers: (space.encoderLayers, space.decoderLayers), qkvDim: space.qkvDim)
         }

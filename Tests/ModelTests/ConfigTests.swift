@@ -125,6 +125,20 @@ struct ConfigTests {
         #expect(file.lines["qkv-dim"] == 9)
     }
 
+    @Test("HAT's fp16 and multi-worker batch are stated, with the batch hat will use")
+    func experimentNotes() throws {
+        let file = try HATConfigFile(text: "max-tokens: 4096\nupdate-freq: 16\ndistributed-world-size: 8\nfp16: True\n", path: "wmt.yml")
+        // max-tokens 4096 × update-freq 16 × 8 GPUs: HAT's WMT supernet batch (hat-reference.md §8).
+        let notes = file.experimentNotes(tokensPerBatch: 4096, updateFreq: 16)
+        #expect(notes.count == 2, "\(notes)")
+        #expect(notes.contains { $0.hasPrefix("note: wmt.yml:4: fp16") && $0.contains("float32") }, "\(notes)")
+        #expect(notes.contains { $0.hasPrefix("note: wmt.yml:3:") && $0.contains("= 524288 tokens per update")
+                && $0.contains("4096 × 16 = 65536 tokens per update") && $0.contains("set update-freq 128") }, "\(notes)")
+        // With update-freq scaled, the batches agree and nothing is suggested; one worker, float32: no notes.
+        #expect(file.experimentNotes(tokensPerBatch: 4096, updateFreq: 128).allSatisfy { !$0.contains("set update-freq") })
+        #expect(try HATConfigFile(text: "max-tokens: 4096\nfp16: False\n", path: "a.yml").experimentNotes(tokensPerBatch: 4096, updateFreq: 1).isEmpty)
+    }
+
     @Test("bad SubTransformer files: list length, heads, arbitrary attention, missing key, too big for the space")
     func badSubTransformer() throws {
         let good = SubTransformerConfig(
