@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         .systemLibrary(
@@ -41,8 +42,8 @@ let package = Package(
         .target(name: "NN", dependencies: ["TensorEngine"]),
         .target(name: "Model", dependencies: ["NN", .product(name: "Yams", package: "Yams")]),
         .target(name: "Datasets", dependencies: ["CSentencePiece"]),
-        .target(name: "Train", dependencies: ["Model", "NN", "Datasets"]),
-        .target(name: "Generate", dependencies: ["Model", "Datasets", "Train", "CKernels"]),
+        .target(name: "Train", dependencies: ["Model", "NN", "Datasets", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Generate", dependencies: ["Model", "Datasets", "Train", "CKernels", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Latency", dependencies: ["Model", "NN", "Datasets", "Generate"]),
         .target(name: "Search", dependencies: ["TensorEngine", "NN", "Model", "Datasets", "Train", "Latency"]),
         .target(name: "Pipeline", dependencies: ["Datasets", "Train", "Generate", "Latency", "Search", "Export", .product(name: "Yams", package: "Yams")]),
@@ -54,6 +55,7 @@ let package = Package(
             dependencies: [
                 "TensorEngine", "NN", "Model", "Datasets", "Train", "Generate", "Latency", "Search", "Pipeline", "Report", "Export", "HATFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -67,7 +69,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
-        .testTarget(name: "TrainTests", dependencies: ["Train", "TestSupport"]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "GenerateTests", dependencies: ["Generate", "TestSupport"]),
         .testTarget(name: "LatencyTests", dependencies: ["Latency", "Datasets", "Generate", "TestSupport"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "TestSupport"]),

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Logging
 import Model
 import TensorEngine
 import Train
@@ -171,8 +172,10 @@ public final class Translator {
         let limit = members.map { $0.model.encoderPositions.maxPositions }.min()!
         let encoded = sourceIDs.enumerated().map { (i, ids) -> [Int32] in
             guard ids.count > limit else { return ids }
-            FileHandle.standardError.write(("warning: input line \(i + 1) has \(ids.count) pieces; the model holds \(limit) "
-                + "positions, so only its first \(limit - 1) are translated (split long lines into sentences)\n").data(using: .utf8)!)
+            Logger(label: "hat.generate").warning("""
+                input line \(i + 1) has \(ids.count) pieces; the model holds \(limit) positions, so only its first \
+                \(limit - 1) are translated (split long lines into sentences)
+                """)
             return Array(ids.prefix(limit - 1)) + [ids.last!]
         }
         let order = encoded.indices.sorted { encoded[$0].count < encoded[$1].count }

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Logging
 import Model
 import NN
 import TensorEngine
@@ -53,7 +54,7 @@ final class SaveFolder {
     /// so does a folder whose checkpoints all fail to load (`.noLoadableCheckpoint`): starting
     /// over there would overwrite them.
     func resume(into model: SuperTransformer, optimizer: Adam, sameRun: (CheckpointState) -> Bool,
-                log: (String) -> Void) throws -> CheckpointState? {
+                log: (String) -> Void, logger: Logger) throws -> CheckpointState? {
         var unreadable: [String] = []
         for candidate in resumeCandidates {
             let file: SafeTensorsFile, s: CheckpointState
@@ -62,7 +63,7 @@ final class SaveFolder {
                 s = try Checkpoint.readState(file, path: candidate.path)
             } catch {
                 unreadable.append("\(candidate.lastPathComponent): \(error)")
-                log("warning: skipping checkpoint \(candidate.lastPathComponent): \(error)")
+                logger.warning("skipping checkpoint \(candidate.lastPathComponent): \(error)")
                 continue
             }
             guard sameRun(s) else {
@@ -72,7 +73,7 @@ final class SaveFolder {
                 try Checkpoint.load(file, path: candidate.path, into: model, optimizer: optimizer)
             } catch {
                 unreadable.append("\(candidate.lastPathComponent): \(error)")
-                log("warning: skipping checkpoint \(candidate.lastPathComponent): \(error)")
+                logger.warning("skipping checkpoint \(candidate.lastPathComponent): \(error)")
                 continue
             }
             log("resuming from \(candidate.lastPathComponent): update \(s.update), epoch \(s.batchEpoch) batch \(s.batchIndex)")

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Logging
 import Model
 import NN
 import TensorEngine
@@ -29,14 +30,18 @@ public final class Trainer {
     let folder: SaveFolder
     let printer: ProgressPrinter
     let log: (String) -> Void
+    /// Warnings (damaged checkpoints skipped, updates skipped, slow settings): standard error in
+    /// `hat` (swift-log; the tool's handler prints "warning: …").
+    let logger: Logger
 
     /// Prepares a run. If `saveDirectory` holds checkpoints, resumes from the newest valid one
     /// (corrupt ones are reported and skipped); otherwise starts fresh, from `initFrom`'s
     /// weights when given (fine-tuning).
     public init(space: SearchSpace, subTransformer: SubTransformerConfig?, data: any BinarizedCorpus, config: TrainingConfig,
                 saveDirectory: URL, initFrom: String? = nil, progress: ProgressPrinter = ProgressPrinter(),
-                log: @escaping (String) -> Void = { print($0) }) throws {
+                log: @escaping (String) -> Void = { print($0) }, logger: Logger = Logger(label: "hat.train")) throws {
         self.printer = progress
+        self.logger = logger
         self.space = space
         self.subTransformer = subTransformer
         self.config = config
@@ -95,7 +100,7 @@ public final class Trainer {
         fresh.vocabularyDigest = vocabularyDigest
         let resumed = try folder.resume(into: model, optimizer: optimizer, sameRun: {
             $0.space == space && $0.subTransformer == subTransformer && $0.sourceVocabSize == vs && $0.targetVocabSize == vt
-        }, log: log)
+        }, log: log, logger: logger)
         // The data must still be the one the checkpoint learned: a folder prepared again in place
         // with another vocabulary would silently change what every id means.
         if let resumed { try resumed.checkVocabulary(digest: vocabularyDigest, of: data.directory, checkpoint: saveDirectory.path) }
@@ -216,9 +221,11 @@ public final class Trainer {
                     : "; float32 is as fast, keep it"))
         }
         if config.bf16 {
-            log(BLAS.hasBFloat16Hardware
-                ? "bf16: products in bfloat16 with float32 sums (AVX512-BF16); weights, gradients and Adam in float32"
-                : "warning: bf16: this CPU has no AVX512-BF16, so bfloat16 products run in portable C, several times slower than float32; drop --bf16 for speed")
+            if BLAS.hasBFloat16Hardware {
+                log("bf16: products in bfloat16 with float32 sums (AVX512-BF16); weights, gradients and Adam in float32")
+            } else {
+                logger.warning("bf16: this CPU has no AVX512-BF16, so bfloat16 products run in portable C, several times slower than float32; drop --bf16 for speed")
+            }
         }
         let runStart = Date()
         let secondsBefore = state.trainingSeconds
@@ -249,7 +256,7 @@ public final class Trainer {
                     model.zeroGrad()
                     state.skippedUpdates += 1
                     consecutiveSkips += 1
-                    log("warning: update \(state.update + 1) skipped: non-finite \(lossSum.isFinite ? "gradient" : "loss") (\(state.skippedUpdates) skipped so far)")
+                    logger.warning("update \(state.update + 1) skipped: non-finite \(lossSum.isFinite ? "gradient" : "loss") (\(state.skippedUpdates) skipped so far)")
                     if consecutiveSkips >= config.maxConsecutiveSkips {
                         throw TrainingError.diverged("training diverged: \(consecutiveSkips) updates in a row had a non-finite loss or gradient. Lower lr, raise warmup-updates or set clip-norm; the last good checkpoint is in \(saveDirectory.path)")
                     }

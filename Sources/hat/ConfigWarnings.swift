@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Model
 
 /// Prints a warning on standard error for every key of the given HAT YAML files that no part of
@@ -12,5 +13,7 @@ func warnAboutUnknownKeys(in paths: [String?]) {
 
 /// The same for a file the command has already read.
 func warnAboutUnknownKeys(in file: HATConfigFile) {
-    for w in file.unknownKeyWarnings() { FileHandle.standardError.write((w + "\n").data(using: .utf8)!) }
+    for w in file.unknownKeyWarnings() {
+        diagnostics.warning("\(w.hasPrefix("warning: ") ? String(w.dropFirst("warning: ".count)) : w)")
+    }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import Export
 import Foundation
+import Logging
 import Model
 import TensorEngine
 import Train
@@ -77,8 +78,10 @@ struct ExportCommand: ParsableCommand {
         let vocabulary = try data.map { ExportVocabulary.sentencePiece(URL(fileURLWithPath: $0).appendingPathComponent("spm.model")) }
             ?? ExportVocabulary.of(checkpoint: checkpoint, dataset: state.data)
         if vocabulary == nil, let recorded = state.data {
-            FileHandle.standardError.write(("warning: \(checkpoint) was trained on \(recorded), which has no spm.model (moved, or a data-bin "
-                + "folder?): the export goes without a vocabulary; give a prepared dataset's folder with --data DIR to include one\n").data(using: .utf8)!)
+            diagnostics.warning("""
+                \(checkpoint) was trained on \(recorded), which has no spm.model (moved, or a data-bin folder?): the export goes \
+                without a vocabulary; give a prepared dataset's folder with --data DIR to include one
+                """)
         }
         let sizes = try ExportFolder.write(model: model, config: config, vocabulary: vocabulary, source: checkpoint,
                                            to: URL(fileURLWithPath: out))

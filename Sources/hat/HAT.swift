@@ -1,5 +1,6 @@
 import ArgumentParser
 import Latency
+import Logging
 import TensorEngine
 
 /// The `hat` command-line tool: one small file per subcommand, no logic of its own.
@@ -19,4 +20,10 @@ struct HAT: ParsableCommand {
             PipelineCommand.self, ReportCommand.self, ExportCommand.self, ImportCommand.self, ModelsCommand.self, SelfCheck.self,
         ]
     )
+
+    /// Sends every module's log messages to standard error before any command runs.
+    static func main() {
+        LoggingSystem.bootstrap(StandardErrorLogHandler.init)
+        main(nil)
+    }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Latency
 import Model
 import TensorEngine
@@ -14,11 +15,10 @@ struct LatencyCommand: ParsableCommand {
     )
 }
 
-private func warn(_ message: String) { FileHandle.standardError.write(Data((message + "\n").utf8)) }
 
 private func readDataset(_ path: String) throws -> LatencyDataset {
     let d = try LatencyDataset(contentsOf: path)
-    d.warnings.forEach(warn)
+    for w in d.warnings { diagnostics.warning("\(w)") }
     return d
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import Logging
 import Latency
 import Model
 import TensorEngine
@@ -208,7 +209,7 @@ struct LatencyDatasetCommand: ParsableCommand {
                     throw CommandError("\(what): rows measured now would not be comparable to them, so nothing was added. "
                                        + "Use a new --out, or --allow-mixed-settings to add them anyway")
                 }
-                FileHandle.standardError.write(Data("warning: \(what); adding rows anyway (--allow-mixed-settings)\n".utf8))
+                diagnostics.warning("\(what); adding rows anyway (--allow-mixed-settings)")
             }
         }  // else a dataset from before provenance files: its rows' settings are unknown, none is claimed
         var builder = LatencyDatasetBuilder(space: space, count: count, seed: seed, measurer: measurer)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import Logging
 import Model
 import Train
 
@@ -67,7 +68,7 @@ struct TrainCommand: ParsableCommand {
         let space = try SearchSpace(file: file)
         let training = try TrainingConfig(file: file, overrides: try parsedOverrides())
         for note in file.experimentNotes(tokensPerBatch: training.maxTokens, updateFreq: training.updateFreq) {
-            FileHandle.standardError.write(Data((note + "\n").utf8))
+            diagnostics.notice("\(note.hasPrefix("note: ") ? String(note.dropFirst("note: ".count)) : note)")
         }
         let sub = try subtransformer.map {
             try SubTransformerConfig(contentsOf: $0, superLayers: (space.encoderLayers, space.decoderLayers), qkvDim: space.qkvDim)

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Logging
 import Model
 import NN
 import Testing
@@ -243,14 +244,15 @@ struct TrainerTests {
         ])
         let dir = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        var messages: [String] = []
-        let trainer = try Trainer(space: space, subTransformer: nil, data: data, config: config, saveDirectory: dir, log: { messages.append($0) })
+        let warnings = CapturedLog()
+        let trainer = try Trainer(space: space, subTransformer: nil, data: data, config: config, saveDirectory: dir, log: { _ in },
+                                  logger: warnings.logger)
         #expect {
             try trainer.run()
         } throws: { error in
             "\(error)".contains("training diverged: 3 updates in a row had a non-finite loss or gradient")
         }
-        #expect(messages.contains { $0.contains("skipped: non-finite") })
+        #expect(warnings.lines.contains { $0.hasPrefix("warning: ") && $0.contains("skipped: non-finite") }, "\(warnings.lines)")
         #expect(trainer.state.skippedUpdates >= 3)
         // Every checkpoint that was written holds finite weights.
         for f in try FileManager.default.contentsOfDirectory(atPath: dir.path) where f.hasSuffix(".safetensors") {
@@ -416,10 +418,14 @@ struct TrainerTests {
             try FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: url.path)
         }
         var messages: [String] = []
+        let warnings = CapturedLog()
         let again = try TrainingConfig(file: file, overrides: ["max-update": "12", "save-interval-updates": "4", "max-tokens": "400"])
-        let trainer = try Trainer(space: space, subTransformer: nil, data: data, config: again, saveDirectory: dir, log: { messages.append($0) })
+        let trainer = try Trainer(space: space, subTransformer: nil, data: data, config: again, saveDirectory: dir, log: { messages.append($0) },
+                                  logger: warnings.logger)
         #expect(trainer.state.update == 8, "resumed from update \(trainer.state.update)")
-        #expect(messages.filter { $0.contains("skipping checkpoint") }.count == 2, "\(messages)")
+        // Skipped checkpoints are warnings (stderr in hat), not lines of the training log.
+        #expect(warnings.lines.filter { $0.hasPrefix("warning: skipping checkpoint") }.count == 2, "\(warnings.lines)")
+        #expect(!messages.contains { $0.contains("skipping checkpoint") }, "\(messages)")
         #expect(messages.contains { $0.contains("resuming from checkpoint_1_8.safetensors") })
         trainer.folder.release()  // it never runs; the next trainer opens the same folder
 
@@ -478,5 +484,27 @@ struct TrainerTests {
         let (va, vb, vo) = (try fa.tensor(name).floats(), try fb.tensor(name).floats(), try fo.tensor(name).floats())
         for i in stride(from: 0, to: va.count, by: 97) { #expect(abs(vo[i] - Float((Double(va[i]) + Double(vb[i])) / 2)) <= 1e-7) }
         _ = try Checkpoint.loadModel(path: out.path)
+    }
+}
+
+/// The messages a swift-log `Logger` was given, as "LEVEL: message" (the trainer's warnings).
+final class CapturedLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var kept: [String] = []
+    var lines: [String] { lock.withLock { kept } }
+
+    var logger: Logger { Logger(label: "test") { _ in Handler(sink: self) } }
+
+    struct Handler: LogHandler {
+        let sink: CapturedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            sink.lock.withLock { sink.kept.append("\(event.level): \(event.message)") }
+        }
     }
 }
