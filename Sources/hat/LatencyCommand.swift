@@ -5,8 +5,8 @@ import Latency
 import Model
 import TensorEngine
 
-/// `hat latency`: latency predictors from HAT-format latency CSVs, and few-shot adaptation to a
-/// new device. (Measuring and dataset tools will join these subcommands.)
+/// `hat latency`: measuring on this machine (HAT's method), latency datasets, predictors trained
+/// on HAT-format latency CSVs, and few-shot adaptation to a new device.
 struct LatencyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "latency",

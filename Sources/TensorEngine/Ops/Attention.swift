@@ -181,10 +181,10 @@ private struct AllowedKeys {
     }
 }
 
-/// How the (batch, head) blocks are spread over the cores. Each block's GEMMs are run by BLAS
-/// on the calling thread when they are below OpenBLAS's own threading threshold (m·n·k ≤ 4·2¹⁶),
-/// so two workers can run blocks side by side; larger blocks run one after another and let
-/// BLAS thread each product.
+/// How the (batch, head) blocks are spread over the cores. Blocks whose two products are small
+/// (m·n·k ≤ 2¹⁸, where splitting a product would cost more than it saves) run side by side, one
+/// chunk of blocks per core; larger blocks run one after another and each of their products
+/// splits over the cores itself (`BLAS.productThreads`).
 private struct AttentionParallelism {
     let blocks: Int
     let chunks: Int
