@@ -119,19 +119,20 @@ public struct HATConfigFile {
     public func string(_ key: String) -> String? { values[key]?.string }
 
     /// Notes on keys of HAT's training files that change the experiment and that `hat` runs
-    /// differently: what HAT meant and what `hat` does instead, never silently.
+    /// differently: what HAT meant and what `hat` does instead, never silently (the caller shows
+    /// them as notes, each naming the file and line).
     /// `tokensPerBatch` and `updateFreq` are the values `hat` will train with.
     public func experimentNotes(tokensPerBatch: Int, updateFreq: Int) -> [String] {
         func at(_ key: String) -> String { "\(path)\(lines[key].map { ":\($0)" } ?? "")" }
         var notes: [String] = []
         if let fp16 = try? bool("fp16"), fp16 {
-            notes.append("note: \(at("fp16")): fp16: HAT trained in float16 on GPUs; hat trains in float32 on this CPU "
+            notes.append("\(at("fp16")): fp16: HAT trained in float16 on GPUs; hat trains in float32 on this CPU "
                          + "(or with bfloat16 products: --bf16, where the CPU has AVX512-BF16)")
         }
         if let workers = try? int("distributed-world-size"), workers > 1 {
             let fileFreq = (try? int("update-freq")) ?? 1
             let meant = tokensPerBatch * fileFreq * workers, ours = tokensPerBatch * updateFreq
-            notes.append("note: \(at("distributed-world-size")): HAT's batch was max-tokens \(tokensPerBatch) × update-freq \(fileFreq) × "
+            notes.append("\(at("distributed-world-size")): HAT's batch was max-tokens \(tokensPerBatch) × update-freq \(fileFreq) × "
                          + "\(workers) workers = \(meant) tokens per update; hat runs one process: \(tokensPerBatch) × \(updateFreq) = "
                          + "\(ours) tokens per update" + (ours == meant ? "" : " (set update-freq \(fileFreq * workers) to train with HAT's batch)"))
         }

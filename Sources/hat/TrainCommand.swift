@@ -68,7 +68,7 @@ struct TrainCommand: ParsableCommand {
         let space = try SearchSpace(file: file)
         let training = try TrainingConfig(file: file, overrides: try parsedOverrides())
         for note in file.experimentNotes(tokensPerBatch: training.maxTokens, updateFreq: training.updateFreq) {
-            diagnostics.notice("\(note.hasPrefix("note: ") ? String(note.dropFirst("note: ".count)) : note)")
+            diagnostics.notice("\(note)")
         }
         let sub = try subtransformer.map {
             try SubTransformerConfig(contentsOf: $0, superLayers: (space.encoderLayers, space.decoderLayers), qkvDim: space.qkvDim)

@@ -131,8 +131,8 @@ struct ConfigTests {
         // max-tokens 4096 × update-freq 16 × 8 GPUs: HAT's WMT supernet batch (hat-reference.md §8).
         let notes = file.experimentNotes(tokensPerBatch: 4096, updateFreq: 16)
         #expect(notes.count == 2, "\(notes)")
-        #expect(notes.contains { $0.hasPrefix("note: wmt.yml:4: fp16") && $0.contains("float32") }, "\(notes)")
-        #expect(notes.contains { $0.hasPrefix("note: wmt.yml:3:") && $0.contains("= 524288 tokens per update")
+        #expect(notes.contains { $0.hasPrefix("wmt.yml:4: fp16") && $0.contains("float32") }, "\(notes)")
+        #expect(notes.contains { $0.hasPrefix("wmt.yml:3:") && $0.contains("= 524288 tokens per update")
                 && $0.contains("4096 × 16 = 65536 tokens per update") && $0.contains("set update-freq 128") }, "\(notes)")
         // With update-freq scaled, the batches agree and nothing is suggested; one worker, float32: no notes.
         #expect(file.experimentNotes(tokensPerBatch: 4096, updateFreq: 128).allSatisfy { !$0.contains("set update-freq") })
