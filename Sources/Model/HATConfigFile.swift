@@ -118,12 +118,27 @@ public struct HATConfigFile {
 
     public func string(_ key: String) -> String? { values[key]?.string }
 
+    /// `path:line` of a key, for messages.
+    public func location(of key: String) -> String { "\(path)\(lines[key].map { ":\($0)" } ?? "")" }
+
+    /// The file's values of `names` as text for a key table (`ConfigKey`): a scalar as written, a
+    /// list joined with commas (`[0.9, 0.98]` → "0.9,0.98").
+    public func sources(for names: Set<String>) -> [String: ConfigKeySource] {
+        var found: [String: ConfigKeySource] = [:]
+        for key in keys where names.contains(key) {
+            guard let node = values[key] else { continue }
+            let text = node.string ?? node.sequence?.compactMap(\.string).joined(separator: ",") ?? ""
+            found[key] = ConfigKeySource(text: text, location: location(of: key))
+        }
+        return found
+    }
+
     /// Notes on keys of HAT's training files that change the experiment and that `hat` runs
     /// differently: what HAT meant and what `hat` does instead, never silently (the caller shows
     /// them as notes, each naming the file and line).
     /// `tokensPerBatch` and `updateFreq` are the values `hat` will train with.
     public func experimentNotes(tokensPerBatch: Int, updateFreq: Int) -> [String] {
-        func at(_ key: String) -> String { "\(path)\(lines[key].map { ":\($0)" } ?? "")" }
+        func at(_ key: String) -> String { location(of: key) }
         var notes: [String] = []
         if let fp16 = try? bool("fp16"), fp16 {
             notes.append("\(at("fp16")): fp16: HAT trained in float16 on GPUs; hat trains in float32 on this CPU "
@@ -142,7 +157,7 @@ public struct HATConfigFile {
     /// Warnings for keys HAT does not define, naming the key, line and file.
     public func unknownKeyWarnings() -> [String] {
         keys.filter { !HATConfigFile.knownKeys.contains($0) }.map {
-            "warning: \(path)\(lines[$0].map { ":\($0)" } ?? ""): unknown key '\($0)' is ignored (check its spelling)"
+            "warning: \(location(of: $0)): unknown key '\($0)' is ignored (check its spelling)"
         }
     }
 
@@ -175,6 +190,7 @@ public struct HATConfigFile {
         "feature-dim", "hidden-dim", "hidden-layer-num", "ckpt-path", "train-steps", "bsz",
         // evolutionary search (hat-reference.md §7)
         "evo-iter", "population-size", "parent-size", "mutation-size", "crossover-size", "mutation-prob",
+        "repair-offspring",  // ours: shrink offspring that break a constraint (EvolutionSettings.repairOffspring)
         "write-config-path", "valid-cnt-max", "latency-constraint", "memory-constraint", "params-constraint", "flops-constraint",
         "evo-configs", "configs", "sub-configs", "profile-flops", "beam", "lenpen", "remove-bpe",
     ]

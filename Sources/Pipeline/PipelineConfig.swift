@@ -2,6 +2,8 @@ import Foundation
 import TensorEngine
 import Yams
 import Latency
+import Model
+import Search
 
 /// `PIPELINE.yml`: what `hat pipeline` runs, one section per stage (configs/pipeline_builtin.yml
 /// is the annotated example). Paths are relative to the file's own folder. Training sections
@@ -54,10 +56,10 @@ public struct PipelineConfig: Sendable {
     public var memoryConstraint: String?
     public var parametersConstraint: String?
     public var flopsConstraint: String?
-    public var evolution: [String: Int] = [:]
-    public var mutationProbability: Double?
-    /// `repair-offspring: true`: shrink offspring that break a constraint (EvolutionSettings.repairOffspring).
-    public var repairOffspring = false
+    /// HAT's evolution keys (EvolutionSettings.keyTable; `repair-offspring: true` shrinks offspring
+    /// that break a constraint), and which of them the file gives.
+    public var evolution = EvolutionSettings()
+    public var evolutionKeysGiven: Set<String> = []
     public var searchSeed: UInt64 = 1
     public var validSubset: Int?
     public var searchThreads = ParallelSettings.availableCores
@@ -77,16 +79,85 @@ public struct PipelineConfig: Sendable {
     /// 1 tests `checkpoint_best` as it is.
     public var testAverageLast = 1
 
-    public static let sections: [String: Set<String>] = [
-        "space": [], "data": ["source", "seed", "train", "valid", "test", "vocab-size", "pair", "raw", "directory"],
-        "supernet": [],  // training keys, checked by TrainingConfig
-        "latency": ["samples", "iterations", "warmup", "length", "beam", "seed", "threads"],
-        "predictor": ["kind", "seed"],
-        "search": ["latency-constraint", "memory-constraint", "params-constraint", "flops-constraint", "evo-iter", "population-size",
-                   "parent-size", "mutation-size", "crossover-size", "mutation-prob", "repair-offspring", "seed", "valid-subset", "threads"],
-        "train": [],  // `mode` plus training keys
-        "test": ["split", "beam", "lenpen", "threads", "average-last"],
-    ]
+    /// The keys of each section (`supernet` and `train` take training keys, checked by TrainingConfig).
+    public static var sections: [String: Set<String>] {
+        var sections = ["space": Set<String>(), "data": DataKeys.table.names(), "supernet": [], "train": []]
+        for (name, table) in sectionTables { sections[name] = table.names() }
+        return sections
+    }
+
+    /// The sections whose keys set fields of this type directly, in the order they are read.
+    static var sectionTables: [(name: String, table: [ConfigKey<PipelineConfig>])] {
+        [
+            ("latency", [
+                .integer("samples", \.latencySamples, min: 3, help: "SubTransformers measured (60)"),
+                .integer("iterations", \.latencyIterations, help: "timed runs per SubTransformer (10)"),
+                .integer("warmup", \.latencyWarmup, min: 0, help: "untimed runs first (2)"),
+                .integer("length", \.latencyLength, help: "source and target tokens (30)"),
+                .integer("beam", \.latencyBeam, help: "beam size (5)"),
+                .seed("seed", \.latencySeed, help: "which SubTransformers are sampled (1)"),
+                .integer("threads", \.latencyThreads, help: "compute threads while measuring (1)"),
+            ]),
+            ("predictor", [
+                .choice("kind", \.predictorKind, help: "ridge, cost-model, hat-mlp or ensemble (ridge)"),
+                .seed("seed", \.predictorSeed, help: "data split and MLP initialization (0)"),
+            ]),
+            ("search", [
+                ConfigKey("latency-constraint", help: "milliseconds (\"12ms\") or a share of the predicted range (\"50%\"); a list for several") {
+                    config, text in
+                    config.latencyConstraints = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                },
+                .text("memory-constraint", \.memoryConstraint, help: "peak memory, e.g. 300MB"),
+                .text("params-constraint", \.parametersConstraint, help: "parameters, e.g. 10M"),
+                .text("flops-constraint", \.flopsConstraint, help: "FLOPs, e.g. 2G"),
+            ] + EvolutionSettings.keyTable.map { $0.lifted(into: \.evolution) } + [
+                .seed("seed", \.searchSeed, help: "the search's random choices (1)"),
+                .integer("valid-subset", \.validSubset, help: "validation sentences the fitness is scored on (all)"),
+                .integer("threads", \.searchThreads, help: "compute threads (the cores available)"),
+            ]),
+            ("test", [
+                ConfigKey("split", help: "the split translated and scored (test)") { config, text in config.testSplit = text },
+                .integer("beam", \.testBeam, help: "beam size (5)"),
+                ConfigKey("lenpen", help: "length penalty, or a list chosen on the validation split (0.6)") { config, text in
+                    config.testLengthPenalties = try text.split(separator: ",").map { item in
+                        guard let v = Double(item.trimmingCharacters(in: .whitespaces)), v.isFinite else {
+                            throw ConfigKeyProblem("must be a number or a list of numbers (e.g. [0.6, 1.0, 1.5]), not '\(text)'")
+                        }
+                        return v
+                    }
+                    guard !config.testLengthPenalties.isEmpty else { throw ConfigKeyProblem("is an empty list; give a number or a list of numbers") }
+                },
+                .integer("threads", \.testThreads, help: "compute threads (the cores available)"),
+                .integer("average-last", \.testAverageLast, help: "average the last N epoch checkpoints before testing (1: checkpoint_best)"),
+            ]),
+        ]
+    }
+
+    /// The `data:` section: where the pairs come from, and that source's keys.
+    struct DataKeys {
+        enum Source: String, CaseIterable { case builtin, multi30k, prepared }
+        var source = Source.builtin
+        var seed: UInt64 = 1
+        var train = 10_000, valid = 500, test = 500
+        var vocabularySize: Int?
+        var pair: String?
+        var raw: String?
+        var directory: String?
+
+        static var table: [ConfigKey<DataKeys>] {
+            [
+                .choice("source", \.source, help: "builtin (the synthetic task), multi30k or prepared"),
+                .seed("seed", \.seed, help: "builtin: the corpus's seed (1)"),
+                .integer("train", \.train, help: "builtin: training pairs (10000)"),
+                .integer("valid", \.valid, help: "builtin: validation pairs (500)"),
+                .integer("test", \.test, help: "builtin: test pairs (500)"),
+                .integer("vocab-size", \.vocabularySize, min: 16, help: "SentencePiece vocabulary (builtin 1000, multi30k 8000)"),
+                .text("pair", \.pair, help: "multi30k: en-de or en-fr (en-de)"),
+                .text("raw", \.raw, help: "multi30k: the folder of its raw files"),
+                .text("directory", \.directory, help: "prepared: a folder prepared by `hat data`"),
+            ]
+        }
+    }
 
     public init(path: String) throws {
         self.path = URL(fileURLWithPath: path).standardizedFileURL.path
@@ -102,15 +173,16 @@ public struct PipelineConfig: Sendable {
         }
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : base.appendingPathComponent(p).standardizedFileURL.path }
-        for key in top.keys where Self.sections[key] == nil {
-            throw PipelineError.config(path: path, key: key, "is not a pipeline section; sections: \(Self.sections.keys.sorted().joined(separator: ", "))")
+        let sections = Self.sections
+        for key in top.keys where sections[key] == nil {
+            throw PipelineError.config(path: path, key: key, "is not a pipeline section; sections: \(sections.keys.sorted().joined(separator: ", "))")
         }
         func section(_ name: String) throws -> [String: String] {
             guard let value = top[name] else { return [:] }
             guard let map = value as? [String: Any] else {
                 throw PipelineError.config(path: path, key: name, "must be a mapping of keys to values")
             }
-            if let allowed = Self.sections[name], !allowed.isEmpty {
+            if let allowed = sections[name], !allowed.isEmpty {
                 for key in map.keys where !allowed.contains(key) {
                     throw PipelineError.config(path: path, key: "\(name).\(key)", "is not a key of this section; keys: \(allowed.sorted().joined(separator: ", "))")
                 }
@@ -120,36 +192,36 @@ public struct PipelineConfig: Sendable {
                 return "\(v)"
             }
         }
-        func int(_ s: [String: String], _ section: String, _ key: String, _ fallback: Int, min: Int = 1) throws -> Int {
-            guard let text = s[key] else { return fallback }
-            guard let v = Int(text), v >= min else {
-                throw PipelineError.config(path: path, key: "\(section).\(key)", "must be an integer ≥ \(min), not '\(text)'")
+        /// Applies a key table to a section, reporting problems as this file's errors.
+        func read<Settings>(_ name: String, _ table: [ConfigKey<Settings>], into settings: inout Settings) throws -> [String: String] {
+            let values = try section(name)
+            do {
+                try table.apply(values.mapValues { ConfigKeySource(text: $0, location: path) }, to: &settings, keyPrefix: name + ".")
+            } catch let error as ConfigError {
+                throw PipelineError.config(path: path, key: error.key, error.message)
             }
-            return v
+            return values
         }
         guard let spaceText = top["space"] as? String else {
             throw PipelineError.config(path: path, key: "space", "is missing: the search space YAML (HAT format), e.g. builtin_tiny_space.yml")
         }
         space = resolve(spaceText)
 
-        let d = try section("data")
-        switch d["source"] ?? "builtin" {
-        case "builtin":
-            data = .builtin(seed: UInt64(try int(d, "data", "seed", 1, min: 0)), train: try int(d, "data", "train", 10_000),
-                            valid: try int(d, "data", "valid", 500), test: try int(d, "data", "test", 500),
-                            vocabularySize: try int(d, "data", "vocab-size", 1000, min: 16))
-        case "multi30k":
-            guard let raw = d["raw"] else {
+        var d = DataKeys()
+        _ = try read("data", DataKeys.table, into: &d)
+        switch d.source {
+        case .builtin:
+            data = .builtin(seed: d.seed, train: d.train, valid: d.valid, test: d.test, vocabularySize: d.vocabularySize ?? 1000)
+        case .multi30k:
+            guard let raw = d.raw else {
                 throw PipelineError.config(path: path, key: "data.raw", "is missing: the folder with Multi30k's raw files (train.en.gz, val.en.gz, ...)")
             }
-            data = .multi30k(pair: d["pair"] ?? "en-de", rawDirectory: resolve(raw), vocabularySize: try int(d, "data", "vocab-size", 8000, min: 16))
-        case "prepared":
-            guard let dir = d["directory"] else {
+            data = .multi30k(pair: d.pair ?? "en-de", rawDirectory: resolve(raw), vocabularySize: d.vocabularySize ?? 8000)
+        case .prepared:
+            guard let dir = d.directory else {
                 throw PipelineError.config(path: path, key: "data.directory", "is missing: a folder prepared by `hat data`")
             }
             data = .prepared(directory: resolve(dir))
-        case let other:
-            throw PipelineError.config(path: path, key: "data.source", "is '\(other)'; use builtin, multi30k or prepared")
         }
         supernet = try section("supernet")
         if let checkpoint = supernet.removeValue(forKey: "checkpoint") {
@@ -159,51 +231,10 @@ public struct PipelineConfig: Sendable {
             }
             supernetCheckpoint = resolve(checkpoint)
         }
-
-        let l = try section("latency")
-        latencySamples = try int(l, "latency", "samples", latencySamples, min: 3)
-        latencyIterations = try int(l, "latency", "iterations", latencyIterations)
-        latencyWarmup = try int(l, "latency", "warmup", latencyWarmup, min: 0)
-        latencyLength = try int(l, "latency", "length", latencyLength)
-        latencyBeam = try int(l, "latency", "beam", latencyBeam)
-        latencySeed = UInt64(try int(l, "latency", "seed", 1, min: 0))
-        latencyThreads = try int(l, "latency", "threads", latencyThreads)
-
-        let p = try section("predictor")
-        if let text = p["kind"] {
-            guard let kind = PredictorKind(rawValue: text) else {
-                throw PipelineError.config(path: path, key: "predictor.kind",
-                                           "is '\(text)'; use one of \(PredictorFile.trainableKinds.joined(separator: ", "))")
-            }
-            predictorKind = kind
+        for (name, table) in Self.sectionTables {
+            let given = try read(name, table, into: &self)
+            if name == "search" { evolutionKeysGiven = Set(given.keys).intersection(EvolutionSettings.keyTable.names()) }
         }
-        predictorSeed = UInt64(try int(p, "predictor", "seed", 0, min: 0))
-
-        let s = try section("search")
-        if let c = s["latency-constraint"] {
-            latencyConstraints = c.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        }
-        memoryConstraint = s["memory-constraint"]
-        parametersConstraint = s["params-constraint"]
-        flopsConstraint = s["flops-constraint"]
-        for key in ["evo-iter", "population-size", "parent-size", "mutation-size", "crossover-size"] where s[key] != nil {
-            evolution[key] = try int(s, "search", key, 1)
-        }
-        if let text = s["mutation-prob"] {
-            guard let v = Double(text), v >= 0, v <= 1 else {
-                throw PipelineError.config(path: path, key: "search.mutation-prob", "must be a probability in [0, 1], not '\(text)'")
-            }
-            mutationProbability = v
-        }
-        if let text = s["repair-offspring"] {
-            guard let v = Bool(text.lowercased()) else {
-                throw PipelineError.config(path: path, key: "search.repair-offspring", "must be true or false, not '\(text)'")
-            }
-            repairOffspring = v
-        }
-        searchSeed = UInt64(try int(s, "search", "seed", 1, min: 0))
-        validSubset = s["valid-subset"] == nil ? nil : try int(s, "search", "valid-subset", 1)
-        searchThreads = try int(s, "search", "threads", searchThreads)
 
         var t = try section("train")
         if let text = t.removeValue(forKey: "mode") {
@@ -213,23 +244,17 @@ public struct PipelineConfig: Sendable {
             trainMode = mode
         }
         train = t
+    }
 
-        let e = try section("test")
-        testSplit = e["split"] ?? testSplit
-        testBeam = try int(e, "test", "beam", testBeam)
-        if let text = e["lenpen"] {
-            let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            testLengthPenalties = try items.map { item in
-                guard let v = Double(item), v.isFinite else {
-                    throw PipelineError.config(path: path, key: "test.lenpen", "must be a number or a list of numbers (e.g. [0.6, 1.0, 1.5]), not '\(text)'")
-                }
-                return v
-            }
-            guard !testLengthPenalties.isEmpty else {
-                throw PipelineError.config(path: path, key: "test.lenpen", "is an empty list; give a number or a list of numbers")
-            }
-        }
-        testThreads = try int(e, "test", "threads", testThreads)
-        testAverageLast = try int(e, "test", "average-last", testAverageLast)
+    /// The search settings as the search stage's fingerprint records them: the integer evolution
+    /// keys the file gives, mutation-prob (-1 when not given) and repair-offspring when on. This
+    /// form is what finished pipelines recorded; keeping it keeps them finished.
+    var evolutionFingerprint: [String] {
+        let e = evolution
+        let integers = [("crossover-size", e.crossoverSize), ("evo-iter", e.iterations), ("mutation-size", e.mutationSize),
+                        ("parent-size", e.parentSize), ("population-size", e.populationSize)]
+        let given = integers.filter { evolutionKeysGiven.contains($0.0) }.map { "\($0.0)=\($0.1)" }.joined(separator: ";")
+        let probability = evolutionKeysGiven.contains("mutation-prob") ? e.mutationProbability : -1
+        return [given, "\(probability)"]
     }
 }

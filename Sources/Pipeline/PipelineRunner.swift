@@ -142,8 +142,8 @@ public final class PipelineRunner {
                                "\(c.latencyBeam)", "\(c.latencySeed)", "\(c.latencyThreads)"]
         case .predictor: return [c.predictorKind.rawValue, "\(c.predictorSeed)"]
         case .search: return [c.latencyConstraints.joined(separator: ","), c.memoryConstraint ?? "", c.parametersConstraint ?? "",
-                              c.flopsConstraint ?? "", sorted(c.evolution.mapValues(String.init)), "\(c.mutationProbability ?? -1)",
-                              "\(c.searchSeed)", "\(c.validSubset ?? -1)"] + (c.repairOffspring ? ["repair-offspring"] : [])
+                              c.flopsConstraint ?? ""] + c.evolutionFingerprint
+                + ["\(c.searchSeed)", "\(c.validSubset ?? -1)"] + (c.evolution.repairOffspring ? ["repair-offspring"] : [])
         case .train: return [c.trainMode.rawValue, sorted(c.train)]
         case .test:
             // One penalty keeps the key of results written before lists existed.
@@ -312,23 +312,10 @@ public final class PipelineRunner {
         let latencies = try config.latencyConstraints.map { try resolveLatency($0, predictor: predictor, space: space) }
         let constraints = try SearchConstraints.list(latencies: latencies.joined(separator: ","), memory: config.memoryConstraint,
                                                      parameters: config.parametersConstraint, flops: config.flopsConstraint)
-        var settings = EvolutionSettings()
-        for (key, v) in config.evolution {
-            switch key {
-            case "evo-iter": settings.iterations = v
-            case "population-size": settings.populationSize = v
-            case "parent-size": settings.parentSize = v
-            case "mutation-size": settings.mutationSize = v
-            case "crossover-size": settings.crossoverSize = v
-            default: break
-            }
-        }
-        if let p = config.mutationProbability { settings.mutationProbability = p }
-        settings.repairOffspring = config.repairOffspring
         var runner = SearchRunner(supernet: supernetCheckpoint, predictor: .file(path: predictorPath), constraints: constraints,
                                   directory: url(.search))
         runner.data = dataDirectory
-        runner.settings = settings
+        runner.settings = config.evolution
         runner.seed = config.searchSeed
         runner.validSubset = config.validSubset
         runner.length = config.latencyLength

@@ -42,6 +42,20 @@ public struct EvolutionSettings: Codable, Equatable, Sendable {
         repairOffspring = try c.decodeIfPresent(Bool.self, forKey: .repairOffspring) ?? false
     }
 
+    /// HAT's evolution keys, in one place: HAT's evolution YAML files (EvolutionConfigFile), a
+    /// pipeline's `search:` section and `hat search`'s options all set them through this table.
+    public static var keyTable: [ConfigKey<EvolutionSettings>] {
+        [
+            .integer("evo-iter", \.iterations, help: "iterations (HAT: 30)"),
+            .integer("population-size", \.populationSize, help: "first population (HAT: 125)"),
+            .integer("parent-size", \.parentSize, help: "parents kept per iteration (HAT: 25)"),
+            .integer("mutation-size", \.mutationSize, min: 0, help: "mutants per iteration (HAT: 50)"),
+            .integer("crossover-size", \.crossoverSize, min: 0, help: "crossovers per iteration (HAT: 50)"),
+            .probability("mutation-prob", \.mutationProbability, closed: true, help: "probability that mutation redraws a gene (HAT: 0.3)"),
+            .flag("repair-offspring", \.repairOffspring, help: "shrink offspring that break a constraint before rejecting them (beyond HAT)"),
+        ]
+    }
+
     /// Later populations are the parents plus the offspring (HAT's `popu = parents + mutants + crossovers`).
     public var offspringSize: Int { mutationSize + crossoverSize }
 
@@ -81,12 +95,7 @@ public struct EvolutionConfigFile {
 
     public init(file: HATConfigFile, defaults: EvolutionSettings = EvolutionSettings()) throws {
         var s = defaults
-        if let v = try file.int("evo-iter") { s.iterations = v }
-        if let v = try file.int("population-size") { s.populationSize = v }
-        if let v = try file.int("parent-size") { s.parentSize = v }
-        if let v = try file.int("mutation-size") { s.mutationSize = v }
-        if let v = try file.int("crossover-size") { s.crossoverSize = v }
-        if let v = try file.double("mutation-prob") { s.mutationProbability = v }
+        try EvolutionSettings.keyTable.apply(file.sources(for: EvolutionSettings.keyTable.names()), to: &s)
         settings = s
         // A value is kept as text and parsed like the command-line option; a YAML list of
         // latencies becomes the comma-separated form ("[100, 200]" → "100,200").

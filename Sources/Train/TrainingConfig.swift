@@ -49,44 +49,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     /// Every key this type reads, with what it does and its default (`hat train --help` prints
     /// this table; HAT's names, hat-reference.md §8, plus ours).
-    public static let keyTable: [(key: String, help: String)] = [
-        ("max-tokens", "tokens per batch, padding included (4096)"),
-        ("update-freq", "batches accumulated per update (1)"),
-        ("max-update", "stop after this many updates (0: no limit)"),
-        ("max-epoch", "stop after this many epochs (0: no limit)"),
-        ("lr-scheduler", "inverse_sqrt (default), cosine or fixed"),
-        ("lr", "peak learning rate; the floor for cosine (0.0005)"),
-        ("max-lr", "cosine: the peak learning rate"),
-        ("warmup-updates", "linear warm-up updates (4000)"),
-        ("warmup-init-lr", "learning rate at the start of warm-up (1e-7)"),
-        ("lr-period-updates", "cosine: updates of one period (max-update - warmup-updates)"),
-        ("adam-betas", "Adam's betas ((0.9, 0.98))"),
-        ("adam-eps", "Adam's epsilon (1e-8)"),
-        ("weight-decay", "decoupled weight decay (0)"),
-        ("clip-norm", "gradient norm clipping (0: none)"),
-        ("dropout", "dropout (0.3)"),
-        ("attention-dropout", "attention dropout (0.1)"),
-        ("activation-dropout", "dropout after the FFN's ReLU (0)"),
-        ("label-smoothing", "label smoothing of the cross-entropy (0.1)"),
-        ("bpe-dropout", "BPE-dropout probability of the training text, every epoch (0)"),
-        ("bpe-dropout-sides", "both, source or target (both)"),
-        ("seed", "initialization, sampling, dropout and batch order (1)"),
-        ("save-interval", "checkpoint every N epochs (1)"),
-        ("save-interval-updates", "also every N updates (0: not)"),
-        ("keep-last-epochs", "epoch checkpoints kept (-1: all)"),
-        ("keep-last-updates", "update checkpoints kept (-1: all)"),
-        ("validate-interval", "validate every N epochs (1)"),
-        ("validation-random-subnets", "random SubTransformers validated per epoch besides the largest and smallest (2)"),
-        ("log-interval", "log every N updates (1)"),
-        ("max-consecutive-skips", "stop after N non-finite updates in a row (10)"),
-        ("stop-time-minutes", "validate, checkpoint and stop after M minutes of training (0: no limit)"),
-        ("optimizer", "adam (the only one; others are refused)"),
-        ("criterion", "label_smoothed_cross_entropy or cross_entropy"),
-        ("bf16", "multiply in bfloat16 with float32 sums (False)"),
-    ]
+    public static var keyTable: [(key: String, help: String)] { KeyReader.table.map { ($0.name, $0.help) } }
 
     /// Every key this type reads, for validating overrides.
-    public static let keys = Set(keyTable.map(\.key))
+    public static let keys: Set<String> = KeyReader.table.names()
 
     /// The key table as text for `hat train --help`.
     public static var keyHelp: String {
@@ -99,149 +65,124 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// Reads the training keys of `file` (missing keys keep their defaults), then applies
     /// `overrides` (key without dashes → value text), which win. Errors name the key and file.
     public init(file: HATConfigFile?, overrides: [String: String] = [:]) throws {
-        var merged: [String: String] = [:]
-        if let file {
-            for key in file.keys where Self.keys.contains(key) {
-                if let node = file.values[key] {
-                    merged[key] = node.string ?? node.sequence?.compactMap(\.string).joined(separator: ",") ?? ""
-                }
+        var values = file?.sources(for: Self.keys) ?? [:]
+        for (key, text) in overrides {
+            guard Self.keys.contains(key) || HATConfigFile.knownKeys.contains(key) else {
+                throw ConfigError(file: "<command line>", key: key, "unknown option --\(key) (see hat train --help)")
             }
+            values[key] = ConfigKeySource(text: text, location: "<command line>")
         }
-        let source = file?.path ?? "<command line>"
-        for (k, v) in overrides {
-            guard Self.keys.contains(k) || HATConfigFile.knownKeys.contains(k) else {
-                throw ConfigError(file: "<command line>", key: k, "unknown option --\(k) (see hat train --help)")
-            }
-            merged[k] = v
-        }
-        func text(_ key: String) -> String? { merged[key].map { $0.trimmingCharacters(in: .whitespaces) } }
-        func where_(_ key: String) -> String { overrides[key] != nil ? "<command line>" : source }
-        func int(_ key: String) throws -> Int? {
-            guard let t = text(key) else { return nil }
-            guard let v = Int(t) else { throw ConfigError(file: where_(key), key: key, "expected an integer, found '\(t)'") }
-            return v
-        }
-        func double(_ key: String) throws -> Double? {
-            guard let t = text(key) else { return nil }
-            guard let v = Double(t) else { throw ConfigError(file: where_(key), key: key, "expected a number, found '\(t)'") }
-            return v
-        }
-        func doubles(_ key: String) throws -> [Double]? {
-            guard var t = text(key) else { return nil }
-            if t.hasPrefix("(") || t.hasPrefix("[") { t = String(t.dropFirst().dropLast()) }
-            let parts = t.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            return try parts.map {
-                guard let v = Double($0) else { throw ConfigError(file: where_(key), key: key, "expected numbers like (0.9, 0.98), found '\(t)'") }
-                return v
-            }
-        }
-        func positive(_ key: String, _ v: Int?, allowZero: Bool = false) throws -> Int? {
-            if let v, v < (allowZero ? 0 : 1) {
-                throw ConfigError(file: where_(key), key: key, "must be \(allowZero ? "zero or more" : "at least 1"), is \(v)")
-            }
-            return v
-        }
-        self.init()
-        maxTokens = try positive("max-tokens", int("max-tokens")) ?? maxTokens
-        updateFreq = try positive("update-freq", int("update-freq")) ?? updateFreq
-        maxUpdate = try positive("max-update", int("max-update"), allowZero: true) ?? maxUpdate
-        maxEpoch = try positive("max-epoch", int("max-epoch"), allowZero: true) ?? maxEpoch
-        adamBetas = try doubles("adam-betas") ?? adamBetas
-        if adamBetas.count != 2 || adamBetas.contains(where: { $0 < 0 || $0 >= 1 }) {
-            throw ConfigError(file: where_("adam-betas"), key: "adam-betas", "expected two numbers in [0, 1), like (0.9, 0.98), found \(adamBetas)")
-        }
-        adamEps = try double("adam-eps") ?? adamEps
-        weightDecay = try double("weight-decay") ?? weightDecay
-        clipNorm = try double("clip-norm") ?? clipNorm
-        dropout = try double("dropout") ?? dropout
-        attentionDropout = try double("attention-dropout") ?? attentionDropout
-        activationDropout = try double("activation-dropout") ?? activationDropout
-        for (key, p) in [("dropout", dropout), ("attention-dropout", attentionDropout), ("activation-dropout", activationDropout)]
-        where p < 0 || p >= 1 {
-            throw ConfigError(file: where_(key), key: key, "a probability in [0, 1) is needed, found \(p)")
-        }
-        labelSmoothing = try double("label-smoothing") ?? labelSmoothing
-        // HAT trains with Adam and label-smoothed cross-entropy; other choices are refused rather
-        // than silently replaced (fairseq's plain cross_entropy is label smoothing 0).
-        if let o = text("optimizer"), o != "adam" {
-            throw ConfigError(file: where_("optimizer"), key: "optimizer", "'\(o)' is not supported: hat trains with Adam (HAT's optimizer); give adam")
-        }
-        switch text("criterion") {
-        case nil, "label_smoothed_cross_entropy": break
-        case "cross_entropy": labelSmoothing = 0
-        case let other?:
-            throw ConfigError(file: where_("criterion"), key: "criterion", "'\(other)' is not one of label_smoothed_cross_entropy, cross_entropy")
-        }
-        let ranges: [(String, Double, ClosedRange<Double>, String)] = [
-            ("adam-eps", adamEps, Double.leastNonzeroMagnitude...1, "a small positive number like 1e-8"),
-            ("weight-decay", weightDecay, 0...1, "a number in [0, 1] like 0.0001"),
-            ("clip-norm", clipNorm, 0...Double.greatestFiniteMagnitude, "zero (no clipping) or more"),
-            ("label-smoothing", labelSmoothing, 0...0.999, "a number in [0, 1) like 0.1"),
-        ]
-        for (key, v, range, what) in ranges where !range.contains(v) {
-            throw ConfigError(file: where_(key), key: key, "must be \(what), found \(v)")
-        }
-        bpeDropout = try double("bpe-dropout") ?? bpeDropout
-        if bpeDropout < 0 || bpeDropout >= 1 {
-            throw ConfigError(file: where_("bpe-dropout"), key: "bpe-dropout", "a probability in [0, 1) is needed (0.1 in the BPE-dropout paper), found \(bpeDropout)")
-        }
-        if let t = text("bpe-dropout-sides") {
-            guard let sides = BPEDropout.Sides(rawValue: t) else {
-                throw ConfigError(file: where_("bpe-dropout-sides"), key: "bpe-dropout-sides", "'\(t)' is not one of both, source, target")
-            }
-            bpeDropoutSides = sides
-        }
-        if let s = try int("seed") { seed = UInt64(truncatingIfNeeded: s) }
-        saveIntervalEpochs = try positive("save-interval", int("save-interval")) ?? saveIntervalEpochs
-        saveIntervalUpdates = try positive("save-interval-updates", int("save-interval-updates"), allowZero: true) ?? saveIntervalUpdates
-        keepLastEpochs = try int("keep-last-epochs") ?? keepLastEpochs
-        keepLastUpdates = try int("keep-last-updates") ?? keepLastUpdates
-        validateIntervalEpochs = try positive("validate-interval", int("validate-interval")) ?? validateIntervalEpochs
-        validationRandomSubnets = try positive("validation-random-subnets", int("validation-random-subnets"), allowZero: true)
-            ?? validationRandomSubnets
-        logIntervalUpdates = try positive("log-interval", int("log-interval")) ?? logIntervalUpdates
-        maxConsecutiveSkips = try positive("max-consecutive-skips", int("max-consecutive-skips")) ?? maxConsecutiveSkips
-
-        let warmup = try positive("warmup-updates", int("warmup-updates"), allowZero: true) ?? 4000
-        let warmupInit = try double("warmup-init-lr") ?? 1e-7
-        let lr = try double("lr") ?? 5e-4
-        for (key, v) in [("lr", lr), ("warmup-init-lr", warmupInit)] where !(v.isFinite && v >= 0) {
-            throw ConfigError(file: where_(key), key: key, "must be a learning rate ≥ 0 (like 0.0005), found \(v)")
-        }
-        switch text("lr-scheduler") ?? "inverse_sqrt" {
-        case "inverse_sqrt":
-            schedule = .inverseSqrt(lr: lr, warmupUpdates: warmup, warmupInitLR: warmupInit)
-        case "cosine":
+        var reader = KeyReader()
+        try KeyReader.table.apply(values, to: &reader)
+        func location(_ key: String) -> String { values[key]?.location ?? file?.path ?? "<command line>" }
+        self = reader.config
+        switch reader.scheduler {
+        case .inverseSqrt:
+            schedule = .inverseSqrt(lr: reader.lr, warmupUpdates: reader.warmupUpdates, warmupInitLR: reader.warmupInitLR)
+        case .cosine:
             // fairseq's cosine: --max-lr is the peak, --lr the floor; one period = max-update − warmup.
-            guard let maxLR = try double("max-lr") else {
-                throw ConfigError(file: where_("lr-scheduler"), key: "max-lr", "the cosine schedule needs max-lr (its peak)")
+            guard let maxLR = reader.maxLR else {
+                throw ConfigError(file: location("lr-scheduler"), key: "max-lr", "the cosine schedule needs max-lr (its peak)")
             }
-            guard maxLR.isFinite && maxLR > 0 else {
-                throw ConfigError(file: where_("max-lr"), key: "max-lr", "must be a positive learning rate (like 0.001), found \(maxLR)")
-            }
-            let period = try int("lr-period-updates") ?? (maxUpdate > warmup ? maxUpdate - warmup : 0)
+            let period = reader.periodUpdates ?? (maxUpdate > reader.warmupUpdates ? maxUpdate - reader.warmupUpdates : 0)
             guard period > 0 else {
-                throw ConfigError(file: where_("lr-scheduler"), key: "max-update", "the cosine schedule needs max-update > warmup-updates (or lr-period-updates)")
+                throw ConfigError(file: location("lr-scheduler"), key: "max-update", "the cosine schedule needs max-update > warmup-updates (or lr-period-updates)")
             }
-            schedule = .cosine(maxLR: maxLR, minLR: lr, warmupUpdates: warmup, warmupInitLR: warmupInit, periodUpdates: period)
-        case "fixed":
-            schedule = .fixed(lr: lr)
-        case let other:
-            throw ConfigError(file: where_("lr-scheduler"), key: "lr-scheduler", "'\(other)' is not one of inverse_sqrt, cosine, fixed")
-        }
-        stopTimeMinutes = try double("stop-time-minutes") ?? stopTimeMinutes
-        if !(stopTimeMinutes.isFinite && stopTimeMinutes >= 0) {
-            throw ConfigError(file: where_("stop-time-minutes"), key: "stop-time-minutes", "must be minutes ≥ 0 (0: no time limit), found \(stopTimeMinutes)")
+            schedule = .cosine(maxLR: maxLR, minLR: reader.lr, warmupUpdates: reader.warmupUpdates, warmupInitLR: reader.warmupInitLR,
+                               periodUpdates: period)
+        case .fixed:
+            schedule = .fixed(lr: reader.lr)
         }
         if maxUpdate == 0 && maxEpoch == 0 {
-            throw ConfigError(file: source, key: "max-update", "give max-update or max-epoch, or training never ends")
+            throw ConfigError(file: file?.path ?? "<command line>", key: "max-update", "give max-update or max-epoch, or training never ends")
         }
-        if let t = text("bf16") {
-            switch t.lowercased() {
-            case "true", "yes", "1": bf16 = true
-            case "false", "no", "0": bf16 = false
-            default: throw ConfigError(file: where_("bf16"), key: "bf16", "expected True or False, found '\(t)'")
-            }
+    }
+
+    /// What the keys set while they are read: the config, plus the learning-rate schedule's parts,
+    /// which become `schedule` once every key is read (the cosine period depends on max-update).
+    struct KeyReader {
+        enum Scheduler: String, CaseIterable {
+            case inverseSqrt = "inverse_sqrt", cosine, fixed
+        }
+        enum Criterion: String, CaseIterable {
+            case labelSmoothed = "label_smoothed_cross_entropy", plain = "cross_entropy"
+        }
+        var config = TrainingConfig()
+        var scheduler = Scheduler.inverseSqrt
+        var lr = 5e-4
+        var maxLR: Double?
+        var warmupUpdates = 4000
+        var warmupInitLR = 1e-7
+        var periodUpdates: Int?
+
+        /// HAT's keys (hat-reference.md §8) and ours, in the order `hat train --help` lists them
+        /// and they are applied (criterion after label-smoothing, which it can zero).
+        static var table: [ConfigKey<KeyReader>] {
+            let learningRate = 0...Double.greatestFiniteMagnitude
+            return [
+                .integer("max-tokens", \.config.maxTokens, help: "tokens per batch, padding included (4096)"),
+                .integer("update-freq", \.config.updateFreq, help: "batches accumulated per update (1)"),
+                .integer("max-update", \.config.maxUpdate, min: 0, help: "stop after this many updates (0: no limit)"),
+                .integer("max-epoch", \.config.maxEpoch, min: 0, help: "stop after this many epochs (0: no limit)"),
+                .choice("lr-scheduler", \.scheduler, help: "inverse_sqrt (default), cosine or fixed"),
+                .number("lr", \.lr, in: learningRate, expected: "a learning rate ≥ 0 (like 0.0005)",
+                        help: "peak learning rate; the floor for cosine (0.0005)"),
+                ConfigKey("max-lr", help: "cosine: the peak learning rate") { reader, text in
+                    reader.maxLR = try parseNumber(text, in: Double.leastNonzeroMagnitude...Double.greatestFiniteMagnitude,
+                                                   expected: "a positive learning rate (like 0.001)")
+                },
+                .integer("warmup-updates", \.warmupUpdates, min: 0, help: "linear warm-up updates (4000)"),
+                .number("warmup-init-lr", \.warmupInitLR, in: learningRate, expected: "a learning rate ≥ 0 (like 1e-7)",
+                        help: "learning rate at the start of warm-up (1e-7)"),
+                .integer("lr-period-updates", \.periodUpdates, help: "cosine: updates of one period (max-update - warmup-updates)"),
+                ConfigKey("adam-betas", help: "Adam's betas ((0.9, 0.98))") { reader, text in
+                    var t = text
+                    if t.hasPrefix("(") || t.hasPrefix("[") { t = String(t.dropFirst().dropLast()) }
+                    let betas = t.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+                    guard betas.count == 2, let b1 = betas[0], let b2 = betas[1], (0..<1).contains(b1), (0..<1).contains(b2) else {
+                        throw ConfigKeyProblem("expected two numbers in [0, 1), like (0.9, 0.98), found '\(text)'")
+                    }
+                    reader.config.adamBetas = [b1, b2]
+                },
+                .number("adam-eps", \.config.adamEps, in: Double.leastNonzeroMagnitude...1, expected: "a small positive number like 1e-8",
+                        help: "Adam's epsilon (1e-8)"),
+                .number("weight-decay", \.config.weightDecay, in: 0...1, expected: "a number in [0, 1] like 0.0001",
+                        help: "decoupled weight decay (0)"),
+                .number("clip-norm", \.config.clipNorm, in: 0...Double.greatestFiniteMagnitude, expected: "zero (no clipping) or more",
+                        help: "gradient norm clipping (0: none)"),
+                .probability("dropout", \.config.dropout, help: "dropout (0.3)"),
+                .probability("attention-dropout", \.config.attentionDropout, help: "attention dropout (0.1)"),
+                .probability("activation-dropout", \.config.activationDropout, help: "dropout after the FFN's ReLU (0)"),
+                .number("label-smoothing", \.config.labelSmoothing, in: 0...0.999, expected: "a number in [0, 1) like 0.1",
+                        help: "label smoothing of the cross-entropy (0.1)"),
+                .probability("bpe-dropout", \.config.bpeDropout,
+                             help: "BPE-dropout probability of the training text, every epoch (0; 0.1 in the BPE-dropout paper)"),
+                .choice("bpe-dropout-sides", \.config.bpeDropoutSides, help: "both, source or target (both)"),
+                .seed("seed", \.config.seed, help: "initialization, sampling, dropout and batch order (1)"),
+                .integer("save-interval", \.config.saveIntervalEpochs, help: "checkpoint every N epochs (1)"),
+                .integer("save-interval-updates", \.config.saveIntervalUpdates, min: 0, help: "also every N updates (0: not)"),
+                .integer("keep-last-epochs", \.config.keepLastEpochs, min: -1, help: "epoch checkpoints kept (-1: all)"),
+                .integer("keep-last-updates", \.config.keepLastUpdates, min: -1, help: "update checkpoints kept (-1: all)"),
+                .integer("validate-interval", \.config.validateIntervalEpochs, help: "validate every N epochs (1)"),
+                .integer("validation-random-subnets", \.config.validationRandomSubnets, min: 0,
+                         help: "random SubTransformers validated per epoch besides the largest and smallest (2)"),
+                .integer("log-interval", \.config.logIntervalUpdates, help: "log every N updates (1)"),
+                .integer("max-consecutive-skips", \.config.maxConsecutiveSkips, help: "stop after N non-finite updates in a row (10)"),
+                .number("stop-time-minutes", \.config.stopTimeMinutes, in: 0...Double.greatestFiniteMagnitude,
+                        expected: "minutes ≥ 0 (0: no time limit)", help: "validate, checkpoint and stop after M minutes of training (0: no limit)"),
+                // HAT trains with Adam and label-smoothed cross-entropy; other choices are refused
+                // rather than silently replaced (fairseq's plain cross_entropy is label smoothing 0).
+                ConfigKey("optimizer", help: "adam (the only one; others are refused)") { _, text in
+                    guard text == "adam" else { throw ConfigKeyProblem("'\(text)' is not supported: hat trains with Adam (HAT's optimizer); give adam") }
+                },
+                ConfigKey("criterion", help: "label_smoothed_cross_entropy or cross_entropy") { reader, text in
+                    guard let criterion = Criterion(rawValue: text) else {
+                        throw ConfigKeyProblem("'\(text)' is not one of label_smoothed_cross_entropy, cross_entropy")
+                    }
+                    if criterion == .plain { reader.config.labelSmoothing = 0 }
+                },
+                .flag("bf16", \.config.bf16, help: "multiply in bfloat16 with float32 sums (False)"),
+            ]
         }
     }
 }

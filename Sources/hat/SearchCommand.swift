@@ -35,12 +35,12 @@ struct SearchCommand: ParsableCommand {
     @Option(name: .customLong("flops-constraint"), help: "FLOPs limit (HAT's count): 2G.") var flopsConstraint: String?
     @Option(name: .customLong("evo-config"), help: "HAT evolution YAML (evo-iter, population-size, ..., latency-constraint, write-config-path).")
     var evoConfig: String?
-    @Option(name: .customLong("evo-iter"), help: "Iterations (HAT: 30).") var iterations: Int?
-    @Option(name: .customLong("population-size"), help: "First population (HAT: 125).") var populationSize: Int?
-    @Option(name: .customLong("parent-size"), help: "Parents kept per iteration (HAT: 25).") var parentSize: Int?
-    @Option(name: .customLong("mutation-size"), help: "Mutants per iteration (HAT: 50).") var mutationSize: Int?
-    @Option(name: .customLong("crossover-size"), help: "Crossovers per iteration (HAT: 50).") var crossoverSize: Int?
-    @Option(name: .customLong("mutation-prob"), help: "Probability that mutation redraws a gene (HAT: 0.3).") var mutationProb: Double?
+    @Option(name: .customLong("evo-iter"), help: ArgumentHelp(EvolutionSettings.keyTable.help(for: "evo-iter"))) var iterations: Int?
+    @Option(name: .customLong("population-size"), help: ArgumentHelp(EvolutionSettings.keyTable.help(for: "population-size"))) var populationSize: Int?
+    @Option(name: .customLong("parent-size"), help: ArgumentHelp(EvolutionSettings.keyTable.help(for: "parent-size"))) var parentSize: Int?
+    @Option(name: .customLong("mutation-size"), help: ArgumentHelp(EvolutionSettings.keyTable.help(for: "mutation-size"))) var mutationSize: Int?
+    @Option(name: .customLong("crossover-size"), help: ArgumentHelp(EvolutionSettings.keyTable.help(for: "crossover-size"))) var crossoverSize: Int?
+    @Option(name: .customLong("mutation-prob"), help: ArgumentHelp(EvolutionSettings.keyTable.help(for: "mutation-prob"))) var mutationProb: Double?
     @Option(name: .customLong("max-rejections"), help: "Rejected candidates in a row before a constraint is declared infeasible.")
     var maxRejections: Int?
     @Flag(help: "Random search with the same budget (the baseline HAT compares against).") var random = false
@@ -81,14 +81,15 @@ struct SearchCommand: ParsableCommand {
             return try EvolutionConfigFile(file: file)
         }
         var settings = evo?.settings ?? EvolutionSettings()
-        if let v = iterations { settings.iterations = v }
-        if let v = populationSize { settings.populationSize = v }
-        if let v = parentSize { settings.parentSize = v }
-        if let v = mutationSize { settings.mutationSize = v }
-        if let v = crossoverSize { settings.crossoverSize = v }
-        if let v = mutationProb { settings.mutationProbability = v }
+        let options: [String: String?] = [
+            "evo-iter": iterations.map { "\($0)" }, "population-size": populationSize.map { "\($0)" },
+            "parent-size": parentSize.map { "\($0)" }, "mutation-size": mutationSize.map { "\($0)" },
+            "crossover-size": crossoverSize.map { "\($0)" }, "mutation-prob": mutationProb.map { "\($0)" },
+            "repair-offspring": repairOffspring ? "true" : nil,
+        ]
+        try EvolutionSettings.keyTable.apply(options.compactMapValues { $0.map { ConfigKeySource(text: $0, location: "<command line>") } },
+                                             to: &settings, keyPrefix: "--")
         if let v = maxRejections { settings.maxConsecutiveRejections = v }
-        if repairOffspring { settings.repairOffspring = true }
         try settings.validate()
         let constraints = try SearchConstraints.list(
             latencies: latencyConstraint ?? evo?.latencyConstraint, memory: memoryConstraint ?? evo?.memoryConstraint,

@@ -1,5 +1,7 @@
 import Foundation
+import Model
 import Pipeline
+import Search
 @testable import Report
 import Testing
 import TestSupport
@@ -199,7 +201,7 @@ struct PipelineTests {
         #expect(error("space: s.yml\nlatency: {samples: two}").contains("latency.samples: must be an integer"))
         #expect(error("space: s.yml\nlatency: {sample: 3}").contains("latency.sample: is not a key of this section"))
         #expect(error("space: s.yml\ntrain: {mode: warm}").contains("train.mode: is 'warm'"))
-        #expect(error("space: s.yml\ndata: {source: wmt}").contains("data.source: is 'wmt'"))
+        #expect(error("space: s.yml\ndata: {source: wmt}").contains("data.source: 'wmt' is not one of builtin, multi30k, prepared"))
         #expect(error("space: [unclosed").contains("not valid YAML"))
         #expect(error("space: s.yml\nsupernet: {checkpoint: s.safetensors, max-update: 5}").contains("supernet: gives a checkpoint and training keys (max-update)"))
         #expect(error("space: s.yml\npredictor: {kind: gbdt}").contains(path))
@@ -208,6 +210,14 @@ struct PipelineTests {
         #expect(error("space: s.yml\ntest: {lenpen: []}").contains("test.lenpen: is an empty list"))
         let ok = try PipelineConfig(path: { try! "space: s.yml\nsearch: {latency-constraint: [40%, 12ms]}".write(toFile: path, atomically: true, encoding: .utf8); return path }())
         #expect(ok.latencyConstraints == ["40%", "12ms"])
+        // HAT's evolution keys mean the same in a pipeline's search section and in HAT's evolution files.
+        let keys = "evo-iter: 3\npopulation-size: 12\nparent-size: 4\nmutation-size: 0\ncrossover-size: 6\nmutation-prob: 0.5\nrepair-offspring: true"
+        try "space: s.yml\nsearch:\n  \(keys.replacingOccurrences(of: "\n", with: "\n  "))\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let pipeline = try PipelineConfig(path: path)
+        let hat = try EvolutionConfigFile(file: HATConfigFile(text: keys, path: "evo.yml"))
+        #expect(pipeline.evolution == hat.settings && hat.settings.iterations == 3 && hat.settings.repairOffspring)
+        #expect(error("space: s.yml\nsearch: {mutation-prob: 1.5}").contains("search.mutation-prob: must be a probability in [0, 1]"))
+        #expect(error("space: s.yml\nsearch: {evo-iter: 0}").contains("search.evo-iter: must be an integer ≥ 1"))
         #expect(ok.space == root.appendingPathComponent("s.yml").standardizedFileURL.path)
     }
 }
