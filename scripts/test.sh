@@ -8,6 +8,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
+# The tree is formatted with the repository's .swift-format (swift-format ships with Swift 6
+# toolchains; an older toolchain without it skips this check).
+if swift format --version >/dev/null 2>&1; then
+  if ! swift format lint --strict -r Sources Tests Package.swift; then
+    echo "test.sh: the lines above are not formatted; run: swift format format -i -r Sources Tests Package.swift" >&2
+    exit 1
+  fi
+fi
+
 swift test -c release "$@"
 
 # The engine's tests again on other kernels (full runs only): the BLAS fallback on OpenBLAS's

@@ -127,8 +127,10 @@ public struct BPEDropout: Sendable {
         while !agenda.isEmpty {
             // Highest score first; among equal scores the leftmost (SentencePiece's comparator).
             var best = 0
-            for k in 1..<agenda.count where agenda[k].score > agenda[best].score
-                || (agenda[k].score == agenda[best].score && agenda[k].left < agenda[best].left) { best = k }
+            for k in 1..<agenda.count
+            where agenda[k].score > agenda[best].score
+                || (agenda[k].score == agenda[best].score && agenda[k].left < agenda[best].left)
+            { best = k }
             let top = agenda.remove(at: best)
             let (l, r) = (top.left, top.right)
             // Stale: one side was merged away, or changed since the pair was queued.

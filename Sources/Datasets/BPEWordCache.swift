@@ -39,7 +39,8 @@ struct BPEWordCache: Sendable {
                         if index < 0 { return nil }
                         let entry = entries[index]
                         if entry.hash == hash && Int(entry.keyCount) == word.count
-                            && memcmp(keys.baseAddress! + Int(entry.keyStart), word.baseAddress!, word.count) == 0 {
+                            && memcmp(keys.baseAddress! + Int(entry.keyStart), word.baseAddress!, word.count) == 0
+                        {
                             return entry
                         }
                         slot = (slot + 1) & mask
@@ -58,8 +59,10 @@ struct BPEWordCache: Sendable {
     mutating func insert(_ word: UnsafeBufferPointer<UInt8>, hash: UInt64, segmentation value: UnsafeBufferPointer<UInt8>) {
         if (entries.count + 1) * 2 > slots.count { grow() }
         let index = Int32(entries.count)
-        entries.append(Entry(hash: hash, keyStart: Int32(keys.count), keyCount: Int32(word.count),
-                             valueStart: Int32(values.count), valueCount: Int32(value.count)))
+        entries.append(
+            Entry(
+                hash: hash, keyStart: Int32(keys.count), keyCount: Int32(word.count),
+                valueStart: Int32(values.count), valueCount: Int32(value.count)))
         keys.append(contentsOf: word)
         values.append(contentsOf: value)
         place(index, hash: hash)

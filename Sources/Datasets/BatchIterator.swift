@@ -47,8 +47,9 @@ public struct BatchIterator: IteratorProtocol, Sendable {
     /// The next batch `next()` returns. Setting it resumes from a stored position.
     public var position: BatchPosition {
         didSet {
-            precondition(position.epoch >= 1 && position.index >= 0 && position.index <= batches.count,
-                         "invalid batch position \(position) (epochs start at 1; \(batches.count) batches per epoch)")
+            precondition(
+                position.epoch >= 1 && position.index >= 0 && position.index <= batches.count,
+                "invalid batch position \(position) (epochs start at 1; \(batches.count) batches per epoch)")
         }
     }
     private var cachedOrder: (epoch: Int, order: [Int])?
@@ -64,9 +65,11 @@ public struct BatchIterator: IteratorProtocol, Sendable {
     ///   - position: where to start (e.g. from a checkpoint).
     /// - Throws: `DataError.sentenceExceedsBudget` for a pair longer than the budget (unless
     ///   skipped), `DataError.invalidArgument` for a bad budget or position.
-    public init(dataset: TranslationDataset, maxTokens: Int, maxSentences: Int? = nil, seed: UInt64, shuffle: Bool = true,
-                skipOversized: Bool = false, position: BatchPosition = .start,
-                padID: Int32 = Vocabulary.padID, eosID: Int32 = Vocabulary.eosID) throws {
+    public init(
+        dataset: TranslationDataset, maxTokens: Int, maxSentences: Int? = nil, seed: UInt64, shuffle: Bool = true,
+        skipOversized: Bool = false, position: BatchPosition = .start,
+        padID: Int32 = Vocabulary.padID, eosID: Int32 = Vocabulary.eosID
+    ) throws {
         guard maxTokens >= 1 else { throw DataError.invalidArgument("max-tokens must be at least 1, got \(maxTokens)") }
         if let m = maxSentences, m < 1 { throw DataError.invalidArgument("max-sentences must be at least 1, got \(m)") }
         self.dataset = dataset
@@ -121,8 +124,9 @@ public struct BatchIterator: IteratorProtocol, Sendable {
         // Skipping every pair would leave epochs without a batch: training would loop without
         // learning and validation would report a loss of 0.
         if batches.isEmpty, let shortest = cost.min() {
-            throw DataError.invalidArgument("no sentence pair fits max-tokens \(maxTokens): the shortest needs \(shortest) tokens "
-                + "(its longer side plus end-of-sentence); raise --max-tokens to at least \(shortest)")
+            throw DataError.invalidArgument(
+                "no sentence pair fits max-tokens \(maxTokens): the shortest needs \(shortest) tokens "
+                    + "(its longer side plus end-of-sentence); raise --max-tokens to at least \(shortest)")
         }
         self.batches = batches
         skippedSentences = skipped.sorted()
@@ -137,8 +141,9 @@ public struct BatchIterator: IteratorProtocol, Sendable {
     /// - Throws: `DataError.invalidArgument` naming the position and the batches per epoch.
     public mutating func resume(at stored: BatchPosition) throws {
         guard stored.epoch >= 1, stored.index >= 0, stored.index <= batches.count else {
-            throw DataError.invalidArgument("cannot resume at \(stored): epochs start at 1 and this data has \(batches.count) batches per epoch "
-                + "(were the dataset, max-tokens or bpe-dropout changed since the checkpoint?)")
+            throw DataError.invalidArgument(
+                "cannot resume at \(stored): epochs start at 1 and this data has \(batches.count) batches per epoch "
+                    + "(were the dataset, max-tokens or bpe-dropout changed since the checkpoint?)")
         }
         position = stored
     }

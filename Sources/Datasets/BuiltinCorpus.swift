@@ -74,8 +74,10 @@ public struct BuiltinCorpus: Sendable {
                 let s = "\(name).\(Self.sourceLanguage)", t = "\(name).\(Self.targetLanguage)"
                 try AtomicFile.write(pairs.map { $0.source + "\n" }.joined(), to: folder.path(s))
                 try AtomicFile.write(pairs.map { $0.target + "\n" }.joined(), to: folder.path(t))
-                files.append(.init(name: name, source: folder.destination.appendingPathComponent(s).path,
-                                   target: folder.destination.appendingPathComponent(t).path))
+                files.append(
+                    .init(
+                        name: name, source: folder.destination.appendingPathComponent(s).path,
+                        target: folder.destination.appendingPathComponent(t).path))
             }
             try folder.commit()
         } catch {
@@ -90,8 +92,10 @@ public struct BuiltinCorpus: Sendable {
     /// `hat data builtin` does, for code (the demo, tests) that wants the dataset without the CLI.
     /// A rerun with the same arguments finds the work done.
     @discardableResult
-    public func prepare(output: String, textDirectory: String? = nil, train: Int = 10_000, valid: Int = 500, test: Int = 500,
-                        vocabularySize: Int = defaultVocabularySize, log: (String) -> Void = { _ in }) throws -> DatasetPreparation.Report {
+    public func prepare(
+        output: String, textDirectory: String? = nil, train: Int = 10_000, valid: Int = 500, test: Int = 500,
+        vocabularySize: Int = defaultVocabularySize, log: (String) -> Void = { _ in }
+    ) throws -> DatasetPreparation.Report {
         let files = try writeText(to: textDirectory ?? output + "-text", train: train, valid: valid, test: test)
         var prep = DatasetPreparation(splits: files, sourceLanguage: Self.sourceLanguage, targetLanguage: Self.targetLanguage, output: output)
         prep.vocabulary.vocabularySize = vocabularySize
@@ -128,8 +132,8 @@ public struct BuiltinCorpus: Sendable {
 
     /// English determiners and the target stem they map to (the stem takes the agreement ending).
     struct Determiner: Sendable {
-        var singular: String?   // nil: not used with singular nouns
-        var plural: String?     // nil: not used with plural nouns
+        var singular: String?  // nil: not used with singular nouns
+        var plural: String?  // nil: not used with plural nouns
         var target: String
     }
 

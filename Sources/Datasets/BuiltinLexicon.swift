@@ -58,12 +58,14 @@ extension BuiltinCorpus {
                 }
             }
             let animate = Self.animateEnglish.map { english in
-                Noun(english: english, target: word(syllables: 2 + rng.below(2), closed: rng.chance(0.5)),
-                     gender: rng.chance(0.5) ? .masculine : .feminine, animate: true)
+                Noun(
+                    english: english, target: word(syllables: 2 + rng.below(2), closed: rng.chance(0.5)),
+                    gender: rng.chance(0.5) ? .masculine : .feminine, animate: true)
             }
             let inanimate = Self.inanimateEnglish.map { english in
-                Noun(english: english, target: word(syllables: 2 + rng.below(2), closed: rng.chance(0.5)),
-                     gender: rng.chance(0.5) ? .masculine : .feminine, animate: false)
+                Noun(
+                    english: english, target: word(syllables: 2 + rng.below(2), closed: rng.chance(0.5)),
+                    gender: rng.chance(0.5) ? .masculine : .feminine, animate: false)
             }
             nouns = animate + inanimate
             animateNouns = animate

@@ -98,7 +98,12 @@ public struct DatasetManifest: Codable, Equatable, Sendable {
 
         public init(_ lengths: [Int]) {
             guard !lengths.isEmpty else {
-                self.min = 0; self.max = 0; mean = 0; median = 0; p95 = 0; p99 = 0
+                self.min = 0
+                self.max = 0
+                mean = 0
+                median = 0
+                p95 = 0
+                p99 = 0
                 return
             }
             let sorted = lengths.sorted()
@@ -137,12 +142,14 @@ public struct DatasetManifest: Codable, Equatable, Sendable {
         let path = URL(fileURLWithPath: directory).appendingPathComponent(fileName).path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw DataError.invalidArgument("dataset folder \(directory) does not exist: prepare one there with "
-                + "`hat data multi30k|prepare|builtin --out \(directory)`, or give the folder that holds it")
+            throw DataError.invalidArgument(
+                "dataset folder \(directory) does not exist: prepare one there with "
+                    + "`hat data multi30k|prepare|builtin --out \(directory)`, or give the folder that holds it")
         }
         guard FileManager.default.fileExists(atPath: path) else {
-            throw DataError.invalidArgument("\(directory) is not a prepared dataset (it has no \(fileName)): prepare one with "
-                + "`hat data multi30k|prepare|builtin --out DIR` and give that folder")
+            throw DataError.invalidArgument(
+                "\(directory) is not a prepared dataset (it has no \(fileName)): prepare one with "
+                    + "`hat data multi30k|prepare|builtin --out DIR` and give that folder")
         }
         let manifest: DatasetManifest
         do {
@@ -151,7 +158,8 @@ public struct DatasetManifest: Codable, Equatable, Sendable {
             throw DataError.corruptDataset(path: path, reason: "unreadable manifest: \(error)")
         }
         guard manifest.format == formatName, manifest.version == currentVersion else {
-            throw DataError.corruptDataset(path: path, reason: "format \(manifest.format) version \(manifest.version), expected \(formatName) version \(currentVersion)")
+            throw DataError.corruptDataset(
+                path: path, reason: "format \(manifest.format) version \(manifest.version), expected \(formatName) version \(currentVersion)")
         }
         return manifest
     }
@@ -184,7 +192,8 @@ public struct PreparedDataset: Sendable {
         manifest = try DatasetManifest.load(directory: directory)
         let dir = URL(fileURLWithPath: directory)
         sourceVocabulary = try Vocabulary(modelPath: dir.appendingPathComponent(manifest.vocabulary.sourceModel).path)
-        targetVocabulary = manifest.vocabulary.shared
+        targetVocabulary =
+            manifest.vocabulary.shared
             ? sourceVocabulary
             : try Vocabulary(modelPath: dir.appendingPathComponent(manifest.vocabulary.targetModel).path)
     }

@@ -110,14 +110,17 @@ public struct DatasetPreparation: Sendable {
             files.append((split, s, t))
         }
         let inputs = files.flatMap { f in
-            [DatasetManifest.InputFile(split: f.split.name, side: "source", path: f.source.path, sha256: f.source.sha256, lines: f.source.lines.count),
-             DatasetManifest.InputFile(split: f.split.name, side: "target", path: f.target.path, sha256: f.target.sha256, lines: f.target.lines.count)]
+            [
+                DatasetManifest.InputFile(split: f.split.name, side: "source", path: f.source.path, sha256: f.source.sha256, lines: f.source.lines.count),
+                DatasetManifest.InputFile(split: f.split.name, side: "target", path: f.target.path, sha256: f.target.sha256, lines: f.target.lines.count),
+            ]
         }
         let fingerprint = try self.fingerprint(inputs: inputs)
 
         // 2. Done already?
         if !force, let existing = try? DatasetManifest.load(directory: outputURL.path), existing.fingerprint == fingerprint,
-           Self.outputsIntact(existing, directory: outputURL) {
+            Self.outputsIntact(existing, directory: outputURL)
+        {
             log("up to date: \(outputURL.path) (same inputs and settings; --force redoes it)")
             return Report(manifest: existing, upToDate: true, seconds: Date().timeIntervalSince(start), directory: outputURL.path)
         }
@@ -171,8 +174,10 @@ public struct DatasetPreparation: Sendable {
         return !manifest.files.isEmpty
     }
 
-    private func build(files: [(split: SplitFiles, source: TextFile, target: TextFile)], inputs: [DatasetManifest.InputFile],
-                       fingerprint: String, folder: AtomicDirectory, log: (String) -> Void) throws -> DatasetManifest {
+    private func build(
+        files: [(split: SplitFiles, source: TextFile, target: TextFile)], inputs: [DatasetManifest.InputFile],
+        fingerprint: String, folder: AtomicDirectory, log: (String) -> Void
+    ) throws -> DatasetManifest {
         // 3. Normalize; drop pairs with an empty side.
         var normalized: [(name: String, source: [String], target: [String], pairs: Int, removed: DatasetManifest.RemovedCounts)] = []
         for f in files {
@@ -215,10 +220,12 @@ public struct DatasetPreparation: Sendable {
         try? FileManager.default.removeItem(atPath: trainingText)
         let sourceVocabulary = try Vocabulary(modelPath: folder.path(sourceModel))
         let targetVocabulary = sharedVocabulary ? sourceVocabulary : try Vocabulary(modelPath: folder.path(targetModel))
-        log(String(format: "trained %@ %@ vocabulary: %d pieces%@ in %.1f s", sharedVocabulary ? "a joint" : "separate",
-                   vocabulary.modelType.rawValue, sourceVocabulary.size,
-                   sharedVocabulary ? "" : " (\(sourceLanguage)) + \(targetVocabulary.size) (\(targetLanguage))",
-                   Date().timeIntervalSince(started)))
+        log(
+            String(
+                format: "trained %@ %@ vocabulary: %d pieces%@ in %.1f s", sharedVocabulary ? "a joint" : "separate",
+                vocabulary.modelType.rawValue, sourceVocabulary.size,
+                sharedVocabulary ? "" : " (\(sourceLanguage)) + \(targetVocabulary.size) (\(targetLanguage))",
+                Date().timeIntervalSince(started)))
 
         // 5. Encode, filter the training split, write.
         var splitInfos: [DatasetManifest.SplitInfo] = []
@@ -260,9 +267,11 @@ public struct DatasetPreparation: Sendable {
                 sourceLength: .init((0..<dataset.count).map(dataset.sourceLength)),
                 targetLength: .init((0..<dataset.count).map(dataset.targetLength)))
             splitInfos.append(info)
-            log(String(format: "%@: %d pairs kept of %d (removed: %d empty, %d overlong, %d ratio); tokens/sentence %.1f %@, %.1f %@ (eos included)",
-                       n.name, info.sentences, info.inputPairs, removed.empty, removed.overlong, removed.ratio,
-                       info.sourceLength.mean, sourceLanguage, info.targetLength.mean, targetLanguage))
+            log(
+                String(
+                    format: "%@: %d pairs kept of %d (removed: %d empty, %d overlong, %d ratio); tokens/sentence %.1f %@, %.1f %@ (eos included)",
+                    n.name, info.sentences, info.inputPairs, removed.empty, removed.overlong, removed.ratio,
+                    info.sourceLength.mean, sourceLanguage, info.targetLength.mean, targetLanguage))
         }
 
         var checksums: [String: String] = [:]
@@ -272,9 +281,10 @@ public struct DatasetPreparation: Sendable {
         let manifest = DatasetManifest(
             createdBy: "\(createdBy) (format \(DatasetManifest.currentVersion))",
             sourceLanguage: sourceLanguage, targetLanguage: targetLanguage, fingerprint: fingerprint,
-            vocabulary: .init(shared: sharedVocabulary, modelType: vocabulary.modelType, requestedSize: vocabulary.vocabularySize,
-                              characterCoverage: vocabulary.characterCoverage, sourceModel: sourceModel, targetModel: targetModel,
-                              sourceSize: sourceVocabulary.size, targetSize: targetVocabulary.size),
+            vocabulary: .init(
+                shared: sharedVocabulary, modelType: vocabulary.modelType, requestedSize: vocabulary.vocabularySize,
+                characterCoverage: vocabulary.characterCoverage, sourceModel: sourceModel, targetModel: targetModel,
+                sourceSize: sourceVocabulary.size, targetSize: targetVocabulary.size),
             filters: .init(maxLength: maxLength, maxRatio: maxRatio),
             inputs: inputs, splits: splitInfos, files: checksums)
         try AtomicFile.write(try manifest.encoded(), to: folder.path(DatasetManifest.fileName))

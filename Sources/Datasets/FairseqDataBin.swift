@@ -27,13 +27,15 @@ public struct FairseqDataBin: Sendable {
         } else {
             let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
             // SPLIT.SRC-TGT.LANG.idx: the pair is the second dot-separated field.
-            let pairs = Set(files.filter { $0.hasSuffix(".idx") }.compactMap { name -> String? in
-                let parts = name.split(separator: ".")
-                return parts.count == 4 && parts[1].contains("-") ? String(parts[1]) : nil
-            })
+            let pairs = Set(
+                files.filter { $0.hasSuffix(".idx") }.compactMap { name -> String? in
+                    let parts = name.split(separator: ".")
+                    return parts.count == 4 && parts[1].contains("-") ? String(parts[1]) : nil
+                })
             guard pairs.count == 1, let only = pairs.first, case let sides = only.split(separator: "-"), sides.count == 2 else {
-                throw DataError.invalidArgument("\(directory): cannot tell the language pair of this data-bin folder "
-                    + (pairs.isEmpty ? "(no SPLIT.SRC-TGT.LANG.idx files)" : "(it has \(pairs.sorted().joined(separator: ", ")))"))
+                throw DataError.invalidArgument(
+                    "\(directory): cannot tell the language pair of this data-bin folder "
+                        + (pairs.isEmpty ? "(no SPLIT.SRC-TGT.LANG.idx files)" : "(it has \(pairs.sorted().joined(separator: ", ")))"))
             }
             pair = (String(sides[0]), String(sides[1]))
         }
@@ -56,11 +58,15 @@ public struct FairseqDataBin: Sendable {
                 throw DataError.io(path: dataset.prefix + ".bin", reason: "holds id \(bad), beyond its dictionary of \(dictionary.count) symbols")
             }
             // fairseq-preprocess ends every sentence with eos (an empty line too); the batches rely on it.
-            if let bad = (0..<dataset.count).first(where: { dataset.offsets[$0 + 1] == dataset.offsets[$0] || dataset.tokens[dataset.offsets[$0 + 1] - 1] != Vocabulary.eosID }) {
-                throw DataError.io(path: dataset.prefix + ".bin", reason: "sentence \(bad) does not end with eos (\(Vocabulary.eosID)): not written by fairseq-preprocess?")
+            if let bad = (0..<dataset.count).first(where: {
+                dataset.offsets[$0 + 1] == dataset.offsets[$0] || dataset.tokens[dataset.offsets[$0 + 1] - 1] != Vocabulary.eosID
+            }) {
+                throw DataError.io(
+                    path: dataset.prefix + ".bin", reason: "sentence \(bad) does not end with eos (\(Vocabulary.eosID)): not written by fairseq-preprocess?")
             }
         }
-        return TranslationDataset(sourceTokens: source.tokens, sourceOffsets: source.offsets,
-                                  targetTokens: target.tokens, targetOffsets: target.offsets)
+        return TranslationDataset(
+            sourceTokens: source.tokens, sourceOffsets: source.offsets,
+            targetTokens: target.tokens, targetOffsets: target.offsets)
     }
 }

@@ -52,8 +52,10 @@ public struct FairseqDictionary: Sendable {
 
     private mutating func addLine(_ raw: String, path: String, lineNumber: Int) throws {
         func malformed() -> TextFormatError {
-            TextFormatError(path: path, line: lineNumber, message:
-                "incorrect dictionary format, expected '<token> <count> [#fairseq:overwrite]': \"\(raw)\"")
+            TextFormatError(
+                path: path, line: lineNumber,
+                message:
+                    "incorrect dictionary format, expected '<token> <count> [#fairseq:overwrite]': \"\(raw)\"")
         }
         // line.rstrip().rsplit(" ", 1)
         var (word, field) = try Self.rsplitSpace(PythonText.pythonRStrip(raw)) ?? { throw malformed() }()
@@ -65,9 +67,11 @@ public struct FairseqDictionary: Sendable {
         guard let count = Self.pythonInt(field) else { throw malformed() }
         let key = CodePointString(word)
         if indices[key] != nil && !overwrite {
-            throw TextFormatError(path: path, line: lineNumber, message:
-                "duplicate token '\(word)' in the dictionary; a line may replace an earlier one only with the "
-                + "#fairseq:overwrite flag at its end (fairseq's rule)")
+            throw TextFormatError(
+                path: path, line: lineNumber,
+                message:
+                    "duplicate token '\(word)' in the dictionary; a line may replace an earlier one only with the "
+                    + "#fairseq:overwrite flag at its end (fairseq's rule)")
         }
         indices[key] = Int32(symbols.count)
         symbols.append(word)
@@ -88,7 +92,10 @@ public struct FairseqDictionary: Sendable {
         while let c = t.first, PythonText.isPythonWhitespace(c.value) { t.removeFirst() }
         while let c = t.last, PythonText.isPythonWhitespace(c.value) { t.removeLast() }
         var negative = false
-        if let c = t.first, c == "+" || c == "-" { negative = c == "-"; t.removeFirst() }
+        if let c = t.first, c == "+" || c == "-" {
+            negative = c == "-"
+            t.removeFirst()
+        }
         guard let first = t.first, let last = t.last, first != "_", last != "_" else { return nil }
         var value = 0
         var previousUnderscore = false
@@ -146,9 +153,11 @@ public struct FairseqDictionary: Sendable {
     /// `[FairseqDictionary.pad]` to drop padding, which fairseq's `string` keeps); `<unk>` is
     /// written `<unk>` (`<<unk>>` with `escapeUnk`) or `unkString`; `bpeSymbol` removes
     /// subword-nmt's separators, nil keeps them.
-    public func string(_ ids: [Int32], bpeSymbol: BPESymbol? = nil, escapeUnk: Bool = false,
-                       extraSymbolsToIgnore: Set<Int32> = [], unkString: String? = nil,
-                       includeEOS: Bool = false, separator: String = " ") -> String {
+    public func string(
+        _ ids: [Int32], bpeSymbol: BPESymbol? = nil, escapeUnk: Bool = false,
+        extraSymbolsToIgnore: Set<Int32> = [], unkString: String? = nil,
+        includeEOS: Bool = false, separator: String = " "
+    ) -> String {
         var ignore = extraSymbolsToIgnore
         if !includeEOS { ignore.insert(Self.eos) }
         ignore.insert(Self.bos)

@@ -64,7 +64,8 @@ public struct FairseqIndexedDataset: Sendable {
             var tokens: [Int32] = [], offsets = [0]
             for i in 0..<n {
                 guard dimOffsets[i] >= 0, dimOffsets[i] < dimOffsets[i + 1], dimOffsets[i + 1] <= dims,
-                      dataOffsets[i] >= 0, dataOffsets[i] <= dataOffsets[i + 1], dataOffsets[i + 1] <= data.count / element.size else {
+                    dataOffsets[i] >= 0, dataOffsets[i] <= dataOffsets[i + 1], dataOffsets[i + 1] <= data.count / element.size
+                else {
                     throw fail("sentence \(i)'s offsets are out of order or lie outside \(dataPath)")
                 }
                 let length = dataOffsets[i + 1] - dataOffsets[i]
@@ -81,7 +82,8 @@ public struct FairseqIndexedDataset: Sendable {
     }
 
     /// fairseq's element-type codes that token ids use.
-    enum Element { case uint8, int8, int16, int32, int64, uint16, uint32
+    enum Element {
+        case uint8, int8, int16, int32, int64, uint16, uint32
         var size: Int {
             switch self {
             case .uint8, .int8: return 1

@@ -18,8 +18,10 @@ public struct FairseqVocabulary: Codable, Equatable, Sendable {
     /// Whether text is Moses-tokenized before BPE (HAT's and fairseq's WMT and IWSLT scripts).
     public var moses: Bool
 
-    public init(sourceLanguage: String, targetLanguage: String, sourceDictionary: String, targetDictionary: String,
-                bpeCodes: String?, moses: Bool) {
+    public init(
+        sourceLanguage: String, targetLanguage: String, sourceDictionary: String, targetDictionary: String,
+        bpeCodes: String?, moses: Bool
+    ) {
         self.sourceLanguage = sourceLanguage
         self.targetLanguage = targetLanguage
         self.sourceDictionary = sourceDictionary
@@ -55,8 +57,10 @@ public struct FairseqVocabulary: Codable, Equatable, Sendable {
         let bpe = try bpeCodes.map { try SubwordBPE(codesPath: folder.appendingPathComponent($0).path) }
         let source = try FairseqDictionary(path: folder.appendingPathComponent(sourceDictionary).path)
         let target = targetDictionary == sourceDictionary ? source : try FairseqDictionary(path: folder.appendingPathComponent(targetDictionary).path)
-        return (try FairseqTextCodec(dictionary: source, language: sourceLanguage, bpe: bpe, moses: moses),
-                try FairseqTextCodec(dictionary: target, language: targetLanguage, bpe: bpe, moses: moses))
+        return (
+            try FairseqTextCodec(dictionary: source, language: sourceLanguage, bpe: bpe, moses: moses),
+            try FairseqTextCodec(dictionary: target, language: targetLanguage, bpe: bpe, moses: moses)
+        )
     }
 
     /// The file names this vocabulary consists of, its manifest first.

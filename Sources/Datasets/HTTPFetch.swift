@@ -21,8 +21,10 @@ public enum HTTPFetch {
             }
         }
         guard let curl = executableOnPath("curl") else {
-            throw DataError.download(url: address, reason: "downloading needs curl on the PATH (apt-get install curl); "
-                                     + "or download the files yourself and pass --from DIR")
+            throw DataError.download(
+                url: address,
+                reason: "downloading needs curl on the PATH (apt-get install curl); "
+                    + "or download the files yourself and pass --from DIR")
         }
         let process = Process()
         process.executableURL = curl
@@ -30,9 +32,11 @@ public enum HTTPFetch {
         // comes back. --fail: an HTTP error status is an error (exit 22), not a saved error page.
         // --proto/--proto-redir: HTTP(S) only, also after a redirect (never file://, ftp://, …);
         // --max-filesize: a corpus file is megabytes, so a server sending gigabytes is cut off.
-        process.arguments = ["--disable", "--fail", "--silent", "--show-error", "--location",
-                             "--proto", "=http,https", "--proto-redir", "=http,https", "--max-filesize", String(maxBytes),
-                             "--max-time", String(max(1, Int(timeout.rounded(.up)))), address]
+        process.arguments = [
+            "--disable", "--fail", "--silent", "--show-error", "--location",
+            "--proto", "=http,https", "--proto-redir", "=http,https", "--max-filesize", String(maxBytes),
+            "--max-time", String(max(1, Int(timeout.rounded(.up)))), address,
+        ]
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
         process.standardError = errors
@@ -45,8 +49,10 @@ public enum HTTPFetch {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         process.waitUntilExit()
         guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            let status = process.terminationReason == .exit ? "curl exited with status \(process.terminationStatus)"
-                                                            : "curl was killed by signal \(process.terminationStatus)"
+            let status =
+                process.terminationReason == .exit
+                ? "curl exited with status \(process.terminationStatus)"
+                : "curl was killed by signal \(process.terminationStatus)"
             throw DataError.download(url: address, reason: message.isEmpty ? status : message)
         }
         guard !body.isEmpty else { throw DataError.download(url: address, reason: "empty response") }

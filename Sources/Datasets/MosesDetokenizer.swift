@@ -38,7 +38,10 @@ public struct MosesDetokenizer: Sendable {
             if PythonText.isPythonWhitespace(s.value) {
                 pendingSpace = a.count > 1
             } else {
-                if pendingSpace { a.append(0x20); pendingSpace = false }
+                if pendingSpace {
+                    a.append(0x20)
+                    pendingSpace = false
+                }
                 a.append(s.value)
             }
         }
@@ -79,7 +82,8 @@ public struct MosesDetokenizer: Sendable {
             if p == n { break }
             let s = p
             while p < n && !PythonText.isPythonWhitespace(a[p]) { p += 1 }
-            starts.append(s); ends.append(p)
+            starts.append(s)
+            ends.append(p)
         }
         let count = starts.count
         func token(_ i: Int) -> ArraySlice<UInt32> { a[starts[i]..<ends[i]] }
@@ -115,13 +119,15 @@ public struct MosesDetokenizer: Sendable {
                 emit(tok, spaced: false)
                 prependSpace = true
             } else if language == "en" && i > 0 && tok.count >= 2 && first == 0x27
-                        && table.isIn(tok[tok.startIndex + 1], .detokenizerAlpha) {
+                && table.isIn(tok[tok.startIndex + 1], .detokenizerAlpha)
+            {
                 // IS_ENGLISH_CONTRACTION ('s, 're): attach to the previous token.
                 emit(tok, spaced: false)
                 prependSpace = true
             } else if language == "fr" && i <= count - 2 && tok.count >= 2 && tok.last == 0x27
-                        && table.isIn(tok[tok.endIndex - 2], .detokenizerAlpha)
-                        && table.isIn(a[starts[i + 1]], .detokenizerAlpha) {
+                && table.isIn(tok[tok.endIndex - 2], .detokenizerAlpha)
+                && table.isIn(a[starts[i + 1]], .detokenizerAlpha)
+            {
                 // IS_FRENCH_CONRTACTION before a word (l' homme): attach to the next token.
                 emit(tok, spaced: prependSpace)
                 prependSpace = false
@@ -159,7 +165,8 @@ public struct MosesDetokenizer: Sendable {
                 if !previousSpace { b.append(c) }
                 previousSpace = true
             } else {
-                b.append(c); previousSpace = false
+                b.append(c)
+                previousSpace = false
             }
         }
         var start = 0, end = b.count
@@ -198,10 +205,11 @@ public struct MosesDetokenizer: Sendable {
 
     private static let spacedAtDashAt = PythonText.ascii(" @-@ ")
     private static let dash = PythonText.ascii("-")
-    private static let unescapes: [([UInt32], [UInt32])] = ([
-        ("&bar;", "|"), ("&#124;", "|"), ("&lt;", "<"), ("&gt;", ">"), ("&bra;", "["), ("&ket;", "]"),
-        ("&quot;", "\""), ("&apos;", "'"), ("&#91;", "["), ("&#93;", "]"), ("&amp;", "&"),
-    ] as [(StaticString, StaticString)]).map { (PythonText.ascii($0.0), PythonText.ascii($0.1)) }
+    private static let unescapes: [([UInt32], [UInt32])] =
+        ([
+            ("&bar;", "|"), ("&#124;", "|"), ("&lt;", "<"), ("&gt;", ">"), ("&bra;", "["), ("&ket;", "]"),
+            ("&quot;", "\""), ("&apos;", "'"), ("&#91;", "["), ("&#93;", "]"), ("&amp;", "&"),
+        ] as [(StaticString, StaticString)]).map { (PythonText.ascii($0.0), PythonText.ascii($0.1)) }
 
     /// `re.sub(literal, replacement)`: leftmost, non-overlapping.
     private static func replaceLiteral(_ a: inout [UInt32], _ b: inout [UInt32], _ from: [UInt32], _ to: [UInt32]) {
@@ -211,9 +219,12 @@ public struct MosesDetokenizer: Sendable {
         var i = 0, changed = false
         while i < n {
             if a[i] == from[0] && i + m <= n && a[i..<(i + m)].elementsEqual(from) {
-                b.append(contentsOf: to); i += m; changed = true
+                b.append(contentsOf: to)
+                i += m
+                changed = true
             } else {
-                b.append(a[i]); i += 1
+                b.append(a[i])
+                i += 1
             }
         }
         if changed { swap(&a, &b) }

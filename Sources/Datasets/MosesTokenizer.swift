@@ -79,7 +79,10 @@ public struct MosesTokenizer: Sendable {
         // Each pass reads one buffer and writes the other; no pass more than sextuples the text.
         var a = ScalarBuffer(capacity: text.utf8.count * 4 + 16)
         var b = ScalarBuffer(capacity: text.utf8.count * 4 + 16)
-        defer { a.deallocate(); b.deallocate() }
+        defer {
+            a.deallocate()
+            b.deallocate()
+        }
         tokenize(text, &a, &b)
         return a.string()
     }
@@ -99,12 +102,17 @@ public struct MosesTokenizer: Sendable {
         for s in text.unicodeScalars {
             let c = s.value
             if PythonText.isPythonWhitespace(c) {
-                if !inSpace { text0[k] = 0x20; k += 1; inSpace = true }
+                if !inSpace {
+                    text0[k] = 0x20
+                    k += 1
+                    inSpace = true
+                }
                 continue
             }
             inSpace = false
             if c < 0x20 { continue }
-            text0[k] = c; k += 1
+            text0[k] = c
+            k += 1
         }
         a.count = k
         // text.strip(): only spaces are left as whitespace.
@@ -122,7 +130,10 @@ public struct MosesTokenizer: Sendable {
             for i in first..<max(first, last) {
                 let c = src[i]
                 if flags[Int(c)] & pad != 0 {
-                    dst[k] = 0x20; dst[k + 1] = c; dst[k + 2] = 0x20; k += 3
+                    dst[k] = 0x20
+                    dst[k + 1] = c
+                    dst[k + 2] = 0x20
+                    k += 3
                 } else {
                     switch c {
                     case 0x2D: hasDash = true
@@ -131,7 +142,8 @@ public struct MosesTokenizer: Sendable {
                     case 0x27: hasQuote = true
                     default: break
                     }
-                    dst[k] = c; k += 1
+                    dst[k] = c
+                    k += 1
                 }
             }
             b.count = k
@@ -146,10 +158,14 @@ public struct MosesTokenizer: Sendable {
             while i < n {
                 let c = a[i]
                 if i + 2 < n && a[i + 1] == 0x2D && table.isIn(c, .alnum) && table.isIn(a[i + 2], .alnum) {
-                    b.append(c); b.append(0x20, 0x40, 0x2D); b.append(0x40); b.append(0x20)  // " @-@ "
+                    b.append(c)
+                    b.append(0x20, 0x40, 0x2D)
+                    b.append(0x40)
+                    b.append(0x20)  // " @-@ "
                     i += 2  // the lookahead's character is not consumed
                 } else {
-                    b.append(c); i += 1
+                    b.append(c)
+                    i += 1
                 }
             }
             swap(&a, &b)
@@ -165,9 +181,12 @@ public struct MosesTokenizer: Sendable {
             var i = 0
             while i < n {
                 if i + 1 < n && a[i + 1] == 0x2C && !table.isIn(a[i], .number) {
-                    b.append(a[i]); b.append(0x20, 0x2C, 0x20); i += 2
+                    b.append(a[i])
+                    b.append(0x20, 0x2C, 0x20)
+                    i += 2
                 } else {
-                    b.append(a[i]); i += 1
+                    b.append(a[i])
+                    i += 1
                 }
             }
             swap(&a, &b)
@@ -177,9 +196,12 @@ public struct MosesTokenizer: Sendable {
             i = 0
             while i < n {
                 if a[i] == 0x2C && i + 1 < n && !table.isIn(a[i + 1], .number) {
-                    b.append(0x20, 0x2C, 0x20); b.append(a[i + 1]); i += 2
+                    b.append(0x20, 0x2C, 0x20)
+                    b.append(a[i + 1])
+                    i += 2
                 } else {
-                    b.append(a[i]); i += 1
+                    b.append(a[i])
+                    i += 1
                 }
             }
             swap(&a, &b)
@@ -228,7 +250,9 @@ public struct MosesTokenizer: Sendable {
         if n >= 2 && a[n - 2] == 0x2E && a[n - 1] == 0x27 {
             a.reserve(n + 4)
             a.count = n - 2
-            a.append(0x20, 0x2E, 0x20); a.append(0x27); a.append(0x20)
+            a.append(0x20, 0x2E, 0x20)
+            a.append(0x27)
+            a.append(0x20)
         }
 
         // restore_multidots: (?:DOT)+MULTI → as many dots (also where the input itself spelled it).
@@ -245,27 +269,35 @@ public struct MosesTokenizer: Sendable {
     /// `right` are a class and whether it must hold (true) or not hold (false, a negated class);
     /// an empty `right` class with true means the letter "s".
     @inline(__always)
-    private func substituteApostrophe(_ a: inout ScalarBuffer, _ b: inout ScalarBuffer,
-                                      _ left: MosesCharacterClass, _ leftIn: Bool,
-                                      _ right: MosesCharacterClass, _ rightIn: Bool,
-                                      _ spacing: ApostropheSpacing) {
+    private func substituteApostrophe(
+        _ a: inout ScalarBuffer, _ b: inout ScalarBuffer,
+        _ left: MosesCharacterClass, _ leftIn: Bool,
+        _ right: MosesCharacterClass, _ rightIn: Bool,
+        _ spacing: ApostropheSpacing
+    ) {
         let table = MosesCharacterTable.shared
         let n = a.count
         b.reset(reserving: 2 * n + 8)
         var i = 0
         while i < n {
             if i + 2 < n && a[i + 1] == 0x27 && table.isIn(a[i], left) == leftIn
-                && (right.isEmpty ? a[i + 2] == 0x73 : table.isIn(a[i + 2], right) == rightIn) {
+                && (right.isEmpty ? a[i + 2] == 0x73 : table.isIn(a[i + 2], right) == rightIn)
+            {
                 b.append(a[i])
                 switch spacing {
                 case .spaceBoth: b.append(0x20, 0x27, 0x20)
-                case .spaceBefore: b.append(0x20); b.append(0x27)
-                case .spaceAfter: b.append(0x27); b.append(0x20)
+                case .spaceBefore:
+                    b.append(0x20)
+                    b.append(0x27)
+                case .spaceAfter:
+                    b.append(0x27)
+                    b.append(0x20)
                 }
                 b.append(a[i + 2])
                 i += 3
             } else {
-                b.append(a[i]); i += 1
+                b.append(a[i])
+                i += 1
             }
         }
         swap(&a, &b)
@@ -283,14 +315,17 @@ public struct MosesTokenizer: Sendable {
                 if j - i >= 2 {
                     b.append(0x20)
                     for _ in 0..<(j - i) { b.append(0x44, 0x4F, 0x54) }  // DOT
-                    b.append(0x4D, 0x55, 0x4C); b.append(0x54); b.append(0x49)  // MULTI
+                    b.append(0x4D, 0x55, 0x4C)
+                    b.append(0x54)
+                    b.append(0x49)  // MULTI
                     if j < n { b.append(0x20) }
                 } else {
                     b.append(0x2E)
                 }
                 i = j
             } else {
-                b.append(a[i]); i += 1
+                b.append(a[i])
+                i += 1
             }
         }
         swap(&a, &b)
@@ -302,7 +337,10 @@ public struct MosesTokenizer: Sendable {
         var found = false
         var p = 0
         while p + 7 < n {
-            if a[p] == 0x44 && a[p + 1] == 0x4F && a[p + 2] == 0x54 { found = true; break }
+            if a[p] == 0x44 && a[p + 1] == 0x4F && a[p + 2] == 0x54 {
+                found = true
+                break
+            }
             p += 1
         }
         if !found { return }
@@ -311,12 +349,16 @@ public struct MosesTokenizer: Sendable {
         while i < n {
             // (?:DOT)+ greedily, then MULTI; fewer DOTs would be followed by "DOT", not "MULTI".
             var j = i, dots = 0
-            while j + 2 < n && a[j] == 0x44 && a[j + 1] == 0x4F && a[j + 2] == 0x54 { j += 3; dots += 1 }
+            while j + 2 < n && a[j] == 0x44 && a[j + 1] == 0x4F && a[j + 2] == 0x54 {
+                j += 3
+                dots += 1
+            }
             if dots > 0 && j + 4 < n && a[j] == 0x4D && a[j + 1] == 0x55 && a[j + 2] == 0x4C && a[j + 3] == 0x54 && a[j + 4] == 0x49 {
                 for _ in 0..<dots { b.append(0x2E) }
                 i = j + 5
             } else {
-                b.append(a[i]); i += 1
+                b.append(a[i])
+                i += 1
             }
         }
         swap(&a, &b)
@@ -337,9 +379,16 @@ public struct MosesTokenizer: Sendable {
         // The text's only whitespace is the space by now. Tokens are copied as they are; only
         // one that ends in a period may get a space before it.
         while i < n {
-            if k > 0 { dst[k] = 0x20; k += 1 }
+            if k > 0 {
+                dst[k] = 0x20
+                k += 1
+            }
             let s = i
-            while i < n && src[i] != 0x20 { dst[k] = src[i]; k += 1; i += 1 }
+            while i < n && src[i] != 0x20 {
+                dst[k] = src[i]
+                k += 1
+                i += 1
+            }
             let e = i
             while i < n && src[i] == 0x20 { i += 1 }
             // ^(\S+)\.$ : at least one character before the final period.
@@ -359,7 +408,8 @@ public struct MosesTokenizer: Sendable {
             }
             if !keep {
                 dst[k - 1] = 0x20
-                dst[k] = 0x2E; k += 1
+                dst[k] = 0x2E
+                k += 1
             }
         }
         b.count = k
@@ -382,14 +432,33 @@ public struct MosesTokenizer: Sendable {
         for i in 0..<n {
             let c = a[i]
             switch c {
-            case 0x26: b.append(0x26, 0x61, 0x6D); b.append(0x70); b.append(0x3B)  // &amp;
-            case 0x7C: b.append(0x26, 0x23, 0x31); b.append(0x32, 0x34, 0x3B)  // &#124;
-            case 0x3C: b.append(0x26, 0x6C, 0x74); b.append(0x3B)  // &lt;
-            case 0x3E: b.append(0x26, 0x67, 0x74); b.append(0x3B)  // &gt;
-            case 0x27: b.append(0x26, 0x61, 0x70); b.append(0x6F, 0x73, 0x3B)  // &apos;
-            case 0x22: b.append(0x26, 0x71, 0x75); b.append(0x6F, 0x74, 0x3B)  // &quot;
-            case 0x5B: b.append(0x26, 0x23, 0x39); b.append(0x31); b.append(0x3B)  // &#91;
-            case 0x5D: b.append(0x26, 0x23, 0x39); b.append(0x33); b.append(0x3B)  // &#93;
+            case 0x26:
+                b.append(0x26, 0x61, 0x6D)
+                b.append(0x70)
+                b.append(0x3B)  // &amp;
+            case 0x7C:
+                b.append(0x26, 0x23, 0x31)
+                b.append(0x32, 0x34, 0x3B)  // &#124;
+            case 0x3C:
+                b.append(0x26, 0x6C, 0x74)
+                b.append(0x3B)  // &lt;
+            case 0x3E:
+                b.append(0x26, 0x67, 0x74)
+                b.append(0x3B)  // &gt;
+            case 0x27:
+                b.append(0x26, 0x61, 0x70)
+                b.append(0x6F, 0x73, 0x3B)  // &apos;
+            case 0x22:
+                b.append(0x26, 0x71, 0x75)
+                b.append(0x6F, 0x74, 0x3B)  // &quot;
+            case 0x5B:
+                b.append(0x26, 0x23, 0x39)
+                b.append(0x31)
+                b.append(0x3B)  // &#91;
+            case 0x5D:
+                b.append(0x26, 0x23, 0x39)
+                b.append(0x33)
+                b.append(0x3B)  // &#93;
             default: b.append(c)
             }
         }

@@ -58,9 +58,11 @@ public enum Multi30k {
         }
         let digest = textDigest(file)
         guard digest != expected.sha256 else { return }
-        throw DataError.download(url: origin, reason: "\(name) is not Multi30k's published file: \(file.lines.count) lines with "
-                                 + "SHA-256 \(digest) of their text, expected \(expected.lines) lines with SHA-256 \(expected.sha256). "
-                                 + advice)
+        throw DataError.download(
+            url: origin,
+            reason: "\(name) is not Multi30k's published file: \(file.lines.count) lines with "
+                + "SHA-256 \(digest) of their text, expected \(expected.lines) lines with SHA-256 \(expected.sha256). "
+                + advice)
     }
 
     /// The file names one pair needs, e.g. "train.en.gz".
@@ -88,8 +90,10 @@ public enum Multi30k {
     /// download is written under a temporary name, checked against `publishedText`, and renamed;
     /// files already there are kept when they pass the same check.
     /// - Throws: `DataError.download` naming the URL (or the file) and the reason.
-    public static func download(_ pair: Pair, baseURL: String = defaultBaseURL, to directory: String,
-                                timeout: TimeInterval = 60, log: (String) -> Void = { _ in }) throws -> [DatasetPreparation.SplitFiles] {
+    public static func download(
+        _ pair: Pair, baseURL: String = defaultBaseURL, to directory: String,
+        timeout: TimeInterval = 60, log: (String) -> Void = { _ in }
+    ) throws -> [DatasetPreparation.SplitFiles] {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {

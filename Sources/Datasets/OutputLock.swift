@@ -1,8 +1,9 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An exclusive lock on an output (a save folder, a search folder, a latency CSV), so two `hat`
@@ -21,8 +22,10 @@ public final class OutputLock {
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
             descriptor = -1
-            throw DataError.io(path: output, reason: "another hat \(job) is running on it (it holds \(lockFile.lastPathComponent)); "
-                               + "wait for it to finish or use another output")
+            throw DataError.io(
+                path: output,
+                reason: "another hat \(job) is running on it (it holds \(lockFile.lastPathComponent)); "
+                    + "wait for it to finish or use another output")
         }
     }
 
@@ -33,8 +36,9 @@ public final class OutputLock {
 
     /// Locks a file through a hidden `.NAME.lock` beside it.
     public convenience init(file: URL, job: String) throws {
-        try self.init(lockFile: file.deletingLastPathComponent().appendingPathComponent(".\(file.lastPathComponent).lock"),
-                      job: job, output: file.path)
+        try self.init(
+            lockFile: file.deletingLastPathComponent().appendingPathComponent(".\(file.lastPathComponent).lock"),
+            job: job, output: file.path)
     }
 
     public func release() {

@@ -21,13 +21,17 @@ enum PythonText {
         if c < 0x80 {
             out.append(UInt8(c))
         } else if c < 0x800 {
-            out.append(UInt8(0xC0 | (c >> 6))); out.append(UInt8(0x80 | (c & 0x3F)))
+            out.append(UInt8(0xC0 | (c >> 6)))
+            out.append(UInt8(0x80 | (c & 0x3F)))
         } else if c < 0x10000 {
-            out.append(UInt8(0xE0 | (c >> 12))); out.append(UInt8(0x80 | ((c >> 6) & 0x3F)))
+            out.append(UInt8(0xE0 | (c >> 12)))
+            out.append(UInt8(0x80 | ((c >> 6) & 0x3F)))
             out.append(UInt8(0x80 | (c & 0x3F)))
         } else {
-            out.append(UInt8(0xF0 | (c >> 18))); out.append(UInt8(0x80 | ((c >> 12) & 0x3F)))
-            out.append(UInt8(0x80 | ((c >> 6) & 0x3F))); out.append(UInt8(0x80 | (c & 0x3F)))
+            out.append(UInt8(0xF0 | (c >> 18)))
+            out.append(UInt8(0x80 | ((c >> 12) & 0x3F)))
+            out.append(UInt8(0x80 | ((c >> 6) & 0x3F)))
+            out.append(UInt8(0x80 | (c & 0x3F)))
         }
     }
 
@@ -52,7 +56,10 @@ enum PythonText {
         var current = String.UnicodeScalarView()
         for scalar in s.unicodeScalars {
             if isPythonWhitespace(scalar.value) {
-                if !current.isEmpty { out.append(String(current)); current = String.UnicodeScalarView() }
+                if !current.isEmpty {
+                    out.append(String(current))
+                    current = String.UnicodeScalarView()
+                }
             } else {
                 current.append(scalar)
             }

@@ -39,7 +39,9 @@ struct ScalarBuffer {
 
     @inline(__always)
     mutating func append(_ a: UInt32, _ b: UInt32, _ c: UInt32) {
-        base[count] = a; base[count + 1] = b; base[count + 2] = c
+        base[count] = a
+        base[count + 1] = b
+        base[count + 2] = c
         count += 3
     }
 
@@ -68,15 +70,23 @@ struct ScalarBuffer {
             for i in 0..<count {
                 let c = base[i]
                 if c < 0x80 {
-                    out[n] = UInt8(c); n += 1
+                    out[n] = UInt8(c)
+                    n += 1
                 } else if c < 0x800 {
-                    out[n] = UInt8(0xC0 | (c >> 6)); out[n + 1] = UInt8(0x80 | (c & 0x3F)); n += 2
+                    out[n] = UInt8(0xC0 | (c >> 6))
+                    out[n + 1] = UInt8(0x80 | (c & 0x3F))
+                    n += 2
                 } else if c < 0x10000 {
-                    out[n] = UInt8(0xE0 | (c >> 12)); out[n + 1] = UInt8(0x80 | ((c >> 6) & 0x3F))
-                    out[n + 2] = UInt8(0x80 | (c & 0x3F)); n += 3
+                    out[n] = UInt8(0xE0 | (c >> 12))
+                    out[n + 1] = UInt8(0x80 | ((c >> 6) & 0x3F))
+                    out[n + 2] = UInt8(0x80 | (c & 0x3F))
+                    n += 3
                 } else {
-                    out[n] = UInt8(0xF0 | (c >> 18)); out[n + 1] = UInt8(0x80 | ((c >> 12) & 0x3F))
-                    out[n + 2] = UInt8(0x80 | ((c >> 6) & 0x3F)); out[n + 3] = UInt8(0x80 | (c & 0x3F)); n += 4
+                    out[n] = UInt8(0xF0 | (c >> 18))
+                    out[n + 1] = UInt8(0x80 | ((c >> 12) & 0x3F))
+                    out[n + 2] = UInt8(0x80 | ((c >> 6) & 0x3F))
+                    out[n + 3] = UInt8(0x80 | (c & 0x3F))
+                    n += 4
                 }
             }
             return n

@@ -73,9 +73,11 @@ public struct SubwordBPE: Sendable {
             while let c = item.last, c == 0x20 || c == 0x0D || c == 0x0A { item.removeLast() }
             let parts = item.split(separator: 0x20, omittingEmptySubsequences: false)
             guard parts.count == 2 else {
-                throw TextFormatError(path: path, line: n + offset, message:
-                    "invalid BPE codes line '\(String(String.UnicodeScalarView(raw)))': a line must be exactly two subword units "
-                    + "separated by one space (subword-nmt learn_bpe output)")
+                throw TextFormatError(
+                    path: path, line: n + offset,
+                    message:
+                        "invalid BPE codes line '\(String(String.UnicodeScalarView(raw)))': a line must be exactly two subword units "
+                        + "separated by one space (subword-nmt learn_bpe output)")
             }
             let left = Array(parts[0]), right = Array(parts[1])
             let key = Self.key(intern(left), intern(right))
@@ -105,14 +107,17 @@ public struct SubwordBPE: Sendable {
         var v = Substring(last)
         // Strip trailing ".0", ".00", ... groups.
         while let dot = v.lastIndex(of: "."), v.index(after: dot) < v.endIndex,
-              v[v.index(after: dot)...].allSatisfy({ $0 == "0" }) {
+            v[v.index(after: dot)...].allSatisfy({ $0 == "0" })
+        {
             v = v[..<dot]
         }
         let numbers = v.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
         if numbers == [0, 1] { return .v0_1 }
         if numbers == [0, 2] { return .v0_2 }
-        throw TextFormatError(path: path, line: 1, message:
-            "unknown BPE codes version '\(last)' in header '\(line)': subword-nmt codes are version 0.1 (no header) or 0.2 (#version: 0.2)")
+        throw TextFormatError(
+            path: path, line: 1,
+            message:
+                "unknown BPE codes version '\(last)' in header '\(line)': subword-nmt codes are version 0.1 (no header) or 0.2 (#version: 0.2)")
     }
 
     @inline(__always)
@@ -206,10 +211,19 @@ public struct SubwordBPE: Sendable {
                 byteStart[n] = Int32(i)
                 let b0 = UInt32(word[i])
                 var c: UInt32, len: Int
-                if b0 < 0x80 { c = b0; len = 1 }
-                else if b0 < 0xE0 { c = b0 & 0x1F; len = 2 }
-                else if b0 < 0xF0 { c = b0 & 0x0F; len = 3 }
-                else { c = b0 & 0x07; len = 4 }
+                if b0 < 0x80 {
+                    c = b0
+                    len = 1
+                } else if b0 < 0xE0 {
+                    c = b0 & 0x1F
+                    len = 2
+                } else if b0 < 0xF0 {
+                    c = b0 & 0x0F
+                    len = 3
+                } else {
+                    c = b0 & 0x07
+                    len = 4
+                }
                 for k in 1..<max(len, 1) { c = c << 6 | (UInt32(word[i + k]) & 0x3F) }
                 ids[n] = Int32(truncatingIfNeeded: characterID.value(UInt64(c)) ?? -1)
                 starts[n] = Int32(n)
@@ -225,7 +239,9 @@ public struct SubwordBPE: Sendable {
             var count = n
             switch version {
             case .v0_1:
-                ids[n] = endOfWordID; starts[n] = Int32(n); count = n + 1
+                ids[n] = endOfWordID
+                starts[n] = Int32(n)
+                count = n + 1
             case .v0_2:
                 ids[n - 1] = Int32(truncatingIfNeeded: finalCharacterID.value(UInt64(lastScalar)) ?? -1)
             }
@@ -234,7 +250,10 @@ public struct SubwordBPE: Sendable {
                 var best = Int64.max, bestKey: UInt64 = 0
                 for k in 0..<(count - 1) where ids[k] >= 0 && ids[k + 1] >= 0 {
                     let key = Self.key(ids[k], ids[k + 1])
-                    if let v = merges.value(key), v < best { best = v; bestKey = key }
+                    if let v = merges.value(key), v < best {
+                        best = v
+                        bestKey = key
+                    }
                 }
                 if best == Int64.max { break }
                 let merged = Int32(truncatingIfNeeded: best & 0xFFFF_FFFF)
@@ -242,9 +261,13 @@ public struct SubwordBPE: Sendable {
                 var r = 0, w = 0
                 while r < count {
                     if r + 1 < count && ids[r] >= 0 && ids[r + 1] >= 0 && Self.key(ids[r], ids[r + 1]) == bestKey {
-                        ids[w] = merged; starts[w] = starts[r]; r += 2
+                        ids[w] = merged
+                        starts[w] = starts[r]
+                        r += 2
                     } else {
-                        ids[w] = ids[r]; starts[w] = starts[r]; r += 1
+                        ids[w] = ids[r]
+                        starts[w] = starts[r]
+                        r += 1
                     }
                     w += 1
                 }
@@ -255,7 +278,10 @@ public struct SubwordBPE: Sendable {
             for k in 0..<count {
                 let s = Int(starts[k]), e = k + 1 < count ? Int(starts[k + 1]) : n
                 if s == e { continue }
-                if pieces > 0 { out.append(contentsOf: separator.utf8); out.append(0x20) }
+                if pieces > 0 {
+                    out.append(contentsOf: separator.utf8)
+                    out.append(0x20)
+                }
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: word[Int(byteStart[s])..<Int(byteStart[e])]))
                 pieces += 1
             }
@@ -273,7 +299,8 @@ public struct SubwordBPE: Sendable {
     /// `(line + " ").replace(marker, "").rstrip()`.
     static func removeBPE(_ line: String, marker: String) -> String {
         let marker = Array(marker.utf8)
-        var bytes = Array(line.utf8); bytes.append(0x20)
+        var bytes = Array(line.utf8)
+        bytes.append(0x20)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var i = 0
@@ -281,7 +308,8 @@ public struct SubwordBPE: Sendable {
             if bytes[i] == marker[0] && i + marker.count <= bytes.count && bytes[i..<(i + marker.count)].elementsEqual(marker) {
                 i += marker.count
             } else {
-                out.append(bytes[i]); i += 1
+                out.append(bytes[i])
+                i += 1
             }
         }
         return PythonText.pythonRStrip(String(decoding: out, as: UTF8.self))

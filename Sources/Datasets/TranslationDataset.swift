@@ -50,8 +50,9 @@ public struct TranslationDataset: Sendable {
     /// token count, never decreasing), as a reader of another format holds them.
     public init(sourceTokens: [Int32], sourceOffsets: [Int], targetTokens: [Int32], targetOffsets: [Int]) {
         precondition(sourceOffsets.count == targetOffsets.count, "source and target need the same number of sentences")
-        precondition(sourceOffsets.first == 0 && sourceOffsets.last == sourceTokens.count
-                     && targetOffsets.first == 0 && targetOffsets.last == targetTokens.count, "offsets must span the tokens")
+        precondition(
+            sourceOffsets.first == 0 && sourceOffsets.last == sourceTokens.count
+                && targetOffsets.first == 0 && targetOffsets.last == targetTokens.count, "offsets must span the tokens")
         self.sourceTokens = sourceTokens
         self.targetTokens = targetTokens
         self.sourceOffsets = sourceOffsets

@@ -12,7 +12,10 @@ struct UInt64Table: Sendable {
     /// Room for `capacity` entries at most half full.
     init(capacity: Int) {
         var size = 16, bits: UInt64 = 4
-        while size < capacity * 2 { size *= 2; bits += 1 }
+        while size < capacity * 2 {
+            size *= 2
+            bits += 1
+        }
         keys = Array(repeating: Self.empty, count: size)
         values = Array(repeating: 0, count: size)
         shift = 64 - bits

@@ -17,7 +17,8 @@ enum UniversalNewlineText {
             var line = 1, start = data.startIndex
             for i in data.indices where data[i] == 0x0A {
                 if String(validating: data[start..<i], as: UTF8.self) == nil { break }
-                line += 1; start = i + 1
+                line += 1
+                start = i + 1
             }
             throw DataError.invalidUTF8(path: path, line: line)
         }
@@ -30,8 +31,15 @@ enum UniversalNewlineText {
         bytes.reserveCapacity(text.utf8.count)
         var previousCR = false
         for b in text.utf8 {
-            if b == 0x0D { bytes.append(0x0A); previousCR = true; continue }
-            if b == 0x0A && previousCR { previousCR = false; continue }
+            if b == 0x0D {
+                bytes.append(0x0A)
+                previousCR = true
+                continue
+            }
+            if b == 0x0A && previousCR {
+                previousCR = false
+                continue
+            }
             previousCR = false
             bytes.append(b)
         }

@@ -36,7 +36,8 @@ public final class Vocabulary: @unchecked Sendable {
         guard let h = hat_spm_load(modelPath, &error) else {
             let message = error.map { String(cString: $0) } ?? "unknown error"
             hat_spm_free(error)
-            throw DataError.vocabulary("cannot load \(modelPath) as a SentencePiece model (\(message)): the file is damaged or not a model; prepare the dataset again (hat data ...)")
+            throw DataError.vocabulary(
+                "cannot load \(modelPath) as a SentencePiece model (\(message)): the file is damaged or not a model; prepare the dataset again (hat data ...)")
         }
         handle = h
         self.modelPath = modelPath

@@ -57,18 +57,22 @@ public enum ExportFolder {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return false }
         if entries.isEmpty { return true }
         guard let data = try? Data(contentsOf: folder.appendingPathComponent(descriptionFile)),
-              let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              json["format"] as? String == formatName else { return false }
+            let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+            json["format"] as? String == formatName
+        else { return false }
         let listed = Set(json["files"] as? [String] ?? []).union(fixedFiles)
         return entries.allSatisfy(listed.contains)
     }
 
     /// Writes the folder; returns the sizes in bytes of encoder.onnx, decoder.onnx and decoder_step.onnx.
     @discardableResult
-    public static func write(model: SuperTransformer, config: SubTransformerConfig, vocabulary: ExportVocabulary?, source: String,
-                             to folder: URL) throws -> (encoder: Int, decoder: Int, step: Int) {
+    public static func write(
+        model: SuperTransformer, config: SubTransformerConfig, vocabulary: ExportVocabulary?, source: String,
+        to folder: URL
+    ) throws -> (encoder: Int, decoder: Int, step: Int) {
         guard !FileManager.default.fileExists(atPath: folder.path) || isReplaceable(folder) else {
-            throw DataError.io(path: folder.path, reason: "holds files that are not an earlier export's: give a new or empty folder for the export (nothing was written)")
+            throw DataError.io(
+                path: folder.path, reason: "holds files that are not an earlier export's: give a new or empty folder for the export (nothing was written)")
         }
         let output = try AtomicDirectory(destination: folder) { _ in true }  // checked above
         do {
@@ -81,8 +85,10 @@ public enum ExportFolder {
         }
     }
 
-    static func writeFiles(model: SuperTransformer, config: SubTransformerConfig, vocabulary: ExportVocabulary?, source: String,
-                           into folder: URL) throws -> (encoder: Int, decoder: Int, step: Int) {
+    static func writeFiles(
+        model: SuperTransformer, config: SubTransformerConfig, vocabulary: ExportVocabulary?, source: String,
+        into folder: URL
+    ) throws -> (encoder: Int, decoder: Int, step: Int) {
         let exporter = SubTransformerExporter(model: model, config: config)
         let crossNames = (0..<config.decoderLayerNum).flatMap { ["cross_key.\($0)", "cross_value.\($0)"] }
         func pastNames(_ prefix: String) -> [String] { (0..<config.decoderLayerNum).flatMap { ["\(prefix)_key.\($0)", "\(prefix)_value.\($0)"] } }
@@ -118,10 +124,12 @@ public enum ExportFolder {
             "files": files + [descriptionFile],
             "encoder": ["inputs": ["src_tokens"], "outputs": exporter.encoderOutputNames + crossNames],
             "decoder": ["inputs": ["prev_output_tokens", "src_tokens"] + exporter.encoderOutputNames, "outputs": ["logits"]],
-            "decoder_step": ["inputs": ["prev_token", "src_tokens"] + crossNames + pastNames("past"),
-                             "outputs": ["log_probs"] + pastNames("present"),
-                             "self_attention_heads": config.decoderSelfAttentionHeads,
-                             "head_dim": config.decoderSelfAttentionHeads.map { model.space.qkvDim / $0 }],
+            "decoder_step": [
+                "inputs": ["prev_token", "src_tokens"] + crossNames + pastNames("past"),
+                "outputs": ["log_probs"] + pastNames("present"),
+                "self_attention_heads": config.decoderSelfAttentionHeads,
+                "head_dim": config.decoderSelfAttentionHeads.map { model.space.qkvDim / $0 },
+            ],
             "usage": "source ids end with eos_id, right-padded with padding_id. Step decoding: run encoder.onnx once; then "
                 + "decoder_step.onnx with prev_token = eos_id and past_key.<l>/past_value.<l> of shape [batch, heads_l, 0, head_dim_l], "
                 + "feed each step's present_* back as past_* and the chosen token as prev_token (a beam repeats each sentence's rows "

@@ -32,10 +32,10 @@ public enum ONNX {
         }
 
         func write(_ w: inout ProtobufWriter) {
-            w.ints(1, shape)                 // dims
-            w.int(2, type.rawValue)          // data_type
-            w.string(8, name)                // name
-            w.bytes(9, raw)                  // raw_data
+            w.ints(1, shape)  // dims
+            w.int(2, type.rawValue)  // data_type
+            w.string(8, name)  // name
+            w.bytes(9, raw)  // raw_data
         }
     }
 
@@ -49,11 +49,26 @@ public enum ONNX {
 
         func write(_ w: inout ProtobufWriter) {
             switch self {
-            case let .int(name, v): w.string(1, name); w.int(20, 2); w.int(3, v)
-            case let .float(name, v): w.string(1, name); w.int(20, 1); w.float(2, v)
-            case let .ints(name, v): w.string(1, name); w.int(20, 7); w.ints(8, v)
-            case let .string(name, v): w.string(1, name); w.int(20, 3); w.string(4, v)
-            case let .tensor(name, t): w.string(1, name); w.int(20, 4); w.message(5) { t.write(&$0) }
+            case let .int(name, v):
+                w.string(1, name)
+                w.int(20, 2)
+                w.int(3, v)
+            case let .float(name, v):
+                w.string(1, name)
+                w.int(20, 1)
+                w.float(2, v)
+            case let .ints(name, v):
+                w.string(1, name)
+                w.int(20, 7)
+                w.ints(8, v)
+            case let .string(name, v):
+                w.string(1, name)
+                w.int(20, 3)
+                w.string(4, v)
+            case let .tensor(name, t):
+                w.string(1, name)
+                w.int(20, 4)
+                w.message(5) { t.write(&$0) }
             }
         }
     }
@@ -92,14 +107,14 @@ public enum ONNX {
 
         func write(_ w: inout ProtobufWriter) {
             w.string(1, name)
-            w.message(2) { typeProto in                              // TypeProto
-                typeProto.message(1) { tensorType in                 //   .tensor_type
-                    tensorType.int(1, type.rawValue)                 //     .elem_type
-                    tensorType.message(2) { shapeProto in            //     .shape
+            w.message(2) { typeProto in  // TypeProto
+                typeProto.message(1) { tensorType in  //   .tensor_type
+                    tensorType.int(1, type.rawValue)  //     .elem_type
+                    tensorType.message(2) { shapeProto in  //     .shape
                         for d in shape {
-                            shapeProto.message(1) { dim in           //       .dim
+                            shapeProto.message(1) { dim in  //       .dim
                                 switch d {
-                                case let .fixed(n): dim.int(1, n)    //         .dim_value
+                                case let .fixed(n): dim.int(1, n)  //         .dim_value
                                 case let .symbolic(s): dim.string(2, s)  //     .dim_param
                                 }
                             }
@@ -131,10 +146,10 @@ public enum ONNX {
     /// A serialized ModelProto holding `graph`; `metadata` goes to metadata_props.
     public static func serialize(_ graph: Graph, producerVersion: String, metadata: [(String, String)] = []) -> [UInt8] {
         var w = ProtobufWriter()
-        w.int(1, irVersion)                                  // ir_version
-        w.string(2, "hat")                                   // producer_name
-        w.string(3, producerVersion)                         // producer_version
-        w.message(7) { g in                                  // graph
+        w.int(1, irVersion)  // ir_version
+        w.string(2, "hat")  // producer_name
+        w.string(3, producerVersion)  // producer_version
+        w.message(7) { g in  // graph
             for n in graph.nodes { g.message(1) { n.write(&$0) } }
             g.string(2, graph.name)
             for t in graph.initializers { g.message(5) { t.write(&$0) } }
@@ -142,12 +157,15 @@ public enum ONNX {
             for i in graph.inputs { g.message(11) { i.write(&$0) } }
             for o in graph.outputs { g.message(12) { o.write(&$0) } }
         }
-        w.message(8) { opset in                              // opset_import
+        w.message(8) { opset in  // opset_import
             opset.string(1, "")
             opset.int(2, opsetVersion)
         }
         for (k, v) in metadata {
-            w.message(14) { entry in entry.string(1, k); entry.string(2, v) }  // metadata_props
+            w.message(14) { entry in
+                entry.string(1, k)
+                entry.string(2, v)
+            }  // metadata_props
         }
         return w.bytes
     }

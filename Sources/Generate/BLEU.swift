@@ -54,8 +54,10 @@ public struct BLEU: Sendable {
     /// segments); off for corpus BLEU, as in sacreBLEU.
     public var effectiveOrder: Bool
 
-    public init(tokenizer: BLEUTokenizer = .thirteenA, lowercase: Bool = false, smoothing: Smoothing = .exp,
-                maxNgramOrder: Int = 4, effectiveOrder: Bool = false) {
+    public init(
+        tokenizer: BLEUTokenizer = .thirteenA, lowercase: Bool = false, smoothing: Smoothing = .exp,
+        maxNgramOrder: Int = 4, effectiveOrder: Bool = false
+    ) {
         precondition(maxNgramOrder >= 1, "maxNgramOrder must be at least 1")
         self.tokenizer = tokenizer
         self.lowercase = lowercase
@@ -149,8 +151,9 @@ public struct BLEU: Sendable {
         }
         var precisions = [Double](repeating: 0, count: maxNgramOrder)
         func result(_ score: Double) -> BLEUScore {
-            BLEUScore(score: score, counts: stats.counts, totals: stats.totals, precisions: precisions, bp: bp,
-                      sysLen: sysLen, refLen: refLen, signature: signature(referenceCount: referenceCount))
+            BLEUScore(
+                score: score, counts: stats.counts, totals: stats.totals, precisions: precisions, bp: bp,
+                sysLen: sysLen, refLen: refLen, signature: signature(referenceCount: referenceCount))
         }
         // No match at all: 0 whatever the smoothing (sacreBLEU #141).
         if stats.counts.allSatisfy({ $0 == 0 }) { return result(0) }

@@ -52,8 +52,9 @@ public struct BeamSearch: Sendable {
     /// target vocabulary; typically checkpoints of one training run (epochs or seeds).
     public func translate(ensemble members: [EnsembleMember], sources: [[Int32]]) -> [[Hypothesis]] {
         guard !sources.isEmpty, !members.isEmpty else { return sources.map { _ in [] } }
-        precondition(Set(members.map(\.model.targetVocabSize)).count == 1 && Set(members.map(\.model.sourceVocabSize)).count == 1,
-                     "ensemble members must share the source and target vocabularies")
+        precondition(
+            Set(members.map(\.model.targetVocabSize)).count == 1 && Set(members.map(\.model.sourceVocabSize)).count == 1,
+            "ensemble members must share the source and target vocabularies")
         let k = beamSize
         let srcLen = sources.map(\.count).max()!
         var padded = [Int32](repeating: pad, count: sources.count * srcLen)
@@ -63,14 +64,16 @@ public struct BeamSearch: Sendable {
         let maxLens = sources.map { Int(Swift.max(0, Swift.min(maxLenA * Double($0.count) + Double(maxLenB), Double(positionsLimit)))) }
         let decoders = members.map { member in
             let encoderOutput = withNoGrad {
-                member.model.encode(TokenBatch(tokens: padded, batchSize: sources.count, length: srcLen), config: member.config,
-                                    context: .evaluation())
+                member.model.encode(
+                    TokenBatch(tokens: padded, batchSize: sources.count, length: srcLen), config: member.config,
+                    context: .evaluation())
             }
-            return IncrementalDecoder(model: member.model, config: member.config, encoderOutput: encoderOutput,
-                                      rowsPerSentence: k, maxLength: maxLens.max()! + 1)
+            return IncrementalDecoder(
+                model: member.model, config: member.config, encoderOutput: encoderOutput,
+                rowsPerSentence: k, maxLength: maxLens.max()! + 1)
         }
         let decoder = decoders[0]
-        var active = Array(0..<sources.count)               // sentence of each block of k rows
+        var active = Array(0..<sources.count)  // sentence of each block of k rows
         var rows = [LiveHypothesis](repeating: LiveHypothesis(score: 0, tokens: [], positionalScores: [], last: eos), count: sources.count * k)
         var finished = [[Hypothesis]](repeating: [], count: sources.count)
         var step = 0
@@ -78,8 +81,12 @@ public struct BeamSearch: Sendable {
             let lastTokens = rows.map(\.last)
             let stepLogProbs = decoders.map { $0.step(lastTokens) }
             // One member's log-probabilities are read in place (a copy of rows × vocabulary floats per step costs as much as the scan).
-            let lprobs = stepLogProbs.count == 1 ? stepLogProbs[0].contiguous() : Tensor(Self.averageProbabilities(stepLogProbs.map { $0.toArray() }),
-                                                                                         shape: stepLogProbs[0].shape)
+            let lprobs =
+                stepLogProbs.count == 1
+                ? stepLogProbs[0].contiguous()
+                : Tensor(
+                    Self.averageProbabilities(stepLogProbs.map { $0.toArray() }),
+                    shape: stepLogProbs[0].shape)
             let vocab = lprobs.count / decoder.rows
             var keepRows: [Int] = [], nextActive: [Int] = [], nextRows: [LiveHypothesis] = []
             for (slot, sentence) in active.enumerated() {
@@ -118,7 +125,10 @@ public struct BeamSearch: Sendable {
                     while t < vocab {
                         let bound = candidates.count < wanted ? -Float.infinity : Self.floatBelow(candidates[wanted - 1].score - rowScore)
                         t += hat_first_above(lp + base + t, vocab - t, bound)
-                        if t < vocab { consider(t); t += 1 }
+                        if t < vocab {
+                            consider(t)
+                            t += 1
+                        }
                     }
                 }
                 var continuing = 0
@@ -126,8 +136,10 @@ public struct BeamSearch: Sendable {
                     if c.token == eos {
                         if rank < k && finished[sentence].count < k {
                             let from = rows[c.row], length = Double(from.tokens.count + 1)
-                            finished[sentence].append(Hypothesis(tokens: from.tokens, score: c.score / pow(length, lengthPenalty),
-                                                                 positionalScores: from.positionalScores + [c.logProb]))
+                            finished[sentence].append(
+                                Hypothesis(
+                                    tokens: from.tokens, score: c.score / pow(length, lengthPenalty),
+                                    positionalScores: from.positionalScores + [c.logProb]))
                         }
                     } else if continuing < k {
                         keepRows.append(c.row)
@@ -176,7 +188,10 @@ public struct BeamSearch: Sendable {
         for j in out.indices {
             var top = -Float.infinity
             for lp in logProbs { top = Swift.max(top, lp[j]) }
-            if top == -.infinity { out[j] = -.infinity; continue }
+            if top == -.infinity {
+                out[j] = -.infinity
+                continue
+            }
             var sum: Float = 0
             for lp in logProbs { sum += expf(lp[j] - top) }
             out[j] = top + logf(sum) - logM

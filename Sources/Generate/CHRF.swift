@@ -29,8 +29,10 @@ public struct CHRF: Sendable {
     public var whitespace: Bool
     public var epsSmoothing: Bool
 
-    public init(charOrder: Int = 6, wordOrder: Int = 0, beta: Int = 2, lowercase: Bool = false,
-                whitespace: Bool = false, epsSmoothing: Bool = false) {
+    public init(
+        charOrder: Int = 6, wordOrder: Int = 0, beta: Int = 2, lowercase: Bool = false,
+        whitespace: Bool = false, epsSmoothing: Bool = false
+    ) {
         precondition(charOrder >= 1 && wordOrder >= 0, "chrF needs charOrder ≥ 1 and wordOrder ≥ 0")
         self.charOrder = charOrder
         self.wordOrder = wordOrder
@@ -56,8 +58,9 @@ public struct CHRF: Sendable {
             let stats = segmentStatistics(hypothesis: corpus.hypotheses[i], references: corpus.references(ofSegment: i))
             for k in total.indices { total[k] += stats[k] }
         }
-        return CHRFScore(score: fScore(total), statistics: total, name: name,
-                         signature: signature(referenceCount: corpus.references.count))
+        return CHRFScore(
+            score: fScore(total), statistics: total, name: name,
+            signature: signature(referenceCount: corpus.references.count))
     }
 
     /// One segment's statistics: (hypothesis n-grams, reference n-grams, matches) per order,
@@ -72,7 +75,8 @@ public struct CHRF: Sendable {
             if lowercase { scalars = PythonText.lower(scalars) }
             let charStream = whitespace ? scalars : PythonText.removeSpaces(scalars)
             let charBag = chars.countAll(charStream.map { Int($0.value) }, maxOrder: charOrder)
-            let wordBag = wordOrder > 0
+            let wordBag =
+                wordOrder > 0
                 ? words.countAll(tokens.ids(Self.punctuationSplitWords(scalars)), maxOrder: wordOrder) : NGramBag()
             return (charBag, wordBag)
         }
@@ -83,8 +87,10 @@ public struct CHRF: Sendable {
             let reference = ngramCounts(reference)
             // Per order: hypothesis n-grams, reference n-grams, clipped matches.
             var stats = [Int](repeating: 0, count: 3 * (charOrder + wordOrder))
-            for (h, r, orders, offset) in [(hypothesis.chars, reference.chars, chars.orders, 0),
-                                           (hypothesis.words, reference.words, words.orders, charOrder)] {
+            for (h, r, orders, offset) in [
+                (hypothesis.chars, reference.chars, chars.orders, 0),
+                (hypothesis.words, reference.words, words.orders, charOrder),
+            ] {
                 for id in h.distinct {
                     let k = 3 * (offset + orders[id] - 1)
                     stats[k] += h[id]
@@ -116,9 +122,11 @@ public struct CHRF: Sendable {
             if w.count == 1 {
                 out.append(w)
             } else if isPunct(w.last!) {
-                out.append(w.dropLast()); out.append(w.suffix(1))
+                out.append(w.dropLast())
+                out.append(w.suffix(1))
             } else if isPunct(w.first!) {
-                out.append(w.prefix(1)); out.append(w.dropFirst())
+                out.append(w.prefix(1))
+                out.append(w.dropFirst())
             } else {
                 out.append(w)
             }

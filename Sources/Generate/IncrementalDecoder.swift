@@ -47,8 +47,10 @@ public final class IncrementalDecoder {
     ///   - encoderOutput: the encoder run on B sentences.
     ///   - rowsPerSentence: hypotheses per sentence (the beam); row r belongs to sentence r / rowsPerSentence.
     ///   - maxLength: the most steps that will be taken.
-    public init(model: SuperTransformer, config: SubTransformerConfig, encoderOutput: EncoderOutput,
-                rowsPerSentence: Int, maxLength: Int) {
+    public init(
+        model: SuperTransformer, config: SubTransformerConfig, encoderOutput: EncoderOutput,
+        rowsPerSentence: Int, maxLength: Int
+    ) {
         self.model = model
         self.config = config
         self.maxLength = maxLength
@@ -84,17 +86,19 @@ public final class IncrementalDecoder {
         precondition(length < maxLength, "step: already decoded \(length) of at most \(maxLength) positions")
         return withNoGrad {
             let d = config.decoderEmbedDim
-            var x = model.embed(TokenBatch(tokens: tokens, batchSize: rows, length: 1), table: model.decoderEmbedding,
-                                positions: model.decoderPositions, width: d, dropout: 0, context: context, startingAt: length)
+            var x = model.embed(
+                TokenBatch(tokens: tokens, batchSize: rows, length: 1), table: model.decoderEmbedding,
+                positions: model.decoderPositions, width: d, dropout: 0, context: context, startingAt: length)
             for i in 0..<config.decoderLayerNum {
                 let layer = model.decoderLayers[i]
                 let (w, b) = layer.selfAttention.projection(block: 0, count: 3, columns: d)
                 let projected = linear(x, weight: w, bias: b)  // [rows, 1, 3·qkv]
                 append(projected, layer: i)
                 let keys = cacheView(selfKeys[i]), values = cacheView(selfValues[i])
-                let a = layer.selfAttention.attend(query: projected.narrow(-1, start: 0, length: qkv), key: keys, value: values,
-                                                   heads: config.decoderSelfAttentionHeads[i], mask: AttentionMask(),
-                                                   dropout: 0, outputDim: d, context: context)
+                let a = layer.selfAttention.attend(
+                    query: projected.narrow(-1, start: 0, length: qkv), key: keys, value: values,
+                    heads: config.decoderSelfAttentionHeads[i], mask: AttentionMask(),
+                    dropout: 0, outputDim: d, context: context)
                 var h = layer.selfAttentionLayerNorm(x + a)
                 h = layer.encoderAttentionLayerNorm(h + crossAttention(h, layer: i))
                 let f = layer.fc2(relu(layer.fc1(h, outFeatures: config.decoderFFNDims[i])), outFeatures: d)
@@ -112,16 +116,18 @@ public final class IncrementalDecoder {
         let heads = config.decoderCrossAttentionHeads[i]
         if let g = rowsPerBlock {
             // One block of g queries per sentence against that sentence's keys.
-            let out = attention.attend(query: query.reshaped([rows / g, g, qkv]), key: crossKeys[i], value: crossValues[i],
-                                       heads: heads, mask: AttentionMask(keyPadding: crossPadding[i]), dropout: 0,
-                                       outputDim: d, context: context)
+            let out = attention.attend(
+                query: query.reshaped([rows / g, g, qkv]), key: crossKeys[i], value: crossValues[i],
+                heads: heads, mask: AttentionMask(keyPadding: crossPadding[i]), dropout: 0,
+                outputDim: d, context: context)
             return out.reshaped([rows, 1, d])
         }
         // Rows in any other order: every row with its own copy of its sentence's states.
         let s = crossKeys[i].shape[1]
-        return attention.attend(query: query, key: gatherRows(crossKeys[i], rowSentence), value: gatherRows(crossValues[i], rowSentence),
-                                heads: heads, mask: AttentionMask(keyPadding: rowSentence.flatMap { crossPadding[i][($0 * s)..<(($0 + 1) * s)] }),
-                                dropout: 0, outputDim: d, context: context)
+        return attention.attend(
+            query: query, key: gatherRows(crossKeys[i], rowSentence), value: gatherRows(crossValues[i], rowSentence),
+            heads: heads, mask: AttentionMask(keyPadding: rowSentence.flatMap { crossPadding[i][($0 * s)..<(($0 + 1) * s)] }),
+            dropout: 0, outputDim: d, context: context)
     }
 
     /// Keeps row `rows[i]` as the new row i (beam search's selection; rows may repeat or vanish).

@@ -9,8 +9,10 @@ import TensorEngine
 ///
 /// Results are in item order whatever lane computed them; `finished(i)` runs once per item as it
 /// completes, one call at a time (progress reports).
-func mapInLanes<T>(_ count: Int, threads: Int = ParallelSettings.threads, finished: ((Int) -> Void)? = nil,
-                   _ body: (Int) -> T) -> [T] {
+func mapInLanes<T>(
+    _ count: Int, threads: Int = ParallelSettings.threads, finished: ((Int) -> Void)? = nil,
+    _ body: (Int) -> T
+) -> [T] {
     let lanes = Swift.min(threads, count)
     guard lanes > 1 else {
         return ParallelSettings.withThreads(Swift.max(threads, 1)) {

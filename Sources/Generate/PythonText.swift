@@ -23,7 +23,10 @@ enum PythonText {
         var start: Int? = nil
         for i in text.indices {
             if isSpace(text[i]) {
-                if let s = start { pieces.append(text[s..<i]); start = nil }
+                if let s = start {
+                    pieces.append(text[s..<i])
+                    start = nil
+                }
             } else if start == nil {
                 start = i
             }

@@ -40,8 +40,9 @@ public struct ScoreReport: Sendable {
             case .bleu, .tokenizedBLEU:
                 let bleu = metric == .bleu ? BLEU(tokenizer: tokenizer, lowercase: lowercase) : BLEU.tokenized(lowercase: lowercase)
                 let s = bleu.corpusScore(corpus)
-                return MetricResult(name: metric == .bleu ? "BLEU" : "tokenized BLEU", score: s.score,
-                                    signature: s.signature, bleu: s, chrf: nil)
+                return MetricResult(
+                    name: metric == .bleu ? "BLEU" : "tokenized BLEU", score: s.score,
+                    signature: s.signature, bleu: s, chrf: nil)
             case .chrf, .chrfPlusPlus:
                 let chrf = CHRF(wordOrder: metric == .chrf ? 0 : 2, lowercase: lowercase)
                 let s = chrf.corpusScore(corpus)

@@ -18,11 +18,15 @@ public struct ScoringCorpus: Sendable {
     /// Checks that there is at least one reference stream, at least one line, and that every
     /// stream has as many lines as the hypotheses.
     /// - Throws: `ScoreError.noReferences`, `.emptyCorpus`, `.lineCountMismatch` naming both sides.
-    public init(hypotheses: [String], references: [[String]], hypothesisName: String = "the hypotheses",
-                referenceNames: [String]? = nil) throws {
-        let names = referenceNames ?? references.indices.map {
-            references.count == 1 ? "the references" : "reference stream \($0 + 1)"
-        }
+    public init(
+        hypotheses: [String], references: [[String]], hypothesisName: String = "the hypotheses",
+        referenceNames: [String]? = nil
+    ) throws {
+        let names =
+            referenceNames
+            ?? references.indices.map {
+                references.count == 1 ? "the references" : "reference stream \($0 + 1)"
+            }
         precondition(names.count == references.count, "one name per reference stream")
         guard !references.isEmpty else { throw ScoreError.noReferences }
         for (stream, name) in zip(references, names) where stream.count != hypotheses.count {

@@ -46,7 +46,9 @@ public struct Tokenizer13a: Sendable {
         padded.reserveCapacity(line.count * 2 + 2)
         for c in line {
             if Self.isSeparatedSymbol(c) {
-                padded.append(" "); padded.append(c); padded.append(" ")
+                padded.append(" ")
+                padded.append(c)
+                padded.append(" ")
             } else {
                 padded.append(c)
             }

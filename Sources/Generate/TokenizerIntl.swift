@@ -29,7 +29,9 @@ public struct TokenizerIntl: Sendable {
         spaced.reserveCapacity(out.count + out.count / 4)
         for c in out {
             if Self.isSymbol(c) {
-                spaced.append(" "); spaced.append(c); spaced.append(" ")
+                spaced.append(" ")
+                spaced.append(c)
+                spaced.append(" ")
             } else {
                 spaced.append(c)
             }
@@ -49,7 +51,7 @@ public struct TokenizerIntl: Sendable {
     static func isPunctuation(_ c: Unicode.Scalar) -> Bool {
         switch c.properties.generalCategory {
         case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
-             .initialPunctuation, .finalPunctuation, .otherPunctuation:
+            .initialPunctuation, .finalPunctuation, .otherPunctuation:
             return true
         default: return false
         }

@@ -27,8 +27,9 @@ public final class Translator {
     }
 
     public convenience init(members: [EnsembleMember], data: PreparedDataset, search: BeamSearch) throws {
-        try self.init(members: members, source: SentencePieceCodec(data.sourceVocabulary), target: SentencePieceCodec(data.targetVocabulary),
-                      vocabularyName: "the vocabulary of \(data.directory)", search: search)
+        try self.init(
+            members: members, source: SentencePieceCodec(data.sourceVocabulary), target: SentencePieceCodec(data.targetVocabulary),
+            vocabularyName: "the vocabulary of \(data.directory)", search: search)
     }
 
     /// - Parameter vocabularyName: what the codecs were read from, for the error when they do not fit the model.
@@ -38,7 +39,9 @@ public final class Translator {
             let which = members.count == 1 ? "the checkpoint's" : "ensemble member \(i + 1)'s"
             try m.model.space.check(m.config, file: "the SubTransformer")
             guard source.size == m.model.sourceVocabSize, target.size == m.model.targetVocabSize else {
-                throw TrainingError.invalid("\(vocabularyName) (\(source.size)/\(target.size)) does not match \(which) (\(m.model.sourceVocabSize)/\(m.model.targetVocabSize)); give the dataset the model was trained on with --data")
+                throw TrainingError.invalid(
+                    "\(vocabularyName) (\(source.size)/\(target.size)) does not match \(which) (\(m.model.sourceVocabSize)/\(m.model.targetVocabSize)); give the dataset the model was trained on with --data"
+                )
             }
         }
         self.members = members
@@ -92,8 +95,9 @@ public final class Translator {
             return try PreparedDataset(directory: directory)
         } catch {
             guard let checkpoint else { throw error }
-            throw TrainingError.invalid("\(checkpoint) was trained on the dataset \(directory), which cannot be opened (\(error)); "
-                + "if it moved, give its new folder with --data DIR")
+            throw TrainingError.invalid(
+                "\(checkpoint) was trained on the dataset \(directory), which cannot be opened (\(error)); "
+                    + "if it moved, give its new folder with --data DIR")
         }
     }
 
@@ -127,13 +131,17 @@ public final class Translator {
                 // Teacher forcing: eos, then the reference without its last token.
                 for (j, id) in ([search.eos] + tgt[i].dropLast()).enumerated() { previous[r * t + j] = id }
             }
-            let logProbs = BeamSearch.averageProbabilities(members.map { m in
-                withNoGrad {
-                    logSoftmax(m.model(source: TokenBatch(tokens: sourceTokens, batchSize: rows.count, length: s),
-                                       previousOutput: TokenBatch(tokens: previous, batchSize: rows.count, length: t),
-                                       config: m.config, context: .evaluation())).toArray()
-                }
-            })
+            let logProbs = BeamSearch.averageProbabilities(
+                members.map { m in
+                    withNoGrad {
+                        logSoftmax(
+                            m.model(
+                                source: TokenBatch(tokens: sourceTokens, batchSize: rows.count, length: s),
+                                previousOutput: TokenBatch(tokens: previous, batchSize: rows.count, length: t),
+                                config: m.config, context: .evaluation())
+                        ).toArray()
+                    }
+                })
             let vocab = logProbs.count / (rows.count * t)
             return rows.enumerated().map { (r, i) in tgt[i].enumerated().map { (j, id) in Double(logProbs[(r * t + j) * vocab + Int(id)]) } }
         }
@@ -172,7 +180,8 @@ public final class Translator {
         let limit = members.map { $0.model.encoderPositions.maxPositions }.min()!
         let encoded = sourceIDs.enumerated().map { (i, ids) -> [Int32] in
             guard ids.count > limit else { return ids }
-            Logger(label: "hat.generate").warning("""
+            Logger(label: "hat.generate").warning(
+                """
                 input line \(i + 1) has \(ids.count) pieces; the model holds \(limit) positions, so only its first \
                 \(limit - 1) are translated (split long lines into sentences)
                 """)
@@ -183,17 +192,25 @@ public final class Translator {
             Array(order[$0..<Swift.min($0 + batchSentences, order.count)])
         }
         var done = 0
-        let translated = mapInLanes(batches.count, finished: { b in done += batches[b].count; progress?(done) }) { b in
+        let translated = mapInLanes(
+            batches.count,
+            finished: { b in
+                done += batches[b].count
+                progress?(done)
+            }
+        ) { b in
             search.translate(ensemble: members, sources: batches[b].map { encoded[$0] })
         }
         var output = [[Candidate]](repeating: [], count: sourceIDs.count)
         for (batch, hypotheses) in zip(batches, translated) {
             for (i, hyps) in zip(batch, hypotheses) {
-                output[i] = hyps.map { Candidate(text: target.decode($0.tokens), score: $0.score,
-                                                 logProbability: $0.positionalScores.reduce(0, +), tokenized: target.decodeTokenized($0.tokens)) }
+                output[i] = hyps.map {
+                    Candidate(
+                        text: target.decode($0.tokens), score: $0.score,
+                        logProbability: $0.positionalScores.reduce(0, +), tokenized: target.decodeTokenized($0.tokens))
+                }
             }
         }
         return output
     }
 }
-

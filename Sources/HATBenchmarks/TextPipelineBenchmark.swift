@@ -22,8 +22,10 @@ func benchTextPipeline(language: String, codesPath: String, textPath: String) th
             if repeatIndex > 0 { samples.append(seconds) }
         }
         let s = samples.min()!  // best of three: the machine is shared, contention only adds time
-        emit(["bench": "text_pipeline", "impl": "swift", "lang": language, "stage": stage, "lines": lines.count,
-              "seconds": s, "lines_per_s": Double(lines.count) / s])
+        emit([
+            "bench": "text_pipeline", "impl": "swift", "lang": language, "stage": stage, "lines": lines.count,
+            "seconds": s, "lines_per_s": Double(lines.count) / s,
+        ])
     }
     try run("tokenize") { tokenized = lines.map(tokenizer.tokenize) }
     let detokenizer = try MosesDetokenizer(language: language)
@@ -35,14 +37,18 @@ func benchTextPipeline(language: String, codesPath: String, textPath: String) th
     var bpe = try SubwordBPE(codes: codes, path: codesPath)
     let readStart = DispatchTime.now().uptimeNanoseconds
     bpe = try SubwordBPE(codes: codes, path: codesPath)
-    emit(["bench": "text_pipeline_codes", "impl": "swift", "lang": language, "merges": bpe.mergeCount,
-          "seconds": Double(DispatchTime.now().uptimeNanoseconds - readStart) / 1e9])
+    emit([
+        "bench": "text_pipeline_codes", "impl": "swift", "lang": language, "merges": bpe.mergeCount,
+        "seconds": Double(DispatchTime.now().uptimeNanoseconds - readStart) / 1e9,
+    ])
     try run("bpe", setup: { bpe = try SubwordBPE(codes: codes, path: codesPath) }) {
         checksum = tokenized.reduce(0) { $0 &+ bpe.processLine($1).utf8.count }
     }
     try run("tokenize+bpe", setup: { bpe = try SubwordBPE(codes: codes, path: codesPath) }) {
         checksum = lines.reduce(0) { $0 &+ bpe.processLine(tokenizer.tokenize($1)).utf8.count }
     }
-    emit(["bench": "text_pipeline_output", "impl": "swift", "lang": language, "bpe_output_bytes": checksum,
-          "detokenized_bytes": detokenizedBytes])
+    emit([
+        "bench": "text_pipeline_output", "impl": "swift", "lang": language, "bpe_output_bytes": checksum,
+        "detokenized_bytes": detokenizedBytes,
+    ])
 }

@@ -19,7 +19,10 @@ import TensorEngine
 //                             lines/s of the Moses tokenizer, subword-nmt BPE and both on FILE's
 //                             lines (TextPipelineBenchmark.swift; benchmarks/text_pipeline.sh)
 
-func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s[s.count / 2]
+}
 
 func time(repeats: Int, warmup: Int = 2, _ body: () -> Void) -> Double {
     for _ in 0..<warmup { body() }
@@ -53,10 +56,14 @@ func benchGEMM() {
         // Training-sized products also in bfloat16 (hat train --bf16; float32 sums).
         for precision in m > 5 ? [ProductPrecision.float32, .bfloat16] : [.float32] {
             let ms = BLAS.$productPrecision.withValue(precision) { time(repeats: repeats) { _ = withNoGrad { matmul(a, b) } } }
-            let kernel = m <= BLAS.smallMatrixMaxRows ? "small-M \(BLAS.smallMatrixISA)"
+            let kernel =
+                m <= BLAS.smallMatrixMaxRows
+                ? "small-M \(BLAS.smallMatrixISA)"
                 : precision == .bfloat16 ? "hat bf16 (AVX512-BF16: \(BLAS.hasBFloat16Hardware))" : "\(BLAS.float32GEMM)"
-            emit(["bench": "gemm", "shape": "\(m)x\(n)x\(k)", "layout": layout, "impl": "swift", "ms": ms, "precision": precision.rawValue,
-                  "gflops": 2.0 * Double(m * n * k) / (ms * 1e6), "kernel": kernel, "kernels": BLAS.kernelDescription])
+            emit([
+                "bench": "gemm", "shape": "\(m)x\(n)x\(k)", "layout": layout, "impl": "swift", "ms": ms, "precision": precision.rawValue,
+                "gflops": 2.0 * Double(m * n * k) / (ms * 1e6), "kernel": kernel, "kernels": BLAS.kernelDescription,
+            ])
         }
     }
 }
@@ -71,12 +78,14 @@ struct EncoderLayer {
         bIn = Tensor.zeros([3 * d]).requiringGrad()
         wOut = Tensor.randn([d, d], std: 0.02, rng: &rng).requiringGrad()
         bOut = Tensor.zeros([d]).requiringGrad()
-        ln1w = Tensor.ones([d]).requiringGrad(); ln1b = Tensor.zeros([d]).requiringGrad()
+        ln1w = Tensor.ones([d]).requiringGrad()
+        ln1b = Tensor.zeros([d]).requiringGrad()
         w1 = Tensor.randn([ffn, d], std: 0.02, rng: &rng).requiringGrad()
         b1 = Tensor.zeros([ffn]).requiringGrad()
         w2 = Tensor.randn([d, ffn], std: 0.02, rng: &rng).requiringGrad()
         b2 = Tensor.zeros([d]).requiringGrad()
-        ln2w = Tensor.ones([d]).requiringGrad(); ln2b = Tensor.zeros([d]).requiringGrad()
+        ln2w = Tensor.ones([d]).requiringGrad()
+        ln2b = Tensor.zeros([d]).requiringGrad()
     }
 
     var parameters: [Tensor] { [wIn, bIn, wOut, bOut, ln1w, ln1b, w1, b1, w2, b2, ln2w, ln2b] }
@@ -84,12 +93,12 @@ struct EncoderLayer {
     func callAsFunction(_ x: Tensor) -> Tensor {  // x: [B, T, d]
         let (b, t) = (x.shape[0], x.shape[1])
         let hd = d / heads
-        let qkv = linear(x, weight: wIn, bias: bIn)                       // [B, T, 3d]
-        func split(_ i: Int) -> Tensor {                                  // [B, H, T, hd]
+        let qkv = linear(x, weight: wIn, bias: bIn)  // [B, T, 3d]
+        func split(_ i: Int) -> Tensor {  // [B, H, T, hd]
             qkv.narrow(-1, start: i * d, length: d).reshaped([b, t, heads, hd]).permuted([0, 2, 1, 3])
         }
         let q = split(0) * (1 / Float(hd).squareRoot())
-        let attn = softmax(matmul(q, split(1).transposed(-1, -2)))      // [B, H, T, T]
+        let attn = softmax(matmul(q, split(1).transposed(-1, -2)))  // [B, H, T, T]
         let ctx = matmul(attn, split(2)).permuted([0, 2, 1, 3]).reshaped([b, t, d])
         let h = layerNorm(x + linear(ctx, weight: wOut, bias: bOut), weight: ln1w, bias: ln1b)
         let f = linear(relu(linear(h, weight: w1, bias: b1)), weight: w2, bias: b2)
@@ -104,12 +113,15 @@ func benchEncoderLayer() {
     let dy = Tensor.randn([128, 32, 512], rng: &rng)
     let fwd = time(repeats: 10) { _ = withNoGrad { layer(x) } }
     let step = time(repeats: 10) {
-        (layer(x) * dy).sum().backward()
+        let loss = (layer(x) * dy).sum()
+        loss.backward()
         for p in layer.parameters { p.storage.zeroGrad() }
         x.storage.zeroGrad()
     }
-    emit(["bench": "encoder_layer", "shape": "d512_ffn2048_h8_4096tok", "impl": "swift",
-          "forward_ms": fwd, "forward_backward_ms": step, "kernel": BLAS.kernelDescription])
+    emit([
+        "bench": "encoder_layer", "shape": "d512_ffn2048_h8_4096tok", "impl": "swift",
+        "forward_ms": fwd, "forward_backward_ms": step, "kernel": BLAS.kernelDescription,
+    ])
 }
 
 /// One training step (forward, loss, backward, Adam update) of a SubTransformer of the space:
@@ -128,12 +140,15 @@ func benchSubTransformerStep(spacePath: String, which: String) throws {
     let (batch, sourceLength, targetLength, sourceVocab, targetVocab) = (128, 32, 32, 8848, 6632)
     let rates = DropoutRates(dropout: 0.375, attentionDropout: 0.1, activationDropout: 0)
     var rng = RandomGenerator(seed: 0)
-    let model = SuperTransformer(space: space, sourceVocabSize: space.shareAllEmbeddings ? targetVocab : sourceVocab,
-                                 targetVocabSize: targetVocab, rates: rates, rng: &rng)
-    let src = TokenBatch(tokens: (0..<(batch * sourceLength)).map { _ in Int32(4 + rng.nextInt(model.sourceVocabSize - 4)) },
-                         batchSize: batch, length: sourceLength)
-    let prev = TokenBatch(tokens: (0..<(batch * targetLength)).map { _ in Int32(4 + rng.nextInt(targetVocab - 4)) },
-                          batchSize: batch, length: targetLength)
+    let model = SuperTransformer(
+        space: space, sourceVocabSize: space.shareAllEmbeddings ? targetVocab : sourceVocab,
+        targetVocabSize: targetVocab, rates: rates, rng: &rng)
+    let src = TokenBatch(
+        tokens: (0..<(batch * sourceLength)).map { _ in Int32(4 + rng.nextInt(model.sourceVocabSize - 4)) },
+        batchSize: batch, length: sourceLength)
+    let prev = TokenBatch(
+        tokens: (0..<(batch * targetLength)).map { _ in Int32(4 + rng.nextInt(targetVocab - 4)) },
+        batchSize: batch, length: targetLength)
     let target = (0..<(batch * targetLength)).map { _ in Int32(4 + rng.nextInt(targetVocab - 4)) }
     let context = ForwardContext(training: true, rng: RandomGenerator(seed: 1))
     let adam = Adam(parameters: model.parameters(), learningRate: 1e-4)
@@ -148,11 +163,15 @@ func benchSubTransformerStep(spacePath: String, which: String) throws {
         "source_vocab": model.sourceVocabSize, "target_vocab": targetVocab,
         "dropout": rates.dropout, "attention_dropout": rates.attentionDropout, "repeats": repeats, "warmup": warmup, "which": which,
     ]
-    emit(["bench": "subtransformer_step_setup", "setup": String(decoding: try JSONSerialization.data(withJSONObject: setup, options: [.sortedKeys]), as: UTF8.self)])
+    emit([
+        "bench": "subtransformer_step_setup",
+        "setup": String(decoding: try JSONSerialization.data(withJSONObject: setup, options: [.sortedKeys]), as: UTF8.self),
+    ])
     let countedBefore = BLAS.multiplyAddsCounted
     let ms = time(repeats: repeats, warmup: warmup) {
-        let (loss, _) = model.loss(source: src, previousOutput: prev, target: target, config: config,
-                                   labelSmoothing: 0.1, context: context)
+        let (loss, _) = model.loss(
+            source: src, previousOutput: prev, target: target, config: config,
+            labelSmoothing: 0.1, context: context)
         loss.backward()
         adam.update(gradientScale: 1 / Float(batch * targetLength))
         model.zeroGrad()
@@ -162,9 +181,11 @@ func benchSubTransformerStep(spacePath: String, which: String) throws {
     let countedAfter = BLAS.multiplyAddsCounted, steps = Double(repeats + warmup)
     let fp32GFLOP = 2 * Double(countedAfter.float32 - countedBefore.float32) / steps / 1e9
     let bf16GFLOP = 2 * Double(countedAfter.bfloat16 - countedBefore.bfloat16) / steps / 1e9
-    emit(["bench": "subtransformer_step", "impl": "swift", "which": which, "ms": ms, "target_tokens_per_s": Double(batch * targetLength) / ms * 1e3,
-          "kernel": BLAS.kernelDescription, "config": config.description, "precision": BLAS.productPrecision.rawValue,
-          "product_gflop_float32": fp32GFLOP, "product_gflop_bfloat16": bf16GFLOP])
+    emit([
+        "bench": "subtransformer_step", "impl": "swift", "which": which, "ms": ms, "target_tokens_per_s": Double(batch * targetLength) / ms * 1e3,
+        "kernel": BLAS.kernelDescription, "config": config.description, "precision": BLAS.productPrecision.rawValue,
+        "product_gflop_float32": fp32GFLOP, "product_gflop_bfloat16": bf16GFLOP,
+    ])
 }
 
 let which = CommandLine.arguments.dropFirst().first ?? "all"

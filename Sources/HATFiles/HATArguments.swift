@@ -60,7 +60,7 @@ public struct HATArguments {
         case .list, .tuple:
             let items = (v.elements ?? []).compactMap { yamlValue($0, key: key) }
             guard items.count == v.elements?.count else { return nil }
-            if (key == "lr" || key == "update-freq"), items.count == 1 { return items[0] }
+            if key == "lr" || key == "update-freq", items.count == 1 { return items[0] }
             return "[" + items.joined(separator: ", ") + "]"
         default: return nil
         }

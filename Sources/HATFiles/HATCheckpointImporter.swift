@@ -1,9 +1,9 @@
+import Datasets
 import Foundation
 import Model
 import NN
 import TensorEngine
 import Train
-import Datasets
 
 /// A HAT/fairseq checkpoint (SuperTransformer or SubTransformer, any torch.save layout) as a
 /// `hat` checkpoint: the same weights under our names, the space and training settings from its
@@ -37,8 +37,9 @@ public struct HATCheckpointImporter {
         space = try SearchSpace(file: HATConfigFile(text: arguments.spaceYAML, path: argsFile))
         training = try TrainingConfig(file: HATConfigFile(text: arguments.spaceYAML, path: argsFile))
         if arguments.isSubTransformer {
-            let sub = try SubTransformerConfig(file: HATConfigFile(text: arguments.subTransformerYAML, path: argsFile),
-                                               superLayers: (space.encoderLayers, space.decoderLayers), qkvDim: space.qkvDim)
+            let sub = try SubTransformerConfig(
+                file: HATConfigFile(text: arguments.subTransformerYAML, path: argsFile),
+                superLayers: (space.encoderLayers, space.decoderLayers), qkvDim: space.qkvDim)
             try space.check(sub, file: argsFile)
             subTransformer = sub
         } else {
@@ -60,8 +61,10 @@ public struct HATCheckpointImporter {
         }
         // The names and shapes our model has for this space and these vocabularies.
         var rng = RandomGenerator(seed: 0)
-        let expected = SuperTransformer(space: space, sourceVocabSize: sourceVocabSize, targetVocabSize: targetVocabSize,
-                                        rates: .none, rng: &rng).namedParameters().map { ($0.name, $0.tensor.shape) }
+        let expected = SuperTransformer(
+            space: space, sourceVocabSize: sourceVocabSize, targetVocabSize: targetVocabSize,
+            rates: .none, rng: &rng
+        ).namedParameters().map { ($0.name, $0.tensor.shape) }
         var used = Set<String>()
         var mapped: [(String, [Int], TorchTensorReference)] = []
         var problems: [String] = []
@@ -80,12 +83,14 @@ public struct HATCheckpointImporter {
         if space.shareAllEmbeddings, weights["decoder.embed_tokens.weight"] != nil { used.insert("decoder.embed_tokens.weight") }
         let unknown = weights.keys.filter { !used.contains($0) && !Self.ignored($0) }.sorted()
         if !unknown.isEmpty {
-            problems.append("parameters this model does not have: " + unknown.prefix(12).joined(separator: ", ")
-                            + (unknown.count > 12 ? " and \(unknown.count - 12) more" : ""))
+            problems.append(
+                "parameters this model does not have: " + unknown.prefix(12).joined(separator: ", ")
+                    + (unknown.count > 12 ? " and \(unknown.count - 12) more" : ""))
         }
         guard problems.isEmpty else {
-            throw fail("its weights do not match its args:\n  " + problems.prefix(20).joined(separator: "\n  ")
-                       + (problems.count > 20 ? "\n  … and \(problems.count - 20) more" : ""))
+            throw fail(
+                "its weights do not match its args:\n  " + problems.prefix(20).joined(separator: "\n  ")
+                    + (problems.count > 20 ? "\n  … and \(problems.count - 20) more" : ""))
         }
         tensors = mapped
         updates = checkpoint.object["optimizer_history"]?.elements?.last?["num_updates"]?.int
@@ -98,8 +103,9 @@ public struct HATCheckpointImporter {
     /// Our checkpoint's state for these weights: update 0 of a run with the args' training settings
     /// (an imported model is a starting point: `--init-from`, translation, search, export).
     public var state: CheckpointState {
-        .start(space: space, subTransformer: subTransformer, training: training, sourceVocabSize: sourceVocabSize,
-               targetVocabSize: targetVocabSize, data: nil)
+        .start(
+            space: space, subTransformer: subTransformer, training: training, sourceVocabSize: sourceVocabSize,
+            targetVocabSize: targetVocabSize, data: nil)
     }
 
     /// Writes the checkpoint, one tensor at a time (memory: the largest tensor, not the model).
@@ -150,8 +156,9 @@ public struct HATCheckpointImporter {
             output.discard()
             throw error
         }
-        return ([Self.checkpointFile, Self.spaceFile] + (subTransformer != nil ? [Self.subTransformerFile] : [])
-                + (text.map { $0.copies.map(\.name) + [FairseqVocabulary.manifestName] } ?? []))
+        return
+            ([Self.checkpointFile, Self.spaceFile] + (subTransformer != nil ? [Self.subTransformerFile] : [])
+            + (text.map { $0.copies.map(\.name) + [FairseqVocabulary.manifestName] } ?? []))
             .map { destination.appendingPathComponent($0) }
     }
 
@@ -178,11 +185,15 @@ public struct HATCheckpointImporter {
         for (language, size) in [(source, sourceVocabSize), (target, targetVocabSize)] {
             let url = v.dictionaries.appendingPathComponent("dict.\(language).txt")
             guard FileManager.default.fileExists(atPath: url.path) else {
-                throw TorchCheckpointError(url.path, "is missing: --dictionaries must hold dict.\(source).txt and dict.\(target).txt (fairseq's data-bin folder)")
+                throw TorchCheckpointError(
+                    url.path, "is missing: --dictionaries must hold dict.\(source).txt and dict.\(target).txt (fairseq's data-bin folder)")
             }
             let dictionary = try FairseqDictionary(path: url.path)
             guard dictionary.count == size else {
-                throw TorchCheckpointError(url.path, "has \(dictionary.count) symbols (4 special + \(dictionary.count - 4) lines), the model's \(language == source ? "source" : "target") embedding \(size) rows: not this model's dictionary")
+                throw TorchCheckpointError(
+                    url.path,
+                    "has \(dictionary.count) symbols (4 special + \(dictionary.count - 4) lines), the model's \(language == source ? "source" : "target") embedding \(size) rows: not this model's dictionary"
+                )
             }
             copies.append((url, url.lastPathComponent))
         }
@@ -190,8 +201,9 @@ public struct HATCheckpointImporter {
             _ = try SubwordBPE(codesPath: codes.path)  // refuse codes that do not parse before writing anything
             copies.append((codes, "bpecodes"))
         }
-        let manifest = FairseqVocabulary(sourceLanguage: source, targetLanguage: target, sourceDictionary: "dict.\(source).txt",
-                                         targetDictionary: "dict.\(target).txt", bpeCodes: v.bpeCodes == nil ? nil : "bpecodes", moses: v.moses)
+        let manifest = FairseqVocabulary(
+            sourceLanguage: source, targetLanguage: target, sourceDictionary: "dict.\(source).txt",
+            targetDictionary: "dict.\(target).txt", bpeCodes: v.bpeCodes == nil ? nil : "bpecodes", moses: v.moses)
         return (copies, manifest)
     }
 }

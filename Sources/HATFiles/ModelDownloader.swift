@@ -34,8 +34,9 @@ public struct DownloadsFile: Codable, Equatable, Sendable {
         do {
             return try JSONDecoder().decode(DownloadsFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            throw ModelDownloadError("\(path) is not a downloads record this tool wrote (\(error.localizedDescription)); "
-                                     + "move it away and rerun: the .pt files stay and are downloaded again (resuming) or checked")
+            throw ModelDownloadError(
+                "\(path) is not a downloads record this tool wrote (\(error.localizedDescription)); "
+                    + "move it away and rerun: the .pt files stay and are downloaded again (resuming) or checked")
         }
     }
 
@@ -122,8 +123,9 @@ public struct ModelDownloader {
                     return .skipped(record)
                 }
                 // Damaged since it was recorded: resuming would keep the damage, so start again.
-                log("\(model.name): \(final.path) does not match \(DownloadsFile.fileName) (\(size) bytes, "
-                    + "recorded \(record.bytes) bytes and its SHA-256); downloading it again")
+                log(
+                    "\(model.name): \(final.path) does not match \(DownloadsFile.fileName) (\(size) bytes, "
+                        + "recorded \(record.bytes) bytes and its SHA-256); downloading it again")
                 try? fm.removeItem(at: final)
                 try? fm.removeItem(at: part)
             } else {
@@ -132,8 +134,9 @@ public struct ModelDownloader {
                 // "nothing left" (416, which curl takes as success when resuming).
                 try? fm.removeItem(at: part)
                 do { try fm.moveItem(at: final, to: part) } catch {
-                    throw ModelDownloadError("\(final.path) has no record in \(DownloadsFile.fileName) and cannot be renamed "
-                                             + "to \(part.lastPathComponent) to check it: \(error.localizedDescription)")
+                    throw ModelDownloadError(
+                        "\(final.path) has no record in \(DownloadsFile.fileName) and cannot be renamed "
+                            + "to \(part.lastPathComponent) to check it: \(error.localizedDescription)")
                 }
                 unrecordedSize = size
                 log("\(model.name): \(final.lastPathComponent) has no record in \(DownloadsFile.fileName); checking it by resuming")
@@ -141,8 +144,10 @@ public struct ModelDownloader {
         }
 
         var resumedFrom = fm.fileExists(atPath: part.path) ? Self.fileSize(part.path) : 0
-        log(resumedFrom > 0 ? "\(model.name): resuming at \(Self.megabytes(resumedFrom)) from \(address)"
-                            : "\(model.name): downloading \(address)")
+        log(
+            resumedFrom > 0
+                ? "\(model.name): resuming at \(Self.megabytes(resumedFrom)) from \(address)"
+                : "\(model.name): downloading \(address)")
         var result = try runCurl(address, into: part)
         if result.exitCode == 33, resumedFrom > 0 {
             // The server ignores byte ranges (answers 200 with the whole file): start from zero.
@@ -167,16 +172,20 @@ public struct ModelDownloader {
         guard result.exitCode == 0 else {
             let kept = fm.fileExists(atPath: part.path) ? Self.fileSize(part.path) : 0
             if let unrecordedSize, kept == unrecordedSize, rename(part.path, final.path) == 0 {
-                throw ModelDownloadError("\(model.name): \(final.path) has no record in \(DownloadsFile.fileName) and could not be "
-                                         + "checked against \(address): \(Self.explain(result)); the file was left as it was")
+                throw ModelDownloadError(
+                    "\(model.name): \(final.path) has no record in \(DownloadsFile.fileName) and could not be "
+                        + "checked against \(address): \(Self.explain(result)); the file was left as it was")
             }
             // An empty .part is no progress; a non-empty one is, and the next run resumes from it.
             if kept == 0 { try? fm.removeItem(at: part) }
             var message = "\(model.name): download from \(address) failed: \(Self.explain(result))"
-            message += kept > 0 ? "; \(Self.megabytes(kept)) kept in \(part.path): run the same command again to resume"
-                                : "; nothing was written"
+            message +=
+                kept > 0
+                ? "; \(Self.megabytes(kept)) kept in \(part.path): run the same command again to resume"
+                : "; nothing was written"
             if result.exitCode == 22 && baseURL == nil {
-                message += ". HAT's links are listed in its README (and in `hat models list --json`); "
+                message +=
+                    ". HAT's links are listed in its README (and in `hat models list --json`); "
                     + "if the file moved, download it yourself or point \(Self.baseURLVariable) at a mirror"
             }
             throw ModelDownloadError(message)
@@ -190,8 +199,9 @@ public struct ModelDownloader {
         if try Self.looksLikeWebPage(part.path) {
             // Dropbox answers some failures (quota, removed links) with a web page and status 200.
             try? fm.removeItem(at: part)
-            throw ModelDownloadError("\(model.name): \(address) sent a web page, not a PyTorch checkpoint "
-                                     + "(the link may be dead or over its traffic limit); nothing was kept: try again later or use a mirror with \(Self.baseURLVariable)")
+            throw ModelDownloadError(
+                "\(model.name): \(address) sent a web page, not a PyTorch checkpoint "
+                    + "(the link may be dead or over its traffic limit); nothing was kept: try again later or use a mirror with \(Self.baseURLVariable)")
         }
         let digest = try Self.sha256(of: part.path)
         guard rename(part.path, final.path) == 0 else {
@@ -200,8 +210,9 @@ public struct ModelDownloader {
         let record = DownloadRecord(bytes: size, sha256: digest, url: address, completed: ISO8601DateFormatter().string(from: Date()))
         records.models[model.name] = record
         try records.write(folder: folder)
-        log("\(model.name): \(Self.megabytes(size))\(resumedFrom > 0 ? " (resumed at \(Self.megabytes(resumedFrom)))" : "") "
-            + "-> \(final.path), SHA-256 \(digest)")
+        log(
+            "\(model.name): \(Self.megabytes(size))\(resumedFrom > 0 ? " (resumed at \(Self.megabytes(resumedFrom)))" : "") "
+                + "-> \(final.path), SHA-256 \(digest)")
         return .downloaded(record, resumedFrom: resumedFrom)
     }
 
@@ -223,8 +234,9 @@ public struct ModelDownloader {
     /// Runs curl once: GET `address` appended to `part` (resuming from its size).
     func runCurl(_ address: String, into part: URL) throws -> CurlResult {
         guard let curl = HTTPFetch.executableOnPath("curl") else {
-            throw ModelDownloadError("downloading needs curl on the PATH (apt-get install curl); or download the .pt files "
-                                     + "yourself (links: `hat models list --json`) into \(folder.path)")
+            throw ModelDownloadError(
+                "downloading needs curl on the PATH (apt-get install curl); or download the .pt files "
+                    + "yourself (links: `hat models list --json`) into \(folder.path)")
         }
         let process = Process()
         process.executableURL = curl
@@ -234,10 +246,13 @@ public struct ModelDownloader {
         // its bytes kept, instead of hanging.
         // --proto/--proto-redir: HTTP(S) only, also after redirects; --max-filesize: HAT's largest
         // checkpoint with its optimizer state is about 1.2 GB, so 8 GB means a wrong or hostile server.
-        process.arguments = ["--disable", "--fail", "--location", "--proto", "=http,https", "--proto-redir", "=http,https",
-                             "--max-filesize", "8000000000", "--continue-at", "-", "--output", part.path,
-                             "--write-out", "%{http_code}\\n%header{content-range}", "--connect-timeout", "30",
-                             "--speed-limit", "1024", "--speed-time", "120"]
+        process.arguments =
+            [
+                "--disable", "--fail", "--location", "--proto", "=http,https", "--proto-redir", "=http,https",
+                "--max-filesize", "8000000000", "--continue-at", "-", "--output", part.path,
+                "--write-out", "%{http_code}\\n%header{content-range}", "--connect-timeout", "30",
+                "--speed-limit", "1024", "--speed-time", "120",
+            ]
             + (showProgress ? ["--progress-bar"] : ["--silent", "--show-error"]) + [address]
         // curl's --write-out and error line go to small files, not pipes: a pipe's end of file
         // never comes while some other child process (started meanwhile by another thread, in
@@ -250,7 +265,8 @@ public struct ModelDownloader {
             try? FileManager.default.removeItem(atPath: errPath)
         }
         guard FileManager.default.createFile(atPath: outPath, contents: nil), FileManager.default.createFile(atPath: errPath, contents: nil),
-              let output = FileHandle(forWritingAtPath: outPath), let errors = FileHandle(forWritingAtPath: errPath) else {
+            let output = FileHandle(forWritingAtPath: outPath), let errors = FileHandle(forWritingAtPath: errPath)
+        else {
             throw ModelDownloadError("cannot create curl's temporary output files in \(FileManager.default.temporaryDirectory.path)")
         }
         process.standardOutput = output
@@ -265,9 +281,10 @@ public struct ModelDownloader {
         let message = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
         // Line 1: the status; line 2: Content-Range (empty where curl, before 7.84, lacks %header).
         let lines = status.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-        return CurlResult(exitCode: process.terminationStatus, signaled: process.terminationReason != .exit,
-                          httpStatus: lines.first ?? "", contentRange: lines.count > 1 && !lines[1].hasPrefix("%") ? lines[1] : "",
-                          message: message.trimmingCharacters(in: .whitespacesAndNewlines))
+        return CurlResult(
+            exitCode: process.terminationStatus, signaled: process.terminationReason != .exit,
+            httpStatus: lines.first ?? "", contentRange: lines.count > 1 && !lines[1].hasPrefix("%") ? lines[1] : "",
+            message: message.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     /// curl's exit code in words, with the HTTP status when there was one.

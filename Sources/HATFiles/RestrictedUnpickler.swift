@@ -189,7 +189,10 @@ extension RestrictedUnpickler {
                     try push(.float(Double(bitPattern: v)))
                 case 0x49:  // INT (text; "01"/"00" are True/False)
                     let text = try line()
-                    if text == "01" || text == "00" { try push(.bool(text == "01")); break }
+                    if text == "01" || text == "00" {
+                        try push(.bool(text == "01"))
+                        break
+                    }
                     guard let v = Int(text) else { throw fail("INT argument '\(text.prefix(40))' is not an integer") }
                     try push(.int(v))
                 case 0x4C:  // LONG (text)
@@ -228,7 +231,9 @@ extension RestrictedUnpickler {
                     let c = try pop(), b = try pop(), a = try pop()
                     try push(.tuple([a, b, c]))
                 case 0x5D: try push(newList())  // EMPTY_LIST
-                case 0x6C: let items = try popMark(); try push(newList(items))  // LIST
+                case 0x6C:
+                    let items = try popMark()
+                    try push(newList(items))  // LIST
                 case 0x61:  // APPEND
                     let v = try pop()
                     guard case .list(let l) = try top() else { throw fail("APPEND to something that is not a list") }
@@ -256,7 +261,9 @@ extension RestrictedUnpickler {
                     let items = try popMark()
                     guard case .list(let l) = try top() else { throw fail("ADDITEMS to something that is not a set") }
                     l.items.append(contentsOf: items)
-                case 0x91: let items = try popMark(); try push(newList(items))  // FROZENSET, read as a list
+                case 0x91:
+                    let items = try popMark()
+                    try push(newList(items))  // FROZENSET, read as a list
                 // Memo
                 case 0x71: memo[Int(try byte())] = try top()  // BINPUT
                 case 0x72: memo[Int(try unsigned(4))] = try top()  // LONG_BINPUT
@@ -339,7 +346,9 @@ extension RestrictedUnpickler {
 
         func global(_ g: PickleGlobal) throws -> PickleValue {
             guard RestrictedUnpickler.isAllowed(g) else {
-                throw fail("refusing the global \(g): a checkpoint may only name tensors, storages, OrderedDict, argparse.Namespace and fairseq's meters (nothing in a checkpoint is ever run)")
+                throw fail(
+                    "refusing the global \(g): a checkpoint may only name tensors, storages, OrderedDict, argparse.Namespace and fairseq's meters (nothing in a checkpoint is ever run)"
+                )
             }
             return .global(g)
         }
@@ -411,7 +420,8 @@ extension RestrictedUnpickler {
         /// `_rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])`.
         func tensor(_ a: [PickleValue], _ g: PickleGlobal) throws -> TorchTensorReference {
             guard a.count >= 4, case .storage(let storage) = a[0], let offset = a[1].int,
-                  let shape = a[2].elements?.map(\.int), let strides = a[3].elements?.map(\.int) else {
+                let shape = a[2].elements?.map(\.int), let strides = a[3].elements?.map(\.int)
+            else {
                 throw fail("\(g) with arguments that are not (storage, offset, size, stride)")
             }
             let sizes = shape.compactMap { $0 }, steps = strides.compactMap { $0 }

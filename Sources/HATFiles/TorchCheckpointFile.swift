@@ -46,11 +46,15 @@ public final class TorchCheckpointFile {
             let zip = try ZipDirectory(bytes, file: path)
             let pickles = zip.records.keys.filter { $0.hasSuffix("/data.pkl") && $0.split(separator: "/", omittingEmptySubsequences: false).count == 2 }
             guard pickles.count == 1, let pickleName = pickles.first, let pickle = zip.records[pickleName] else {
-                throw TorchCheckpointError(path, pickles.isEmpty ? "a zip archive without a TOP/data.pkl record: not a PyTorch checkpoint"
-                                                                 : "a zip archive with \(pickles.count) data.pkl records")
+                throw TorchCheckpointError(
+                    path,
+                    pickles.isEmpty
+                        ? "a zip archive without a TOP/data.pkl record: not a PyTorch checkpoint"
+                        : "a zip archive with \(pickles.count) data.pkl records")
             }
             if let order = zip.records[String(pickleName.dropLast("data.pkl".count)) + "byteorder"],
-               String(decoding: UnsafeRawBufferPointer(rebasing: bytes[order.offset..<(order.offset + order.size)]), as: UTF8.self) != "little" {
+                String(decoding: UnsafeRawBufferPointer(rebasing: bytes[order.offset..<(order.offset + order.size)]), as: UTF8.self) != "little"
+            {
                 throw TorchCheckpointError(path, "written on a big-endian machine; only little-endian checkpoints are read")
             }
             let region = UnsafeRawBufferPointer(rebasing: bytes[pickle.offset..<(pickle.offset + pickle.size)])
@@ -68,8 +72,11 @@ public final class TorchCheckpointFile {
         } else {
             layout = .legacy
             guard bytes.count >= 2, bytes[0] == 0x80 else {
-                throw TorchCheckpointError(path, bytes.isEmpty ? "an empty file (truncated download?)"
-                                                 : "not a PyTorch checkpoint (neither a zip archive nor a pickle stream)")
+                throw TorchCheckpointError(
+                    path,
+                    bytes.isEmpty
+                        ? "an empty file (truncated download?)"
+                        : "not a PyTorch checkpoint (neither a zip archive nor a pickle stream)")
             }
             var at = 0
             let magic = try unpickler.load(bytes, from: at)
@@ -130,7 +137,8 @@ public final class TorchCheckpointFile {
         guard count <= Int.max / 8 else { throw TorchCheckpointError(file, "storage \(key) claims \(count) elements") }
         if t.count == 6, let view = t[5].elements {
             guard view.count == 3, let viewKey = view[0].string, let offset = view[1].int, let viewCount = view[2].int,
-                  offset >= 0, viewCount >= 0, offset <= count, viewCount <= count - offset else {
+                offset >= 0, viewCount >= 0, offset <= count, viewCount <= count - offset
+            else {
                 throw TorchCheckpointError(file, "storage view \(t[5]) lies outside its storage \(key) of \(count) elements")
             }
             return (TorchStorageReference(key: viewKey, type: type, count: viewCount, view: (key, offset)), key, count)

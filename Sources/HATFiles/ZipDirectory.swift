@@ -28,7 +28,10 @@ struct ZipDirectory {
         var eocd = -1
         var i = bytes.count - 22
         while i >= Swift.max(0, bytes.count - 22 - 65_535) {
-            if try u(i, 4) == 0x0605_4B50 { eocd = i; break }
+            if try u(i, 4) == 0x0605_4B50 {
+                eocd = i
+                break
+            }
             i -= 1
         }
         guard eocd >= 0 else { throw fail("no end-of-central-directory record (truncated or not a zip archive)") }
@@ -63,8 +66,14 @@ struct ZipDirectory {
                 let id = try u(e, 2), length = try u(e + 2, 2)
                 if id == 0x0001 {
                     var f = e + 4
-                    if size == 0xFFFF_FFFF { size = try u(f, 8); f += 8 }
-                    if compressed == 0xFFFF_FFFF { compressed = try u(f, 8); f += 8 }
+                    if size == 0xFFFF_FFFF {
+                        size = try u(f, 8)
+                        f += 8
+                    }
+                    if compressed == 0xFFFF_FFFF {
+                        compressed = try u(f, 8)
+                        f += 8
+                    }
                     if localOffset == 0xFFFF_FFFF { localOffset = try u(f, 8) }
                 }
                 e += 4 + length

@@ -32,15 +32,18 @@ public struct EnsembleLatencyPredictor: LatencyPredictor {
 
     /// Ridge (`LinearLatencyPredictor.trainRidge`, cross-validation folds seeded by
     /// `mlpSettings.seed`) and HAT's MLP (`HATMLPPredictor.train` with `mlpSettings`) on `training`.
-    public static func train(on training: LatencyDataset, mlpSettings: HATMLPPredictor.Settings = .init(),
-                             progress: ((_ step: Int, _ loss: Double) -> Void)? = nil) -> EnsembleLatencyPredictor {
+    public static func train(
+        on training: LatencyDataset, mlpSettings: HATMLPPredictor.Settings = .init(),
+        progress: ((_ step: Int, _ loss: Double) -> Void)? = nil
+    ) -> EnsembleLatencyPredictor {
         let linear = LinearLatencyPredictor.trainRidge(on: training, seed: mlpSettings.seed)
         let mlp = HATMLPPredictor.train(on: training, settings: mlpSettings, progress: progress)
         var settings = ["members": "ridge, hat-mlp", "combination": "mean of the members' predictions (ms)"]
         for (key, value) in linear.provenance.settings { settings["ridge_\(key)"] = value }
         for (key, value) in mlp.provenance.settings { settings["hat_mlp_\(key)"] = value }
-        return EnsembleLatencyPredictor(linear: linear, mlp: mlp,
-                                        provenance: PredictorProvenance(method: "ensemble", training: training, settings: settings))
+        return EnsembleLatencyPredictor(
+            linear: linear, mlp: mlp,
+            provenance: PredictorProvenance(method: "ensemble", training: training, settings: settings))
     }
 
     // MARK: File
@@ -49,11 +52,13 @@ public struct EnsembleLatencyPredictor: LatencyPredictor {
     static let provenanceKey = "ensemble_provenance"
 
     public func save(to path: String) throws {
-        let file = try mlp.safeTensorsFile(kind: kind, extraMetadata: [
-            Self.linearMemberKey: String(decoding: try linear.encoded(), as: UTF8.self),
-            Self.provenanceKey: jsonText(provenance),
-            "combination": "mean of the ridge member (linear_member) and the MLP (the tensors)",
-        ])
+        let file = try mlp.safeTensorsFile(
+            kind: kind,
+            extraMetadata: [
+                Self.linearMemberKey: String(decoding: try linear.encoded(), as: UTF8.self),
+                Self.provenanceKey: jsonText(provenance),
+                "combination": "mean of the ridge member (linear_member) and the MLP (the tensors)",
+            ])
         try HATMLPPredictor.write(file, to: path)
     }
 
@@ -70,7 +75,8 @@ public struct EnsembleLatencyPredictor: LatencyPredictor {
             throw LatencyError(file: path, key: linearMemberKey, "cannot be read: \(error.column.map { "its key '\($0)' " } ?? "")\(error.message)")
         }
         guard let provenanceText = file.metadata[provenanceKey],
-              let provenance = try? JSONDecoder().decode(PredictorProvenance.self, from: Data(provenanceText.utf8)) else {
+            let provenance = try? JSONDecoder().decode(PredictorProvenance.self, from: Data(provenanceText.utf8))
+        else {
             throw LatencyError(file: path, key: provenanceKey, "is missing or unreadable")
         }
         return EnsembleLatencyPredictor(linear: linear, mlp: mlp, provenance: provenance)

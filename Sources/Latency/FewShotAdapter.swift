@@ -46,8 +46,10 @@ public struct FewShotAdapter: Sendable {
 
     public init(sources: [LatencyDataset]) throws {
         for s in sources where s.count < Self.minimumSourceRows {
-            throw LatencyError(file: s.source, "has \(s.count) rows; a source device needs at least \(Self.minimumSourceRows) measured "
-                               + "SubTransformers to fit its cost model (HAT's datasets have 2,000)")
+            throw LatencyError(
+                file: s.source,
+                "has \(s.count) rows; a source device needs at least \(Self.minimumSourceRows) measured "
+                    + "SubTransformers to fit its cost model (HAT's datasets have 2,000)")
         }
         self.sources = sources.map {
             Source(name: $0.source, rows: $0.count, sha256: $0.sha256, model: LinearLatencyPredictor.trainCostModel(on: $0))
@@ -62,14 +64,18 @@ public struct FewShotAdapter: Sendable {
         var sourceOffset: Double
 
         func mixed(_ alpha: Double) -> (coefficients: [Double], intercept: Double) {
-            (zip(own.coefficients, sources.coefficients).map { alpha * $0 + (1 - alpha) * $1 },
-             alpha * own.intercept + (1 - alpha) * sources.intercept)
+            (
+                zip(own.coefficients, sources.coefficients).map { alpha * $0 + (1 - alpha) * $1 },
+                alpha * own.intercept + (1 - alpha) * sources.intercept
+            )
         }
     }
 
     /// `ownTerms` (a subset of `terms`) are what the target's own samples are fitted on.
-    func estimates(_ rows: [LatencyRow], terms: [FeatureTerm], ownTerms: [FeatureTerm], target: String, y: (LatencyRow) -> Double,
-                   sourcePart: (LinearLatencyPredictor) -> LinearTermsModel) -> PartEstimates {
+    func estimates(
+        _ rows: [LatencyRow], terms: [FeatureTerm], ownTerms: [FeatureTerm], target: String, y: (LatencyRow) -> Double,
+        sourcePart: (LinearLatencyPredictor) -> LinearTermsModel
+    ) -> PartEstimates {
         let x = rows.map(\.features), targets = rows.map(y)
         let weights = targets.map { 1 / max($0 * $0, 1e-12) }
         let ownFit = LinearTermsModel.fitNonNegative(features: x, targets: targets, terms: ownTerms, target: target, weights: weights)
@@ -84,15 +90,22 @@ public struct FewShotAdapter: Sendable {
             for (j, r) in m.rawCoefficients.enumerated() { raw[j] += mix[k + 1] * r }
             intercept += mix[k + 1] * m.rawIntercept
         }
-        return PartEstimates(own: (ownRaw, ownFit.rawIntercept), sources: (raw, intercept),
-                             sourceWeights: Array(mix.dropFirst()), sourceOffset: mix[0])
+        return PartEstimates(
+            own: (ownRaw, ownFit.rawIntercept), sources: (raw, intercept),
+            sourceWeights: Array(mix.dropFirst()), sourceOffset: mix[0])
     }
 
     func estimates(_ rows: [LatencyRow]) -> (encoder: PartEstimates, decoder: PartEstimates) {
-        (estimates(rows, terms: FeatureTerms.costEncoder, ownTerms: FeatureTerms.costEncoder, target: "latency_mean_encoder",
-                   y: \.encoderMean) { $0.encoder },
-         estimates(rows, terms: FeatureTerms.costDecoder, ownTerms: FeatureTerms.fewShotDecoder, target: "latency_mean_decoder",
-                   y: \.decoderMean) { $0.decoder })
+        (
+            estimates(
+                rows, terms: FeatureTerms.costEncoder, ownTerms: FeatureTerms.costEncoder, target: "latency_mean_encoder",
+                y: \.encoderMean
+            ) { $0.encoder },
+            estimates(
+                rows, terms: FeatureTerms.costDecoder, ownTerms: FeatureTerms.fewShotDecoder, target: "latency_mean_decoder",
+                y: \.decoderMean
+            ) { $0.decoder }
+        )
     }
 
     static func predict(_ part: (coefficients: [Double], intercept: Double), _ terms: [FeatureTerm], _ f: [Double]) -> Double {
@@ -107,7 +120,8 @@ public struct FewShotAdapter: Sendable {
             let held = rest.remove(at: i)
             let (enc, dec) = estimates(rest)
             for (k, alpha) in Self.mixingWeights.enumerated() {
-                let p = Self.predict(enc.mixed(alpha), FeatureTerms.costEncoder, held.features)
+                let p =
+                    Self.predict(enc.mixed(alpha), FeatureTerms.costEncoder, held.features)
                     + Self.predict(dec.mixed(alpha), FeatureTerms.costDecoder, held.features)
                 let e = (p - held.latency) / held.latency
                 errors[k] += e * e
@@ -126,7 +140,8 @@ public struct FewShotAdapter: Sendable {
         let (enc, dec) = estimates(samples.rows)
         let e = enc.mixed(alpha), d = dec.mixed(alpha)
         var settings: [String: String] = [
-            "method": "alpha * (non-negative cost model fitted on the target samples) + (1 - alpha) * (non-negative combination of the source cost models + offset), per encoder/decoder part, relative errors",
+            "method":
+                "alpha * (non-negative cost model fitted on the target samples) + (1 - alpha) * (non-negative combination of the source cost models + offset), per encoder/decoder part, relative errors",
             "alpha": "\(alpha)",
             "alpha_candidates": Self.mixingWeights.map { "\($0)" }.joined(separator: ","),
             "leave_one_out_relative_rmse": looErrors.map { String(format: "%.4f", $0) }.joined(separator: ","),
@@ -139,8 +154,10 @@ public struct FewShotAdapter: Sendable {
             settings["source_\(i)"] = "\(s.name) (\(s.rows) rows, sha256 \(s.sha256))"
         }
         return LinearLatencyPredictor(
-            encoder: LinearTermsModel(target: "latency_mean_encoder", terms: FeatureTerms.costEncoder, rawCoefficients: e.coefficients, rawIntercept: e.intercept),
-            decoder: LinearTermsModel(target: "latency_mean_decoder", terms: FeatureTerms.costDecoder, rawCoefficients: d.coefficients, rawIntercept: d.intercept),
+            encoder: LinearTermsModel(
+                target: "latency_mean_encoder", terms: FeatureTerms.costEncoder, rawCoefficients: e.coefficients, rawIntercept: e.intercept),
+            decoder: LinearTermsModel(
+                target: "latency_mean_decoder", terms: FeatureTerms.costDecoder, rawCoefficients: d.coefficients, rawIntercept: d.intercept),
             provenance: PredictorProvenance(method: "few-shot", training: samples, settings: settings))
     }
 

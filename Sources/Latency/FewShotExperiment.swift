@@ -56,8 +56,10 @@ public struct FewShotExperiment {
 
     public init() {}
 
-    public func run(sources: [LatencyDataset], target: LatencyDataset,
-                    log: ((String) -> Void)? = nil) throws -> Report {
+    public func run(
+        sources: [LatencyDataset], target: LatencyDataset,
+        log: ((String) -> Void)? = nil
+    ) throws -> Report {
         let adapter = try FewShotAdapter(sources: sources)
         let split = LatencyDataset.splitIndices(count: target.count, seed: splitSeed)
         let test = target.subset(split.test, name: "test split (seed \(splitSeed)) of \(target.source)")
@@ -73,8 +75,9 @@ public struct FewShotExperiment {
             let chosen = Array(pool[0..<samples])
             let few = target.subset(chosen, name: "\(samples) samples (draw \(k)) of \(target.source)")
             let adapted = try adapter.adapt(to: few).evaluate(on: test)
-            let rescaled = PredictionMetrics(predicted: adapter.rescaledPooledPrediction(samples: few, features: test.rows.map(\.features)),
-                                             measured: test.latencies)
+            let rescaled = PredictionMetrics(
+                predicted: adapter.rescaledPooledPrediction(samples: few, features: test.rows.map(\.features)),
+                measured: test.latencies)
             var baseline: PredictionMetrics?
             if baselineSteps > 0 {
                 var settings = HATMLPPredictor.Settings()
@@ -83,11 +86,14 @@ public struct FewShotExperiment {
                 baseline = HATMLPPredictor.train(on: few, settings: settings).evaluate(on: test)
             }
             results.append(Draw(indices: chosen, adapted: adapted, rescaled: rescaled, hatMLP: baseline))
-            log?(String(format: "draw %d: ours Spearman %.4f ±10%% %.1f%% | rescaled %.4f %.1f%%", k, adapted.spearman, adapted.within10,
-                        rescaled.spearman, rescaled.within10)
-                 + (baseline.map { String(format: " | HAT MLP %.4f %.1f%%", $0.spearman, $0.within10) } ?? ""))
+            log?(
+                String(
+                    format: "draw %d: ours Spearman %.4f ±10%% %.1f%% | rescaled %.4f %.1f%%", k, adapted.spearman, adapted.within10,
+                    rescaled.spearman, rescaled.within10)
+                    + (baseline.map { String(format: " | HAT MLP %.4f %.1f%%", $0.spearman, $0.within10) } ?? ""))
         }
-        return Report(target: target.source, sources: sources.map(\.source), samples: samples, splitSeed: splitSeed,
-                      testRows: test.count, trainRows: split.train.count, draws: results, fullData: full)
+        return Report(
+            target: target.source, sources: sources.map(\.source), samples: samples, splitSeed: splitSeed,
+            testRows: test.count, trainRows: split.train.count, draws: results, fullData: full)
     }
 }

@@ -79,8 +79,10 @@ public final class HATMLPPredictor: LatencyPredictor, @unchecked Sendable {
     /// puts every device's targets in (0, 1] without knowing the device.
     /// Rows of a batch are drawn without replacement (Python's `random.sample`, as HAT does), or
     /// with replacement when there are fewer rows than the batch size.
-    public static func train(on training: LatencyDataset, settings: Settings = Settings(),
-                             progress: ((_ step: Int, _ loss: Double) -> Void)? = nil) -> HATMLPPredictor {
+    public static func train(
+        on training: LatencyDataset, settings: Settings = Settings(),
+        progress: ((_ step: Int, _ loss: Double) -> Void)? = nil
+    ) -> HATMLPPredictor {
         precondition(!training.isEmpty, "cannot train a predictor on no rows")
         var rng = RandomGenerator(seed: settings.seed)
         let widths = [featureCount] + Array(repeating: settings.hiddenDim, count: settings.hiddenLayers + 1) + [1]
@@ -93,12 +95,14 @@ public final class HATMLPPredictor: LatencyPredictor, @unchecked Sendable {
         }
         let latencies = training.latencies
         let norm = settings.latencyNorm ?? latencies.max()!
-        let provenance = PredictorProvenance(method: "hat-mlp", training: training, settings: [
-            "steps": "\(settings.steps)", "batch_size": "\(settings.batchSize)", "learning_rate": "\(settings.learningRate)",
-            "hidden_dim": "\(settings.hiddenDim)", "hidden_layers": "\(settings.hiddenLayers)", "seed": "\(settings.seed)",
-            "optimizer": "Adam betas (0.9, 0.999) eps 1e-8", "loss": "MSE on latency / lat_norm",
-            "lat_norm_source": settings.latencyNorm == nil ? "largest training latency" : "given",
-        ])
+        let provenance = PredictorProvenance(
+            method: "hat-mlp", training: training,
+            settings: [
+                "steps": "\(settings.steps)", "batch_size": "\(settings.batchSize)", "learning_rate": "\(settings.learningRate)",
+                "hidden_dim": "\(settings.hiddenDim)", "hidden_layers": "\(settings.hiddenLayers)", "seed": "\(settings.seed)",
+                "optimizer": "Adam betas (0.9, 0.999) eps 1e-8", "loss": "MSE on latency / lat_norm",
+                "lat_norm_source": settings.latencyNorm == nil ? "largest training latency" : "given",
+            ])
         let model = HATMLPPredictor(featureNorm: hatFeatureNorm, latencyNorm: norm, layers: layers, provenance: provenance)
         let inputs = model.normalisedInput(training.rows.map(\.features)).toArray()
         let targets = latencies.map { Float($0 / norm) }
@@ -151,16 +155,17 @@ public final class HATMLPPredictor: LatencyPredictor, @unchecked Sendable {
     /// The MLP's tensors under HAT's names and its settings as metadata; `extraMetadata` adds
     /// keys (an ensemble stores its other member there).
     func safeTensorsFile(kind: String, extraMetadata: [String: String] = [:]) throws -> SafeTensorsFile {
-        var file = SafeTensorsFile(metadata: extraMetadata.merging([
-            "format": PredictorFile.format, "version": "1", "kind": kind,
-            "description": "HAT's latency MLP: 10 -> 400 (ReLU) -> 3 x (400 -> 400, ReLU) -> 1; predicted ms = output * lat_norm",
-            "feature_names": jsonText(LatencyDataset.featureNames),
-            "feature_norm": jsonText(featureNorm),
-            "lat_norm": "\(latencyNorm)",
-            "target": "latency_mean_encoder + latency_mean_decoder (ms), divided by lat_norm",
-            "hidden_layers": "\(layers.count - 2)",
-            "provenance": jsonText(provenance),
-        ]) { _, ours in ours })
+        var file = SafeTensorsFile(
+            metadata: extraMetadata.merging([
+                "format": PredictorFile.format, "version": "1", "kind": kind,
+                "description": "HAT's latency MLP: 10 -> 400 (ReLU) -> 3 x (400 -> 400, ReLU) -> 1; predicted ms = output * lat_norm",
+                "feature_names": jsonText(LatencyDataset.featureNames),
+                "feature_norm": jsonText(featureNorm),
+                "lat_norm": "\(latencyNorm)",
+                "target": "latency_mean_encoder + latency_mean_decoder (ms), divided by lat_norm",
+                "hidden_layers": "\(layers.count - 2)",
+                "provenance": jsonText(provenance),
+            ]) { _, ours in ours })
         let names = Self.layerNames(hiddenLayers: layers.count - 2)
         for (name, layer) in zip(names, layers) {
             try file.add("\(name).weight", layer.weight)
@@ -215,7 +220,8 @@ public final class HATMLPPredictor: LatencyPredictor, @unchecked Sendable {
             }
             let last = i == hidden + 1
             guard w.rank == 2, w.shape[1] == inputWidth, b.shape == [w.shape[0]], !last || w.shape[0] == 1 else {
-                throw LatencyError(file: path, key: name, "has weight \(w.shape) and bias \(b.shape); expected [out, \(inputWidth)] and [out]\(last ? " with out = 1" : "")")
+                throw LatencyError(
+                    file: path, key: name, "has weight \(w.shape) and bias \(b.shape); expected [out, \(inputWidth)] and [out]\(last ? " with out = 1" : "")")
             }
             guard w.toArray().allSatisfy(\.isFinite), b.toArray().allSatisfy(\.isFinite) else {
                 throw LatencyError(file: path, key: name, "holds values that are not finite: the predictor diverged; train it again")

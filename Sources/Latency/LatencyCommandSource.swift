@@ -1,8 +1,9 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A user's command as the latency measurement (`hat latency measure|dataset --command "..."`):
@@ -59,8 +60,9 @@ public struct LatencyCommandSource: Sendable {
         let result = try Self.run(script, arguments: [yamlPath], timeout: timeout)
         let shown = "latency command `\(line)`"
         if result.timedOut {
-            throw LatencyCommandError("\(shown) did not finish within \(Self.format(timeout)) s and was killed"
-                                      + Self.tail(result.stdout, result.stderr))
+            throw LatencyCommandError(
+                "\(shown) did not finish within \(Self.format(timeout)) s and was killed"
+                    + Self.tail(result.stdout, result.stderr))
         }
         if let signal = result.signal {
             throw LatencyCommandError("\(shown) was killed by signal \(signal)" + Self.tail(result.stdout, result.stderr))
@@ -70,14 +72,16 @@ public struct LatencyCommandSource: Sendable {
         }
         let lastLine = result.stdout.split(whereSeparator: \.isNewline).last { !$0.allSatisfy(\.isWhitespace) }.map(String.init)
         guard let lastLine else {
-            throw LatencyCommandError("\(shown) printed nothing on stdout; it must print the latency in milliseconds"
-                                      + Self.tail(result.stdout, result.stderr))
+            throw LatencyCommandError(
+                "\(shown) printed nothing on stdout; it must print the latency in milliseconds"
+                    + Self.tail(result.stdout, result.stderr))
         }
         let numbers = Self.numbers(in: lastLine)
         let needed = output == .total ? 1 : 2
         guard numbers.count >= needed else {
-            throw LatencyCommandError("\(shown): no \(needed == 1 ? "number" : "two numbers (encoder and decoder ms)") "
-                                      + "on its last non-empty line of stdout: \"\(lastLine)\"")
+            throw LatencyCommandError(
+                "\(shown): no \(needed == 1 ? "number" : "two numbers (encoder and decoder ms)") "
+                    + "on its last non-empty line of stdout: \"\(lastLine)\"")
         }
         let values = Array(numbers.suffix(needed))
         for v in values where !(v.isFinite && v >= 0) {
@@ -103,9 +107,15 @@ public struct LatencyCommandSource: Sendable {
                 let fracStart = j + 1
                 var k = fracStart
                 while isDigit(k) { k += 1 }
-                if k > fracStart || digits > 0 { digits += k - fracStart; j = k }
+                if k > fracStart || digits > 0 {
+                    digits += k - fracStart
+                    j = k
+                }
             }
-            if digits == 0 { i = start + 1; continue }
+            if digits == 0 {
+                i = start + 1
+                continue
+            }
             if j < chars.count && (chars[j] == "e" || chars[j] == "E") {
                 var k = j + 1
                 if k < chars.count && (chars[k] == "-" || chars[k] == "+") { k += 1 }
@@ -116,7 +126,10 @@ public struct LatencyCommandSource: Sendable {
             // A sign glued to a preceding word character is a hyphen ("run-3"), not a minus.
             var from = start
             if chars[start] == "-" || chars[start] == "+",
-               start > 0, chars[start - 1].properties.isAlphabetic || isDigit(start - 1) { from = start + 1 }
+                start > 0, chars[start - 1].properties.isAlphabetic || isDigit(start - 1)
+            {
+                from = start + 1
+            }
             let text = String(String.UnicodeScalarView(chars[from..<j]))
             if let v = Double(text) { result.append(v) }
             i = j
@@ -226,16 +239,17 @@ public struct LatencyCommandSource: Sendable {
             throw LatencyCommandError("lost track of the latency command (waitpid: \(String(cString: strerror(waitError)))); it was stopped")
         }
         let exited = (status & 0x7f) == 0
-        return RunResult(status: exited ? (status >> 8) & 0xff : -1, signal: exited ? nil : status & 0x7f,
-                         timedOut: timedOut, stdout: String(decoding: outBox.data, as: UTF8.self),
-                         stderr: String(decoding: errBox.data, as: UTF8.self))
+        return RunResult(
+            status: exited ? (status >> 8) & 0xff : -1, signal: exited ? nil : status & 0x7f,
+            timedOut: timedOut, stdout: String(decoding: outBox.data, as: UTF8.self),
+            stderr: String(decoding: errBox.data, as: UTF8.self))
     }
 
     private static func makeFileActions() -> posix_spawn_file_actions_t {
         #if canImport(Glibc)
-        var a = posix_spawn_file_actions_t()
+            var a = posix_spawn_file_actions_t()
         #else
-        var a: posix_spawn_file_actions_t = nil
+            var a: posix_spawn_file_actions_t = nil
         #endif
         posix_spawn_file_actions_init(&a)
         return a
@@ -243,9 +257,9 @@ public struct LatencyCommandSource: Sendable {
 
     private static func makeAttributes() -> posix_spawnattr_t {
         #if canImport(Glibc)
-        var a = posix_spawnattr_t()
+            var a = posix_spawnattr_t()
         #else
-        var a: posix_spawnattr_t = nil
+            var a: posix_spawnattr_t = nil
         #endif
         posix_spawnattr_init(&a)
         return a

@@ -1,5 +1,5 @@
-import Foundation
 import Datasets
+import Foundation
 import Model
 import TensorEngine
 
@@ -13,8 +13,9 @@ public struct LatencyRow: Equatable, Sendable {
     public var decoderStd: Double
 
     public init(features: [Double], encoderMean: Double, decoderMean: Double, encoderStd: Double, decoderStd: Double) {
-        precondition(features.count == LatencyDataset.featureNames.count,
-                     "a latency row has \(LatencyDataset.featureNames.count) features, got \(features.count)")
+        precondition(
+            features.count == LatencyDataset.featureNames.count,
+            "a latency row has \(LatencyDataset.featureNames.count) features, got \(features.count)")
         self.features = features
         self.encoderMean = encoderMean
         self.decoderMean = decoderMean
@@ -24,8 +25,9 @@ public struct LatencyRow: Equatable, Sendable {
 
     /// A row for a measured SubTransformer.
     public init(config: SubTransformerConfig, encoderMean: Double, decoderMean: Double, encoderStd: Double, decoderStd: Double) {
-        self.init(features: config.hatFeatures, encoderMean: encoderMean, decoderMean: decoderMean,
-                  encoderStd: encoderStd, decoderStd: decoderStd)
+        self.init(
+            features: config.hatFeatures, encoderMean: encoderMean, decoderMean: decoderMean,
+            encoderStd: encoderStd, decoderStd: decoderStd)
     }
 
     /// What HAT's predictor learns: encoder mean + decoder mean (ms).
@@ -37,8 +39,9 @@ public struct LatencyRow: Equatable, Sendable {
     /// Checks every number is finite and non-negative; `file`/`line` locate the row in messages.
     public func validate(file: String?, line: Int?) throws {
         for (name, v) in zip(LatencyDataset.header, values) where !v.isFinite || v < 0 {
-            throw LatencyError(file: file, line: line, column: name,
-                               "\(v) is \(v.isFinite ? "negative" : "not finite"); latencies and features must be finite and ≥ 0")
+            throw LatencyError(
+                file: file, line: line, column: name,
+                "\(v) is \(v.isFinite ? "negative" : "not finite"); latencies and features must be finite and ≥ 0")
         }
     }
 
@@ -135,40 +138,46 @@ public struct LatencyDataset: Sendable {
         let names = fields.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         for (i, expected) in header.enumerated() {
             guard i < names.count else {
-                throw LatencyError(file: source, line: 1, column: expected,
-                                   "the header has \(names.count) columns, HAT's has \(header.count): \(header.joined(separator: ","))")
+                throw LatencyError(
+                    file: source, line: 1, column: expected,
+                    "the header has \(names.count) columns, HAT's has \(header.count): \(header.joined(separator: ","))")
             }
             if names[i] != expected {
-                throw LatencyError(file: source, line: 1, column: names[i],
-                                   "header column \(i + 1) should be '\(expected)' (HAT's header: \(header.joined(separator: ",")))")
+                throw LatencyError(
+                    file: source, line: 1, column: names[i],
+                    "header column \(i + 1) should be '\(expected)' (HAT's header: \(header.joined(separator: ",")))")
             }
         }
         if names.count > header.count {
-            throw LatencyError(file: source, line: 1, column: names[header.count],
-                               "the header has \(names.count) columns, HAT's has \(header.count)")
+            throw LatencyError(
+                file: source, line: 1, column: names[header.count],
+                "the header has \(names.count) columns, HAT's has \(header.count)")
         }
     }
 
     static func parseRow(_ line: Substring, source: String, line number: Int) throws -> LatencyRow {
         let fields = line.split(separator: ",", omittingEmptySubsequences: false)
         guard fields.count == header.count else {
-            throw LatencyError(file: source, line: number,
-                               "has \(fields.count) fields, expected \(header.count) (\(header.joined(separator: ",")))")
+            throw LatencyError(
+                file: source, line: number,
+                "has \(fields.count) fields, expected \(header.count) (\(header.joined(separator: ",")))")
         }
         var values = [Double](repeating: 0, count: header.count)
         for (i, field) in fields.enumerated() {
             let text = field.trimmingCharacters(in: .whitespaces)
             guard let v = Double(text) else {
-                throw LatencyError(file: source, line: number, column: header[i],
-                                   text.isEmpty ? "is empty; expected a number" : "'\(text)' is not a number")
+                throw LatencyError(
+                    file: source, line: number, column: header[i],
+                    text.isEmpty ? "is empty; expected a number" : "'\(text)' is not a number")
             }
             if LatencyDataset.integerColumns.contains(i), v != v.rounded() {
                 throw LatencyError(file: source, line: number, column: header[i], "'\(text)' is not a whole number (a width or a layer count)")
             }
             values[i] = v
         }
-        let row = LatencyRow(features: Array(values[0..<10]), encoderMean: values[10], decoderMean: values[11],
-                             encoderStd: values[12], decoderStd: values[13])
+        let row = LatencyRow(
+            features: Array(values[0..<10]), encoderMean: values[10], decoderMean: values[11],
+            encoderStd: values[12], decoderStd: values[13])
         try row.validate(file: source, line: number)
         return row
     }
@@ -260,16 +269,20 @@ public struct LatencyDataset: Sendable {
             for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, rng.nextInt(i + 1)) }
         }
         let trainCount = n * 8 / 10, validCount = n / 10
-        return (Array(order[0..<trainCount]), Array(order[trainCount..<(trainCount + validCount)]),
-                Array(order[(trainCount + validCount)...]))
+        return (
+            Array(order[0..<trainCount]), Array(order[trainCount..<(trainCount + validCount)]),
+            Array(order[(trainCount + validCount)...])
+        )
     }
 
     /// The train, valid and test datasets of HAT's 8:1:1 split.
     public func split(seed: UInt64) -> (train: LatencyDataset, valid: LatencyDataset, test: LatencyDataset) {
         let (a, b, c) = LatencyDataset.splitIndices(count: count, seed: seed)
-        return (subset(a, name: "train split (seed \(seed)) of \(source)"),
-                subset(b, name: "valid split (seed \(seed)) of \(source)"),
-                subset(c, name: "test split (seed \(seed)) of \(source)"))
+        return (
+            subset(a, name: "train split (seed \(seed)) of \(source)"),
+            subset(b, name: "valid split (seed \(seed)) of \(source)"),
+            subset(c, name: "test split (seed \(seed)) of \(source)")
+        )
     }
 
     /// The rows at `indices`, in that order.

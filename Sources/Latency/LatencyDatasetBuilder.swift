@@ -33,8 +33,9 @@ public struct LatencyDatasetBuilder {
         var rng = RandomGenerator(seed: 0)
         var s = space
         s.shareAllEmbeddings = space.shareAllEmbeddings && sourceVocabSize == targetVocabSize
-        return SuperTransformer(space: s, sourceVocabSize: sourceVocabSize, targetVocabSize: targetVocabSize, rates: .none,
-                                maxPositions: Swift.max(1024, measurer.length + 2), rng: &rng)
+        return SuperTransformer(
+            space: s, sourceVocabSize: sourceVocabSize, targetVocabSize: targetVocabSize, rates: .none,
+            maxPositions: Swift.max(1024, measurer.length + 2), rng: &rng)
     }
 
     /// Measures the rows not yet in `csv` with our inference engine on `model` (one of `model(...)`).
@@ -58,12 +59,14 @@ public struct LatencyDatasetBuilder {
         var lastLog = Date.distantPast
         for i in done..<count {
             let m = try measure(i, all[i])
-            let row = LatencyRow(config: all[i], encoderMean: m.encoderMeanMs, decoderMean: m.decoderMeanMs,
-                                 encoderStd: m.encoderStdMs, decoderStd: m.decoderStdMs)
+            let row = LatencyRow(
+                config: all[i], encoderMean: m.encoderMeanMs, decoderMean: m.decoderMeanMs,
+                encoderStd: m.encoderStdMs, decoderStd: m.decoderStdMs)
             for warning in try LatencyDataset.append(row: row, to: csv) { log(warning) }
             let elapsed = Date().timeIntervalSince(start), finished = i - done + 1
-            let line = String(format: "measured %d/%d  last %.2f ms  ETA %.0f s", i + 1, count, m.totalMs,
-                              elapsed / Double(finished) * Double(count - i - 1))
+            let line = String(
+                format: "measured %d/%d  last %.2f ms  ETA %.0f s", i + 1, count, m.totalMs,
+                elapsed / Double(finished) * Double(count - i - 1))
             if let progress {
                 progress(line)
             } else if Date().timeIntervalSince(lastLog) >= 10 || i == count - 1 {

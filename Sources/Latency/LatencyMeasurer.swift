@@ -19,8 +19,10 @@ public struct LatencyMeasurement: Codable, Sendable, Equatable {
     public var beam: Int
     public var totalMs: Double { encoderMeanMs + decoderMeanMs }
 
-    public init(encoderMeanMs: Double, decoderMeanMs: Double, encoderStdMs: Double, decoderStdMs: Double,
-                iterations: Int, length: Int, beam: Int) {
+    public init(
+        encoderMeanMs: Double, decoderMeanMs: Double, encoderStdMs: Double, decoderStdMs: Double,
+        iterations: Int, length: Int, beam: Int
+    ) {
         self.encoderMeanMs = encoderMeanMs
         self.decoderMeanMs = decoderMeanMs
         self.encoderStdMs = encoderStdMs
@@ -80,8 +82,9 @@ public struct LatencyMeasurer {
     /// Measures `config` inside `model` (a SuperTransformer of the right vocabulary sizes; the
     /// weights' values do not matter for latency). Tokens are fixed, non-special ids.
     public func measure(model: SuperTransformer, config: SubTransformerConfig) -> LatencyMeasurement {
-        let source = TokenBatch(tokens: (0..<length).map { Int32(4 + $0 % Swift.max(model.sourceVocabSize - 4, 1)) },
-                                batchSize: 1, length: length)
+        let source = TokenBatch(
+            tokens: (0..<length).map { Int32(4 + $0 % Swift.max(model.sourceVocabSize - 4, 1)) },
+            batchSize: 1, length: length)
         var encoderTimes: [Double] = [], decoderTimes: [Double] = []
         for i in 0..<(warmup + iterations) {
             let t0 = clock.now()
@@ -95,16 +98,18 @@ public struct LatencyMeasurer {
             }
         }
         let e = Self.trimmedStatistics(encoderTimes), d = Self.trimmedStatistics(decoderTimes)
-        return LatencyMeasurement(encoderMeanMs: e.mean, decoderMeanMs: d.mean, encoderStdMs: e.std, decoderStdMs: d.std,
-                                  iterations: iterations, length: length, beam: beam)
+        return LatencyMeasurement(
+            encoderMeanMs: e.mean, decoderMeanMs: d.mean, encoderStdMs: e.std, decoderStdMs: d.std,
+            iterations: iterations, length: length, beam: beam)
     }
 
     /// `length` incremental steps over `beam` hypotheses (HAT's decoder latency). Each step
     /// feeds a fixed token and keeps the rows in place; beam bookkeeping (top-k over the
     /// vocabulary) is included as a selection over the step's log-probabilities.
     func decode(model: SuperTransformer, config: SubTransformerConfig, encoded: EncoderOutput) {
-        let decoder = IncrementalDecoder(model: model, config: config, encoderOutput: encoded, rowsPerSentence: beam,
-                                         maxLength: length)
+        let decoder = IncrementalDecoder(
+            model: model, config: config, encoderOutput: encoded, rowsPerSentence: beam,
+            maxLength: length)
         var tokens = [Int32](repeating: 2, count: beam)
         let rotation = (0..<beam).map { ($0 + 1) % beam }
         for _ in 0..<length {

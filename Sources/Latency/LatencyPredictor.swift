@@ -1,5 +1,5 @@
-import Foundation
 import Datasets
+import Foundation
 import Model
 
 /// Something that predicts a SubTransformer's latency (encoder + decoder mean, ms) from HAT's
@@ -49,8 +49,9 @@ public struct PredictorProvenance: Codable, Equatable, Sendable {
     }
 
     public init(method: String, training: LatencyDataset, settings: [String: String] = [:]) {
-        self.init(method: method, trainingData: training.source, trainingRows: training.count,
-                  trainingSHA256: training.sha256, settings: settings)
+        self.init(
+            method: method, trainingData: training.source, trainingRows: training.count,
+            trainingSHA256: training.sha256, settings: settings)
     }
 }
 
@@ -87,25 +88,32 @@ public struct LinearLatencyPredictor: LatencyPredictor, Codable, Equatable {
     /// (`LinearTermsModel.fitRelativeRidgeCV`).
     public static func trainRidge(on training: LatencyDataset, seed: UInt64 = 0) -> LinearLatencyPredictor {
         let x = training.rows.map(\.features)
-        let (enc, encPenalty) = LinearTermsModel.fitRelativeRidgeCV(features: x, targets: training.rows.map(\.encoderMean),
-                                                                    terms: FeatureTerms.ridgeEncoder, target: "latency_mean_encoder", seed: seed)
-        let (dec, decPenalty) = LinearTermsModel.fitRelativeRidgeCV(features: x, targets: training.rows.map(\.decoderMean),
-                                                                    terms: FeatureTerms.ridgeDecoder, target: "latency_mean_decoder", seed: seed)
-        let settings = ["encoder_penalty": "\(encPenalty)", "decoder_penalty": "\(decPenalty)", "cv_folds": "5", "cv_seed": "\(seed)",
-                        "penalty_meaning": "lambda * rows added to the diagonal of X'WX of the standardised terms (intercept unpenalised)",
-                        "row_weights": "1 / (first fit's prediction)^2, mean 1: noise proportional to latency"]
-        return LinearLatencyPredictor(encoder: enc, decoder: dec,
-                                      provenance: PredictorProvenance(method: "ridge", training: training, settings: settings))
+        let (enc, encPenalty) = LinearTermsModel.fitRelativeRidgeCV(
+            features: x, targets: training.rows.map(\.encoderMean),
+            terms: FeatureTerms.ridgeEncoder, target: "latency_mean_encoder", seed: seed)
+        let (dec, decPenalty) = LinearTermsModel.fitRelativeRidgeCV(
+            features: x, targets: training.rows.map(\.decoderMean),
+            terms: FeatureTerms.ridgeDecoder, target: "latency_mean_decoder", seed: seed)
+        let settings = [
+            "encoder_penalty": "\(encPenalty)", "decoder_penalty": "\(decPenalty)", "cv_folds": "5", "cv_seed": "\(seed)",
+            "penalty_meaning": "lambda * rows added to the diagonal of X'WX of the standardised terms (intercept unpenalised)",
+            "row_weights": "1 / (first fit's prediction)^2, mean 1: noise proportional to latency",
+        ]
+        return LinearLatencyPredictor(
+            encoder: enc, decoder: dec,
+            provenance: PredictorProvenance(method: "ridge", training: training, settings: settings))
     }
 
     /// Non-negative least squares per part on the physical cost components
     /// (`FeatureTerms.costEncoder` / `costDecoder`).
     public static func trainCostModel(on training: LatencyDataset) -> LinearLatencyPredictor {
         let x = training.rows.map(\.features)
-        let enc = LinearTermsModel.fitNonNegative(features: x, targets: training.rows.map(\.encoderMean),
-                                                  terms: FeatureTerms.costEncoder, target: "latency_mean_encoder")
-        let dec = LinearTermsModel.fitNonNegative(features: x, targets: training.rows.map(\.decoderMean),
-                                                  terms: FeatureTerms.costDecoder, target: "latency_mean_decoder")
+        let enc = LinearTermsModel.fitNonNegative(
+            features: x, targets: training.rows.map(\.encoderMean),
+            terms: FeatureTerms.costEncoder, target: "latency_mean_encoder")
+        let dec = LinearTermsModel.fitNonNegative(
+            features: x, targets: training.rows.map(\.decoderMean),
+            terms: FeatureTerms.costDecoder, target: "latency_mean_decoder")
         return LinearLatencyPredictor(encoder: enc, decoder: dec, provenance: PredictorProvenance(method: "cost-model", training: training))
     }
 
@@ -131,13 +139,14 @@ public struct LinearLatencyPredictor: LatencyPredictor, Codable, Equatable {
 
     /// The predictor file's JSON text (also stored inside an ensemble's file).
     func encoded() throws -> Data {
-        let file = File(format: PredictorFile.format, version: 1, kind: kind,
-                        description: "latency (ms) = encoder part + decoder part; each part = intercept + Σ coefficient·(term − mean)/scale, term = scale·Π factors",
-                        featureNames: LatencyDataset.featureNames,
-                        featureNormalisation: "none on the features; each term is standardised by its own mean and scale",
-                        targetNormalisation: "none (ms)",
-                        target: "latency_mean_encoder + latency_mean_decoder",
-                        encoder: encoder, decoder: decoder, provenance: provenance)
+        let file = File(
+            format: PredictorFile.format, version: 1, kind: kind,
+            description: "latency (ms) = encoder part + decoder part; each part = intercept + Σ coefficient·(term − mean)/scale, term = scale·Π factors",
+            featureNames: LatencyDataset.featureNames,
+            featureNormalisation: "none on the features; each term is standardised by its own mean and scale",
+            targetNormalisation: "none (ms)",
+            target: "latency_mean_encoder + latency_mean_decoder",
+            encoder: encoder, decoder: decoder, provenance: provenance)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return try encoder.encode(file)

@@ -27,8 +27,9 @@ public struct LinearTermsModel: Codable, Equatable, Sendable {
 
     /// A model given in raw units: prediction = intercept + Σ coefficient_j · term_j(x).
     public init(target: String, terms: [FeatureTerm], rawCoefficients: [Double], rawIntercept: Double) {
-        self.init(target: target, terms: terms, mean: Array(repeating: 0, count: terms.count),
-                  scale: Array(repeating: 1, count: terms.count), coefficients: rawCoefficients, intercept: rawIntercept)
+        self.init(
+            target: target, terms: terms, mean: Array(repeating: 0, count: terms.count),
+            scale: Array(repeating: 1, count: terms.count), coefficients: rawCoefficients, intercept: rawIntercept)
     }
 
     public func predict(_ features: [Double]) -> Double {
@@ -73,19 +74,24 @@ public struct LinearTermsModel: Codable, Equatable, Sendable {
 
     /// Ridge regression on standardised terms; `penalty` is per row (λ·n is added to XᵀX).
     /// `weights` (mean 1) weight the rows' squared errors.
-    public static func fitRidge(features: [[Double]], targets: [Double], terms: [FeatureTerm], penalty: Double,
-                                target: String, weights: [Double]? = nil) -> LinearTermsModel {
+    public static func fitRidge(
+        features: [[Double]], targets: [Double], terms: [FeatureTerm], penalty: Double,
+        target: String, weights: [Double]? = nil
+    ) -> LinearTermsModel {
         let (x, mean, scale) = design(features, terms: terms)
         let beta = LeastSquares.ridge(x, targets, penalty: penalty * Double(targets.count), weights: weights)
-        return LinearTermsModel(target: target, terms: terms, mean: mean, scale: scale,
-                                coefficients: Array(beta.dropFirst()), intercept: beta[0])
+        return LinearTermsModel(
+            target: target, terms: terms, mean: mean, scale: scale,
+            coefficients: Array(beta.dropFirst()), intercept: beta[0])
     }
 
     /// Ridge with the penalty chosen by k-fold cross-validation on the given rows (folds from a
     /// seeded shuffle); returns the model refitted on all rows and the chosen penalty.
-    public static func fitRidgeCV(features: [[Double]], targets: [Double], terms: [FeatureTerm], target: String,
-                                  penalties: [Double] = [1e-8, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1],
-                                  folds: Int = 5, seed: UInt64 = 0) -> (model: LinearTermsModel, penalty: Double) {
+    public static func fitRidgeCV(
+        features: [[Double]], targets: [Double], terms: [FeatureTerm], target: String,
+        penalties: [Double] = [1e-8, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1],
+        folds: Int = 5, seed: UInt64 = 0
+    ) -> (model: LinearTermsModel, penalty: Double) {
         let n = targets.count
         guard n >= 2 * folds else {
             return (fitRidge(features: features, targets: targets, terms: terms, penalty: 1e-3, target: target), 1e-3)
@@ -99,9 +105,13 @@ public struct LinearTermsModel: Codable, Equatable, Sendable {
             for k in 0..<folds {
                 let held = Set(order.enumerated().filter { $0.offset % folds == k }.map(\.element))
                 let trainIdx = (0..<n).filter { !held.contains($0) }
-                let m = fitRidge(features: trainIdx.map { features[$0] }, targets: trainIdx.map { targets[$0] },
-                                 terms: terms, penalty: penalty, target: target)
-                for i in held { let e = m.predict(features[i]) - targets[i]; error += e * e }
+                let m = fitRidge(
+                    features: trainIdx.map { features[$0] }, targets: trainIdx.map { targets[$0] },
+                    terms: terms, penalty: penalty, target: target)
+                for i in held {
+                    let e = m.predict(features[i]) - targets[i]
+                    error += e * e
+                }
             }
             if error < best.error { best = (error, penalty) }
         }
@@ -113,8 +123,10 @@ public struct LinearTermsModel: Codable, Equatable, Sendable {
     /// for noise proportional to the latency. That is the noise of HAT's datasets: most of it is
     /// slow drift during the measurement run, which scales every kernel's time alike, so the
     /// spread grows with the latency (docs/PERFORMANCE.md, "Latency predictors").
-    public static func fitRelativeRidgeCV(features: [[Double]], targets: [Double], terms: [FeatureTerm], target: String,
-                                          seed: UInt64 = 0) -> (model: LinearTermsModel, penalty: Double) {
+    public static func fitRelativeRidgeCV(
+        features: [[Double]], targets: [Double], terms: [FeatureTerm], target: String,
+        seed: UInt64 = 0
+    ) -> (model: LinearTermsModel, penalty: Double) {
         let (first, penalty) = fitRidgeCV(features: features, targets: targets, terms: terms, target: target, seed: seed)
         let floor = 1e-3 * (targets.map(abs).max() ?? 1)
         var weights = features.map { 1 / pow(max(first.predict($0), floor), 2) }
@@ -126,11 +138,14 @@ public struct LinearTermsModel: Codable, Equatable, Sendable {
     /// Least squares with every term coefficient ≥ 0 (the intercept is free): a cost model in
     /// which no component can make a SubTransformer faster by growing.
     /// `weights` weight the rows' squared errors.
-    public static func fitNonNegative(features: [[Double]], targets: [Double], terms: [FeatureTerm],
-                                      target: String, weights: [Double]? = nil) -> LinearTermsModel {
+    public static func fitNonNegative(
+        features: [[Double]], targets: [Double], terms: [FeatureTerm],
+        target: String, weights: [Double]? = nil
+    ) -> LinearTermsModel {
         let (x, mean, scale) = design(features, terms: terms)
         let beta = LeastSquares.nnls(x, targets, free: [0], weights: weights)
-        return LinearTermsModel(target: target, terms: terms, mean: mean, scale: scale,
-                                coefficients: Array(beta.dropFirst()), intercept: beta[0])
+        return LinearTermsModel(
+            target: target, terms: terms, mean: mean, scale: scale,
+            coefficients: Array(beta.dropFirst()), intercept: beta[0])
     }
 }

@@ -37,8 +37,9 @@ public struct PredictionMetrics: Codable, Equatable, Sendable {
     /// A rank correlation of fewer than two distinct rows is undefined and reads `n/a`.
     public var summary: String {
         func rank(_ v: Double) -> String { v.isFinite ? String(format: "%.4f", v) : "n/a" }
-        return String(format: "RMSE %.3f ms  MAPE %.2f %%  ±10%% %.1f %%  Spearman %@  Kendall %@  (%d rows)",
-                      rmse, mape, within10, rank(spearman), rank(kendall), count)
+        return String(
+            format: "RMSE %.3f ms  MAPE %.2f %%  ±10%% %.1f %%  Spearman %@  Kendall %@  (%d rows)",
+            rmse, mape, within10, rank(spearman), rank(kendall), count)
     }
 
     // JSON has no NaN: an undefined correlation (a one-row split, constant predictions) is
@@ -115,11 +116,18 @@ public func kendallTauB(_ x: [Double], _ y: [Double]) -> Double {
     for i in 0..<n {
         for j in (i + 1)..<max(n, i + 1) {
             let dx = x[i] - x[j], dy = y[i] - y[j]
-            if dx == 0 && dy == 0 { tiedX += 1; tiedY += 1 }
-            else if dx == 0 { tiedX += 1 }
-            else if dy == 0 { tiedY += 1 }
-            else if (dx > 0) == (dy > 0) { concordant += 1 }
-            else { discordant += 1 }
+            if dx == 0 && dy == 0 {
+                tiedX += 1
+                tiedY += 1
+            } else if dx == 0 {
+                tiedX += 1
+            } else if dy == 0 {
+                tiedY += 1
+            } else if (dx > 0) == (dy > 0) {
+                concordant += 1
+            } else {
+                discordant += 1
+            }
         }
     }
     let pairs = n * (n - 1) / 2

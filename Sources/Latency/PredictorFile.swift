@@ -37,15 +37,19 @@ public enum PredictorFile {
         if data.count >= 10, data[data.startIndex + 8] == UInt8(ascii: "{") {
             let length = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
             if length > 0, length <= UInt64(data.count - 8),
-               let header = try? JSONSerialization.jsonObject(with: data.subdata(in: (data.startIndex + 8)..<(data.startIndex + 8 + Int(length)))) as? [String: Any] {
+                let header = try? JSONSerialization.jsonObject(with: data.subdata(in: (data.startIndex + 8)..<(data.startIndex + 8 + Int(length))))
+                    as? [String: Any]
+            {
                 let meta = header["__metadata__"] as? [String: String] ?? [:]
                 try checkHeader(format: meta["format"], kind: meta["kind"], path: path, expectedKinds: ["hat-mlp", "ensemble"])
-                return meta["kind"] == "ensemble" ? try EnsembleLatencyPredictor.load(data, path: path)
-                                                  : try HATMLPPredictor.load(data, path: path)
+                return meta["kind"] == "ensemble"
+                    ? try EnsembleLatencyPredictor.load(data, path: path)
+                    : try HATMLPPredictor.load(data, path: path)
             }
             throw LatencyError(file: path, "looks like a safetensors file but its header does not parse; is the file complete?")
         }
-        throw LatencyError(file: path, "is not a predictor file (expected the JSON or safetensors file that `hat latency train-predictor` or `hat latency adapt` writes)")
+        throw LatencyError(
+            file: path, "is not a predictor file (expected the JSON or safetensors file that `hat latency train-predictor` or `hat latency adapt` writes)")
     }
 
     /// The kinds `hat latency train-predictor` and the pipeline's predictor stage train.
@@ -59,9 +63,11 @@ public enum PredictorFile {
 
     /// Trains a predictor of one of `trainableKinds` on `training` (split before calling);
     /// `seed` seeds the cross-validation folds and the MLP.
-    public static func train(kind: PredictorKind, on training: LatencyDataset, seed: UInt64,
-                             mlpSettings: HATMLPPredictor.Settings = .init(),
-                             progress: ((_ step: Int, _ loss: Double) -> Void)? = nil) -> any LatencyPredictor {
+    public static func train(
+        kind: PredictorKind, on training: LatencyDataset, seed: UInt64,
+        mlpSettings: HATMLPPredictor.Settings = .init(),
+        progress: ((_ step: Int, _ loss: Double) -> Void)? = nil
+    ) -> any LatencyPredictor {
         var settings = mlpSettings
         settings.seed = seed
         switch kind {
@@ -77,17 +83,21 @@ public enum PredictorFile {
     public static func checkTrained(_ predictor: any LatencyPredictor, on training: LatencyDataset, path: String) throws {
         let predicted = predictor.predict(training)
         if let bad = predicted.firstIndex(where: { !$0.isFinite }) {
-            throw LatencyError(file: path, "not written: the trained \(predictor.kind) predictor diverged (it predicts \(predicted[bad]) ms for "
-                               + "training row \(bad + 1)); try a smaller learning rate or another kind (--kind ridge)")
+            throw LatencyError(
+                file: path,
+                "not written: the trained \(predictor.kind) predictor diverged (it predicts \(predicted[bad]) ms for "
+                    + "training row \(bad + 1)); try a smaller learning rate or another kind (--kind ridge)")
         }
     }
 
     static func checkHeader(format: String?, kind: String?, path: String, expectedKinds: [String]) throws {
         guard format == self.format else {
-            throw LatencyError(file: path, key: "format", "is \(format.map { "'\($0)'" } ?? "missing"), expected '\(self.format)': not a latency predictor file")
+            throw LatencyError(
+                file: path, key: "format", "is \(format.map { "'\($0)'" } ?? "missing"), expected '\(self.format)': not a latency predictor file")
         }
         guard let kind, expectedKinds.contains(kind) else {
-            throw LatencyError(file: path, key: "kind", "is \(kind.map { "'\($0)'" } ?? "missing"); this file type holds \(expectedKinds.joined(separator: ", "))")
+            throw LatencyError(
+                file: path, key: "kind", "is \(kind.map { "'\($0)'" } ?? "missing"); this file type holds \(expectedKinds.joined(separator: ", "))")
         }
     }
 }

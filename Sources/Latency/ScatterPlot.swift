@@ -1,5 +1,5 @@
-import Foundation
 import Datasets
+import Foundation
 
 /// A self-contained SVG scatter plot of predicted against measured latency: square axes with
 /// ticks and labels, the y = x line, the ±10 % band, and a title with the metrics.
@@ -26,7 +26,10 @@ public struct ScatterPlot {
         let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
         var out: [Double] = []
         var t = ceil(lo / step) * step
-        while t <= hi + step * 1e-9 { out.append(t); t += step }
+        while t <= hi + step * 1e-9 {
+            out.append(t)
+            t += step
+        }
         return out
     }
 
@@ -54,12 +57,12 @@ public struct ScatterPlot {
         func f(_ v: Double) -> String { String(format: "%.2f", v) }
 
         var s = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif">
-        <rect width="100%" height="100%" fill="white"/>
-        <defs><clipPath id="plot"><rect x="\(f(left))" y="\(f(top))" width="\(f(plot))" height="\(f(plot))"/></clipPath></defs>
-        <text x="\(f(width / 2))" y="28" text-anchor="middle" font-size="17" font-weight="bold">\(Self.escape(title))</text>
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif">
+            <rect width="100%" height="100%" fill="white"/>
+            <defs><clipPath id="plot"><rect x="\(f(left))" y="\(f(top))" width="\(f(plot))" height="\(f(plot))"/></clipPath></defs>
+            <text x="\(f(width / 2))" y="28" text-anchor="middle" font-size="17" font-weight="bold">\(Self.escape(title))</text>
 
-        """
+            """
         if let m = metrics {
             let line1 = String(format: "RMSE %.3g ms   MAPE %.2f %%   within ±10 %%: %.1f %%", m.rmse, m.mape, m.within10)
             let line2 = String(format: "Spearman %.4f   Kendall τ-b %.4f   (%d SubTransformers)", m.spearman, m.kendall, m.count)
@@ -77,8 +80,10 @@ public struct ScatterPlot {
         }
         // ±10 % band and y = x, clipped to the plot area.
         s += "<g clip-path=\"url(#plot)\">\n"
-        s += "<polygon points=\"\(f(x(lo))),\(f(y(0.9 * lo))) \(f(x(hi))),\(f(y(0.9 * hi))) \(f(x(hi))),\(f(y(1.1 * hi))) \(f(x(lo))),\(f(y(1.1 * lo)))\" fill=\"#2ca02c\" fill-opacity=\"0.13\"/>\n"
-        s += "<line x1=\"\(f(x(lo)))\" y1=\"\(f(y(lo)))\" x2=\"\(f(x(hi)))\" y2=\"\(f(y(hi)))\" stroke=\"#d62728\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n"
+        s +=
+            "<polygon points=\"\(f(x(lo))),\(f(y(0.9 * lo))) \(f(x(hi))),\(f(y(0.9 * hi))) \(f(x(hi))),\(f(y(1.1 * hi))) \(f(x(lo))),\(f(y(1.1 * lo)))\" fill=\"#2ca02c\" fill-opacity=\"0.13\"/>\n"
+        s +=
+            "<line x1=\"\(f(x(lo)))\" y1=\"\(f(y(lo)))\" x2=\"\(f(x(hi)))\" y2=\"\(f(y(hi)))\" stroke=\"#d62728\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n"
         for (m, p) in zip(measured, predicted) where m.isFinite && p.isFinite {
             s += "<circle cx=\"\(f(x(m)))\" cy=\"\(f(y(p)))\" r=\"2.6\" fill=\"#1f77b4\" fill-opacity=\"0.55\"/>\n"
         }
@@ -86,10 +91,12 @@ public struct ScatterPlot {
         // Frame, axis labels, legend.
         s += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plot))\" height=\"\(f(plot))\" fill=\"none\" stroke=\"black\"/>\n"
         s += "<text x=\"\(f(left + plot / 2))\" y=\"\(f(top + plot + 50))\" text-anchor=\"middle\" font-size=\"14\">measured latency (ms)</text>\n"
-        s += "<text transform=\"translate(\(f(left - 62)),\(f(top + plot / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"14\">predicted latency (ms)</text>\n"
+        s +=
+            "<text transform=\"translate(\(f(left - 62)),\(f(top + plot / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"14\">predicted latency (ms)</text>\n"
         let lx = left + 14, ly = top + 18
         s += "<rect x=\"\(f(lx - 6))\" y=\"\(f(ly - 14))\" width=\"120\" height=\"46\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#bbbbbb\"/>\n"
-        s += "<line x1=\"\(f(lx))\" y1=\"\(f(ly - 4))\" x2=\"\(f(lx + 24))\" y2=\"\(f(ly - 4))\" stroke=\"#d62728\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n"
+        s +=
+            "<line x1=\"\(f(lx))\" y1=\"\(f(ly - 4))\" x2=\"\(f(lx + 24))\" y2=\"\(f(ly - 4))\" stroke=\"#d62728\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n"
         s += "<text x=\"\(f(lx + 32))\" y=\"\(f(ly))\" font-size=\"12\">y = x</text>\n"
         s += "<rect x=\"\(f(lx))\" y=\"\(f(ly + 8))\" width=\"24\" height=\"10\" fill=\"#2ca02c\" fill-opacity=\"0.25\"/>\n"
         s += "<text x=\"\(f(lx + 32))\" y=\"\(f(ly + 18))\" font-size=\"12\">±10 % band</text>\n"

@@ -39,8 +39,10 @@ extension ConfigKey {
     }
 
     /// A number in `range`; `expected` says what a good value looks like ("a probability in [0, 1)").
-    public static func number(_ name: String, _ field: WritableKeyPath<Settings, Double>, in range: ClosedRange<Double>,
-                              expected: String, help: String) -> ConfigKey {
+    public static func number(
+        _ name: String, _ field: WritableKeyPath<Settings, Double>, in range: ClosedRange<Double>,
+        expected: String, help: String
+    ) -> ConfigKey {
         ConfigKey(name, help: help) { settings, text in settings[keyPath: field] = try parseNumber(text, in: range, expected: expected) }
     }
 
@@ -62,8 +64,10 @@ extension ConfigKey {
     }
 
     /// One of an enum's raw values.
-    public static func choice<Choice: RawRepresentable & CaseIterable>(_ name: String, _ field: WritableKeyPath<Settings, Choice>,
-                                                                      help: String) -> ConfigKey where Choice.RawValue == String {
+    public static func choice<Choice: RawRepresentable & CaseIterable>(
+        _ name: String, _ field: WritableKeyPath<Settings, Choice>,
+        help: String
+    ) -> ConfigKey where Choice.RawValue == String {
         ConfigKey(name, help: help) { settings, text in
             guard let value = Choice(rawValue: text) else {
                 throw ConfigKeyProblem("'\(text)' is not one of \(Choice.allCases.map(\.rawValue).joined(separator: ", "))")

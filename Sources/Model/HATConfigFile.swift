@@ -141,15 +141,17 @@ public struct HATConfigFile {
         func at(_ key: String) -> String { location(of: key) }
         var notes: [String] = []
         if let fp16 = try? bool("fp16"), fp16 {
-            notes.append("\(at("fp16")): fp16: HAT trained in float16 on GPUs; hat trains in float32 on this CPU "
-                         + "(or with bfloat16 products: --bf16, where the CPU has AVX512-BF16)")
+            notes.append(
+                "\(at("fp16")): fp16: HAT trained in float16 on GPUs; hat trains in float32 on this CPU "
+                    + "(or with bfloat16 products: --bf16, where the CPU has AVX512-BF16)")
         }
         if let workers = try? int("distributed-world-size"), workers > 1 {
             let fileFreq = (try? int("update-freq")) ?? 1
             let meant = tokensPerBatch * fileFreq * workers, ours = tokensPerBatch * updateFreq
-            notes.append("\(at("distributed-world-size")): HAT's batch was max-tokens \(tokensPerBatch) × update-freq \(fileFreq) × "
-                         + "\(workers) workers = \(meant) tokens per update; hat runs one process: \(tokensPerBatch) × \(updateFreq) = "
-                         + "\(ours) tokens per update" + (ours == meant ? "" : " (set update-freq \(fileFreq * workers) to train with HAT's batch)"))
+            notes.append(
+                "\(at("distributed-world-size")): HAT's batch was max-tokens \(tokensPerBatch) × update-freq \(fileFreq) × "
+                    + "\(workers) workers = \(meant) tokens per update; hat runs one process: \(tokensPerBatch) × \(updateFreq) = "
+                    + "\(ours) tokens per update" + (ours == meant ? "" : " (set update-freq \(fileFreq * workers) to train with HAT's batch)"))
         }
         return notes
     }

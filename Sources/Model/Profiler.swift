@@ -34,8 +34,9 @@ public struct Profiler {
 
     /// The profiler of a space's SubTransformers for these vocabularies.
     public init(space: SearchSpace, sourceVocabSize: Int, targetVocabSize: Int) {
-        self.init(qkvDim: space.qkvDim, sourceVocabSize: sourceVocabSize, targetVocabSize: targetVocabSize,
-                  sharedEmbeddings: space.shareAllEmbeddings, separateOutputProjection: space.hasSeparateOutputProjection)
+        self.init(
+            qkvDim: space.qkvDim, sourceVocabSize: sourceVocabSize, targetVocabSize: targetVocabSize,
+            sharedEmbeddings: space.shareAllEmbeddings, separateOutputProjection: space.hasSeparateOutputProjection)
     }
 
     /// HAT's #Params: per encoder layer 3·qkv·d + 3·qkv (QKV) + qkv·d + d (out) + 2·d·f + f + d
@@ -49,9 +50,9 @@ public struct Profiler {
             n += 3 * q * de + 3 * q + q * de + de + 2 * de * f + f + de + 4 * de
         }
         for f in c.decoderFFNDims {
-            n += 3 * q * dd + 3 * q + q * dd + dd            // self-attention
-            n += q * dd + 2 * q * de + 3 * q + q * dd + dd   // cross-attention
-            n += 2 * dd * f + f + dd + 6 * dd                // FFN and three LayerNorms
+            n += 3 * q * dd + 3 * q + q * dd + dd  // self-attention
+            n += q * dd + 2 * q * de + 3 * q + q * dd + dd  // cross-attention
+            n += 2 * dd * f + f + dd + 6 * dd  // FFN and three LayerNorms
         }
         return n
     }
@@ -107,7 +108,7 @@ public struct Profiler {
         var caches = 0
         for i in 0..<c.decoderLayerNum {
             caches += 2 * beam * s * c.attendedEncoderLayers(decoderLayer: i) * q  // cross K, V
-            caches += 2 * beam * length * q                                         // self K, V
+            caches += 2 * beam * length * q  // self K, V
         }
         var encoderWork = 0
         for i in 0..<c.encoderLayerNum {

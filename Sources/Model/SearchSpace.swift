@@ -41,13 +41,15 @@ public struct SearchSpace: Hashable, Codable, Sendable {
     /// Where the space was read from, for messages.
     public var source: String = "<built in>"
 
-    public init(encoderEmbedDim: Int, decoderEmbedDim: Int, encoderFFNDim: Int, decoderFFNDim: Int,
-                encoderLayers: Int, decoderLayers: Int, encoderAttentionHeads: Int, decoderAttentionHeads: Int,
-                qkvDim: Int, shareAllEmbeddings: Bool,
-                encoderEmbedChoices: [Int], decoderEmbedChoices: [Int], encoderFFNChoices: [Int], decoderFFNChoices: [Int],
-                encoderLayerChoices: [Int], decoderLayerChoices: [Int], encoderSelfAttentionHeadChoices: [Int],
-                decoderSelfAttentionHeadChoices: [Int], decoderCrossAttentionHeadChoices: [Int],
-                decoderArbitraryAttentionChoices: [Int]) {
+    public init(
+        encoderEmbedDim: Int, decoderEmbedDim: Int, encoderFFNDim: Int, decoderFFNDim: Int,
+        encoderLayers: Int, decoderLayers: Int, encoderAttentionHeads: Int, decoderAttentionHeads: Int,
+        qkvDim: Int, shareAllEmbeddings: Bool,
+        encoderEmbedChoices: [Int], decoderEmbedChoices: [Int], encoderFFNChoices: [Int], decoderFFNChoices: [Int],
+        encoderLayerChoices: [Int], decoderLayerChoices: [Int], encoderSelfAttentionHeadChoices: [Int],
+        decoderSelfAttentionHeadChoices: [Int], decoderCrossAttentionHeadChoices: [Int],
+        decoderArbitraryAttentionChoices: [Int]
+    ) {
         self.encoderEmbedDim = encoderEmbedDim
         self.decoderEmbedDim = decoderEmbedDim
         self.encoderFFNDim = encoderFFNDim
@@ -144,9 +146,11 @@ public struct SearchSpace: Hashable, Codable, Sendable {
                 throw fail(key, "choice \(c) is outside 1...\(limit) (the SuperTransformer's \(superKey))")
             }
         }
-        for (key, choices) in [("encoder-self-attention-heads-choice", encoderSelfAttentionHeadChoices),
-                               ("decoder-self-attention-heads-choice", decoderSelfAttentionHeadChoices),
-                               ("decoder-ende-attention-heads-choice", decoderCrossAttentionHeadChoices)] {
+        for (key, choices) in [
+            ("encoder-self-attention-heads-choice", encoderSelfAttentionHeadChoices),
+            ("decoder-self-attention-heads-choice", decoderSelfAttentionHeadChoices),
+            ("decoder-ende-attention-heads-choice", decoderCrossAttentionHeadChoices),
+        ] {
             if choices.isEmpty { throw fail(key, "is an empty list: give at least one choice") }
             for h in choices where h <= 0 || qkvDim % h != 0 {
                 throw fail(key, "\(h) heads do not divide qkv-dim \(qkvDim)")
@@ -300,11 +304,15 @@ extension SearchSpace {
     public func hash(into hasher: inout Hasher) { hasher.combine(identity) }
 
     private var identity: [[Int]] {
-        [[encoderEmbedDim, decoderEmbedDim, encoderFFNDim, decoderFFNDim, encoderLayers, decoderLayers,
-          encoderAttentionHeads, decoderAttentionHeads, qkvDim, shareAllEmbeddings ? 1 : 0]
-            + (hasSeparateOutputProjection ? [1] : []),
-         encoderEmbedChoices, decoderEmbedChoices, encoderFFNChoices, decoderFFNChoices, encoderLayerChoices,
-         decoderLayerChoices, encoderSelfAttentionHeadChoices, decoderSelfAttentionHeadChoices,
-         decoderCrossAttentionHeadChoices, decoderArbitraryAttentionChoices]
+        [
+            [
+                encoderEmbedDim, decoderEmbedDim, encoderFFNDim, decoderFFNDim, encoderLayers, decoderLayers,
+                encoderAttentionHeads, decoderAttentionHeads, qkvDim, shareAllEmbeddings ? 1 : 0,
+            ]
+                + (hasSeparateOutputProjection ? [1] : []),
+            encoderEmbedChoices, decoderEmbedChoices, encoderFFNChoices, decoderFFNChoices, encoderLayerChoices,
+            decoderLayerChoices, encoderSelfAttentionHeadChoices, decoderSelfAttentionHeadChoices,
+            decoderCrossAttentionHeadChoices, decoderArbitraryAttentionChoices,
+        ]
     }
 }

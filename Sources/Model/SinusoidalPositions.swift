@@ -43,7 +43,8 @@ public struct SinusoidalPositions {
 
     /// Position vectors [B, T, d] (first d columns of the super-width table).
     public func callAsFunction(tokens: [Int32], batch: Int, length: Int, width d: Int, startingAt start: Int = 0) -> Tensor {
-        embedding(table.corner([table.shape[0], d]), indices: positions(tokens: tokens, batch: batch, length: length, startingAt: start),
-                  shape: [batch, length])
+        embedding(
+            table.corner([table.shape[0], d]), indices: positions(tokens: tokens, batch: batch, length: length, startingAt: start),
+            shape: [batch, length])
     }
 }

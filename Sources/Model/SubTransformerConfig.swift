@@ -17,9 +17,11 @@ public struct SubTransformerConfig: Hashable, Codable, Sendable, CustomStringCon
     /// Per decoder layer: -1 attends the last encoder layer, 1 the last two, 2 the last three (§3).
     public var decoderArbitraryAttention: [Int]
 
-    public init(encoderEmbedDim: Int, encoderLayerNum: Int, encoderFFNDims: [Int], encoderSelfAttentionHeads: [Int],
-                decoderEmbedDim: Int, decoderLayerNum: Int, decoderFFNDims: [Int], decoderSelfAttentionHeads: [Int],
-                decoderCrossAttentionHeads: [Int], decoderArbitraryAttention: [Int]) {
+    public init(
+        encoderEmbedDim: Int, encoderLayerNum: Int, encoderFFNDims: [Int], encoderSelfAttentionHeads: [Int],
+        decoderEmbedDim: Int, decoderLayerNum: Int, decoderFFNDims: [Int], decoderSelfAttentionHeads: [Int],
+        decoderCrossAttentionHeads: [Int], decoderArbitraryAttention: [Int]
+    ) {
         self.encoderEmbedDim = encoderEmbedDim
         self.encoderLayerNum = encoderLayerNum
         self.encoderFFNDims = encoderFFNDims
@@ -57,9 +59,11 @@ public struct SubTransformerConfig: Hashable, Codable, Sendable, CustomStringCon
     public var hatFeatures: [Double] {
         func mean(_ xs: [Int]) -> Double { xs.isEmpty ? 0 : Double(xs.reduce(0, +)) / Double(xs.count) }
         let arbitrary = decoderArbitraryAttention.map { $0 == -1 ? 1 : $0 + 1 }
-        return [Double(encoderEmbedDim), Double(encoderLayerNum), mean(encoderFFNDims), mean(encoderSelfAttentionHeads),
-                Double(decoderEmbedDim), Double(decoderLayerNum), mean(decoderFFNDims), mean(decoderSelfAttentionHeads),
-                mean(decoderCrossAttentionHeads), mean(arbitrary)]
+        return [
+            Double(encoderEmbedDim), Double(encoderLayerNum), mean(encoderFFNDims), mean(encoderSelfAttentionHeads),
+            Double(decoderEmbedDim), Double(decoderLayerNum), mean(decoderFFNDims), mean(decoderSelfAttentionHeads),
+            mean(decoderCrossAttentionHeads), mean(arbitrary),
+        ]
     }
 
     /// HAT's CSV names of `hatFeatures`.
@@ -97,23 +101,28 @@ public struct SubTransformerConfig: Hashable, Codable, Sendable, CustomStringCon
         for (key, list, n) in lists {
             try check(list.count == n, key, "has \(list.count) entries \(list) but the layer count is \(n)")
         }
-        for (key, list) in [("encoder-ffn-embed-dim-all-subtransformer", encoderFFNDims),
-                            ("decoder-ffn-embed-dim-all-subtransformer", decoderFFNDims)] {
+        for (key, list) in [
+            ("encoder-ffn-embed-dim-all-subtransformer", encoderFFNDims),
+            ("decoder-ffn-embed-dim-all-subtransformer", decoderFFNDims),
+        ] {
             for v in list {
                 try check(v > 0, key, "FFN dims must be positive, found \(v)")
                 try check(v <= SearchSpace.largestDim, key, "\(v) is beyond the largest supported width \(SearchSpace.largestDim)")
             }
         }
-        for (key, list) in [("encoder-self-attention-heads-all-subtransformer", encoderSelfAttentionHeads),
-                            ("decoder-self-attention-heads-all-subtransformer", decoderSelfAttentionHeads),
-                            ("decoder-ende-attention-heads-all-subtransformer", decoderCrossAttentionHeads)] {
+        for (key, list) in [
+            ("encoder-self-attention-heads-all-subtransformer", encoderSelfAttentionHeads),
+            ("decoder-self-attention-heads-all-subtransformer", decoderSelfAttentionHeads),
+            ("decoder-ende-attention-heads-all-subtransformer", decoderCrossAttentionHeads),
+        ] {
             for v in list {
                 try check(v > 0 && qkvDim % v == 0, key, "\(v) heads do not divide qkv-dim \(qkvDim)")
             }
         }
         for v in decoderArbitraryAttention {
-            try check([-1, 1, 2].contains(v), "decoder-arbitrary-ende-attn-all-subtransformer",
-                      "value \(v) is not one of -1 (last encoder layer), 1 (last two), 2 (last three)")
+            try check(
+                [-1, 1, 2].contains(v), "decoder-arbitrary-ende-attn-all-subtransformer",
+                "value \(v) is not one of -1 (last encoder layer), 1 (last two), 2 (last three)")
         }
     }
 }
@@ -166,24 +175,24 @@ extension SubTransformerConfig {
         var out = ""
         if let comment { out += comment.split(separator: "\n").map { "# \($0)\n" }.joined() + "\n" }
         out += """
-        encoder-embed-dim-subtransformer: \(encoderEmbedDim)
-        decoder-embed-dim-subtransformer: \(decoderEmbedDim)
+            encoder-embed-dim-subtransformer: \(encoderEmbedDim)
+            decoder-embed-dim-subtransformer: \(decoderEmbedDim)
 
-        encoder-ffn-embed-dim-all-subtransformer: \(list(encoderFFNDims))
-        decoder-ffn-embed-dim-all-subtransformer: \(list(decoderFFNDims))
+            encoder-ffn-embed-dim-all-subtransformer: \(list(encoderFFNDims))
+            decoder-ffn-embed-dim-all-subtransformer: \(list(decoderFFNDims))
 
-        encoder-layer-num-subtransformer: \(encoderLayerNum)
-        decoder-layer-num-subtransformer: \(decoderLayerNum)
+            encoder-layer-num-subtransformer: \(encoderLayerNum)
+            decoder-layer-num-subtransformer: \(decoderLayerNum)
 
-        encoder-self-attention-heads-all-subtransformer: \(list(encoderSelfAttentionHeads))
-        decoder-self-attention-heads-all-subtransformer: \(list(decoderSelfAttentionHeads))
-        decoder-ende-attention-heads-all-subtransformer: \(list(decoderCrossAttentionHeads))
+            encoder-self-attention-heads-all-subtransformer: \(list(encoderSelfAttentionHeads))
+            decoder-self-attention-heads-all-subtransformer: \(list(decoderSelfAttentionHeads))
+            decoder-ende-attention-heads-all-subtransformer: \(list(decoderCrossAttentionHeads))
 
-        # for arbitrary encoder decoder attention. -1 means attending to last one encoder layer
-        # 1 means last two encoder layers, 2 means last three encoder layers
-        decoder-arbitrary-ende-attn-all-subtransformer: \(list(decoderArbitraryAttention))
+            # for arbitrary encoder decoder attention. -1 means attending to last one encoder layer
+            # 1 means last two encoder layers, 2 means last three encoder layers
+            decoder-arbitrary-ende-attn-all-subtransformer: \(list(decoderArbitraryAttention))
 
-        """
+            """
         return out
     }
 }

@@ -68,10 +68,13 @@ public final class SuperTransformer: Module {
     public let encoderPositions: SinusoidalPositions
     public let decoderPositions: SinusoidalPositions
 
-    public init(space: SearchSpace, sourceVocabSize: Int, targetVocabSize: Int, rates: DropoutRates = DropoutRates(),
-                paddingIndex: Int32 = 1, maxPositions: Int = 1024, rng: inout RandomGenerator) {
-        precondition(!space.shareAllEmbeddings || sourceVocabSize == targetVocabSize,
-                     "shared embeddings need one joint vocabulary (source \(sourceVocabSize), target \(targetVocabSize))")
+    public init(
+        space: SearchSpace, sourceVocabSize: Int, targetVocabSize: Int, rates: DropoutRates = DropoutRates(),
+        paddingIndex: Int32 = 1, maxPositions: Int = 1024, rng: inout RandomGenerator
+    ) {
+        precondition(
+            !space.shareAllEmbeddings || sourceVocabSize == targetVocabSize,
+            "shared embeddings need one joint vocabulary (source \(sourceVocabSize), target \(targetVocabSize))")
         self.space = space
         self.sourceVocabSize = sourceVocabSize
         self.targetVocabSize = targetVocabSize
@@ -86,15 +89,17 @@ public final class SuperTransformer: Module {
         encoderEmbedding = table(sourceVocabSize, space.encoderEmbedDim)
         decoderEmbedding = space.shareAllEmbeddings ? encoderEmbedding : table(targetVocabSize, space.decoderEmbedDim)
         // fairseq: embed_out ~ N(0, d^-1/2), no padding row.
-        outputEmbedding = space.hasSeparateOutputProjection
+        outputEmbedding =
+            space.hasSeparateOutputProjection
             ? Tensor.randn([targetVocabSize, space.decoderEmbedDim], std: 1 / Float(space.decoderEmbedDim).squareRoot(), rng: &rng).requiringGrad()
             : decoderEmbedding
         encoderLayers = (0..<space.encoderLayers).map { _ in
             TransformerEncoderLayer(embedDim: space.encoderEmbedDim, ffnDim: space.encoderFFNDim, qkvDim: space.qkvDim, rng: &rng)
         }
         decoderLayers = (0..<space.decoderLayers).map { _ in
-            TransformerDecoderLayer(embedDim: space.decoderEmbedDim, encoderEmbedDim: space.encoderEmbedDim,
-                                    ffnDim: space.decoderFFNDim, qkvDim: space.qkvDim, rng: &rng)
+            TransformerDecoderLayer(
+                embedDim: space.decoderEmbedDim, encoderEmbedDim: space.encoderEmbedDim,
+                ffnDim: space.decoderFFNDim, qkvDim: space.qkvDim, rng: &rng)
         }
         encoderPositions = SinusoidalPositions(width: space.encoderEmbedDim, maxPositions: maxPositions, paddingIndex: paddingIndex)
         decoderPositions = SinusoidalPositions(width: space.decoderEmbedDim, maxPositions: maxPositions, paddingIndex: paddingIndex)
@@ -106,7 +111,8 @@ public final class SuperTransformer: Module {
     /// Parameter names follow fairseq's state dict (`encoder.layers.0.fc1.weight`); a shared
     /// table appears once, as `embed_tokens.weight`.
     public func namedParameters() -> [(name: String, tensor: Tensor)] {
-        var p: [(name: String, tensor: Tensor)] = space.shareAllEmbeddings
+        var p: [(name: String, tensor: Tensor)] =
+            space.shareAllEmbeddings
             ? [("embed_tokens.weight", encoderEmbedding)]
             : [("encoder.embed_tokens.weight", encoderEmbedding), ("decoder.embed_tokens.weight", decoderEmbedding)]
         for (i, l) in encoderLayers.enumerated() { p += prefixed("encoder.layers.\(i)", l.namedParameters()) }
@@ -116,10 +122,13 @@ public final class SuperTransformer: Module {
     }
 
     /// scale·E[tokens, :d] + positions[:, :d], then dropout (scale = √d_sub, §2).
-    public func embed(_ batch: TokenBatch, table: Tensor, positions: SinusoidalPositions, width d: Int,
-               dropout: Float, context: ForwardContext, startingAt start: Int = 0) -> Tensor {
+    public func embed(
+        _ batch: TokenBatch, table: Tensor, positions: SinusoidalPositions, width d: Int,
+        dropout: Float, context: ForwardContext, startingAt start: Int = 0
+    ) -> Tensor {
         let tokens = embedding(table.corner([table.shape[0], d]), indices: batch.tokens, shape: [batch.batchSize, batch.length])
-        let x = tokens * Float(d).squareRoot()
+        let x =
+            tokens * Float(d).squareRoot()
             + positions(tokens: batch.tokens, batch: batch.batchSize, length: batch.length, width: d, startingAt: start)
         return context.dropout(x, p: dropout)
     }
@@ -132,24 +141,28 @@ public final class SuperTransformer: Module {
         var x = embed(source, table: encoderEmbedding, positions: encoderPositions, width: d, dropout: rates.dropout, context: context)
         var outputs: [Tensor] = []
         for i in 0..<config.encoderLayerNum {
-            x = encoderLayers[i](x, heads: config.encoderSelfAttentionHeads[i], ffnDim: config.encoderFFNDims[i],
-                                 keyPadding: padding, rates: rates, context: context)
+            x = encoderLayers[i](
+                x, heads: config.encoderSelfAttentionHeads[i], ffnDim: config.encoderFFNDims[i],
+                keyPadding: padding, rates: rates, context: context)
             outputs.append(x)
         }
         return EncoderOutput(layerOutputs: outputs, padding: padding)
     }
 
     /// Runs the SubTransformer's decoder with teacher forcing; returns logits [B, T, V_tgt].
-    public func decode(_ previousOutput: TokenBatch, encoderOutput: EncoderOutput, config: SubTransformerConfig,
-                       context: ForwardContext) -> Tensor {
+    public func decode(
+        _ previousOutput: TokenBatch, encoderOutput: EncoderOutput, config: SubTransformerConfig,
+        context: ForwardContext
+    ) -> Tensor {
         let d = config.decoderEmbedDim
         let rates = self.rates.scaled(d, space.decoderEmbedDim)
         var x = embed(previousOutput, table: decoderEmbedding, positions: decoderPositions, width: d, dropout: rates.dropout, context: context)
         for i in 0..<config.decoderLayerNum {
             let memory = encoderOutput.memory(lastLayers: config.attendedEncoderLayers(decoderLayer: i))
-            x = decoderLayers[i](x, memory: memory.states, memoryPadding: memory.padding,
-                                 selfHeads: config.decoderSelfAttentionHeads[i], crossHeads: config.decoderCrossAttentionHeads[i],
-                                 ffnDim: config.decoderFFNDims[i], rates: rates, context: context)
+            x = decoderLayers[i](
+                x, memory: memory.states, memoryPadding: memory.padding,
+                selfHeads: config.decoderSelfAttentionHeads[i], crossHeads: config.decoderCrossAttentionHeads[i],
+                ffnDim: config.decoderFFNDims[i], rates: rates, context: context)
         }
         return outputProjection(x)
     }
@@ -160,17 +173,22 @@ public final class SuperTransformer: Module {
     }
 
     /// Teacher-forced forward pass of one SubTransformer: logits [B, T, V_tgt].
-    public func callAsFunction(source: TokenBatch, previousOutput: TokenBatch, config: SubTransformerConfig,
-                               context: ForwardContext) -> Tensor {
+    public func callAsFunction(
+        source: TokenBatch, previousOutput: TokenBatch, config: SubTransformerConfig,
+        context: ForwardContext
+    ) -> Tensor {
         decode(previousOutput, encoderOutput: encode(source, config: config, context: context), config: config, context: context)
     }
 
     /// Label-smoothed cross-entropy summed over non-padding target tokens (hat-reference.md §8),
     /// and the summed NLL.
-    public func loss(source: TokenBatch, previousOutput: TokenBatch, target: [Int32], config: SubTransformerConfig,
-                     labelSmoothing: Float, context: ForwardContext) -> (loss: Tensor, nllLoss: Float) {
+    public func loss(
+        source: TokenBatch, previousOutput: TokenBatch, target: [Int32], config: SubTransformerConfig,
+        labelSmoothing: Float, context: ForwardContext
+    ) -> (loss: Tensor, nllLoss: Float) {
         let logits = self(source: source, previousOutput: previousOutput, config: config, context: context)
-        return labelSmoothedCrossEntropy(logits: logits.reshaped([-1, targetVocabSize]), targets: target,
-                                         epsilon: labelSmoothing, paddingIndex: paddingIndex)
+        return labelSmoothedCrossEntropy(
+            logits: logits.reshaped([-1, targetVocabSize]), targets: target,
+            epsilon: labelSmoothing, paddingIndex: paddingIndex)
     }
 }

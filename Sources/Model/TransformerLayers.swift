@@ -48,12 +48,15 @@ public final class TransformerEncoderLayer: Module {
     }
 
     /// x: [B, S, d] → [B, S, d].
-    public func callAsFunction(_ x: Tensor, heads: Int, ffnDim: Int, keyPadding: [Bool], rates: DropoutRates,
-                               context: ForwardContext) -> Tensor {
+    public func callAsFunction(
+        _ x: Tensor, heads: Int, ffnDim: Int, keyPadding: [Bool], rates: DropoutRates,
+        context: ForwardContext
+    ) -> Tensor {
         let d = x.shape[2]
         var residual = x
-        var h = selfAttention.selfAttention(x, heads: heads, mask: AttentionMask(keyPadding: keyPadding),
-                                            dropout: rates.attentionDropout, context: context)
+        var h = selfAttention.selfAttention(
+            x, heads: heads, mask: AttentionMask(keyPadding: keyPadding),
+            dropout: rates.attentionDropout, context: context)
         h = selfAttentionLayerNorm(residual + context.dropout(h, p: rates.dropout))
         residual = h
         var f = context.dropout(relu(fc1(h, outFeatures: ffnDim)), p: rates.activationDropout)
@@ -79,8 +82,9 @@ public final class TransformerDecoderLayer: Module {
         selfAttention = ElasticMultiheadAttention(inputDim: embedDim, outputDim: embedDim, qkvDim: qkvDim, rng: &rng)
         selfAttentionLayerNorm = ElasticLayerNorm(dimensions: embedDim)
         // Q reads decoder states, K and V read encoder states: one packed table as wide as the wider.
-        encoderAttention = ElasticMultiheadAttention(inputDim: Swift.max(embedDim, encoderEmbedDim), outputDim: embedDim,
-                                                     qkvDim: qkvDim, rng: &rng)
+        encoderAttention = ElasticMultiheadAttention(
+            inputDim: Swift.max(embedDim, encoderEmbedDim), outputDim: embedDim,
+            qkvDim: qkvDim, rng: &rng)
         encoderAttentionLayerNorm = ElasticLayerNorm(dimensions: embedDim)
         fc1 = ElasticLinear(inFeatures: embedDim, outFeatures: ffnDim, rng: &rng)
         fc2 = ElasticLinear(inFeatures: ffnDim, outFeatures: embedDim, rng: &rng)
@@ -97,14 +101,18 @@ public final class TransformerDecoderLayer: Module {
     }
 
     /// x: [B, T, d]; memory: [B, S', d_enc] (concatenated encoder layers) → [B, T, d].
-    public func callAsFunction(_ x: Tensor, memory: Tensor, memoryPadding: [Bool], selfHeads: Int, crossHeads: Int,
-                               ffnDim: Int, rates: DropoutRates, context: ForwardContext) -> Tensor {
+    public func callAsFunction(
+        _ x: Tensor, memory: Tensor, memoryPadding: [Bool], selfHeads: Int, crossHeads: Int,
+        ffnDim: Int, rates: DropoutRates, context: ForwardContext
+    ) -> Tensor {
         let d = x.shape[2]
-        var h = selfAttention.selfAttention(x, heads: selfHeads, mask: AttentionMask(causal: true),
-                                            dropout: rates.attentionDropout, context: context)
+        var h = selfAttention.selfAttention(
+            x, heads: selfHeads, mask: AttentionMask(causal: true),
+            dropout: rates.attentionDropout, context: context)
         h = selfAttentionLayerNorm(x + context.dropout(h, p: rates.dropout))
-        var c = encoderAttention.crossAttention(h, memory: memory, heads: crossHeads, mask: AttentionMask(keyPadding: memoryPadding),
-                                                dropout: rates.attentionDropout, context: context)
+        var c = encoderAttention.crossAttention(
+            h, memory: memory, heads: crossHeads, mask: AttentionMask(keyPadding: memoryPadding),
+            dropout: rates.attentionDropout, context: context)
         h = encoderAttentionLayerNorm(h + context.dropout(c, p: rates.dropout))
         c = context.dropout(relu(fc1(h, outFeatures: ffnDim)), p: rates.activationDropout)
         c = context.dropout(fc2(c, outFeatures: d), p: rates.dropout)

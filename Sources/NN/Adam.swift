@@ -25,8 +25,10 @@ public final class Adam {
     public let firstMoments: [Tensor]
     public let secondMoments: [Tensor]
 
-    public init(parameters: [Tensor], learningRate: Float = 5e-4, betas: (Float, Float) = (0.9, 0.98), eps: Float = 1e-8,
-                weightDecay: Float = 0) {
+    public init(
+        parameters: [Tensor], learningRate: Float = 5e-4, betas: (Float, Float) = (0.9, 0.98), eps: Float = 1e-8,
+        weightDecay: Float = 0
+    ) {
         self.parameters = parameters
         self.learningRate = learningRate
         beta1 = betas.0

@@ -27,8 +27,9 @@ public final class ElasticLinear: Module {
     /// y = x · W[:out, :in]ᵀ + b[:out], where `in` is x's last dimension.
     public func callAsFunction(_ x: Tensor, outFeatures out: Int) -> Tensor {
         let inDim = x.shape.last ?? 0
-        precondition(out <= outFeatures && inDim <= inFeatures,
-                     "ElasticLinear: sub size \(out)×\(inDim) exceeds super size \(outFeatures)×\(inFeatures)")
+        precondition(
+            out <= outFeatures && inDim <= inFeatures,
+            "ElasticLinear: sub size \(out)×\(inDim) exceeds super size \(outFeatures)×\(inFeatures)")
         return linear(x, weight: weight.corner([out, inDim]), bias: bias?.corner([out]))
     }
 

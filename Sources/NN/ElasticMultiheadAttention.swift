@@ -30,8 +30,10 @@ public final class ElasticMultiheadAttention: Module {
 
     /// Rows [block·qkv, (block+count)·qkv) of the in-projection, on the first `columns` inputs.
     public func projection(block: Int, count: Int, columns: Int) -> (weight: Tensor, bias: Tensor) {
-        (inProjWeight.narrow(0, start: block * qkvDim, length: count * qkvDim).narrow(1, start: 0, length: columns),
-         inProjBias.narrow(0, start: block * qkvDim, length: count * qkvDim))
+        (
+            inProjWeight.narrow(0, start: block * qkvDim, length: count * qkvDim).narrow(1, start: 0, length: columns),
+            inProjBias.narrow(0, start: block * qkvDim, length: count * qkvDim)
+        )
     }
 
     /// Self-attention: x [B, T, d] → [B, T, d].
@@ -39,18 +41,22 @@ public final class ElasticMultiheadAttention: Module {
         let d = x.shape[2]
         let (w, b) = projection(block: 0, count: 3, columns: d)
         let qkv = linear(x, weight: w, bias: b)  // [B, T, 3·qkv]
-        return attend(query: qkv.narrow(-1, start: 0, length: qkvDim),
-                      key: qkv.narrow(-1, start: qkvDim, length: qkvDim),
-                      value: qkv.narrow(-1, start: 2 * qkvDim, length: qkvDim),
-                      heads: heads, mask: mask, dropout: dropout, outputDim: d, context: context)
+        return attend(
+            query: qkv.narrow(-1, start: 0, length: qkvDim),
+            key: qkv.narrow(-1, start: qkvDim, length: qkvDim),
+            value: qkv.narrow(-1, start: 2 * qkvDim, length: qkvDim),
+            heads: heads, mask: mask, dropout: dropout, outputDim: d, context: context)
     }
 
     /// Encoder-decoder attention: queries from x [B, T, dq], keys and values from memory [B, S, dk] → [B, T, dq].
-    public func crossAttention(_ x: Tensor, memory: Tensor, heads: Int, mask: AttentionMask, dropout: Float,
-                               context: ForwardContext) -> Tensor {
+    public func crossAttention(
+        _ x: Tensor, memory: Tensor, heads: Int, mask: AttentionMask, dropout: Float,
+        context: ForwardContext
+    ) -> Tensor {
         let (keys, values) = keyValues(memory)
-        return attend(query: project(query: x), key: keys, value: values,
-                      heads: heads, mask: mask, dropout: dropout, outputDim: x.shape[2], context: context)
+        return attend(
+            query: project(query: x), key: keys, value: values,
+            heads: heads, mask: mask, dropout: dropout, outputDim: x.shape[2], context: context)
     }
 
     /// Q projection of decoder states [B, T, dq] → [B, T, qkv].
@@ -69,11 +75,14 @@ public final class ElasticMultiheadAttention: Module {
     /// softmax(Q Kᵀ / √h) V over `heads` heads, then the output projection to `outputDim`.
     ///   query [B, T, qkv], key/value [B, S, qkv] (any views with unit last stride)
     /// Heads are column blocks of these views, read in place by `multiHeadAttention`.
-    public func attend(query: Tensor, key: Tensor, value: Tensor, heads: Int, mask: AttentionMask,
-                       dropout: Float, outputDim: Int, context: ForwardContext) -> Tensor {
+    public func attend(
+        query: Tensor, key: Tensor, value: Tensor, heads: Int, mask: AttentionMask,
+        dropout: Float, outputDim: Int, context: ForwardContext
+    ) -> Tensor {
         precondition(qkvDim % heads == 0, "attention: \(heads) heads do not divide qkv-dim \(qkvDim)")
-        let merged = multiHeadAttention(query: query, key: key, value: value, heads: heads, mask: mask,
-                                        dropout: context.training ? dropout : 0, rng: &context.rng)  // [B, T, qkv]
+        let merged = multiHeadAttention(
+            query: query, key: key, value: value, heads: heads, mask: mask,
+            dropout: context.training ? dropout : 0, rng: &context.rng)  // [B, T, qkv]
         return outProj(merged, outFeatures: outputDim)
     }
 }

@@ -1,9 +1,9 @@
 import Foundation
-import TensorEngine
-import Yams
 import Latency
 import Model
 import Search
+import TensorEngine
+import Yams
 
 /// `PIPELINE.yml`: what `hat pipeline` runs, one section per stage (configs/pipeline_builtin.yml
 /// is the annotated example). Paths are relative to the file's own folder. Training sections
@@ -89,47 +89,59 @@ public struct PipelineConfig: Sendable {
     /// The sections whose keys set fields of this type directly, in the order they are read.
     static var sectionTables: [(name: String, table: [ConfigKey<PipelineConfig>])] {
         [
-            ("latency", [
-                .integer("samples", \.latencySamples, min: 3, help: "SubTransformers measured (60)"),
-                .integer("iterations", \.latencyIterations, help: "timed runs per SubTransformer (10)"),
-                .integer("warmup", \.latencyWarmup, min: 0, help: "untimed runs first (2)"),
-                .integer("length", \.latencyLength, help: "source and target tokens (30)"),
-                .integer("beam", \.latencyBeam, help: "beam size (5)"),
-                .seed("seed", \.latencySeed, help: "which SubTransformers are sampled (1)"),
-                .integer("threads", \.latencyThreads, help: "compute threads while measuring (1)"),
-            ]),
-            ("predictor", [
-                .choice("kind", \.predictorKind, help: "ridge, cost-model, hat-mlp or ensemble (ridge)"),
-                .seed("seed", \.predictorSeed, help: "data split and MLP initialization (0)"),
-            ]),
-            ("search", [
-                ConfigKey("latency-constraint", help: "milliseconds (\"12ms\") or a share of the predicted range (\"50%\"); a list for several") {
-                    config, text in
-                    config.latencyConstraints = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-                },
-                .text("memory-constraint", \.memoryConstraint, help: "peak memory, e.g. 300MB"),
-                .text("params-constraint", \.parametersConstraint, help: "parameters, e.g. 10M"),
-                .text("flops-constraint", \.flopsConstraint, help: "FLOPs, e.g. 2G"),
-            ] + EvolutionSettings.keyTable.map { $0.lifted(into: \.evolution) } + [
-                .seed("seed", \.searchSeed, help: "the search's random choices (1)"),
-                .integer("valid-subset", \.validSubset, help: "validation sentences the fitness is scored on (all)"),
-                .integer("threads", \.searchThreads, help: "compute threads (the cores available)"),
-            ]),
-            ("test", [
-                ConfigKey("split", help: "the split translated and scored (test)") { config, text in config.testSplit = text },
-                .integer("beam", \.testBeam, help: "beam size (5)"),
-                ConfigKey("lenpen", help: "length penalty, or a list chosen on the validation split (0.6)") { config, text in
-                    config.testLengthPenalties = try text.split(separator: ",").map { item in
-                        guard let v = Double(item.trimmingCharacters(in: .whitespaces)), v.isFinite else {
-                            throw ConfigKeyProblem("must be a number or a list of numbers (e.g. [0.6, 1.0, 1.5]), not '\(text)'")
+            (
+                "latency",
+                [
+                    .integer("samples", \.latencySamples, min: 3, help: "SubTransformers measured (60)"),
+                    .integer("iterations", \.latencyIterations, help: "timed runs per SubTransformer (10)"),
+                    .integer("warmup", \.latencyWarmup, min: 0, help: "untimed runs first (2)"),
+                    .integer("length", \.latencyLength, help: "source and target tokens (30)"),
+                    .integer("beam", \.latencyBeam, help: "beam size (5)"),
+                    .seed("seed", \.latencySeed, help: "which SubTransformers are sampled (1)"),
+                    .integer("threads", \.latencyThreads, help: "compute threads while measuring (1)"),
+                ]
+            ),
+            (
+                "predictor",
+                [
+                    .choice("kind", \.predictorKind, help: "ridge, cost-model, hat-mlp or ensemble (ridge)"),
+                    .seed("seed", \.predictorSeed, help: "data split and MLP initialization (0)"),
+                ]
+            ),
+            (
+                "search",
+                [
+                    ConfigKey("latency-constraint", help: "milliseconds (\"12ms\") or a share of the predicted range (\"50%\"); a list for several") {
+                        config, text in
+                        config.latencyConstraints = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                    },
+                    .text("memory-constraint", \.memoryConstraint, help: "peak memory, e.g. 300MB"),
+                    .text("params-constraint", \.parametersConstraint, help: "parameters, e.g. 10M"),
+                    .text("flops-constraint", \.flopsConstraint, help: "FLOPs, e.g. 2G"),
+                ] + EvolutionSettings.keyTable.map { $0.lifted(into: \.evolution) } + [
+                    .seed("seed", \.searchSeed, help: "the search's random choices (1)"),
+                    .integer("valid-subset", \.validSubset, help: "validation sentences the fitness is scored on (all)"),
+                    .integer("threads", \.searchThreads, help: "compute threads (the cores available)"),
+                ]
+            ),
+            (
+                "test",
+                [
+                    ConfigKey("split", help: "the split translated and scored (test)") { config, text in config.testSplit = text },
+                    .integer("beam", \.testBeam, help: "beam size (5)"),
+                    ConfigKey("lenpen", help: "length penalty, or a list chosen on the validation split (0.6)") { config, text in
+                        config.testLengthPenalties = try text.split(separator: ",").map { item in
+                            guard let v = Double(item.trimmingCharacters(in: .whitespaces)), v.isFinite else {
+                                throw ConfigKeyProblem("must be a number or a list of numbers (e.g. [0.6, 1.0, 1.5]), not '\(text)'")
+                            }
+                            return v
                         }
-                        return v
-                    }
-                    guard !config.testLengthPenalties.isEmpty else { throw ConfigKeyProblem("is an empty list; give a number or a list of numbers") }
-                },
-                .integer("threads", \.testThreads, help: "compute threads (the cores available)"),
-                .integer("average-last", \.testAverageLast, help: "average the last N epoch checkpoints before testing (1: checkpoint_best)"),
-            ]),
+                        guard !config.testLengthPenalties.isEmpty else { throw ConfigKeyProblem("is an empty list; give a number or a list of numbers") }
+                    },
+                    .integer("threads", \.testThreads, help: "compute threads (the cores available)"),
+                    .integer("average-last", \.testAverageLast, help: "average the last N epoch checkpoints before testing (1: checkpoint_best)"),
+                ]
+            ),
         ]
     }
 
@@ -169,7 +181,8 @@ public struct PipelineConfig: Sendable {
             throw PipelineError.config(path: path, key: nil, "is not valid YAML: \(error)")
         }
         guard let top = root as? [String: Any] else {
-            throw PipelineError.config(path: path, key: nil, "must be a YAML mapping of sections (space, data, supernet, latency, predictor, search, train, test)")
+            throw PipelineError.config(
+                path: path, key: nil, "must be a YAML mapping of sections (space, data, supernet, latency, predictor, search, train, test)")
         }
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : base.appendingPathComponent(p).standardizedFileURL.path }
@@ -184,7 +197,8 @@ public struct PipelineConfig: Sendable {
             }
             if let allowed = sections[name], !allowed.isEmpty {
                 for key in map.keys where !allowed.contains(key) {
-                    throw PipelineError.config(path: path, key: "\(name).\(key)", "is not a key of this section; keys: \(allowed.sorted().joined(separator: ", "))")
+                    throw PipelineError.config(
+                        path: path, key: "\(name).\(key)", "is not a key of this section; keys: \(allowed.sorted().joined(separator: ", "))")
                 }
             }
             return map.mapValues { v in
@@ -226,8 +240,10 @@ public struct PipelineConfig: Sendable {
         supernet = try section("supernet")
         if let checkpoint = supernet.removeValue(forKey: "checkpoint") {
             guard supernet.isEmpty else {
-                throw PipelineError.config(path: path, key: "supernet", "gives a checkpoint and training keys (\(supernet.keys.sorted().joined(separator: ", "))): "
-                                           + "a trained checkpoint is used as it is; remove one or the other")
+                throw PipelineError.config(
+                    path: path, key: "supernet",
+                    "gives a checkpoint and training keys (\(supernet.keys.sorted().joined(separator: ", "))): "
+                        + "a trained checkpoint is used as it is; remove one or the other")
             }
             supernetCheckpoint = resolve(checkpoint)
         }
@@ -239,7 +255,9 @@ public struct PipelineConfig: Sendable {
         var t = try section("train")
         if let text = t.removeValue(forKey: "mode") {
             guard let mode = TrainingMode(rawValue: text) else {
-                throw PipelineError.config(path: path, key: "train.mode", "is '\(text)'; use scratch (HAT: train the found SubTransformer from scratch) or finetune (start from the supernet's weights)")
+                throw PipelineError.config(
+                    path: path, key: "train.mode",
+                    "is '\(text)'; use scratch (HAT: train the found SubTransformer from scratch) or finetune (start from the supernet's weights)")
             }
             trainMode = mode
         }
@@ -251,8 +269,10 @@ public struct PipelineConfig: Sendable {
     /// form is what finished pipelines recorded; keeping it keeps them finished.
     var evolutionFingerprint: [String] {
         let e = evolution
-        let integers = [("crossover-size", e.crossoverSize), ("evo-iter", e.iterations), ("mutation-size", e.mutationSize),
-                        ("parent-size", e.parentSize), ("population-size", e.populationSize)]
+        let integers = [
+            ("crossover-size", e.crossoverSize), ("evo-iter", e.iterations), ("mutation-size", e.mutationSize),
+            ("parent-size", e.parentSize), ("population-size", e.populationSize),
+        ]
         let given = integers.filter { evolutionKeysGiven.contains($0.0) }.map { "\($0.0)=\($0.1)" }.joined(separator: ";")
         let probability = evolutionKeysGiven.contains("mutation-prob") ? e.mutationProbability : -1
         return [given, "\(probability)"]

@@ -1,5 +1,5 @@
-import Foundation
 import Datasets
+import Foundation
 import Model
 
 /// `results.json`: the model the pipeline hands over, with the numbers that show it fits:

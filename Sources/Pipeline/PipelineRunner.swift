@@ -28,7 +28,13 @@ public final class PipelineRunner {
     private var state: PipelineState
     private var previousFingerprint = ""
 
-    public init(config: PipelineConfig, out: URL, stopAfter: PipelineStage? = nil, log: @escaping (String) -> Void = { print($0); fflush(nil) }) throws {
+    public init(
+        config: PipelineConfig, out: URL, stopAfter: PipelineStage? = nil,
+        log: @escaping (String) -> Void = {
+            print($0)
+            fflush(nil)
+        }
+    ) throws {
         self.config = config
         self.out = out
         folder = PipelineFolder(config: config, out: out)
@@ -91,8 +97,9 @@ public final class PipelineRunner {
         previousFingerprint = fingerprint
         if let done = state.stages[stage.rawValue] {
             guard done.fingerprint == fingerprint else {
-                throw PipelineError.changed(stage: stage.rawValue, path: url(stage).path,
-                                            what: "the \(stage.rawValue) settings or an earlier stage's differ from the run recorded in \(PipelineState.fileName)")
+                throw PipelineError.changed(
+                    stage: stage.rawValue, path: url(stage).path,
+                    what: "the \(stage.rawValue) settings or an earlier stage's differ from the run recorded in \(PipelineState.fileName)")
             }
             if job.outputIsValid() {
                 log("== \(stage.rawValue): finished earlier, skipped (\(describe(done.summary)))")
@@ -113,8 +120,9 @@ public final class PipelineRunner {
         // stage inherits the one before it.
         let summary = try BLAS.withComputeThreads(job.threads) { try job.run() }
         let seconds = Date().timeIntervalSince(started)
-        state.stages[stage.rawValue] = .init(fingerprint: fingerprint, finished: ISO8601DateFormatter().string(from: Date()),
-                                             seconds: seconds, summary: summary, config: config.path)
+        state.stages[stage.rawValue] = .init(
+            fingerprint: fingerprint, finished: ISO8601DateFormatter().string(from: Date()),
+            seconds: seconds, summary: summary, config: config.path)
         state.started?[stage.rawValue] = nil
         try state.write(to: folder.stateURL)
         log(String(format: "== %@ done in %.1f s: %@", stage.rawValue, seconds, describe(summary)))

@@ -1,5 +1,5 @@
-import Foundation
 import Datasets
+import Foundation
 
 /// `pipeline.json`: which stages have finished, with the fingerprint of the settings they ran
 /// with, and which have started. A finished stage whose fingerprint still matches is skipped; one
@@ -34,7 +34,8 @@ public struct PipelineState: Codable, Sendable {
     public static func read(_ url: URL) throws -> PipelineState? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         guard let bytes = FileManager.default.contents(atPath: url.path),
-              let state = try? JSONDecoder().decode(PipelineState.self, from: bytes) else {
+            let state = try? JSONDecoder().decode(PipelineState.self, from: bytes)
+        else {
             throw PipelineError.stage("state", "\(url.path) is not a pipeline state file written by hat pipeline; move it away to start over")
         }
         return state

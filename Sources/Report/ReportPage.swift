@@ -1,5 +1,5 @@
-import Foundation
 import Datasets
+import Foundation
 import Latency
 import Pipeline
 import Search
@@ -24,8 +24,10 @@ public struct ReportPage {
             throw PipelineError.stage("report", "\(directory.path) does not exist; give the --out folder of hat pipeline")
         }
         guard exists(PipelineState.fileName) else {
-            throw PipelineError.stage("report", "\(directory.path) has no \(PipelineState.fileName), so it is not a pipeline's folder "
-                + "(or its first stage has not finished); give the --out folder of hat pipeline")
+            throw PipelineError.stage(
+                "report",
+                "\(directory.path) has no \(PipelineState.fileName), so it is not a pipeline's folder "
+                    + "(or its first stage has not finished); give the --out folder of hat pipeline")
         }
         let target = path ?? directory.appendingPathComponent("report.html").path
         let url = URL(fileURLWithPath: target)
@@ -57,21 +59,21 @@ public struct ReportPage {
         body += try searchSection()
         body += try trainingSection(folder: "subtransformer", title: "Training of the found SubTransformer")
         return """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>HAT pipeline report</title>
-        <style>
-        body { font-family: Helvetica, Arial, sans-serif; margin: 24px auto; max-width: 1500px; color: #222; padding: 0 16px; }
-        h1 { margin-bottom: 4px; } h2 { border-bottom: 1px solid #ccc; padding-bottom: 4px; margin-top: 36px; }
-        .sub { color: #666; margin-top: 0; } .missing { color: #999; font-style: italic; }
-        table { border-collapse: collapse; margin: 8px 0; } td, th { border: 1px solid #ddd; padding: 4px 10px; text-align: right; }
-        th { background: #f4f4f4; } td.l, th.l { text-align: left; } .warn { color: #b00; font-weight: bold; }
-        .charts { display: flex; flex-wrap: wrap; gap: 12px; } .charts svg { border: 1px solid #eee; }
-        .headline { font-size: 18px; background: #f6fbf6; border: 1px solid #cde5cd; padding: 10px 14px; display: inline-block; }
-        </style></head><body>
-        \(body)
-        </body></html>
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>HAT pipeline report</title>
+            <style>
+            body { font-family: Helvetica, Arial, sans-serif; margin: 24px auto; max-width: 1500px; color: #222; padding: 0 16px; }
+            h1 { margin-bottom: 4px; } h2 { border-bottom: 1px solid #ccc; padding-bottom: 4px; margin-top: 36px; }
+            .sub { color: #666; margin-top: 0; } .missing { color: #999; font-style: italic; }
+            table { border-collapse: collapse; margin: 8px 0; } td, th { border: 1px solid #ddd; padding: 4px 10px; text-align: right; }
+            th { background: #f4f4f4; } td.l, th.l { text-align: left; } .warn { color: #b00; font-weight: bold; }
+            .charts { display: flex; flex-wrap: wrap; gap: 12px; } .charts svg { border: 1px solid #eee; }
+            .headline { font-size: 18px; background: #f6fbf6; border: 1px solid #cde5cd; padding: 10px 14px; display: inline-block; }
+            </style></head><body>
+            \(body)
+            </body></html>
 
-        """
+            """
     }
 
     // MARK: Sections
@@ -82,16 +84,20 @@ public struct ReportPage {
             return s + Self.missing("The pipeline has not finished its test stage yet.")
         }
         let measured = r.measuredLatencyMs.map { String(format: "%.2f ms", $0) } ?? "not measured"
-        s += "<p class=\"headline\">\(Self.esc(r.constraint)): measured latency <b>\(measured)</b> on this machine (predicted "
+        s +=
+            "<p class=\"headline\">\(Self.esc(r.constraint)): measured latency <b>\(measured)</b> on this machine (predicted "
             + String(format: "%.2f ms", r.predictedLatencyMs) + "), "
-            + String(format: "%.2f M parameters (HAT's count, embeddings excluded), %@ BLEU <b>%.2f</b>, chrF %.2f", Double(r.parameters) / 1e6, Self.esc(r.split), r.bleu, r.chrf)
+            + String(
+                format: "%.2f M parameters (HAT's count, embeddings excluded), %@ BLEU <b>%.2f</b>, chrF %.2f", Double(r.parameters) / 1e6, Self.esc(r.split),
+                r.bleu, r.chrf)
             + "</p>\n<p class=\"sub\">\(Self.esc(r.subtransformer)) · trained \(r.trainMode == "finetune" ? "by fine-tuning the supernet" : "from scratch") · "
             + "\(Self.esc(r.bleuSignature)) · hypotheses \(Self.esc(r.hypotheses))"
             + (r.onnx.map { " · as ONNX (encoder, decoder, decoder step, vocabulary): \(Self.esc($0))" } ?? "") + "</p>\n"
         if let penalty = r.lengthPenalty {
             let tried = (r.validBLEUByLengthPenalty ?? [:]).sorted { (Double($0.key) ?? 0) < (Double($1.key) ?? 0) }
                 .map { "\(Self.esc($0.key)): \(String(format: "%.2f", $0.value))" }
-            s += "<p class=\"sub\">length penalty \(penalty)"
+            s +=
+                "<p class=\"sub\">length penalty \(penalty)"
                 + (tried.isEmpty ? "" : ", chosen on the validation split (valid BLEU by lenpen: \(tried.joined(separator: ", ")))") + "</p>\n"
         }
         s += "<pre>\(Self.esc(r.config.description))</pre>\n"
@@ -109,7 +115,8 @@ public struct ReportPage {
             }
             var summary = r.summary.keys.sorted().map { "\($0): \(r.summary[$0]!)" }.joined(separator: " · ")
             if let config = r.config, config != state.config { summary += " · ran with \(config)" }
-            s += "<tr><td class=\"l\">\(stage.rawValue)</td><td class=\"l\">\(Self.esc(r.finished))</td><td>\(String(format: "%.1f", r.seconds))</td>"
+            s +=
+                "<tr><td class=\"l\">\(stage.rawValue)</td><td class=\"l\">\(Self.esc(r.finished))</td><td>\(String(format: "%.1f", r.seconds))</td>"
                 + "<td class=\"l\">\(Self.esc(summary))</td></tr>\n"
         }
         return s + "</table>\n"
@@ -169,16 +176,20 @@ public struct ReportPage {
         for name in ["train", "valid", "test"] {
             guard let d = bySplit[name], !d.measured.isEmpty else { continue }
             let m = PredictionMetrics(predicted: d.predicted, measured: d.measured)
-            s += "<tr><td class=\"l\">\(name)</td><td>\(m.count)</td>" + String(format: "<td>%.3f</td><td>%.2f %%</td><td>%.1f %%</td><td>%.3f</td><td>%.3f</td></tr>\n",
-                                                                             m.rmse, m.mape, m.within10, m.spearman, m.kendall)
+            s +=
+                "<tr><td class=\"l\">\(name)</td><td>\(m.count)</td>"
+                + String(
+                    format: "<td>%.3f</td><td>%.2f %%</td><td>%.1f %%</td><td>%.3f</td><td>%.3f</td></tr>\n",
+                    m.rmse, m.mape, m.within10, m.spearman, m.kendall)
         }
         s += "</table>\n"
         let all = ["train", "valid", "test"].compactMap { bySplit[$0] }
         let measured = all.flatMap(\.measured), predicted = all.flatMap(\.predicted)
         let heldOut = ["valid", "test"].compactMap { bySplit[$0] }
         let hm = heldOut.flatMap(\.measured), hp = heldOut.flatMap(\.predicted)
-        var plot = ScatterPlot(title: "predicted vs measured on this machine (all \(measured.count) rows)", measured: measured, predicted: predicted,
-                               metrics: hm.isEmpty ? nil : PredictionMetrics(predicted: hp, measured: hm))
+        var plot = ScatterPlot(
+            title: "predicted vs measured on this machine (all \(measured.count) rows)", measured: measured, predicted: predicted,
+            metrics: hm.isEmpty ? nil : PredictionMetrics(predicted: hp, measured: hm))
         if !hm.isEmpty { plot.title = "predicted vs measured (all rows; metrics on the \(hm.count) held-out)" }
         s += "<div class=\"charts\">\(plot.svg)</div>\n"
         return s
@@ -202,8 +213,9 @@ public struct ReportPage {
         for label in candidates.keys.sorted() {
             let cs = candidates[label]!.filter { $0.loss != nil }
             let maxIteration = cs.map(\.iteration).max() ?? 0
-            var chart = XYChart(title: "population for \(label): predicted latency vs supernet validation loss", xLabel: "predicted latency (ms)",
-                                yLabel: "validation loss")
+            var chart = XYChart(
+                title: "population for \(label): predicted latency vs supernet validation loss", xLabel: "predicted latency (ms)",
+                yLabel: "validation loss")
             // Early iterations light, late ones dark: the population moving toward the constraint.
             let bands = Swift.min(4, maxIteration + 1)
             for band in 0..<bands {
@@ -228,7 +240,8 @@ public struct ReportPage {
         }
         s += "<div class=\"charts\">\(charts)</div>\n"
         if !front.isEmpty {
-            s += "<table><tr><th class=\"l\">constraint</th><th>supernet valid loss</th><th>predicted (ms)</th><th>measured (ms)</th><th>#params</th><th>FLOPs</th><th>size (MB)</th><th>peak memory (MB)</th><th>BLEU</th><th class=\"l\">SubTransformer</th></tr>\n"
+            s +=
+                "<table><tr><th class=\"l\">constraint</th><th>supernet valid loss</th><th>predicted (ms)</th><th>measured (ms)</th><th>#params</th><th>FLOPs</th><th>size (MB)</th><th>peak memory (MB)</th><th>BLEU</th><th class=\"l\">SubTransformer</th></tr>\n"
             // The pipeline trains and tests the first constraint's pick; the others have no BLEU.
             let results = try? PipelineResults.read(file("results.json"))
             for p in front {
@@ -239,11 +252,15 @@ public struct ReportPage {
                     measured = String(format: "%.2f", m)
                     if abs(p.predictedLatencyMs - m) / m > MeasuredLatencyCheck.warningThreshold { warn = " class=\"warn\"" }
                 }
-                s += "<tr><td class=\"l\">\(Self.esc(p.constraint))\(p.dominated ? " (dominated)" : "")</td>" + String(format: "<td>%.4f</td><td>%.2f</td>", p.loss, p.predictedLatencyMs)
+                s +=
+                    "<tr><td class=\"l\">\(Self.esc(p.constraint))\(p.dominated ? " (dominated)" : "")</td>"
+                    + String(format: "<td>%.4f</td><td>%.2f</td>", p.loss, p.predictedLatencyMs)
                     + "<td\(warn)>\(measured)</td><td>\(SearchConstraints.formatCount(Double(p.parameters)))</td><td>\(SearchConstraints.formatCount(Double(p.flops)))</td>"
-                    + String(format: "<td>%.2f</td><td>%.2f</td>", p.modelSizeMB, p.peakMemoryMB) + "<td>\(bleu)</td><td class=\"l\">\(Self.esc(p.subtransformer))</td></tr>\n"
+                    + String(format: "<td>%.2f</td><td>%.2f</td>", p.modelSizeMB, p.peakMemoryMB)
+                    + "<td>\(bleu)</td><td class=\"l\">\(Self.esc(p.subtransformer))</td></tr>\n"
             }
-            s += "</table>\n<p class=\"sub\">Measured latency in red: more than 10 % away from the prediction. BLEU: the pipeline trains and tests the first constraint's SubTransformer.</p>\n"
+            s +=
+                "</table>\n<p class=\"sub\">Measured latency in red: more than 10 % away from the prediction. BLEU: the pipeline trains and tests the first constraint's SubTransformer.</p>\n"
         }
         return s
     }

@@ -52,7 +52,10 @@ public struct XYChart {
 
     static func range(_ values: [Double]) -> (Double, Double) {
         var lo = values.min() ?? 0, hi = values.max() ?? 1
-        if hi <= lo { lo -= 0.5; hi += 0.5 }
+        if hi <= lo {
+            lo -= 0.5
+            hi += 0.5
+        }
         let pad = 0.04 * (hi - lo)
         return (lo - pad, hi + pad)
     }
@@ -73,12 +76,12 @@ public struct XYChart {
         // same inputs must give the same report.html byte for byte.
         let clip = "c" + String(title.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 } % 1_000_000_007)
         var s = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif">
-        <rect width="100%" height="100%" fill="white"/>
-        <defs><clipPath id="\(clip)"><rect x="\(f(left))" y="\(f(top))" width="\(f(pw))" height="\(f(ph))"/></clipPath></defs>
-        <text x="\(f(width / 2))" y="24" text-anchor="middle" font-size="15" font-weight="bold">\(esc(title))</text>
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif">
+            <rect width="100%" height="100%" fill="white"/>
+            <defs><clipPath id="\(clip)"><rect x="\(f(left))" y="\(f(top))" width="\(f(pw))" height="\(f(ph))"/></clipPath></defs>
+            <text x="\(f(width / 2))" y="24" text-anchor="middle" font-size="15" font-weight="bold">\(esc(title))</text>
 
-        """
+            """
         let xTicks = ScatterPlot.ticks(x0, x1), yTicks = ScatterPlot.ticks(y0, y1)
         for t in xTicks {
             s += "<line x1=\"\(f(X(t)))\" y1=\"\(f(top))\" x2=\"\(f(X(t)))\" y2=\"\(f(top + ph))\" stroke=\"#eeeeee\"/>"
@@ -91,14 +94,17 @@ public struct XYChart {
         s += "<g clip-path=\"url(#\(clip))\">\n"
         for r in references {
             if let x = r.x {
-                s += "<line x1=\"\(f(X(x)))\" y1=\"\(f(top))\" x2=\"\(f(X(x)))\" y2=\"\(f(top + ph))\" stroke=\"\(r.color)\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n"
+                s +=
+                    "<line x1=\"\(f(X(x)))\" y1=\"\(f(top))\" x2=\"\(f(X(x)))\" y2=\"\(f(top + ph))\" stroke=\"\(r.color)\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n"
                 // The label goes right of the line, or left of it when it would run out of the frame.
                 let fitsRight = X(x) + 4 + 6.2 * Double(r.label.count) <= left + pw
-                s += "<text x=\"\(f(fitsRight ? X(x) + 4 : X(x) - 4))\" y=\"\(f(top + 14))\" text-anchor=\"\(fitsRight ? "start" : "end")\" "
+                s +=
+                    "<text x=\"\(f(fitsRight ? X(x) + 4 : X(x) - 4))\" y=\"\(f(top + 14))\" text-anchor=\"\(fitsRight ? "start" : "end")\" "
                     + "font-size=\"11\" fill=\"\(r.color)\">\(esc(r.label))</text>\n"
             }
             if let y = r.y {
-                s += "<line x1=\"\(f(left))\" y1=\"\(f(Y(y)))\" x2=\"\(f(left + pw))\" y2=\"\(f(Y(y)))\" stroke=\"\(r.color)\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n"
+                s +=
+                    "<line x1=\"\(f(left))\" y1=\"\(f(Y(y)))\" x2=\"\(f(left + pw))\" y2=\"\(f(Y(y)))\" stroke=\"\(r.color)\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n"
                 s += "<text x=\"\(f(left + pw - 4))\" y=\"\(f(Y(y) - 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"\(r.color)\">\(esc(r.label))</text>\n"
             }
         }
@@ -128,7 +134,8 @@ public struct XYChart {
         // Legend, right of the frame (never over the data).
         if !named.isEmpty {
             let lw = legendWidth - 8, lx = left + pw + 10, ly = top
-            s += "<rect x=\"\(f(lx))\" y=\"\(f(ly))\" width=\"\(f(lw))\" height=\"\(f(Double(named.count) * 18 + 8))\" fill=\"white\" fill-opacity=\"0.9\" stroke=\"#bbbbbb\"/>\n"
+            s +=
+                "<rect x=\"\(f(lx))\" y=\"\(f(ly))\" width=\"\(f(lw))\" height=\"\(f(Double(named.count) * 18 + 8))\" fill=\"white\" fill-opacity=\"0.9\" stroke=\"#bbbbbb\"/>\n"
             for (i, sr) in named.enumerated() {
                 let yy = ly + 16 + Double(i) * 18
                 s += "<rect x=\"\(f(lx + 8))\" y=\"\(f(yy - 8))\" width=\"16\" height=\"8\" fill=\"\(sr.color)\"/>"

@@ -6,15 +6,20 @@ import Model
 struct CandidateAdmission {
     let problem: SearchProblem
     let limit: Int
-    let makeRecord: (_ gene: [Int], _ config: SubTransformerConfig, _ measures: CandidateMeasures, _ origin: String,
-                     _ violations: [String]) -> CandidateRecord
+    let makeRecord:
+        (
+            _ gene: [Int], _ config: SubTransformerConfig, _ measures: CandidateMeasures, _ origin: String,
+            _ violations: [String]
+        ) -> CandidateRecord
     let observer: any SearchObserver
     private(set) var rejected = 0
     /// Smallest value of each measure among the candidates of the current streak of rejections.
     private var smallest: CandidateMeasures?
 
-    init(problem: SearchProblem, limit: Int, observer: any SearchObserver,
-         makeRecord: @escaping ([Int], SubTransformerConfig, CandidateMeasures, String, [String]) -> CandidateRecord) {
+    init(
+        problem: SearchProblem, limit: Int, observer: any SearchObserver,
+        makeRecord: @escaping ([Int], SubTransformerConfig, CandidateMeasures, String, [String]) -> CandidateRecord
+    ) {
         self.problem = problem
         self.limit = limit
         self.observer = observer
@@ -40,7 +45,10 @@ struct CandidateAdmission {
     }
 
     private mutating func note(_ m: CandidateMeasures) {
-        guard var s = smallest else { smallest = m; return }
+        guard var s = smallest else {
+            smallest = m
+            return
+        }
         s.predictedLatencyMs = Swift.min(s.predictedLatencyMs, m.predictedLatencyMs)
         s.peakMemoryMB = Swift.min(s.peakMemoryMB, m.peakMemoryMB)
         s.modelSizeMB = Swift.min(s.modelSizeMB, m.modelSizeMB)
@@ -56,18 +64,26 @@ struct CandidateAdmission {
         let least = problem.assessor.measures(problem.space.smallest)
         var parts: [String] = []
         if let limit = c.latencyMs, let s = smallest {
-            parts.append(String(format: "the smallest predicted latency seen was %.4g ms (limit %@; the space's smallest SubTransformer: %.4g ms)",
-                                s.predictedLatencyMs, SearchConstraints.formatMs(limit), least.predictedLatencyMs))
+            parts.append(
+                String(
+                    format: "the smallest predicted latency seen was %.4g ms (limit %@; the space's smallest SubTransformer: %.4g ms)",
+                    s.predictedLatencyMs, SearchConstraints.formatMs(limit), least.predictedLatencyMs))
         }
         if let limit = c.memoryMB, let s = smallest {
-            parts.append(String(format: "the smallest peak memory seen was %.4g MB (limit %@; smallest SubTransformer: %.4g MB)",
-                                s.peakMemoryMB, SearchConstraints.formatMB(limit), least.peakMemoryMB))
+            parts.append(
+                String(
+                    format: "the smallest peak memory seen was %.4g MB (limit %@; smallest SubTransformer: %.4g MB)",
+                    s.peakMemoryMB, SearchConstraints.formatMB(limit), least.peakMemoryMB))
         }
         if let limit = c.parameters, let s = smallest {
-            parts.append("the fewest #params seen was \(SearchConstraints.formatCount(Double(s.parameters))) (limit \(SearchConstraints.formatCount(limit)); smallest SubTransformer: \(SearchConstraints.formatCount(Double(least.parameters))))")
+            parts.append(
+                "the fewest #params seen was \(SearchConstraints.formatCount(Double(s.parameters))) (limit \(SearchConstraints.formatCount(limit)); smallest SubTransformer: \(SearchConstraints.formatCount(Double(least.parameters))))"
+            )
         }
         if let limit = c.flops, let s = smallest {
-            parts.append("the fewest FLOPs seen was \(SearchConstraints.formatCount(Double(s.flops))) (limit \(SearchConstraints.formatCount(limit)); smallest SubTransformer: \(SearchConstraints.formatCount(Double(least.flops))))")
+            parts.append(
+                "the fewest FLOPs seen was \(SearchConstraints.formatCount(Double(s.flops))) (limit \(SearchConstraints.formatCount(limit)); smallest SubTransformer: \(SearchConstraints.formatCount(Double(least.flops))))"
+            )
         }
         return .infeasible(constraint: c.description, tries: tries, detail: parts.joined(separator: "; "))
     }

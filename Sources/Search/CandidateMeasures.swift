@@ -36,7 +36,8 @@ public struct CandidateAssessor {
 
     public func measures(_ config: SubTransformerConfig) -> CandidateMeasures {
         let p = profiler.profile(config, length: length, beam: beam)
-        return CandidateMeasures(predictedLatencyMs: predictor.predictMilliseconds(config), parameters: p.parameters,
-                                 flops: p.flops, modelSizeMB: p.modelSizeMB, peakMemoryMB: p.peakInferenceMB)
+        return CandidateMeasures(
+            predictedLatencyMs: predictor.predictMilliseconds(config), parameters: p.parameters,
+            flops: p.flops, modelSizeMB: p.modelSizeMB, peakMemoryMB: p.peakInferenceMB)
     }
 }

@@ -13,8 +13,10 @@ public struct EvolutionarySearch {
 
     /// Runs to the last iteration, or continues a saved `resuming` state. The observer sees
     /// every candidate and, after each iteration, the state to save.
-    public func run(_ problem: SearchProblem, seed: UInt64, resuming: SearchRunState? = nil,
-                    observer: any SearchObserver = NoSearchObserver()) throws -> SearchOutcome {
+    public func run(
+        _ problem: SearchProblem, seed: UInt64, resuming: SearchRunState? = nil,
+        observer: any SearchObserver = NoSearchObserver()
+    ) throws -> SearchOutcome {
         try PopulationSearch(strategy: .evolution, settings: settings).run(problem, seed: seed, resuming: resuming, observer: observer)
     }
 }

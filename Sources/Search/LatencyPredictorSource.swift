@@ -38,8 +38,9 @@ public enum LatencyPredictorSource: Equatable, Sendable, CustomStringConvertible
         } else if text.lowercased().hasSuffix(".json") || text.lowercased().hasSuffix(".safetensors") {
             self = .file(path: text)
         } else {
-            throw SearchError.badPredictor("--predictor \(text): give a predictor file (.json or .safetensors from `hat latency "
-                                           + "train-predictor`), a HAT latency CSV (FILE.csv), or 'measure' to calibrate on this machine")
+            throw SearchError.badPredictor(
+                "--predictor \(text): give a predictor file (.json or .safetensors from `hat latency "
+                    + "train-predictor`), a HAT latency CSV (FILE.csv), or 'measure' to calibrate on this machine")
         }
     }
 
@@ -53,14 +54,17 @@ public enum LatencyPredictorSource: Equatable, Sendable, CustomStringConvertible
 
     /// Trains the predictor of a latency dataset: ridge with enough rows, the cost model below.
     public static func train(on data: LatencyDataset, seed: UInt64 = 0) -> any LatencyPredictor {
-        data.count >= ridgeMinimumRows ? LinearLatencyPredictor.trainRidge(on: data, seed: seed)
+        data.count >= ridgeMinimumRows
+            ? LinearLatencyPredictor.trainRidge(on: data, seed: seed)
             : LinearLatencyPredictor.trainCostModel(on: data)
     }
 
     /// Builds the predictor. `measureModel` is a SuperTransformer of the search's vocabulary sizes
     /// (only for `measure`); `measuredCSV` is where measured rows go; `log` reports what was fitted.
-    public func load(space: SearchSpace, length: Int, beam: Int, seed: UInt64, measuredCSV: String,
-                     measureModel: () throws -> SuperTransformer, log: (String) -> Void) throws -> any LatencyPredictor {
+    public func load(
+        space: SearchSpace, length: Int, beam: Int, seed: UInt64, measuredCSV: String,
+        measureModel: () throws -> SuperTransformer, log: (String) -> Void
+    ) throws -> any LatencyPredictor {
         let predictor: any LatencyPredictor
         let data: LatencyDataset
         switch self {
@@ -77,8 +81,10 @@ public enum LatencyPredictorSource: Equatable, Sendable, CustomStringConvertible
             var rows: [LatencyRow] = []
             for (i, c) in configs.enumerated() {
                 let m = measurer.measure(model: supernet, config: c)
-                rows.append(LatencyRow(config: c, encoderMean: m.encoderMeanMs, decoderMean: m.decoderMeanMs,
-                                       encoderStd: m.encoderStdMs, decoderStd: m.decoderStdMs))
+                rows.append(
+                    LatencyRow(
+                        config: c, encoderMean: m.encoderMeanMs, decoderMean: m.decoderMeanMs,
+                        encoderStd: m.encoderStdMs, decoderStd: m.decoderStdMs))
                 log(String(format: "calibrating latency on this machine: %d/%d measured (%.2f ms)", i + 1, configs.count, m.totalMs))
             }
             data = LatencyDataset(rows: rows, source: "\(rows.count) SubTransformers measured on this machine (\(BLAS.kernelDescription))")
@@ -86,8 +92,10 @@ public enum LatencyPredictorSource: Equatable, Sendable, CustomStringConvertible
         }
         predictor = Self.train(on: data, seed: seed)
         let fit = predictor.evaluate(on: data)
-        log(String(format: "latency predictor (%@) trained on %d rows of %@: RMSE %.3g ms, MAPE %.1f %% on its own rows",
-                   predictor.provenance.method, data.count, data.source, fit.rmse, fit.mape))
+        log(
+            String(
+                format: "latency predictor (%@) trained on %d rows of %@: RMSE %.3g ms, MAPE %.1f %% on its own rows",
+                predictor.provenance.method, data.count, data.source, fit.rmse, fit.mape))
         return predictor
     }
 }
@@ -101,8 +109,10 @@ extension LatencyPredictorSource {
     /// The latency predictor of the search in `directory`: the copy saved there when the folder
     /// already holds a search (a resumed search must predict exactly as before, and a
     /// calibration on this machine is not redone), else a new one, saved there.
-    public func predictor(searchDirectory directory: URL, space: SearchSpace, length: Int, beam: Int, seed: UInt64,
-                          measureModel: () throws -> SuperTransformer, log: (String) -> Void) throws -> any LatencyPredictor {
+    public func predictor(
+        searchDirectory directory: URL, space: SearchSpace, length: Int, beam: Int, seed: UInt64,
+        measureModel: () throws -> SuperTransformer, log: (String) -> Void
+    ) throws -> any LatencyPredictor {
         let fm = FileManager.default
         if fm.fileExists(atPath: directory.appendingPathComponent(SearchStateFile.fileName).path) {
             for kind in ["linear", "hat-mlp"] {  // the two file types (an ensemble is a safetensors file too)
@@ -110,14 +120,17 @@ extension LatencyPredictorSource {
                 if fm.fileExists(atPath: saved.path) {
                     let p: any LatencyPredictor
                     do { p = try PredictorFile.load(saved.path) } catch { throw SearchError.badPredictor("\(error)") }
-                    log("latency predictor: \(saved.path) (\(p.provenance.method), trained on \(p.provenance.trainingRows) rows of \(p.provenance.trainingData))")
+                    log(
+                        "latency predictor: \(saved.path) (\(p.provenance.method), trained on \(p.provenance.trainingRows) rows of \(p.provenance.trainingData))"
+                    )
                     return p
                 }
             }
         }
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
-        let p = try load(space: space, length: length, beam: beam, seed: seed,
-                         measuredCSV: directory.appendingPathComponent("latency_measured.csv").path, measureModel: measureModel, log: log)
+        let p = try load(
+            space: space, length: length, beam: beam, seed: seed,
+            measuredCSV: directory.appendingPathComponent("latency_measured.csv").path, measureModel: measureModel, log: log)
         try p.save(to: Self.savedPredictorURL(in: directory, kind: p.kind).path)
         return p
     }

@@ -36,8 +36,10 @@ public enum MeasuredLatencyCheck {
     /// Measures every point of `paretoURL` (in place), rewrites the file, returns the results in
     /// its order. A SubTransformer that `previous` (the file before the search ran again) holds
     /// a measurement of keeps it: a finished search run again gives the same file.
-    public static func run(paretoURL: URL, previous: [ParetoPoint] = [], model: SuperTransformer, measurer: LatencyMeasurer,
-                           log: (String) -> Void) throws -> [Result] {
+    public static func run(
+        paretoURL: URL, previous: [ParetoPoint] = [], model: SuperTransformer, measurer: LatencyMeasurer,
+        log: (String) -> Void
+    ) throws -> [Result] {
         var points = try ParetoFront.read(paretoURL)
         var results: [Result] = []
         for i in points.indices {
@@ -45,8 +47,9 @@ public enum MeasuredLatencyCheck {
             let measured = earlier ?? measurer.measure(model: model, config: points[i].config).totalMs
             points[i].measuredLatencyMs = measured
             let limit = points[i].constraints.latencyMs
-            let r = Result(constraint: points[i].constraint, predictedMs: points[i].predictedLatencyMs, measuredMs: measured,
-                           breaksConstraint: limit.map { measured > $0 } ?? false)
+            let r = Result(
+                constraint: points[i].constraint, predictedMs: points[i].predictedLatencyMs, measuredMs: measured,
+                breaksConstraint: limit.map { measured > $0 } ?? false)
             results.append(r)
             log(r.line)
         }

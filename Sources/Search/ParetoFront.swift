@@ -1,5 +1,5 @@
-import Foundation
 import Datasets
+import Foundation
 import Model
 
 /// One point of the latency/loss front: the best SubTransformer found for one constraint

@@ -11,13 +11,16 @@ struct PopulationSearch {
     let strategy: SearchStrategy
     let settings: EvolutionSettings
 
-    func run(_ problem: SearchProblem, seed: UInt64, resuming: SearchRunState?,
-             observer: any SearchObserver) throws -> SearchOutcome {
+    func run(
+        _ problem: SearchProblem, seed: UInt64, resuming: SearchRunState?,
+        observer: any SearchObserver
+    ) throws -> SearchOutcome {
         try settings.validate()
         var state = resuming ?? SearchRunState(strategy: strategy, constraints: problem.constraints, seed: seed)
         guard state.strategy == strategy, state.constraints == problem.constraints else {
-            throw SearchError.badSettings("the saved state is a \(state.strategy.rawValue) search for \(state.constraints), "
-                                          + "not a \(strategy.rawValue) search for \(problem.constraints)")
+            throw SearchError.badSettings(
+                "the saved state is a \(state.strategy.rawValue) search for \(state.constraints), "
+                    + "not a \(strategy.rawValue) search for \(problem.constraints)")
         }
         while state.completedIterations < settings.iterations {
             try iterate(&state, problem, observer: observer)
@@ -27,8 +30,9 @@ struct PopulationSearch {
         guard let fitness = problem.fitness[config] ?? state.bestLoss.map({ Fitness(loss: $0, nllLoss: .nan) }) else {
             throw SearchError.badSettings("the search finished without a scored candidate")
         }
-        return SearchOutcome(constraints: problem.constraints, gene: gene, config: config, fitness: fitness,
-                             measures: problem.assessor.measures(config), state: state)
+        return SearchOutcome(
+            constraints: problem.constraints, gene: gene, config: config, fitness: fitness,
+            measures: problem.assessor.measures(config), state: state)
     }
 
     /// One iteration: refill, score, select, report.
@@ -42,8 +46,9 @@ struct PopulationSearch {
         let strategy = self.strategy
         var admission = CandidateAdmission(problem: problem, limit: settings.maxConsecutiveRejections, observer: observer) {
             gene, config, measures, origin, violations in
-            CandidateRecord(search: strategy, constraint: label, iteration: iteration, origin: origin, gene: gene, config: config,
-                            measures: measures, violations: violations, fitness: nil, cached: nil)
+            CandidateRecord(
+                search: strategy, constraint: label, iteration: iteration, origin: origin, gene: gene, config: config,
+                measures: measures, violations: violations, fitness: nil, cached: nil)
         }
 
         // 1. The population: random at first; later the parents and their offspring.
@@ -90,8 +95,10 @@ struct PopulationSearch {
             let config = space.config(fromGene: gene)
             let measures = problem.assessor.measures(config)
             let (fitness, cached) = try problem.fitness.fitness(of: config)
-            try observer.record(CandidateRecord(search: strategy, constraint: label, iteration: iteration, origin: origin, gene: gene,
-                                                config: config, measures: measures, violations: [], fitness: fitness, cached: cached))
+            try observer.record(
+                CandidateRecord(
+                    search: strategy, constraint: label, iteration: iteration, origin: origin, gene: gene,
+                    config: config, measures: measures, violations: [], fitness: fitness, cached: cached))
             scored.append((gene, fitness.loss.isNaN ? .infinity : fitness.loss, measures))
         }
 
@@ -107,10 +114,11 @@ struct PopulationSearch {
 
         let best = scored[order[0]]
         try observer.iterationFinished(
-            IterationRecord(search: strategy, constraint: label, iteration: iteration, bestLoss: best.loss, bestGene: best.gene,
-                            bestPredictedLatencyMs: best.measures.predictedLatencyMs, population: population.count,
-                            evaluations: evaluations, cacheHits: problem.fitness.hits - hitsBefore, rejected: admission.rejected,
-                            seconds: Date().timeIntervalSince(started)),
+            IterationRecord(
+                search: strategy, constraint: label, iteration: iteration, bestLoss: best.loss, bestGene: best.gene,
+                bestPredictedLatencyMs: best.measures.predictedLatencyMs, population: population.count,
+                evaluations: evaluations, cacheHits: problem.fitness.hits - hitsBefore, rejected: admission.rejected,
+                seconds: Date().timeIntervalSince(started)),
             state: state)
     }
 }

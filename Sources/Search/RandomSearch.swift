@@ -7,8 +7,10 @@ public struct RandomSearch {
     public var settings: EvolutionSettings
     public init(settings: EvolutionSettings = EvolutionSettings()) { self.settings = settings }
 
-    public func run(_ problem: SearchProblem, seed: UInt64, resuming: SearchRunState? = nil,
-                    observer: any SearchObserver = NoSearchObserver()) throws -> SearchOutcome {
+    public func run(
+        _ problem: SearchProblem, seed: UInt64, resuming: SearchRunState? = nil,
+        observer: any SearchObserver = NoSearchObserver()
+    ) throws -> SearchOutcome {
         try PopulationSearch(strategy: .random, settings: settings).run(problem, seed: seed, resuming: resuming, observer: observer)
     }
 }

@@ -26,8 +26,10 @@ public struct SearchConstraints: Codable, Hashable, Sendable, CustomStringConver
     }
 
     /// Parses each limit from its command-line text ("200ms", "64MB", "30M", "2G"); errors name the option.
-    public static func parse(latency: String? = nil, memory: String? = nil, parameters: String? = nil,
-                             flops: String? = nil) throws -> SearchConstraints {
+    public static func parse(
+        latency: String? = nil, memory: String? = nil, parameters: String? = nil,
+        flops: String? = nil
+    ) throws -> SearchConstraints {
         SearchConstraints(
             latencyMs: try latency.map { try ConstraintQuantity.milliseconds($0, option: "--latency-constraint") },
             memoryMB: try memory.map { try ConstraintQuantity.megabytes($0, option: "--memory-constraint") },
@@ -37,12 +39,15 @@ public struct SearchConstraints: Codable, Hashable, Sendable, CustomStringConver
 
     /// One constraint set per latency in a comma-separated list ("100ms,150ms,200ms"), the other
     /// limits shared: the points of a latency/loss Pareto front (issue 8, item 4).
-    public static func list(latencies: String?, memory: String? = nil, parameters: String? = nil,
-                            flops: String? = nil) throws -> [SearchConstraints] {
+    public static func list(
+        latencies: String?, memory: String? = nil, parameters: String? = nil,
+        flops: String? = nil
+    ) throws -> [SearchConstraints] {
         for (option, value) in [("--memory-constraint", memory), ("--params-constraint", parameters), ("--flops-constraint", flops)] {
             if let value, value.contains(",") {
-                throw SearchError.badConstraint(option: option, value: value,
-                                                reason: "takes one value; only --latency-constraint takes a list")
+                throw SearchError.badConstraint(
+                    option: option, value: value,
+                    reason: "takes one value; only --latency-constraint takes a list")
             }
         }
         let base = try SearchConstraints.parse(memory: memory, parameters: parameters, flops: flops)
@@ -52,8 +57,9 @@ public struct SearchConstraints: Codable, Hashable, Sendable, CustomStringConver
             var c = base
             c.latencyMs = try ConstraintQuantity.milliseconds(String(item), option: "--latency-constraint")
             if result.contains(c) {
-                throw SearchError.badConstraint(option: "--latency-constraint", value: latencies,
-                                                reason: "\(c.label) is given twice")
+                throw SearchError.badConstraint(
+                    option: "--latency-constraint", value: latencies,
+                    reason: "\(c.label) is given twice")
             }
             result.append(c)
         }
@@ -91,17 +97,21 @@ public struct SearchConstraints: Codable, Hashable, Sendable, CustomStringConver
             for (suffix, scale) in [("G", 1e9), ("M", 1e6), ("K", 1e3)] where v >= scale { return Self.shortNumber(v / scale) + suffix }
             return Self.shortNumber(v)
         }
-        let parts = [latencyMs.map { Self.formatMs($0) }, memoryMB.map { Self.formatMB($0) }, parameters.map { count($0) },
-                     flops.map { count($0) + "FLOPs" }]
-            .compactMap { $0 }.map { $0.replacingOccurrences(of: " ", with: "") }
+        let parts = [
+            latencyMs.map { Self.formatMs($0) }, memoryMB.map { Self.formatMB($0) }, parameters.map { count($0) },
+            flops.map { count($0) + "FLOPs" },
+        ]
+        .compactMap { $0 }.map { $0.replacingOccurrences(of: " ", with: "") }
         return parts.isEmpty ? "unconstrained" : parts.joined(separator: "_")
     }
 
     /// Every limit, for logs and messages: "latency ≤ 200 ms, memory ≤ 64 MB".
     public var description: String {
-        let parts = [latencyMs.map { "latency ≤ \(Self.formatMs($0))" }, memoryMB.map { "memory ≤ \(Self.formatMB($0))" },
-                     parameters.map { "#params ≤ \(Self.formatCount($0))" }, flops.map { "FLOPs ≤ \(Self.formatCount($0))" }]
-            .compactMap { $0 }
+        let parts = [
+            latencyMs.map { "latency ≤ \(Self.formatMs($0))" }, memoryMB.map { "memory ≤ \(Self.formatMB($0))" },
+            parameters.map { "#params ≤ \(Self.formatCount($0))" }, flops.map { "FLOPs ≤ \(Self.formatCount($0))" },
+        ]
+        .compactMap { $0 }
         return parts.isEmpty ? "no constraint" : parts.joined(separator: ", ")
     }
 

@@ -37,8 +37,10 @@ public enum SearchHistory {
                 }
             } catch {
                 if committed {
-                    throw SearchError.badState(path: url.path, reason: "line \(lineNumber) is not a search record (\(error)); "
-                                               + "the history is damaged: delete the folder to start over")
+                    throw SearchError.badState(
+                        path: url.path,
+                        reason: "line \(lineNumber) is not a search record (\(error)); "
+                            + "the history is damaged: delete the folder to start over")
                 }
             }
         }
@@ -59,8 +61,10 @@ final class SearchHistoryWriter {
         if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         guard size >= length else {
-            throw SearchError.badState(path: url.path, reason: "the history has \(size) bytes but the search state counts \(length): "
-                                       + "it was cut or replaced; delete the search folder to start over")
+            throw SearchError.badState(
+                path: url.path,
+                reason: "the history has \(size) bytes but the search state counts \(length): "
+                    + "it was cut or replaced; delete the search folder to start over")
         }
         do {
             handle = try FileHandle(forWritingTo: url)

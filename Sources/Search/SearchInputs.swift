@@ -36,15 +36,17 @@ public struct SearchInputs {
         let sizes = corpus.vocabularySizes, validation = try corpus.split("valid")
         try state.checkVocabulary(of: corpus, checkpoint: supernet)
         guard sizes.source == state.sourceVocabSize, sizes.target == state.targetVocabSize else {
-            throw SearchError.badSettings("\(directory) has vocabularies of \(sizes.source)/\(sizes.target) "
-                                          + "pieces, the supernet \(state.sourceVocabSize)/\(state.targetVocabSize): use the dataset it was trained on")
+            throw SearchError.badSettings(
+                "\(directory) has vocabularies of \(sizes.source)/\(sizes.target) "
+                    + "pieces, the supernet \(state.sourceVocabSize)/\(state.targetVocabSize): use the dataset it was trained on")
         }
         self.model = model
         self.checkpoint = state
         self.space = space
-        self.fitness = try SupernetFitness(model: model, validation: validation, subset: validSubset,
-                                           maxTokens: maxTokens ?? state.training.maxTokens,
-                                           labelSmoothing: state.training.labelSmoothing)
+        self.fitness = try SupernetFitness(
+            model: model, validation: validation, subset: validSubset,
+            maxTokens: maxTokens ?? state.training.maxTokens,
+            labelSmoothing: state.training.labelSmoothing)
         self.supernetPath = URL(fileURLWithPath: supernet).standardizedFileURL.path
         self.dataDirectory = URL(fileURLWithPath: directory).standardizedFileURL.path
     }
@@ -56,9 +58,11 @@ public struct SearchInputs {
 
     /// The search setup's record of these inputs (a resumed search must see the same).
     public func setupInputs(predictor: String, length: Int, beam: Int) -> [String: String] {
-        ["supernet": supernetPath, "data": dataDirectory, "valid_sentences": String(fitness.sentences),
-         "max_tokens": String(fitness.maxTokens),
-         "predictor": predictor, "length": String(length), "beam": String(beam)]
+        [
+            "supernet": supernetPath, "data": dataDirectory, "valid_sentences": String(fitness.sentences),
+            "max_tokens": String(fitness.maxTokens),
+            "predictor": predictor, "length": String(length), "beam": String(beam),
+        ]
     }
 
     /// A space file must describe the supernet's own weights; only its choices may differ.

@@ -1,5 +1,5 @@
-import Foundation
 import Datasets
+import Foundation
 import Model
 
 /// A whole `hat search`: one search per constraint set, sharing one fitness cache, in one
@@ -22,8 +22,10 @@ public final class SearchJob {
     public let fitness: FitnessCache
     public var log: (String) -> Void
 
-    public init(directory: URL, setup: SearchSetup, constraints: [SearchConstraints], space: SearchSpace,
-                assessor: CandidateAssessor, fitness: FitnessCache, log: @escaping (String) -> Void = { print($0) }) {
+    public init(
+        directory: URL, setup: SearchSetup, constraints: [SearchConstraints], space: SearchSpace,
+        assessor: CandidateAssessor, fitness: FitnessCache, log: @escaping (String) -> Void = { print($0) }
+    ) {
         self.directory = directory
         self.setup = setup
         self.constraints = constraints
@@ -77,9 +79,11 @@ public final class SearchJob {
             state = recorder.state
             outcomes.append(outcome)
             try AtomicFile.write(outcome.hatYAML(strategy: setup.strategy, seed: setup.seed), to: subTransformerURL(c))
-            log(String(format: "[%@] best: loss %.4f, predicted latency %.2f ms, %@ params → %@", c.label, outcome.fitness.loss,
-                       outcome.measures.predictedLatencyMs, SearchConstraints.formatCount(Double(outcome.measures.parameters)),
-                       subTransformerURL(c).path))
+            log(
+                String(
+                    format: "[%@] best: loss %.4f, predicted latency %.2f ms, %@ params → %@", c.label, outcome.fitness.loss,
+                    outcome.measures.predictedLatencyMs, SearchConstraints.formatCount(Double(outcome.measures.parameters)),
+                    subTransformerURL(c).path))
         }
         try ParetoFront.write(ParetoFront.points(outcomes, fileName: Self.subTransformerFileName), to: paretoURL)
         log("\(fitness.evaluations) fitness evaluations in this run, \(fitness.count) SubTransformers scored in all; front in \(paretoURL.path)")
@@ -93,9 +97,11 @@ public final class SearchJob {
             // A history without its state cannot be resumed safely, and starting over would truncate it.
             let historySize = (try? FileManager.default.attributesOfItem(atPath: historyURL.path)[.size] as? Int) ?? 0
             if historySize > 0 {
-                throw SearchError.badState(path: directory.path, reason: "holds \(SearchHistory.fileName) (\(historySize) bytes) but no "
-                    + "\(SearchStateFile.fileName): the search cannot resume without its state, and a new one would overwrite the "
-                    + "history. Nothing was changed; move the history away (or use another --out) to start a new search")
+                throw SearchError.badState(
+                    path: directory.path,
+                    reason: "holds \(SearchHistory.fileName) (\(historySize) bytes) but no "
+                        + "\(SearchStateFile.fileName): the search cannot resume without its state, and a new one would overwrite the "
+                        + "history. Nothing was changed; move the history away (or use another --out) to start a new search")
             }
             let fresh = SearchStateFile(setup: setup, historyBytes: 0, runs: [])
             try fresh.write(to: stateURL)
@@ -103,8 +109,10 @@ public final class SearchJob {
         }
         let differences = setup.differences(from: saved.setup)
         guard differences.isEmpty else {
-            throw SearchError.badState(path: directory.path, reason: "holds a search with another setup ("
-                                       + differences.joined(separator: "; ") + "); use another output folder, or delete this one to start over")
+            throw SearchError.badState(
+                path: directory.path,
+                reason: "holds a search with another setup ("
+                    + differences.joined(separator: "; ") + "); use another output folder, or delete this one to start over")
         }
         var restored = 0
         for case .candidate(let record) in try SearchHistory.read(historyURL, committedBytes: saved.historyBytes) {
@@ -142,9 +150,11 @@ final class HistoryRecorder: SearchObserver {
         state.historyBytes = try writer.commit()
         state.store(run)
         try state.write(to: stateURL)
-        log(String(format: "[%@] iteration %d/%d: best loss %.4f (predicted %.2f ms); %d evaluated, %d cached, %d rejected; %.1f s",
-                   summary.constraint, summary.iteration + 1, iterations, summary.bestLoss, summary.bestPredictedLatencyMs,
-                   summary.evaluations, summary.cacheHits, summary.rejected, summary.seconds))
+        log(
+            String(
+                format: "[%@] iteration %d/%d: best loss %.4f (predicted %.2f ms); %d evaluated, %d cached, %d rejected; %.1f s",
+                summary.constraint, summary.iteration + 1, iterations, summary.bestLoss, summary.bestPredictedLatencyMs,
+                summary.evaluations, summary.cacheHits, summary.rejected, summary.seconds))
     }
 }
 
@@ -152,11 +162,10 @@ extension SearchOutcome {
     /// The best SubTransformer as a HAT YAML file, with what was searched and found in its header.
     public func hatYAML(strategy: SearchStrategy, seed: UInt64) -> String {
         let comment = """
-        Found by `hat search` (\(strategy == .evolution ? "evolutionary" : "random") search, seed \(seed)) for \(constraints)
-        supernet validation loss \(String(format: "%.4f", fitness.loss)) (nll \(String(format: "%.4f", fitness.nllLoss)), base 2 per token)
-        predicted latency \(String(format: "%.2f", measures.predictedLatencyMs)) ms; #params \(SearchConstraints.formatCount(Double(measures.parameters))); FLOPs \(SearchConstraints.formatCount(Double(measures.flops))); model \(String(format: "%.2f", measures.modelSizeMB)) MB; peak inference memory \(String(format: "%.2f", measures.peakMemoryMB)) MB
-        """
+            Found by `hat search` (\(strategy == .evolution ? "evolutionary" : "random") search, seed \(seed)) for \(constraints)
+            supernet validation loss \(String(format: "%.4f", fitness.loss)) (nll \(String(format: "%.4f", fitness.nllLoss)), base 2 per token)
+            predicted latency \(String(format: "%.2f", measures.predictedLatencyMs)) ms; #params \(SearchConstraints.formatCount(Double(measures.parameters))); FLOPs \(SearchConstraints.formatCount(Double(measures.flops))); model \(String(format: "%.2f", measures.modelSizeMB)) MB; peak inference memory \(String(format: "%.2f", measures.peakMemoryMB)) MB
+            """
         return config.hatYAML(comment: comment)
     }
 }
-

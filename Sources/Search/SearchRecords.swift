@@ -39,14 +39,17 @@ public struct CandidateRecord: Codable, Equatable, Sendable {
     }
 
     public var measures: CandidateMeasures {
-        CandidateMeasures(predictedLatencyMs: predictedLatencyMs, parameters: parameters, flops: flops,
-                          modelSizeMB: modelSizeMB, peakMemoryMB: peakMemoryMB)
+        CandidateMeasures(
+            predictedLatencyMs: predictedLatencyMs, parameters: parameters, flops: flops,
+            modelSizeMB: modelSizeMB, peakMemoryMB: peakMemoryMB)
     }
 
     public var fitness: Fitness? { loss.map { Fitness(loss: $0, nllLoss: nllLoss ?? .nan) } }
 
-    init(search: SearchStrategy, constraint: String, iteration: Int, origin: String, gene: [Int], config: SubTransformerConfig,
-         measures m: CandidateMeasures, violations: [String], fitness: Fitness?, cached: Bool?) {
+    init(
+        search: SearchStrategy, constraint: String, iteration: Int, origin: String, gene: [Int], config: SubTransformerConfig,
+        measures m: CandidateMeasures, violations: [String], fitness: Fitness?, cached: Bool?
+    ) {
         self.search = search
         self.constraint = constraint
         self.iteration = iteration

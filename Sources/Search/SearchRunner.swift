@@ -27,7 +27,10 @@ public struct SearchRunner {
     public var measureIterations = 20
     /// Compute threads of that measurement: as the latency dataset was measured (`hat latency dataset` uses 1).
     public var measureThreads = 1
-    public var log: (String) -> Void = { print($0); fflush(nil) }
+    public var log: (String) -> Void = {
+        print($0)
+        fflush(nil)
+    }
 
     public init(supernet: String, predictor: LatencyPredictorSource, constraints: [SearchConstraints], directory: URL) {
         self.supernet = supernet
@@ -48,17 +51,21 @@ public struct SearchRunner {
     public func run() throws -> Result {
         try settings.validate()
         let inputs = try SearchInputs(supernet: supernet, spaceFile: spaceFile, data: data, validSubset: validSubset, maxTokens: maxTokens)
-        let latency = try predictor.predictor(searchDirectory: directory, space: inputs.space, length: length, beam: beam, seed: seed,
-                                              measureModel: { inputs.model }, log: log)
+        let latency = try predictor.predictor(
+            searchDirectory: directory, space: inputs.space, length: length, beam: beam, seed: seed,
+            measureModel: { inputs.model }, log: log)
         let assessor = CandidateAssessor(predictor: TrainedLatencyPredictor(latency), profiler: inputs.profiler, length: length, beam: beam)
         let fitness = FitnessCache { inputs.fitness($0) }
-        let setup = SearchSetup(strategy: strategy, settings: settings, seed: seed, space: inputs.space,
-                                inputs: inputs.setupInputs(predictor: predictor.description, length: length, beam: beam))
-        log("fitness: supernet validation loss on \(inputs.fitness.sentences) pairs of \(inputs.dataDirectory); "
-            + "\(strategy == .evolution ? "evolutionary" : "random") search, \(settings.iterations) iterations, population \(settings.populationSize), "
-            + "parents \(settings.parentSize), mutation \(settings.mutationSize) (p \(settings.mutationProbability)), crossover \(settings.crossoverSize)")
-        let job = SearchJob(directory: directory, setup: setup, constraints: constraints, space: inputs.space,
-                            assessor: assessor, fitness: fitness, log: log)
+        let setup = SearchSetup(
+            strategy: strategy, settings: settings, seed: seed, space: inputs.space,
+            inputs: inputs.setupInputs(predictor: predictor.description, length: length, beam: beam))
+        log(
+            "fitness: supernet validation loss on \(inputs.fitness.sentences) pairs of \(inputs.dataDirectory); "
+                + "\(strategy == .evolution ? "evolutionary" : "random") search, \(settings.iterations) iterations, population \(settings.populationSize), "
+                + "parents \(settings.parentSize), mutation \(settings.mutationSize) (p \(settings.mutationProbability)), crossover \(settings.crossoverSize)")
+        let job = SearchJob(
+            directory: directory, setup: setup, constraints: constraints, space: inputs.space,
+            assessor: assessor, fitness: fitness, log: log)
         let previousFront = (try? ParetoFront.read(job.paretoURL)) ?? []
         let started = Date()
         let outcomes = try job.run()
@@ -66,14 +73,18 @@ public struct SearchRunner {
         log(String(format: "search took %.1f s", seconds))
         var measured: [MeasuredLatencyCheck.Result] = []
         if measureWinners {
-            log("measuring the found SubTransformers on this machine (HAT's method, \(measureIterations) runs, \(measureThreads) threads; \(BLAS.kernelDescription))")
+            log(
+                "measuring the found SubTransformers on this machine (HAT's method, \(measureIterations) runs, \(measureThreads) threads; \(BLAS.kernelDescription))"
+            )
             measured = try BLAS.withComputeThreads(measureThreads) {
-                try MeasuredLatencyCheck.run(paretoURL: job.paretoURL, previous: previousFront, model: inputs.model,
-                                             measurer: LatencyMeasurer(length: length, beam: beam, warmup: 5, iterations: measureIterations),
-                                             log: log)
+                try MeasuredLatencyCheck.run(
+                    paretoURL: job.paretoURL, previous: previousFront, model: inputs.model,
+                    measurer: LatencyMeasurer(length: length, beam: beam, warmup: 5, iterations: measureIterations),
+                    log: log)
             }
         }
-        return Result(outcomes: outcomes, front: try ParetoFront.read(job.paretoURL), measured: measured, seconds: seconds,
-                      paretoURL: job.paretoURL)
+        return Result(
+            outcomes: outcomes, front: try ParetoFront.read(job.paretoURL), measured: measured, seconds: seconds,
+            paretoURL: job.paretoURL)
     }
 }

@@ -1,5 +1,5 @@
-import Foundation
 import Datasets
+import Foundation
 import Model
 
 /// What a search job's results depend on. A resumed job must have the same setup, or the
@@ -56,8 +56,10 @@ struct SearchStateFile: Codable {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw SearchError.badState(path: url.path, reason: "cannot be read (\(error.localizedDescription)); check its permissions. "
-                                       + "The search's history is kept as it is")
+            throw SearchError.badState(
+                path: url.path,
+                reason: "cannot be read (\(error.localizedDescription)); check its permissions. "
+                    + "The search's history is kept as it is")
         }
         let file: SearchStateFile
         do {

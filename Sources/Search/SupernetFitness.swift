@@ -16,18 +16,22 @@ public struct SupernetFitness {
     /// - Parameters:
     ///   - validation: the split to score on (HAT: the whole validation set).
     ///   - subset: score on the first `subset` pairs only (quick runs on a small CPU); nil = all.
-    public init(model: SuperTransformer, validation: TranslationDataset, subset: Int? = nil, maxTokens: Int,
-                labelSmoothing: Double) throws {
+    public init(
+        model: SuperTransformer, validation: TranslationDataset, subset: Int? = nil, maxTokens: Int,
+        labelSmoothing: Double
+    ) throws {
         var data = validation
         if let subset, subset < validation.count {
             guard subset >= 1 else { throw SearchError.badSettings("--valid-subset must be at least 1, is \(subset)") }
-            data = TranslationDataset(source: (0..<subset).map { Array(validation.source($0)) },
-                                      target: (0..<subset).map { Array(validation.target($0)) })
+            data = TranslationDataset(
+                source: (0..<subset).map { Array(validation.source($0)) },
+                target: (0..<subset).map { Array(validation.target($0)) })
         }
         self.model = model
         self.maxTokens = maxTokens
-        self.evaluator = try Evaluator(dataset: data, maxTokens: maxTokens, labelSmoothing: Float(labelSmoothing),
-                                       maxLength: model.maxSentenceLength)
+        self.evaluator = try Evaluator(
+            dataset: data, maxTokens: maxTokens, labelSmoothing: Float(labelSmoothing),
+            maxLength: model.maxSentenceLength)
         self.sentences = data.count - evaluator.droppedTooLong
     }
 

@@ -1,14 +1,15 @@
-#if canImport(Accelerate)
-import Accelerate
-#elseif canImport(CBLAS)
-import CBLAS
-#endif
 import CKernels
 import Dispatch
+
+#if canImport(Accelerate)
+    import Accelerate
+#elseif canImport(CBLAS)
+    import CBLAS
+#endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A 2-D strided window onto Float32 memory where one of the two strides is 1.
@@ -123,7 +124,7 @@ public enum BLAS {
     /// Number of threads OpenBLAS uses (no effect with Accelerate).
     public static func setThreads(_ n: Int) {
         #if canImport(CBLAS)
-        openblas_set_num_threads(Int32(n))
+            openblas_set_num_threads(Int32(n))
         #endif
     }
 
@@ -134,7 +135,7 @@ public enum BLAS {
     /// (docs/PERFORMANCE.md). `HAT_OWN_GEMM_THREADS=0` turns it off (for comparisons).
     nonisolated(unsafe) public static var ownProductThreads: Bool = {
         #if os(Linux)
-        if let v = getenv("HAT_OWN_GEMM_THREADS") { return String(cString: v) != "0" }
+            if let v = getenv("HAT_OWN_GEMM_THREADS") { return String(cString: v) != "0" }
         #endif
         return true
     }()
@@ -190,12 +191,12 @@ public enum BLAS {
     public static func withComputeThreads<T>(_ n: Int, _ body: () throws -> T) rethrows -> T {
         precondition(n >= 1, "thread count must be at least 1")
         #if canImport(CBLAS)
-        if !ownProductThreads {
-            let previous = openblas_get_num_threads()
-            openblas_set_num_threads(Int32(n))
-            defer { openblas_set_num_threads(previous) }
-            return try ParallelSettings.withThreads(n, body)
-        }
+            if !ownProductThreads {
+                let previous = openblas_get_num_threads()
+                openblas_set_num_threads(Int32(n))
+                defer { openblas_set_num_threads(previous) }
+                return try ParallelSettings.withThreads(n, body)
+            }
         #endif
         return try ParallelSettings.withThreads(n, body)
     }
@@ -205,7 +206,7 @@ public enum BLAS {
     /// (for comparisons).
     nonisolated(unsafe) public static var smallMatrixKernel: Bool = {
         #if os(Linux)
-        if let v = getenv("HAT_SMALL_GEMM") { return String(cString: v) != "0" }
+            if let v = getenv("HAT_SMALL_GEMM") { return String(cString: v) != "0" }
         #endif
         return true
     }()
@@ -222,8 +223,9 @@ public enum BLAS {
     /// capabilities and the environment (`Float32GEMM.choose`).
     public static let float32GEMM: Float32GEMM = {
         let requested = getenv("HAT_GEMM").map { String(cString: $0) }
-        let (choice, warning) = Float32GEMM.choose(environmentGEMM: requested, isaRequested: hat_kernel_isa_requested(),
-                                                   isa: KernelISA.current)
+        let (choice, warning) = Float32GEMM.choose(
+            environmentGEMM: requested, isaRequested: hat_kernel_isa_requested(),
+            isa: KernelISA.current)
         if let warning { writeToStandardError(warning + "\n") }
         return choice
     }()
@@ -238,19 +240,19 @@ public enum BLAS {
     /// The platform BLAS and the kernel it picked for this CPU (e.g. "OpenBLAS Prescott").
     static var blasName: String {
         #if canImport(CBLAS)
-        return "OpenBLAS \(coreName)"
+            return "OpenBLAS \(coreName)"
         #else
-        return "Accelerate"
+            return "Accelerate"
         #endif
     }
 
     /// The CPU kernel family OpenBLAS picked (e.g. "Haswell", "SkylakeX").
     public static var coreName: String {
         #if canImport(CBLAS)
-        if let p = openblas_get_corename() { return String(cString: p) }
-        return "unknown"
+            if let p = openblas_get_corename() { return String(cString: p) }
+            return "unknown"
         #else
-        return "Accelerate"
+            return "Accelerate"
         #endif
     }
 }
@@ -264,7 +266,11 @@ extension BLAS {
         let (m, n, k) = (1024, 1024, 512)
         let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k), b = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
-        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        defer {
+            a.deallocate()
+            b.deallocate()
+            c.deallocate()
+        }
         for i in 0..<(m * k) { a[i] = Float(i % 7) * 0.1 }
         for i in 0..<(k * n) { b[i] = Float(i % 5) * 0.1 }
         let am = MatrixRef(pointer: a, rows: m, cols: k, rowStride: k, colStride: 1)
@@ -292,8 +298,9 @@ extension BLAS {
 /// `smallM` lets products of at most `BLAS.smallMatrixMaxRows` rows run on the small-M kernels
 /// (forward passes without a tape).
 func gemm(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, alpha: Float = 1, beta: Float, smallM: Bool = false) {
-    precondition(a.rows == c.rows && b.cols == c.cols && a.cols == b.rows,
-                 "gemm shapes: [\(a.rows)x\(a.cols)]·[\(b.rows)x\(b.cols)] -> [\(c.rows)x\(c.cols)]")
+    precondition(
+        a.rows == c.rows && b.cols == c.cols && a.cols == b.rows,
+        "gemm shapes: [\(a.rows)x\(a.cols)]·[\(b.rows)x\(b.cols)] -> [\(c.rows)x\(c.cols)]")
     let m = c.rows, n = c.cols, k = a.cols
     if m == 0 || n == 0 { return }
     guard let cl = c.blasLayout else { preconditionFailure("gemm: output has no unit stride") }
@@ -339,8 +346,9 @@ func gemm(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, alpha: Float = 1, beta
 /// bfloat16, sums in float32. Falls back to SGEMM if the packing buffers cannot be allocated.
 private func bf16GEMMRowMajor(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, _ alpha: Float, _ beta: Float) {
     let cl = c.blasLayout!
-    let status = hat_sgemm_bf16(c.rows, c.cols, a.cols, alpha, a.pointer, a.rowStride, a.colStride,
-                                b.pointer, b.rowStride, b.colStride, beta, c.pointer, cl.ld)
+    let status = hat_sgemm_bf16(
+        c.rows, c.cols, a.cols, alpha, a.pointer, a.rowStride, a.colStride,
+        b.pointer, b.rowStride, b.colStride, beta, c.pointer, cl.ld)
     if status != 0 { sgemmRowMajor(c, a, b, alpha, beta) }
 }
 
@@ -348,8 +356,9 @@ private func bf16GEMMRowMajor(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, _ 
 private func float32GEMMRowMajor(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, _ alpha: Float, _ beta: Float) {
     guard case .engine(let isa) = BLAS.float32GEMM else { return sgemmRowMajor(c, a, b, alpha, beta) }
     let cl = c.blasLayout!
-    let status = hat_sgemm_isa(Int32(isa.rawValue), c.rows, c.cols, a.cols, alpha, a.pointer, a.rowStride, a.colStride,
-                               b.pointer, b.rowStride, b.colStride, beta, c.pointer, cl.ld)
+    let status = hat_sgemm_isa(
+        Int32(isa.rawValue), c.rows, c.cols, a.cols, alpha, a.pointer, a.rowStride, a.colStride,
+        b.pointer, b.rowStride, b.colStride, beta, c.pointer, cl.ld)
     if status != 0 { sgemmRowMajor(c, a, b, alpha, beta) }
 }
 
@@ -357,13 +366,14 @@ private func float32GEMMRowMajor(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef,
 private func sgemmRowMajor(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, _ alpha: Float, _ beta: Float) {
     let m = c.rows, n = c.cols, k = a.cols
     let cl = c.blasLayout!, al = a.blasLayout!, bl = b.blasLayout!
-    cblas_sgemm(CblasRowMajor,
-                al.transposed ? CblasTrans : CblasNoTrans,
-                bl.transposed ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k),
-                alpha, a.pointer, Int32(al.ld),
-                b.pointer, Int32(bl.ld),
-                beta, c.pointer, Int32(cl.ld))
+    cblas_sgemm(
+        CblasRowMajor,
+        al.transposed ? CblasTrans : CblasNoTrans,
+        bl.transposed ? CblasTrans : CblasNoTrans,
+        Int32(m), Int32(n), Int32(k),
+        alpha, a.pointer, Int32(al.ld),
+        b.pointer, Int32(bl.ld),
+        beta, c.pointer, Int32(cl.ld))
 }
 
 /// c = alpha · a·b + beta · c on the small-M kernels when the layouts allow (c row-major, a
@@ -388,8 +398,9 @@ private func smallGEMM(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, alpha: Fl
         if nt {
             hat_sgemm_small_nt(m, count, k, alpha, a.pointer, lda, b.pointer + n0 * ldb, ldb, beta, c.pointer + n0 * c.colStride, ldc)
         } else {
-            hat_sgemm_small_nn(m, count, k, alpha, a.pointer, lda, b.pointer + n0 * b.colStride, ldb, beta,
-                               c.pointer + n0 * c.colStride, ldc)
+            hat_sgemm_small_nn(
+                m, count, k, alpha, a.pointer, lda, b.pointer + n0 * b.colStride, ldb, beta,
+                c.pointer + n0 * c.colStride, ldc)
         }
     }
     // Two threads pay off once each has about half a megabyte of weights to stream (the engine's
@@ -417,8 +428,9 @@ func addColumnSums(of m: MatrixRef, into y: UnsafeMutablePointer<Float>, beta: F
     if beta == 0 { y.update(repeating: 0, count: m.cols) }
     let ones = [Float](repeating: 1, count: m.rows)
     ones.withUnsafeBufferPointer { o in
-        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(m.rows), Int32(m.cols), 1, m.pointer,
-                    Int32(Swift.max(m.rowStride, m.cols, 1)), o.baseAddress!, 1, 1, y, 1)
+        cblas_sgemv(
+            CblasRowMajor, CblasTrans, Int32(m.rows), Int32(m.cols), 1, m.pointer,
+            Int32(Swift.max(m.rowStride, m.cols, 1)), o.baseAddress!, 1, 1, y, 1)
     }
 }
 

@@ -29,9 +29,11 @@ func runTasks(_ tasks: Int, _ body: (Int) -> Void) {
     withoutActuallyEscaping(body) { task in
         var job = task
         let ran = withUnsafeMutablePointer(to: &job) { pointer in
-            hat_pool_run(tasks, Swift.min(tasks, ParallelSettings.availableCores), { context, index in
-                context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(index)
-            }, pointer)
+            hat_pool_run(
+                tasks, Swift.min(tasks, ParallelSettings.availableCores),
+                { context, index in
+                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(index)
+                }, pointer)
         }
         if ran != 0 {
             // The tasks share what `body` captures by design (disjoint ranges of one buffer).
@@ -77,9 +79,9 @@ public enum ParallelSettings {
     /// PyTorch (docs/PERFORMANCE.md measures decoding and training at 1 and 2).
     public static let availableCores: Int = {
         #if os(Linux)
-        return Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+            return Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         #else
-        return Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+            return Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
         #endif
     }()
 
@@ -118,8 +120,8 @@ public enum ParallelSettings {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
-import Foundation
+    import Darwin
+    import Foundation
 #endif

@@ -89,7 +89,11 @@ public struct SafeTensorsEntry: Sendable {
         }
         let (needed, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
         guard !overflow, bytes.count == needed else {
-            throw SafeTensorsError(file: source, message: "tensor '\(name)': \(bytes.count) bytes given but shape \(shape) of dtype \(dtype.rawValue) needs \(overflow ? "more than Int.max" : String(needed)) bytes")
+            throw SafeTensorsError(
+                file: source,
+                message:
+                    "tensor '\(name)': \(bytes.count) bytes given but shape \(shape) of dtype \(dtype.rawValue) needs \(overflow ? "more than Int.max" : String(needed)) bytes"
+            )
         }
         self.name = name
         self.dtype = dtype
@@ -126,7 +130,8 @@ public struct SafeTensorsEntry: Sendable {
         case .F16: return loadLittleEndian(UInt16.self).map(SafeTensorsEntry.halfToFloat)
         case .BF16: return loadLittleEndian(UInt16.self).map { Float(bitPattern: UInt32($0) << 16) }
         default:
-            throw SafeTensorsError(file: source, message: "tensor '\(name)' has integer dtype \(dtype.rawValue); floats() reads only F32, F64, F16 and BF16 — use ints() instead")
+            throw SafeTensorsError(
+                file: source, message: "tensor '\(name)' has integer dtype \(dtype.rawValue); floats() reads only F32, F64, F16 and BF16 — use ints() instead")
         }
     }
 
@@ -142,7 +147,9 @@ public struct SafeTensorsEntry: Sendable {
         case .U8: return bytes.map { Int($0) }
         case .BOOL: return bytes.map { $0 == 0 ? 0 : 1 }
         default:
-            throw SafeTensorsError(file: source, message: "tensor '\(name)' has floating-point dtype \(dtype.rawValue); ints() reads only I64, I32, I16, I8, U8 and BOOL — use floats() instead")
+            throw SafeTensorsError(
+                file: source,
+                message: "tensor '\(name)' has floating-point dtype \(dtype.rawValue); ints() reads only I64, I32, I16, I8, U8 and BOOL — use floats() instead")
         }
     }
 
@@ -228,8 +235,10 @@ public struct SafeTensorsFile: Sendable {
 
     /// Shared body of the typed `add`s: checks the count against the shape, then lets `encode`
     /// fill a buffer of the right size with little-endian values.
-    private mutating func addEncoded(_ name: String, dtype: SafeTensorsDType, shape: [Int], count: Int,
-                                     encode: (UnsafeMutableRawBufferPointer) -> Void) throws {
+    private mutating func addEncoded(
+        _ name: String, dtype: SafeTensorsDType, shape: [Int], count: Int,
+        encode: (UnsafeMutableRawBufferPointer) -> Void
+    ) throws {
         guard let expected = SafeTensorsEntry.checkedElementCount(shape) else {
             throw SafeTensorsError(file: source, message: "tensor '\(name)': shape \(shape) must have non-negative dimensions whose product fits in Int")
         }
@@ -319,7 +328,9 @@ public struct SafeTensorsFile: Sendable {
                 throw fail("tensor '\(name)': dtype must be a string, found \(describe(entry["dtype"]!))")
             }
             guard let dtype = SafeTensorsDType(rawValue: dtypeName) else {
-                throw fail("tensor '\(name)': unknown dtype \"\(dtypeName)\" (supported: \(SafeTensorsDType.supportedList)); convert the tensor to a supported dtype before saving")
+                throw fail(
+                    "tensor '\(name)': unknown dtype \"\(dtypeName)\" (supported: \(SafeTensorsDType.supportedList)); convert the tensor to a supported dtype before saving"
+                )
             }
             guard let shapeArray = entry["shape"] as? [Any] else {
                 throw fail("tensor '\(name)': shape must be an array of non-negative integers, found \(describe(entry["shape"]!))")
@@ -332,24 +343,30 @@ public struct SafeTensorsFile: Sendable {
                 shape.append(dim)
             }
             guard let offsetArray = entry["data_offsets"] as? [Any], offsetArray.count == 2,
-                  let begin = nonNegativeInteger(offsetArray[0]), let end = nonNegativeInteger(offsetArray[1]) else {
+                let begin = nonNegativeInteger(offsetArray[0]), let end = nonNegativeInteger(offsetArray[1])
+            else {
                 throw fail("tensor '\(name)': data_offsets must be two non-negative integers [begin, end], found \(describe(entry["data_offsets"]!))")
             }
             guard begin <= end else {
                 throw fail("tensor '\(name)': data_offsets begin \(begin) is greater than end \(end)")
             }
             guard end <= bufferCount else {
-                throw fail("tensor '\(name)': data_offsets end \(end) is beyond the \(bufferCount)-byte data buffer: the file is truncated or its header is corrupt")
+                throw fail(
+                    "tensor '\(name)': data_offsets end \(end) is beyond the \(bufferCount)-byte data buffer: the file is truncated or its header is corrupt")
             }
             guard let count = SafeTensorsEntry.checkedElementCount(shape) else {
                 throw fail("tensor '\(name)': shape \(shape) has too many elements to count (integer overflow); the header is corrupt")
             }
             let (needed, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
             guard !overflow else {
-                throw fail("tensor '\(name)': shape \(shape) of dtype \(dtype.rawValue) needs more bytes than can be counted (integer overflow); the header is corrupt")
+                throw fail(
+                    "tensor '\(name)': shape \(shape) of dtype \(dtype.rawValue) needs more bytes than can be counted (integer overflow); the header is corrupt"
+                )
             }
             guard end - begin == needed else {
-                throw fail("tensor '\(name)': data_offsets span \(end - begin) bytes but shape \(shape) of dtype \(dtype.rawValue) needs \(needed) bytes (\(count) elements × \(dtype.byteSize) bytes)")
+                throw fail(
+                    "tensor '\(name)': data_offsets span \(end - begin) bytes but shape \(shape) of dtype \(dtype.rawValue) needs \(needed) bytes (\(count) elements × \(dtype.byteSize) bytes)"
+                )
             }
             parsed.append((name, dtype, shape, begin, end))
         }
@@ -360,16 +377,22 @@ public struct SafeTensorsFile: Sendable {
         var previous: (name: String, begin: Int, end: Int)?
         for t in ordered {
             if t.begin < covered, let p = previous {
-                throw fail("tensors '\(p.name)' (bytes \(p.begin)..<\(p.end)) and '\(t.name)' (bytes \(t.begin)..<\(t.end)) overlap in the data buffer; each byte must belong to exactly one tensor")
+                throw fail(
+                    "tensors '\(p.name)' (bytes \(p.begin)..<\(p.end)) and '\(t.name)' (bytes \(t.begin)..<\(t.end)) overlap in the data buffer; each byte must belong to exactly one tensor"
+                )
             }
             if t.begin > covered {
-                throw fail("bytes \(covered)..<\(t.begin) of the data buffer (before tensor '\(t.name)') are not covered by any tensor; the reference implementation rejects such files, so re-save it with a safetensors writer")
+                throw fail(
+                    "bytes \(covered)..<\(t.begin) of the data buffer (before tensor '\(t.name)') are not covered by any tensor; the reference implementation rejects such files, so re-save it with a safetensors writer"
+                )
             }
             covered = t.end
             if t.end > t.begin || previous == nil { previous = (t.name, t.begin, t.end) }
         }
         guard covered == bufferCount else {
-            throw fail("trailing bytes \(covered)..<\(bufferCount) of the \(bufferCount)-byte data buffer are not covered by any tensor: the file has extra data or its header is corrupt")
+            throw fail(
+                "trailing bytes \(covered)..<\(bufferCount) of the \(bufferCount)-byte data buffer are not covered by any tensor: the file has extra data or its header is corrupt"
+            )
         }
 
         for t in parsed {
@@ -389,9 +412,11 @@ public struct SafeTensorsFile: Sendable {
             data = try Data(contentsOf: url)
         } catch {
             let exists = FileManager.default.fileExists(atPath: url.path)
-            throw SafeTensorsError(file: url.path, message: exists
-                ? "cannot read the file (\(error.localizedDescription)); check its permissions"
-                : "cannot read the file: it does not exist; check the path")
+            throw SafeTensorsError(
+                file: url.path,
+                message: exists
+                    ? "cannot read the file (\(error.localizedDescription)); check its permissions"
+                    : "cannot read the file: it does not exist; check the path")
         }
         return try parse(data, source: url.path)
     }
@@ -492,7 +517,8 @@ public struct SafeTensorsFile: Sendable {
             if !first { json += "," }
             first = false
             let end = offset + t.byteCount
-            json += "\(jsonString(t.name)):{\"data_offsets\":[\(offset),\(end)],\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))]}"
+            json +=
+                "\(jsonString(t.name)):{\"data_offsets\":[\(offset),\(end)],\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))]}"
             offset = end
         }
         json += "}"
@@ -509,8 +535,10 @@ public struct SafeTensorsFile: Sendable {
     /// larger than memory allows can be written (`hat import` of a WMT SuperTransformer holds
     /// one tensor, not the model twice). The same bytes as `serialized()` would give, written
     /// atomically like `write(to:)`; nothing is left behind when `values` throws.
-    public static func writeStreaming(to url: URL, metadata: [String: String], float32Tensors: [(name: String, shape: [Int])],
-                                      values: (String) throws -> [Float]) throws {
+    public static func writeStreaming(
+        to url: URL, metadata: [String: String], float32Tensors: [(name: String, shape: [Int])],
+        values: (String) throws -> [Float]
+    ) throws {
         let ordered = float32Tensors.sorted { $0.name < $1.name }
         let header = header(metadata: metadata, tensors: ordered.map { ($0.name, .F32, $0.shape, 4 * $0.shape.reduce(1, *)) })
         let temporary = temporaryURL(for: url)
@@ -571,7 +599,10 @@ public struct SafeTensorsFile: Sendable {
             try handle.synchronize()
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw SafeTensorsError(file: url.path, message: "cannot write temporary file \(temporary.path) (\(error.localizedDescription)); check that the directory exists, is writable and has space")
+            throw SafeTensorsError(
+                file: url.path,
+                message:
+                    "cannot write temporary file \(temporary.path) (\(error.localizedDescription)); check that the directory exists, is writable and has space")
         }
         try Self.moveIntoPlace(temporary, url)
     }

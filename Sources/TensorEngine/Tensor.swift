@@ -36,8 +36,9 @@ public final class Tensor: @unchecked Sendable {
 
     /// A new contiguous tensor over a fresh storage (uninitialized unless `zeroed`).
     public convenience init(shape: [Int], zeroed: Bool = true) {
-        self.init(storage: TensorStorage(count: shapeCount(shape), zeroed: zeroed),
-                  shape: shape, strides: contiguousStrides(shape))
+        self.init(
+            storage: TensorStorage(count: shapeCount(shape), zeroed: zeroed),
+            shape: shape, strides: contiguousStrides(shape))
     }
 
     /// A new contiguous tensor holding `values` in row-major order.
@@ -179,7 +180,10 @@ func isContiguousLayout(shape: [Int], strides: [Int]) -> Bool {
 @inline(__always)
 func forEachRow(shape: [Int], strides: [Int], _ body: (Int, Int, Int) -> Void) {
     let rank = shape.count
-    if rank == 0 { body(0, 0, 1); return }
+    if rank == 0 {
+        body(0, 0, 1)
+        return
+    }
     let inner = shape[rank - 1]
     let total = shapeCount(shape)
     if total == 0 { return }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A manually managed Float32 buffer shared by a tensor and all of its views.
@@ -35,8 +35,8 @@ public final class TensorStorage: @unchecked Sendable {
     /// the same reason).
     static let allocatorConfigured: Bool = {
         #if os(Linux)
-        _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 1 << 30)
-        _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, Int32.max)
+            _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 1 << 30)
+            _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, Int32.max)
         #endif
         return true
     }()
@@ -55,16 +55,16 @@ public final class TensorStorage: @unchecked Sendable {
 
     static func allocateFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
         #if os(Linux)
-        let huge = 2 << 20
-        let bytes = count * MemoryLayout<Float>.stride
-        if hugePagesOverride ?? useHugePages, bytes >= huge {
-            var raw: UnsafeMutableRawPointer?
-            let rounded = (bytes + huge - 1) / huge * huge
-            if posix_memalign(&raw, huge, rounded) == 0, let raw {
-                _ = madvise(raw, rounded, 14 /* MADV_HUGEPAGE */)
-                return raw.bindMemory(to: Float.self, capacity: count)
+            let huge = 2 << 20
+            let bytes = count * MemoryLayout<Float>.stride
+            if hugePagesOverride ?? useHugePages, bytes >= huge {
+                var raw: UnsafeMutableRawPointer?
+                let rounded = (bytes + huge - 1) / huge * huge
+                if posix_memalign(&raw, huge, rounded) == 0, let raw {
+                    _ = madvise(raw, rounded, 14 /* MADV_HUGEPAGE */)
+                    return raw.bindMemory(to: Float.self, capacity: count)
+                }
             }
-        }
         #endif
         return .allocate(capacity: Swift.max(count, 1))
     }
@@ -130,7 +130,7 @@ public final class TensorStorage: @unchecked Sendable {
 }
 
 #if os(Linux)
-/// glibc's `mallopt` (declared in <malloc.h>, which the Glibc module does not import).
-@_silgen_name("mallopt")
-private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+    /// glibc's `mallopt` (declared in <malloc.h>, which the Glibc module does not import).
+    @_silgen_name("mallopt")
+    private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
 #endif

@@ -35,12 +35,15 @@ public struct CheckpointState: Codable, Equatable, Sendable {
     public var trainingSeconds: Double
 
     /// The state before the first update of a run with these settings.
-    public static func start(space: SearchSpace, subTransformer: SubTransformerConfig?, training: TrainingConfig,
-                             sourceVocabSize: Int, targetVocabSize: Int, data: String?) -> CheckpointState {
-        CheckpointState(update: 0, epoch: 1, batchEpoch: 1, batchIndex: 0, rngState: RandomGenerator(seed: training.seed &+ 1).state,
-                        bestValidLoss: nil, skippedUpdates: 0, space: space, subTransformer: subTransformer, training: training,
-                        sourceVocabSize: sourceVocabSize, targetVocabSize: targetVocabSize, data: data, vocabularyDigest: nil,
-                        trainingSeconds: 0)
+    public static func start(
+        space: SearchSpace, subTransformer: SubTransformerConfig?, training: TrainingConfig,
+        sourceVocabSize: Int, targetVocabSize: Int, data: String?
+    ) -> CheckpointState {
+        CheckpointState(
+            update: 0, epoch: 1, batchEpoch: 1, batchIndex: 0, rngState: RandomGenerator(seed: training.seed &+ 1).state,
+            bestValidLoss: nil, skippedUpdates: 0, space: space, subTransformer: subTransformer, training: training,
+            sourceVocabSize: sourceVocabSize, targetVocabSize: targetVocabSize, data: data, vocabularyDigest: nil,
+            trainingSeconds: 0)
     }
 
     /// Checks that `corpus` has the vocabulary this checkpoint was trained with (when it recorded one).
@@ -52,8 +55,9 @@ public struct CheckpointState: Codable, Equatable, Sendable {
     /// The same with the corpus's digest already computed.
     public func checkVocabulary(digest: String, of directory: String, checkpoint: String) throws {
         guard let recorded = vocabularyDigest, recorded != digest else { return }
-        throw TrainingError.invalid("\(directory) does not have the vocabulary \(checkpoint) was trained with (its vocabulary "
-            + "files changed since: prepared again in place?); its ids would mean other pieces. Give the dataset the model was trained on")
+        throw TrainingError.invalid(
+            "\(directory) does not have the vocabulary \(checkpoint) was trained with (its vocabulary "
+                + "files changed since: prepared again in place?); its ids would mean other pieces. Give the dataset the model was trained on")
     }
 }
 
@@ -92,11 +96,14 @@ public enum Checkpoint {
 
     /// Writes a model-only checkpoint (no optimizer state) whose weights come one tensor at a time
     /// from `values` (imports of checkpoints larger than memory comfortably holds twice).
-    public static func writeStreaming(to url: URL, state: CheckpointState, parameters: [(name: String, shape: [Int])],
-                                      values: (String) throws -> [Float]) throws {
-        try SafeTensorsFile.writeStreaming(to: url, metadata: ["format": format, "state": try encode(state)],
-                                           float32Tensors: parameters.map { ("model.\($0.name)", $0.shape) },
-                                           values: { try values(String($0.dropFirst("model.".count))) })
+    public static func writeStreaming(
+        to url: URL, state: CheckpointState, parameters: [(name: String, shape: [Int])],
+        values: (String) throws -> [Float]
+    ) throws {
+        try SafeTensorsFile.writeStreaming(
+            to: url, metadata: ["format": format, "state": try encode(state)],
+            float32Tensors: parameters.map { ("model.\($0.name)", $0.shape) },
+            values: { try values(String($0.dropFirst("model.".count))) })
     }
 
     /// Reads and validates a checkpoint's state without touching a model.
@@ -123,15 +130,17 @@ public enum Checkpoint {
             throw TrainingError.badCheckpoint("\(path): training state's search space is invalid: \(error)")
         }
         if state.space.shareAllEmbeddings && state.sourceVocabSize != state.targetVocabSize {
-            throw TrainingError.badCheckpoint("\(path): training state shares all embeddings between vocabularies of "
-                                              + "\(state.sourceVocabSize) and \(state.targetVocabSize) pieces")
+            throw TrainingError.badCheckpoint(
+                "\(path): training state shares all embeddings between vocabularies of "
+                    + "\(state.sourceVocabSize) and \(state.targetVocabSize) pieces")
         }
         guard state.rngState.count == 4, state.rngState.contains(where: { $0 != 0 }) else {
             throw TrainingError.badCheckpoint("\(path): training state's random generator state is \(state.rngState), not four words (not all zero)")
         }
         guard state.update >= 0, state.epoch >= 1, state.batchEpoch >= 1, state.batchIndex >= 0, state.skippedUpdates >= 0 else {
-            throw TrainingError.badCheckpoint("\(path): training state's counters are out of range (update \(state.update), "
-                                              + "epoch \(state.epoch), batch \(state.batchEpoch)/\(state.batchIndex))")
+            throw TrainingError.badCheckpoint(
+                "\(path): training state's counters are out of range (update \(state.update), "
+                    + "epoch \(state.epoch), batch \(state.batchEpoch)/\(state.batchIndex))")
         }
         return state
     }
@@ -184,8 +193,9 @@ public enum Checkpoint {
         let file = try SafeTensorsFile.read(from: URL(fileURLWithPath: path))
         let state = try readState(file, path: path)
         var rng = RandomGenerator(seed: 0)
-        let model = SuperTransformer(space: state.space, sourceVocabSize: state.sourceVocabSize,
-                                     targetVocabSize: state.targetVocabSize, rates: state.training.dropoutRates, rng: &rng)
+        let model = SuperTransformer(
+            space: state.space, sourceVocabSize: state.sourceVocabSize,
+            targetVocabSize: state.targetVocabSize, rates: state.training.dropoutRates, rng: &rng)
         try load(file, path: path, into: model, optimizer: nil)
         return (model, state)
     }

@@ -36,8 +36,10 @@ public enum CheckpointAverager {
                 for i in values.indices { sums[name]![i] += Double(values[i]) }
             }
         }
-        var out = SafeTensorsFile(metadata: ["format": Checkpoint.format, "state": try Checkpoint.encode(state),
-                                             "averaged_from": inputs.map(\.lastPathComponent).joined(separator: ",")])
+        var out = SafeTensorsFile(metadata: [
+            "format": Checkpoint.format, "state": try Checkpoint.encode(state),
+            "averaged_from": inputs.map(\.lastPathComponent).joined(separator: ","),
+        ])
         let n = Double(inputs.count)
         for name in names {
             try out.add(name, floats: sums[name]!.map { Float($0 / n) }, shape: firstFile[name]!.shape)

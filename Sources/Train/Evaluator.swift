@@ -39,8 +39,9 @@ public struct Evaluator {
             var loss = 0.0, nll = 0.0, tokens = 0
             let context = ForwardContext.evaluation()
             for b in batches {
-                let (l, n) = model.loss(source: b.sourceBatch, previousOutput: b.previousOutputBatch, target: b.targetTokens,
-                                        config: config, labelSmoothing: labelSmoothing, context: context)
+                let (l, n) = model.loss(
+                    source: b.sourceBatch, previousOutput: b.previousOutputBatch, target: b.targetTokens,
+                    config: config, labelSmoothing: labelSmoothing, context: context)
                 loss += Double(l.item)
                 nll += Double(n)
                 tokens += b.targetTokenCount

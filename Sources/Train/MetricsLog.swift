@@ -1,5 +1,5 @@
-import Foundation
 import Datasets
+import Foundation
 
 /// Training metrics as JSON lines in the save directory (`metrics.jsonl`): one object per
 /// update (`update`, `loss`, `lr`, `tokens_per_s`, ...) and one per validated SubTransformer
@@ -17,7 +17,8 @@ public final class MetricsLog {
         if let lastUpdate, let data = fm.contents(atPath: url.path) {
             let kept = String(decoding: data, as: UTF8.self).split(separator: "\n").filter { line in
                 guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                      let update = object["update"] as? Int else { return false }
+                    let update = object["update"] as? Int
+                else { return false }
                 return update <= lastUpdate
             }
             try AtomicFile.write(kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n"), to: url)
@@ -39,8 +40,9 @@ public final class MetricsLog {
         do {
             try handle.write(contentsOf: data + Data("\n".utf8))
         } catch {
-            throw TrainingError.invalid("cannot append to \(url.path): \(error.localizedDescription) (disk full?). "
-                                        + "The checkpoints written so far are intact; free space and rerun the same command to resume")
+            throw TrainingError.invalid(
+                "cannot append to \(url.path): \(error.localizedDescription) (disk full?). "
+                    + "The checkpoints written so far are intact; free space and rerun the same command to resume")
         }
     }
 

@@ -53,8 +53,10 @@ final class SaveFolder {
     /// an older one (and said); another run's stops everything (`TrainingError.differentRun`), and
     /// so does a folder whose checkpoints all fail to load (`.noLoadableCheckpoint`): starting
     /// over there would overwrite them.
-    func resume(into model: SuperTransformer, optimizer: Adam, sameRun: (CheckpointState) -> Bool,
-                log: (String) -> Void, logger: Logger) throws -> CheckpointState? {
+    func resume(
+        into model: SuperTransformer, optimizer: Adam, sameRun: (CheckpointState) -> Bool,
+        log: (String) -> Void, logger: Logger
+    ) throws -> CheckpointState? {
         var unreadable: [String] = []
         for candidate in resumeCandidates {
             let file: SafeTensorsFile, s: CheckpointState
@@ -67,7 +69,8 @@ final class SaveFolder {
                 continue
             }
             guard sameRun(s) else {
-                throw TrainingError.differentRun("\(candidate.path) is from a different run (space, SubTransformer or vocabulary differ): use another --save-dir")
+                throw TrainingError.differentRun(
+                    "\(candidate.path) is from a different run (space, SubTransformer or vocabulary differ): use another --save-dir")
             }
             do {
                 try Checkpoint.load(file, path: candidate.path, into: model, optimizer: optimizer)
@@ -80,9 +83,10 @@ final class SaveFolder {
             return s
         }
         guard unreadable.isEmpty else {
-            throw TrainingError.noLoadableCheckpoint("\(url.path) holds \(unreadable.count) checkpoint(s) and none loads:\n  "
-                + unreadable.prefix(8).joined(separator: "\n  ")
-                + "\nNothing was changed. Restore a readable checkpoint, move these away, or use another --save-dir to start over")
+            throw TrainingError.noLoadableCheckpoint(
+                "\(url.path) holds \(unreadable.count) checkpoint(s) and none loads:\n  "
+                    + unreadable.prefix(8).joined(separator: "\n  ")
+                    + "\nNothing was changed. Restore a readable checkpoint, move these away, or use another --save-dir to start over")
         }
         return nil
     }

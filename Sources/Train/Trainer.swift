@@ -37,9 +37,11 @@ public final class Trainer {
     /// Prepares a run. If `saveDirectory` holds checkpoints, resumes from the newest valid one
     /// (corrupt ones are reported and skipped); otherwise starts fresh, from `initFrom`'s
     /// weights when given (fine-tuning).
-    public init(space: SearchSpace, subTransformer: SubTransformerConfig?, data: any BinarizedCorpus, config: TrainingConfig,
-                saveDirectory: URL, initFrom: String? = nil, progress: ProgressPrinter = ProgressPrinter(),
-                log: @escaping (String) -> Void = { print($0) }, logger: Logger = Logger(label: "hat.train")) throws {
+    public init(
+        space: SearchSpace, subTransformer: SubTransformerConfig?, data: any BinarizedCorpus, config: TrainingConfig,
+        saveDirectory: URL, initFrom: String? = nil, progress: ProgressPrinter = ProgressPrinter(),
+        log: @escaping (String) -> Void = { print($0) }, logger: Logger = Logger(label: "hat.train")
+    ) throws {
         self.printer = progress
         self.logger = logger
         self.space = space
@@ -53,34 +55,42 @@ public final class Trainer {
 
         let (vs, vt) = data.vocabularySizes
         if space.shareAllEmbeddings && vs != vt {
-            throw TrainingError.invalid("the space shares all embeddings but the data has separate vocabularies (\(vs) source, \(vt) target): prepare it with a joint vocabulary")
+            throw TrainingError.invalid(
+                "the space shares all embeddings but the data has separate vocabularies (\(vs) source, \(vt) target): prepare it with a joint vocabulary")
         }
         var initRNG = RandomGenerator(seed: config.seed)
         model = SuperTransformer(space: space, sourceVocabSize: vs, targetVocabSize: vt, rates: config.dropoutRates, rng: &initRNG)
-        optimizer = Adam(parameters: model.parameters(), learningRate: 0,
-                         betas: (Float(config.adamBetas[0]), Float(config.adamBetas[1])), eps: Float(config.adamEps),
-                         weightDecay: Float(config.weightDecay))
+        optimizer = Adam(
+            parameters: model.parameters(), learningRate: 0,
+            betas: (Float(config.adamBetas[0]), Float(config.adamBetas[1])), eps: Float(config.adamEps),
+            weightDecay: Float(config.weightDecay))
         // Pairs longer than the model's positions cannot be trained on or scored (fairseq drops them too).
         let (train, droppedTrain) = try data.split("train").keepingPairs(maxLength: model.maxSentenceLength)
         if droppedTrain > 0 { log("train: \(droppedTrain) pairs longer than the model's \(model.maxSentenceLength) positions left out") }
         trainSplit = train
         if config.bpeDropout > 0 {
             guard let data = data as? PreparedDataset else {
-                throw TrainingError.invalid("bpe-dropout re-segments text with our SentencePiece vocabulary; \(data.directory) is a fairseq data-bin folder (subword-nmt BPE): drop --bpe-dropout")
+                throw TrainingError.invalid(
+                    "bpe-dropout re-segments text with our SentencePiece vocabulary; \(data.directory) is a fairseq data-bin folder (subword-nmt BPE): drop --bpe-dropout"
+                )
             }
             guard data.manifest.vocabulary.modelType == .bpe else {
-                throw TrainingError.invalid("bpe-dropout needs a BPE vocabulary, but \(data.directory) was prepared with a \(data.manifest.vocabulary.modelType.rawValue) one: prepare the data with model type bpe or drop --bpe-dropout")
+                throw TrainingError.invalid(
+                    "bpe-dropout needs a BPE vocabulary, but \(data.directory) was prepared with a \(data.manifest.vocabulary.modelType.rawValue) one: prepare the data with model type bpe or drop --bpe-dropout"
+                )
             }
             guard data.manifest.vocabulary.shared else {
                 throw TrainingError.invalid("bpe-dropout is supported for a joint vocabulary; \(data.directory) has separate source and target vocabularies")
             }
-            bpeDropout = try BPEDropout(vocabulary: data.sourceVocabulary, probability: config.bpeDropout,
-                                        maxLength: data.manifest.filters.maxLength)
+            bpeDropout = try BPEDropout(
+                vocabulary: data.sourceVocabulary, probability: config.bpeDropout,
+                maxLength: data.manifest.filters.maxLength)
         } else {
             bpeDropout = nil
         }
-        evaluator = try Evaluator(dataset: try data.split("valid"), maxTokens: config.maxTokens, labelSmoothing: Float(config.labelSmoothing),
-                                  maxLength: model.maxSentenceLength)
+        evaluator = try Evaluator(
+            dataset: try data.split("valid"), maxTokens: config.maxTokens, labelSmoothing: Float(config.labelSmoothing),
+            maxLength: model.maxSentenceLength)
         if evaluator.droppedTooLong > 0 {
             log("valid: \(evaluator.droppedTooLong) pairs longer than the model's \(model.maxSentenceLength) positions are not scored")
         }
@@ -90,17 +100,21 @@ public final class Trainer {
             validationSubnets = [("subtransformer", sub)]
         } else {
             var rng = RandomGenerator(seed: config.seed ^ 0x5EED_0F_5AB)
-            validationSubnets = [("largest", space.largest), ("smallest", space.smallest)]
+            validationSubnets =
+                [("largest", space.largest), ("smallest", space.smallest)]
                 + (0..<config.validationRandomSubnets).map { ("random\($0 + 1)", space.sample(rng: &rng)) }
         }
 
-        var fresh = CheckpointState.start(space: space, subTransformer: subTransformer, training: config, sourceVocabSize: vs,
-                                          targetVocabSize: vt, data: URL(fileURLWithPath: data.directory).standardizedFileURL.path)
+        var fresh = CheckpointState.start(
+            space: space, subTransformer: subTransformer, training: config, sourceVocabSize: vs,
+            targetVocabSize: vt, data: URL(fileURLWithPath: data.directory).standardizedFileURL.path)
         let vocabularyDigest = try data.vocabularyDigest()
         fresh.vocabularyDigest = vocabularyDigest
-        let resumed = try folder.resume(into: model, optimizer: optimizer, sameRun: {
-            $0.space == space && $0.subTransformer == subTransformer && $0.sourceVocabSize == vs && $0.targetVocabSize == vt
-        }, log: log, logger: logger)
+        let resumed = try folder.resume(
+            into: model, optimizer: optimizer,
+            sameRun: {
+                $0.space == space && $0.subTransformer == subTransformer && $0.sourceVocabSize == vs && $0.targetVocabSize == vt
+            }, log: log, logger: logger)
         // The data must still be the one the checkpoint learned: a folder prepared again in place
         // with another vocabulary would silently change what every id means.
         if let resumed { try resumed.checkVocabulary(digest: vocabularyDigest, of: data.directory, checkpoint: saveDirectory.path) }
@@ -122,7 +136,8 @@ public final class Trainer {
                 let file = try SafeTensorsFile.read(from: URL(fileURLWithPath: initFrom))
                 let s = try Checkpoint.readState(file, path: initFrom)
                 guard s.space == space, s.sourceVocabSize == vs, s.targetVocabSize == vt else {
-                    throw TrainingError.invalid("\(initFrom): its search space or vocabulary differs from this run's; fine-tuning inherits weights from the same SuperTransformer")
+                    throw TrainingError.invalid(
+                        "\(initFrom): its search space or vocabulary differs from this run's; fine-tuning inherits weights from the same SuperTransformer")
                 }
                 try Checkpoint.load(file, path: initFrom, into: model, optimizer: nil)
                 log("initialized from \(initFrom) (update \(s.update)): inherited SuperTransformer weights")
@@ -135,8 +150,9 @@ public final class Trainer {
             }
         }
         context = ForwardContext(training: true, rng: RandomGenerator(state: state.rngState))
-        metrics = try MetricsLog(url: saveDirectory.appendingPathComponent("metrics.jsonl"),
-                                 keepingUpdatesThrough: resumed == nil ? nil : state.update)
+        metrics = try MetricsLog(
+            url: saveDirectory.appendingPathComponent("metrics.jsonl"),
+            keepingUpdatesThrough: resumed == nil ? nil : state.update)
     }
 
     /// With bpe-dropout, makes `batches` iterate its current epoch segmented anew (a function of
@@ -147,14 +163,17 @@ public final class Trainer {
         segmentedEpoch = batches.position.epoch
     }
 
-    static func segmentedBatches(_ train: TranslationDataset, _ bpeDropout: BPEDropout, config: TrainingConfig,
-                                 position: BatchPosition) throws -> BatchIterator {
+    static func segmentedBatches(
+        _ train: TranslationDataset, _ bpeDropout: BPEDropout, config: TrainingConfig,
+        position: BatchPosition
+    ) throws -> BatchIterator {
         guard position.epoch >= 1 else {
             throw DataError.invalidArgument("cannot resume at \(position): epochs start at 1 (a damaged checkpoint?)")
         }
         let data = bpeDropout.apply(to: train, seed: config.seed, epoch: position.epoch, sides: config.bpeDropoutSides)
-        var batches = try BatchIterator(dataset: data, maxTokens: config.maxTokens, seed: config.seed, shuffle: true,
-                                        skipOversized: true, position: BatchPosition(epoch: position.epoch, index: 0))
+        var batches = try BatchIterator(
+            dataset: data, maxTokens: config.maxTokens, seed: config.seed, shuffle: true,
+            skipOversized: true, position: BatchPosition(epoch: position.epoch, index: 0))
         try batches.resume(at: position)
         return batches
     }
@@ -166,11 +185,15 @@ public final class Trainer {
         for (name, sub) in validationSubnets {
             let r = evaluator.evaluate(model, config: sub)
             total += r.loss
-            try metrics.write(["split": "valid", "update": state.update, "epoch": state.epoch, "subtransformer": name,
-                           "loss": r.loss, "nll_loss": r.nllLoss, "ppl": r.perplexity, "tokens": r.tokens,
-                           "config": sub.description])
-            printer.log(String(format: "valid  epoch %d update %d  %@  loss %.3f  nll %.3f  ppl %.2f",
-                               state.epoch, state.update, name, r.loss, r.nllLoss, r.perplexity))
+            try metrics.write([
+                "split": "valid", "update": state.update, "epoch": state.epoch, "subtransformer": name,
+                "loss": r.loss, "nll_loss": r.nllLoss, "ppl": r.perplexity, "tokens": r.tokens,
+                "config": sub.description,
+            ])
+            printer.log(
+                String(
+                    format: "valid  epoch %d update %d  %@  loss %.3f  nll %.3f  ppl %.2f",
+                    state.epoch, state.update, name, r.loss, r.nllLoss, r.perplexity))
         }
         return total / Double(Swift.max(validationSubnets.count, 1))
     }
@@ -207,30 +230,40 @@ public final class Trainer {
             mode = "SuperTransformer (one random SubTransformer per update); \(model.parameterCount) parameters"
         }
         try segmentTrainingDataIfNeeded()
-        log("training \(mode); seed \(config.seed); \(batches.batchesPerEpoch) batches per epoch"
-            + (bpeDropout.map { String(format: "; BPE-dropout %.2f on %@ (the training split is segmented anew every epoch)", $0.probability,
-                                        config.bpeDropoutSides == .both ? "both sides" : "the \(config.bpeDropoutSides.rawValue) side") } ?? ""))
+        log(
+            "training \(mode); seed \(config.seed); \(batches.batchesPerEpoch) batches per epoch"
+                + (bpeDropout.map {
+                    String(
+                        format: "; BPE-dropout %.2f on %@ (the training split is segmented anew every epoch)", $0.probability,
+                        config.bpeDropoutSides == .both ? "both sides" : "the \(config.bpeDropoutSides.rawValue) side")
+                } ?? ""))
         log("kernels: \(BLAS.kernelDescription); \(ParallelSettings.threads) threads")
         if !config.bf16 && BLAS.hasBFloat16Hardware {
             // Whether --bf16 pays depends on the CPU (twice the multiply rate on AMD Zen 4, none
             // on Intel's Xeons): measured here rather than guessed from the CPU's name.
             let rates = BLAS.measureProductRates()
-            log(String(format: "this CPU has AVX512-BF16: products with bfloat16 operands run at %.0f GFLOP/s here against %.0f in float32 "
-                + "(one 1024x1024x512 product)%@", rates.bfloat16GFLOPs, rates.float32GFLOPs,
-                rates.bfloat16GFLOPs > 1.15 * rates.float32GFLOPs ? "; --bf16 trains faster (weights and Adam stay float32; docs/PERFORMANCE.md compares quality)"
-                    : "; float32 is as fast, keep it"))
+            log(
+                String(
+                    format: "this CPU has AVX512-BF16: products with bfloat16 operands run at %.0f GFLOP/s here against %.0f in float32 "
+                        + "(one 1024x1024x512 product)%@", rates.bfloat16GFLOPs, rates.float32GFLOPs,
+                    rates.bfloat16GFLOPs > 1.15 * rates.float32GFLOPs
+                        ? "; --bf16 trains faster (weights and Adam stay float32; docs/PERFORMANCE.md compares quality)"
+                        : "; float32 is as fast, keep it"))
         }
         if config.bf16 {
             if BLAS.hasBFloat16Hardware {
                 log("bf16: products in bfloat16 with float32 sums (AVX512-BF16); weights, gradients and Adam in float32")
             } else {
-                logger.warning("bf16: this CPU has no AVX512-BF16, so bfloat16 products run in portable C, several times slower than float32; drop --bf16 for speed")
+                logger.warning(
+                    "bf16: this CPU has no AVX512-BF16, so bfloat16 products run in portable C, several times slower than float32; drop --bf16 for speed")
             }
         }
         let runStart = Date()
         let secondsBefore = state.trainingSeconds
         var consecutiveSkips = 0
-        let totalUpdates = config.maxUpdate > 0 ? config.maxUpdate
+        let totalUpdates =
+            config.maxUpdate > 0
+            ? config.maxUpdate
             : config.maxEpoch * ((batches.batchesPerEpoch + config.updateFreq - 1) / config.updateFreq)
         let startUpdate = state.update
         while !isFinished {
@@ -240,10 +273,14 @@ public final class Trainer {
             var lossSum = 0.0, nllSum = 0.0, tokens = 0
             var epochEnded = false
             for _ in 0..<config.updateFreq {
-                guard let batch = batches.next() else { epochEnded = true; break }
-                let (loss, nll) = model.loss(source: batch.sourceBatch, previousOutput: batch.previousOutputBatch,
-                                             target: batch.targetTokens, config: sub, labelSmoothing: Float(config.labelSmoothing),
-                                             context: context)
+                guard let batch = batches.next() else {
+                    epochEnded = true
+                    break
+                }
+                let (loss, nll) = model.loss(
+                    source: batch.sourceBatch, previousOutput: batch.previousOutputBatch,
+                    target: batch.targetTokens, config: sub, labelSmoothing: Float(config.labelSmoothing),
+                    context: context)
                 lossSum += Double(loss.item)
                 nllSum += Double(nll)
                 tokens += batch.targetTokenCount
@@ -256,9 +293,12 @@ public final class Trainer {
                     model.zeroGrad()
                     state.skippedUpdates += 1
                     consecutiveSkips += 1
-                    logger.warning("update \(state.update + 1) skipped: non-finite \(lossSum.isFinite ? "gradient" : "loss") (\(state.skippedUpdates) skipped so far)")
+                    logger.warning(
+                        "update \(state.update + 1) skipped: non-finite \(lossSum.isFinite ? "gradient" : "loss") (\(state.skippedUpdates) skipped so far)")
                     if consecutiveSkips >= config.maxConsecutiveSkips {
-                        throw TrainingError.diverged("training diverged: \(consecutiveSkips) updates in a row had a non-finite loss or gradient. Lower lr, raise warmup-updates or set clip-norm; the last good checkpoint is in \(saveDirectory.path)")
+                        throw TrainingError.diverged(
+                            "training diverged: \(consecutiveSkips) updates in a row had a non-finite loss or gradient. Lower lr, raise warmup-updates or set clip-norm; the last good checkpoint is in \(saveDirectory.path)"
+                        )
                     }
                 } else {
                     consecutiveSkips = 0
@@ -271,10 +311,12 @@ public final class Trainer {
                     let seconds = Date().timeIntervalSince(updateStart)
                     let perToken = scale / Foundation.log(2.0)
                     if state.update % config.logIntervalUpdates == 0 {
-                        try metrics.write(["update": state.update, "epoch": state.epoch, "loss": lossSum * perToken,
-                                       "nll_loss": nllSum * perToken, "lr": lr, "grad_norm": norm, "target_tokens": tokens,
-                                       "tokens_per_s": Double(tokens) / Swift.max(seconds, 1e-9),
-                                       "wall_s": secondsBefore + Date().timeIntervalSince(runStart)])
+                        try metrics.write([
+                            "update": state.update, "epoch": state.epoch, "loss": lossSum * perToken,
+                            "nll_loss": nllSum * perToken, "lr": lr, "grad_norm": norm, "target_tokens": tokens,
+                            "tokens_per_s": Double(tokens) / Swift.max(seconds, 1e-9),
+                            "wall_s": secondsBefore + Date().timeIntervalSince(runStart),
+                        ])
                     }
                     state.trainingSeconds = secondsBefore + Date().timeIntervalSince(runStart)
                     let done = state.update - startUpdate
@@ -283,9 +325,11 @@ public final class Trainer {
                     if config.stopTimeMinutes > 0 {  // a time budget ends the run first when it is the shorter
                         eta = Swift.min(eta, Swift.max(config.stopTimeMinutes * 60 - state.trainingSeconds, 0))
                     }
-                    printer.update(String(format: "epoch %d update %d/%d  loss %.3f  lr %.2e  %.0f tok/s  ETA %@",
-                                          state.epoch, state.update, totalUpdates, lossSum * perToken, lr,
-                                          Double(tokens) / Swift.max(seconds, 1e-9), formatDuration(eta)))
+                    printer.update(
+                        String(
+                            format: "epoch %d update %d/%d  loss %.3f  lr %.2e  %.0f tok/s  ETA %@",
+                            state.epoch, state.update, totalUpdates, lossSum * perToken, lr,
+                            Double(tokens) / Swift.max(seconds, 1e-9), formatDuration(eta)))
                     if config.saveIntervalUpdates > 0 && state.update % config.saveIntervalUpdates == 0 && !epochEnded {
                         state.trainingSeconds = secondsBefore + Date().timeIntervalSince(runStart)
                         try save(SaveFolder.updateName(epoch: state.epoch, update: state.update))

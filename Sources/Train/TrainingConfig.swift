@@ -8,13 +8,13 @@ import NN
 public struct TrainingConfig: Codable, Equatable, Sendable {
     public var maxTokens = 4096
     public var updateFreq = 1
-    public var maxUpdate = 0          // 0: no limit
-    public var maxEpoch = 0           // 0: no limit
+    public var maxUpdate = 0  // 0: no limit
+    public var maxEpoch = 0  // 0: no limit
     public var schedule = LearningRateSchedule.inverseSqrt(lr: 5e-4, warmupUpdates: 4000, warmupInitLR: 1e-7)
     public var adamBetas: [Double] = [0.9, 0.98]
     public var adamEps = 1e-8
     public var weightDecay = 0.0
-    public var clipNorm = 0.0         // 0: no clipping
+    public var clipNorm = 0.0  // 0: no clipping
     public var dropout = 0.3
     public var attentionDropout = 0.1
     public var activationDropout = 0.0
@@ -26,7 +26,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var seed: UInt64 = 1
     public var saveIntervalEpochs = 1
     public var saveIntervalUpdates = 0
-    public var keepLastEpochs = -1     // -1: keep all
+    public var keepLastEpochs = -1  // -1: keep all
     public var keepLastUpdates = -1
     public var validateIntervalEpochs = 1
     /// Random SubTransformers validated each epoch in supernet training, besides the largest and smallest.
@@ -86,10 +86,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             }
             let period = reader.periodUpdates ?? (maxUpdate > reader.warmupUpdates ? maxUpdate - reader.warmupUpdates : 0)
             guard period > 0 else {
-                throw ConfigError(file: location("lr-scheduler"), key: "max-update", "the cosine schedule needs max-update > warmup-updates (or lr-period-updates)")
+                throw ConfigError(
+                    file: location("lr-scheduler"), key: "max-update", "the cosine schedule needs max-update > warmup-updates (or lr-period-updates)")
             }
-            schedule = .cosine(maxLR: maxLR, minLR: reader.lr, warmupUpdates: reader.warmupUpdates, warmupInitLR: reader.warmupInitLR,
-                               periodUpdates: period)
+            schedule = .cosine(
+                maxLR: maxLR, minLR: reader.lr, warmupUpdates: reader.warmupUpdates, warmupInitLR: reader.warmupInitLR,
+                periodUpdates: period)
         case .fixed:
             schedule = .fixed(lr: reader.lr)
         }
@@ -125,15 +127,18 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
                 .integer("max-update", \.config.maxUpdate, min: 0, help: "stop after this many updates (0: no limit)"),
                 .integer("max-epoch", \.config.maxEpoch, min: 0, help: "stop after this many epochs (0: no limit)"),
                 .choice("lr-scheduler", \.scheduler, help: "inverse_sqrt (default), cosine or fixed"),
-                .number("lr", \.lr, in: learningRate, expected: "a learning rate ≥ 0 (like 0.0005)",
-                        help: "peak learning rate; the floor for cosine (0.0005)"),
+                .number(
+                    "lr", \.lr, in: learningRate, expected: "a learning rate ≥ 0 (like 0.0005)",
+                    help: "peak learning rate; the floor for cosine (0.0005)"),
                 ConfigKey("max-lr", help: "cosine: the peak learning rate") { reader, text in
-                    reader.maxLR = try parseNumber(text, in: Double.leastNonzeroMagnitude...Double.greatestFiniteMagnitude,
-                                                   expected: "a positive learning rate (like 0.001)")
+                    reader.maxLR = try parseNumber(
+                        text, in: Double.leastNonzeroMagnitude...Double.greatestFiniteMagnitude,
+                        expected: "a positive learning rate (like 0.001)")
                 },
                 .integer("warmup-updates", \.warmupUpdates, min: 0, help: "linear warm-up updates (4000)"),
-                .number("warmup-init-lr", \.warmupInitLR, in: learningRate, expected: "a learning rate ≥ 0 (like 1e-7)",
-                        help: "learning rate at the start of warm-up (1e-7)"),
+                .number(
+                    "warmup-init-lr", \.warmupInitLR, in: learningRate, expected: "a learning rate ≥ 0 (like 1e-7)",
+                    help: "learning rate at the start of warm-up (1e-7)"),
                 .integer("lr-period-updates", \.periodUpdates, help: "cosine: updates of one period (max-update - warmup-updates)"),
                 ConfigKey("adam-betas", help: "Adam's betas ((0.9, 0.98))") { reader, text in
                     var t = text
@@ -144,19 +149,24 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
                     }
                     reader.config.adamBetas = [b1, b2]
                 },
-                .number("adam-eps", \.config.adamEps, in: Double.leastNonzeroMagnitude...1, expected: "a small positive number like 1e-8",
-                        help: "Adam's epsilon (1e-8)"),
-                .number("weight-decay", \.config.weightDecay, in: 0...1, expected: "a number in [0, 1] like 0.0001",
-                        help: "decoupled weight decay (0)"),
-                .number("clip-norm", \.config.clipNorm, in: 0...Double.greatestFiniteMagnitude, expected: "zero (no clipping) or more",
-                        help: "gradient norm clipping (0: none)"),
+                .number(
+                    "adam-eps", \.config.adamEps, in: Double.leastNonzeroMagnitude...1, expected: "a small positive number like 1e-8",
+                    help: "Adam's epsilon (1e-8)"),
+                .number(
+                    "weight-decay", \.config.weightDecay, in: 0...1, expected: "a number in [0, 1] like 0.0001",
+                    help: "decoupled weight decay (0)"),
+                .number(
+                    "clip-norm", \.config.clipNorm, in: 0...Double.greatestFiniteMagnitude, expected: "zero (no clipping) or more",
+                    help: "gradient norm clipping (0: none)"),
                 .probability("dropout", \.config.dropout, help: "dropout (0.3)"),
                 .probability("attention-dropout", \.config.attentionDropout, help: "attention dropout (0.1)"),
                 .probability("activation-dropout", \.config.activationDropout, help: "dropout after the FFN's ReLU (0)"),
-                .number("label-smoothing", \.config.labelSmoothing, in: 0...0.999, expected: "a number in [0, 1) like 0.1",
-                        help: "label smoothing of the cross-entropy (0.1)"),
-                .probability("bpe-dropout", \.config.bpeDropout,
-                             help: "BPE-dropout probability of the training text, every epoch (0; 0.1 in the BPE-dropout paper)"),
+                .number(
+                    "label-smoothing", \.config.labelSmoothing, in: 0...0.999, expected: "a number in [0, 1) like 0.1",
+                    help: "label smoothing of the cross-entropy (0.1)"),
+                .probability(
+                    "bpe-dropout", \.config.bpeDropout,
+                    help: "BPE-dropout probability of the training text, every epoch (0; 0.1 in the BPE-dropout paper)"),
                 .choice("bpe-dropout-sides", \.config.bpeDropoutSides, help: "both, source or target (both)"),
                 .seed("seed", \.config.seed, help: "initialization, sampling, dropout and batch order (1)"),
                 .integer("save-interval", \.config.saveIntervalEpochs, help: "checkpoint every N epochs (1)"),
@@ -164,12 +174,14 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
                 .integer("keep-last-epochs", \.config.keepLastEpochs, min: -1, help: "epoch checkpoints kept (-1: all)"),
                 .integer("keep-last-updates", \.config.keepLastUpdates, min: -1, help: "update checkpoints kept (-1: all)"),
                 .integer("validate-interval", \.config.validateIntervalEpochs, help: "validate every N epochs (1)"),
-                .integer("validation-random-subnets", \.config.validationRandomSubnets, min: 0,
-                         help: "random SubTransformers validated per epoch besides the largest and smallest (2)"),
+                .integer(
+                    "validation-random-subnets", \.config.validationRandomSubnets, min: 0,
+                    help: "random SubTransformers validated per epoch besides the largest and smallest (2)"),
                 .integer("log-interval", \.config.logIntervalUpdates, help: "log every N updates (1)"),
                 .integer("max-consecutive-skips", \.config.maxConsecutiveSkips, help: "stop after N non-finite updates in a row (10)"),
-                .number("stop-time-minutes", \.config.stopTimeMinutes, in: 0...Double.greatestFiniteMagnitude,
-                        expected: "minutes ≥ 0 (0: no time limit)", help: "validate, checkpoint and stop after M minutes of training (0: no limit)"),
+                .number(
+                    "stop-time-minutes", \.config.stopTimeMinutes, in: 0...Double.greatestFiniteMagnitude,
+                    expected: "minutes ≥ 0 (0: no time limit)", help: "validate, checkpoint and stop after M minutes of training (0: no limit)"),
                 // HAT trains with Adam and label-smoothed cross-entropy; other choices are refused
                 // rather than silently replaced (fairseq's plain cross_entropy is label smoothing 0).
                 ConfigKey("optimizer", help: "adam (the only one; others are refused)") { _, text in
@@ -191,7 +203,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 // so every field decodes with its default when absent.
 extension TrainingConfig {
     enum CodingKeys: String, CodingKey {
-        case maxTokens, updateFreq, maxUpdate, maxEpoch, schedule, adamBetas, adamEps, weightDecay, clipNorm, dropout, attentionDropout, activationDropout, labelSmoothing, bpeDropout, bpeDropoutSides, seed, saveIntervalEpochs, saveIntervalUpdates, keepLastEpochs, keepLastUpdates, validateIntervalEpochs, validationRandomSubnets, maxConsecutiveSkips, logIntervalUpdates, stopTimeMinutes, bf16
+        case maxTokens, updateFreq, maxUpdate, maxEpoch, schedule, adamBetas, adamEps, weightDecay, clipNorm, dropout, attentionDropout, activationDropout,
+            labelSmoothing, bpeDropout, bpeDropoutSides, seed, saveIntervalEpochs, saveIntervalUpdates, keepLastEpochs, keepLastUpdates, validateIntervalEpochs,
+            validationRandomSubnets, maxConsecutiveSkips, logIntervalUpdates, stopTimeMinutes, bf16
     }
 
     public init(from decoder: Decoder) throws {

@@ -21,7 +21,8 @@ struct AverageCommand: ParsableCommand {
 
     func run() throws {
         try OutputPath.checkFile(out, option: "--out")
-        let files = inputs.isEmpty
+        let files =
+            inputs.isEmpty
             ? try CheckpointAverager.lastEpochCheckpoints(in: URL(fileURLWithPath: saveDir!), count: last)
             : inputs.map { URL(fileURLWithPath: $0) }
         guard !files.isEmpty else { throw CommandError("no epoch checkpoints (checkpointN.safetensors) in \(saveDir!)") }

@@ -38,8 +38,10 @@ struct PreparationOptions: ParsableArguments {
         }
     }
 
-    func preparation(splits: [DatasetPreparation.SplitFiles], source: String, target: String, out: String,
-                     defaultVocabularySize: Int = 8000) -> DatasetPreparation {
+    func preparation(
+        splits: [DatasetPreparation.SplitFiles], source: String, target: String, out: String,
+        defaultVocabularySize: Int = 8000
+    ) -> DatasetPreparation {
         var prep = DatasetPreparation(splits: splits, sourceLanguage: source, targetLanguage: target, output: out)
         prep.vocabulary.modelType = VocabularyTrainer.ModelType(rawValue: modelType)!
         prep.vocabulary.vocabularySize = vocabSize ?? defaultVocabularySize
@@ -58,11 +60,14 @@ struct PreparationOptions: ParsableArguments {
         let m = report.manifest
         let v = m.vocabulary
         print("dataset: \(report.directory)")
-        print("vocabulary: \(v.shared ? "joint" : "separate") \(v.modelType.rawValue), "
-              + (v.shared ? "\(v.sourceSize) pieces" : "\(v.sourceSize) (\(m.sourceLanguage)) + \(v.targetSize) (\(m.targetLanguage)) pieces"))
+        print(
+            "vocabulary: \(v.shared ? "joint" : "separate") \(v.modelType.rawValue), "
+                + (v.shared ? "\(v.sourceSize) pieces" : "\(v.sourceSize) (\(m.sourceLanguage)) + \(v.targetSize) (\(m.targetLanguage)) pieces"))
         for s in m.splits {
-            print(String(format: "  %@: %d pairs, %.2f %@ / %.2f %@ pieces per sentence (+ eos), %d removed",
-                         s.name, s.sentences, s.sourceLength.mean - 1, m.sourceLanguage, s.targetLength.mean - 1, m.targetLanguage, s.removed.total))
+            print(
+                String(
+                    format: "  %@: %d pairs, %.2f %@ / %.2f %@ pieces per sentence (+ eos), %d removed",
+                    s.name, s.sentences, s.sourceLength.mean - 1, m.sourceLanguage, s.targetLength.mean - 1, m.targetLanguage, s.removed.total))
         }
     }
 }
@@ -92,8 +97,10 @@ extension DataCommand {
 
         func run() throws {
             try OutputPath.checkFolder(out, option: "--out")
-            var splits = [DatasetPreparation.SplitFiles(name: "train", source: train[0], target: train[1]),
-                          .init(name: "valid", source: valid[0], target: valid[1])]
+            var splits = [
+                DatasetPreparation.SplitFiles(name: "train", source: train[0], target: train[1]),
+                .init(name: "valid", source: valid[0], target: valid[1]),
+            ]
             if test.count == 2 { splits.append(.init(name: "test", source: test[0], target: test[1])) }
             try options.run(options.preparation(splits: splits, source: srcLang, target: tgtLang, out: out))
         }
@@ -119,7 +126,8 @@ extension DataCommand {
         func run() throws {
             if let out { try OutputPath.checkFolder(out, option: "--out") }
             let p = Multi30k.Pair(rawValue: pair)!
-            let files = try from.map { try Multi30k.localFiles(p, in: $0) }
+            let files =
+                try from.map { try Multi30k.localFiles(p, in: $0) }
                 ?? Multi30k.download(p, baseURL: url, to: downloadDir) { print($0) }
             var prep = options.preparation(splits: files, source: p.source, target: p.target, out: out ?? "runs/data/multi30k-\(pair)")
             prep.createdBy = "hat data multi30k"
@@ -148,8 +156,9 @@ extension DataCommand {
             print("built-in corpus: seed \(corpusSeed), \(trainSize)/\(validSize)/\(testSize) pairs")
             let corpus = BuiltinCorpus(seed: corpusSeed)
             let files = try corpus.writeText(to: textDir ?? out + "-text", train: trainSize, valid: validSize, test: testSize)
-            var prep = options.preparation(splits: files, source: BuiltinCorpus.sourceLanguage, target: BuiltinCorpus.targetLanguage,
-                                           out: out, defaultVocabularySize: BuiltinCorpus.defaultVocabularySize)
+            var prep = options.preparation(
+                splits: files, source: BuiltinCorpus.sourceLanguage, target: BuiltinCorpus.targetLanguage,
+                out: out, defaultVocabularySize: BuiltinCorpus.defaultVocabularySize)
             prep.createdBy = "hat data builtin --corpus-seed \(corpusSeed)"
             try options.run(prep)
         }

@@ -13,13 +13,13 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Write a SubTransformer as ONNX (encoder, decoder, incremental decoder step) with its vocabulary, for onnxruntime or a device's runtime.",
         discussion: """
-        OUT gets encoder.onnx (src_tokens → encoder_out.<i>, cross_key.<l>, cross_value.<l>), decoder.onnx \
-        (prev_output_tokens, src_tokens, encoder_out.<i> → logits), decoder_step.onnx (one step with cached \
-        self-attention keys and values → log_probs, present_key.<l>, present_value.<l>), subtransformer.yml, \
-        the vocabulary (spm.model when the checkpoint's dataset is known; an imported HAT model's vocabulary.json, \
-        dictionaries and BPE codes) and export.json (inputs, outputs, special token ids, \
-        how to decode). Opset 17, float32; only the SubTransformer's corner of every SuperTransformer weight is stored.
-        """
+            OUT gets encoder.onnx (src_tokens → encoder_out.<i>, cross_key.<l>, cross_value.<l>), decoder.onnx \
+            (prev_output_tokens, src_tokens, encoder_out.<i> → logits), decoder_step.onnx (one step with cached \
+            self-attention keys and values → log_probs, present_key.<l>, present_value.<l>), subtransformer.yml, \
+            the vocabulary (spm.model when the checkpoint's dataset is known; an imported HAT model's vocabulary.json, \
+            dictionaries and BPE codes) and export.json (inputs, outputs, special token ids, \
+            how to decode). Opset 17, float32; only the SubTransformer's corner of every SuperTransformer weight is stored.
+            """
     )
 
     @Option(help: "Checkpoint (safetensors): a SubTransformer's, or a SuperTransformer's with --subtransformer.") var checkpoint: String?
@@ -27,8 +27,10 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Dataset directory whose vocabulary goes with the model (default: the one the checkpoint was trained on).")
     var data: String?
     @Option(help: "Output folder: new, empty, or an earlier export (replaced as a whole).") var out: String
-    @Option(help: ArgumentHelp("Without --checkpoint: the search space of --subtransformer; the weights are random.",
-                               discussion: "For measuring latency in another runtime, e.g. `hat latency dataset --command` with benchmarks/onnx_measure.sh."))
+    @Option(
+        help: ArgumentHelp(
+            "Without --checkpoint: the search space of --subtransformer; the weights are random.",
+            discussion: "For measuring latency in another runtime, e.g. `hat latency dataset --command` with benchmarks/onnx_measure.sh."))
     var space: String?
     @Option(help: "Without --checkpoint: joint vocabulary size.") var vocab: Int?
     @Option(name: .customLong("src-vocab"), help: "Without --checkpoint: source vocabulary size.") var sourceVocab: Int?
@@ -61,12 +63,14 @@ struct ExportCommand: ParsableCommand {
         let (model, state) = try Checkpoint.loadModel(path: checkpoint)
         let config: SubTransformerConfig
         if let subtransformer {
-            config = try SubTransformerConfig(contentsOf: subtransformer, superLayers: (model.space.encoderLayers, model.space.decoderLayers),
-                                              qkvDim: model.space.qkvDim)
+            config = try SubTransformerConfig(
+                contentsOf: subtransformer, superLayers: (model.space.encoderLayers, model.space.decoderLayers),
+                qkvDim: model.space.qkvDim)
             try model.space.check(config, file: subtransformer)
             if let recorded = state.subTransformer, recorded != config {
-                throw CommandError("\(checkpoint) was trained as \(recorded.description), not as \(subtransformer): "
-                                      + "leave out --subtransformer to export the model it trained")
+                throw CommandError(
+                    "\(checkpoint) was trained as \(recorded.description), not as \(subtransformer): "
+                        + "leave out --subtransformer to export the model it trained")
             }
         } else if let recorded = state.subTransformer {
             config = recorded
@@ -75,16 +79,19 @@ struct ExportCommand: ParsableCommand {
         }
         // The text side: --data's spm.model, else an imported model's fairseq vocabulary beside the
         // checkpoint, else the spm.model of the dataset the checkpoint records.
-        let vocabulary = try data.map { ExportVocabulary.sentencePiece(URL(fileURLWithPath: $0).appendingPathComponent("spm.model")) }
+        let vocabulary =
+            try data.map { ExportVocabulary.sentencePiece(URL(fileURLWithPath: $0).appendingPathComponent("spm.model")) }
             ?? ExportVocabulary.of(checkpoint: checkpoint, dataset: state.data)
         if vocabulary == nil, let recorded = state.data {
-            diagnostics.warning("""
+            diagnostics.warning(
+                """
                 \(checkpoint) was trained on \(recorded), which has no spm.model (moved, or a data-bin folder?): the export goes \
                 without a vocabulary; give a prepared dataset's folder with --data DIR to include one
                 """)
         }
-        let sizes = try ExportFolder.write(model: model, config: config, vocabulary: vocabulary, source: checkpoint,
-                                           to: URL(fileURLWithPath: out))
+        let sizes = try ExportFolder.write(
+            model: model, config: config, vocabulary: vocabulary, source: checkpoint,
+            to: URL(fileURLWithPath: out))
         report(sizes, config)
     }
 
@@ -93,21 +100,25 @@ struct ExportCommand: ParsableCommand {
     func exportRandomWeights() throws {
         let spaceFile = space!, subFile = subtransformer!
         var searchSpace = try SearchSpace(contentsOf: spaceFile)
-        let config = try SubTransformerConfig(contentsOf: subFile, superLayers: (searchSpace.encoderLayers, searchSpace.decoderLayers),
-                                              qkvDim: searchSpace.qkvDim)
+        let config = try SubTransformerConfig(
+            contentsOf: subFile, superLayers: (searchSpace.encoderLayers, searchSpace.decoderLayers),
+            qkvDim: searchSpace.qkvDim)
         try searchSpace.check(config, file: subFile)
         let (vs, vt) = try resolveVocabularySizes(data: data, vocab: vocab, source: sourceVocab, target: targetVocab)
         searchSpace.shareAllEmbeddings = searchSpace.shareAllEmbeddings && vs == vt
         var rng = RandomGenerator(seed: 0)
         let model = SuperTransformer(space: searchSpace, sourceVocabSize: vs, targetVocabSize: vt, rates: .none, rng: &rng)
         let vocabulary = data.map { ExportVocabulary.sentencePiece(URL(fileURLWithPath: $0).appendingPathComponent("spm.model")) }
-        let sizes = try ExportFolder.write(model: model, config: config, vocabulary: vocabulary, source: "random weights (\(subFile))",
-                                           to: URL(fileURLWithPath: out))
+        let sizes = try ExportFolder.write(
+            model: model, config: config, vocabulary: vocabulary, source: "random weights (\(subFile))",
+            to: URL(fileURLWithPath: out))
         report(sizes, config)
     }
 
     func report(_ sizes: (encoder: Int, decoder: Int, step: Int), _ config: SubTransformerConfig) {
-        print(String(format: "wrote %@/encoder.onnx (%.1f MB), decoder.onnx (%.1f MB) and decoder_step.onnx (%.1f MB): %@", out,
-                     Double(sizes.encoder) / 1e6, Double(sizes.decoder) / 1e6, Double(sizes.step) / 1e6, config.description))
+        print(
+            String(
+                format: "wrote %@/encoder.onnx (%.1f MB), decoder.onnx (%.1f MB) and decoder_step.onnx (%.1f MB): %@", out,
+                Double(sizes.encoder) / 1e6, Double(sizes.decoder) / 1e6, Double(sizes.step) / 1e6, config.description))
     }
 }

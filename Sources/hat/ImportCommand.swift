@@ -8,13 +8,13 @@ struct ImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Import a HAT/fairseq checkpoint (.pt, any PyTorch layout): SuperTransformer or SubTransformer.",
         discussion: """
-        Reads the file without Python and without running anything it names (a restricted pickle reader: \
-        tensors, OrderedDict, argparse.Namespace and fairseq's meters only). Writes OUT/checkpoint.safetensors, \
-        OUT/space.yml (the SuperTransformer, its choices and training settings, from the checkpoint's args), \
-        for a SubTransformer OUT/subtransformer.yml, and with --dictionaries the model's text files (fairseq \
-        dictionaries, BPE codes) with OUT/vocabulary.json, so that hat translate and hat test read raw text. \
-        The optimizer state is skipped.
-        """
+            Reads the file without Python and without running anything it names (a restricted pickle reader: \
+            tensors, OrderedDict, argparse.Namespace and fairseq's meters only). Writes OUT/checkpoint.safetensors, \
+            OUT/space.yml (the SuperTransformer, its choices and training settings, from the checkpoint's args), \
+            for a SubTransformer OUT/subtransformer.yml, and with --dictionaries the model's text files (fairseq \
+            dictionaries, BPE codes) with OUT/vocabulary.json, so that hat translate and hat test read raw text. \
+            The optimizer state is skipped.
+            """
     )
 
     @Argument(help: "The HAT/fairseq checkpoint (e.g. HAT_wmt14ende_super_space0.pt).") var checkpoint: String
@@ -34,15 +34,17 @@ struct ImportCommand: ParsableCommand {
         let start = Date()
         let importer = try HATCheckpointImporter(path: checkpoint)
         let vocabulary = dictionaries.map {
-            HATCheckpointImporter.VocabularySource(dictionaries: URL(fileURLWithPath: $0), bpeCodes: bpeCodes.map { URL(fileURLWithPath: $0) },
-                                                   moses: !noMoses)
+            HATCheckpointImporter.VocabularySource(
+                dictionaries: URL(fileURLWithPath: $0), bpeCodes: bpeCodes.map { URL(fileURLWithPath: $0) },
+                moses: !noMoses)
         }
         let files = try importer.writeFolder(URL(fileURLWithPath: out), vocabulary: vocabulary)
         let kind = importer.subTransformer.map { "SubTransformer \($0)" } ?? "SuperTransformer"
         let count = importer.tensors.reduce(0) { $0 + $1.shape.reduce(1, *) }
-        print("imported \(checkpoint) (\(importer.checkpoint.layout.rawValue) layout\(importer.updates.map { ", \($0) updates" } ?? "")): "
-              + "\(kind), \(importer.tensors.count) tensors, \(String(format: "%.2f", Double(count) / 1e6)) M weights, "
-              + "vocabularies \(importer.sourceVocabSize)/\(importer.targetVocabSize), in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+        print(
+            "imported \(checkpoint) (\(importer.checkpoint.layout.rawValue) layout\(importer.updates.map { ", \($0) updates" } ?? "")): "
+                + "\(kind), \(importer.tensors.count) tensors, \(String(format: "%.2f", Double(count) / 1e6)) M weights, "
+                + "vocabularies \(importer.sourceVocabSize)/\(importer.targetVocabSize), in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
         for f in files { print("  \(f.path)") }
     }
 }

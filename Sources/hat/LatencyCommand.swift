@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Logging
 import Latency
+import Logging
 import Model
 import TensorEngine
 
@@ -14,7 +14,6 @@ struct LatencyCommand: ParsableCommand {
         subcommands: [LatencyMeasureCommand.self, LatencyDatasetCommand.self, TrainPredictor.self, Evaluate.self, Predict.self, Adapt.self]
     )
 }
-
 
 private func readDataset(_ path: String) throws -> LatencyDataset {
     let d = try LatencyDataset(contentsOf: path)
@@ -38,8 +37,10 @@ struct ScoredRows: Encodable {
 }
 
 @discardableResult
-private func scoreAndPlot(_ predictor: any LatencyPredictor, on data: LatencyDataset, name: String, plot: String?, title: String,
-                          output: ResultOutput) throws -> ScoredRows {
+private func scoreAndPlot(
+    _ predictor: any LatencyPredictor, on data: LatencyDataset, name: String, plot: String?, title: String,
+    output: ResultOutput
+) throws -> ScoredRows {
     let predicted = predictor.predict(data)
     let metrics = PredictionMetrics(predicted: predicted, measured: data.latencies)
     output.say(name.padding(toLength: max(7, name.count + 1), withPad: " ", startingAt: 0) + metrics.summary)
@@ -57,16 +58,16 @@ extension LatencyCommand {
             commandName: "train-predictor",
             abstract: "Train a latency predictor on a HAT-format latency CSV.",
             discussion: """
-            Kinds: ridge (default; our predictor: ridge regression per encoder/decoder part on \
-            FLOPs-like products of the features, penalty by 5-fold cross-validation), cost-model \
-            (non-negative least squares on physical cost components), hat-mlp (HAT's MLP: \
-            10-400-400-400-400-1, 5000 steps of 128 rows, Adam lr 1e-5), ensemble (the mean of \
-            ridge and HAT's MLP trained on the same rows: our most accurate on HAT's datasets, \
-            at the MLP's training time). Without --valid/--test \
-            the rows are shuffled with --seed and split 8:1:1 like HAT's; with either, --data is \
-            all training data. Reports RMSE, MAPE, ±10 %, Spearman and Kendall on each split and \
-            writes a scatter plot of the test split (or of valid when there is no test split).
-            """
+                Kinds: ridge (default; our predictor: ridge regression per encoder/decoder part on \
+                FLOPs-like products of the features, penalty by 5-fold cross-validation), cost-model \
+                (non-negative least squares on physical cost components), hat-mlp (HAT's MLP: \
+                10-400-400-400-400-1, 5000 steps of 128 rows, Adam lr 1e-5), ensemble (the mean of \
+                ridge and HAT's MLP trained on the same rows: our most accurate on HAT's datasets, \
+                at the MLP's training time). Without --valid/--test \
+                the rows are shuffled with --seed and split 8:1:1 like HAT's; with either, --data is \
+                all training data. Reports RMSE, MAPE, ±10 %, Spearman and Kendall on each split and \
+                writes a scatter plot of the test split (or of valid when there is no test split).
+                """
         )
 
         @Option(help: "Latency CSV (HAT's format).") var data: String
@@ -103,8 +104,9 @@ extension LatencyCommand {
                 output.say("training on all \(train.count) rows of \(data)")
             }
             guard !train.isEmpty else {
-                throw CommandError("\(data) has \(all.count) row\(all.count == 1 ? "" : "s"): too few to split 8:1:1 and train on; "
-                    + "measure more SubTransformers (hat latency dataset --count N, 10 at the very least)")
+                throw CommandError(
+                    "\(data) has \(all.count) row\(all.count == 1 ? "" : "s"): too few to split 8:1:1 and train on; "
+                        + "measure more SubTransformers (hat latency dataset --count N, 10 at the very least)")
             }
             let start = Date()
             if kind == .hatMLP || kind == .ensemble {
@@ -130,13 +132,17 @@ extension LatencyCommand {
             let device = URL(fileURLWithPath: data).deletingPathExtension().lastPathComponent
             var scored = [try scoreAndPlot(predictor, on: train, name: "train", plot: nil, title: "", output: output)]
             if let v = validSet, !v.isEmpty {
-                scored.append(try scoreAndPlot(predictor, on: v, name: "valid",
-                                               plot: testSet == nil ? (plot ?? plotPath(beside: out, suffix: "valid")) : nil,
-                                               title: "\(kind) on \(device) (valid)", output: output))
+                scored.append(
+                    try scoreAndPlot(
+                        predictor, on: v, name: "valid",
+                        plot: testSet == nil ? (plot ?? plotPath(beside: out, suffix: "valid")) : nil,
+                        title: "\(kind) on \(device) (valid)", output: output))
             }
             if let t = testSet, !t.isEmpty {
-                scored.append(try scoreAndPlot(predictor, on: t, name: "test", plot: plot ?? plotPath(beside: out, suffix: "test"),
-                                               title: "\(kind) on \(device) (test)", output: output))
+                scored.append(
+                    try scoreAndPlot(
+                        predictor, on: t, name: "test", plot: plot ?? plotPath(beside: out, suffix: "test"),
+                        title: "\(kind) on \(device) (test)", output: output))
             }
             try output.emit(TrainedOutput(predictor: out, kind: kind, data: data, trainRows: train.count, scored: scored))
         }
@@ -156,10 +162,10 @@ extension LatencyCommand {
             commandName: "evaluate",
             abstract: "Score a latency predictor on every row of a latency CSV (e.g. measured later on the device).",
             discussion: """
-            Prints RMSE (ms), MAPE, the share within ±10 %, Spearman and Kendall τ-b, and writes a \
-            scatter plot of predicted against measured latency. --split scores one split of HAT's \
-            8:1:1 instead (the rows a predictor trained with the same --seed did not see).
-            """
+                Prints RMSE (ms), MAPE, the share within ±10 %, Spearman and Kendall τ-b, and writes a \
+                scatter plot of predicted against measured latency. --split scores one split of HAT's \
+                8:1:1 instead (the rows a predictor trained with the same --seed did not see).
+                """
         )
 
         @Option(help: "Predictor file (from train-predictor or adapt).") var predictor: String
@@ -188,11 +194,14 @@ extension LatencyCommand {
             let output = ResultOutput(json: json)
             output.say("predictor: \(predictor) (\(model.kind), \(p.method); trained on \(p.trainingRows) rows of \(p.trainingData))")
             let stem = URL(fileURLWithPath: data).deletingPathExtension().lastPathComponent
-            let scored = try scoreAndPlot(model, on: rows, name: split,
-                                          plot: plot ?? plotPath(beside: predictor, suffix: stem + (split == "all" ? "" : "-\(split)")),
-                                          title: title ?? "\(p.method) on \(stem)\(split == "all" ? "" : " (\(split))")", output: output)
-            try output.emit(EvaluateOutput(predictor: predictor, kind: model.kind, method: p.method, data: data, split: split,
-                                           rows: rows.count, metrics: scored.metrics, plot: scored.plot))
+            let scored = try scoreAndPlot(
+                model, on: rows, name: split,
+                plot: plot ?? plotPath(beside: predictor, suffix: stem + (split == "all" ? "" : "-\(split)")),
+                title: title ?? "\(p.method) on \(stem)\(split == "all" ? "" : " (\(split))")", output: output)
+            try output.emit(
+                EvaluateOutput(
+                    predictor: predictor, kind: model.kind, method: p.method, data: data, split: split,
+                    rows: rows.count, metrics: scored.metrics, plot: scored.plot))
         }
 
         struct EvaluateOutput: Encodable {
@@ -213,9 +222,9 @@ extension LatencyCommand {
             commandName: "predict",
             abstract: "A predictor's latency for SubTransformer YAML files.",
             discussion: """
-            E.g. a hand-designed model's predicted latency, to set a search's constraint on the \
-            predictor's own scale, so that a bias of the predictor applies to both sides.
-            """
+                E.g. a hand-designed model's predicted latency, to set a search's constraint on the \
+                predictor's own scale, so that a bias of the predictor applies to both sides.
+                """
         )
 
         @Option(help: "Predictor file (from train-predictor or adapt).") var predictor: String
@@ -234,8 +243,9 @@ extension LatencyCommand {
             let output = ResultOutput(json: json)
             var predictions: [Prediction] = []
             for path in subtransformers {
-                let sub = try SubTransformerConfig(contentsOf: path, superLayers: space.map { ($0.encoderLayers, $0.decoderLayers) },
-                                                   qkvDim: space?.qkvDim ?? 512)
+                let sub = try SubTransformerConfig(
+                    contentsOf: path, superLayers: space.map { ($0.encoderLayers, $0.decoderLayers) },
+                    qkvDim: space?.qkvDim ?? 512)
                 let ms = model.predict(sub)
                 output.say(String(format: "%@: predicted %.3f ms", path, ms))
                 predictions.append(Prediction(subtransformer: path, predictedMs: ms))
@@ -255,13 +265,13 @@ extension LatencyCommand {
             commandName: "adapt",
             abstract: "A latency predictor for a new device from a few measured SubTransformers and other devices' datasets.",
             discussion: """
-            With --target-samples (as few as 10 rows measured on the new device): fits a cost model \
-            per source device and writes the adapted predictor to --out (a JSON predictor that \
-            `hat latency evaluate` reads). With --target (a full CSV of the new device) instead: \
-            runs the few-shot protocol: split the target 8:1:1 (--seed), draw --samples rows of \
-            its training split --draws times, adapt, and score on its whole test split, next to \
-            HAT's MLP trained on the same samples and a rescaled pooled source predictor.
-            """
+                With --target-samples (as few as 10 rows measured on the new device): fits a cost model \
+                per source device and writes the adapted predictor to --out (a JSON predictor that \
+                `hat latency evaluate` reads). With --target (a full CSV of the new device) instead: \
+                runs the few-shot protocol: split the target 8:1:1 (--seed), draw --samples rows of \
+                its training split --draws times, adapt, and score on its whole test split, next to \
+                HAT's MLP trained on the same samples and a rescaled pooled source predictor.
+                """
         )
 
         @Option(parsing: .upToNextOption, help: "Latency CSVs of other devices.") var sources: [String]
@@ -298,8 +308,10 @@ extension LatencyCommand {
                 if let evaluate {
                     let rows = try readDataset(evaluate)
                     let stem = URL(fileURLWithPath: evaluate).deletingPathExtension().lastPathComponent
-                    scored.append(try scoreAndPlot(predictor, on: rows, name: "eval", plot: plotPath(beside: out, suffix: stem),
-                                                   title: "few-shot (\(few.count) samples) on \(stem)", output: output))
+                    scored.append(
+                        try scoreAndPlot(
+                            predictor, on: rows, name: "eval", plot: plotPath(beside: out, suffix: stem),
+                            title: "few-shot (\(few.count) samples) on \(stem)", output: output))
                 }
                 try output.emit(AdaptOutput(predictor: out, sources: sources, samples: few.count, scored: scored))
                 return
@@ -313,24 +325,32 @@ extension LatencyCommand {
             experiment.baselineSteps = baselineSteps
             let start = Date()
             let report = try experiment.run(sources: sourceData, target: targetData) { output.say("  " + $0) }
-            output.say("target \(target!): \(samples) samples × \(draws) draws from its training split; scored on its \(report.testRows)-row test split (seed \(seed)); \(seconds(since: start))")
+            output.say(
+                "target \(target!): \(samples) samples × \(draws) draws from its training split; scored on its \(report.testRows)-row test split (seed \(seed)); \(seconds(since: start))"
+            )
             var methods: [String: ProtocolOutput.Method] = [:]
             func line(_ name: String, _ key: String, _ pick: (FewShotExperiment.Draw) -> PredictionMetrics?) {
                 guard let s = report.summary(pick) else { return }
-                output.say("  " + name.padding(toLength: 30, withPad: " ", startingAt: 0)
-                           + String(format: "Spearman %.4f ± %.4f  ±10%% %5.1f ± %4.1f %%  Kendall %.4f  RMSE %.4g ms",
-                                    s.spearman.mean, s.spearman.std, s.within10.mean, s.within10.std, s.kendall.mean, s.rmse.mean))
+                output.say(
+                    "  " + name.padding(toLength: 30, withPad: " ", startingAt: 0)
+                        + String(
+                            format: "Spearman %.4f ± %.4f  ±10%% %5.1f ± %4.1f %%  Kendall %.4f  RMSE %.4g ms",
+                            s.spearman.mean, s.spearman.std, s.within10.mean, s.within10.std, s.kendall.mean, s.rmse.mean))
                 methods[key] = .init(spearman: s.spearman, within10: s.within10, kendall: s.kendall, rmse: s.rmse)
             }
             line("few-shot (ours)", "fewShot", { $0.adapted })
             line("HAT MLP on the samples", "hatMLP", { $0.hatMLP })
             line("rescaled pooled sources", "rescaledSources", { $0.rescaled })
             let f = report.fullData
-            output.say("  " + "ridge on all \(report.trainRows) train rows".padding(toLength: 30, withPad: " ", startingAt: 0)
-                       + String(format: "Spearman %.4f           ±10%% %5.1f %%         Kendall %.4f  RMSE %.4g ms",
-                                f.spearman, f.within10, f.kendall, f.rmse))
-            try output.emit(ProtocolOutput(target: target!, samples: samples, draws: draws, seed: seed, testRows: report.testRows,
-                                           methods: methods, ridgeOnAllTrainRows: f))
+            output.say(
+                "  " + "ridge on all \(report.trainRows) train rows".padding(toLength: 30, withPad: " ", startingAt: 0)
+                    + String(
+                        format: "Spearman %.4f           ±10%% %5.1f %%         Kendall %.4f  RMSE %.4g ms",
+                        f.spearman, f.within10, f.kendall, f.rmse))
+            try output.emit(
+                ProtocolOutput(
+                    target: target!, samples: samples, draws: draws, seed: seed, testRows: report.testRows,
+                    methods: methods, ridgeOnAllTrainRows: f))
         }
 
         struct AdaptOutput: Encodable {

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Datasets
 import Foundation
-import Logging
 import Latency
+import Logging
 import Model
 import TensorEngine
 import Train
@@ -50,16 +50,27 @@ struct MeasurementOptions: ParsableArguments {
     @Option(help: "Beam size (hypotheses decoded in parallel).") var beam: Int = 5
     @Option(help: "Untimed warm-up runs.") var warmup: Int = 5
     @Option(help: "Timed runs (HAT: 300 for predictor data; the fastest and slowest 10 % are dropped).") var iterations: Int = 20
-    @Option(help: "Compute threads (default: the cores available, \(ParallelSettings.availableCores) here). 1 is steadiest on a machine shared with other jobs; on an idle one more threads split the wide products (docs/PERFORMANCE.md).")
+    @Option(
+        help:
+            "Compute threads (default: the cores available, \(ParallelSettings.availableCores) here). 1 is steadiest on a machine shared with other jobs; on an idle one more threads split the wide products (docs/PERFORMANCE.md)."
+    )
     var threads: Int = ParallelSettings.availableCores
-    @Option(help: "Clock of the built-in measurement: wall (elapsed time, HAT's method) or cpu (this process's CPU time: steadier on a machine shared with other jobs).")
+    @Option(
+        help:
+            "Clock of the built-in measurement: wall (elapsed time, HAT's method) or cpu (this process's CPU time: steadier on a machine shared with other jobs)."
+    )
     var clock: String = "wall"
-    @Option(help: ArgumentHelp("Measure with this shell command instead of the built-in method.",
-                               discussion: "It receives a SubTransformer YAML path (HAT format) as its last argument, or in place of every {}, and prints milliseconds on stdout: the last number on its last non-empty line."))
+    @Option(
+        help: ArgumentHelp(
+            "Measure with this shell command instead of the built-in method.",
+            discussion:
+                "It receives a SubTransformer YAML path (HAT format) as its last argument, or in place of every {}, and prints milliseconds on stdout: the last number on its last non-empty line."
+        ))
     var command: String?
     @Option(name: .customLong("command-timeout"), help: "Seconds before --command is killed and reported.") var commandTimeout: Double = 600
-    @Option(name: .customLong("command-output"),
-            help: "What --command prints: total (one number, ms) or encoder-decoder (the last two numbers: encoder and decoder ms).")
+    @Option(
+        name: .customLong("command-output"),
+        help: "What --command prints: total (one number, ms) or encoder-decoder (the last two numbers: encoder and decoder ms).")
     var commandOutput: String = "total"
 
     func validate() throws {
@@ -94,32 +105,36 @@ struct MeasurementOptions: ParsableArguments {
 
     var measurer: LatencyMeasurer {
         BLAS.setComputeThreads(threads)
-        return LatencyMeasurer(length: length, beam: beam, warmup: warmup, iterations: iterations,
-                               clock: LatencyMeasurer.Clock(rawValue: clock)!)
+        return LatencyMeasurer(
+            length: length, beam: beam, warmup: warmup, iterations: iterations,
+            clock: LatencyMeasurer.Clock(rawValue: clock)!)
     }
 
     /// A SuperTransformer (random weights) that holds `sub`: the given space, or one just big enough.
     func model(for sub: SubTransformerConfig, space given: SearchSpace?) throws -> SuperTransformer {
         TensorStorage.useHugePages = true  // steadier latencies from process to process (TensorStorage)
         let (vs, vt) = try vocabularySizes()
-        let space = given ?? SearchSpace(
-            encoderEmbedDim: sub.encoderEmbedDim, decoderEmbedDim: sub.decoderEmbedDim,
-            encoderFFNDim: sub.encoderFFNDims.max()!, decoderFFNDim: sub.decoderFFNDims.max()!,
-            encoderLayers: sub.encoderLayerNum, decoderLayers: sub.decoderLayerNum,
-            encoderAttentionHeads: sub.encoderSelfAttentionHeads.max()!, decoderAttentionHeads: sub.decoderSelfAttentionHeads.max()!,
-            qkvDim: 512, shareAllEmbeddings: false,
-            encoderEmbedChoices: [sub.encoderEmbedDim], decoderEmbedChoices: [sub.decoderEmbedDim],
-            encoderFFNChoices: sub.encoderFFNDims, decoderFFNChoices: sub.decoderFFNDims,
-            encoderLayerChoices: [sub.encoderLayerNum], decoderLayerChoices: [sub.decoderLayerNum],
-            encoderSelfAttentionHeadChoices: sub.encoderSelfAttentionHeads, decoderSelfAttentionHeadChoices: sub.decoderSelfAttentionHeads,
-            decoderCrossAttentionHeadChoices: sub.decoderCrossAttentionHeads, decoderArbitraryAttentionChoices: [-1, 1, 2])
+        let space =
+            given
+            ?? SearchSpace(
+                encoderEmbedDim: sub.encoderEmbedDim, decoderEmbedDim: sub.decoderEmbedDim,
+                encoderFFNDim: sub.encoderFFNDims.max()!, decoderFFNDim: sub.decoderFFNDims.max()!,
+                encoderLayers: sub.encoderLayerNum, decoderLayers: sub.decoderLayerNum,
+                encoderAttentionHeads: sub.encoderSelfAttentionHeads.max()!, decoderAttentionHeads: sub.decoderSelfAttentionHeads.max()!,
+                qkvDim: 512, shareAllEmbeddings: false,
+                encoderEmbedChoices: [sub.encoderEmbedDim], decoderEmbedChoices: [sub.decoderEmbedDim],
+                encoderFFNChoices: sub.encoderFFNDims, decoderFFNChoices: sub.decoderFFNDims,
+                encoderLayerChoices: [sub.encoderLayerNum], decoderLayerChoices: [sub.decoderLayerNum],
+                encoderSelfAttentionHeadChoices: sub.encoderSelfAttentionHeads, decoderSelfAttentionHeadChoices: sub.decoderSelfAttentionHeads,
+                decoderCrossAttentionHeadChoices: sub.decoderCrossAttentionHeads, decoderArbitraryAttentionChoices: [-1, 1, 2])
         if let given { try given.check(sub, file: "the SubTransformer") }
         var rng = RandomGenerator(seed: 0)
         let shared = space.shareAllEmbeddings && vs == vt
         var s = space
         s.shareAllEmbeddings = shared
-        return SuperTransformer(space: s, sourceVocabSize: vs, targetVocabSize: vt, rates: .none,
-                                maxPositions: Swift.max(1024, length + 2), rng: &rng)
+        return SuperTransformer(
+            space: s, sourceVocabSize: vs, targetVocabSize: vt, rates: .none,
+            maxPositions: Swift.max(1024, length + 2), rng: &rng)
     }
 }
 
@@ -137,17 +152,21 @@ struct LatencyMeasureCommand: ParsableCommand {
     func run() throws {
         warnAboutUnknownKeys(in: [subtransformer, options.space])
         let space = try options.space.map { try SearchSpace(contentsOf: $0) }
-        let sub = try SubTransformerConfig(contentsOf: subtransformer,
-                                           superLayers: space.map { ($0.encoderLayers, $0.decoderLayers) }, qkvDim: space?.qkvDim ?? 512)
+        let sub = try SubTransformerConfig(
+            contentsOf: subtransformer,
+            superLayers: space.map { ($0.encoderLayers, $0.decoderLayers) }, qkvDim: space?.qkvDim ?? 512)
         let m: LatencyMeasurement
         if let source = options.commandSource {
             let (e, d) = try source.measure(yamlPath: subtransformer)
-            m = LatencyMeasurement(encoderMeanMs: e, decoderMeanMs: d, encoderStdMs: 0, decoderStdMs: 0, iterations: 1,
-                                   length: options.length, beam: options.beam)
+            m = LatencyMeasurement(
+                encoderMeanMs: e, decoderMeanMs: d, encoderStdMs: 0, decoderStdMs: 0, iterations: 1,
+                length: options.length, beam: options.beam)
             if !json {
                 let parts = source.output == .total ? "" : String(format: " (encoder %.2f ms, decoder %.2f ms)", e, d)
-                print(String(format: "%@: %.2f ms%@ from the command", URL(fileURLWithPath: subtransformer).lastPathComponent,
-                             m.totalMs, parts))
+                print(
+                    String(
+                        format: "%@: %.2f ms%@ from the command", URL(fileURLWithPath: subtransformer).lastPathComponent,
+                        m.totalMs, parts))
                 return
             }
         } else {
@@ -157,10 +176,12 @@ struct LatencyMeasureCommand: ParsableCommand {
         if json {
             try ResultOutput(json: true).emit(m)
         } else {
-            print(String(format: "%@: encoder %.2f ± %.2f ms, decoder %.2f ± %.2f ms, total %.2f ms (length %d, beam %d, %d runs, %d threads; %@)",
-                         URL(fileURLWithPath: subtransformer).lastPathComponent, m.encoderMeanMs, m.encoderStdMs,
-                         m.decoderMeanMs, m.decoderStdMs, m.totalMs, m.length, m.beam, m.iterations, options.threads,
-                         BLAS.kernelDescription))
+            print(
+                String(
+                    format: "%@: encoder %.2f ± %.2f ms, decoder %.2f ± %.2f ms, total %.2f ms (length %d, beam %d, %d runs, %d threads; %@)",
+                    URL(fileURLWithPath: subtransformer).lastPathComponent, m.encoderMeanMs, m.encoderStdMs,
+                    m.decoderMeanMs, m.decoderStdMs, m.totalMs, m.length, m.beam, m.iterations, options.threads,
+                    BLAS.kernelDescription))
         }
     }
 }
@@ -177,8 +198,9 @@ struct LatencyDatasetCommand: ParsableCommand {
     @Option(help: "How many SubTransformers the CSV should hold.") var count: Int
     @Option(help: "Output CSV (appended to; an existing file's rows count as done).") var out: String
     @Option(help: "Seed of the SubTransformer sampling.") var seed: UInt64 = 1
-    @Flag(name: .customLong("allow-mixed-settings"),
-          help: "Add rows to an --out measured under other settings (CPU, kernels, threads, length, beam, method, space, seed) anyway.")
+    @Flag(
+        name: .customLong("allow-mixed-settings"),
+        help: "Add rows to an --out measured under other settings (CPU, kernels, threads, length, beam, method, space, seed) anyway.")
     var allowMixedSettings = false
     @Flag(help: "Print the result as JSON on standard output (progress goes to standard error).") var json = false
     @OptionGroup var options: MeasurementOptions
@@ -206,8 +228,9 @@ struct LatencyDatasetCommand: ParsableCommand {
             if !changes.isEmpty {
                 let what = "\(out) holds rows measured with other settings (\(changes.joined(separator: "; ")))"
                 guard allowMixedSettings else {
-                    throw CommandError("\(what): rows measured now would not be comparable to them, so nothing was added. "
-                                       + "Use a new --out, or --allow-mixed-settings to add them anyway")
+                    throw CommandError(
+                        "\(what): rows measured now would not be comparable to them, so nothing was added. "
+                            + "Use a new --out, or --allow-mixed-settings to add them anyway")
                 }
                 diagnostics.warning("\(what); adding rows anyway (--allow-mixed-settings)")
             }
@@ -227,8 +250,9 @@ struct LatencyDatasetCommand: ParsableCommand {
                 try config.hatYAML(comment: "SubTransformer \(i + 1) of \(out) (seed \(seed))").write(to: yaml, atomically: true, encoding: .utf8)
                 defer { try? FileManager.default.removeItem(at: yaml) }
                 let (e, d) = try source.measure(yamlPath: yaml.path)
-                return LatencyMeasurement(encoderMeanMs: e, decoderMeanMs: d, encoderStdMs: 0, decoderStdMs: 0, iterations: 1,
-                                          length: measurer.length, beam: measurer.beam)
+                return LatencyMeasurement(
+                    encoderMeanMs: e, decoderMeanMs: d, encoderStdMs: 0, decoderStdMs: 0, iterations: 1,
+                    length: measurer.length, beam: measurer.beam)
             }
         } else {
             var model: SuperTransformer?  // built on the first row to measure, not when all are done

@@ -45,11 +45,11 @@ struct ModelsCommand: ParsableCommand {
             commandName: "list",
             abstract: "Print HAT's published models with HAT's latency, #Params, FLOPs, BLEU and SacreBLEU.",
             discussion: """
-            The figures are HAT's own (README), not measured here; #Params and FLOPs exclude the embeddings \
-            and the output projection. YAML says whether configs/hat/TASK/subtransformer/NAME.yml holds the \
-            SubTransformer's architecture (HAT published none for 7 of them); for a SuperTransformer it names \
-            its space, configs/hat/TASK/supertransformer/SPACE.yml.
-            """
+                The figures are HAT's own (README), not measured here; #Params and FLOPs exclude the embeddings \
+                and the output projection. YAML says whether configs/hat/TASK/subtransformer/NAME.yml holds the \
+                SubTransformer's architecture (HAT published none for 7 of them); for a SuperTransformer it names \
+                its space, configs/hat/TASK/supertransformer/SPACE.yml.
+                """
         )
 
         @OptionGroup var filters: Filters
@@ -69,8 +69,10 @@ struct ModelsCommand: ParsableCommand {
             let header = ["NAME", "TASK", "DEVICE", "LATENCY", "PARAMS(M)", "FLOPs(G)", "BLEU", "SACREBLEU", "YAML"]
             let rows = models.map { m -> [String] in
                 let yaml = m.kind == .superTransformer ? (m.searchSpace ?? "-") : (m.configPath == nil ? "-" : "yes")
-                return [m.name, m.task.rawValue, m.device?.rawValue ?? "-", m.latencyText ?? "-", number(m.parametersM, 2),
-                        number(m.gflops, 2), number(m.bleu, 1), number(m.sacreBLEU, 1), yaml]
+                return [
+                    m.name, m.task.rawValue, m.device?.rawValue ?? "-", m.latencyText ?? "-", number(m.parametersM, 2),
+                    number(m.gflops, 2), number(m.bleu, 1), number(m.sacreBLEU, 1), yaml,
+                ]
             }
             // Text columns are left-aligned, numbers right-aligned, as in HAT's table.
             let rightAligned: Set<Int> = [3, 4, 5, 6, 7]
@@ -84,8 +86,9 @@ struct ModelsCommand: ParsableCommand {
             }
             let subs = models.filter { $0.kind == .subTransformer }.count
             func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
-            print("\(count(models.count, "model")) (\(count(subs, "SubTransformer")), \(count(models.count - subs, "SuperTransformer"))); "
-                  + "download with `hat models download NAME --out DIR`")
+            print(
+                "\(count(models.count, "model")) (\(count(subs, "SubTransformer")), \(count(models.count - subs, "SuperTransformer"))); "
+                    + "download with `hat models download NAME --out DIR`")
         }
     }
 
@@ -94,11 +97,11 @@ struct ModelsCommand: ParsableCommand {
             commandName: "download",
             abstract: "Download HAT's published checkpoints (NAME.pt) into a folder, resuming interrupted downloads.",
             discussion: """
-            Each file is fetched with curl into DIR/NAME.pt.part (resumed when it exists) and renamed to DIR/NAME.pt \
-            when complete; its size and SHA-256 go to DIR/downloads.json, and a file that still matches its record is \
-            skipped. Import a downloaded checkpoint with `hat import DIR/NAME.pt --out FOLDER`. \
-            \(ModelDownloader.baseURLVariable)=URL fetches URL/NAME.pt instead of HAT's Dropbox link (a mirror).
-            """
+                Each file is fetched with curl into DIR/NAME.pt.part (resumed when it exists) and renamed to DIR/NAME.pt \
+                when complete; its size and SHA-256 go to DIR/downloads.json, and a file that still matches its record is \
+                skipped. Import a downloaded checkpoint with `hat import DIR/NAME.pt --out FOLDER`. \
+                \(ModelDownloader.baseURLVariable)=URL fetches URL/NAME.pt instead of HAT's Dropbox link (a mirror).
+                """
         )
 
         @Argument(help: "Model names (see `hat models list`).") var names: [String] = []
@@ -124,9 +127,10 @@ struct ModelsCommand: ParsableCommand {
                 models = try names.map { name in
                     guard let model = ModelCatalog.model(named: name) else {
                         let close = ModelCatalog.closeNames(to: name)
-                        throw CommandError("unknown model \(name)"
-                            + (close.isEmpty ? "" : ": did you mean \(close.joined(separator: ", "))?")
-                            + " (`hat models list` shows all \(ModelCatalog.models.count))")
+                        throw CommandError(
+                            "unknown model \(name)"
+                                + (close.isEmpty ? "" : ": did you mean \(close.joined(separator: ", "))?")
+                                + " (`hat models list` shows all \(ModelCatalog.models.count))")
                     }
                     return model
                 }

@@ -9,21 +9,23 @@ struct PipelineCommand: ParsableCommand {
         commandName: "pipeline",
         abstract: "Run data → supernet → latency dataset → predictor → search → SubTransformer training → test BLEU.",
         discussion: """
-        PIPELINE.yml names the search space and holds one section per stage (configs/pipeline_builtin.yml \
-        is the annotated example). Every stage writes into OUT and is skipped when it finished earlier \
-        with the same settings; rerunning after an interruption resumes the unfinished stage (training \
-        from its newest checkpoint, the latency CSV after its last row, the search after its last \
-        iteration). At the end OUT/results.json holds the found model's latency (predicted and measured \
-        on this machine), sizes and BLEU, and OUT/report.html shows the whole run.
-        """
+            PIPELINE.yml names the search space and holds one section per stage (configs/pipeline_builtin.yml \
+            is the annotated example). Every stage writes into OUT and is skipped when it finished earlier \
+            with the same settings; rerunning after an interruption resumes the unfinished stage (training \
+            from its newest checkpoint, the latency CSV after its last row, the search after its last \
+            iteration). At the end OUT/results.json holds the found model's latency (predicted and measured \
+            on this machine), sizes and BLEU, and OUT/report.html shows the whole run.
+            """
     )
 
     @Option(help: "Pipeline YAML.") var config: String
     @Option(help: "Output folder.") var out: String
     @Option(name: .customLong("stop-after"), help: "Stop after this stage: data, supernet, latency, predictor, search, train, test.")
     var stopAfter: String?
-    @Option(help: ArgumentHelp("Run this stage and the ones after it again, with the config's current settings.",
-                               discussion: "Their earlier folders are kept, renamed to FOLDER.replaced-TIME."))
+    @Option(
+        help: ArgumentHelp(
+            "Run this stage and the ones after it again, with the config's current settings.",
+            discussion: "Their earlier folders are kept, renamed to FOLDER.replaced-TIME."))
     var rerun: String?
     @Flag(name: .customLong("no-report"), help: "Do not write OUT/report.html at the end.") var noReport = false
     @Flag(help: "Print the result as JSON on standard output (progress goes to standard error).") var json = false
@@ -33,8 +35,9 @@ struct PipelineCommand: ParsableCommand {
         lineBufferStandardOutput()
         let pipelineConfig = try PipelineConfig(path: config)
         let output = ResultOutput(json: json)
-        let runner = try PipelineRunner(config: pipelineConfig, out: URL(fileURLWithPath: out),
-                                        stopAfter: try stopAfter.map(PipelineStage.named), log: output.say)
+        let runner = try PipelineRunner(
+            config: pipelineConfig, out: URL(fileURLWithPath: out),
+            stopAfter: try stopAfter.map(PipelineStage.named), log: output.say)
         runner.rerunFrom = try rerun.map(PipelineStage.named)
         runner.progressToStandardError = json
         let results = try runner.run()
@@ -45,10 +48,14 @@ struct PipelineCommand: ParsableCommand {
         }
         if let r = results {
             output.say("== found SubTransformer: \(r.subtransformer) (\(r.constraint))")
-            output.say(String(format: "   latency on this machine: measured %@ ms, predicted %.2f ms", r.measuredLatencyMs.map { String(format: "%.2f", $0) } ?? "–",
-                              r.predictedLatencyMs))
-            output.say(String(format: "   %.2f M parameters (HAT's count), %.1f MB, %@ BLEU %.2f, chrF %.2f (%@)", Double(r.parameters) / 1e6, r.modelSizeMB, r.split,
-                              r.bleu, r.chrf, r.bleuSignature))
+            output.say(
+                String(
+                    format: "   latency on this machine: measured %@ ms, predicted %.2f ms", r.measuredLatencyMs.map { String(format: "%.2f", $0) } ?? "–",
+                    r.predictedLatencyMs))
+            output.say(
+                String(
+                    format: "   %.2f M parameters (HAT's count), %.1f MB, %@ BLEU %.2f, chrF %.2f (%@)", Double(r.parameters) / 1e6, r.modelSizeMB, r.split,
+                    r.bleu, r.chrf, r.bleuSignature))
             if let onnx = r.onnx { output.say("   ONNX (encoder, decoder, decoder_step, vocabulary): \(onnx)") }
         }
         try output.emit(PipelineOutput(directory: out, report: report, results: results))

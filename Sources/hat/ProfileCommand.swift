@@ -8,11 +8,11 @@ struct ProfileCommand: ParsableCommand {
         commandName: "profile",
         abstract: "Print #Params, FLOPs, embedding size, model size and peak inference memory of a SubTransformer.",
         discussion: """
-        CONFIG is a HAT SubTransformer file (the *-subtransformer keys) or a search space, whose \
-        largest and smallest SubTransformers are then profiled. #Params and FLOPs follow HAT's \
-        published convention: embeddings and the output projection are excluded; FLOPs are for \
-        one teacher-forced forward pass of a LENGTH-token sentence pair.
-        """
+            CONFIG is a HAT SubTransformer file (the *-subtransformer keys) or a search space, whose \
+            largest and smallest SubTransformers are then profiled. #Params and FLOPs follow HAT's \
+            published convention: embeddings and the output projection are excluded; FLOPs are for \
+            one teacher-forced forward pass of a LENGTH-token sentence pair.
+            """
     )
 
     @Argument(help: "SubTransformer or search-space YAML file.") var config: String
@@ -48,8 +48,9 @@ struct ProfileCommand: ParsableCommand {
         var subnets: [(String, SubTransformerConfig)] = []
         var qkv = searchSpace?.qkvDim ?? 512
         if file.contains("encoder-embed-dim-subtransformer") {
-            let sub = try SubTransformerConfig(file: file, superLayers: searchSpace.map { ($0.encoderLayers, $0.decoderLayers) },
-                                               qkvDim: qkv)
+            let sub = try SubTransformerConfig(
+                file: file, superLayers: searchSpace.map { ($0.encoderLayers, $0.decoderLayers) },
+                qkvDim: qkv)
             try searchSpace?.check(sub, file: config)
             subnets.append((URL(fileURLWithPath: config).lastPathComponent, sub))
         } else {
@@ -59,11 +60,16 @@ struct ProfileCommand: ParsableCommand {
         }
         let shared = sourceVocab == nil ? (searchSpace?.shareAllEmbeddings ?? true) : false
         let (vs, vt) = (sourceVocab ?? vocab ?? 32768, targetVocab ?? vocab ?? 32768)
-        let profiler = Profiler(qkvDim: qkv, sourceVocabSize: vs, targetVocabSize: vt, sharedEmbeddings: shared,
-                                separateOutputProjection: searchSpace?.hasSeparateOutputProjection ?? false)
+        let profiler = Profiler(
+            qkvDim: qkv, sourceVocabSize: vs, targetVocabSize: vt, sharedEmbeddings: shared,
+            separateOutputProjection: searchSpace?.hasSeparateOutputProjection ?? false)
 
         if json {
-            struct Entry: Encodable { let name: String; let config: SubTransformerConfig; let profile: ModelProfile }
+            struct Entry: Encodable {
+                let name: String
+                let config: SubTransformerConfig
+                let profile: ModelProfile
+            }
             let entries = subnets.map { Entry(name: $0.0, config: $0.1, profile: profiler.profile($0.1, length: length, beam: beam)) }
             try ResultOutput(json: true).emit(entries.count == 1 ? AnyEncodable(entries[0]) : AnyEncodable(entries))
             return

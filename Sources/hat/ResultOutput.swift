@@ -10,7 +10,12 @@ struct ResultOutput {
 
     /// A readable line: standard output, or standard error with `--json`.
     func say(_ line: String) {
-        if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line); fflush(nil) }
+        if json {
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        } else {
+            print(line)
+            fflush(nil)
+        }
     }
 
     /// Prints `value` as the command's JSON result (with `--json`; nothing otherwise).

@@ -11,13 +11,13 @@ struct SearchCommand: ParsableCommand {
         commandName: "search",
         abstract: "Search the SubTransformer with the lowest validation loss that meets latency/memory/size constraints.",
         discussion: """
-        HAT's evolutionary search (hat-reference.md §7): population 125 = 25 parents + 50 mutants + 50 \
-        crossovers, 30 iterations, mutation probability 0.3, fitness = the supernet's validation loss. \
-        Several latencies (--latency-constraint 100ms,150ms,200ms) give one SubTransformer each, a \
-        latency/loss front, sharing the fitness cache. Writes OUT/subtransformer@LABEL.yml, \
-        OUT/pareto.json and OUT/history.jsonl; rerunning the same command resumes after the last \
-        finished iteration.
-        """
+            HAT's evolutionary search (hat-reference.md §7): population 125 = 25 parents + 50 mutants + 50 \
+            crossovers, 30 iterations, mutation probability 0.3, fitness = the supernet's validation loss. \
+            Several latencies (--latency-constraint 100ms,150ms,200ms) give one SubTransformer each, a \
+            latency/loss front, sharing the fitness cache. Writes OUT/subtransformer@LABEL.yml, \
+            OUT/pareto.json and OUT/history.jsonl; rerunning the same command resumes after the last \
+            finished iteration.
+            """
     )
 
     @Option(help: "Trained SuperTransformer checkpoint (hat train).") var supernet: String
@@ -25,7 +25,10 @@ struct SearchCommand: ParsableCommand {
     var space: String?
     @Option(help: "Prepared dataset whose validation split is the fitness (default: the one the supernet was trained on).")
     var data: String?
-    @Option(help: "Latency predictor: a file from `hat latency train-predictor`/`adapt`, a HAT latency CSV (ridge trained on it; the cost model below 30 rows), or 'measure[:N]' to calibrate on this machine.")
+    @Option(
+        help:
+            "Latency predictor: a file from `hat latency train-predictor`/`adapt`, a HAT latency CSV (ridge trained on it; the cost model below 30 rows), or 'measure[:N]' to calibrate on this machine."
+    )
     var predictor: String
     @Option(name: .customLong("latency-constraint"), help: "Latency limit(s): 200ms, 1.5s; a comma-separated list gives a Pareto front.")
     var latencyConstraint: String?
@@ -44,7 +47,9 @@ struct SearchCommand: ParsableCommand {
     @Option(name: .customLong("max-rejections"), help: "Rejected candidates in a row before a constraint is declared infeasible.")
     var maxRejections: Int?
     @Flag(help: "Random search with the same budget (the baseline HAT compares against).") var random = false
-    @Flag(name: .customLong("repair-offspring"), help: "Shrink a mutant or crossover that breaks a constraint before rejecting it (beyond HAT; helps under tight limits).")
+    @Flag(
+        name: .customLong("repair-offspring"),
+        help: "Shrink a mutant or crossover that breaks a constraint before rejecting it (beyond HAT; helps under tight limits).")
     var repairOffspring = false
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: "Output folder (history, state, results).") var out: String = "runs/search"
@@ -59,7 +64,9 @@ struct SearchCommand: ParsableCommand {
     var noMeasure = false
     @Option(name: .customLong("measure-iterations"), help: "Timed runs when measuring the found SubTransformers.") var measureIterations: Int = 20
     @Option(help: "Compute threads of the fitness evaluation (default: the cores available).") var threads: Int = ParallelSettings.availableCores
-    @Option(name: .customLong("measure-threads"), help: "Compute threads when measuring, as the latency data was measured (default: the cores available, as hat latency dataset's).")
+    @Option(
+        name: .customLong("measure-threads"),
+        help: "Compute threads when measuring, as the latency data was measured (default: the cores available, as hat latency dataset's).")
     var measureThreads: Int = ParallelSettings.availableCores
 
     @Flag(help: "Print the result as JSON on standard output (progress goes to standard error).") var json = false
@@ -87,8 +94,9 @@ struct SearchCommand: ParsableCommand {
             "crossover-size": crossoverSize.map { "\($0)" }, "mutation-prob": mutationProb.map { "\($0)" },
             "repair-offspring": repairOffspring ? "true" : nil,
         ]
-        try EvolutionSettings.keyTable.apply(options.compactMapValues { $0.map { ConfigKeySource(text: $0, location: "<command line>") } },
-                                             to: &settings, keyPrefix: "--")
+        try EvolutionSettings.keyTable.apply(
+            options.compactMapValues { $0.map { ConfigKeySource(text: $0, location: "<command line>") } },
+            to: &settings, keyPrefix: "--")
         if let v = maxRejections { settings.maxConsecutiveRejections = v }
         try settings.validate()
         let constraints = try SearchConstraints.list(
@@ -98,8 +106,9 @@ struct SearchCommand: ParsableCommand {
         if writeConfigPath != nil && constraints.count > 1 {
             throw SearchError.badSettings("--write-config takes one constraint; with several, the results are OUT/subtransformer@LABEL.yml")
         }
-        var runner = SearchRunner(supernet: supernet, predictor: try LatencyPredictorSource(predictor), constraints: constraints,
-                                  directory: URL(fileURLWithPath: out))
+        var runner = SearchRunner(
+            supernet: supernet, predictor: try LatencyPredictorSource(predictor), constraints: constraints,
+            directory: URL(fileURLWithPath: out))
         runner.spaceFile = space
         runner.data = data
         runner.settings = settings
@@ -123,9 +132,11 @@ struct SearchCommand: ParsableCommand {
         for p in result.front {
             let label = String(repeating: " ", count: Swift.max(0, 10 - p.constraint.count)) + p.constraint
             let measured = p.measuredLatencyMs.map { String(format: "  measured %8.2f ms", $0) } ?? ""
-            output.say(String(format: "%@  loss %.4f  predicted %8.2f ms%@  params %@  peak memory %.1f MB%@  %@", label, p.loss,
-                              p.predictedLatencyMs, measured, SearchConstraints.formatCount(Double(p.parameters)), p.peakMemoryMB,
-                              p.dominated ? "  (dominated)" : "", p.subtransformer))
+            output.say(
+                String(
+                    format: "%@  loss %.4f  predicted %8.2f ms%@  params %@  peak memory %.1f MB%@  %@", label, p.loss,
+                    p.predictedLatencyMs, measured, SearchConstraints.formatCount(Double(p.parameters)), p.peakMemoryMB,
+                    p.dominated ? "  (dominated)" : "", p.subtransformer))
         }
         try output.emit(SearchOutput(directory: out, seconds: result.seconds, front: result.front, writtenConfig: writeConfigPath))
     }

@@ -11,20 +11,20 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a SuperTransformer (or one SubTransformer) on a prepared dataset; resumes by itself.",
         discussion: """
-        CONFIG is a HAT YAML file with the SuperTransformer sizes, the search space and training keys \
-        (e.g. configs/multi30k_cpu_space.yml or HAT's space1.yml). Any training key can be overridden \
-        on the command line: --max-update 5 --save-interval-updates 5 --lr 0.001. Rerunning the same \
-        command continues from the newest valid checkpoint in --save-dir. --data is our dataset folder or a \
-        fairseq data-bin folder, so a model brought in with `hat import` fine-tunes on HAT's own binarized data \
-        (--config IMPORTED/space.yml --init-from IMPORTED/checkpoint.safetensors). Besides HAT's keys: \
-        --bpe-dropout P re-segments the training split every epoch with BPE-dropout (Provilkov et al., \
-        2020; 0.1 in the paper), a regularizer for small corpora (--bpe-dropout-sides source: the source \
-        side only); --stop-time-minutes M ends the run \
-        after M minutes of training.
+            CONFIG is a HAT YAML file with the SuperTransformer sizes, the search space and training keys \
+            (e.g. configs/multi30k_cpu_space.yml or HAT's space1.yml). Any training key can be overridden \
+            on the command line: --max-update 5 --save-interval-updates 5 --lr 0.001. Rerunning the same \
+            command continues from the newest valid checkpoint in --save-dir. --data is our dataset folder or a \
+            fairseq data-bin folder, so a model brought in with `hat import` fine-tunes on HAT's own binarized data \
+            (--config IMPORTED/space.yml --init-from IMPORTED/checkpoint.safetensors). Besides HAT's keys: \
+            --bpe-dropout P re-segments the training split every epoch with BPE-dropout (Provilkov et al., \
+            2020; 0.1 in the paper), a regularizer for small corpora (--bpe-dropout-sides source: the source \
+            side only); --stop-time-minutes M ends the run \
+            after M minutes of training.
 
-        Training keys (YAML or --key value):
-        \(TrainingConfig.keyHelp)
-        """
+            Training keys (YAML or --key value):
+            \(TrainingConfig.keyHelp)
+            """
     )
 
     @Option(help: "Search space and training YAML (HAT format).") var config: String
@@ -74,8 +74,9 @@ struct TrainCommand: ParsableCommand {
             try SubTransformerConfig(contentsOf: $0, superLayers: (space.encoderLayers, space.decoderLayers), qkvDim: space.qkvDim)
         }
         let dataset = try openBinarizedCorpus(data)
-        let trainer = try Trainer(space: space, subTransformer: sub, data: dataset, config: training,
-                                  saveDirectory: URL(fileURLWithPath: saveDir), initFrom: initFrom)
+        let trainer = try Trainer(
+            space: space, subTransformer: sub, data: dataset, config: training,
+            saveDirectory: URL(fileURLWithPath: saveDir), initFrom: initFrom)
         try trainer.run()
     }
 }

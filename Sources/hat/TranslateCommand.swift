@@ -1,14 +1,17 @@
 import ArgumentParser
+import Datasets
 import Foundation
 import Generate
-import Datasets
 import Model
 import TensorEngine
 import Train
 
 /// Options shared by `hat translate` and `hat test`: the model and the search.
 struct DecodingOptions: ParsableArguments {
-    @Option(help: "Checkpoint (safetensors) to translate with; repeat it to decode with an ensemble (mean of the members' probabilities), e.g. the last epochs of one run.")
+    @Option(
+        help:
+            "Checkpoint (safetensors) to translate with; repeat it to decode with an ensemble (mean of the members' probabilities), e.g. the last epochs of one run."
+    )
     var checkpoint: [String]
     @Option(help: "SubTransformer to run (HAT YAML); required for a SuperTransformer checkpoint.") var subtransformer: String?
     @Option(help: "Dataset directory with the vocabulary (default: the one the checkpoint was trained on).") var data: String?
@@ -34,8 +37,9 @@ struct DecodingOptions: ParsableArguments {
     func translator() throws -> Translator {
         warnAboutUnknownKeys(in: [subtransformer])
         BLAS.setComputeThreads(threads)
-        let t = try Translator.load(checkpoints: checkpoint, subTransformerFile: subtransformer, data: data,
-                                    search: BeamSearch(beamSize: beam, lengthPenalty: lenpen, maxLenA: maxLenA, maxLenB: maxLenB))
+        let t = try Translator.load(
+            checkpoints: checkpoint, subTransformerFile: subtransformer, data: data,
+            search: BeamSearch(beamSize: beam, lengthPenalty: lenpen, maxLenA: maxLenA, maxLenB: maxLenB))
         t.batchSentences = batchSentences
         return t
     }
@@ -69,14 +73,18 @@ struct TestCommand: ParsableCommand {
     @Option(help: "Split to translate: test, valid, or another split of the dataset.") var split: String = "test"
     @Option(help: "Raw source sentences to translate instead of a dataset split (one per line; with --reference).") var source: String?
     @Option(help: "Raw reference translations of --source, line by line.") var reference: String?
-    @Option(name: .customLong("data-bin"), help: "A fairseq data-bin folder (SPLIT.SRC-TGT.LANG.idx/.bin) to translate --split of, for an imported model: HAT's own evaluation.")
+    @Option(
+        name: .customLong("data-bin"),
+        help: "A fairseq data-bin folder (SPLIT.SRC-TGT.LANG.idx/.bin) to translate --split of, for an imported model: HAT's own evaluation.")
     var dataBin: String?
     @Option(help: "Where to write the hypotheses (default: SPLIT.hyp.txt next to the checkpoint).") var out: String?
     @Option(name: .customLong("nbest-out"), help: "Also write every finished hypothesis (JSON lines: sentence, text, score, log-probability).")
     var nbestOut: String?
     @Flag(name: .customLong("tokenized-bleu"), help: "Also print tokenized BLEU (HAT's \"normal\" BLEU).") var tokenizedBLEU = false
     @Flag(help: "Print the result as JSON on standard output (progress goes to standard error).") var json = false
-    @Flag(name: .customLong("score-reference"), help: "Score each reference with the model instead of translating (fairseq-generate's --score-reference: S-, T-, H- and P- lines).")
+    @Flag(
+        name: .customLong("score-reference"),
+        help: "Score each reference with the model instead of translating (fairseq-generate's --score-reference: S-, T-, H- and P- lines).")
     var scoreReference = false
 
     func validate() throws {
@@ -108,7 +116,8 @@ struct TestCommand: ParsableCommand {
         // Without inputs given, the split of the dataset the checkpoint recorded: a data-bin folder
         // when it was fine-tuned on one.
         let first = options.checkpoint[0]  // no model is built for it
-        let recorded = source == nil && options.data == nil
+        let recorded =
+            source == nil && options.data == nil
             ? try Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: first)), path: first).data : nil
         if let dataBin = dataBin ?? recorded.flatMap({ FairseqDataBin.isDataBin($0) ? $0 : nil }) {
             guard let codec = translator.source as? FairseqTextCodec, let target = translator.target as? FairseqTextCodec else {
@@ -116,13 +125,15 @@ struct TestCommand: ParsableCommand {
             }
             let split = try FairseqDataBin(directory: dataBin, languages: (codec.language, target.language)).split(self.split)
             let sourceIDs = (0..<split.count).map { Array(split.source($0)) }, targetIDs = (0..<split.count).map { Array(split.target($0)) }
-            return Inputs(sources: sourceIDs.map { codec.decode($0) }, references: targetIDs.map { target.decode($0) },
-                          sourceIDs: sourceIDs, tokenizedReferences: targetIDs.map { target.decodeTokenized($0) })
+            return Inputs(
+                sources: sourceIDs.map { codec.decode($0) }, references: targetIDs.map { target.decode($0) },
+                sourceIDs: sourceIDs, tokenizedReferences: targetIDs.map { target.decodeTokenized($0) })
         }
         if let source, let reference {
             let inputs = Inputs(sources: try lines(source, option: "--source"), references: try lines(reference, option: "--reference"))
             guard inputs.sources.count == inputs.references.count else {
-                throw CommandError("--source \(source) has \(inputs.sources.count) lines, --reference \(reference) \(inputs.references.count): they must be line-aligned")
+                throw CommandError(
+                    "--source \(source) has \(inputs.sources.count) lines, --reference \(reference) \(inputs.references.count): they must be line-aligned")
             }
             return inputs
         }
@@ -142,8 +153,12 @@ struct TestCommand: ParsableCommand {
             print("P-\(i)\t" + p.map { String(format: "%.4f", $0) }.joined(separator: " "))
         }
         let total = scores.joined().reduce(0, +), count = scores.joined().count
-        FileHandle.standardError.write(Data(String(format: "scored %d references: %d tokens, log-probability %.2f (%.4f per token)\n",
-                                                   scores.count, count, total, total / Double(Swift.max(count, 1))).utf8))
+        FileHandle.standardError.write(
+            Data(
+                String(
+                    format: "scored %d references: %d tokens, log-probability %.2f (%.4f per token)\n",
+                    scores.count, count, total, total / Double(Swift.max(count, 1))
+                ).utf8))
     }
 
     func run() throws {
@@ -157,8 +172,10 @@ struct TestCommand: ParsableCommand {
         let output = ResultOutput(json: json)
         let progress = ProgressPrinter(toStandardError: json)
         let report = { (done: Int) in
-            progress.update(String(format: "translated %d/%d sentences (%.1f sentences/s)", done, sources.count,
-                                   Double(done) / Swift.max(Date().timeIntervalSince(start), 1e-9)))
+            progress.update(
+                String(
+                    format: "translated %d/%d sentences (%.1f sentences/s)", done, sources.count,
+                    Double(done) / Swift.max(Date().timeIntervalSince(start), 1e-9)))
         }
         let nbest = inputs.sourceIDs.map { translator.translateNBest(ids: $0, progress: report) } ?? translator.translateNBest(sources, progress: report)
         let hypotheses = nbest.map { $0.first?.text ?? "" }
@@ -174,25 +191,34 @@ struct TestCommand: ParsableCommand {
             try AtomicFile.write(lines, to: nbestOut)
         }
         let seconds = Date().timeIntervalSince(start)
-        let outPath = out ?? URL(fileURLWithPath: options.checkpoint[0]).deletingLastPathComponent()
+        let outPath =
+            out
+            ?? URL(fileURLWithPath: options.checkpoint[0]).deletingLastPathComponent()
             .appendingPathComponent("\(split).hyp.txt").path
         try AtomicFile.write(hypotheses.joined(separator: "\n") + "\n", to: outPath)
-        progress.log(String(format: "translated %d sentences in %.1f s (%.2f sentences/s, beam %d); hypotheses in %@",
-                            sources.count, seconds, Double(sources.count) / seconds, options.beam, outPath))
+        progress.log(
+            String(
+                format: "translated %d sentences in %.1f s (%.2f sentences/s, beam %d); hypotheses in %@",
+                sources.count, seconds, Double(sources.count) / seconds, options.beam, outPath))
         let corpus = try ScoringCorpus(hypotheses: hypotheses, references: [references])
         var metrics: [ScoreMetric] = [.bleu, .chrf]
         if tokenizedBLEU { metrics.append(.tokenizedBLEU) }
         let scores = ScoreReport(corpus: corpus, metrics: metrics)
         output.say(scores.text(version: HAT.versionNumber))
-        var result = TestOutput(hypotheses: outPath, sentences: sources.count, seconds: seconds, beam: options.beam,
-                                scores: scores.results.map { TestOutput.Score(name: $0.name, score: $0.score,
-                                                                              signature: $0.signature.formatted(version: HAT.versionNumber)) })
+        var result = TestOutput(
+            hypotheses: outPath, sentences: sources.count, seconds: seconds, beam: options.beam,
+            scores: scores.results.map {
+                TestOutput.Score(
+                    name: $0.name, score: $0.score,
+                    signature: $0.signature.formatted(version: HAT.versionNumber))
+            })
         if let codec = translator.target as? FairseqTextCodec {
             // HAT's own number for its models: tokenized BLEU, compound-split for German output.
             let split = codec.language == "de"
-            let hat = try HATBLEU.corpus(tokenizedHypotheses: nbest.map { $0.first?.tokenized ?? "" },
-                                         tokenizedReferences: inputs.tokenizedReferences ?? references.map(codec.tokenizeReference),
-                                         splitCompounds: split)
+            let hat = try HATBLEU.corpus(
+                tokenizedHypotheses: nbest.map { $0.first?.tokenized ?? "" },
+                tokenizedReferences: inputs.tokenizedReferences ?? references.map(codec.tokenizeReference),
+                splitCompounds: split)
             let score = ScoreReport(corpus: hat, metrics: [.tokenizedBLEU]).results[0]
             output.say((score.bleu?.formatted(width: 2, name: "HAT's BLEU (Moses-tokenized\(split ? ", compound-split" : ""))") ?? ""))
             result.hatBLEU = score.score

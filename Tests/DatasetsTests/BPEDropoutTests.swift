@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Datasets
 
 /// BPE-dropout against SentencePiece: with probability 0 it must reproduce SentencePiece's

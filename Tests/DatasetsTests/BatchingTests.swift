@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Datasets
 
 @Suite("Batching: token budget, epochs, resume")
@@ -119,19 +120,29 @@ struct BatchingTests {
     }
 
     @Test func batchLayoutFollowsFairseq() throws {
-        let data = TranslationDataset(source: [[10, 11, 2], [12, 2], [13, 14, 15, 16, 2]],
-                                      target: [[20, 21, 22, 2], [23, 2], [24, 2]])
+        let data = TranslationDataset(
+            source: [[10, 11, 2], [12, 2], [13, 14, 15, 16, 2]],
+            target: [[20, 21, 22, 2], [23, 2], [24, 2]])
         let batch = Batch(dataset: data, indices: [0, 1, 2])
         #expect(batch.batchSize == 3 && batch.sourceLength == 5 && batch.targetLength == 4)
-        #expect(batch.sourceTokens == [10, 11, 2, 1, 1,
-                                       12, 2, 1, 1, 1,
-                                       13, 14, 15, 16, 2])
-        #expect(batch.targetTokens == [20, 21, 22, 2,
-                                       23, 2, 1, 1,
-                                       24, 2, 1, 1])
-        #expect(batch.previousOutputTokens == [2, 20, 21, 22,
-                                               2, 23, 1, 1,
-                                               2, 24, 1, 1])
+        #expect(
+            batch.sourceTokens == [
+                10, 11, 2, 1, 1,
+                12, 2, 1, 1, 1,
+                13, 14, 15, 16, 2,
+            ])
+        #expect(
+            batch.targetTokens == [
+                20, 21, 22, 2,
+                23, 2, 1, 1,
+                24, 2, 1, 1,
+            ])
+        #expect(
+            batch.previousOutputTokens == [
+                2, 20, 21, 22,
+                2, 23, 1, 1,
+                2, 24, 1, 1,
+            ])
         #expect(batch.sourceLengths == [3, 2, 5] && batch.targetLengths == [4, 2, 2])
         #expect(batch.targetTokenCount == 8 && batch.sourceTokenCount == 10)
         #expect(batch.sentenceIndices == [0, 1, 2])
@@ -140,8 +151,9 @@ struct BatchingTests {
     }
 
     @Test func oversizedSentencesThrowOrAreSkipped() throws {
-        let data = TranslationDataset(source: [[4, 2], Array(repeating: 5, count: 30) + [2], [6, 2]],
-                                      target: [[7, 2], [8, 2], [9, 2]])
+        let data = TranslationDataset(
+            source: [[4, 2], Array(repeating: 5, count: 30) + [2], [6, 2]],
+            target: [[7, 2], [8, 2], [9, 2]])
         #expect(throws: DataError.sentenceExceedsBudget(index: 1, tokens: 31, maxTokens: 16)) {
             try BatchIterator(dataset: data, maxTokens: 16, seed: 1)
         }
@@ -156,8 +168,11 @@ struct BatchingTests {
         let data = TranslationDataset(source: [[4, 5, 2], [6, 7, 8, 2]], target: [[7, 2], [8, 9, 2]])
         // Skipping every pair would leave epochs without batches (training loops on nothing,
         // validation reports a loss of 0): the iterator refuses, naming the shortest pair's need.
-        #expect(throws: DataError.invalidArgument("no sentence pair fits max-tokens 2: the shortest needs 3 tokens "
-                                                  + "(its longer side plus end-of-sentence); raise --max-tokens to at least 3")) {
+        #expect(
+            throws: DataError.invalidArgument(
+                "no sentence pair fits max-tokens 2: the shortest needs 3 tokens "
+                    + "(its longer side plus end-of-sentence); raise --max-tokens to at least 3")
+        ) {
             try BatchIterator(dataset: data, maxTokens: 2, seed: 1, skipOversized: true)
         }
         #expect(try BatchIterator(dataset: data, maxTokens: 3, seed: 1, skipOversized: true).batchesPerEpoch == 1)

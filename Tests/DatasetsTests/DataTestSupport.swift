@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import Datasets
 
 /// Helpers shared by the data tests: temporary folders, the shared Multi30k files, the
@@ -49,8 +50,9 @@ enum DataTestSupport {
 
     /// A preparation of a small built-in corpus with a small vocabulary.
     static func builtinPreparation(in dir: URL, vocabularySize: Int = 400) throws -> DatasetPreparation {
-        var prep = DatasetPreparation(splits: try builtinFiles(in: dir), sourceLanguage: "en", targetLanguage: "syn",
-                                      output: dir.appendingPathComponent("out").path)
+        var prep = DatasetPreparation(
+            splits: try builtinFiles(in: dir), sourceLanguage: "en", targetLanguage: "syn",
+            output: dir.appendingPathComponent("out").path)
         prep.vocabulary.vocabularySize = vocabularySize
         return prep
     }
@@ -101,7 +103,9 @@ enum DataTestSupport {
 
     /// Runs Tests/Oracle/bpe_dropout_oracle.py: SentencePiece's own BPE-dropout sampler over `lines`,
     /// `passes` times. Returns the deterministic piece count and each pass's sampled count.
-    static func bpeDropoutOracle(model: String, lines: [String], probability: Double, passes: Int, in dir: URL)
+    static func bpeDropoutOracle(
+        model: String, lines: [String], probability: Double, passes: Int, in dir: URL
+    )
         throws -> (deterministic: Int, sampled: [Int])
     {
         let input = try write(lines, to: dir, "dropout-input.txt")

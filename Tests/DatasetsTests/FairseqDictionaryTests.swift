@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Datasets
 
 @Suite("FairseqDictionary: dict.LANG.txt, encode_line and string as fairseq")
@@ -43,8 +44,10 @@ struct FairseqDictionaryTests {
         let noBPE = r.ids.map { dict.string($0, bpeSymbol: .subwordNMT) }
         let escaped = r.ids.map { dict.string($0, escapeUnk: true) }
         let withEOS = r.ids.map { dict.string($0, includeEOS: true) }
-        for (ours, expected, what) in [(plain, r.plain, "string"), (noBPE, r.no_bpe, "string(bpe)"),
-                                       (escaped, r.escaped_unk, "string(escape_unk)"), (withEOS, r.with_eos, "string(include_eos)")] {
+        for (ours, expected, what) in [
+            (plain, r.plain, "string"), (noBPE, r.no_bpe, "string(bpe)"),
+            (escaped, r.escaped_unk, "string(escape_unk)"), (withEOS, r.with_eos, "string(include_eos)"),
+        ] {
             let report = TextPipelineTestSupport.compare(ours, expected, inputs: r.lines, what: what)
             #expect(report == nil, "\(report ?? "")")
         }
@@ -66,7 +69,10 @@ struct FairseqDictionaryTests {
 
     @Test func badLinesNameTheFileAndLine() throws {
         func error(_ text: String) -> TextFormatError? {
-            do { _ = try FairseqDictionary(contents: text, path: "dict.xx.txt"); return nil } catch let e as TextFormatError {
+            do {
+                _ = try FairseqDictionary(contents: text, path: "dict.xx.txt")
+                return nil
+            } catch let e as TextFormatError {
                 #expect("\(e)".hasPrefix("dict.xx.txt:\(e.line): "))
                 return e
             } catch {

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Datasets
 
 /// fairseq's data-bin splits, both index formats and several element types, against files written
@@ -18,9 +19,12 @@ struct FairseqIndexedDatasetTests {
         return json[key]!.map { $0.map(Int32.init) }
     }
 
-    @Test("mmap and legacy indexes, 8- to 64-bit ids, read as fairseq writes them",
-          arguments: [("mmap_u16", "mmap", "sentences"), ("mmap_i32", "mmap", "sentences"), ("mmap_u8", "mmap", "small"),
-                      ("legacy_i32", "legacy", "sentences"), ("legacy_i64", "legacy", "sentences")])
+    @Test(
+        "mmap and legacy indexes, 8- to 64-bit ids, read as fairseq writes them",
+        arguments: [
+            ("mmap_u16", "mmap", "sentences"), ("mmap_i32", "mmap", "sentences"), ("mmap_u8", "mmap", "small"),
+            ("legacy_i32", "legacy", "sentences"), ("legacy_i64", "legacy", "sentences"),
+        ])
     func readsEveryFormat(_ name: String, _ format: String, _ key: String) throws {
         let dataset = try FairseqIndexedDataset(prefix: Self.fixtures.get().appendingPathComponent(name).path)
         #expect(dataset.format.rawValue == format)

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Datasets
 
 /// HAT's text pipeline end to end (Moses → BPE → fairseq dictionary, and back) against the same
@@ -14,8 +15,9 @@ struct FairseqTextCodecTests {
         defer { try? FileManager.default.removeItem(at: work) }
         try Oracle.run("fairseq_text_oracle.py", [work.path, sharedDataDirectory.path])
         let result = try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("result.json"))) as! [String: [String: Any]]
-        let vocabulary = FairseqVocabulary(sourceLanguage: "de", targetLanguage: "en", sourceDictionary: "dict.de.txt",
-                                           targetDictionary: "dict.en.txt", bpeCodes: "codes", moses: true)
+        let vocabulary = FairseqVocabulary(
+            sourceLanguage: "de", targetLanguage: "en", sourceDictionary: "dict.de.txt",
+            targetDictionary: "dict.en.txt", bpeCodes: "codes", moses: true)
         try vocabulary.write(folder: work)
         #expect(try FairseqVocabulary.read(folder: work) == vocabulary)
         let (source, target) = try vocabulary.codecs(folder: work)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Datasets
 
 @Suite("MosesDetokenizer: sacremoses' detokenize, line for line")
@@ -24,7 +25,8 @@ struct MosesDetokenizerTests {
         let (_, oracle) = try TextPipelineTestSupport.moses(language)
         let detokenizer = try MosesDetokenizer(language: language, unescape: false)
         let lines = Array(oracle.tokenized.prefix(oracle.detokenized_escaped.count))
-        let report = TextPipelineTestSupport.compare(lines.map(detokenizer.detokenize), oracle.detokenized_escaped, inputs: lines, what: "detokenize(\(language), unescape=False)")
+        let report = TextPipelineTestSupport.compare(
+            lines.map(detokenizer.detokenize), oracle.detokenized_escaped, inputs: lines, what: "detokenize(\(language), unescape=False)")
         #expect(report == nil, "\(report ?? "")")
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Datasets
 
 @Suite("MosesTokenizer: sacremoses' tokenize, line for line")

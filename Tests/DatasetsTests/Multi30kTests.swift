@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Datasets
 
 @Suite("Multi30k")
@@ -90,13 +91,16 @@ struct Multi30kTests {
             try Data((0..<300_000).map { _ in UInt8.random(in: 0...255, using: &generator) })
                 .write(to: served.appendingPathComponent(name))
         }
-        let python = FileManager.default.isExecutableFile(atPath: DataTestSupport.oraclePython)
+        let python =
+            FileManager.default.isExecutableFile(atPath: DataTestSupport.oraclePython)
             ? DataTestSupport.oraclePython : try #require(HTTPFetch.executableOnPath("python3"), "needs python3").path
         let server = Process()
         server.executableURL = URL(fileURLWithPath: python)
         // The server stops when its stdin closes: the test runner's children inherit a signal mask
         // that blocks SIGTERM, so terminate() would leave it (and this test) waiting forever.
-        server.arguments = ["-c", """
+        server.arguments = [
+            "-c",
+            """
             import functools, http.server, sys, threading
             class Quiet(http.server.SimpleHTTPRequestHandler):
                 def log_message(self, *args): pass
@@ -104,12 +108,16 @@ struct Multi30kTests {
             threading.Thread(target=server.serve_forever, daemon=True).start()
             print(server.server_address[1], flush=True)
             sys.stdin.read()
-            """, served.path]
+            """, served.path,
+        ]
         let output = Pipe(), input = Pipe()
         server.standardOutput = output
         server.standardInput = input
         try server.run()
-        defer { try? input.fileHandleForWriting.close(); server.waitUntilExit() }
+        defer {
+            try? input.fileHandleForWriting.close()
+            server.waitUntilExit()
+        }
         var portLine = Data()
         while !portLine.contains(UInt8(ascii: "\n")) {
             let chunk = output.fileHandleForReading.availableData
@@ -120,7 +128,10 @@ struct Multi30kTests {
         let refused = #expect(throws: DataError.self) {
             _ = try Multi30k.download(.enFr, baseURL: "http://127.0.0.1:\(port)", to: downloaded.path, timeout: 30)
         }
-        guard case .download(let url, let reason)? = refused else { Issue.record("unexpected \(String(describing: refused))"); return }
+        guard case .download(let url, let reason)? = refused else {
+            Issue.record("unexpected \(String(describing: refused))")
+            return
+        }
         #expect(url == "http://127.0.0.1:\(port)/train.en.gz")
         #expect(reason.contains("not Multi30k's published file") && reason.contains("--from"), "\(reason)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: downloaded.path).isEmpty)
@@ -130,12 +141,16 @@ struct Multi30kTests {
         guard DataTestSupport.hasMulti30k else { return }
         let recompress = Process()
         recompress.executableURL = URL(fileURLWithPath: python)
-        recompress.arguments = ["-c", """
-            import gzip, os, sys
-            for name in sys.argv[3:]:
-                text = gzip.decompress(open(os.path.join(sys.argv[1], name), "rb").read())
-                open(os.path.join(sys.argv[2], name), "wb").write(gzip.compress(text, compresslevel=1, mtime=12345))
-            """, DataTestSupport.multi30kDirectory, served.path] + Multi30k.fileNames(.enFr)
+        recompress.arguments =
+            [
+                "-c",
+                """
+                import gzip, os, sys
+                for name in sys.argv[3:]:
+                    text = gzip.decompress(open(os.path.join(sys.argv[1], name), "rb").read())
+                    open(os.path.join(sys.argv[2], name), "wb").write(gzip.compress(text, compresslevel=1, mtime=12345))
+                """, DataTestSupport.multi30kDirectory, served.path,
+            ] + Multi30k.fileNames(.enFr)
         try recompress.run()
         recompress.waitUntilExit()
         #expect(recompress.terminationStatus == 0)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Datasets
 
 @Suite("Preparation: hat data prepare")
@@ -112,8 +113,9 @@ struct PreparationTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let s = try DataTestSupport.write(["a", "b", "c"], to: dir, "train.en")
         let t = try DataTestSupport.write(["x", "y"], to: dir, "train.de")
-        var prep = DatasetPreparation(splits: [.init(name: "train", source: s, target: t)], sourceLanguage: "en", targetLanguage: "de",
-                                      output: dir.appendingPathComponent("out").path)
+        var prep = DatasetPreparation(
+            splits: [.init(name: "train", source: s, target: t)], sourceLanguage: "en", targetLanguage: "de",
+            output: dir.appendingPathComponent("out").path)
         prep.vocabulary.vocabularySize = 10
         #expect(throws: DataError.lineCountMismatch(sourcePath: s, sourceLines: 3, targetPath: t, targetLines: 2)) { try prep.run() }
         let message = DataError.lineCountMismatch(sourcePath: s, sourceLines: 3, targetPath: t, targetLines: 2).description
@@ -144,9 +146,11 @@ struct PreparationTests {
         src += ["", "The dog.", "  \t ", String(repeating: "\(word) ", count: 80), "Cat.", "The dog the dog the dog the dog the dog the dog."]
         tgt += ["Lo.", "", "La.", "Li.", String(repeating: "nos ", count: 60), "A."]
         let files = [
-            DatasetPreparation.SplitFiles(name: "train", source: try DataTestSupport.write(src, to: dir, "train.en"), target: try DataTestSupport.write(tgt, to: dir, "train.syn")),
-            DatasetPreparation.SplitFiles(name: "valid", source: try DataTestSupport.write(base[1].pairs.map(\.source) + [""], to: dir, "valid.en"),
-                                          target: try DataTestSupport.write(base[1].pairs.map(\.target) + ["Lo."], to: dir, "valid.syn")),
+            DatasetPreparation.SplitFiles(
+                name: "train", source: try DataTestSupport.write(src, to: dir, "train.en"), target: try DataTestSupport.write(tgt, to: dir, "train.syn")),
+            DatasetPreparation.SplitFiles(
+                name: "valid", source: try DataTestSupport.write(base[1].pairs.map(\.source) + [""], to: dir, "valid.en"),
+                target: try DataTestSupport.write(base[1].pairs.map(\.target) + ["Lo."], to: dir, "valid.syn")),
         ]
         var prep = DatasetPreparation(splits: files, sourceLanguage: "en", targetLanguage: "syn", output: dir.appendingPathComponent("out").path)
         prep.vocabulary.vocabularySize = 300
@@ -156,8 +160,8 @@ struct PreparationTests {
         let train = manifest.split("train")!, valid = manifest.split("valid")!
         #expect(train.inputPairs == 306)
         #expect(train.removed.empty == 3)
-        #expect(train.removed.overlong == 2)   // 80 words in English, 60 in the target
-        #expect(train.removed.ratio >= 1)      // 13 pieces → "A." (2)
+        #expect(train.removed.overlong == 2)  // 80 words in English, 60 in the target
+        #expect(train.removed.ratio >= 1)  // 13 pieces → "A." (2)
         #expect(train.sentences == 306 - train.removed.total)
         #expect(valid.inputPairs == 11 && valid.removed.empty == 1 && valid.removed.overlong == 0 && valid.sentences == 10)
         let data = try PreparedDataset(directory: prep.output)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Datasets
 
 @Suite("SubwordBPE: subword-nmt's apply_bpe, line for line")
@@ -85,7 +86,10 @@ struct SubwordBPETests {
         defer { try? FileManager.default.removeItem(at: dir) }
         func error(_ text: String) throws -> TextFormatError? {
             let path = try DataTestSupport.write(bytes: Array(text.utf8), to: dir, "codes-\(UUID().uuidString).txt")
-            do { _ = try SubwordBPE(codesPath: path); return nil } catch let e as TextFormatError {
+            do {
+                _ = try SubwordBPE(codesPath: path)
+                return nil
+            } catch let e as TextFormatError {
                 #expect(e.path == path)
                 #expect("\(e)".hasPrefix("\(path):\(e.line): "))
                 return e

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import Datasets
 
 /// Shared by the text-pipeline tests (Moses, subword-nmt BPE, fairseq dictionary): Multi30k's
@@ -105,7 +106,9 @@ final class MosesCache: @unchecked Sendable {
     private var results: [String: Result<([String], TextPipelineTestSupport.MosesOracle), Error>] = [:]
     private var locks: [String: NSLock] = [:]
 
-    func get(_ key: String, _ make: () throws -> ([String], TextPipelineTestSupport.MosesOracle)) throws
+    func get(
+        _ key: String, _ make: () throws -> ([String], TextPipelineTestSupport.MosesOracle)
+    ) throws
         -> (input: [String], oracle: TextPipelineTestSupport.MosesOracle)
     {
         lock.lock()

@@ -1,9 +1,10 @@
 import Foundation
-import Testing
+import Generate
 import TensorEngine
 import TestSupport
+import Testing
+
 @testable import Export
-import Generate
 @testable import Model
 
 /// `hat export` against onnxruntime (Tests/Oracle/onnx_oracle.py): the exported encoder, decoder
@@ -27,7 +28,8 @@ struct ONNXExportTests {
     ]
 
     static func space(_ name: String) throws -> SearchSpace {
-        let path = name.hasPrefix("multi30k")
+        let path =
+            name.hasPrefix("multi30k")
             ? Oracle.repoRoot.appendingPathComponent("configs/\(name)").path
             : sharedDataDirectory.appendingPathComponent("hat-configs/\(name)").path
         return try SearchSpace(contentsOf: path)
@@ -66,9 +68,14 @@ struct ONNXExportTests {
         let (b, s, t) = (2, 7, 6)
         var src = (0..<(b * s)).map { _ in Int32(4 + rng.nextInt(vs - 4)) }
         src[s - 1] = 2
-        src[s + 4] = 2; src[s + 5] = 1; src[s + 6] = 1
+        src[s + 4] = 2
+        src[s + 5] = 1
+        src[s + 6] = 1
         var prev = (0..<(b * t)).map { _ in Int32(4 + rng.nextInt(vt - 4)) }
-        prev[0] = 2; prev[t] = 2; prev[t + 4] = 1; prev[t + 5] = 1
+        prev[0] = 2
+        prev[t] = 2
+        prev[t + 4] = 1
+        prev[t + 5] = 1
 
         let exporter = SubTransformerExporter(model: model, config: config)
         let dir = try Oracle.temporaryDirectory()
@@ -92,8 +99,9 @@ struct ONNXExportTests {
             let error = relativeError(ours.toArray(), try expected.tensorValue(name).toArray())
             #expect(error <= 1e-4, "\(c): \(name) relative error \(error)")
         }
-        let logits = model.decode(TokenBatch(tokens: prev, batchSize: b, length: t), encoderOutput: encoded, config: config,
-                                  context: .evaluation())
+        let logits = model.decode(
+            TokenBatch(tokens: prev, batchSize: b, length: t), encoderOutput: encoded, config: config,
+            context: .evaluation())
         let theirs = try expected.tensorValue("logits")
         #expect(theirs.shape == [b, t, vt])
         let error = relativeError(logits.toArray(), theirs.toArray())
@@ -136,8 +144,9 @@ struct ExportFolderTests {
         // A user's file in it: refused, nothing changed, no temporary folder left beside it.
         try Data("mine".utf8).write(to: folder.appendingPathComponent("notes.txt"))
         let before = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
-        #expect { try ExportFolder.write(model: model, config: space.largest, vocabulary: nil, source: "test", to: folder) }
-            throws: { "\($0)".contains("not an earlier export's") }
+        #expect { try ExportFolder.write(model: model, config: space.largest, vocabulary: nil, source: "test", to: folder) } throws: {
+            "\($0)".contains("not an earlier export's")
+        }
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == before)
         #expect(try FileManager.default.contentsOfDirectory(atPath: root.path).sorted() == ["onnx", "spm.model"])
     }

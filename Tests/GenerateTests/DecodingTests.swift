@@ -1,8 +1,9 @@
 import Foundation
 import Model
 import NN
-import Testing
 import TensorEngine
+import Testing
+
 @testable import Generate
 
 /// Incremental decoding against the full (teacher-forced) decoder, and beam search against
@@ -25,9 +26,11 @@ struct DecodingTests {
         return m
     }
 
-    @Test("incremental steps equal the full decoder on every prefix (arbitrary attention 1 and 2)", arguments: [
-        [1, 2, -1], [2, 1, 1], [-1, 2, 2],
-    ])
+    @Test(
+        "incremental steps equal the full decoder on every prefix (arbitrary attention 1 and 2)",
+        arguments: [
+            [1, 2, -1], [2, 1, 1], [-1, 2, 2],
+        ])
     func incrementalMatchesFull(_ arbitrary: [Int]) {
         let config = SubTransformerConfig(
             encoderEmbedDim: 24, encoderLayerNum: 3, encoderFFNDims: [32, 48, 32], encoderSelfAttentionHeads: [2, 4, 4],
@@ -39,13 +42,20 @@ struct DecodingTests {
         // Two sentences of different lengths (the second padded).
         let (b, s, t) = (2, 6, 7)
         var src = (0..<(b * s)).map { _ in Int32(4 + rng.nextInt(vocab - 4)) }
-        src[s - 1] = 2; src[s + 3] = 2; src[s + 4] = 1; src[s + 5] = 1
+        src[s - 1] = 2
+        src[s + 3] = 2
+        src[s + 4] = 1
+        src[s + 5] = 1
         var prev = (0..<(b * t)).map { _ in Int32(4 + rng.nextInt(vocab - 4)) }
-        prev[0] = 2; prev[t] = 2
+        prev[0] = 2
+        prev[t] = 2
         let full = withNoGrad {
-            logSoftmax(model(source: TokenBatch(tokens: src, batchSize: b, length: s),
-                             previousOutput: TokenBatch(tokens: prev, batchSize: b, length: t), config: config,
-                             context: .evaluation())).toArray()
+            logSoftmax(
+                model(
+                    source: TokenBatch(tokens: src, batchSize: b, length: s),
+                    previousOutput: TokenBatch(tokens: prev, batchSize: b, length: t), config: config,
+                    context: .evaluation())
+            ).toArray()
         }
         let encoded = withNoGrad { model.encode(TokenBatch(tokens: src, batchSize: b, length: s), config: config, context: .evaluation()) }
         let decoder = IncrementalDecoder(model: model, config: config, encoderOutput: encoded, rowsPerSentence: 1, maxLength: t)
@@ -65,12 +75,13 @@ struct DecodingTests {
     /// Each row order is applied after a step. Orders that keep equal blocks of rows per sentence
     /// take the batched cross-attention (also after a sentence drops out and its states are
     /// compacted away); any other order the per-row one.
-    @Test("reorder (within and across sentences, repeated and dropped rows) equals decoding the new histories",
-          arguments: [
-              [[2, 0, 1, 5, 3, 4], [0, 1, 2, 3, 4, 5], [3, 0, 0, 5]],  // blocks, identity, then mixed
-              [[5, 4, 3], [2, 2, 0], [1, 2, 0]],                      // sentence 0 dropped: one block of 3
-              [[3, 0, 0, 5], [1, 2, 0, 3], [0, 2]],                   // mixed, back to blocks, one row per sentence
-          ])
+    @Test(
+        "reorder (within and across sentences, repeated and dropped rows) equals decoding the new histories",
+        arguments: [
+            [[2, 0, 1, 5, 3, 4], [0, 1, 2, 3, 4, 5], [3, 0, 0, 5]],  // blocks, identity, then mixed
+            [[5, 4, 3], [2, 2, 0], [1, 2, 0]],  // sentence 0 dropped: one block of 3
+            [[3, 0, 0, 5], [1, 2, 0, 3], [0, 2]],  // mixed, back to blocks, one row per sentence
+        ])
     func reorderFollowsRows(orders: [[Int]]) {
         let config = SubTransformerConfig(
             encoderEmbedDim: 24, encoderLayerNum: 3, encoderFFNDims: [32, 48, 32], encoderSelfAttentionHeads: [2, 4, 4],
@@ -81,7 +92,10 @@ struct DecodingTests {
         var rng = RandomGenerator(seed: 9)
         let (b, s) = (2, 5)
         var src = (0..<(b * s)).map { _ in Int32(4 + rng.nextInt(vocab - 4)) }
-        src[s - 1] = 2; src[s + 2] = 2; src[s + 3] = 1; src[s + 4] = 1
+        src[s - 1] = 2
+        src[s + 2] = 2
+        src[s + 3] = 1
+        src[s + 4] = 1
         let encoded = withNoGrad { model.encode(TokenBatch(tokens: src, batchSize: b, length: s), config: config, context: .evaluation()) }
         let decoder = IncrementalDecoder(model: model, config: config, encoderOutput: encoded, rowsPerSentence: beam, maxLength: 4)
         // Each row's history (previous tokens) and sentence, moved along with the rows.
@@ -101,9 +115,12 @@ struct DecodingTests {
         // The full decoder on each final row's sentence and history.
         let rows = histories.count, t = histories[0].count
         let full = withNoGrad {
-            logSoftmax(model(source: TokenBatch(tokens: sentences.flatMap { src[($0 * s)..<(($0 + 1) * s)] }, batchSize: rows, length: s),
-                             previousOutput: TokenBatch(tokens: histories.flatMap { $0 }, batchSize: rows, length: t),
-                             config: config, context: .evaluation())).toArray()
+            logSoftmax(
+                model(
+                    source: TokenBatch(tokens: sentences.flatMap { src[($0 * s)..<(($0 + 1) * s)] }, batchSize: rows, length: s),
+                    previousOutput: TokenBatch(tokens: histories.flatMap { $0 }, batchSize: rows, length: t),
+                    config: config, context: .evaluation())
+            ).toArray()
         }
         var worst: Float = 0
         for r in 0..<rows {
@@ -141,9 +158,12 @@ struct DecodingTests {
         func score(_ y: [Int32]) -> Double {
             let prev = [Int32(2)] + y.dropLast()
             let lp = withNoGrad {
-                logSoftmax(model(source: TokenBatch(tokens: source, batchSize: 1, length: source.count),
-                                 previousOutput: TokenBatch(tokens: prev, batchSize: 1, length: prev.count), config: config,
-                                 context: .evaluation())).toArray()
+                logSoftmax(
+                    model(
+                        source: TokenBatch(tokens: source, batchSize: 1, length: source.count),
+                        previousOutput: TokenBatch(tokens: prev, batchSize: 1, length: prev.count), config: config,
+                        context: .evaluation())
+                ).toArray()
             }
             var sum = 0.0
             for (i, tok) in y.enumerated() { sum += Double(lp[i * vocab + Int(tok)]) }
@@ -169,17 +189,22 @@ struct DecodingTests {
         // by teacher forcing each member and averaging probabilities per step (in Double).
         let vocab = 7
         var configRNG = RandomGenerator(seed: 4)
-        let members = [EnsembleMember(model: Self.model(vocab: vocab, seed: 21), config: Self.space.sample(rng: &configRNG)),
-                       EnsembleMember(model: Self.model(vocab: vocab, seed: 22), config: Self.space.sample(rng: &configRNG))]
+        let members = [
+            EnsembleMember(model: Self.model(vocab: vocab, seed: 21), config: Self.space.sample(rng: &configRNG)),
+            EnsembleMember(model: Self.model(vocab: vocab, seed: 22), config: Self.space.sample(rng: &configRNG)),
+        ]
         let source: [Int32] = [5, 4, 6, 2]
         let maxLen = 3, lengthPenalty = 0.6
         func score(_ y: [Int32]) -> Double {
             let prev = [Int32(2)] + y.dropLast()
             let perMember = members.map { m in
                 withNoGrad {
-                    logSoftmax(m.model(source: TokenBatch(tokens: source, batchSize: 1, length: source.count),
-                                       previousOutput: TokenBatch(tokens: prev, batchSize: 1, length: prev.count), config: m.config,
-                                       context: .evaluation())).toArray()
+                    logSoftmax(
+                        m.model(
+                            source: TokenBatch(tokens: source, batchSize: 1, length: source.count),
+                            previousOutput: TokenBatch(tokens: prev, batchSize: 1, length: prev.count), config: m.config,
+                            context: .evaluation())
+                    ).toArray()
                 }
             }
             var sum = 0.0
@@ -237,8 +262,9 @@ struct DecodingTests {
             let results = mapInLanes(7, threads: threads) { i in (item: i, threads: ParallelSettings.threads) }
             #expect(results.map(\.item) == Array(0..<7))
             let lanes = min(threads, 7)
-            #expect(results.allSatisfy { $0.threads == threads / lanes || ($0.threads == threads / lanes + 1 && threads % lanes > 0) },
-                    "\(threads) threads: \(results)")
+            #expect(
+                results.allSatisfy { $0.threads == threads / lanes || ($0.threads == threads / lanes + 1 && threads % lanes > 0) },
+                "\(threads) threads: \(results)")
         }
         #expect(mapInLanes(0, threads: 2) { $0 }.isEmpty)
     }

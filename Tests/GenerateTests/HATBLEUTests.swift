@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Generate
 
 /// HAT's BLEU (Moses-tokenized, compound-split for En-De) against Python's regex and sacreBLEU
@@ -16,7 +17,10 @@ struct HATBLEUTests {
         (["die EU-Kommission hat heute entschieden ."], ["die EU-Kommission entschied heute ."]),
         (["ein Haus", "zwei-drei Kinder spielen"], ["ein großes Haus", "zwei bis drei Kinder spielen draußen"]),
         (["x-y-z", "a b c d e f"], ["x-y-z", "a b c d e f"]),
-        (["Das ist ein sehr gut-gemachter Test mit vielen Wörtern hier", "noch ein Satz"], ["Das ist ein gut gemachter Test mit vielen Wörtern", "noch ein Satz ."]),
+        (
+            ["Das ist ein sehr gut-gemachter Test mit vielen Wörtern hier", "noch ein Satz"],
+            ["Das ist ein gut gemachter Test mit vielen Wörtern", "noch ein Satz ."]
+        ),
         (["no match at all"], ["völlig anders"]),
     ]
 

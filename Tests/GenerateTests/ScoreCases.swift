@@ -13,9 +13,11 @@ struct ScoreCase {
 /// deterministically (fixed text, or SplitMix64 with fixed seeds).
 enum ScoreCases {
     static func all() throws -> [ScoreCase] {
-        [identical, wrong, noHigherOrderMatches, emptyLines, punctuation, unicode, oneWord, longLines(),
-         numbers, entitiesAndHyphens, multipleReferences, casing, internationalPunctuation, whitespace,
-         pretokenized, try multi30k()]
+        [
+            identical, wrong, noHigherOrderMatches, emptyLines, punctuation, unicode, oneWord, longLines(),
+            numbers, entitiesAndHyphens, multipleReferences, casing, internationalPunctuation, whitespace,
+            pretokenized, try multi30k(),
+        ]
     }
 
     static let sentences = [
@@ -50,9 +52,10 @@ enum ScoreCases {
     }
 
     static var emptyLines: ScoreCase {
-        ScoreCase(name: "empty_lines",
-                  hypotheses: ["", "a cat sat on the mat", "", "   ", "the end", "", "x"],
-                  references: [["", "", "the cat sat on the mat", "", "the end .", "\t", "x y"]])
+        ScoreCase(
+            name: "empty_lines",
+            hypotheses: ["", "a cat sat on the mat", "", "   ", "the end", "", "x"],
+            references: [["", "", "the cat sat on the mat", "", "the end .", "\t", "x y"]])
     }
 
     static var punctuation: ScoreCase {
@@ -103,9 +106,10 @@ enum ScoreCases {
     }
 
     static var oneWord: ScoreCase {
-        ScoreCase(name: "one_word",
-                  hypotheses: ["Yes.", "no", "Maybe", "1,000", "OK!", "ja", "(hi)", "über", "-", "x"],
-                  references: [["Yes.", "No", "maybe", "1,000", "OK", "ja", "hi", "Über", "-", "y"]])
+        ScoreCase(
+            name: "one_word",
+            hypotheses: ["Yes.", "no", "Maybe", "1,000", "OK!", "ja", "(hi)", "über", "-", "x"],
+            references: [["Yes.", "No", "maybe", "1,000", "OK", "ja", "hi", "Über", "-", "y"]])
     }
 
     /// Thousands of tokens a line, with ~15% of the words changed, dropped or doubled.
@@ -120,7 +124,10 @@ enum ScoreCases {
             for word in ref {
                 let r = rng.below(100)
                 if r < 5 { continue }
-                if r < 10 { hyp.append(rng.pick(vocabulary)); continue }
+                if r < 10 {
+                    hyp.append(rng.pick(vocabulary))
+                    continue
+                }
                 hyp.append(word)
                 if r < 15 { hyp.append(word) }
             }
@@ -171,9 +178,10 @@ enum ScoreCases {
     }
 
     static var casing: ScoreCase {
-        ScoreCase(name: "casing",
-                  hypotheses: ["The THE the tHe", "HELLO World", "McDonald's IPHONE", "ÉCOLE Öffentlich"],
-                  references: [["the the the the", "hello world", "mcdonald's iPhone", "école öffentlich"]])
+        ScoreCase(
+            name: "casing",
+            hypotheses: ["The THE the tHe", "HELLO World", "McDonald's IPHONE", "ÉCOLE Öffentlich"],
+            references: [["the the the the", "hello world", "mcdonald's iPhone", "école öffentlich"]])
     }
 
     /// Unicode punctuation and symbols that only the intl tokenizer splits.

@@ -96,8 +96,9 @@ struct ScoreTests {
                     #expect(ours.refLen == theirs.ref_len, "\(where_): ref_len")
                     #expect(ours.counts == theirs.counts, "\(where_): counts")
                     #expect(ours.totals == theirs.totals, "\(where_): totals")
-                    #expect(zip(ours.precisions, theirs.precisions ?? []).allSatisfy { abs($0 - $1) <= 1e-9 },
-                            "\(where_): precisions \(ours.precisions) vs \(theirs.precisions ?? [])")
+                    #expect(
+                        zip(ours.precisions, theirs.precisions ?? []).allSatisfy { abs($0 - $1) <= 1e-9 },
+                        "\(where_): precisions \(ours.precisions) vs \(theirs.precisions ?? [])")
                     #expect(abs(ours.bp - (theirs.bp ?? .nan)) <= 1e-12, "\(where_): bp")
                     #expect(ours.signature.formatted(version: output.version) == theirs.signature, "\(where_): signature")
                 }
@@ -117,7 +118,10 @@ struct ScoreTests {
                 }
             }
 
-            guard case .tokens(let tokens)? = expected["tokens"] else { Issue.record("no tokens for \(c.name)"); continue }
+            guard case .tokens(let tokens)? = expected["tokens"] else {
+                Issue.record("no tokens for \(c.name)")
+                continue
+            }
             let lines = corpus.hypotheses + corpus.references.flatMap { $0 }
             for (name, tokenize) in [("13a", { Tokenizer13a()($0) }), ("intl", { TokenizerIntl()($0) })] as [(String, (String) -> String)] {
                 let theirs = try #require(tokens[name])
@@ -126,8 +130,9 @@ struct ScoreTests {
                 }
             }
         }
-        print("sacreBLEU \(output.version): \(comparisons) scores compared over \(cases.count) cases; "
-              + "max |BLEU − sacreBLEU| = \(maxBLEUDiff), max |chrF − sacreBLEU| = \(maxCHRFDiff)")
+        print(
+            "sacreBLEU \(output.version): \(comparisons) scores compared over \(cases.count) cases; "
+                + "max |BLEU − sacreBLEU| = \(maxBLEUDiff), max |chrF − sacreBLEU| = \(maxCHRFDiff)")
     }
 
     @Test func identicalIsHundredAndDisjointIsZero() throws {
@@ -150,7 +155,8 @@ struct ScoreTests {
         let chrf = try CHRF().corpusScore(hypotheses: ["the cat"], references: [["the cat"]])
         #expect(chrf.formatted() == "chrF2 = 100.00")
         #expect(chrf.signature.description == "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:hat")
-        #expect(BLEU.tokenized().signature(referenceCount: 2).description
+        #expect(
+            BLEU.tokenized().signature(referenceCount: 2).description
                 == "nrefs:2|case:mixed|eff:no|tok:none|smooth:none|version:hat")
     }
 
@@ -207,8 +213,9 @@ struct ScoreTests {
 
         let ok = try hat(["--hyp", hyp, "--ref", ref, "--tokenized-bleu"])
         #expect(ok.status == 0, "\(ok.err)")
-        let report = ScoreReport(corpus: try ScoringCorpus.read(hypothesisFile: hyp, referenceFiles: [ref]),
-                                 metrics: [.bleu, .chrf, .tokenizedBLEU])
+        let report = ScoreReport(
+            corpus: try ScoringCorpus.read(hypothesisFile: hyp, referenceFiles: [ref]),
+            metrics: [.bleu, .chrf, .tokenizedBLEU])
         let lines = ok.out.split(separator: "\n").map(String.init)
         #expect(lines.count == 6)
         #expect(lines.first == report.results[0].bleu?.formatted())
@@ -222,7 +229,8 @@ struct ScoreTests {
 
         let mismatch = try hat(["--hyp", hyp, "--ref", short])
         #expect(mismatch.status != 0)
-        #expect(mismatch.err.contains(hyp) && mismatch.err.contains(short)
+        #expect(
+            mismatch.err.contains(hyp) && mismatch.err.contains(short)
                 && mismatch.err.contains("10 lines") && mismatch.err.contains("9 lines"), "\(mismatch.err)")
     }
 

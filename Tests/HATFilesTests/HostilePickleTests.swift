@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HATFiles
 
 /// Crafted pickles and files that a checkpoint reader meets from a hostile or broken download:
@@ -20,7 +21,8 @@ struct HostilePickleTests {
     }
 
     /// A persistent id of a 10-element float32 storage, as the zip layout writes it.
-    static let storage: [UInt8] = Op.mark + Op.string("storage") + Op.global("torch", "FloatStorage") + Op.string("0") + Op.string("cpu") + Op.int(10) + Op.tuple + Op.binpersid
+    static let storage: [UInt8] =
+        Op.mark + Op.string("storage") + Op.global("torch", "FloatStorage") + Op.string("0") + Op.string("cpu") + Op.int(10) + Op.tuple + Op.binpersid
 
     /// `_rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict())` with the given numbers.
     static func tensor(offset: Int32, size: [Int32], stride: [Int32]) -> [UInt8] {
@@ -96,7 +98,10 @@ struct HostilePickleTests {
     func sharedListsAreFine() throws {
         var b = Op.emptyList + Op.put(0)
         for _ in 0..<60 { b += Op.mark + Op.get(0) + Op.get(0) + [0x6C] + Op.put(0) }
-        guard case .list(let top) = try Self.load(b) else { Issue.record("not a list"); return }
+        guard case .list(let top) = try Self.load(b) else {
+            Issue.record("not a list")
+            return
+        }
         #expect(top.items.count == 2)
     }
 
@@ -106,12 +111,16 @@ struct HostilePickleTests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         // The legacy layout's five pickles, with `object` and `keys`, then one float32 storage of two elements.
-        func legacy(magic: [UInt8] = RestrictedUnpicklerMagic.bytes, protocolVersion: [UInt8] = [0x4D, 0xE9, 0x03], object: [UInt8],
-                    keys: [UInt8], storages: [UInt8]) -> [UInt8] {
+        func legacy(
+            magic: [UInt8] = RestrictedUnpicklerMagic.bytes, protocolVersion: [UInt8] = [0x4D, 0xE9, 0x03], object: [UInt8],
+            keys: [UInt8], storages: [UInt8]
+        ) -> [UInt8] {
             (Op.proto + [0x8A, UInt8(magic.count)] + magic + Op.stop) + (Op.proto + protocolVersion + Op.stop)
                 + (Op.proto + Op.emptyDict + Op.stop) + (Op.proto + object + Op.stop) + (Op.proto + keys + Op.stop) + storages
         }
-        let storageID = Op.mark + Op.string("storage") + Op.global("torch", "FloatStorage") + Op.string("7") + Op.string("cpu") + Op.int(2) + Op.none + Op.tuple + Op.binpersid
+        let storageID =
+            Op.mark + Op.string("storage") + Op.global("torch", "FloatStorage") + Op.string("7") + Op.string("cpu") + Op.int(2) + Op.none + Op.tuple
+            + Op.binpersid
         let keys = Op.mark + Op.string("7") + [0x6C]
         let twoFloats: [UInt8] = [2, 0, 0, 0, 0, 0, 0, 0] + [0, 0, 0x80, 0x3F, 0, 0, 0, 0x40]
         let good = legacy(object: storageID, keys: keys, storages: twoFloats)
@@ -121,7 +130,10 @@ struct HostilePickleTests {
             ("wrongmagic.pt", legacy(magic: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], object: storageID, keys: keys, storages: twoFloats), "not a PyTorch checkpoint"),
             ("version.pt", legacy(protocolVersion: [0x4D, 0xE8, 0x03], object: storageID, keys: keys, storages: twoFloats), "protocol version 1000"),
             ("truncated.pt", Array(good.dropLast(3)), "truncated"),
-            ("count.pt", legacy(object: storageID, keys: keys, storages: [3, 0, 0, 0, 0, 0, 0, 0] + twoFloats.dropFirst(8)), "3 elements in the file, 2 in the object"),
+            (
+                "count.pt", legacy(object: storageID, keys: keys, storages: [3, 0, 0, 0, 0, 0, 0, 0] + twoFloats.dropFirst(8)),
+                "3 elements in the file, 2 in the object"
+            ),
             ("unlisted.pt", legacy(object: storageID, keys: Op.emptyList, storages: []), "used but not in the file"),
             ("zipnopickle.pt", [0x50, 0x4B, 0x03, 0x04] + Array(repeating: 0, count: 40), "end-of-central-directory"),
         ]
@@ -136,7 +148,10 @@ struct HostilePickleTests {
         let path = dir.appendingPathComponent("good.pt").path
         try Data(good).write(to: URL(fileURLWithPath: path))
         let checkpoint = try TorchCheckpointFile(path: path)
-        guard case .storage(let s) = checkpoint.object else { Issue.record("not a storage: \(checkpoint.object)"); return }
+        guard case .storage(let s) = checkpoint.object else {
+            Issue.record("not a storage: \(checkpoint.object)")
+            return
+        }
         #expect(try checkpoint.floats(TorchTensorReference(storage: s, offset: 0, shape: [2], strides: [1])) == [1, 2])
     }
 }

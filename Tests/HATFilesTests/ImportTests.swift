@@ -1,12 +1,13 @@
+import Datasets
 import Foundation
+import Generate
 import Model
-import Testing
+import Search
 import TensorEngine
 import TestSupport
+import Testing
 import Train
-import Generate
-import Search
-import Datasets
+
 @testable import HATFiles
 
 /// `hat import` end to end: a checkpoint written by torch.save is imported, our checkpoint is loaded
@@ -15,16 +16,19 @@ import Datasets
 @Suite("Importing HAT checkpoints")
 struct ImportTests {
     static func sub(_ c: SubTransformerConfig) -> [String: Any] {
-        ["encoder_embed_dim": c.encoderEmbedDim, "decoder_embed_dim": c.decoderEmbedDim, "encoder_layer_num": c.encoderLayerNum,
-         "decoder_layer_num": c.decoderLayerNum, "encoder_ffn_embed_dim": c.encoderFFNDims, "decoder_ffn_embed_dim": c.decoderFFNDims,
-         "encoder_self_attention_heads": c.encoderSelfAttentionHeads, "decoder_self_attention_heads": c.decoderSelfAttentionHeads,
-         "decoder_ende_attention_heads": c.decoderCrossAttentionHeads, "decoder_arbitrary_ende_attn": c.decoderArbitraryAttention]
+        [
+            "encoder_embed_dim": c.encoderEmbedDim, "decoder_embed_dim": c.decoderEmbedDim, "encoder_layer_num": c.encoderLayerNum,
+            "decoder_layer_num": c.decoderLayerNum, "encoder_ffn_embed_dim": c.encoderFFNDims, "decoder_ffn_embed_dim": c.decoderFFNDims,
+            "encoder_self_attention_heads": c.encoderSelfAttentionHeads, "decoder_self_attention_heads": c.decoderSelfAttentionHeads,
+            "decoder_ende_attention_heads": c.decoderCrossAttentionHeads, "decoder_arbitrary_ende_attn": c.decoderArbitraryAttention,
+        ]
     }
 
     /// Each SuperTransformer file: its largest and smallest SubTransformers and two random ones;
     /// a SubTransformer file: the one it was trained as.
-    @Test("imported checkpoints give PyTorch's logits (untied IWSLT-style, shared WMT-style, SubTransformer; fp32 and fp16)",
-          arguments: ["super_zip_fp32.pt", "super_legacy_fp16.pt", "wmt_legacy_fp32.pt", "wmt_zip_fp32.pt", "sub_zip_fp16.pt", "sub_legacy_fp16.pt"])
+    @Test(
+        "imported checkpoints give PyTorch's logits (untied IWSLT-style, shared WMT-style, SubTransformer; fp32 and fp16)",
+        arguments: ["super_zip_fp32.pt", "super_legacy_fp16.pt", "wmt_legacy_fp32.pt", "wmt_zip_fp32.pt", "sub_zip_fp16.pt", "sub_legacy_fp16.pt"])
     func logitsMatchPyTorch(_ name: String) throws {
         let dir = try TorchCheckpointTests.fixtures.get()
         let out = try Oracle.temporaryDirectory()
@@ -40,8 +44,9 @@ struct ImportTests {
         #expect(space == state.space)
         var subs: [SubTransformerConfig]
         if let trained = state.subTransformer {
-            let fromFile = try SubTransformerConfig(contentsOf: files[2].path, superLayers: (space.encoderLayers, space.decoderLayers),
-                                                    qkvDim: space.qkvDim)
+            let fromFile = try SubTransformerConfig(
+                contentsOf: files[2].path, superLayers: (space.encoderLayers, space.decoderLayers),
+                qkvDim: space.qkvDim)
             #expect(fromFile == trained)
             #expect(trained.encoderEmbedDim == 12 && trained.decoderLayerNum == 1)
             subs = [trained]
@@ -58,9 +63,11 @@ struct ImportTests {
         let oracle = try SafeTensorsFile.read(from: oracleFile)
         for (i, sub) in subs.enumerated() {
             let logits = withNoGrad {
-                model(source: TokenBatch(tokens: source.flatMap { $0 }, batchSize: 2, length: 5),
-                      previousOutput: TokenBatch(tokens: previous.flatMap { $0 }, batchSize: 2, length: 4),
-                      config: sub, context: .evaluation()).toArray()
+                model(
+                    source: TokenBatch(tokens: source.flatMap { $0 }, batchSize: 2, length: 5),
+                    previousOutput: TokenBatch(tokens: previous.flatMap { $0 }, batchSize: 2, length: 4),
+                    config: sub, context: .evaluation()
+                ).toArray()
             }
             let want = try oracle.tensor("logits/\(i)")
             #expect(want.shape == [2, 4, model.targetVocabSize])
@@ -76,8 +83,10 @@ struct ImportTests {
         let out = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
         let importer = try HATCheckpointImporter(path: dir.appendingPathComponent("sub_zip_fp16.pt").path)
-        let files = try importer.writeFolder(out.appendingPathComponent("sub"), vocabulary: .init(
-            dictionaries: dir.appendingPathComponent("dicts"), bpeCodes: nil, moses: true))
+        let files = try importer.writeFolder(
+            out.appendingPathComponent("sub"),
+            vocabulary: .init(
+                dictionaries: dir.appendingPathComponent("dicts"), bpeCodes: nil, moses: true))
         let translator = try Translator.load(checkpoint: files[0].path, subTransformer: nil, data: nil, search: BeamSearch())
         let sources = ["Haus Mann", "Ein Hund und eine Katze ."], references = ["house man dog", "a dog and a child"]
         let scores = translator.scoreReferences(sources: sources, references: references)
@@ -86,11 +95,17 @@ struct ImportTests {
         let s = src.map(\.count).max()!, t = tgt.map(\.count).max()!
         let padded = src.map { $0 + Array(repeating: 1, count: s - $0.count) }
         let previous = tgt.map { [2] + $0.dropLast() + Array(repeating: 1, count: t - $0.count) }
-        let request: [String: Any] = ["subs": [ImportTests.sub(translator.config)], "src_tokens": padded.map { $0.map(Int.init) },
-                                      "prev_output_tokens": previous.map { $0.map(Int.init) }]
+        let request: [String: Any] = [
+            "subs": [ImportTests.sub(translator.config)], "src_tokens": padded.map { $0.map(Int.init) },
+            "prev_output_tokens": previous.map { $0.map(Int.init) },
+        ]
         try JSONSerialization.data(withJSONObject: request).write(to: out.appendingPathComponent("request.json"))
-        try Oracle.run("hat_checkpoint_logits_oracle.py", [dir.appendingPathComponent("sub_zip_fp16.pt").path,
-                                                           out.appendingPathComponent("request.json").path, out.appendingPathComponent("o.safetensors").path])
+        try Oracle.run(
+            "hat_checkpoint_logits_oracle.py",
+            [
+                dir.appendingPathComponent("sub_zip_fp16.pt").path,
+                out.appendingPathComponent("request.json").path, out.appendingPathComponent("o.safetensors").path,
+            ])
         let logits = try SafeTensorsFile.read(from: out.appendingPathComponent("o.safetensors")).tensor("logits/0").floats().map(Double.init)
         let v = logits.count / (2 * t)
         #expect(tgt[1].contains(3), "an unknown reference word is scored as <unk>")
@@ -104,11 +119,14 @@ struct ImportTests {
         }
     }
 
-    @Test("args that do not match the weights, unknown or missing weights, no args: a clear error and nothing written",
-          arguments: [("mismatch_shape.pt", "encoder.layers.0.fc1.weight has shape [24, 16]; the args (embed 16/16, FFN 32/24, layers 2/2, qkv 16) give [32, 16]"),
-                      ("mismatch_unknown.pt", "parameters this model does not have: decoder.layers.0.adapter.weight"),
-                      ("mismatch_missing.pt", "decoder.layers.1.fc2.bias is missing"),
-                      ("no_args.pt", "has no 'args'")])
+    @Test(
+        "args that do not match the weights, unknown or missing weights, no args: a clear error and nothing written",
+        arguments: [
+            ("mismatch_shape.pt", "encoder.layers.0.fc1.weight has shape [24, 16]; the args (embed 16/16, FFN 32/24, layers 2/2, qkv 16) give [32, 16]"),
+            ("mismatch_unknown.pt", "parameters this model does not have: decoder.layers.0.adapter.weight"),
+            ("mismatch_missing.pt", "decoder.layers.1.fc2.bias is missing"),
+            ("no_args.pt", "has no 'args'"),
+        ])
     func mismatchesAreRefused(_ name: String, _ phrase: String) throws {
         let dir = try TorchCheckpointTests.fixtures.get()
         let out = try Oracle.temporaryDirectory().appendingPathComponent("imported")
@@ -136,48 +154,67 @@ struct ImportTests {
 struct ImportCommandTests {
     @Test("an imported SubTransformer with its dictionaries translates raw text into its target words")
     func importThenTranslate() throws {
-        guard HATBinary.isAvailable else { Issue.record("the hat binary is not built"); return }
+        guard HATBinary.isAvailable else {
+            Issue.record("the hat binary is not built")
+            return
+        }
         let dir = try TorchCheckpointTests.fixtures.get()
         let out = try Oracle.temporaryDirectory().appendingPathComponent("sub")
-        let imported = try HATBinary.runMerged(["import", dir.appendingPathComponent("sub_zip_fp16.pt").path, "--out", out.path,
-                                                "--dictionaries", dir.appendingPathComponent("dicts").path])
+        let imported = try HATBinary.runMerged([
+            "import", dir.appendingPathComponent("sub_zip_fp16.pt").path, "--out", out.path,
+            "--dictionaries", dir.appendingPathComponent("dicts").path,
+        ])
         #expect(imported.status == 0, "\(imported.output)")
         #expect(imported.output.contains("SubTransformer"))
         for file in ["checkpoint.safetensors", "space.yml", "subtransformer.yml", "dict.de.txt", "dict.en.txt", "vocabulary.json"] {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "\(file)")
         }
-        let translated = try HATBinary.run(["translate", "--checkpoint", out.appendingPathComponent("checkpoint.safetensors").path,
-                                            "--beam", "2", "--max-len-b", "4"], input: "Haus Mann\nEin Hund und eine Katze.\n")
+        let translated = try HATBinary.run(
+            [
+                "translate", "--checkpoint", out.appendingPathComponent("checkpoint.safetensors").path,
+                "--beam", "2", "--max-len-b", "4",
+            ], input: "Haus Mann\nEin Hund und eine Katze.\n")
         #expect(translated.status == 0, "\(translated.err)")
         let lines = translated.out.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         #expect(lines.count == 2, "one translation per input line: \(translated.out)")
         let words: Set<Substring> = ["house", "man", "woman", "child", "dog", "<unk>"]
         #expect(lines.allSatisfy { $0.split(separator: " ").allSatisfy(words.contains) }, "output in the target dictionary's words: \(lines)")
         // hat test on raw text files: sacreBLEU, chrF and HAT's own (tokenized) BLEU.
-        let source = out.deletingLastPathComponent().appendingPathComponent("test.de"), reference = out.deletingLastPathComponent().appendingPathComponent("test.en")
+        let source = out.deletingLastPathComponent().appendingPathComponent("test.de"),
+            reference = out.deletingLastPathComponent().appendingPathComponent("test.en")
         try Data("Haus Mann\nEin Hund und eine Katze.\nKind\n".utf8).write(to: source)
         try Data("house man\na dog and a cat.\nchild\n".utf8).write(to: reference)
-        let tested = try HATBinary.runMerged(["test", "--checkpoint", out.appendingPathComponent("checkpoint.safetensors").path, "--beam", "2",
-                                              "--source", source.path, "--reference", reference.path,
-                                              "--out", out.deletingLastPathComponent().appendingPathComponent("hyp.txt").path])
+        let tested = try HATBinary.runMerged([
+            "test", "--checkpoint", out.appendingPathComponent("checkpoint.safetensors").path, "--beam", "2",
+            "--source", source.path, "--reference", reference.path,
+            "--out", out.deletingLastPathComponent().appendingPathComponent("hyp.txt").path,
+        ])
         #expect(tested.status == 0, "\(tested.output)")
         #expect(tested.output.contains("translated 3 sentences"), "\(tested.output)")
         #expect(tested.output.contains("HAT's BLEU (Moses-tokenized) = "), "\(tested.output)")
         // HAT's own evaluation: the binarized test split of a fairseq data-bin folder.
-        let binarized = try HATBinary.runMerged(["test", "--checkpoint", out.appendingPathComponent("checkpoint.safetensors").path, "--beam", "2",
-                                                 "--data-bin", dir.appendingPathComponent("dicts").path, "--split", "test",
-                                                 "--out", out.deletingLastPathComponent().appendingPathComponent("hyp-bin.txt").path])
+        let binarized = try HATBinary.runMerged([
+            "test", "--checkpoint", out.appendingPathComponent("checkpoint.safetensors").path, "--beam", "2",
+            "--data-bin", dir.appendingPathComponent("dicts").path, "--split", "test",
+            "--out", out.deletingLastPathComponent().appendingPathComponent("hyp-bin.txt").path,
+        ])
         #expect(binarized.status == 0, "\(binarized.output)")
-        #expect(binarized.output.contains("translated 3 sentences") && binarized.output.contains("HAT's BLEU (Moses-tokenized) = "),
-                "\(binarized.output)")
-        let misaligned = try HATBinary.runMerged(["test", "--checkpoint", out.appendingPathComponent("checkpoint.safetensors").path,
-                                                  "--source", source.path, "--reference", input(out, "one line\n")])
+        #expect(
+            binarized.output.contains("translated 3 sentences") && binarized.output.contains("HAT's BLEU (Moses-tokenized) = "),
+            "\(binarized.output)")
+        let misaligned = try HATBinary.runMerged([
+            "test", "--checkpoint", out.appendingPathComponent("checkpoint.safetensors").path,
+            "--source", source.path, "--reference", input(out, "one line\n"),
+        ])
         #expect(misaligned.status != 0 && misaligned.output.contains("must be line-aligned"), "\(misaligned.output)")
     }
 
     @Test("an imported SubTransformer fine-tuned on its data-bin folder keeps its text pipeline: it translates and exports with its dictionaries")
     func fineTuneTranslateExport() throws {
-        guard HATBinary.isAvailable else { Issue.record("the hat binary is not built"); return }
+        guard HATBinary.isAvailable else {
+            Issue.record("the hat binary is not built")
+            return
+        }
         let dir = try TorchCheckpointTests.fixtures.get()
         let root = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
@@ -189,7 +226,8 @@ struct ImportCommandTests {
             "train", "--config", imported.appendingPathComponent("space.yml").path, "--data", dicts,
             "--init-from", imported.appendingPathComponent("checkpoint.safetensors").path,
             "--subtransformer", imported.appendingPathComponent("subtransformer.yml").path, "--save-dir", tuned.path,
-            "--max-update", "3", "--max-tokens", "60"])
+            "--max-update", "3", "--max-tokens", "60",
+        ])
         #expect(trained.status == 0, "\(trained.output)")
         #expect(trained.output.contains("initialized from"), "\(trained.output)")
         for file in ["checkpoint_last.safetensors", "vocabulary.json", "dict.de.txt", "dict.en.txt"] {
@@ -201,8 +239,10 @@ struct ImportCommandTests {
         let words: Set<Substring> = ["house", "man", "woman", "child", "dog", "<unk>"]
         #expect(translated.out.split(separator: " ").allSatisfy { words.contains($0.trimmingCharacters(in: .newlines)[...]) }, "\(translated.out)")
         // hat test with no inputs given: the test split of the data-bin folder it was fine-tuned on.
-        let tested = try HATBinary.runMerged(["test", "--checkpoint", checkpoint, "--beam", "2", "--split", "test",
-                                              "--out", root.appendingPathComponent("hyp.txt").path])
+        let tested = try HATBinary.runMerged([
+            "test", "--checkpoint", checkpoint, "--beam", "2", "--split", "test",
+            "--out", root.appendingPathComponent("hyp.txt").path,
+        ])
         #expect(tested.status == 0 && tested.output.contains("translated 3 sentences"), "\(tested.output)")
         let onnx = root.appendingPathComponent("onnx")
         let exported = try HATBinary.runMerged(["export", "--checkpoint", checkpoint, "--out", onnx.path])
@@ -212,7 +252,9 @@ struct ImportCommandTests {
         for file in ["vocabulary.json", "dict.de.txt", "dict.en.txt", "encoder.onnx", "decoder_step.onnx"] {
             #expect(FileManager.default.fileExists(atPath: onnx.appendingPathComponent(file).path), "\(file)")
         }
-        #expect(try Data(contentsOf: onnx.appendingPathComponent("dict.de.txt")) == Data(contentsOf: URL(fileURLWithPath: dicts).appendingPathComponent("dict.de.txt")))
+        #expect(
+            try Data(contentsOf: onnx.appendingPathComponent("dict.de.txt"))
+                == Data(contentsOf: URL(fileURLWithPath: dicts).appendingPathComponent("dict.de.txt")))
     }
 
     func input(_ near: URL, _ text: String) throws -> String {
@@ -223,11 +265,16 @@ struct ImportCommandTests {
 
     @Test("dictionaries that do not fit the model are refused before anything is written")
     func wrongDictionaries() throws {
-        guard HATBinary.isAvailable else { Issue.record("the hat binary is not built"); return }
+        guard HATBinary.isAvailable else {
+            Issue.record("the hat binary is not built")
+            return
+        }
         let dir = try TorchCheckpointTests.fixtures.get()
         let out = try Oracle.temporaryDirectory().appendingPathComponent("wmt")
-        let result = try HATBinary.runMerged(["import", dir.appendingPathComponent("wmt_zip_fp32.pt").path, "--out", out.path,
-                                              "--dictionaries", dir.appendingPathComponent("dicts").path])
+        let result = try HATBinary.runMerged([
+            "import", dir.appendingPathComponent("wmt_zip_fp32.pt").path, "--out", out.path,
+            "--dictionaries", dir.appendingPathComponent("dicts").path,
+        ])
         #expect(result.status != 0)
         #expect(result.output.contains("dict.de.txt: has 11 symbols (4 special + 7 lines), the model's source embedding 13 rows"), "\(result.output)")
         #expect(!FileManager.default.fileExists(atPath: out.path))
@@ -256,10 +303,15 @@ struct ImportedSearchTests {
             let request: [String: Any] = [
                 "subs": [ImportTests.sub(sub)],
                 "src_tokens": src.map { ($0 + Array(repeating: 1, count: s - $0.count)).map(Int.init) },
-                "prev_output_tokens": tgt.map { ([2] + $0.dropLast() + Array(repeating: 1, count: t - $0.count)).map(Int.init) }]
+                "prev_output_tokens": tgt.map { ([2] + $0.dropLast() + Array(repeating: 1, count: t - $0.count)).map(Int.init) },
+            ]
             try JSONSerialization.data(withJSONObject: request).write(to: out.appendingPathComponent("request.json"))
-            try Oracle.run("hat_checkpoint_logits_oracle.py", [dir.appendingPathComponent("super_zip_fp32.pt").path,
-                                                               out.appendingPathComponent("request.json").path, out.appendingPathComponent("o.safetensors").path])
+            try Oracle.run(
+                "hat_checkpoint_logits_oracle.py",
+                [
+                    dir.appendingPathComponent("super_zip_fp32.pt").path,
+                    out.appendingPathComponent("request.json").path, out.appendingPathComponent("o.safetensors").path,
+                ])
             let logits = try SafeTensorsFile.read(from: out.appendingPathComponent("o.safetensors")).tensor("logits/0").floats().map(Double.init)
             let v = logits.count / (valid.count * t)
             var nll = 0.0, tokens = 0
@@ -293,13 +345,17 @@ struct ImportedTrainingTests {
         let space = try SearchSpace(contentsOf: spaceFile)
         let sub = space.largest
         func config(_ updates: Int) throws -> TrainingConfig {
-            try TrainingConfig(file: HATConfigFile(path: spaceFile),
-                               overrides: ["max-update": "\(updates)", "max-tokens": "60", "save-interval-updates": "10",
-                                           "lr": "0.003", "warmup-updates": "2", "dropout": "0", "attention-dropout": "0"])
+            try TrainingConfig(
+                file: HATConfigFile(path: spaceFile),
+                overrides: [
+                    "max-update": "\(updates)", "max-tokens": "60", "save-interval-updates": "10",
+                    "lr": "0.003", "warmup-updates": "2", "dropout": "0", "attention-dropout": "0",
+                ])
         }
         let save = out.appendingPathComponent("finetune")
-        let trainer = try Trainer(space: space, subTransformer: sub, data: corpus, config: config(30), saveDirectory: save,
-                                  initFrom: checkpoint, log: { _ in })
+        let trainer = try Trainer(
+            space: space, subTransformer: sub, data: corpus, config: config(30), saveDirectory: save,
+            initFrom: checkpoint, log: { _ in })
         // The weights are PyTorch's (expected.safetensors: the fixture's model as float32).
         let expected = try SafeTensorsFile.read(from: dir.appendingPathComponent("expected.safetensors"))
         let weights = Dictionary(uniqueKeysWithValues: trainer.model.namedParameters().map { ($0.name, $0.tensor) })
@@ -314,8 +370,9 @@ struct ImportedTrainingTests {
         let after = evaluator.evaluate(trainer.model, config: sub).loss
         #expect(after < before - 0.2, "30 updates on 24 sentences: loss \(before) → \(after)")
         // A rerun with a larger budget resumes from update 30 and keeps the data-bin folder as its data.
-        let resumed = try Trainer(space: space, subTransformer: sub, data: corpus, config: config(32), saveDirectory: save,
-                                  initFrom: checkpoint, log: { _ in })
+        let resumed = try Trainer(
+            space: space, subTransformer: sub, data: corpus, config: config(32), saveDirectory: save,
+            initFrom: checkpoint, log: { _ in })
         #expect(resumed.state.update == 30)
         #expect(resumed.state.data == URL(fileURLWithPath: corpus.directory).standardizedFileURL.path)
         // BPE-dropout re-segments our SentencePiece text; a data-bin folder is refused clearly.

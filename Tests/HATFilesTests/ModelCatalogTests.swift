@@ -1,7 +1,8 @@
 import Foundation
 import Model
-import Testing
 import TestSupport
+import Testing
+
 @testable import HATFiles
 
 /// The catalog against HAT's README (../shared/seeds/001_4778b4ee23660a3a.txt) and the YAMLs
@@ -15,7 +16,8 @@ struct ModelCatalogTests {
         let models = ModelCatalog.models
         #expect(models.count == 48)
         #expect(models.filter { $0.kind == .subTransformer }.count == 44)
-        #expect(models.filter { $0.kind == .superTransformer }.map(\.name)
+        #expect(
+            models.filter { $0.kind == .superTransformer }.map(\.name)
                 == ["HAT_wmt14ende_super_space0", "HAT_wmt14enfr_super_space0", "HAT_wmt19ende_super_space0", "HAT_iwslt14deen_super_space1"])
         #expect(Set(models.map(\.name)).count == 48)
         func count(_ t: HATTask, _ d: HATDevice) -> Int { models.filter { $0.task == t && $0.device == d }.count }
@@ -27,34 +29,44 @@ struct ModelCatalogTests {
     func exactRows() throws {
         let first = try #require(ModelCatalog.model(named: "HAT_wmt14ende_raspberrypi@3.5s_bleu@25.8"))
         #expect(first == ModelCatalog.models[0])
-        #expect(first == PublishedModel(
-            name: "HAT_wmt14ende_raspberrypi@3.5s_bleu@25.8", task: .wmt14EnDe, kind: .subTransformer, device: .raspberryPi,
-            latencyText: "3.5s", latencyMilliseconds: 3500, parametersM: 25.22, gflops: 1.53, bleu: 25.8, sacreBLEU: 25.6,
-            searchSpace: nil, url: "https://www.dropbox.com/s/pmfwwg1d1kmfdh5/HAT_wmt14ende_raspberrypi@3.5s_bleu@25.8.pt?dl=0",
-            configPath: "configs/hat/wmt14.en-de/subtransformer/HAT_wmt14ende_raspberrypi@3.5s_bleu@25.8.yml"))
+        #expect(
+            first
+                == PublishedModel(
+                    name: "HAT_wmt14ende_raspberrypi@3.5s_bleu@25.8", task: .wmt14EnDe, kind: .subTransformer, device: .raspberryPi,
+                    latencyText: "3.5s", latencyMilliseconds: 3500, parametersM: 25.22, gflops: 1.53, bleu: 25.8, sacreBLEU: 25.6,
+                    searchSpace: nil, url: "https://www.dropbox.com/s/pmfwwg1d1kmfdh5/HAT_wmt14ende_raspberrypi@3.5s_bleu@25.8.pt?dl=0",
+                    configPath: "configs/hat/wmt14.en-de/subtransformer/HAT_wmt14ende_raspberrypi@3.5s_bleu@25.8.yml"))
         // The row after which HAT's FLOPs cell has a stray <br>, and whose #Params is below its neighbour's.
-        #expect(ModelCatalog.model(named: "HAT_wmt14ende_titanxp@208.1ms_bleu@28.5") == PublishedModel(
-            name: "HAT_wmt14ende_titanxp@208.1ms_bleu@28.5", task: .wmt14EnDe, kind: .subTransformer, device: .titanXp,
-            latencyText: "208.1ms", latencyMilliseconds: 208.1, parametersM: 49.38, gflops: 3.09, bleu: 28.5, sacreBLEU: 27.8,
-            searchSpace: nil, url: "https://www.dropbox.com/s/owpdwmqwpn9jw14/HAT_wmt14ende_titanxp@208.1ms_bleu@28.5.pt?dl=0",
-            configPath: "configs/hat/wmt14.en-de/subtransformer/HAT_wmt14ende_titanxp@208.1ms_bleu@28.5.yml"))
+        #expect(
+            ModelCatalog.model(named: "HAT_wmt14ende_titanxp@208.1ms_bleu@28.5")
+                == PublishedModel(
+                    name: "HAT_wmt14ende_titanxp@208.1ms_bleu@28.5", task: .wmt14EnDe, kind: .subTransformer, device: .titanXp,
+                    latencyText: "208.1ms", latencyMilliseconds: 208.1, parametersM: 49.38, gflops: 3.09, bleu: 28.5, sacreBLEU: 27.8,
+                    searchSpace: nil, url: "https://www.dropbox.com/s/owpdwmqwpn9jw14/HAT_wmt14ende_titanxp@208.1ms_bleu@28.5.pt?dl=0",
+                    configPath: "configs/hat/wmt14.en-de/subtransformer/HAT_wmt14ende_titanxp@208.1ms_bleu@28.5.yml"))
         // One of the seven whose YAML HAT never published.
-        #expect(ModelCatalog.model(named: "HAT_wmt14enfr_xeon@154.7ms_bleu@39.1.pt") == PublishedModel(
-            name: "HAT_wmt14enfr_xeon@154.7ms_bleu@39.1", task: .wmt14EnFr, kind: .subTransformer, device: .xeon,
-            latencyText: "154.7ms", latencyMilliseconds: 154.7, parametersM: 30.47, gflops: 1.84, bleu: 39.1, sacreBLEU: 36.3,
-            searchSpace: nil, url: "https://www.dropbox.com/s/6xswl0oesuvmqk5/HAT_wmt14enfr_xeon@154.7ms_bleu@39.1.pt?dl=0",
-            configPath: nil))
+        #expect(
+            ModelCatalog.model(named: "HAT_wmt14enfr_xeon@154.7ms_bleu@39.1.pt")
+                == PublishedModel(
+                    name: "HAT_wmt14enfr_xeon@154.7ms_bleu@39.1", task: .wmt14EnFr, kind: .subTransformer, device: .xeon,
+                    latencyText: "154.7ms", latencyMilliseconds: 154.7, parametersM: 30.47, gflops: 1.84, bleu: 39.1, sacreBLEU: 36.3,
+                    searchSpace: nil, url: "https://www.dropbox.com/s/6xswl0oesuvmqk5/HAT_wmt14enfr_xeon@154.7ms_bleu@39.1.pt?dl=0",
+                    configPath: nil))
         #expect(ModelCatalog.model(named: "HAT_wmt19ende_titanxp@134.5ms_bleu@45.4")?.parametersM == 40.97)
-        #expect(ModelCatalog.model(named: "HAT_iwslt14deen_titanxp@168.8ms_bleu@34.8") == PublishedModel(
-            name: "HAT_iwslt14deen_titanxp@168.8ms_bleu@34.8", task: .iwslt14DeEn, kind: .subTransformer, device: .titanXp,
-            latencyText: "168.8ms", latencyMilliseconds: 168.8, parametersM: 31.54, gflops: 1.52, bleu: 34.8, sacreBLEU: 33.9,
-            searchSpace: nil, url: "https://www.dropbox.com/s/5xy9hdjuc5c6sw5/HAT_iwslt14deen_titanxp@168.8ms_bleu@34.8.pt?dl=0",
-            configPath: "configs/hat/iwslt14.de-en/subtransformer/HAT_iwslt14deen_titanxp@168.8ms_bleu@34.8.yml"))
-        #expect(ModelCatalog.model(named: "HAT_iwslt14deen_super_space1") == PublishedModel(
-            name: "HAT_iwslt14deen_super_space1", task: .iwslt14DeEn, kind: .superTransformer, device: nil,
-            latencyText: nil, latencyMilliseconds: nil, parametersM: nil, gflops: nil, bleu: nil, sacreBLEU: nil,
-            searchSpace: "space1", url: "https://www.dropbox.com/s/yv0mn8ns36gxkhs/HAT_iwslt14deen_super_space1.pt?dl=0",
-            configPath: "configs/hat/iwslt14.de-en/supertransformer/space1.yml"))
+        #expect(
+            ModelCatalog.model(named: "HAT_iwslt14deen_titanxp@168.8ms_bleu@34.8")
+                == PublishedModel(
+                    name: "HAT_iwslt14deen_titanxp@168.8ms_bleu@34.8", task: .iwslt14DeEn, kind: .subTransformer, device: .titanXp,
+                    latencyText: "168.8ms", latencyMilliseconds: 168.8, parametersM: 31.54, gflops: 1.52, bleu: 34.8, sacreBLEU: 33.9,
+                    searchSpace: nil, url: "https://www.dropbox.com/s/5xy9hdjuc5c6sw5/HAT_iwslt14deen_titanxp@168.8ms_bleu@34.8.pt?dl=0",
+                    configPath: "configs/hat/iwslt14.de-en/subtransformer/HAT_iwslt14deen_titanxp@168.8ms_bleu@34.8.yml"))
+        #expect(
+            ModelCatalog.model(named: "HAT_iwslt14deen_super_space1")
+                == PublishedModel(
+                    name: "HAT_iwslt14deen_super_space1", task: .iwslt14DeEn, kind: .superTransformer, device: nil,
+                    latencyText: nil, latencyMilliseconds: nil, parametersM: nil, gflops: nil, bleu: nil, sacreBLEU: nil,
+                    searchSpace: "space1", url: "https://www.dropbox.com/s/yv0mn8ns36gxkhs/HAT_iwslt14deen_super_space1.pt?dl=0",
+                    configPath: "configs/hat/iwslt14.de-en/supertransformer/space1.yml"))
     }
 
     /// HAT's names spell out task, device, latency and BLEU; every row must agree with its name.
@@ -99,18 +111,20 @@ struct ModelCatalogTests {
                     func value(_ k: Int) -> Double { Double(columns[columns.startIndex + k][i])! }
                     let latency = columns[columns.startIndex][i]
                     let config = "configs/hat/\(task.rawValue)/subtransformer/\(name).yml"
-                    expected.append(PublishedModel(
-                        name: name, task: task, kind: .subTransformer, device: device, latencyText: latency,
-                        latencyMilliseconds: latency.hasSuffix("ms") ? Double(latency.dropLast(2))! : Double(latency.dropLast())! * 1000,
-                        parametersM: value(1), gflops: value(2), bleu: value(3), sacreBLEU: value(4), searchSpace: nil,
-                        url: link(columns[columns.startIndex + 6][i]),
-                        configPath: FileManager.default.fileExists(atPath: Oracle.repoRoot.appendingPathComponent(config).path) ? config : nil))
+                    expected.append(
+                        PublishedModel(
+                            name: name, task: task, kind: .subTransformer, device: device, latencyText: latency,
+                            latencyMilliseconds: latency.hasSuffix("ms") ? Double(latency.dropLast(2))! : Double(latency.dropLast())! * 1000,
+                            parametersM: value(1), gflops: value(2), bleu: value(3), sacreBLEU: value(4), searchSpace: nil,
+                            url: link(columns[columns.startIndex + 6][i]),
+                            configPath: FileManager.default.fileExists(atPath: Oracle.repoRoot.appendingPathComponent(config).path) ? config : nil))
                 }
             } else if c.count == 4, let task = tasks[c[0]] {
-                expected.append(PublishedModel(
-                    name: c[2], task: task, kind: .superTransformer, device: nil, latencyText: nil, latencyMilliseconds: nil,
-                    parametersM: nil, gflops: nil, bleu: nil, sacreBLEU: nil, searchSpace: c[1], url: link(c[3]),
-                    configPath: "configs/hat/\(task.rawValue)/supertransformer/\(c[1]).yml"))
+                expected.append(
+                    PublishedModel(
+                        name: c[2], task: task, kind: .superTransformer, device: nil, latencyText: nil, latencyMilliseconds: nil,
+                        parametersM: nil, gflops: nil, bleu: nil, sacreBLEU: nil, searchSpace: c[1], url: link(c[3]),
+                        configPath: "configs/hat/\(task.rawValue)/supertransformer/\(c[1]).yml"))
             }
         }
         #expect(expected.count == 48)
@@ -123,11 +137,12 @@ struct ModelCatalogTests {
         let subs = ModelCatalog.models.filter { $0.kind == .subTransformer }
         let withYAML = subs.filter { $0.configPath != nil }
         #expect(withYAML.count == 37)
-        #expect(subs.filter { $0.configPath == nil }.map(\.name) == [
-            "HAT_wmt14ende_raspberrypi@4.5s_bleu@27.6", "HAT_wmt14ende_xeon@204.2ms_bleu@27.6", "HAT_wmt14ende_xeon@278.7ms_bleu@27.9",
-            "HAT_wmt14ende_titanxp@57.1ms_bleu@25.8", "HAT_wmt14enfr_raspberrypi@5.3s_bleu@40.1", "HAT_wmt14enfr_xeon@154.7ms_bleu@39.1",
-            "HAT_wmt14enfr_titanxp@94.9ms_bleu@40.0",
-        ])
+        #expect(
+            subs.filter { $0.configPath == nil }.map(\.name) == [
+                "HAT_wmt14ende_raspberrypi@4.5s_bleu@27.6", "HAT_wmt14ende_xeon@204.2ms_bleu@27.6", "HAT_wmt14ende_xeon@278.7ms_bleu@27.9",
+                "HAT_wmt14ende_titanxp@57.1ms_bleu@25.8", "HAT_wmt14enfr_raspberrypi@5.3s_bleu@40.1", "HAT_wmt14enfr_xeon@154.7ms_bleu@39.1",
+                "HAT_wmt14enfr_titanxp@94.9ms_bleu@40.0",
+            ])
         for m in withYAML {
             let path = Oracle.repoRoot.appendingPathComponent(m.configPath!).path
             #expect(m.configPath == "configs/hat/\(m.task.rawValue)/subtransformer/\(m.name).yml")

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import HATFiles
 
 /// `hat models download` against a local HTTP server (Tests/Oracle/range_http_server.py, on a free
@@ -22,8 +23,11 @@ struct ModelDownloadTests {
             folder = try Oracle.temporaryDirectory()
             log = folder.appendingPathComponent("requests.log")
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", Oracle.repoRoot.appendingPathComponent("Tests/Oracle/range_http_server.py").path,
-                                 folder.path, "--log", log.path] + options
+            process.arguments =
+                [
+                    "python3", Oracle.repoRoot.appendingPathComponent("Tests/Oracle/range_http_server.py").path,
+                    folder.path, "--log", log.path,
+                ] + options
             let out = Pipe()
             process.standardOutput = out
             process.standardInput = input
@@ -63,10 +67,11 @@ struct ModelDownloadTests {
     /// Bytes that look like a zip-layout checkpoint: "PK\3\4" and then noise.
     static func fakeCheckpoint(_ count: Int, seed: UInt64) -> [UInt8] {
         var state = seed
-        return [0x50, 0x4b, 0x03, 0x04] + (4..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return UInt8(truncatingIfNeeded: state >> 33)
-        }
+        return [0x50, 0x4b, 0x03, 0x04]
+            + (4..<count).map { _ in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return UInt8(truncatingIfNeeded: state >> 33)
+            }
     }
 
     /// The SHA-256 that coreutils computes, an oracle independent of our own SHA256.
@@ -99,7 +104,8 @@ struct ModelDownloadTests {
         let downloader = ModelDownloader(folder: dir, baseURL: server.base)
 
         guard case .downloaded(let record, let resumedFrom) = try downloader.download(Self.sub) else {
-            Issue.record("expected a download"); return
+            Issue.record("expected a download")
+            return
         }
         let file = dir.appendingPathComponent(Self.sub.name + ".pt")
         #expect(contents(file) == bytes)
@@ -126,7 +132,10 @@ struct ModelDownloadTests {
         try Data(bytes[..<70_000]).write(to: dir.appendingPathComponent(Self.supernet.name + ".pt.part"))
 
         let outcome = try ModelDownloader(folder: dir, baseURL: server.base).download(Self.supernet)
-        guard case .downloaded(let record, let resumedFrom) = outcome else { Issue.record("expected a download"); return }
+        guard case .downloaded(let record, let resumedFrom) = outcome else {
+            Issue.record("expected a download")
+            return
+        }
         #expect(resumedFrom == 70_000)
         #expect(server.requests == ["/\(Self.supernet.name).pt bytes=70000- 206"])
         let file = dir.appendingPathComponent(Self.supernet.name + ".pt")
@@ -153,7 +162,10 @@ struct ModelDownloadTests {
         #expect(contents(part) == Array(bytes[..<50_000]))
         #expect(!exists(dir.appendingPathComponent(DownloadsFile.fileName)))
 
-        guard case .downloaded(_, let resumedFrom) = try downloader.download(Self.sub) else { Issue.record("expected a download"); return }
+        guard case .downloaded(_, let resumedFrom) = try downloader.download(Self.sub) else {
+            Issue.record("expected a download")
+            return
+        }
         #expect(resumedFrom == 50_000)
         #expect(contents(final) == bytes)
         #expect(server.requests.last == "/\(Self.sub.name).pt bytes=50000- 206")
@@ -195,7 +207,8 @@ struct ModelDownloadTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         try Data(bytes[..<10_000]).write(to: dir.appendingPathComponent(Self.sub.name + ".pt.part"))
         guard case .downloaded(_, let resumedFrom) = try ModelDownloader(folder: dir, baseURL: server.base).download(Self.sub) else {
-            Issue.record("expected a download"); return
+            Issue.record("expected a download")
+            return
         }
         #expect(resumedFrom == 0)
         #expect(contents(dir.appendingPathComponent(Self.sub.name + ".pt")) == bytes)
@@ -240,7 +253,10 @@ struct ModelDownloadTests {
         let final = dir.appendingPathComponent(Self.sub.name + ".pt")
         try Data(damaged).write(to: final)
 
-        guard case .downloaded(_, let resumedFrom) = try downloader.download(Self.sub) else { Issue.record("expected a download"); return }
+        guard case .downloaded(_, let resumedFrom) = try downloader.download(Self.sub) else {
+            Issue.record("expected a download")
+            return
+        }
         #expect(resumedFrom == 0)
         #expect(contents(final) == bytes)
         #expect(server.requests == ["/\(Self.sub.name).pt - 200", "/\(Self.sub.name).pt - 200"])
@@ -265,7 +281,10 @@ struct ModelDownloadTests {
 
         // On the server: one request answered 416 (nothing left), then recorded.
         try server.serve(Self.sub.name, bytes)
-        guard case .downloaded(let record, let resumedFrom) = try downloader.download(Self.sub) else { Issue.record("expected a record"); return }
+        guard case .downloaded(let record, let resumedFrom) = try downloader.download(Self.sub) else {
+            Issue.record("expected a record")
+            return
+        }
         #expect(resumedFrom == 30_000)
         #expect(record.bytes == 30_000)
         #expect(record.sha256 == (try Self.sha256sum(final)))

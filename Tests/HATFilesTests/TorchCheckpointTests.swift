@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import TensorEngine
 import TestSupport
+import Testing
+
 @testable import HATFiles
 
 /// The checkpoint reader against files that PyTorch itself wrote (Tests/Oracle/torch_checkpoint_oracle.py):
@@ -22,8 +23,9 @@ struct TorchCheckpointTests {
         }
     }
 
-    @Test("every tensor of a HAT-shaped checkpoint equals PyTorch's, views and float16 included",
-          arguments: ["super_zip_fp32.pt", "super_legacy_fp32.pt", "super_zip_fp16.pt", "super_legacy_fp16.pt"])
+    @Test(
+        "every tensor of a HAT-shaped checkpoint equals PyTorch's, views and float16 included",
+        arguments: ["super_zip_fp32.pt", "super_legacy_fp32.pt", "super_zip_fp16.pt", "super_legacy_fp16.pt"])
     func readsEveryTensor(_ name: String) throws {
         let dir = try Self.fixtures.get()
         let checkpoint = try TorchCheckpointFile(path: dir.appendingPathComponent(name).path)
@@ -47,7 +49,10 @@ struct TorchCheckpointTests {
     func readsArguments(_ name: String) throws {
         let dir = try Self.fixtures.get()
         let object = try TorchCheckpointFile(path: dir.appendingPathComponent(name).path).object
-        guard case .object(let args) = object["args"] else { Issue.record("args is not an object: \(String(describing: object["args"]))"); return }
+        guard case .object(let args) = object["args"] else {
+            Issue.record("args is not an object: \(String(describing: object["args"]))")
+            return
+        }
         #expect(args.type == PickleGlobal(module: "argparse", name: "Namespace"))
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("args.json"))) as! [String: Any]
         #expect(args.attributes.count == json.count)
@@ -70,7 +75,8 @@ struct TorchCheckpointTests {
         #expect(args.attributes["lr"]?.elements?.first?.double == 0.0005)
         #expect(object["optimizer_history"]?.elements?.first?["num_updates"]?.int == 2)
         guard case .object(let meter) = object["extra_state"]?["train_meters"]?["train_loss"] else {
-            Issue.record("the AverageMeter is not read as an object"); return
+            Issue.record("the AverageMeter is not read as an object")
+            return
         }
         #expect(meter.type.description == "fairseq.meters.AverageMeter")
         #expect(meter.attributes["avg"]?.double == 0.25)
@@ -80,9 +86,12 @@ struct TorchCheckpointTests {
     func read(_ o: PickleObject, _ key: String) -> PickleValue? { o.attributes[key] }
 
     /// (Protocol 2, which torch.save writes, names Python 3's builtins by their Python 2 module, `__builtin__`.)
-    @Test("files that would run code are refused, naming the global, and nothing runs",
-          arguments: [("hostile_zip_system.pt", "posix.system"), ("hostile_legacy_system.pt", "posix.system"),
-                      ("hostile_zip_eval.pt", "__builtin__.eval"), ("hostile_legacy_eval.pt", "__builtin__.eval")])
+    @Test(
+        "files that would run code are refused, naming the global, and nothing runs",
+        arguments: [
+            ("hostile_zip_system.pt", "posix.system"), ("hostile_legacy_system.pt", "posix.system"),
+            ("hostile_zip_eval.pt", "__builtin__.eval"), ("hostile_legacy_eval.pt", "__builtin__.eval"),
+        ])
     func refusesCode(_ name: String, _ global: String) throws {
         let dir = try Self.fixtures.get()
         let error = #expect(throws: TorchCheckpointError.self) { try TorchCheckpointFile(path: dir.appendingPathComponent(name).path) }

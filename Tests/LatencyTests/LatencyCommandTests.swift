@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Latency
 
 /// `--command`: a user's shell command as the latency measurement.
@@ -45,12 +46,13 @@ struct LatencyCommandTests {
     @Test("the YAML path is appended as the last argument; the last number of the last non-empty line is the latency")
     func appendedPath() throws {
         // Fails unless it gets exactly one argument naming the YAML file.
-        let f = try Fixture(script: """
-            [ "$#" -eq 1 ] && [ -f "$1" ] || { echo "bad arguments: $*" >&2; exit 9; }
-            echo "measuring $1 (300 runs)"
-            echo "latency: 12.5 ms"
-            echo "   "
-            """)
+        let f = try Fixture(
+            script: """
+                [ "$#" -eq 1 ] && [ -f "$1" ] || { echo "bad arguments: $*" >&2; exit 9; }
+                echo "measuring $1 (300 runs)"
+                echo "latency: 12.5 ms"
+                echo "   "
+                """)
         defer { f.remove() }
         let m = try LatencyCommandSource(command: f.script).measure(yamlPath: f.yaml)
         #expect(m.encoderMs == 0 && m.decoderMs == 12.5)
@@ -58,23 +60,28 @@ struct LatencyCommandTests {
         #expect(m2.decoderMs == 12.5)
     }
 
-    @Test("hat latency dataset --command: one row per SubTransformer from the command, resumed after the rows already written",
-          .enabled(if: HATBinary.isAvailable, "needs the hat binary"))
+    @Test(
+        "hat latency dataset --command: one row per SubTransformer from the command, resumed after the rows already written",
+        .enabled(if: HATBinary.isAvailable, "needs the hat binary"))
     func datasetFromCommand() throws {
         // Prints a latency derived from the YAML it is given (its decoder layer count), so the rows
         // show that every SubTransformer reached the command; counts its calls in a file.
-        let f = try Fixture(script: """
-            n=$(grep '^decoder-layer-num-subtransformer' "$1" | tr -dc 0-9)
-            echo x >> "$(dirname "$0")/calls"
-            echo "$n.25"
-            """)
+        let f = try Fixture(
+            script: """
+                n=$(grep '^decoder-layer-num-subtransformer' "$1" | tr -dc 0-9)
+                echo x >> "$(dirname "$0")/calls"
+                echo "$n.25"
+                """)
         defer { f.remove() }
         let space = Oracle.repoRoot.appendingPathComponent("configs/builtin_tiny_space.yml").path
         let csv = f.folder.appendingPathComponent("lat.csv").path
         @discardableResult
         func dataset(_ count: Int, threads: Int, seed: Int = 4, extra: [String] = [], succeeds: Bool = true) throws -> String {
-            let r = try HATBinary.runMerged(["latency", "dataset", "--space", space, "--vocab", "300", "--count", "\(count)",
-                                             "--seed", "\(seed)", "--command", f.script, "--out", csv, "--threads", "\(threads)"] + extra)
+            let r = try HATBinary.runMerged(
+                [
+                    "latency", "dataset", "--space", space, "--vocab", "300", "--count", "\(count)",
+                    "--seed", "\(seed)", "--command", f.script, "--out", csv, "--threads", "\(threads)",
+                ] + extra)
             #expect((r.status == 0) == succeeds, "\(r.output)")
             return r.output
         }
@@ -105,10 +112,11 @@ struct LatencyCommandTests {
 
     @Test("{} is replaced by the path, every time it appears")
     func substitutedPath() throws {
-        let f = try Fixture(script: """
-            [ "$1" = "$3" ] && [ "$2" = "--flag" ] && [ -f "$1" ] || { echo "bad arguments: $*" >&2; exit 9; }
-            echo "$1: 1e2"
-            """)
+        let f = try Fixture(
+            script: """
+                [ "$1" = "$3" ] && [ "$2" = "--flag" ] && [ -f "$1" ] || { echo "bad arguments: $*" >&2; exit 9; }
+                echo "$1: 1e2"
+                """)
         defer { f.remove() }
         let m = try LatencyCommandSource(command: "\(f.script) {} --flag {}").measure(yamlPath: f.yaml)
         #expect(m.decoderMs == 100)
@@ -116,10 +124,11 @@ struct LatencyCommandTests {
 
     @Test("the path is an argument, never shell text: quoted placeholders, spaces, quotes and $(…) in a file name")
     func pathIsNeverShellText() throws {
-        let f = try Fixture(script: """
-            [ "$#" = 1 ] && [ -f "$1" ] || { echo "bad arguments ($#): $*" >&2; exit 9; }
-            echo 5
-            """)
+        let f = try Fixture(
+            script: """
+                [ "$#" = 1 ] && [ -f "$1" ] || { echo "bad arguments ($#): $*" >&2; exit 9; }
+                echo 5
+                """)
         defer { f.remove() }
         // A file name that would run a command (in the working folder) if it were spliced into the shell line.
         let markerName = "hat-pwned-\(UUID().uuidString)"
@@ -137,12 +146,16 @@ struct LatencyCommandTests {
 
     @Test("SIGTERM to hat ends the running latency command and its children")
     func signalEndsTheCommand() throws {
-        guard HATBinary.isAvailable else { Issue.record("the hat binary is not built"); return }
-        let f = try Fixture(script: """
-            sleep 300 &
-            echo $! > "$(dirname "$0")/child.pid"
-            wait
-            """)
+        guard HATBinary.isAvailable else {
+            Issue.record("the hat binary is not built")
+            return
+        }
+        let f = try Fixture(
+            script: """
+                sleep 300 &
+                echo $! > "$(dirname "$0")/child.pid"
+                wait
+                """)
         defer { f.remove() }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: HATBinary.path)
@@ -228,8 +241,10 @@ struct LatencyCommandTests {
         let configs = sharedDataDirectory.appendingPathComponent("hat-configs")
         let space = configs.appendingPathComponent("wmt14.en-de__space0.yml").path
         // HAT's paper (Table 2 / its model names): the latency each model measured on its device.
-        for (device, model, published) in [("xeon", "HAT_wmt14ende_xeon@137.9ms_bleu@25.8", 137.9),
-                                           ("raspberrypi", "HAT_wmt14ende_raspberrypi@3.5s_bleu@25.8", 3500.0)] {
+        for (device, model, published) in [
+            ("xeon", "HAT_wmt14ende_xeon@137.9ms_bleu@25.8", 137.9),
+            ("raspberrypi", "HAT_wmt14ende_raspberrypi@3.5s_bleu@25.8", 3500.0),
+        ] {
             let csv = sharedDataDirectory.appendingPathComponent("hat-latency/wmt14ende_cpu_\(device)_all.csv").path
             let predictor = folder.appendingPathComponent("\(device).json").path
             let trained = try HATBinary.run(["latency", "train-predictor", "--data", csv, "--out", predictor])

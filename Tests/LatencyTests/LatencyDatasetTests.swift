@@ -1,7 +1,8 @@
-import Foundation
 import Datasets
-import Testing
+import Foundation
 import TestSupport
+import Testing
+
 @testable import Latency
 
 /// The four real HAT latency datasets (../shared/data/hat-latency).

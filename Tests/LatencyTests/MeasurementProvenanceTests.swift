@@ -1,8 +1,9 @@
 import Foundation
 import Generate
-import Testing
-@testable import Latency
 import TensorEngine
+import Testing
+
+@testable import Latency
 
 /// The file beside a latency dataset that says how its rows were measured.
 @Suite("Measurement provenance")

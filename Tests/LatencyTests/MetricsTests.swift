@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-import TestSupport
 import TensorEngine
+import TestSupport
+import Testing
+
 @testable import Latency
 
 /// Whether the oracle Python has scipy (scripts/setup.sh installs it).
@@ -90,7 +91,10 @@ struct MetricsTests {
             let y = x.map { row in 0.5 + row[1] * 2 - row[2] * 1.5 + Double(rng.normal()) * 0.3 }
             let beta = LeastSquares.nnls(x, y, free: [0])
             func sse(_ b: [Double]) -> Double {
-                zip(x, y).reduce(0) { s, r in let e = r.1 - zip(r.0, b).reduce(0) { $0 + $1.0 * $1.1 }; return s + e * e }
+                zip(x, y).reduce(0) { s, r in
+                    let e = r.1 - zip(r.0, b).reduce(0) { $0 + $1.0 * $1.1 }
+                    return s + e * e
+                }
             }
             // Brute force: least squares on every subset of the constrained columns, keep feasible.
             var best = Double.infinity

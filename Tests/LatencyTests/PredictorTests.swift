@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-import TestSupport
 import TensorEngine
+import TestSupport
+import Testing
+
 @testable import Latency
 
 @Suite("Predictors: HAT's MLP, ridge, cost model, files")
@@ -65,8 +66,11 @@ struct PredictorTests {
         let mlp = try #require(try PredictorFile.load(dir.appendingPathComponent("mlp.safetensors").path) as? HATMLPPredictor)
         #expect(mlp.featureNorm == HATMLPPredictor.hatFeatureNorm)
         let file = try SafeTensorsFile.read(from: dir.appendingPathComponent("mlp.safetensors"))
-        #expect(file.names == ["first_layer.bias", "first_layer.weight", "layers.0.bias", "layers.0.weight", "layers.1.bias",
-                               "layers.1.weight", "layers.2.bias", "layers.2.weight", "predict.bias", "predict.weight"])
+        #expect(
+            file.names == [
+                "first_layer.bias", "first_layer.weight", "layers.0.bias", "layers.0.weight", "layers.1.bias",
+                "layers.1.weight", "layers.2.bias", "layers.2.weight", "predict.bias", "predict.weight",
+            ])
     }
 
     @Test func unreadablePredictorFilesAreRefusedClearly() throws {

@@ -1,14 +1,17 @@
 import Foundation
-import Testing
 import TensorEngine
 import TestSupport
+import Testing
+
 @testable import Model
 
 /// Sampling, genes and HAT's 10 latency features.
 @Suite("Sampling, genes and features")
 struct ArchitectureEncodingTests {
-    static let space0 = try! SearchSpace(contentsOf: sharedDataDirectory
-        .appendingPathComponent("hat-configs/wmt14.en-de__space0.yml").path)
+    static let space0 = try! SearchSpace(
+        contentsOf:
+            sharedDataDirectory
+            .appendingPathComponent("hat-configs/wmt14.en-de__space0.yml").path)
 
     @Test("sampling is seeded, stays in the space, and reaches every choice")
     func sampling() throws {
@@ -54,8 +57,9 @@ struct ArchitectureEncodingTests {
 
     @Test("HAT's latency CSVs use the same feature names in the same order")
     func csvHeader() throws {
-        let csv = try String(contentsOf: sharedDataDirectory.appendingPathComponent("hat-latency/wmt14ende_cpu_xeon_all.csv"),
-                             encoding: .utf8)
+        let csv = try String(
+            contentsOf: sharedDataDirectory.appendingPathComponent("hat-latency/wmt14ende_cpu_xeon_all.csv"),
+            encoding: .utf8)
         let header = csv.split(separator: "\n")[0].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         #expect(Array(header.prefix(10)) == SubTransformerConfig.hatFeatureNames)
     }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import TensorEngine
 import TestSupport
+import Testing
+
 @testable import Model
 
 /// Reading HAT's YAML files unchanged, writing SubTransformer files HAT can read, and clear
@@ -78,36 +79,38 @@ struct ConfigTests {
     }
 
     static let goodSpace = """
-    encoder-embed-dim: 64
-    decoder-embed-dim: 64
-    encoder-ffn-embed-dim: 128
-    decoder-ffn-embed-dim: 128
-    encoder-layers: 2
-    decoder-layers: 2
-    encoder-attention-heads: 4
-    decoder-attention-heads: 4
-    qkv-dim: 32
-    encoder-embed-choice: [64, 32]
-    decoder-embed-choice: [64, 32]
-    encoder-ffn-embed-dim-choice: [128, 64]
-    decoder-ffn-embed-dim-choice: [128, 64]
-    encoder-layer-num-choice: [2]
-    decoder-layer-num-choice: [2, 1]
-    encoder-self-attention-heads-choice: [4, 2]
-    decoder-self-attention-heads-choice: [4, 2]
-    decoder-ende-attention-heads-choice: [4, 2]
-    decoder-arbitrary-ende-attn-choice: [-1, 1]
-    """
+        encoder-embed-dim: 64
+        decoder-embed-dim: 64
+        encoder-ffn-embed-dim: 128
+        decoder-ffn-embed-dim: 128
+        encoder-layers: 2
+        decoder-layers: 2
+        encoder-attention-heads: 4
+        decoder-attention-heads: 4
+        qkv-dim: 32
+        encoder-embed-choice: [64, 32]
+        decoder-embed-choice: [64, 32]
+        encoder-ffn-embed-dim-choice: [128, 64]
+        decoder-ffn-embed-dim-choice: [128, 64]
+        encoder-layer-num-choice: [2]
+        decoder-layer-num-choice: [2, 1]
+        encoder-self-attention-heads-choice: [4, 2]
+        decoder-self-attention-heads-choice: [4, 2]
+        decoder-ende-attention-heads-choice: [4, 2]
+        decoder-arbitrary-ende-attn-choice: [-1, 1]
+        """
 
-    @Test("bad search spaces: each error names the key, the value and the file", arguments: [
-        ("encoder-self-attention-heads-choice: [4, 2]", "encoder-self-attention-heads-choice: [4, 3]", "3 heads do not divide qkv-dim 32"),
-        ("encoder-embed-choice: [64, 32]", "encoder-embed-choice: [96, 32]", "choice 96 is outside 1...64"),
-        ("decoder-arbitrary-ende-attn-choice: [-1, 1]", "decoder-arbitrary-ende-attn-choice: [-1, 3]", "value 3 is not one of -1"),
-        ("decoder-layer-num-choice: [2, 1]", "decoder-layer-num-choice: [3, 1]", "choice 3 is outside 1...2"),
-        ("encoder-layers: 2", "", "is missing"),
-        ("qkv-dim: 32", "qkv-dim: many", "expected one integer, found 'many'"),
-        ("decoder-ffn-embed-dim-choice: [128, 64]", "decoder-ffn-embed-dim-choice: []", "is an empty list"),
-    ])
+    @Test(
+        "bad search spaces: each error names the key, the value and the file",
+        arguments: [
+            ("encoder-self-attention-heads-choice: [4, 2]", "encoder-self-attention-heads-choice: [4, 3]", "3 heads do not divide qkv-dim 32"),
+            ("encoder-embed-choice: [64, 32]", "encoder-embed-choice: [96, 32]", "choice 96 is outside 1...64"),
+            ("decoder-arbitrary-ende-attn-choice: [-1, 1]", "decoder-arbitrary-ende-attn-choice: [-1, 3]", "value 3 is not one of -1"),
+            ("decoder-layer-num-choice: [2, 1]", "decoder-layer-num-choice: [3, 1]", "choice 3 is outside 1...2"),
+            ("encoder-layers: 2", "", "is missing"),
+            ("qkv-dim: 32", "qkv-dim: many", "expected one integer, found 'many'"),
+            ("decoder-ffn-embed-dim-choice: [128, 64]", "decoder-ffn-embed-dim-choice: []", "is an empty list"),
+        ])
     func badSpace(_ replace: String, _ with: String, _ expected: String) throws {
         let text = Self.goodSpace.replacingOccurrences(of: replace, with: with)
         let e = try #require(error(space: text))
@@ -132,8 +135,11 @@ struct ConfigTests {
         let notes = file.experimentNotes(tokensPerBatch: 4096, updateFreq: 16)
         #expect(notes.count == 2, "\(notes)")
         #expect(notes.contains { $0.hasPrefix("wmt.yml:4: fp16") && $0.contains("float32") }, "\(notes)")
-        #expect(notes.contains { $0.hasPrefix("wmt.yml:3:") && $0.contains("= 524288 tokens per update")
-                && $0.contains("4096 × 16 = 65536 tokens per update") && $0.contains("set update-freq 128") }, "\(notes)")
+        #expect(
+            notes.contains {
+                $0.hasPrefix("wmt.yml:3:") && $0.contains("= 524288 tokens per update")
+                    && $0.contains("4096 × 16 = 65536 tokens per update") && $0.contains("set update-freq 128")
+            }, "\(notes)")
         // With update-freq scaled, the batches agree and nothing is suggested; one worker, float32: no notes.
         #expect(file.experimentNotes(tokensPerBatch: 4096, updateFreq: 128).allSatisfy { !$0.contains("set update-freq") })
         #expect(try HATConfigFile(text: "max-tokens: 4096\nfp16: False\n", path: "a.yml").experimentNotes(tokensPerBatch: 4096, updateFreq: 1).isEmpty)
@@ -144,7 +150,8 @@ struct ConfigTests {
         let good = SubTransformerConfig(
             encoderEmbedDim: 64, encoderLayerNum: 2, encoderFFNDims: [128, 64], encoderSelfAttentionHeads: [4, 2],
             decoderEmbedDim: 32, decoderLayerNum: 1, decoderFFNDims: [64], decoderSelfAttentionHeads: [2],
-            decoderCrossAttentionHeads: [4], decoderArbitraryAttention: [1]).hatYAML()
+            decoderCrossAttentionHeads: [4], decoderArbitraryAttention: [1]
+        ).hatYAML()
         func failure(_ text: String) -> String {
             do {
                 let c = try SubTransformerConfig(file: HATConfigFile(text: text, path: "sub.yml"), qkvDim: 32)
@@ -155,18 +162,32 @@ struct ConfigTests {
             }
         }
         #expect(failure(good) == "accepted")
-        #expect(failure(good.replacingOccurrences(of: "encoder-ffn-embed-dim-all-subtransformer: [128, 64]",
-                                                  with: "encoder-ffn-embed-dim-all-subtransformer: [128, 64, 64]"))
-                .contains("key 'encoder-ffn-embed-dim-all-subtransformer': has 3 entries [128, 64, 64] but the layer count is 2"))
-        #expect(failure(good.replacingOccurrences(of: "decoder-self-attention-heads-all-subtransformer: [2]",
-                                                  with: "decoder-self-attention-heads-all-subtransformer: [5]"))
-                .contains("5 heads do not divide qkv-dim 32"))
-        #expect(failure(good.replacingOccurrences(of: "decoder-arbitrary-ende-attn-all-subtransformer: [1]",
-                                                  with: "decoder-arbitrary-ende-attn-all-subtransformer: [0]"))
-                .contains("value 0 is not one of -1"))
-        #expect(failure(good.replacingOccurrences(of: "decoder-embed-dim-subtransformer: 32", with: ""))
+        #expect(
+            failure(
+                good.replacingOccurrences(
+                    of: "encoder-ffn-embed-dim-all-subtransformer: [128, 64]",
+                    with: "encoder-ffn-embed-dim-all-subtransformer: [128, 64, 64]")
+            )
+            .contains("key 'encoder-ffn-embed-dim-all-subtransformer': has 3 entries [128, 64, 64] but the layer count is 2"))
+        #expect(
+            failure(
+                good.replacingOccurrences(
+                    of: "decoder-self-attention-heads-all-subtransformer: [2]",
+                    with: "decoder-self-attention-heads-all-subtransformer: [5]")
+            )
+            .contains("5 heads do not divide qkv-dim 32"))
+        #expect(
+            failure(
+                good.replacingOccurrences(
+                    of: "decoder-arbitrary-ende-attn-all-subtransformer: [1]",
+                    with: "decoder-arbitrary-ende-attn-all-subtransformer: [0]")
+            )
+            .contains("value 0 is not one of -1"))
+        #expect(
+            failure(good.replacingOccurrences(of: "decoder-embed-dim-subtransformer: 32", with: ""))
                 .contains("key 'decoder-embed-dim-subtransformer': is missing"))
-        #expect(failure(good.replacingOccurrences(of: "encoder-embed-dim-subtransformer: 64", with: "encoder-embed-dim-subtransformer: 128"))
+        #expect(
+            failure(good.replacingOccurrences(of: "encoder-embed-dim-subtransformer: 64", with: "encoder-embed-dim-subtransformer: 128"))
                 .contains("128 exceeds the SuperTransformer's 64"))
         #expect(failure("encoder-embed-dim-subtransformer: [1, 2\n").contains("invalid YAML"))
     }

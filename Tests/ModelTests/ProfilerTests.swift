@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Model
 
 /// `Profiler` against HAT's published table (#Params, FLOPs) for every published SubTransformer
@@ -16,8 +17,9 @@ struct ProfilerTests {
             decoderArbitraryAttention: p.decoderArbitraryAttention)
     }
 
-    @Test("#Params to 0.01 M and FLOPs to the table's two decimals (and within 2 %)",
-          arguments: publishedSubTransformers.map(\.name))
+    @Test(
+        "#Params to 0.01 M and FLOPs to the table's two decimals (and within 2 %)",
+        arguments: publishedSubTransformers.map(\.name))
     func published(_ name: String) {
         let p = publishedSubTransformers.first { $0.name == name }!
         let profile = Profiler(sourceVocabSize: 32768, targetVocabSize: 32768, sharedEmbeddings: true)

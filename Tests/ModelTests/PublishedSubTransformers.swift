@@ -19,15 +19,15 @@ import Foundation
 /// HAT's published SubTransformers: architectures transcribed from HAT's configs/<task>/subtransformer/*.yml,
 /// #Params and FLOPs from the table in HAT's README (../shared/seeds/001_4778b4ee23660a3a.txt).
 struct PublishedSubTransformer: Sendable {
-    let name: String            // e.g. "HAT_wmt14ende_xeon@137.9ms_bleu@25.8"
-    let task: String            // "wmt14.en-de", "wmt14.en-fr", "wmt19.en-de", "iwslt14.de-en"
+    let name: String  // e.g. "HAT_wmt14ende_xeon@137.9ms_bleu@25.8"
+    let task: String  // "wmt14.en-de", "wmt14.en-fr", "wmt19.en-de", "iwslt14.de-en"
     let encoderEmbedDim: Int, decoderEmbedDim: Int
     let encoderLayerNum: Int, decoderLayerNum: Int
-    let encoderFFNDims: [Int], decoderFFNDims: [Int]        // per used layer (truncate YAML lists to layer num)
+    let encoderFFNDims: [Int], decoderFFNDims: [Int]  // per used layer (truncate YAML lists to layer num)
     let encoderSelfAttentionHeads: [Int], decoderSelfAttentionHeads: [Int], decoderCrossAttentionHeads: [Int]
-    let decoderArbitraryAttention: [Int]   // per used decoder layer: -1 last encoder layer, 1 last two, 2 last three
-    let publishedParamsM: Double   // from the README table
-    let publishedGFLOPs: Double    // from the README table
+    let decoderArbitraryAttention: [Int]  // per used decoder layer: -1 last encoder layer, 1 last two, 2 last three
+    let publishedParamsM: Double  // from the README table
+    let publishedGFLOPs: Double  // from the README table
     var sequenceLength: Int { task.hasPrefix("iwslt") ? 23 : 30 }
 }
 

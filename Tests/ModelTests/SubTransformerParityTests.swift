@@ -1,8 +1,9 @@
 import Foundation
 import NN
-import Testing
 import TensorEngine
 import TestSupport
+import Testing
+
 @testable import Model
 
 /// The SuperTransformer against an independent PyTorch implementation of the same
@@ -59,10 +60,14 @@ struct SubTransformerParityTests {
         let (b, s, t) = (2, 7, 6)
         var src = (0..<(b * s)).map { _ in Int32(4 + rng.nextInt(vs - 4)) }
         src[s - 1] = 2
-        src[s + 4] = 2; src[s + 5] = 1; src[s + 6] = 1
+        src[s + 4] = 2
+        src[s + 5] = 1
+        src[s + 6] = 1
         var tgt = (0..<(b * t)).map { _ in Int32(4 + rng.nextInt(vt - 4)) }
         tgt[t - 1] = 2
-        tgt[t + 3] = 2; tgt[t + 4] = 1; tgt[t + 5] = 1
+        tgt[t + 3] = 2
+        tgt[t + 4] = 1
+        tgt[t + 5] = 1
         var prev = tgt
         for i in 0..<b {
             prev[i * t] = 2
@@ -87,8 +92,9 @@ struct SubTransformerParityTests {
         let logitsError = relativeError(logits.toArray(), try expected.tensorValue("logits").toArray())
         #expect(logitsError <= 1e-4, "\(c): logits relative error \(logitsError)")
 
-        let (loss, nll) = model.loss(source: source, previousOutput: previous, target: tgt, config: config,
-                                     labelSmoothing: 0.1, context: .evaluation())
+        let (loss, nll) = model.loss(
+            source: source, previousOutput: previous, target: tgt, config: config,
+            labelSmoothing: 0.1, context: .evaluation())
         let expectedLoss = try expected.tensorValue("loss").item
         #expect(abs(loss.item - expectedLoss) / abs(expectedLoss) <= 1e-4, "\(c): loss \(loss.item) vs \(expectedLoss)")
         #expect(abs(nll - (try expected.tensorValue("nll_loss").item)) / abs(nll) <= 1e-4)

@@ -1,7 +1,8 @@
 import Foundation
 import NN
-import Testing
 import TensorEngine
+import Testing
+
 @testable import Model
 
 /// Weight sharing is real: training one SubTransformer changes exactly the corners of the super
@@ -60,9 +61,10 @@ struct WeightSharingTests {
         let tgt = (0..<(2 * 13)).map { Int32(($0 * 5) % (vt - 3) + 3) }
         let context = ForwardContext(training: true, rng: RandomGenerator(seed: 4))
         for _ in 0..<3 {
-            let (loss, _) = model.loss(source: TokenBatch(tokens: src, batchSize: 2, length: 15),
-                                       previousOutput: TokenBatch(tokens: tgt, batchSize: 2, length: 13),
-                                       target: tgt, config: config, labelSmoothing: 0.1, context: context)
+            let (loss, _) = model.loss(
+                source: TokenBatch(tokens: src, batchSize: 2, length: 15),
+                previousOutput: TokenBatch(tokens: tgt, batchSize: 2, length: 13),
+                target: tgt, config: config, labelSmoothing: 0.1, context: context)
             loss.backward()
             for p in model.parameters() {
                 let g = p.storage.gradBuffer()
@@ -93,7 +95,9 @@ struct WeightSharingTests {
                     if new[i] != old[i] { break }
                 }
             }
-            if Self.usedCorner(name, config, vocab: (vs, vt)) != nil || name.hasSuffix("encoder_attn.in_proj_weight") && Int(name.split(separator: ".")[2])! < config.decoderLayerNum {
+            if Self.usedCorner(name, config, vocab: (vs, vt)) != nil
+                || name.hasSuffix("encoder_attn.in_proj_weight") && Int(name.split(separator: ".")[2])! < config.decoderLayerNum
+            {
                 #expect(changedInside > 0, "\(name): nothing changed inside the used corner")
             }
         }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import TensorEngine
 import TestSupport
+import Testing
+
 @testable import NN
 
 @Suite("Optimizer and schedules")
@@ -15,8 +16,10 @@ struct OptimizerTests {
         let steps = 5, skipped: Set<Int> = [1, 2]
         let grads = (0..<steps).map { _ in (Tensor.randn([7, 5], std: 0.3, rng: &rng), Tensor.randn([3, 4], std: 0.3, rng: &rng)) }
         let adam = Adam(parameters: [p, q], learningRate: 1e-2, betas: (0.9, 0.98), eps: 1e-8, weightDecay: 1e-2)
-        var file = SafeTensorsFile(metadata: ["lr": "0.01", "beta1": "0.9", "beta2": "0.98", "eps": "1e-08", "weight_decay": "0.01",
-                                              "steps": "\(steps)"])
+        var file = SafeTensorsFile(metadata: [
+            "lr": "0.01", "beta1": "0.9", "beta2": "0.98", "eps": "1e-08", "weight_decay": "0.01",
+            "steps": "\(steps)",
+        ])
         try file.add("param.p", p)
         try file.add("param.q", q)
         for (k, (gp, gq)) in grads.enumerated() {

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 import struct Train.TrainingConfig
 
 /// Bad input on the command line: every case must end the process normally with a message that
@@ -23,8 +24,10 @@ struct CommandLineErrorTests {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             for arguments in [
                 ["data", "builtin", "--train-size", "300", "--valid-size", "40", "--test-size", "20", "--vocab-size", "300", "--out", data],
-                ["train", "--config", space, "--data", data, "--save-dir", dir.appendingPathComponent("supernet").path,
-                 "--max-update", "2", "--save-interval-updates", "2", "--max-tokens", "2000"],
+                [
+                    "train", "--config", space, "--data", data, "--save-dir", dir.appendingPathComponent("supernet").path,
+                    "--max-update", "2", "--save-interval-updates", "2", "--max-tokens", "2000",
+                ],
                 ["sample", "--space", space, "--which", "smallest", "--out", sub],
             ] {
                 let r = try CommandLineErrorTests.hat(arguments)
@@ -67,13 +70,16 @@ struct CommandLineErrorTests {
         if timedOut { kill(p.processIdentifier, SIGKILL) }
         p.waitUntilExit()
         done.wait()
-        return Outcome(status: p.terminationStatus, signaled: p.terminationReason == .uncaughtSignal, timedOut: timedOut,
-                       output: String(decoding: bytes, as: UTF8.self))
+        return Outcome(
+            status: p.terminationStatus, signaled: p.terminationReason == .uncaughtSignal, timedOut: timedOut,
+            output: String(decoding: bytes, as: UTF8.self))
     }
 
     /// The process failed cleanly (exit status 1, no signal, no hang) and said `expected`.
-    static func expectCleanError(_ r: Outcome, mentions expected: [String], command: [String],
-                                 sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectCleanError(
+        _ r: Outcome, mentions expected: [String], command: [String],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let what = "hat " + command.joined(separator: " ")
         #expect(!r.timedOut, "\(what): hung", sourceLocation: sourceLocation)
         #expect(!r.signaled, "\(what): killed by signal \(r.status): \(r.output.prefix(400))", sourceLocation: sourceLocation)
@@ -102,15 +108,31 @@ struct CommandLineErrorTests {
         let decoding = ["--checkpoint", f.checkpoint, "--subtransformer", f.sub]
         let cases: [([String], [String])] = [
             // every pair longer than the batch budget: no batch at all (used to train forever on nothing)
-            (["train", "--config", f.space, "--data", f.data, "--save-dir", f.dir.appendingPathComponent("t1").path,
-              "--max-update", "2", "--max-tokens", "3"], ["max-tokens 3", "raise --max-tokens"]),
-            (["train", "--config", f.space, "--data", f.data, "--save-dir", f.dir.appendingPathComponent("t2").path,
-              "--max-update", "2", "--optimizer", "sgd"], ["optimizer", "sgd"]),
-            (["train", "--config", f.space, "--data", f.data, "--save-dir", f.dir.appendingPathComponent("t3").path,
-              "--max-update", "2", "--lr=-1"], ["'lr'"]),
+            (
+                [
+                    "train", "--config", f.space, "--data", f.data, "--save-dir", f.dir.appendingPathComponent("t1").path,
+                    "--max-update", "2", "--max-tokens", "3",
+                ], ["max-tokens 3", "raise --max-tokens"]
+            ),
+            (
+                [
+                    "train", "--config", f.space, "--data", f.data, "--save-dir", f.dir.appendingPathComponent("t2").path,
+                    "--max-update", "2", "--optimizer", "sgd",
+                ], ["optimizer", "sgd"]
+            ),
+            (
+                [
+                    "train", "--config", f.space, "--data", f.data, "--save-dir", f.dir.appendingPathComponent("t3").path,
+                    "--max-update", "2", "--lr=-1",
+                ], ["'lr'"]
+            ),
             (["train", "--config", f.space, "--data", f.data, "--save-dir", f.sub, "--max-update", "2"], ["--save-dir", "is a file"]),
-            (["train", "--config", f.space, "--data", f.dir.appendingPathComponent("nowhere").path, "--save-dir",
-              f.dir.appendingPathComponent("t4").path, "--max-update", "2"], ["nowhere does not exist", "hat data"]),
+            (
+                [
+                    "train", "--config", f.space, "--data", f.dir.appendingPathComponent("nowhere").path, "--save-dir",
+                    f.dir.appendingPathComponent("t4").path, "--max-update", "2",
+                ], ["nowhere does not exist", "hat data"]
+            ),
             (["translate"] + decoding + ["--max-len-a", "inf"], ["--max-len-a"]),
             (["test"] + decoding + ["--max-len-b=-5"], ["--max-len-b"]),
             (["test"] + decoding + ["--out", "/nonexistent-folder/x.txt"], ["--out", "does not exist"]),
@@ -118,8 +140,12 @@ struct CommandLineErrorTests {
             (["latency", "measure", f.sub, "--warmup=-1"], ["--warmup"]),
             (["latency", "measure", f.sub, "--vocab", "3"], ["--vocab 3", "special tokens"]),
             (["latency", "measure", f.sub, "--length", "30000000"], ["--length must be 1 to 1024"]),
-            (["latency", "dataset", "--space", f.space, "--count", "2", "--out", f.dir.appendingPathComponent("l.csv").path,
-              "--src-vocab", "2", "--tgt-vocab", "40"], ["--src-vocab 2"]),
+            (
+                [
+                    "latency", "dataset", "--space", f.space, "--count", "2", "--out", f.dir.appendingPathComponent("l.csv").path,
+                    "--src-vocab", "2", "--tgt-vocab", "40",
+                ], ["--src-vocab 2"]
+            ),
             (["search", "--supernet", f.checkpoint, "--predictor", "measure", "--beam", "100000"], ["--beam 1 to 64"]),
             (["self-check", "--steps=-1"], ["--steps"]),
             (["profile", f.sub, "--length", "99999999999"], ["--length"]),
@@ -149,8 +175,9 @@ struct CommandLineErrorTests {
         let moved = f.dir.appendingPathComponent("data-moved")
         try FileManager.default.moveItem(atPath: f.data, toPath: moved.path)
         defer { try? FileManager.default.moveItem(atPath: moved.path, toPath: f.data) }
-        Self.expectCleanError(try Self.hat(["translate"] + decoding, input: "a dog\n"), mentions: [f.checkpoint, "--data"],
-                              command: ["translate"] + decoding)
+        Self.expectCleanError(
+            try Self.hat(["translate"] + decoding, input: "a dog\n"), mentions: [f.checkpoint, "--data"],
+            command: ["translate"] + decoding)
         let ok = try Self.hat(["translate"] + decoding + ["--data", moved.path], input: "a dog\n")
         #expect(ok.status == 0, "\(ok.output.prefix(400))")
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// A fuzzer over `hat`'s inputs: each kind of file a user hands to a command (HAT YAML spaces and
 /// SubTransformers, latency CSVs, predictor files, binarized datasets, checkpoints) mutated at
@@ -21,8 +21,10 @@ struct InputFuzzTests {
         }
         func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
         var out = bytes
-        let interesting: [UInt8] = [0x00, 0xFF, 0x7F, 0x80, UInt8(ascii: "-"), UInt8(ascii: "9"), UInt8(ascii: "\n"), UInt8(ascii: ":"),
-                                    UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: "\""), UInt8(ascii: ",")]
+        let interesting: [UInt8] = [
+            0x00, 0xFF, 0x7F, 0x80, UInt8(ascii: "-"), UInt8(ascii: "9"), UInt8(ascii: "\n"), UInt8(ascii: ":"),
+            UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: "\""), UInt8(ascii: ","),
+        ]
         for _ in 0..<(1 + below(4)) {
             guard !out.isEmpty else { break }
             switch below(6) {
@@ -78,14 +80,31 @@ struct InputFuzzTests {
         let cases: [(String, String, String, (String) -> [String])] = [
             ("space YAML", hatSpace, "space.yml", { ["sample", "--space", $0, "--which", "random", "--seed", "3"] }),
             ("SubTransformer YAML", f.sub, "sub.yml", { ["profile", $0, "--space", f.space, "--vocab", "300"] }),
-            ("latency CSV", csv, "lat.csv", { ["latency", "train-predictor", "--data", $0, "--kind", "ridge",
-                                               "--out", root.appendingPathComponent("p.json").path] }),
+            (
+                "latency CSV", csv, "lat.csv",
+                {
+                    [
+                        "latency", "train-predictor", "--data", $0, "--kind", "ridge",
+                        "--out", root.appendingPathComponent("p.json").path,
+                    ]
+                }
+            ),
             ("predictor", predictor, "p.json", { ["latency", "predict", "--predictor", $0, "--space", f.space, f.sub] }),
-            ("binarized split", f.data + "/valid.bin", "valid.bin", { _ in
-                ["test", "--checkpoint", f.checkpoint, "--subtransformer", f.sub, "--data", root.appendingPathComponent("data").path,
-                 "--split", "valid", "--beam", "1", "--out", root.appendingPathComponent("hyp.txt").path] }),
-            ("checkpoint", f.checkpoint, "checkpoint.safetensors", {
-                ["export", "--checkpoint", $0, "--subtransformer", f.sub, "--out", root.appendingPathComponent("onnx").path] }),
+            (
+                "binarized split", f.data + "/valid.bin", "valid.bin",
+                { _ in
+                    [
+                        "test", "--checkpoint", f.checkpoint, "--subtransformer", f.sub, "--data", root.appendingPathComponent("data").path,
+                        "--split", "valid", "--beam", "1", "--out", root.appendingPathComponent("hyp.txt").path,
+                    ]
+                }
+            ),
+            (
+                "checkpoint", f.checkpoint, "checkpoint.safetensors",
+                {
+                    ["export", "--checkpoint", $0, "--subtransformer", f.sub, "--out", root.appendingPathComponent("onnx").path]
+                }
+            ),
         ]
         let mutantsPerFile = 25
         var runs = 0, failures: [String] = []
@@ -105,8 +124,11 @@ struct InputFuzzTests {
                 let r = try CommandLineErrorTests.hat(arguments, timeout: 60)
                 runs += 1
                 if r.timedOut || r.signaled {
-                    failures.append("\(what) mutant \(m): \(r.timedOut ? "hung" : "killed by signal \(r.status)") — hat \(arguments.joined(separator: " "))\n\(r.output.suffix(600))")
-                    try? FileManager.default.copyItem(atPath: target, toPath: root.deletingLastPathComponent().appendingPathComponent("crash-\(name)-\(m)").path)
+                    failures.append(
+                        "\(what) mutant \(m): \(r.timedOut ? "hung" : "killed by signal \(r.status)") — hat \(arguments.joined(separator: " "))\n\(r.output.suffix(600))"
+                    )
+                    try? FileManager.default.copyItem(
+                        atPath: target, toPath: root.deletingLastPathComponent().appendingPathComponent("crash-\(name)-\(m)").path)
                 }
             }
         }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `--json` on the commands that print a result: standard output is one JSON document (what a
 /// script pipes into a JSON reader) in the shared key style (snake_case), the readable lines go to standard
@@ -28,13 +28,16 @@ struct JSONOutputTests {
         #expect(pipeline.err.contains("== supernet") && pipeline.err.contains("stopped after stage predictor"), "\(pipeline.err)")
 
         let space = Oracle.repoRoot.appendingPathComponent("configs/builtin_tiny_space.yml").path
-        let predictor = try #require(try FileManager.default.contentsOfDirectory(atPath: "\(out)/predictor")
-            .first { $0.hasPrefix("predictor.") }.map { "\(out)/predictor/\($0)" })
+        let predictor = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: "\(out)/predictor")
+                .first { $0.hasPrefix("predictor.") }.map { "\(out)/predictor/\($0)" })
         let supernet = "\(out)/supernet/checkpoint_last.safetensors"
-        let search = try HATBinary.run(["search", "--supernet", supernet, "--space", space, "--data", "\(out)/data", "--predictor", predictor,
-                                        "--latency-constraint", "10s", "--evo-iter", "2", "--population-size", "6", "--parent-size", "2",
-                                        "--mutation-size", "2", "--crossover-size", "2", "--valid-subset", "40", "--length", "10", "--beam", "2",
-                                        "--no-measure", "--threads", "1", "--out", root.appendingPathComponent("search").path, "--json"])
+        let search = try HATBinary.run([
+            "search", "--supernet", supernet, "--space", space, "--data", "\(out)/data", "--predictor", predictor,
+            "--latency-constraint", "10s", "--evo-iter", "2", "--population-size", "6", "--parent-size", "2",
+            "--mutation-size", "2", "--crossover-size", "2", "--valid-subset", "40", "--length", "10", "--beam", "2",
+            "--no-measure", "--threads", "1", "--out", root.appendingPathComponent("search").path, "--json",
+        ])
         #expect(search.status == 0, "\(search.err)")
         let s = try #require(try Self.json(search.out, "search") as? [String: Any])
         let front = try #require(s["front"] as? [[String: Any]])
@@ -42,8 +45,10 @@ struct JSONOutputTests {
         #expect(search.err.contains("loss"), "the readable Pareto line goes to stderr: \(search.err)")
 
         let chosen = root.appendingPathComponent("search").appendingPathComponent(try #require(front[0]["subtransformer"] as? String)).path
-        let test = try HATBinary.run(["test", "--checkpoint", supernet, "--subtransformer", chosen, "--data", "\(out)/data", "--split", "test",
-                                      "--beam", "2", "--threads", "1", "--out", root.appendingPathComponent("test.hyp").path, "--json"])
+        let test = try HATBinary.run([
+            "test", "--checkpoint", supernet, "--subtransformer", chosen, "--data", "\(out)/data", "--split", "test",
+            "--beam", "2", "--threads", "1", "--out", root.appendingPathComponent("test.hyp").path, "--json",
+        ])
         #expect(test.status == 0, "\(test.err)")
         let t = try #require(try Self.json(test.out, "test") as? [String: Any])
         let scores = try #require(t["scores"] as? [[String: Any]])
@@ -53,7 +58,9 @@ struct JSONOutputTests {
         #expect(test.err.contains(String(format: "BLEU = %.2f", bleu)), "\(test.err)")
 
         let csv = "\(out)/latency/latency.csv"
-        let evaluate = try HATBinary.run(["latency", "evaluate", "--predictor", predictor, "--data", csv, "--plot", root.appendingPathComponent("e.svg").path, "--json"])
+        let evaluate = try HATBinary.run([
+            "latency", "evaluate", "--predictor", predictor, "--data", csv, "--plot", root.appendingPathComponent("e.svg").path, "--json",
+        ])
         #expect(evaluate.status == 0, "\(evaluate.err)")
         let e = try #require(try Self.json(evaluate.out, "latency evaluate") as? [String: Any])
         let metrics = try #require(e["metrics"] as? [String: Any])
@@ -64,16 +71,20 @@ struct JSONOutputTests {
         let predictions = try #require(try Self.json(predict.out, "latency predict") as? [[String: Any]])
         #expect(predictions.count == 1 && predictions[0]["subtransformer"] as? String == chosen && predictions[0]["predicted_ms"] is Double)
 
-        let trained = try HATBinary.run(["latency", "train-predictor", "--data", csv, "--kind", "ridge",
-                                         "--out", root.appendingPathComponent("ridge.json").path, "--json"])
+        let trained = try HATBinary.run([
+            "latency", "train-predictor", "--data", csv, "--kind", "ridge",
+            "--out", root.appendingPathComponent("ridge.json").path, "--json",
+        ])
         #expect(trained.status == 0, "\(trained.err)")
         let r = try #require(try Self.json(trained.out, "latency train-predictor") as? [String: Any])
         #expect((r["scored"] as? [[String: Any]])?.map { $0["name"] as? String } == ["train", "valid", "test"], "\(r)")
         #expect(trained.err.contains("split:"), "\(trained.err)")
 
-        let dataset = try HATBinary.run(["latency", "dataset", "--space", space, "--vocab", "300", "--count", "2", "--length", "4", "--beam", "2",
-                                         "--iterations", "2", "--warmup", "1", "--threads", "1",
-                                         "--out", root.appendingPathComponent("lat.csv").path, "--json"])
+        let dataset = try HATBinary.run([
+            "latency", "dataset", "--space", space, "--vocab", "300", "--count", "2", "--length", "4", "--beam", "2",
+            "--iterations", "2", "--warmup", "1", "--threads", "1",
+            "--out", root.appendingPathComponent("lat.csv").path, "--json",
+        ])
         #expect(dataset.status == 0, "\(dataset.err)")
         let d = try #require(try Self.json(dataset.out, "latency dataset") as? [String: Any])
         #expect(d["rows"] as? Int == 2 && (d["provenance"] as? [String: Any])?["threads"] as? Int == 1, "\(d)")

@@ -2,9 +2,10 @@ import Foundation
 import Model
 import Pipeline
 import Search
-@testable import Report
-import Testing
 import TestSupport
+import Testing
+
+@testable import Report
 
 /// `hat pipeline` on a miniature built-in task: the config's errors, every stage resumed after
 /// SIGKILL, finished stages skipped, changed settings refused, and the report.
@@ -15,15 +16,15 @@ struct PipelineTests {
     static func miniConfig(in dir: URL, trainUpdates: Int = 60) throws -> String {
         let space = Oracle.repoRoot.appendingPathComponent("configs/builtin_tiny_space.yml").path
         let text = """
-        space: \(space)
-        data: {source: builtin, seed: 1, train: 1200, valid: 80, test: 40, vocab-size: 300}
-        supernet: {max-update: 120, save-interval-updates: 20, max-tokens: 1000, warmup-updates: 20}
-        latency: {samples: 24, iterations: 60, warmup: 1, length: 10, beam: 2}
-        predictor: {kind: ridge}
-        search: {latency-constraint: [50%, 90%], evo-iter: 6, population-size: 12, parent-size: 4, mutation-size: 4, crossover-size: 4, valid-subset: 80}
-        train: {mode: scratch, max-update: \(trainUpdates), save-interval-updates: 20, max-tokens: 3000, warmup-updates: 20}
-        test: {split: test, beam: 2}
-        """
+            space: \(space)
+            data: {source: builtin, seed: 1, train: 1200, valid: 80, test: 40, vocab-size: 300}
+            supernet: {max-update: 120, save-interval-updates: 20, max-tokens: 1000, warmup-updates: 20}
+            latency: {samples: 24, iterations: 60, warmup: 1, length: 10, beam: 2}
+            predictor: {kind: ridge}
+            search: {latency-constraint: [50%, 90%], evo-iter: 6, population-size: 12, parent-size: 4, mutation-size: 4, crossover-size: 4, valid-subset: 80}
+            train: {mode: scratch, max-update: \(trainUpdates), save-interval-updates: 20, max-tokens: 3000, warmup-updates: 20}
+            test: {split: test, beam: 2}
+            """
         let path = dir.appendingPathComponent("pipeline.yml").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -128,8 +129,10 @@ struct PipelineTests {
         let tried = try #require(averaged.validBLEUByLengthPenalty)
         #expect(tried.keys.sorted() == ["0.2", "2.0"], "\(tried)")
         for (penalty, bleu) in tried {
-            let (status, printed) = try HATBinary.runMerged(["test", "--checkpoint", try #require(averaged.checkpoint), "--split", "valid",
-                                                              "--beam", "2", "--lenpen", penalty, "--threads", "1", "--out", root.appendingPathComponent("valid.\(penalty).txt").path])
+            let (status, printed) = try HATBinary.runMerged([
+                "test", "--checkpoint", try #require(averaged.checkpoint), "--split", "valid",
+                "--beam", "2", "--lenpen", penalty, "--threads", "1", "--out", root.appendingPathComponent("valid.\(penalty).txt").path,
+            ])
             #expect(status == 0 && printed.contains(String(format: "BLEU = %.2f ", bleu)), "lenpen \(penalty): \(bleu) logged; hat test: \(printed)")
         }
         let best = tried.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }!
@@ -196,19 +199,24 @@ struct PipelineTests {
                 return "accepted"
             } catch { return "\(error)" }
         }
-        #expect(error("data: {source: builtin}") .contains("space: is missing"))
+        #expect(error("data: {source: builtin}").contains("space: is missing"))
         #expect(error("space: s.yml\nsearhc: {}").contains("searhc: is not a pipeline section"))
         #expect(error("space: s.yml\nlatency: {samples: two}").contains("latency.samples: must be an integer"))
         #expect(error("space: s.yml\nlatency: {sample: 3}").contains("latency.sample: is not a key of this section"))
         #expect(error("space: s.yml\ntrain: {mode: warm}").contains("train.mode: is 'warm'"))
         #expect(error("space: s.yml\ndata: {source: wmt}").contains("data.source: 'wmt' is not one of builtin, multi30k, prepared"))
         #expect(error("space: [unclosed").contains("not valid YAML"))
-        #expect(error("space: s.yml\nsupernet: {checkpoint: s.safetensors, max-update: 5}").contains("supernet: gives a checkpoint and training keys (max-update)"))
+        #expect(
+            error("space: s.yml\nsupernet: {checkpoint: s.safetensors, max-update: 5}").contains("supernet: gives a checkpoint and training keys (max-update)"))
         #expect(error("space: s.yml\npredictor: {kind: gbdt}").contains(path))
         #expect(error("space: s.yml\ntest: {average-last: 0}").contains("test.average-last: must be an integer ≥ 1"))
         #expect(error("space: s.yml\ntest: {lenpen: [0.6, long]}").contains("test.lenpen: must be a number or a list of numbers"))
         #expect(error("space: s.yml\ntest: {lenpen: []}").contains("test.lenpen: is an empty list"))
-        let ok = try PipelineConfig(path: { try! "space: s.yml\nsearch: {latency-constraint: [40%, 12ms]}".write(toFile: path, atomically: true, encoding: .utf8); return path }())
+        let ok = try PipelineConfig(
+            path: {
+                try! "space: s.yml\nsearch: {latency-constraint: [40%, 12ms]}".write(toFile: path, atomically: true, encoding: .utf8)
+                return path
+            }())
         #expect(ok.latencyConstraints == ["40%", "12ms"])
         // HAT's evolution keys mean the same in a pipeline's search section and in HAT's evolution files.
         let keys = "evo-iter: 3\npopulation-size: 12\nparent-size: 4\nmutation-size: 0\ncrossover-size: 6\nmutation-prob: 0.5\nrepair-offspring: true"

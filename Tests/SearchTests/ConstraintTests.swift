@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Search
 
 func approx(_ a: Double, _ b: Double, _ tolerance: Double = 1e-9) -> Bool { abs(a - b) <= tolerance * max(1, abs(b)) }
@@ -33,7 +34,10 @@ struct ConstraintTests {
     @Test("bad quantities are errors that name the option, the value and the fix")
     func parsingErrors() {
         func message(_ body: () throws -> Any) -> String {
-            do { _ = try body(); return "" } catch { return "\(error)" }
+            do {
+                _ = try body()
+                return ""
+            } catch { return "\(error)" }
         }
         let unit = message { try SearchConstraints.parse(latency: "200m") }
         #expect(unit.contains("--latency-constraint '200m'") && unit.contains("unknown unit 'm'") && unit.contains("200ms"), "\(unit)")

@@ -1,7 +1,8 @@
 import Foundation
 import Model
-import Testing
 import TensorEngine
+import Testing
+
 @testable import Search
 
 @Suite("Evolutionary and random search")
@@ -15,7 +16,8 @@ struct EvolutionTests {
         for strategy in [SearchStrategy.evolution, .random] {
             let observer = RecordingObserver()
             let problem = Fixtures.problem(space, c)
-            let outcome = strategy == .evolution
+            let outcome =
+                strategy == .evolution
                 ? try EvolutionarySearch(settings: Fixtures.smallSettings).run(problem, seed: 3, observer: observer)
                 : try RandomSearch(settings: Fixtures.smallSettings).run(problem, seed: 3, observer: observer)
             let admitted = observer.candidates.filter(\.admitted)
@@ -155,7 +157,10 @@ struct EvolutionTests {
             Issue.record("the search should have failed")
         } catch let error as SearchError {
             let text = "\(error)"
-            guard case .infeasible(_, let tries, _) = error else { Issue.record("wrong error \(error)"); return }
+            guard case .infeasible(_, let tries, _) = error else {
+                Issue.record("wrong error \(error)")
+                return
+            }
             #expect(tries == 500)
             #expect(text.contains("latency ≤ \(SearchConstraints.formatMs(smallest * 0.5))"), "\(text)")
             #expect(text.contains("the smallest predicted latency seen was"), "\(text)")

@@ -1,7 +1,8 @@
 import Foundation
 import Model
-import Testing
 import TensorEngine
+import Testing
+
 @testable import Search
 
 @Suite("Mutation and crossover")

@@ -1,9 +1,10 @@
 import Foundation
 import Latency
 import Model
-import Testing
 import TensorEngine
 import TestSupport
+import Testing
+
 @testable import Search
 
 /// The search's latency predictors are the Latency stage's: a predictor file, a HAT CSV
@@ -20,9 +21,10 @@ struct LatencyModelTests {
             // Train on the first 80 %, test on the last 10 % (HAT's rows are in random order already).
             let trainPath = dir.appendingPathComponent(name).path
             try all.subset(Array(0..<1600)).write(to: trainPath)
-            let predictor = try LatencyPredictorSource(trainPath).load(space: Fixtures.space0, length: 30, beam: 5, seed: 0,
-                                                                     measuredCSV: dir.appendingPathComponent("unused.csv").path,
-                                                                     measureModel: { fatalError("not measured") }, log: { _ in })
+            let predictor = try LatencyPredictorSource(trainPath).load(
+                space: Fixtures.space0, length: 30, beam: 5, seed: 0,
+                measuredCSV: dir.appendingPathComponent("unused.csv").path,
+                measureModel: { fatalError("not measured") }, log: { _ in })
             #expect(predictor.provenance.method == "ridge")
             let test = all.subset(Array(1800..<2000))
             let metrics = predictor.evaluate(on: test)
@@ -50,17 +52,25 @@ struct LatencyModelTests {
         let csv = dir.appendingPathComponent("lat.csv").path
         try LatencyDataset(rows: rows, source: "synthetic").write(to: csv)
         let search = dir.appendingPathComponent("search")
-        let first = try LatencyPredictorSource(csv).predictor(searchDirectory: search, space: space, length: 30, beam: 5, seed: 0,
-                                                             measureModel: { fatalError() }, log: { _ in })
+        let first = try LatencyPredictorSource(csv).predictor(
+            searchDirectory: search, space: space, length: 30, beam: 5, seed: 0,
+            measureModel: { fatalError() }, log: { _ in })
         let copy = search.appendingPathComponent("latency_predictor.json").path
         #expect(FileManager.default.fileExists(atPath: copy))
         #expect(abs(first.predict(space.largest) - latency.predictMilliseconds(space.largest)) < 0.1 * latency.predictMilliseconds(space.largest))
         // With a search state beside it, the copy is used even when the CSV has changed since.
         try "{}".write(to: search.appendingPathComponent(SearchStateFile.fileName), atomically: true, encoding: .utf8)
-        try LatencyDataset(rows: rows.map { var r = $0; r.decoderMean *= 3; return r }, source: "changed").write(to: csv)
+        try LatencyDataset(
+            rows: rows.map {
+                var r = $0
+                r.decoderMean *= 3
+                return r
+            }, source: "changed"
+        ).write(to: csv)
         var logged = ""
-        let resumed = try LatencyPredictorSource(csv).predictor(searchDirectory: search, space: space, length: 30, beam: 5, seed: 0,
-                                                               measureModel: { fatalError() }, log: { logged += $0 })
+        let resumed = try LatencyPredictorSource(csv).predictor(
+            searchDirectory: search, space: space, length: 30, beam: 5, seed: 0,
+            measureModel: { fatalError() }, log: { logged += $0 })
         #expect(logged.contains("latency_predictor.json"))
         for c in [space.largest, space.smallest] { #expect(resumed.predict(c) == first.predict(c)) }
     }
@@ -77,8 +87,9 @@ struct LatencyModelTests {
             try LatencyPredictorSource("predictor.pt")
         } throws: { "\($0)".contains("HAT latency CSV") }
         #expect {
-            try LatencyPredictorSource("missing.csv").load(space: Fixtures.tinySpace, length: 30, beam: 5, seed: 0, measuredCSV: "x.csv",
-                                                           measureModel: { fatalError() }, log: { _ in })
+            try LatencyPredictorSource("missing.csv").load(
+                space: Fixtures.tinySpace, length: 30, beam: 5, seed: 0, measuredCSV: "x.csv",
+                measureModel: { fatalError() }, log: { _ in })
         } throws: { "\($0)".contains("missing.csv") }
     }
 

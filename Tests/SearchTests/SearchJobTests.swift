@@ -1,8 +1,9 @@
+import Datasets
 import Foundation
 import Model
-import Datasets
-import Testing
 import TestSupport
+import Testing
+
 @testable import Search
 
 @Suite("Search jobs: files, resume, Pareto fronts")
@@ -14,21 +15,25 @@ struct SearchJobTests {
     static var constraints: [SearchConstraints] { latencies.map { SearchConstraints(latencyMs: $0) } }
 
     static func setup(seed: UInt64 = 5, strategy: SearchStrategy = .evolution) -> SearchSetup {
-        SearchSetup(strategy: strategy, settings: Fixtures.smallSettings, seed: seed, space: space,
-                    inputs: ["fitness": "synthetic", "predictor": "synthetic"])
+        SearchSetup(
+            strategy: strategy, settings: Fixtures.smallSettings, seed: seed, space: space,
+            inputs: ["fitness": "synthetic", "predictor": "synthetic"])
     }
 
     /// A job whose fitness counts its evaluations and can crash after `crashAfter` of them.
-    static func job(_ dir: URL, constraints: [SearchConstraints] = constraints, setup: SearchSetup = setup(),
-                    counter: Counter = Counter(), crashAfter: Int? = nil) -> SearchJob {
+    static func job(
+        _ dir: URL, constraints: [SearchConstraints] = constraints, setup: SearchSetup = setup(),
+        counter: Counter = Counter(), crashAfter: Int? = nil
+    ) -> SearchJob {
         let f = Fixtures.syntheticFitness(space)
         let cache = FitnessCache { config in
             if let crashAfter, counter.count >= crashAfter { throw Crash() }
             counter.count += 1
             return f(config)
         }
-        return SearchJob(directory: dir, setup: setup, constraints: constraints, space: space,
-                         assessor: Fixtures.assessor(space), fitness: cache, log: { _ in })
+        return SearchJob(
+            directory: dir, setup: setup, constraints: constraints, space: space,
+            assessor: Fixtures.assessor(space), fitness: cache, log: { _ in })
     }
 
     final class Counter { var count = 0 }
@@ -64,8 +69,10 @@ struct SearchJobTests {
         // Every line is one JSON object with the documented keys.
         let firstLine = try String(contentsOf: dir.appendingPathComponent("history.jsonl"), encoding: .utf8).split(separator: "\n")[0]
         let object = try JSONSerialization.jsonObject(with: Data(firstLine.utf8)) as! [String: Any]
-        for key in ["type", "iteration", "constraint", "gene", "config", "predicted_latency_ms", "params", "flops", "model_size_mb",
-                    "peak_memory_mb", "admitted"] {
+        for key in [
+            "type", "iteration", "constraint", "gene", "config", "predicted_latency_ms", "params", "flops", "model_size_mb",
+            "peak_memory_mb", "admitted",
+        ] {
             #expect(object[key] != nil, "history record lacks \(key)")
         }
     }
@@ -106,7 +113,8 @@ struct SearchJobTests {
             #expect(first.count + second.count == total, "crash after \(crashAfter): \(first.count) + \(second.count) vs \(total)")
             #expect(try Self.candidates(crashDir) == Self.candidates(straightDir))
             for name in ["pareto.json"] + Self.constraints.map(SearchJob.subTransformerFileName) {
-                #expect(FileManager.default.contents(atPath: crashDir.appendingPathComponent(name).path)
+                #expect(
+                    FileManager.default.contents(atPath: crashDir.appendingPathComponent(name).path)
                         == FileManager.default.contents(atPath: straightDir.appendingPathComponent(name).path), "\(name)")
             }
         }
@@ -182,22 +190,26 @@ struct SearchJobTests {
         #expect(evo.latencyConstraint == "6000")
         #expect(try SearchConstraints.parse(latency: evo.latencyConstraint).latencyMs == 6000)
         #expect(evo.writeConfigPath == "configs/wmt14.en-de/subtransformer/wmt14ende_raspberrypi@6s.yml")
-        let custom = try EvolutionConfigFile(file: HATConfigFile(text: """
-            evo-iter: 3
-            population-size: 12
-            parent-size: 4
-            mutation-size: 4
-            crossover-size: 4
-            mutation-prob: 0.5
-            latency-constraint: [100, 150]
-            memory-constraint: 64MB
-            valid-cnt-max: 500
-            """, path: "custom.yml"))
+        let custom = try EvolutionConfigFile(
+            file: HATConfigFile(
+                text: """
+                    evo-iter: 3
+                    population-size: 12
+                    parent-size: 4
+                    mutation-size: 4
+                    crossover-size: 4
+                    mutation-prob: 0.5
+                    latency-constraint: [100, 150]
+                    memory-constraint: 64MB
+                    valid-cnt-max: 500
+                    """, path: "custom.yml"))
         #expect(custom.settings.iterations == 3 && custom.settings.populationSize == 12 && custom.settings.mutationProbability == 0.5)
-        #expect(try SearchConstraints.list(latencies: custom.latencyConstraint, memory: custom.memoryConstraint).map(\.label)
+        #expect(
+            try SearchConstraints.list(latencies: custom.latencyConstraint, memory: custom.memoryConstraint).map(\.label)
                 == ["100ms_64MB", "150ms_64MB"])
         #expect(custom.validSubset == 500 && evo.validSubset == nil)
-        #expect { try EvolutionConfigFile(file: HATConfigFile(text: "valid-cnt-max: 0\n", path: "bad.yml")) }
-            throws: { "\($0)".contains("bad.yml") && "\($0)".contains("valid-cnt-max") }
+        #expect { try EvolutionConfigFile(file: HATConfigFile(text: "valid-cnt-max: 0\n", path: "bad.yml")) } throws: {
+            "\($0)".contains("bad.yml") && "\($0)".contains("valid-cnt-max")
+        }
     }
 }

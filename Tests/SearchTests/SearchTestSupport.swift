@@ -2,6 +2,7 @@ import Foundation
 import Model
 import TensorEngine
 import TestSupport
+
 @testable import Search
 
 /// Spaces, predictors and fitness functions for the search tests: synthetic, so a search of
@@ -53,8 +54,9 @@ enum Fixtures {
     }
 
     static func problem(_ space: SearchSpace, _ constraints: SearchConstraints, cache: FitnessCache? = nil) -> SearchProblem {
-        SearchProblem(space: space, constraints: constraints, assessor: assessor(space),
-                      fitness: cache ?? FitnessCache(evaluate: syntheticFitness(space)))
+        SearchProblem(
+            space: space, constraints: constraints, assessor: assessor(space),
+            fitness: cache ?? FitnessCache(evaluate: syntheticFitness(space)))
     }
 
     /// The predicted latency at quantile `q` of random SubTransformers (a constraint that binds).

@@ -1,10 +1,11 @@
 import Datasets
 import Foundation
 import Model
-import Testing
-import TestSupport
 import TensorEngine
+import TestSupport
+import Testing
 import Train
+
 @testable import Search
 
 /// The search on a real (briefly trained) SuperTransformer of the tiny space, the fitness
@@ -17,11 +18,13 @@ struct SupernetSearchTests {
         let data = root.appendingPathComponent("data").path
         _ = try BuiltinCorpus(seed: 1).prepare(output: data, train: 400, valid: 60, test: 20)
         let space = try SearchSpace(contentsOf: Fixtures.tinySpaceFile)
-        let config = try TrainingConfig(file: HATConfigFile(path: Fixtures.tinySpaceFile),
-                                        overrides: ["max-update": "20", "save-interval-updates": "0", "seed": "1", "max-tokens": "1000"])
+        let config = try TrainingConfig(
+            file: HATConfigFile(path: Fixtures.tinySpaceFile),
+            overrides: ["max-update": "20", "save-interval-updates": "0", "seed": "1", "max-tokens": "1000"])
         let save = root.appendingPathComponent("super")
-        let trainer = try Trainer(space: space, subTransformer: nil, data: PreparedDataset(directory: data), config: config,
-                                  saveDirectory: save, log: { _ in })
+        let trainer = try Trainer(
+            space: space, subTransformer: nil, data: PreparedDataset(directory: data), config: config,
+            saveDirectory: save, log: { _ in })
         try trainer.run()
         return (save.appendingPathComponent("checkpoint_last.safetensors").path, data)
     }
@@ -43,8 +46,9 @@ struct SupernetSearchTests {
         let text = try String(contentsOfFile: Fixtures.tinySpaceFile, encoding: .utf8)
         try text.replacingOccurrences(of: "decoder-layer-num-choice: [2, 1]", with: "decoder-layer-num-choice: [1]")
             .write(to: narrow, atomically: true, encoding: .utf8)
-        #expect(try SearchInputs(supernet: checkpoint, spaceFile: narrow.path, data: data, validSubset: 5, maxTokens: nil)
-                    .space.decoderLayerChoices == [1])
+        #expect(
+            try SearchInputs(supernet: checkpoint, spaceFile: narrow.path, data: data, validSubset: 5, maxTokens: nil)
+                .space.decoderLayerChoices == [1])
         try text.replacingOccurrences(of: "encoder-embed-dim: 64", with: "encoder-embed-dim: 80")
             .replacingOccurrences(of: "decoder-embed-dim: 64", with: "decoder-embed-dim: 80")
             .write(to: narrow, atomically: true, encoding: .utf8)
@@ -104,8 +108,10 @@ struct SupernetSearchTests {
         #expect(r.status == 0, "\(r.err)")
         let info = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/export.json"))) as? [String: Any]
         #expect(info?["padding_id"] as? Int == 1 && info?["eos_id"] as? Int == 2)
-        #expect(try SubTransformerConfig(contentsOf: out + "/subtransformer.yml", superLayers: (space.encoderLayers, space.decoderLayers),
-                                         qkvDim: space.qkvDim) == config)
+        #expect(
+            try SubTransformerConfig(
+                contentsOf: out + "/subtransformer.yml", superLayers: (space.encoderLayers, space.decoderLayers),
+                qkvDim: space.qkvDim) == config)
 
         // Without a checkpoint: random weights of a space's SubTransformer (latency in another runtime).
         let random = root.appendingPathComponent("random").path
@@ -130,8 +136,9 @@ struct SupernetSearchTests {
         let input = root.appendingPathComponent("in.safetensors"), output = root.appendingPathComponent("out.safetensors")
         try file.write(to: input)
         try Oracle.run("onnx_oracle.py", [out + "/encoder.onnx", out + "/decoder.onnx", input.path, output.path])
-        let logits = model(source: TokenBatch(tokens: src, batchSize: 1, length: src.count),
-                           previousOutput: TokenBatch(tokens: prev, batchSize: 1, length: prev.count), config: config, context: .evaluation())
+        let logits = model(
+            source: TokenBatch(tokens: src, batchSize: 1, length: src.count),
+            previousOutput: TokenBatch(tokens: prev, batchSize: 1, length: prev.count), config: config, context: .evaluation())
         let error = relativeError(logits.toArray(), try SafeTensorsFile.read(from: output).tensorValue("logits").toArray())
         #expect(error <= 1e-4, "logits relative error \(error)")
     }
@@ -142,8 +149,11 @@ struct SupernetSearchTests {
         let root = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         // A latency CSV for the tiny space: the synthetic latency of random SubTransformers.
-        var csv = (SubTransformerConfig.hatFeatureNames + ["latency_mean_encoder", "latency_mean_decoder", "latency_std_encoder",
-                                                             "latency_std_decoder"]).joined(separator: ",") + "\n"
+        var csv =
+            (SubTransformerConfig.hatFeatureNames + [
+                "latency_mean_encoder", "latency_mean_decoder", "latency_std_encoder",
+                "latency_std_decoder",
+            ]).joined(separator: ",") + "\n"
         let space = Fixtures.tinySpace
         var rng = RandomGenerator(seed: 8)
         for _ in 0..<50 {
@@ -159,8 +169,10 @@ struct SupernetSearchTests {
         let latencies = [0.3, 0.6, 0.95].map { SearchConstraints.shortNumber(Fixtures.latencyQuantile(space, $0), decimals: 2) + "ms" }
         let out = root.appendingPathComponent("search").path
         func arguments(out: String, predictor: String = csvPath, latency: String = latencies.joined(separator: ",")) -> [String] {
-            ["search", "--supernet", checkpoint, "--data", data, "--predictor", predictor, "--evo-config", evo,
-             "--latency-constraint", latency, "--valid-subset", "30", "--out", out, "--seed", "3"]
+            [
+                "search", "--supernet", checkpoint, "--data", data, "--predictor", predictor, "--evo-config", evo,
+                "--latency-constraint", latency, "--valid-subset", "30", "--out", out, "--seed", "3",
+            ]
         }
         let args = arguments(out: out)
         let started = Date()

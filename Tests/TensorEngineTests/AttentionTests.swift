@@ -1,14 +1,17 @@
-import Testing
-@testable import TensorEngine
 import TestSupport
+import Testing
+
+@testable import TensorEngine
 
 /// The fused `multiHeadAttention` against the same math written with separate ops: with
 /// dropout (which PyTorch's oracle cannot share), across both cores, and on strided views.
 @Suite("Fused attention")
 struct AttentionTests {
     /// maskedSoftmax(Q·Kᵀ/√hd), dropout drawn from `rng`, ·V, heads merged: the unfused path.
-    static func reference(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, mask: AttentionMask, p: Float,
-                          rng: inout RandomGenerator) -> Tensor {
+    static func reference(
+        _ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, mask: AttentionMask, p: Float,
+        rng: inout RandomGenerator
+    ) -> Tensor {
         let (b, t, w) = (q.shape[0], q.shape[1], q.shape[2])
         let hd = w / heads
         func split(_ x: Tensor) -> Tensor { x.unflattened(-1, [heads, hd]).permuted([0, 2, 1, 3]) }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import TensorEngine
 import TestSupport
+import Testing
+
+@testable import TensorEngine
 
 /// Autograd beyond single ops: finite differences through a composite attention block,
 /// the no-grad mode, gradient aliasing of views, and determinism.

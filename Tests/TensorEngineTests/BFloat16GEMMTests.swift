@@ -1,7 +1,8 @@
 import CKernels
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import TensorEngine
 
 /// The bfloat16 products (Sources/CKernels/bf16_gemm.c, `hat train --bf16`) against PyTorch:
@@ -25,8 +26,10 @@ struct BFloat16GEMMTests {
     /// Values that probe the rounding: ties (exactly half way between two bfloat16 neighbours,
     /// both parities), just above and below ties, the extremes, subnormals, infinities, zeros.
     static func roundingProbes(rng: inout RandomGenerator) -> [Float] {
-        var v: [Float] = [0, -0, 1, -1, .infinity, -.infinity, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
-                          .leastNonzeroMagnitude, .leastNormalMagnitude, Float(1e-40 as Double), Float(-3e-39 as Double), 65504, 3.4e38]
+        var v: [Float] = [
+            0, -0, 1, -1, .infinity, -.infinity, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+            .leastNonzeroMagnitude, .leastNormalMagnitude, Float(1e-40 as Double), Float(-3e-39 as Double), 65504, 3.4e38,
+        ]
         for base: UInt32 in [0x3F80_0000, 0x3F81_0000, 0x4049_0000, 0xC2C8_0000, 0x0080_0000, 0x7F7F_0000] {
             for low: UInt32 in [0x8000, 0x7FFF, 0x8001, 0x0001, 0xFFFF] { v.append(Float(bitPattern: base | low)) }
         }
@@ -58,9 +61,14 @@ struct BFloat16GEMMTests {
         let rounded = try oracle.tensor("rounded").floats()
         for (x, expected) in zip(probes, rounded) {
             let ours = hat_bf16_round(x)
-            if expected.isNaN { #expect(ours.isNaN); continue }
-            #expect(ours.bitPattern == expected.bitPattern,
-                    "bf16(\(x) = 0x\(String(x.bitPattern, radix: 16))): ours 0x\(String(ours.bitPattern, radix: 16)), PyTorch's 0x\(String(expected.bitPattern, radix: 16))")
+            if expected.isNaN {
+                #expect(ours.isNaN)
+                continue
+            }
+            #expect(
+                ours.bitPattern == expected.bitPattern,
+                "bf16(\(x) = 0x\(String(x.bitPattern, radix: 16))): ours 0x\(String(ours.bitPattern, radix: 16)), PyTorch's 0x\(String(expected.bitPattern, radix: 16))"
+            )
         }
         #expect(hat_bf16_round(.nan).isNaN)
 
@@ -76,12 +84,15 @@ struct BFloat16GEMMTests {
             for kernel in kernels {
                 var out = c0
                 if c.beta == 0 { for r in 0..<c.m { for j in 0..<c.n { out[cOffset + r * ldc + j] = .nan } } }  // must not be read
-                let status = a.storage.withUnsafeBufferPointer { pa in b.storage.withUnsafeBufferPointer { pb in
-                    out.withUnsafeMutableBufferPointer { pc in
-                        hat_sgemm_bf16_isa(Int32(kernel), c.m, c.n, c.k, c.alpha, pa.baseAddress! + a.offset, a.rowStride, a.colStride,
-                                           pb.baseAddress! + b.offset, b.rowStride, b.colStride, c.beta, pc.baseAddress! + cOffset, ldc)
+                let status = a.storage.withUnsafeBufferPointer { pa in
+                    b.storage.withUnsafeBufferPointer { pb in
+                        out.withUnsafeMutableBufferPointer { pc in
+                            hat_sgemm_bf16_isa(
+                                Int32(kernel), c.m, c.n, c.k, c.alpha, pa.baseAddress! + a.offset, a.rowStride, a.colStride,
+                                pb.baseAddress! + b.offset, b.rowStride, b.colStride, c.beta, pc.baseAddress! + cOffset, ldc)
+                        }
                     }
-                } }
+                }
                 #expect(status == 0)
                 var worst: Float = 0
                 for r in 0..<c.m {
@@ -111,13 +122,20 @@ struct BFloat16GEMMTests {
         var b = (0..<(n * k)).map { _ in rng.nextFloat() * 2 - 1 }  // [n, k]: y = x·Wᵀ
         func run(_ precision: ProductPrecision, threads: Int) -> [Float] {
             var c = [Float](repeating: .nan, count: m * n)
-            a.withUnsafeMutableBufferPointer { pa in b.withUnsafeMutableBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
-                ParallelSettings.withThreads(threads) { BLAS.$productPrecision.withValue(precision) {
-                    gemm(MatrixRef(pointer: pc.baseAddress!, rows: m, cols: n, rowStride: n, colStride: 1),
-                         MatrixRef(pointer: pa.baseAddress!, rows: m, cols: k, rowStride: k, colStride: 1),
-                         MatrixRef(pointer: pb.baseAddress!, rows: k, cols: n, rowStride: 1, colStride: k), beta: 0)
-                } }
-            } } }
+            a.withUnsafeMutableBufferPointer { pa in
+                b.withUnsafeMutableBufferPointer { pb in
+                    c.withUnsafeMutableBufferPointer { pc in
+                        ParallelSettings.withThreads(threads) {
+                            BLAS.$productPrecision.withValue(precision) {
+                                gemm(
+                                    MatrixRef(pointer: pc.baseAddress!, rows: m, cols: n, rowStride: n, colStride: 1),
+                                    MatrixRef(pointer: pa.baseAddress!, rows: m, cols: k, rowStride: k, colStride: 1),
+                                    MatrixRef(pointer: pb.baseAddress!, rows: k, cols: n, rowStride: 1, colStride: k), beta: 0)
+                            }
+                        }
+                    }
+                }
+            }
             return c
         }
         let one = run(.bfloat16, threads: 1), two = run(.bfloat16, threads: 2), three = run(.bfloat16, threads: 3)

@@ -1,6 +1,7 @@
 import CKernels
 import Foundation
 import Testing
+
 @testable import TensorEngine
 
 /// The engine's float32 GEMM (Sources/CKernels/sgemm.c) against a float64 product: every
@@ -59,12 +60,15 @@ struct Float32GEMMTests {
             for isa in 0...Int(hat_kernel_isa()) {
                 var out = c0
                 if c.beta == 0 { for r in 0..<c.m { for j in 0..<c.n { out[cOffset + r * ldc + j] = .nan } } }  // must not be read
-                let status = a.storage.withUnsafeBufferPointer { pa in b.storage.withUnsafeBufferPointer { pb in
-                    out.withUnsafeMutableBufferPointer { pc in
-                        hat_sgemm_isa(Int32(isa), c.m, c.n, c.k, c.alpha, pa.baseAddress! + a.offset, a.rowStride, a.colStride,
-                                      pb.baseAddress! + b.offset, b.rowStride, b.colStride, c.beta, pc.baseAddress! + cOffset, ldc)
+                let status = a.storage.withUnsafeBufferPointer { pa in
+                    b.storage.withUnsafeBufferPointer { pb in
+                        out.withUnsafeMutableBufferPointer { pc in
+                            hat_sgemm_isa(
+                                Int32(isa), c.m, c.n, c.k, c.alpha, pa.baseAddress! + a.offset, a.rowStride, a.colStride,
+                                pb.baseAddress! + b.offset, b.rowStride, b.colStride, c.beta, pc.baseAddress! + cOffset, ldc)
+                        }
                     }
-                } }
+                }
                 #expect(status == 0)
                 Self.check(out, c0: c0, cOffset: cOffset, ldc: ldc, a: a, b: b, c, label: "case \(i) \(c) isa \(isa)")
             }
@@ -75,8 +79,10 @@ struct Float32GEMMTests {
     func enginePath() {
         var rng = RandomGenerator(seed: 22)
         // Large enough for BLAS.productThreads to split them over two threads, by rows and by columns.
-        let shapes = [GEMMCase(m: 300, n: 90, k: 130, aTransposed: false, bTransposed: true, alpha: 1, beta: 0),
-                      GEMMCase(m: 70, n: 500, k: 90, aTransposed: true, bTransposed: false, alpha: 1, beta: 1)]
+        let shapes = [
+            GEMMCase(m: 300, n: 90, k: 130, aTransposed: false, bTransposed: true, alpha: 1, beta: 0),
+            GEMMCase(m: 70, n: 500, k: 90, aTransposed: true, bTransposed: false, alpha: 1, beta: 1),
+        ]
         for c in shapes {
             var a = GEMMWindow(rows: c.m, cols: c.k, transposed: c.aTransposed, rng: &rng)
             var b = GEMMWindow(rows: c.k, cols: c.n, transposed: c.bTransposed, rng: &rng)
@@ -84,13 +90,16 @@ struct Float32GEMMTests {
             let c0 = (0..<(cOffset + c.m * ldc + 3)).map { _ in rng.nextFloat() * 2 - 1 }
             var out = c0
             let (aw, bw) = (a, b)
-            a.storage.withUnsafeMutableBufferPointer { pa in b.storage.withUnsafeMutableBufferPointer { pb in
-                out.withUnsafeMutableBufferPointer { pc in
-                    let cm = MatrixRef(pointer: pc.baseAddress! + cOffset, rows: c.m, cols: c.n, rowStride: ldc, colStride: 1)
-                    gemm(cm, aw.matrix(pa.baseAddress!, rows: c.m, cols: c.k), bw.matrix(pb.baseAddress!, rows: c.k, cols: c.n),
-                         alpha: c.alpha, beta: c.beta)
+            a.storage.withUnsafeMutableBufferPointer { pa in
+                b.storage.withUnsafeMutableBufferPointer { pb in
+                    out.withUnsafeMutableBufferPointer { pc in
+                        let cm = MatrixRef(pointer: pc.baseAddress! + cOffset, rows: c.m, cols: c.n, rowStride: ldc, colStride: 1)
+                        gemm(
+                            cm, aw.matrix(pa.baseAddress!, rows: c.m, cols: c.k), bw.matrix(pb.baseAddress!, rows: c.k, cols: c.n),
+                            alpha: c.alpha, beta: c.beta)
+                    }
                 }
-            } }
+            }
             Self.check(out, c0: c0, cOffset: cOffset, ldc: ldc, a: a, b: b, c, label: "gemm \(c) on \(BLAS.float32GEMM)")
         }
     }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import TensorEngine
 import TestSupport
+import Testing
+
+@testable import TensorEngine
 
 /// Every op's forward output and input gradients against PyTorch (Tests/Oracle/ops_oracle.py).
 ///
@@ -87,8 +88,10 @@ struct OpCase: Sendable {
     var analyticallyZero: Set<String> = []
     let run: @Sendable (OpInputs) -> Tensor
 
-    init(_ name: String, noGrad: Set<String> = [], analyticallyZero: Set<String> = [],
-         _ run: @escaping @Sendable (OpInputs) -> Tensor) {
+    init(
+        _ name: String, noGrad: Set<String> = [], analyticallyZero: Set<String> = [],
+        _ run: @escaping @Sendable (OpInputs) -> Tensor
+    ) {
         self.name = name
         self.noGrad = noGrad
         self.analyticallyZero = analyticallyZero
@@ -157,25 +160,28 @@ struct OpCase: Sendable {
         OpCase("attention_self_padding", noGrad: ["mask"]) { i in
             let qkv = i["qkv"]
             var rng = RandomGenerator(seed: 0)
-            return multiHeadAttention(query: qkv.narrow(-1, start: 0, length: 12), key: qkv.narrow(-1, start: 12, length: 12),
-                                      value: qkv.narrow(-1, start: 24, length: 12), heads: 3,
-                                      mask: AttentionMask(keyPadding: [false, false, false, false, false, false, false, false, true, true]),
-                                      dropout: 0, rng: &rng)
+            return multiHeadAttention(
+                query: qkv.narrow(-1, start: 0, length: 12), key: qkv.narrow(-1, start: 12, length: 12),
+                value: qkv.narrow(-1, start: 24, length: 12), heads: 3,
+                mask: AttentionMask(keyPadding: [false, false, false, false, false, false, false, false, true, true]),
+                dropout: 0, rng: &rng)
         },
         OpCase("attention_causal") { i in
             let qkv = i["qkv"]
             var rng = RandomGenerator(seed: 0)
-            return multiHeadAttention(query: qkv.narrow(-1, start: 0, length: 12), key: qkv.narrow(-1, start: 12, length: 12),
-                                      value: qkv.narrow(-1, start: 24, length: 12), heads: 2,
-                                      mask: AttentionMask(causal: true), dropout: 0, rng: &rng)
+            return multiHeadAttention(
+                query: qkv.narrow(-1, start: 0, length: 12), key: qkv.narrow(-1, start: 12, length: 12),
+                value: qkv.narrow(-1, start: 24, length: 12), heads: 2,
+                mask: AttentionMask(causal: true), dropout: 0, rng: &rng)
         },
         OpCase("attention_cross", noGrad: ["mask"]) { i in
             let kv = i["kv"]
             var padding = [Bool](repeating: false, count: 14)
             padding[6] = true
             var rng = RandomGenerator(seed: 0)
-            return multiHeadAttention(query: i["q"], key: kv.narrow(-1, start: 0, length: 8), value: kv.narrow(-1, start: 8, length: 8),
-                                      heads: 2, mask: AttentionMask(keyPadding: padding), dropout: 0, rng: &rng)
+            return multiHeadAttention(
+                query: i["q"], key: kv.narrow(-1, start: 0, length: 8), value: kv.narrow(-1, start: 8, length: 8),
+                heads: 2, mask: AttentionMask(keyPadding: padding), dropout: 0, rng: &rng)
         },
     ]
 }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import TensorEngine
 import TestSupport
+import Testing
+
+@testable import TensorEngine
 
 /// Tests for SafeTensors.swift: Swift round trips, interoperability with the reference
 /// `safetensors` library in both directions (Tests/Oracle/safetensors_oracle.py), and rejection
@@ -119,7 +120,11 @@ struct SafeTensorsTests {
     // MARK: Interoperability with the reference implementation
 
     struct RoundTripSummary: Decodable {
-        struct Tensor: Decodable { let dtype: String; let shape: [Int]; let sum: Double }
+        struct Tensor: Decodable {
+            let dtype: String
+            let shape: [Int]
+            let sum: Double
+        }
         let metadata: [String: String]
         let tensors: [String: Tensor]
     }
@@ -172,7 +177,11 @@ struct SafeTensorsTests {
     }
 
     struct WrittenExpectation: Decodable {
-        struct Tensor: Decodable { let dtype: String; let shape: [Int]; let values: [Double] }
+        struct Tensor: Decodable {
+            let dtype: String
+            let shape: [Int]
+            let values: [Double]
+        }
         let metadata: [String: String]
         let tensors: [String: Tensor]
     }
@@ -219,48 +228,82 @@ struct SafeTensorsTests {
     static let entryF32x2 = #""a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}"#
 
     static let malformed: [Malformed] = [
-        Malformed(label: "truncated below 8 bytes", bytes: Data([1, 0, 0]),
-                  phrase: "too short for the 8-byte header length"),
-        Malformed(label: "header length beyond file", bytes: image("{}", headerLength: 64),
-                  phrase: "exceeds the 2 bytes after the length prefix"),
-        Malformed(label: "absurd header length", bytes: image("{}", headerLength: 1 << 40),
-                  phrase: "absurdly large"),
-        Malformed(label: "invalid UTF-8", bytes: { var d = image("{\"\u{7F}\":1}"); d[10] = 0xFF; return d }(),
-                  phrase: "not valid UTF-8"),
-        Malformed(label: "invalid JSON", bytes: image("{\"a\":"),
-                  phrase: "header is not valid JSON"),
-        Malformed(label: "header is a JSON array", bytes: image("[1,2]"),
-                  phrase: "header must be a JSON object"),
-        Malformed(label: "entry not an object", bytes: image(#"{"a":[1]}"#),
-                  phrase: "tensor 'a': entry must be a JSON object"),
-        Malformed(label: "entry lacks data_offsets", bytes: image(#"{"a":{"dtype":"F32","shape":[]}}"#),
-                  phrase: "tensor 'a': entry lacks \"data_offsets\""),
-        Malformed(label: "unknown dtype", bytes: image(#"{"a":{"dtype":"F8_E5M2","shape":[2],"data_offsets":[0,2]}}"#, data: [0, 0]),
-                  phrase: "tensor 'a': unknown dtype \"F8_E5M2\" (supported: F64, F32"),
-        Malformed(label: "negative shape dimension", bytes: image(#"{"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#, data: .init(repeating: 0, count: 8)),
-                  phrase: "shape must be an array of non-negative integers, found number -2"),
-        Malformed(label: "shape with a float", bytes: image(#"{"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#, data: .init(repeating: 0, count: 4)),
-                  phrase: "shape must be an array of non-negative integers, found number 1.5"),
-        Malformed(label: "shape with a boolean", bytes: image(#"{"a":{"dtype":"F32","shape":[true],"data_offsets":[0,4]}}"#, data: .init(repeating: 0, count: 4)),
-                  phrase: "found boolean true"),
-        Malformed(label: "shape product overflows", bytes: image(#"{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}}"#, data: .init(repeating: 0, count: 4)),
-                  phrase: "integer overflow"),
-        Malformed(label: "offsets end beyond buffer", bytes: image(#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, data: .init(repeating: 0, count: 8)),
-                  phrase: "data_offsets end 16 is beyond the 8-byte data buffer"),
-        Malformed(label: "offsets begin > end", bytes: image(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}}"#, data: .init(repeating: 0, count: 8)),
-                  phrase: "data_offsets begin 8 is greater than end 4"),
-        Malformed(label: "offsets not two integers", bytes: image(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0]}}"#, data: .init(repeating: 0, count: 4)),
-                  phrase: "data_offsets must be two non-negative integers"),
-        Malformed(label: "size mismatch between shape and offsets", bytes: image(#"{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,20]}}"#, data: .init(repeating: 0, count: 20)),
-                  phrase: "data_offsets span 20 bytes but shape [2, 3] of dtype F32 needs 24 bytes"),
-        Malformed(label: "overlapping tensors", bytes: image(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#, data: .init(repeating: 0, count: 12)),
-                  phrase: "tensors 'a' (bytes 0..<8) and 'b' (bytes 4..<12) overlap"),
-        Malformed(label: "gap between tensors", bytes: image(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#, data: .init(repeating: 0, count: 12)),
-                  phrase: "bytes 4..<8 of the data buffer (before tensor 'b') are not covered by any tensor"),
-        Malformed(label: "uncovered trailing bytes", bytes: image("{\(entryF32x2)}", data: .init(repeating: 0, count: 12)),
-                  phrase: "trailing bytes 8..<12 of the 12-byte data buffer are not covered by any tensor"),
-        Malformed(label: "metadata with a non-string value", bytes: image("{\"__metadata__\":{\"epoch\":3},\(entryF32x2)}", data: .init(repeating: 0, count: 8)),
-                  phrase: "__metadata__ must map strings to strings, but key 'epoch' has number 3"),
+        Malformed(
+            label: "truncated below 8 bytes", bytes: Data([1, 0, 0]),
+            phrase: "too short for the 8-byte header length"),
+        Malformed(
+            label: "header length beyond file", bytes: image("{}", headerLength: 64),
+            phrase: "exceeds the 2 bytes after the length prefix"),
+        Malformed(
+            label: "absurd header length", bytes: image("{}", headerLength: 1 << 40),
+            phrase: "absurdly large"),
+        Malformed(
+            label: "invalid UTF-8",
+            bytes: {
+                var d = image("{\"\u{7F}\":1}")
+                d[10] = 0xFF
+                return d
+            }(),
+            phrase: "not valid UTF-8"),
+        Malformed(
+            label: "invalid JSON", bytes: image("{\"a\":"),
+            phrase: "header is not valid JSON"),
+        Malformed(
+            label: "header is a JSON array", bytes: image("[1,2]"),
+            phrase: "header must be a JSON object"),
+        Malformed(
+            label: "entry not an object", bytes: image(#"{"a":[1]}"#),
+            phrase: "tensor 'a': entry must be a JSON object"),
+        Malformed(
+            label: "entry lacks data_offsets", bytes: image(#"{"a":{"dtype":"F32","shape":[]}}"#),
+            phrase: "tensor 'a': entry lacks \"data_offsets\""),
+        Malformed(
+            label: "unknown dtype", bytes: image(#"{"a":{"dtype":"F8_E5M2","shape":[2],"data_offsets":[0,2]}}"#, data: [0, 0]),
+            phrase: "tensor 'a': unknown dtype \"F8_E5M2\" (supported: F64, F32"),
+        Malformed(
+            label: "negative shape dimension", bytes: image(#"{"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#, data: .init(repeating: 0, count: 8)),
+            phrase: "shape must be an array of non-negative integers, found number -2"),
+        Malformed(
+            label: "shape with a float", bytes: image(#"{"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#, data: .init(repeating: 0, count: 4)),
+            phrase: "shape must be an array of non-negative integers, found number 1.5"),
+        Malformed(
+            label: "shape with a boolean", bytes: image(#"{"a":{"dtype":"F32","shape":[true],"data_offsets":[0,4]}}"#, data: .init(repeating: 0, count: 4)),
+            phrase: "found boolean true"),
+        Malformed(
+            label: "shape product overflows",
+            bytes: image(#"{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}}"#, data: .init(repeating: 0, count: 4)),
+            phrase: "integer overflow"),
+        Malformed(
+            label: "offsets end beyond buffer", bytes: image(#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, data: .init(repeating: 0, count: 8)),
+            phrase: "data_offsets end 16 is beyond the 8-byte data buffer"),
+        Malformed(
+            label: "offsets begin > end", bytes: image(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}}"#, data: .init(repeating: 0, count: 8)),
+            phrase: "data_offsets begin 8 is greater than end 4"),
+        Malformed(
+            label: "offsets not two integers", bytes: image(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0]}}"#, data: .init(repeating: 0, count: 4)),
+            phrase: "data_offsets must be two non-negative integers"),
+        Malformed(
+            label: "size mismatch between shape and offsets",
+            bytes: image(#"{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,20]}}"#, data: .init(repeating: 0, count: 20)),
+            phrase: "data_offsets span 20 bytes but shape [2, 3] of dtype F32 needs 24 bytes"),
+        Malformed(
+            label: "overlapping tensors",
+            bytes: image(
+                #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
+                data: .init(repeating: 0, count: 12)),
+            phrase: "tensors 'a' (bytes 0..<8) and 'b' (bytes 4..<12) overlap"),
+        Malformed(
+            label: "gap between tensors",
+            bytes: image(
+                #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#,
+                data: .init(repeating: 0, count: 12)),
+            phrase: "bytes 4..<8 of the data buffer (before tensor 'b') are not covered by any tensor"),
+        Malformed(
+            label: "uncovered trailing bytes", bytes: image("{\(entryF32x2)}", data: .init(repeating: 0, count: 12)),
+            phrase: "trailing bytes 8..<12 of the 12-byte data buffer are not covered by any tensor"),
+        Malformed(
+            label: "metadata with a non-string value", bytes: image("{\"__metadata__\":{\"epoch\":3},\(entryF32x2)}", data: .init(repeating: 0, count: 8)),
+            phrase: "__metadata__ must map strings to strings, but key 'epoch' has number 3"),
     ]
 
     @Test("malformed files are rejected with a clear error", arguments: malformed)
@@ -292,8 +335,11 @@ struct SafeTensorsTests {
         // No tensors at all.
         #expect(try SafeTensorsFile.parse(Self.image("{}"), source: "empty").names == [])
         // Zero-size tensors may share an offset with a neighbour.
-        let zero = try SafeTensorsFile.parse(Self.image(#"{"z":{"dtype":"I64","shape":[0],"data_offsets":[0,0]},"#
-            + #""a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"e":{"dtype":"BOOL","shape":[0,2],"data_offsets":[1,1]}}"#, data: [200]), source: "zero")
+        let zero = try SafeTensorsFile.parse(
+            Self.image(
+                #"{"z":{"dtype":"I64","shape":[0],"data_offsets":[0,0]},"#
+                    + #""a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"e":{"dtype":"BOOL","shape":[0,2],"data_offsets":[1,1]}}"#, data: [200]),
+            source: "zero")
         #expect(try zero.tensor("a").ints() == [200])
         #expect(try zero.tensor("z").ints() == [])
         // Parsing a Data slice (non-zero startIndex) works.
@@ -302,8 +348,9 @@ struct SafeTensorsTests {
         Self.assertSameContents(try SafeTensorsFile.parse(slice, source: "slice"), try Self.sampleFile())
         // Half precision conversion covers subnormals, infinities and NaN.
         let halves: [UInt16] = [0x0001, 0x8400, 0x7BFF, 0x7C00, 0xFC00, 0x3C00, 0x8000]
-        let entry = try SafeTensorsEntry(name: "h", dtype: .F16, shape: [halves.count],
-                                         bytes: Data(halves.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }))
+        let entry = try SafeTensorsEntry(
+            name: "h", dtype: .F16, shape: [halves.count],
+            bytes: Data(halves.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }))
         let floats = try entry.floats()
         #expect(floats == [0x1p-24, -0x1p-14, 65504, .infinity, -.infinity, 1, -0.0])
         #expect(floats.last!.sign == .minus)

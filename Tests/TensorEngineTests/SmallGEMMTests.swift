@@ -1,6 +1,7 @@
 import CKernels
 import Foundation
 import Testing
+
 @testable import TensorEngine
 
 /// The small-M kernels (Sources/CKernels) against CBLAS: every implementation this CPU runs
@@ -52,10 +53,14 @@ struct SmallGEMMTests {
                 scale[cOff + i * ldc + j] = abs(alpha) * s + (beta == 0 ? 0 : abs(beta * c0[cOff + i * ldc + j])) + 1e-6
             }
         }
-        func matrices(_ pa: UnsafeMutablePointer<Float>, _ pb: UnsafeMutablePointer<Float>, _ pc: UnsafeMutablePointer<Float>)
-            -> (MatrixRef, MatrixRef, MatrixRef) {
+        func matrices(
+            _ pa: UnsafeMutablePointer<Float>, _ pb: UnsafeMutablePointer<Float>, _ pc: UnsafeMutablePointer<Float>
+        )
+            -> (MatrixRef, MatrixRef, MatrixRef)
+        {
             let am = MatrixRef(pointer: pa + aOff, rows: m, cols: k, rowStride: lda, colStride: 1)
-            let bm = bTransposed
+            let bm =
+                bTransposed
                 ? MatrixRef(pointer: pb + bOff, rows: k, cols: n, rowStride: 1, colStride: ldb)
                 : MatrixRef(pointer: pb + bOff, rows: k, cols: n, rowStride: ldb, colStride: 1)
             let cm = MatrixRef(pointer: pc + cOff, rows: m, cols: n, rowStride: ldc, colStride: 1)
@@ -64,25 +69,29 @@ struct SmallGEMMTests {
         var aCopy = a, bCopy = b
         // Reference: CBLAS (beta = 0 with NaN in C is BLAS's documented "C need not be set").
         var reference = c0
-        aCopy.withUnsafeMutableBufferPointer { pa in bCopy.withUnsafeMutableBufferPointer { pb in
-            reference.withUnsafeMutableBufferPointer { pc in
-                let (am, bm, cm) = matrices(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!)
-                gemm(cm, am, bm, alpha: alpha, beta: beta, smallM: false)
+        aCopy.withUnsafeMutableBufferPointer { pa in
+            bCopy.withUnsafeMutableBufferPointer { pb in
+                reference.withUnsafeMutableBufferPointer { pc in
+                    let (am, bm, cm) = matrices(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!)
+                    gemm(cm, am, bm, alpha: alpha, beta: beta, smallM: false)
+                }
             }
-        } }
+        }
         let label = "M\(m) N\(n) K\(k) \(bTransposed ? "NT" : "NN") alpha \(alpha) beta \(beta)"
         for isa in Self.isas {
             var c = c0
-            aCopy.withUnsafeMutableBufferPointer { pa in bCopy.withUnsafeMutableBufferPointer { pb in
-                c.withUnsafeMutableBufferPointer { pc in
-                    let p = pc.baseAddress! + cOff
-                    if bTransposed {
-                        hat_sgemm_small_nt_isa(Int32(isa), m, n, k, alpha, pa.baseAddress! + aOff, lda, pb.baseAddress! + bOff, ldb, beta, p, ldc)
-                    } else {
-                        hat_sgemm_small_nn_isa(Int32(isa), m, n, k, alpha, pa.baseAddress! + aOff, lda, pb.baseAddress! + bOff, ldb, beta, p, ldc)
+            aCopy.withUnsafeMutableBufferPointer { pa in
+                bCopy.withUnsafeMutableBufferPointer { pb in
+                    c.withUnsafeMutableBufferPointer { pc in
+                        let p = pc.baseAddress! + cOff
+                        if bTransposed {
+                            hat_sgemm_small_nt_isa(Int32(isa), m, n, k, alpha, pa.baseAddress! + aOff, lda, pb.baseAddress! + bOff, ldb, beta, p, ldc)
+                        } else {
+                            hat_sgemm_small_nn_isa(Int32(isa), m, n, k, alpha, pa.baseAddress! + aOff, lda, pb.baseAddress! + bOff, ldb, beta, p, ldc)
+                        }
                     }
                 }
-            } }
+            }
             Self.check(c, reference, scale: scale, label: "\(label) isa \(isa)")
             // Outside the window nothing changes.
             for i in c.indices {
@@ -93,12 +102,14 @@ struct SmallGEMMTests {
         }
         // And through `gemm` (the engine's dispatch, best implementation).
         var viaGEMM = c0
-        aCopy.withUnsafeMutableBufferPointer { pa in bCopy.withUnsafeMutableBufferPointer { pb in
-            viaGEMM.withUnsafeMutableBufferPointer { pc in
-                let (am, bm, cm) = matrices(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!)
-                gemm(cm, am, bm, alpha: alpha, beta: beta, smallM: true)
+        aCopy.withUnsafeMutableBufferPointer { pa in
+            bCopy.withUnsafeMutableBufferPointer { pb in
+                viaGEMM.withUnsafeMutableBufferPointer { pc in
+                    let (am, bm, cm) = matrices(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!)
+                    gemm(cm, am, bm, alpha: alpha, beta: beta, smallM: true)
+                }
             }
-        } }
+        }
         Self.check(viaGEMM, reference, scale: scale, label: "\(label) via gemm")
     }
 
@@ -177,7 +188,10 @@ struct SmallGEMMTests {
         for width in [1, 2, 7, 8, 9, 15, 16, 17, 33, 100, 6632, 32768] {
             let rows = 3
             var x = (0..<(rows * width)).map { _ in (rng.nextFloat() - 0.5) * 60 }
-            if width > 4 { x[1] = -.infinity; x[width + 2] = -90 }
+            if width > 4 {
+                x[1] = -.infinity
+                x[width + 2] = -90
+            }
             var reference = [Float](repeating: 0, count: x.count)
             for r in 0..<rows {
                 let row = x[(r * width)..<((r + 1) * width)].map(Double.init)
@@ -189,8 +203,9 @@ struct SmallGEMMTests {
                 var y = [Float](repeating: .nan, count: x.count)
                 hat_log_softmax_rows_isa(Int32(isa), x, &y, rows, width)
                 for i in y.indices where reference[i].isFinite {
-                    #expect(abs(y[i] - reference[i]) <= 1e-5 * max(1, abs(reference[i])),
-                            "width \(width) isa \(isa) [\(i)]: \(y[i]) vs \(reference[i])")
+                    #expect(
+                        abs(y[i] - reference[i]) <= 1e-5 * max(1, abs(reference[i])),
+                        "width \(width) isa \(isa) [\(i)]: \(y[i]) vs \(reference[i])")
                 }
                 for i in y.indices where !reference[i].isFinite { #expect(y[i] == -.infinity) }
             }
@@ -214,10 +229,12 @@ struct SmallGEMMTests {
                 var lse = [Float](repeating: .nan, count: rows), total = [Float](repeating: .nan, count: rows)
                 hat_logsumexp_rows_isa(Int32(isa), x, rows, width, &lse, &total)
                 for r in 0..<rows {
-                    #expect(abs(Double(lse[r]) - lseReference[r]) <= 1e-5 * max(1, abs(lseReference[r])),
-                            "width \(width) isa \(isa) row \(r): lse \(lse[r]) vs \(lseReference[r])")
-                    #expect(abs(Double(total[r]) - totalReference[r]) <= 1e-5 * Double(width) * 30,
-                            "width \(width) isa \(isa) row \(r): total \(total[r]) vs \(totalReference[r])")
+                    #expect(
+                        abs(Double(lse[r]) - lseReference[r]) <= 1e-5 * max(1, abs(lseReference[r])),
+                        "width \(width) isa \(isa) row \(r): lse \(lse[r]) vs \(lseReference[r])")
+                    #expect(
+                        abs(Double(total[r]) - totalReference[r]) <= 1e-5 * Double(width) * 30,
+                        "width \(width) isa \(isa) row \(r): total \(total[r]) vs \(totalReference[r])")
                 }
                 // The gradient row: a·softmax + b, stored, then accumulated onto itself.
                 let (a, b) = (Float(0.75), Float(-0.01))

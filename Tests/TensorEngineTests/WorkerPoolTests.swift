@@ -2,6 +2,7 @@ import CKernels
 import Foundation
 import Synchronization
 import Testing
+
 @testable import TensorEngine
 
 /// The engine's worker threads (CKernels/thread_pool.c through `runTasks` and `parallelFor`):
@@ -41,11 +42,16 @@ struct WorkerPoolTests {
             let threads = Mutex<[Int: pthread_t]>([:])
             var record: (Int) -> Void = { task in threads.withLock { $0[task] = pthread_self() } }
             let status = withUnsafeMutablePointer(to: &record) { pointer in
-                hat_pool_run(2, 2, { context, index in
-                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(index)
-                }, pointer)
+                hat_pool_run(
+                    2, 2,
+                    { context, index in
+                        context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(index)
+                    }, pointer)
             }
-            guard status == 0 else { usleep(1_000); continue }
+            guard status == 0 else {
+                usleep(1_000)
+                continue
+            }
             pooledJobs += 1
             let ran = threads.withLock { $0 }
             #expect(ran.count == 2)

@@ -3,9 +3,10 @@ import Foundation
 import Logging
 import Model
 import NN
-import Testing
 import TensorEngine
 import TestSupport
+import Testing
+
 @testable import Train
 
 /// Training on the built-in task: exact resume after SIGKILL, learning, non-finite handling,
@@ -24,9 +25,12 @@ struct TrainerTests {
     func trainProcess(saveDir: String, extra: [String] = []) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: HATBinary.path)
-        p.arguments = ["train", "--config", Self.spaceFile, "--data", try Self.dataset.get(), "--save-dir", saveDir,
-                       "--max-update", "40", "--save-interval-updates", "5", "--max-tokens", "1000", "--seed", "3",
-                       "--warmup-updates", "10"] + extra
+        p.arguments =
+            [
+                "train", "--config", Self.spaceFile, "--data", try Self.dataset.get(), "--save-dir", saveDir,
+                "--max-update", "40", "--save-interval-updates", "5", "--max-tokens", "1000", "--seed", "3",
+                "--warmup-updates", "10",
+            ] + extra
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         return p
@@ -41,8 +45,9 @@ struct TrainerTests {
         return out
     }
 
-    @Test("40 updates straight = 20+ updates, SIGKILL, resume: the same loss at every update, bitwise (float32 and --bf16)",
-          arguments: [false, true])
+    @Test(
+        "40 updates straight = 20+ updates, SIGKILL, resume: the same loss at every update, bitwise (float32 and --bf16)",
+        arguments: [false, true])
     func exactResumeAfterKill(bf16: Bool) throws {
         let root = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
@@ -90,8 +95,12 @@ struct TrainerTests {
         let root = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         func config(_ updates: Int, dropout: String = "0.1") throws -> TrainingConfig {
-            try TrainingConfig(file: file, overrides: ["max-update": "\(updates)", "save-interval-updates": "5", "max-tokens": "1000",
-                                                       "warmup-updates": "10", "seed": "3", "bpe-dropout": dropout])
+            try TrainingConfig(
+                file: file,
+                overrides: [
+                    "max-update": "\(updates)", "save-interval-updates": "5", "max-tokens": "1000",
+                    "warmup-updates": "10", "seed": "3", "bpe-dropout": dropout,
+                ])
         }
         func trainer(_ dir: String, _ c: TrainingConfig) throws -> Trainer {
             try Trainer(space: space, subTransformer: nil, data: data, config: c, saveDirectory: root.appendingPathComponent(dir), log: { _ in })
@@ -106,7 +115,7 @@ struct TrainerTests {
         #expect(straight.batches.dataset.targetTokens == expected.targetTokens)
         #expect(straight.batches.dataset.targetTokens.count > train.targetTokens.count)
 
-        try trainer("stopped", config(25)).run()       // stops inside an epoch with a checkpoint
+        try trainer("stopped", config(25)).run()  // stops inside an epoch with a checkpoint
         let resumed = try trainer("stopped", config(80))
         #expect(resumed.state.update == 25)
         try resumed.run()
@@ -150,9 +159,10 @@ struct TrainerTests {
         let root = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let url = root.appendingPathComponent("c.safetensors")
-        let state = CheckpointState(update: 2, epoch: 1, batchEpoch: 1, batchIndex: 2, rngState: RandomGenerator(seed: 1).state,
-                                    bestValidLoss: nil, skippedUpdates: 0, space: space, subTransformer: nil, training: config,
-                                    sourceVocabSize: 40, targetVocabSize: 40, data: nil, trainingSeconds: 0)
+        let state = CheckpointState(
+            update: 2, epoch: 1, batchEpoch: 1, batchIndex: 2, rngState: RandomGenerator(seed: 1).state,
+            bestValidLoss: nil, skippedUpdates: 0, space: space, subTransformer: nil, training: config,
+            sourceVocabSize: 40, targetVocabSize: 40, data: nil, trainingSeconds: 0)
         try Checkpoint.save(to: url, model: trained, optimizer: optimizer, state: state)
         let restored = model()
         let restoredOptimizer = Adam(parameters: restored.parameters())
@@ -182,7 +192,12 @@ struct TrainerTests {
         for i in 0..<train.count { for t in train.target(i) { counts[Int(t)] += 1 } }
         let total = counts.reduce(0, +)
         var bits = 0.0, n = 0
-        for i in 0..<valid.count { for t in valid.target(i) { bits -= log2(counts[Int(t)] / total); n += 1 } }
+        for i in 0..<valid.count {
+            for t in valid.target(i) {
+                bits -= log2(counts[Int(t)] / total)
+                n += 1
+            }
+        }
         return bits / Double(n)
     }
 
@@ -191,8 +206,9 @@ struct TrainerTests {
         let data = try PreparedDataset(directory: Self.dataset.get())
         let baseline = try Self.unigramBaseline(data)
         let space = try SearchSpace(contentsOf: Self.spaceFile)
-        let config = try TrainingConfig(file: HATConfigFile(path: Self.spaceFile),
-                                        overrides: ["max-update": "350", "save-interval-updates": "0", "seed": "1"])
+        let config = try TrainingConfig(
+            file: HATConfigFile(path: Self.spaceFile),
+            overrides: ["max-update": "350", "save-interval-updates": "0", "seed": "1"])
         let dir = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let trainer = try Trainer(space: space, subTransformer: nil, data: data, config: config, saveDirectory: dir, log: { _ in })
@@ -212,8 +228,9 @@ struct TrainerTests {
         let space = try SearchSpace(contentsOf: Self.spaceFile)
         var finals: [Bool: (largest: Double, smallest: Double)] = [:]
         for bf16 in [false, true] {
-            let config = try TrainingConfig(file: HATConfigFile(path: Self.spaceFile),
-                                            overrides: ["max-update": "150", "save-interval-updates": "0", "seed": "1", "bf16": bf16 ? "True" : "False"])
+            let config = try TrainingConfig(
+                file: HATConfigFile(path: Self.spaceFile),
+                overrides: ["max-update": "150", "save-interval-updates": "0", "seed": "1", "bf16": bf16 ? "True" : "False"])
             #expect(config.bf16 == bf16)
             let dir = try Oracle.temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: dir) }
@@ -221,8 +238,10 @@ struct TrainerTests {
             let trainer = try Trainer(space: space, subTransformer: nil, data: data, config: config, saveDirectory: dir, log: { lines.append($0) })
             try trainer.run()
             #expect(lines.contains { $0.contains("bf16:") } == bf16, "the log says when products run in bfloat16")
-            finals[bf16] = (Double(trainer.evaluator.evaluate(trainer.model, config: space.largest).nllLoss),
-                            Double(trainer.evaluator.evaluate(trainer.model, config: space.smallest).nllLoss))
+            finals[bf16] = (
+                Double(trainer.evaluator.evaluate(trainer.model, config: space.largest).nllLoss),
+                Double(trainer.evaluator.evaluate(trainer.model, config: space.smallest).nllLoss)
+            )
             // The checkpoint records the setting, so a resumed run keeps it.
             let url = dir.appendingPathComponent("checkpoint_last.safetensors")
             let saved = try Checkpoint.readState(try SafeTensorsFile.read(from: url), path: url.path)
@@ -239,14 +258,17 @@ struct TrainerTests {
     func divergenceStops() throws {
         let data = try PreparedDataset(directory: Self.dataset.get())
         let space = try SearchSpace(contentsOf: Self.spaceFile)
-        let config = try TrainingConfig(file: HATConfigFile(path: Self.spaceFile), overrides: [
-            "max-update": "50", "lr-scheduler": "fixed", "lr": "1e12", "save-interval-updates": "1", "max-consecutive-skips": "3",
-        ])
+        let config = try TrainingConfig(
+            file: HATConfigFile(path: Self.spaceFile),
+            overrides: [
+                "max-update": "50", "lr-scheduler": "fixed", "lr": "1e12", "save-interval-updates": "1", "max-consecutive-skips": "3",
+            ])
         let dir = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let warnings = CapturedLog()
-        let trainer = try Trainer(space: space, subTransformer: nil, data: data, config: config, saveDirectory: dir, log: { _ in },
-                                  logger: warnings.logger)
+        let trainer = try Trainer(
+            space: space, subTransformer: nil, data: data, config: config, saveDirectory: dir, log: { _ in },
+            logger: warnings.logger)
         #expect {
             try trainer.run()
         } throws: { error in
@@ -295,8 +317,10 @@ struct TrainerTests {
         let file = try HATConfigFile(path: Self.spaceFile)
         let config = try TrainingConfig(file: file, overrides: ["max-update": "2", "max-tokens": "400", "save-interval-updates": "2"])
         let save = root.appendingPathComponent("run")
-        try Trainer(space: space, subTransformer: nil, data: PreparedDataset(directory: dataDir), config: config, saveDirectory: save,
-                    log: { _ in }).run()
+        try Trainer(
+            space: space, subTransformer: nil, data: PreparedDataset(directory: dataDir), config: config, saveDirectory: save,
+            log: { _ in }
+        ).run()
         let checkpoint = save.appendingPathComponent("checkpoint_last.safetensors").path
         let state = try Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: checkpoint)), path: checkpoint)
         #expect(state.vocabularyDigest == (try PreparedDataset(directory: dataDir).vocabularyDigest()))
@@ -312,15 +336,20 @@ struct TrainerTests {
 
     @Test("a full disk (a file-size limit) stops training with a clear error and leaves the last good checkpoint as it was")
     func fullDiskKeepsTheLastCheckpoint() throws {
-        guard HATBinary.isAvailable else { Issue.record("the hat binary is not built"); return }
+        guard HATBinary.isAvailable else {
+            Issue.record("the hat binary is not built")
+            return
+        }
         let dir = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let save = dir.appendingPathComponent("run").path
         func train(_ updates: Int, limitKB: Int?) throws -> (status: Int32, reason: Process.TerminationReason, output: String) {
             let p = Process()
-            let command = [HATBinary.path, "train", "--config", Self.spaceFile, "--data", try Self.dataset.get(), "--save-dir", save,
-                           "--max-update", "\(updates)", "--save-interval-updates", "2", "--max-tokens", "1000", "--seed", "3"]
-                .map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+            let command = [
+                HATBinary.path, "train", "--config", Self.spaceFile, "--data", try Self.dataset.get(), "--save-dir", save,
+                "--max-update", "\(updates)", "--save-interval-updates", "2", "--max-tokens", "1000", "--seed", "3",
+            ]
+            .map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
             // SIGXFSZ ignored, so a write past the limit fails with EFBIG as on a full disk.
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
             p.arguments = ["-c", (limitKB.map { "trap '' XFSZ; ulimit -f \($0); " } ?? "") + "exec " + command]
@@ -340,8 +369,9 @@ struct TrainerTests {
         let limitKB = good.count / 1024 / 4
         let full = try train(4, limitKB: limitKB)
         #expect(full.reason == .exit && full.status != 0, "exit \(full.status) \(full.reason): \(full.output.suffix(800))")
-        #expect(full.output.contains("File too large") || full.output.contains("disk full") || full.output.contains("cannot write"),
-                "\(full.output.suffix(800))")
+        #expect(
+            full.output.contains("File too large") || full.output.contains("disk full") || full.output.contains("cannot write"),
+            "\(full.output.suffix(800))")
         #expect(try Data(contentsOf: last) == good, "checkpoint_last changed")
         #expect(try SafeTensorsFile.read(from: last).names.isEmpty == false)
         // With space again the same command resumes from it.
@@ -361,14 +391,27 @@ struct TrainerTests {
         let state = CheckpointState.start(space: space, subTransformer: nil, training: config, sourceVocabSize: 40, targetVocabSize: 40, data: nil)
         try Checkpoint.save(to: good, model: model, optimizer: nil, state: state)
         _ = try Checkpoint.loadModel(path: good.path)
-        let tampered: [(String, (inout CheckpointState) -> Void)] = [
-            ("random generator state", { $0.rngState = [0, 0, 0, 0] }),
-            ("random generator state", { $0.rngState = [1] }),
-            ("not a vocabulary size", { $0.sourceVocabSize = 1 << 40; $0.targetVocabSize = 1 << 40 }),
-            ("counters are out of range", { $0.batchEpoch = 0 }),
-            ("counters are out of range", { $0.update = -5 }),
-            ("search space is invalid", { $0.subTransformer = space.largest; $0.subTransformer!.encoderEmbedDim = 99_999 }),
-        ] + (space.shareAllEmbeddings ? [("shares all embeddings", { $0.targetVocabSize = 41 })] : [])
+        let tampered: [(String, (inout CheckpointState) -> Void)] =
+            [
+                ("random generator state", { $0.rngState = [0, 0, 0, 0] }),
+                ("random generator state", { $0.rngState = [1] }),
+                (
+                    "not a vocabulary size",
+                    {
+                        $0.sourceVocabSize = 1 << 40
+                        $0.targetVocabSize = 1 << 40
+                    }
+                ),
+                ("counters are out of range", { $0.batchEpoch = 0 }),
+                ("counters are out of range", { $0.update = -5 }),
+                (
+                    "search space is invalid",
+                    {
+                        $0.subTransformer = space.largest
+                        $0.subTransformer!.encoderEmbedDim = 99_999
+                    }
+                ),
+            ] + (space.shareAllEmbeddings ? [("shares all embeddings", { $0.targetVocabSize = 41 })] : [])
         for (i, (phrase, change)) in tampered.enumerated() {
             var bad = state
             change(&bad)
@@ -408,7 +451,8 @@ struct TrainerTests {
         let file = try HATConfigFile(path: Self.spaceFile)
         let dir = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let first = try TrainingConfig(file: file, overrides: ["max-update": "10", "save-interval-updates": "4", "keep-last-updates": "-1", "max-tokens": "400"])
+        let first = try TrainingConfig(
+            file: file, overrides: ["max-update": "10", "save-interval-updates": "4", "keep-last-updates": "-1", "max-tokens": "400"])
         try Trainer(space: space, subTransformer: nil, data: data, config: first, saveDirectory: dir, log: { _ in }).run()
         // Newest are checkpoint_1_10 (end) and checkpoint_last; truncate both.
         for name in ["checkpoint_last.safetensors", "checkpoint_1_10.safetensors"] {
@@ -420,8 +464,9 @@ struct TrainerTests {
         var messages: [String] = []
         let warnings = CapturedLog()
         let again = try TrainingConfig(file: file, overrides: ["max-update": "12", "save-interval-updates": "4", "max-tokens": "400"])
-        let trainer = try Trainer(space: space, subTransformer: nil, data: data, config: again, saveDirectory: dir, log: { messages.append($0) },
-                                  logger: warnings.logger)
+        let trainer = try Trainer(
+            space: space, subTransformer: nil, data: data, config: again, saveDirectory: dir, log: { messages.append($0) },
+            logger: warnings.logger)
         #expect(trainer.state.update == 8, "resumed from update \(trainer.state.update)")
         // Skipped checkpoints are warnings (stderr in hat), not lines of the training log.
         #expect(warnings.lines.filter { $0.hasPrefix("warning: skipping checkpoint") }.count == 2, "\(warnings.lines)")
@@ -456,22 +501,25 @@ struct TrainerTests {
         let root = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let superDir = root.appendingPathComponent("super")
-        let supernet = try Trainer(space: space, subTransformer: nil, data: data,
-                                   config: try TrainingConfig(file: file, overrides: ["max-update": "60", "save-interval-updates": "30"]),
-                                   saveDirectory: superDir, log: { _ in })
+        let supernet = try Trainer(
+            space: space, subTransformer: nil, data: data,
+            config: try TrainingConfig(file: file, overrides: ["max-update": "60", "save-interval-updates": "30"]),
+            saveDirectory: superDir, log: { _ in })
         try supernet.run()
         var rng = RandomGenerator(seed: 21)
         let sub = space.sample(rng: &rng)
         let supernetLoss = supernet.evaluator.evaluate(supernet.model, config: sub).loss
 
-        let fineTune = try Trainer(space: space, subTransformer: sub, data: data,
-                                   config: try TrainingConfig(file: file, overrides: ["max-update": "5"]),
-                                   saveDirectory: root.appendingPathComponent("fine"),
-                                   initFrom: superDir.appendingPathComponent("checkpoint_last.safetensors").path, log: { _ in })
+        let fineTune = try Trainer(
+            space: space, subTransformer: sub, data: data,
+            config: try TrainingConfig(file: file, overrides: ["max-update": "5"]),
+            saveDirectory: root.appendingPathComponent("fine"),
+            initFrom: superDir.appendingPathComponent("checkpoint_last.safetensors").path, log: { _ in })
         #expect(fineTune.evaluator.evaluate(fineTune.model, config: sub).loss == supernetLoss)
-        let scratch = try Trainer(space: space, subTransformer: sub, data: data,
-                                  config: try TrainingConfig(file: file, overrides: ["max-update": "5"]),
-                                  saveDirectory: root.appendingPathComponent("scratch"), log: { _ in })
+        let scratch = try Trainer(
+            space: space, subTransformer: sub, data: data,
+            config: try TrainingConfig(file: file, overrides: ["max-update": "5"]),
+            saveDirectory: root.appendingPathComponent("scratch"), log: { _ in })
         #expect(scratch.evaluator.evaluate(scratch.model, config: sub).loss > supernetLoss + 1)
 
         // Averaging two checkpoints gives the mean of their weights.

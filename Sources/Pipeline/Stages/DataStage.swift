@@ -16,14 +16,16 @@ struct DataStage: StageJob {
         switch config.data {
         case .builtin(let seed, let train, let valid, let test, let vocabularySize):
             log("built-in English → Synthetic task: seed \(seed), \(train)/\(valid)/\(test) pairs")
-            report = try BuiltinCorpus(seed: seed).prepare(output: folder.dataDirectory, textDirectory: folder.out.appendingPathComponent("data-text").path,
-                                                           train: train, valid: valid, test: test, vocabularySize: vocabularySize, log: log)
+            report = try BuiltinCorpus(seed: seed).prepare(
+                output: folder.dataDirectory, textDirectory: folder.out.appendingPathComponent("data-text").path,
+                train: train, valid: valid, test: test, vocabularySize: vocabularySize, log: log)
         case .multi30k(let pairName, let raw, let vocabularySize):
             guard let pair = Multi30k.Pair(rawValue: pairName) else {
                 throw PipelineError.config(path: config.path, key: "data.pair", "is '\(pairName)'; use en-de or en-fr")
             }
-            var prep = DatasetPreparation(splits: try Multi30k.localFiles(pair, in: raw), sourceLanguage: pair.source,
-                                          targetLanguage: pair.target, output: folder.dataDirectory)
+            var prep = DatasetPreparation(
+                splits: try Multi30k.localFiles(pair, in: raw), sourceLanguage: pair.source,
+                targetLanguage: pair.target, output: folder.dataDirectory)
             prep.vocabulary.vocabularySize = vocabularySize
             prep.createdBy = "hat pipeline (multi30k \(pairName))"
             report = try prep.run(log: log)
@@ -32,7 +34,9 @@ struct DataStage: StageJob {
             return ["dataset": dir, "vocabulary": "\(d.sourceVocabulary.size)/\(d.targetVocabulary.size)"]
         }
         let m = report.manifest
-        return ["dataset": report.directory, "vocabulary": "\(m.vocabulary.sourceSize)/\(m.vocabulary.targetSize)",
-                "pairs": m.splits.map { "\($0.name) \($0.sentences)" }.joined(separator: " ")]
+        return [
+            "dataset": report.directory, "vocabulary": "\(m.vocabulary.sourceSize)/\(m.vocabulary.targetSize)",
+            "pairs": m.splits.map { "\($0.name) \($0.sentences)" }.joined(separator: " "),
+        ]
     }
 }

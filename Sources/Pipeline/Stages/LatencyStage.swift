@@ -1,5 +1,5 @@
-import Foundation
 import Datasets
+import Foundation
 import Latency
 import TensorEngine
 
@@ -10,8 +10,10 @@ struct LatencyStage: StageJob {
 
     var settings: [String] {
         let c = context.config
-        return [context.spaceText, "\(c.latencySamples)", "\(c.latencyIterations)", "\(c.latencyWarmup)", "\(c.latencyLength)",
-                "\(c.latencyBeam)", "\(c.latencySeed)", "\(c.latencyThreads)"]
+        return [
+            context.spaceText, "\(c.latencySamples)", "\(c.latencyIterations)", "\(c.latencyWarmup)", "\(c.latencyLength)",
+            "\(c.latencyBeam)", "\(c.latencySeed)", "\(c.latencyThreads)",
+        ]
     }
     var threads: Int { context.config.latencyThreads }
 
@@ -22,9 +24,11 @@ struct LatencyStage: StageJob {
     func run() throws -> [String: String] {
         let config = context.config, folder = context.folder
         let data = try PreparedDataset(directory: folder.dataDirectory)
-        var builder = LatencyDatasetBuilder(space: context.space, count: config.latencySamples, seed: config.latencySeed,
-                                            measurer: LatencyMeasurer(length: config.latencyLength, beam: config.latencyBeam,
-                                                                      warmup: config.latencyWarmup, iterations: config.latencyIterations))
+        var builder = LatencyDatasetBuilder(
+            space: context.space, count: config.latencySamples, seed: config.latencySeed,
+            measurer: LatencyMeasurer(
+                length: config.latencyLength, beam: config.latencyBeam,
+                warmup: config.latencyWarmup, iterations: config.latencyIterations))
         builder.log = context.log
         try FileManager.default.createDirectory(at: folder.url(.latency), withIntermediateDirectories: true)
         TensorStorage.useHugePages = true  // steadier latencies (TensorStorage.useHugePages)
@@ -32,7 +36,9 @@ struct LatencyStage: StageJob {
         defer { TensorStorage.useHugePages = false }
         let rows = try builder.run(model: model, csv: folder.latencyCSV)
         let latencies = rows.latencies
-        return ["csv": folder.latencyCSV, "rows": "\(rows.count)", "kernels": BLAS.kernelDescription, "cpu": MeasurementProvenance.cpuModelName(),
-                "threads": "\(config.latencyThreads)", "range_ms": String(format: "%.2f–%.2f", latencies.min() ?? 0, latencies.max() ?? 0)]
+        return [
+            "csv": folder.latencyCSV, "rows": "\(rows.count)", "kernels": BLAS.kernelDescription, "cpu": MeasurementProvenance.cpuModelName(),
+            "threads": "\(config.latencyThreads)", "range_ms": String(format: "%.2f–%.2f", latencies.min() ?? 0, latencies.max() ?? 0),
+        ]
     }
 }

@@ -1,6 +1,6 @@
+import Datasets
 import Foundation
 import Latency
-import Datasets
 import TensorEngine
 
 /// Trains the latency predictor on the measured dataset (HAT step 3) and writes its accuracy:
@@ -34,11 +34,15 @@ struct PredictorStage: StageJob {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(metrics), to: dir.appendingPathComponent("metrics.json"))
         let shown = split.test.isEmpty ? split.train : split.test
-        try ScatterPlot(title: "\(config.predictorKind.rawValue) on this machine (\(split.test.isEmpty ? "train" : "test") rows)",
-                        measured: shown.latencies, predicted: predictor.predict(shown),
-                        metrics: metrics[split.test.isEmpty ? "train" : "test"]).write(to: dir.appendingPathComponent("test.svg").path)
+        try ScatterPlot(
+            title: "\(config.predictorKind.rawValue) on this machine (\(split.test.isEmpty ? "train" : "test") rows)",
+            measured: shown.latencies, predicted: predictor.predict(shown),
+            metrics: metrics[split.test.isEmpty ? "train" : "test"]
+        ).write(to: dir.appendingPathComponent("test.svg").path)
         let test = metrics["test"] ?? metrics["train"]!
-        return ["predictor": folder.predictorPath, "test_rmse_ms": String(format: "%.3f", test.rmse), "test_mape": String(format: "%.1f%%", test.mape),
-                "rows": "\(split.train.count)/\(split.valid.count)/\(split.test.count)"]
+        return [
+            "predictor": folder.predictorPath, "test_rmse_ms": String(format: "%.3f", test.rmse), "test_mape": String(format: "%.1f%%", test.mape),
+            "rows": "\(split.train.count)/\(split.valid.count)/\(split.test.count)",
+        ]
     }
 }

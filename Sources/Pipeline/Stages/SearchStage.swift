@@ -36,10 +36,12 @@ struct SearchStage: StageJob {
         let config = context.config, folder = context.folder
         let predictor = try PredictorFile.load(folder.predictorPath)
         let latencies = try config.latencyConstraints.map { try resolveLatency($0, predictor: predictor) }
-        let constraints = try SearchConstraints.list(latencies: latencies.joined(separator: ","), memory: config.memoryConstraint,
-                                                     parameters: config.parametersConstraint, flops: config.flopsConstraint)
-        var runner = SearchRunner(supernet: folder.supernetCheckpoint, predictor: .file(path: folder.predictorPath), constraints: constraints,
-                                  directory: folder.url(.search))
+        let constraints = try SearchConstraints.list(
+            latencies: latencies.joined(separator: ","), memory: config.memoryConstraint,
+            parameters: config.parametersConstraint, flops: config.flopsConstraint)
+        var runner = SearchRunner(
+            supernet: folder.supernetCheckpoint, predictor: .file(path: folder.predictorPath), constraints: constraints,
+            directory: folder.url(.search))
         runner.data = folder.dataDirectory
         runner.settings = config.evolution
         runner.seed = config.searchSeed
@@ -55,9 +57,11 @@ struct SearchStage: StageJob {
         }
         let yaml = try String(contentsOf: folder.url(.search).appendingPathComponent(chosen.subtransformer), encoding: .utf8)
         try AtomicFile.write(Data(yaml.utf8), to: URL(fileURLWithPath: folder.subTransformerYAML))
-        return ["subtransformer": folder.subTransformerYAML, "constraint": chosen.constraint, "supernet_loss": String(format: "%.4f", chosen.loss),
-                "predicted_ms": String(format: "%.3f", chosen.predictedLatencyMs),
-                "measured_ms": chosen.measuredLatencyMs.map { String(format: "%.3f", $0) } ?? "",
-                "seconds": String(format: "%.1f", result.seconds)]
+        return [
+            "subtransformer": folder.subTransformerYAML, "constraint": chosen.constraint, "supernet_loss": String(format: "%.4f", chosen.loss),
+            "predicted_ms": String(format: "%.3f", chosen.predictedLatencyMs),
+            "measured_ms": chosen.measuredLatencyMs.map { String(format: "%.3f", $0) } ?? "",
+            "seconds": String(format: "%.1f", result.seconds),
+        ]
     }
 }

@@ -29,12 +29,14 @@ struct SupernetStage: StageJob {
             return ["checkpoint": given, "updates": "\(state.update)", "best_valid_loss": state.bestValidLoss.map { String(format: "%.4f", $0) } ?? ""]
         }
         let training = try context.trainingConfig(config.supernet, section: "supernet")
-        let trainer = try Trainer(space: context.space, subTransformer: nil, data: PreparedDataset(directory: folder.dataDirectory), config: training,
-                                  saveDirectory: folder.url(.supernet), progress: ProgressPrinter(toStandardError: context.progressToStandardError),
-                                  log: context.log)
+        let trainer = try Trainer(
+            space: context.space, subTransformer: nil, data: PreparedDataset(directory: folder.dataDirectory), config: training,
+            saveDirectory: folder.url(.supernet), progress: ProgressPrinter(toStandardError: context.progressToStandardError),
+            log: context.log)
         let final = try trainer.run()
-        return ["checkpoint": folder.supernetCheckpoint, "updates": "\(final.update)",
-                "best_valid_loss": final.bestValidLoss.map { String(format: "%.4f", $0) } ?? ""]
+        return [
+            "checkpoint": folder.supernetCheckpoint, "updates": "\(final.update)",
+            "best_valid_loss": final.bestValidLoss.map { String(format: "%.4f", $0) } ?? "",
+        ]
     }
 }
-

@@ -15,7 +15,9 @@ struct TestStage: StageJob {
     var settings: [String] {
         let c = context.config
         // One penalty keeps the key of results written before lists existed.
-        let lenpen = c.testLengthPenalties.count == 1 ? "\(c.testLengthPenalties[0])"
+        let lenpen =
+            c.testLengthPenalties.count == 1
+            ? "\(c.testLengthPenalties[0])"
             : "lenpen=" + c.testLengthPenalties.map { "\($0)" }.joined(separator: "/") + " chosen on valid"
         return [c.testSplit, "\(c.testBeam)", lenpen] + (c.testAverageLast > 1 ? ["average-last=\(c.testAverageLast)"] : [])
     }
@@ -32,7 +34,8 @@ struct TestStage: StageJob {
         guard config.testAverageLast > 1 else { return folder.subTransformerCheckpoint }
         let epochs = try CheckpointAverager.lastEpochCheckpoints(in: folder.url(.train), count: config.testAverageLast)
         guard epochs.count >= 2 else {
-            context.log("test: average-last \(config.testAverageLast) asked, but the training stage kept \(epochs.count) epoch checkpoint(s); testing checkpoint_best")
+            context.log(
+                "test: average-last \(config.testAverageLast) asked, but the training stage kept \(epochs.count) epoch checkpoint(s); testing checkpoint_best")
             return folder.subTransformerCheckpoint
         }
         let averaged = folder.url(.train).appendingPathComponent("checkpoint_average\(epochs.count).safetensors")
@@ -44,9 +47,11 @@ struct TestStage: StageJob {
     func run() throws -> [String: String] {
         let config = context.config, folder = context.folder, log = context.log
         let checkpoint = try testCheckpoint()
-        let translator = try Translator.load(checkpoint: checkpoint, subTransformer: nil, data: folder.dataDirectory,
-                                             search: BeamSearch(beamSize: config.testBeam, lengthPenalty: config.testLengthPenalties[0],
-                                                                maxLenA: 1.2, maxLenB: 10))
+        let translator = try Translator.load(
+            checkpoint: checkpoint, subTransformer: nil, data: folder.dataDirectory,
+            search: BeamSearch(
+                beamSize: config.testBeam, lengthPenalty: config.testLengthPenalties[0],
+                maxLenA: 1.2, maxLenB: 10))
         let data = try PreparedDataset(directory: folder.dataDirectory)
         let validBLEU = try chooseLengthPenalty(translator, data)
         let sources = try data.sourceText(config.testSplit), references = try data.targetText(config.testSplit)
@@ -64,9 +69,10 @@ struct TestStage: StageJob {
         // Hand the model over as ONNX too (before results.json, which marks the stage done).
         var onnx: URL? = dir.appendingPathComponent("onnx")
         do {
-            try ExportFolder.write(model: translator.model, config: translator.config,
-                                   vocabulary: .sentencePiece(URL(fileURLWithPath: folder.dataDirectory).appendingPathComponent("spm.model")),
-                                   source: checkpoint, to: onnx!)
+            try ExportFolder.write(
+                model: translator.model, config: translator.config,
+                vocabulary: .sentencePiece(URL(fileURLWithPath: folder.dataDirectory).appendingPathComponent("spm.model")),
+                source: checkpoint, to: onnx!)
             log("test: the model as ONNX in \(onnx!.path)")
         } catch {
             log("test: could not write the ONNX export (\(error)); the results are kept, `hat export --checkpoint \(checkpoint)` retries it")
@@ -84,8 +90,10 @@ struct TestStage: StageJob {
             onnx: onnx?.path, lengthPenalty: translator.search.lengthPenalty,
             validBLEUByLengthPenalty: validBLEU.isEmpty ? nil : Dictionary(validBLEU.map { ("\($0.penalty)", $0.bleu) }, uniquingKeysWith: { a, _ in a }))
         try results.write(to: folder.resultsURL)
-        return ["bleu": String(format: "%.2f", bleu.score), "chrf": String(format: "%.2f", chrf.score), "results": folder.resultsURL.path,
-                "checkpoint": checkpoint, "lenpen": "\(translator.search.lengthPenalty)"]
+        return [
+            "bleu": String(format: "%.2f", bleu.score), "chrf": String(format: "%.2f", chrf.score), "results": folder.resultsURL.path,
+            "checkpoint": checkpoint, "lenpen": "\(translator.search.lengthPenalty)",
+        ]
     }
 
     /// With several `test.lenpen` values: translate the validation split with each, log its BLEU,

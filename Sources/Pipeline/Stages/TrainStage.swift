@@ -13,14 +13,18 @@ struct TrainStage: StageJob {
 
     func run() throws -> [String: String] {
         let config = context.config, folder = context.folder, space = context.space
-        let sub = try SubTransformerConfig(contentsOf: folder.subTransformerYAML, superLayers: (space.encoderLayers, space.decoderLayers),
-                                           qkvDim: space.qkvDim)
+        let sub = try SubTransformerConfig(
+            contentsOf: folder.subTransformerYAML, superLayers: (space.encoderLayers, space.decoderLayers),
+            qkvDim: space.qkvDim)
         let training = try context.trainingConfig(config.train, section: "train")
-        let trainer = try Trainer(space: space, subTransformer: sub, data: PreparedDataset(directory: folder.dataDirectory), config: training,
-                                  saveDirectory: folder.url(.train), initFrom: config.trainMode == .finetune ? folder.supernetCheckpoint : nil,
-                                  progress: ProgressPrinter(toStandardError: context.progressToStandardError), log: context.log)
+        let trainer = try Trainer(
+            space: space, subTransformer: sub, data: PreparedDataset(directory: folder.dataDirectory), config: training,
+            saveDirectory: folder.url(.train), initFrom: config.trainMode == .finetune ? folder.supernetCheckpoint : nil,
+            progress: ProgressPrinter(toStandardError: context.progressToStandardError), log: context.log)
         let final = try trainer.run()
-        return ["checkpoint": folder.subTransformerCheckpoint, "updates": "\(final.update)", "mode": config.trainMode.rawValue,
-                "best_valid_loss": final.bestValidLoss.map { String(format: "%.4f", $0) } ?? ""]
+        return [
+            "checkpoint": folder.subTransformerCheckpoint, "updates": "\(final.update)", "mode": config.trainMode.rawValue,
+            "best_valid_loss": final.bestValidLoss.map { String(format: "%.4f", $0) } ?? "",
+        ]
     }
 }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Multi-head scaled dot-product attention in one op: for every batch element b and head h,
@@ -19,17 +19,21 @@ import Darwin
 /// The dropout mask is drawn from `rng` over [B, H, T, S] in row-major order, exactly as
 /// `dropout(probabilities, p:rng:)` draws it, so seeded runs keep their random stream.
 /// `query`, `key` and `value` may share a storage (disjoint column blocks) or be the same tensor.
-public func multiHeadAttention(query: Tensor, key: Tensor, value: Tensor, heads: Int, mask: AttentionMask,
-                               dropout p: Float, rng: inout RandomGenerator) -> Tensor {
-    precondition(query.rank == 3 && key.rank == 3 && value.rank == 3,
-                 "multiHeadAttention: query, key and value are [batch, length, features]")
+public func multiHeadAttention(
+    query: Tensor, key: Tensor, value: Tensor, heads: Int, mask: AttentionMask,
+    dropout p: Float, rng: inout RandomGenerator
+) -> Tensor {
+    precondition(
+        query.rank == 3 && key.rank == 3 && value.rank == 3,
+        "multiHeadAttention: query, key and value are [batch, length, features]")
     let q = query.strides[2] == 1 ? query : query.contiguous()
     let k = key.strides[2] == 1 ? key : key.contiguous()
     let v = value.strides[2] == 1 ? value : value.contiguous()
     let (b, t, width) = (q.shape[0], q.shape[1], q.shape[2])
     let s = k.shape[1]
-    precondition(k.shape == [b, s, width] && v.shape == [b, s, width],
-                 "multiHeadAttention: query \(q.shape), key \(k.shape), value \(v.shape) do not match")
+    precondition(
+        k.shape == [b, s, width] && v.shape == [b, s, width],
+        "multiHeadAttention: query \(q.shape), key \(k.shape), value \(v.shape) do not match")
     precondition(heads > 0 && width % heads == 0, "multiHeadAttention: \(heads) heads do not divide \(width) features")
     precondition(p >= 0 && p < 1, "dropout probability \(p) must be in [0, 1)")
     if let pad = mask.keyPadding { precondition(pad.count == b * s, "multiHeadAttention: key padding mask has \(pad.count) flags for \(b)×\(s)") }
@@ -120,8 +124,9 @@ public func multiHeadAttention(query: Tensor, key: Tensor, value: Tensor, heads:
                     gemm(head(dq.pointer, q, i, h, rows: t), dPm, head(pk, k, i, h, rows: s), alpha: scale, beta: dq.store ? 0 : 1)
                 }
                 if let dk {  // dK += scale · dSᵀ · Q
-                    gemm(head(dk.pointer, k, i, h, rows: s), dPm.transposed, head(pq, q, i, h, rows: t), alpha: scale,
-                         beta: dk.store ? 0 : 1)
+                    gemm(
+                        head(dk.pointer, k, i, h, rows: s), dPm.transposed, head(pq, q, i, h, rows: t), alpha: scale,
+                        beta: dk.store ? 0 : 1)
                 }
             }
         }

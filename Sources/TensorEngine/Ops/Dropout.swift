@@ -25,7 +25,7 @@ public func dropout(_ x: Tensor, p: Float, rng: inout RandomGenerator) -> Tensor
     let scaleBits = scale.bitPattern
     for i in 0..<n {
         let difference = Int64(bitPattern: (rng.next() >> 40) &- threshold)  // < 0 when dropped
-        let keptMask = UInt32(truncatingIfNeeded: ~(difference >> 63))         // all ones when kept
+        let keptMask = UInt32(truncatingIfNeeded: ~(difference >> 63))  // all ones when kept
         keep[i] = UInt8(truncatingIfNeeded: keptMask & 1)
         po[i] = px[i] * Float(bitPattern: scaleBits & keptMask)
     }

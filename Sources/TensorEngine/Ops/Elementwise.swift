@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 // MARK: Broadcasting
@@ -65,7 +65,10 @@ private func forEachBroadcast(_ shape: [Int], _ sa: [Int], _ sb: [Int], _ body: 
     let rank = shape.count
     let total = shapeCount(shape)
     if total == 0 { return }
-    if rank == 0 { body(0, 0, 0); return }
+    if rank == 0 {
+        body(0, 0, 0)
+        return
+    }
     var index = [Int](repeating: 0, count: rank)
     var oa = 0, ob = 0
     let inner = shape[rank - 1], ia = sa[rank - 1], ib = sb[rank - 1]
@@ -76,9 +79,11 @@ private func forEachBroadcast(_ shape: [Int], _ sa: [Int], _ sb: [Int], _ body: 
         var d = rank - 2
         while d >= 0 {
             index[d] += 1
-            oa += sa[d]; ob += sb[d]
+            oa += sa[d]
+            ob += sb[d]
             if index[d] < shape[d] { break }
-            oa -= sa[d] * shape[d]; ob -= sb[d] * shape[d]
+            oa -= sa[d] * shape[d]
+            ob -= sb[d] * shape[d]
             index[d] = 0
             d -= 1
         }

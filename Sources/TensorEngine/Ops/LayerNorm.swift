@@ -20,7 +20,10 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float = 1e
             for j in 0..<d { s += xr[j] }
             let m = s / Float(d)
             var v: Float = 0
-            for j in 0..<d { let c = xr[j] - m; v += c * c }
+            for j in 0..<d {
+                let c = xr[j] - m
+                v += c * c
+            }
             let rs = 1 / (v / Float(d) + eps).squareRoot()
             mean[r] = m
             rstd[r] = rs

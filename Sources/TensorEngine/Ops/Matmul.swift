@@ -4,8 +4,9 @@
 extension Tensor {
     /// The last two axes as a GEMM operand for the batch element at `batchOffset`.
     fileprivate func matrix(at batchOffset: Int, base: UnsafeMutablePointer<Float>) -> MatrixRef {
-        MatrixRef(pointer: base + batchOffset, rows: shape[rank - 2], cols: shape[rank - 1],
-                  rowStride: strides[rank - 2], colStride: strides[rank - 1])
+        MatrixRef(
+            pointer: base + batchOffset, rows: shape[rank - 2], cols: shape[rank - 1],
+            rowStride: strides[rank - 2], colStride: strides[rank - 1])
     }
 
     /// Whether GEMM can read the last two axes in place.
@@ -63,12 +64,14 @@ public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
         for (i, (ao, bo)) in zip(aOffsets, bOffsets).enumerated() {
             let gc = MatrixRef(pointer: g + i * m * n, rows: m, cols: n, rowStride: n, colStride: 1)
             if let da {  // dA += dC · Bᵀ
-                gemm(a.matrix(at: ao, base: da.pointer), gc, b.matrix(at: bo, base: b.dataPointer).transposed,
-                     beta: da.store ? 0 : 1)
+                gemm(
+                    a.matrix(at: ao, base: da.pointer), gc, b.matrix(at: bo, base: b.dataPointer).transposed,
+                    beta: da.store ? 0 : 1)
             }
             if let db {  // dB += Aᵀ · dC
-                gemm(b.matrix(at: bo, base: db.pointer), a.matrix(at: ao, base: a.dataPointer).transposed, gc,
-                     beta: db.store && (bBatched || i == 0) ? 0 : 1)
+                gemm(
+                    b.matrix(at: bo, base: db.pointer), a.matrix(at: ao, base: a.dataPointer).transposed, gc,
+                    beta: db.store && (bBatched || i == 0) ? 0 : 1)
             }
         }
     }

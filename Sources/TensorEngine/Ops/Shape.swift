@@ -16,8 +16,9 @@ extension Tensor {
     /// A view of `length` entries starting at `start` along `axis`.
     public func narrow(_ axis: Int, start: Int, length: Int) -> Tensor {
         let ax = self.axis(axis)
-        precondition(start >= 0 && length >= 0 && start + length <= shape[ax],
-                     "narrow: \(start)..<\(start + length) outside axis \(ax) of size \(shape[ax])")
+        precondition(
+            start >= 0 && length >= 0 && start + length <= shape[ax],
+            "narrow: \(start)..<\(start + length) outside axis \(ax) of size \(shape[ax])")
         var s = shape
         s[ax] = length
         return view(shape: s, strides: strides, offset: offset + start * strides[ax])
@@ -61,8 +62,9 @@ extension Tensor {
             newStrides.insert(s, at: 0)
             s *= size
         }
-        return view(shape: Array(shape[..<ax]) + sizes + Array(shape[(ax + 1)...]),
-                    strides: Array(strides[..<ax]) + newStrides + Array(strides[(ax + 1)...]), offset: offset)
+        return view(
+            shape: Array(shape[..<ax]) + sizes + Array(shape[(ax + 1)...]),
+            strides: Array(strides[..<ax]) + newStrides + Array(strides[(ax + 1)...]), offset: offset)
     }
 
     /// Adds an axis of size 1 at `axis` (a view).

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CKernels
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Softmax over the last axis. Entries of -inf (additive masks) get probability 0.
 public func softmax(_ x: Tensor) -> Tensor {
@@ -18,7 +19,11 @@ public func softmax(_ x: Tensor) -> Tensor {
             var m = -Float.infinity
             for j in 0..<width { m = Swift.max(m, xr[j]) }
             var s: Float = 0
-            for j in 0..<width { let e = expf(xr[j] - m); yr[j] = e; s += e }
+            for j in 0..<width {
+                let e = expf(xr[j] - m)
+                yr[j] = e
+                s += e
+            }
             let inv = 1 / s
             for j in 0..<width { yr[j] *= inv }
         }
@@ -31,8 +36,10 @@ public func softmax(_ x: Tensor) -> Tensor {
 
 /// dx += y ⊙ (dy − Σ dy⊙y) per row: the backward of softmax (masked entries have y = 0).
 /// `store` overwrites dx instead (a fresh gradient buffer).
-private func softmaxBackward(y py: UnsafeMutablePointer<Float>, gradient g: UnsafeMutablePointer<Float>,
-                             into gx: UnsafeMutablePointer<Float>, store: Bool, rows: Int, width: Int) {
+private func softmaxBackward(
+    y py: UnsafeMutablePointer<Float>, gradient g: UnsafeMutablePointer<Float>,
+    into gx: UnsafeMutablePointer<Float>, store: Bool, rows: Int, width: Int
+) {
     parallelFor(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(width, 1))) { range in
         for r in range {
             let yr = py + r * width, gr = g + r * width, dr = gx + r * width
