@@ -1,6 +1,6 @@
 """How well can any predictor rank a HAT device's test split when it is trained on ALL of that
-device's training rows? The few-shot must-show of issue 7 asks 10 samples to reach Spearman 0.95
-per device and 0.97 on average; this measures the ceiling a full-data predictor reaches on random
+device's training rows? Few-shot adaptation aims at Spearman 0.95 per device and 0.97 on average
+from 10 samples (docs/PERFORMANCE.md, few-shot adaptation); this measures the ceiling a full-data predictor reaches on random
 HAT-style 8:1:1 splits (HAT shuffles without a seed, so every split is "HAT's split").
 Analysis only, numpy (docs/PERFORMANCE.md, "Few-shot"):
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HAT's headline claim at small scale (issue 8): the SubTransformer found under the (predicted)
+# HAT's headline claim at small scale: the SubTransformer found under the (predicted)
 # latency of a hand-designed Transformer (benchmarks/baseline_transformer.yml: 3+3 layers, d 256,
 # FFN 1024, 4 heads, 7.6 M parameters), trained from scratch with the same recipe and the same
 # number of updates, against that baseline: latency measured here, #params, BLEU on the test split.

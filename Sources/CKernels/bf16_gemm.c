@@ -2,7 +2,7 @@
 // (the precision of PyTorch's CPU autocast and of every bf16 training recipe since Kalamkar et
 // al., "A Study of BFLOAT16 for Deep Learning Training", 2019).
 //
-// Why: a training step is GEMM-bound (docs/PERFORMANCE.md, issue 5), and CPUs with AVX512-BF16
+// Why: a training step is GEMM-bound (docs/PERFORMANCE.md), and CPUs with AVX512-BF16
 // (Intel Cooper Lake and Sapphire Rapids, AMD Zen 4 and later) multiply bfloat16 pairs at twice
 // the float32 FMA rate: one VDPBF16PS does 32 multiply-adds where VFMADD231PS does 16. Debian's
 // OpenBLAS is built without its bfloat16 GEMM (cblas_sbgemm is declared but absent), so the

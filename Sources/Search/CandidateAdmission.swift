@@ -8,7 +8,7 @@ struct CandidateAdmission {
     let limit: Int
     let makeRecord:
         (
-            _ gene: [Int], _ config: SubTransformerConfig, _ measures: CandidateMeasures, _ origin: String,
+            _ gene: [Int], _ config: SubTransformerConfig, _ measures: CandidateMeasures, _ origin: CandidateOrigin,
             _ violations: [String]
         ) -> CandidateRecord
     let observer: any SearchObserver
@@ -18,7 +18,7 @@ struct CandidateAdmission {
 
     init(
         problem: SearchProblem, limit: Int, observer: any SearchObserver,
-        makeRecord: @escaping ([Int], SubTransformerConfig, CandidateMeasures, String, [String]) -> CandidateRecord
+        makeRecord: @escaping ([Int], SubTransformerConfig, CandidateMeasures, CandidateOrigin, [String]) -> CandidateRecord
     ) {
         self.problem = problem
         self.limit = limit
@@ -27,7 +27,7 @@ struct CandidateAdmission {
     }
 
     /// The first gene from `draw` whose SubTransformer is admitted, with its measures.
-    mutating func next(origin: String, _ draw: () -> [Int]) throws -> (gene: [Int], config: SubTransformerConfig, measures: CandidateMeasures) {
+    mutating func next(origin: CandidateOrigin, _ draw: () -> [Int]) throws -> (gene: [Int], config: SubTransformerConfig, measures: CandidateMeasures) {
         var streak = 0
         smallest = nil
         while true {

@@ -3,10 +3,10 @@ import Latency
 import Model
 
 /// After a search, the best SubTransformer of each constraint is measured on this machine
-/// with HAT's method and its measured latency set beside the predicted one in `pareto.json`
-/// (issue 8, item 3). A predictor that is off by more than 10 % has chosen under a constraint
-/// that does not hold, or left latency unused; HAT's users met exactly this when a predictor
-/// trained on one machine's state was used on another.
+/// with HAT's method and its measured latency set beside the predicted one in `pareto.json`.
+/// A predictor that is off by more than 10 % has chosen under a constraint that does not hold,
+/// or left latency unused; HAT's users met exactly this when a predictor trained on one
+/// machine's state was used on another.
 public enum MeasuredLatencyCheck {
     public static let warningThreshold = 0.10
 

@@ -3,7 +3,7 @@ import Foundation
 import Model
 
 /// One point of the latency/loss front: the best SubTransformer found for one constraint
-/// (issue 8, item 4). `pareto.json` in the search folder is the list of them.
+/// `pareto.json` in the search folder is the list of them.
 public struct ParetoPoint: Codable, Equatable, Sendable {
     /// `SearchConstraints.label`, e.g. "200ms".
     public var constraint: String

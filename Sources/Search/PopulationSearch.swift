@@ -52,12 +52,12 @@ struct PopulationSearch {
         }
 
         // 1. The population: random at first; later the parents and their offspring.
-        var population: [(gene: [Int], origin: String)] = []
-        func admit(_ origin: String, _ draw: () -> [Int]) throws { population.append((try admission.next(origin: origin, draw).gene, origin)) }
+        var population: [(gene: [Int], origin: CandidateOrigin)] = []
+        func admit(_ origin: CandidateOrigin, _ draw: () -> [Int]) throws { population.append((try admission.next(origin: origin, draw).gene, origin)) }
         if iteration == 0 {
-            for _ in 0..<settings.populationSize { try admit("random") { space.gene(of: space.sample(rng: &rng)) } }
+            for _ in 0..<settings.populationSize { try admit(.random) { space.gene(of: space.sample(rng: &rng)) } }
         } else {
-            population = state.parents.map { ($0, "parent") }
+            population = state.parents.map { ($0, .parent) }
             let parents = state.parents
             switch strategy {
             case .evolution:
@@ -69,13 +69,13 @@ struct PopulationSearch {
                     problem.constraints.violations(of: problem.assessor.measures(space.config(fromGene: gene))).isEmpty
                 }
                 for _ in 0..<settings.mutationSize {
-                    try admit("mutation") {
+                    try admit(.mutation) {
                         let child = operators.mutate(parents[rng.nextInt(parents.count)], rng: &rng)
                         return repair ? operators.repair(child, rng: &rng, fits: fits) ?? child : child
                     }
                 }
                 for _ in 0..<settings.crossoverSize {
-                    try admit("crossover") {
+                    try admit(.crossover) {
                         // Two different parents, as HAT's random.sample(parents, 2).
                         let i = rng.nextInt(parents.count)
                         var j = rng.nextInt(parents.count - 1)
@@ -85,7 +85,7 @@ struct PopulationSearch {
                     }
                 }
             case .random:
-                for _ in 0..<settings.offspringSize { try admit("random") { space.gene(of: space.sample(rng: &rng)) } }
+                for _ in 0..<settings.offspringSize { try admit(.random) { space.gene(of: space.sample(rng: &rng)) } }
             }
         }
 

@@ -38,7 +38,7 @@ public struct SearchConstraints: Codable, Hashable, Sendable, CustomStringConver
     }
 
     /// One constraint set per latency in a comma-separated list ("100ms,150ms,200ms"), the other
-    /// limits shared: the points of a latency/loss Pareto front (issue 8, item 4).
+    /// limits shared: the points of a latency/loss Pareto front.
     public static func list(
         latencies: String?, memory: String? = nil, parameters: String? = nil,
         flops: String? = nil

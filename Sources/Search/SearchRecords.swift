@@ -7,6 +7,18 @@ public enum SearchStrategy: String, Codable, Sendable {
     case random
 }
 
+/// Where a candidate of a population came from (the `origin` of its history line).
+public enum CandidateOrigin: String, Codable, Sendable {
+    /// Sampled uniformly from the space (the first population; every one of random search's).
+    case random
+    /// Kept from the previous iteration's best.
+    case parent
+    /// A parent with genes redrawn (HAT's mutation).
+    case mutation
+    /// Genes taken from two parents (HAT's crossover).
+    case crossover
+}
+
 /// One line of the history for one candidate of one iteration (docs/ARCHITECTURE.md, "Search
 /// files"): a population member with its fitness, or a candidate the constraints rejected
 /// (`admitted` false, no loss, `violations` says why).
@@ -16,8 +28,7 @@ public struct CandidateRecord: Codable, Equatable, Sendable {
     /// `SearchConstraints.label` of the run ("200ms").
     public var constraint: String
     public var iteration: Int
-    /// "random" (sampled), "parent" (kept from the previous iteration), "mutation", "crossover".
-    public var origin: String
+    public var origin: CandidateOrigin
     public var gene: [Int]
     public var config: SubTransformerConfig
     public var admitted: Bool
@@ -47,7 +58,7 @@ public struct CandidateRecord: Codable, Equatable, Sendable {
     public var fitness: Fitness? { loss.map { Fitness(loss: $0, nllLoss: nllLoss ?? .nan) } }
 
     init(
-        search: SearchStrategy, constraint: String, iteration: Int, origin: String, gene: [Int], config: SubTransformerConfig,
+        search: SearchStrategy, constraint: String, iteration: Int, origin: CandidateOrigin, gene: [Int], config: SubTransformerConfig,
         measures m: CandidateMeasures, violations: [String], fitness: Fitness?, cached: Bool?
     ) {
         self.search = search

@@ -48,14 +48,14 @@ struct EvolutionTests {
         let observer = RecordingObserver()
         _ = try EvolutionarySearch(settings: settings).run(Fixtures.problem(Fixtures.tinySpace, SearchConstraints()), seed: 1, observer: observer)
         func origins(_ iteration: Int) -> [String: Int] {
-            Dictionary(grouping: observer.candidates.filter { $0.iteration == iteration && $0.admitted }, by: \.origin).mapValues(\.count)
+            Dictionary(grouping: observer.candidates.filter { $0.iteration == iteration && $0.admitted }, by: \.origin.rawValue).mapValues(\.count)
         }
         #expect(origins(0) == ["random": 125])
         #expect(origins(1) == ["parent": 25, "mutation": 50, "crossover": 50])
         #expect(origins(2) == ["parent": 25, "mutation": 50, "crossover": 50])
         // Parents of iteration 1 are the 25 best of iteration 0.
         let best0 = observer.candidates.filter { $0.iteration == 0 }.sorted { $0.loss! < $1.loss! }.prefix(25).map(\.loss!)
-        #expect(observer.candidates.filter { $0.iteration == 1 && $0.origin == "parent" }.map(\.loss!) == Array(best0))
+        #expect(observer.candidates.filter { $0.iteration == 1 && $0.origin == .parent }.map(\.loss!) == Array(best0))
     }
 
     @Test("the same seed gives the same search; another seed another one")
@@ -110,7 +110,7 @@ struct EvolutionTests {
         #expect(observer.candidates.filter { $0.cached == false }.count == distinct.count)
         #expect(observer.iterations.map(\.evaluations).reduce(0, +) == distinct.count)
         // Parents are never evaluated again.
-        #expect(observer.candidates.filter { $0.origin == "parent" }.allSatisfy { $0.cached == true })
+        #expect(observer.candidates.filter { $0.origin == .parent }.allSatisfy { $0.cached == true })
         // A second run on the same cache repeats nothing it has seen.
         let before = cache.evaluations
         _ = try EvolutionarySearch(settings: Fixtures.smallSettings).run(Fixtures.problem(space, c, cache: cache), seed: 2)
@@ -134,8 +134,8 @@ struct EvolutionTests {
             let evolution = try EvolutionarySearch(settings: settings).run(Fixtures.problem(space, c), seed: seed, observer: e)
             let random = try RandomSearch(settings: settings).run(Fixtures.problem(space, c), seed: seed, observer: r)
             // Same budget: the same number of candidates asked for.
-            #expect(e.candidates.filter { $0.admitted && $0.origin != "parent" }.count == settings.candidateBudget)
-            #expect(r.candidates.filter { $0.admitted && $0.origin != "parent" }.count == settings.candidateBudget)
+            #expect(e.candidates.filter { $0.admitted && $0.origin != .parent }.count == settings.candidateBudget)
+            #expect(r.candidates.filter { $0.admitted && $0.origin != .parent }.count == settings.candidateBudget)
             if evolution.fitness.loss < random.fitness.loss { wins += 1 }
             evolutionTotal += evolution.fitness.loss
             randomTotal += random.fitness.loss

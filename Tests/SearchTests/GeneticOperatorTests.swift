@@ -142,7 +142,7 @@ struct RepairTests {
         let (plain, _) = try run(false), (repaired, outcome) = try run(true), (again, outcome2) = try run(true)
         let rejected = { (o: RecordingObserver) in o.candidates.filter { !$0.admitted }.count }
         #expect(rejected(repaired) < rejected(plain), "rejected \(rejected(repaired)) with repair, \(rejected(plain)) without")
-        #expect(repaired.candidates.filter { $0.admitted && $0.origin != "parent" }.count == settings.candidateBudget)
+        #expect(repaired.candidates.filter { $0.admitted && $0.origin != .parent }.count == settings.candidateBudget)
         #expect(outcome.measures.predictedLatencyMs <= c.latencyMs!)
         #expect(again.candidates == repaired.candidates && outcome2.gene == outcome.gene)
         // A saved state from before the option existed reads as HAT's behaviour.
