@@ -38,11 +38,14 @@ let package = Package(
         // Small-M matrix kernels for decoder steps (docs/PERFORMANCE.md): AVX2 / AVX-512 chosen at
         // run time, portable C otherwise.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // MPI loaded at run time (dlopen): no build-time dependency on an MPI library.
+        .target(name: "CMPI", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
+        .target(name: "Cluster", dependencies: ["CMPI"]),
         .target(name: "TensorEngine", dependencies: blasDependency + ["CKernels"]),
         .target(name: "NN", dependencies: ["TensorEngine"]),
         .target(name: "Model", dependencies: ["NN", .product(name: "Yams", package: "Yams")]),
         .target(name: "Datasets", dependencies: ["CSentencePiece"]),
-        .target(name: "Train", dependencies: ["Model", "NN", "Datasets", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Train", dependencies: ["Cluster", "Model", "NN", "Datasets", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Generate", dependencies: ["Model", "Datasets", "Train", "CKernels", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Latency", dependencies: ["Model", "NN", "Datasets", "Generate"]),
         .target(name: "Search", dependencies: ["TensorEngine", "NN", "Model", "Datasets", "Train", "Latency"]),
@@ -53,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "hat",
             dependencies: [
-                "TensorEngine", "NN", "Model", "Datasets", "Train", "Generate", "Latency", "Search", "Pipeline", "Report", "Export", "HATFiles",
+                "TensorEngine", "NN", "Model", "Datasets", "Train", "Generate", "Latency", "Search", "Pipeline", "Report", "Export", "HATFiles", "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the project needs on Debian 12 with Swift 6.3, and nothing twice:
 #   - system libraries: OpenBLAS (numeric core), SentencePiece (tokenization), zlib (.gz corpora),
-#     pkg-config; curl (downloads)
+#     pkg-config; curl (downloads); Open MPI (openmpi-bin: mpirun and its library, which `hat`
+#     loads at run time for data-parallel jobs; the build does not need it)
 #   - .venv-oracle/: the Python test oracles (PyTorch CPU, numpy, safetensors, sacreBLEU,
 #     onnx, onnxruntime, sentencepiece, sacremoses, subword-nmt). Tests only: the `hat` binary never runs Python.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for pkg in libopenblas-dev libsentencepiece-dev zlib1g-dev pkg-config curl; do
+for pkg in libopenblas-dev libsentencepiece-dev zlib1g-dev pkg-config curl openmpi-bin; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

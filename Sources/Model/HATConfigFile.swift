@@ -136,8 +136,8 @@ public struct HATConfigFile {
     /// Notes on keys of HAT's training files that change the experiment and that `hat` runs
     /// differently: what HAT meant and what `hat` does instead, never silently (the caller shows
     /// them as notes, each naming the file and line).
-    /// `tokensPerBatch` and `updateFreq` are the values `hat` will train with.
-    public func experimentNotes(tokensPerBatch: Int, updateFreq: Int) -> [String] {
+    /// `tokensPerBatch`, `updateFreq` and `ranks` are the values `hat` will train with.
+    public func experimentNotes(tokensPerBatch: Int, updateFreq: Int, ranks: Int = 1) -> [String] {
         func at(_ key: String) -> String { location(of: key) }
         var notes: [String] = []
         if let fp16 = try? bool("fp16"), fp16 {
@@ -145,13 +145,17 @@ public struct HATConfigFile {
                 "\(at("fp16")): fp16: HAT trained in float16 on GPUs; hat trains in float32 on this CPU "
                     + "(or with bfloat16 products: --bf16, where the CPU has AVX512-BF16)")
         }
-        if let workers = try? int("distributed-world-size"), workers > 1 {
+        let workers = (try? int("distributed-world-size")) ?? 1
+        if workers > 1 || ranks > 1 {
             let fileFreq = (try? int("update-freq")) ?? 1
-            let meant = tokensPerBatch * fileFreq * workers, ours = tokensPerBatch * updateFreq
+            let meant = tokensPerBatch * fileFreq * workers, ours = tokensPerBatch * updateFreq * ranks
+            let processes = ranks == 1 ? "one process" : "\(ranks) ranks"
             notes.append(
-                "\(at("distributed-world-size")): HAT's batch was max-tokens \(tokensPerBatch) × update-freq \(fileFreq) × "
-                    + "\(workers) workers = \(meant) tokens per update; hat runs one process: \(tokensPerBatch) × \(updateFreq) = "
-                    + "\(ours) tokens per update" + (ours == meant ? "" : " (set update-freq \(fileFreq * workers) to train with HAT's batch)"))
+                "\(workers > 1 ? at("distributed-world-size") : path): HAT's batch was max-tokens \(tokensPerBatch) × update-freq \(fileFreq) × "
+                    + "\(workers) worker\(workers == 1 ? "" : "s") = \(meant) tokens per update; hat runs \(processes): \(tokensPerBatch) × \(updateFreq)"
+                    + "\(ranks > 1 ? " × \(ranks)" : "") = \(ours) tokens per update"
+                    + (ours == meant || (fileFreq * workers) % ranks != 0
+                        ? "" : " (--keep-effective-batch, or update-freq \(fileFreq * workers / ranks), trains with HAT's batch)"))
         }
         return notes
     }

@@ -61,12 +61,15 @@ public final class ProgressPrinter {
     public let interval: TimeInterval
     /// Standard error instead of standard output (a command whose result is JSON on stdout).
     public let toStandardError: Bool
+    /// Prints nothing (the ranks other than 0 of a data-parallel job).
+    public let silent: Bool
     private var lastPlainLine = Date.distantPast
 
-    public init(interval: TimeInterval = 10, toStandardError: Bool = false) {
+    public init(interval: TimeInterval = 10, toStandardError: Bool = false, silent: Bool = false) {
         isTerminal = isatty(toStandardError ? 2 : 1) != 0
         self.interval = interval
         self.toStandardError = toStandardError
+        self.silent = silent
     }
 
     public func update(_ line: String) {
@@ -83,6 +86,7 @@ public final class ProgressPrinter {
     }
 
     private func write(_ text: String) {
+        if silent { return }
         if toStandardError {
             FileHandle.standardError.write(Data(text.utf8))
         } else {

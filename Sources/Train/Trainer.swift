@@ -1,3 +1,4 @@
+import Cluster
 import Datasets
 import Foundation
 import Logging
@@ -23,11 +24,17 @@ public final class Trainer {
     /// The epoch `batches` currently holds the segmentation of (bpe-dropout only).
     var segmentedEpoch = 0
     let evaluator: Evaluator
-    let context: ForwardContext
+    /// Draws the SubTransformer of every update (supernet training) and each update's dropout
+    /// seed; identical on every rank of a data-parallel job, saved in checkpoints.
+    var samplingRNG: RandomGenerator
+    /// The ranks this training runs on (one process without MPI) and how they share an update.
+    let parallel: DataParallel
     let validationSubnets: [(name: String, config: SubTransformerConfig)]
-    let metrics: MetricsLog
-    /// The save folder: its lock, checkpoint names, writing, promotion and pruning.
-    let folder: SaveFolder
+    /// metrics.jsonl; rank 0's alone in a data-parallel job.
+    let metrics: MetricsLog?
+    /// The save folder: its lock, checkpoint names, writing, promotion and pruning. Rank 0 alone
+    /// holds it in a data-parallel job; the other ranks start from its state and write nothing.
+    let folder: SaveFolder?
     let printer: ProgressPrinter
     let log: (String) -> Void
     /// Warnings (damaged checkpoints skipped, updates skipped, slow settings): standard error in
@@ -36,12 +43,15 @@ public final class Trainer {
 
     /// Prepares a run. If `saveDirectory` holds checkpoints, resumes from the newest valid one
     /// (corrupt ones are reported and skipped); otherwise starts fresh, from `initFrom`'s
-    /// weights when given (fine-tuning).
+    /// weights when given (fine-tuning). With a `group` of several ranks (`mpirun -np N hat
+    /// train`), rank 0 does this and the others start from its state (DataParallel).
     public init(
         space: SearchSpace, subTransformer: SubTransformerConfig?, data: any BinarizedCorpus, config: TrainingConfig,
         saveDirectory: URL, initFrom: String? = nil, progress: ProgressPrinter = ProgressPrinter(),
-        log: @escaping (String) -> Void = { print($0) }, logger: Logger = Logger(label: "hat.train")
+        log: @escaping (String) -> Void = { print($0) }, logger: Logger = Logger(label: "hat.train"),
+        group: DistributedGroup = .single
     ) throws {
+        parallel = DataParallel(group: group)
         self.printer = progress
         self.logger = logger
         self.space = space
@@ -50,8 +60,6 @@ public final class Trainer {
         self.saveDirectory = saveDirectory
         self.log = log
         if let sub = subTransformer { try space.check(sub, file: "the SubTransformer") }
-        // Held until `run` ends (or this trainer goes away): two runs never write one save folder.
-        folder = try SaveFolder(saveDirectory, log: log)
 
         let (vs, vt) = data.vocabularySizes
         if space.shareAllEmbeddings && vs != vt {
@@ -110,7 +118,13 @@ public final class Trainer {
             targetVocabSize: vt, data: URL(fileURLWithPath: data.directory).standardizedFileURL.path)
         let vocabularyDigest = try data.vocabularyDigest()
         fresh.vocabularyDigest = vocabularyDigest
-        let resumed = try folder.resume(
+        // Every rank must train on the same settings, data and program, or their sums mean nothing.
+        try group.checkSame(
+            Self.jobDigest(space: space, subTransformer: subTransformer, config: config, vocabularyDigest: vocabularyDigest, pairs: train.count),
+            what: "training settings, search space, data or hat version")
+        // Held until `run` ends (or this trainer goes away): two runs never write one save folder.
+        folder = group.isMain ? try SaveFolder(saveDirectory, log: log) : nil
+        let resumed = try folder?.resume(
             into: model, optimizer: optimizer,
             sameRun: {
                 $0.space == space && $0.subTransformer == subTransformer && $0.sourceVocabSize == vs && $0.targetVocabSize == vt
@@ -118,21 +132,12 @@ public final class Trainer {
         // The data must still be the one the checkpoint learned: a folder prepared again in place
         // with another vocabulary would silently change what every id means.
         if let resumed { try resumed.checkVocabulary(digest: vocabularyDigest, of: data.directory, checkpoint: saveDirectory.path) }
-        // The batches, from where the checkpoint stopped (with bpe-dropout: that epoch's segmentation).
-        let position = resumed.map { BatchPosition(epoch: $0.batchEpoch, index: $0.batchIndex) } ?? .start
-        if let bpeDropout {
-            batches = try Self.segmentedBatches(train, bpeDropout, config: config, position: position)
-            segmentedEpoch = position.epoch
-        } else {
-            batches = try BatchIterator(dataset: train, maxTokens: config.maxTokens, seed: config.seed, shuffle: true, skipOversized: true)
-            try batches.resume(at: position)
-        }
         if var r = resumed {
             r.training = config  // overrides given on the command line apply to the rest of the run
             state = r
         } else {
             state = fresh
-            if let initFrom {
+            if let initFrom, group.isMain {
                 let file = try SafeTensorsFile.read(from: URL(fileURLWithPath: initFrom))
                 let s = try Checkpoint.readState(file, path: initFrom)
                 guard s.space == space, s.sourceVocabSize == vs, s.targetVocabSize == vt else {
@@ -149,10 +154,40 @@ public final class Trainer {
                 }
             }
         }
-        context = ForwardContext(training: true, rng: RandomGenerator(state: state.rngState))
-        metrics = try MetricsLog(
-            url: saveDirectory.appendingPathComponent("metrics.jsonl"),
-            keepingUpdatesThrough: resumed == nil ? nil : state.update)
+        try parallel.startFromMainRank(model: model.parameters(), optimizer: optimizer, state: &state)
+        if group.size > 1 {
+            log(
+                "data-parallel over \(group.size) ranks (\(group.library ?? "MPI")): \(config.maxTokens) tokens × update-freq \(config.updateFreq) × \(group.size) ranks per update"
+            )
+        }
+        // The batches, from where the checkpoint stopped (with bpe-dropout: that epoch's segmentation).
+        let position = BatchPosition(epoch: state.batchEpoch, index: state.batchIndex)
+        if let bpeDropout {
+            batches = try Self.segmentedBatches(train, bpeDropout, config: config, position: position)
+            segmentedEpoch = position.epoch
+        } else {
+            batches = try BatchIterator(dataset: train, maxTokens: config.maxTokens, seed: config.seed, shuffle: true, skipOversized: true)
+            try batches.resume(at: position)
+        }
+        samplingRNG = RandomGenerator(state: state.rngState)
+        metrics =
+            group.isMain
+            ? try MetricsLog(url: saveDirectory.appendingPathComponent("metrics.jsonl"), keepingUpdatesThrough: resumed == nil ? nil : state.update)
+            : nil
+    }
+
+    /// What every rank of a job must agree on: settings, space, SubTransformer, vocabulary,
+    /// training pairs and the program's version.
+    static func jobDigest(
+        space: SearchSpace, subTransformer: SubTransformerConfig?, config: TrainingConfig, vocabularyDigest: String, pairs: Int
+    ) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        var text = String(decoding: try encoder.encode(config), as: UTF8.self)
+        text += "|\(String(decoding: try encoder.encode(space), as: UTF8.self))|\(subTransformer.map { "\($0)" } ?? "supernet")"
+        text +=
+            "|\(vocabularyDigest)|\(pairs)|\(CommandLine.arguments.first.flatMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int } ?? 0)"
+        return SHA256.hex(Array(text.utf8))
     }
 
     /// With bpe-dropout, makes `batches` iterate its current epoch segmented anew (a function of
@@ -185,7 +220,7 @@ public final class Trainer {
         for (name, sub) in validationSubnets {
             let r = evaluator.evaluate(model, config: sub)
             total += r.loss
-            try metrics.write([
+            try metrics?.write([
                 "split": "valid", "update": state.update, "epoch": state.epoch, "subtransformer": name,
                 "loss": r.loss, "nll_loss": r.nllLoss, "ppl": r.perplexity, "tokens": r.tokens,
                 "config": sub.description,
@@ -199,10 +234,10 @@ public final class Trainer {
     }
 
     func save(_ name: String) throws {
-        state.rngState = context.rng.state
+        state.rngState = samplingRNG.state
         state.batchEpoch = batches.position.epoch
         state.batchIndex = batches.position.index
-        try folder.write(name, model: model, optimizer: optimizer, state: state)
+        try folder?.write(name, model: model, optimizer: optimizer, state: state)
     }
 
     var isFinished: Bool {
@@ -216,7 +251,7 @@ public final class Trainer {
     /// Trains until max-update, max-epoch or the time limit; returns the final state.
     @discardableResult
     public func run() throws -> CheckpointState {
-        defer { folder.release() }
+        defer { folder?.release() }
         return try BLAS.$productPrecision.withValue(config.bf16 ? .bfloat16 : .float32) { try trainInPrecision() }
     }
 
@@ -260,6 +295,12 @@ public final class Trainer {
         }
         let runStart = Date()
         let secondsBefore = state.trainingSeconds
+        // Training time across resumes. Under MPI it is rank 0's, passed along with each update's
+        // sums, so a time limit stops every rank at the same update.
+        var mainRankSeconds = secondsBefore
+        func trainingTime() -> Double {
+            parallel.group.size > 1 ? mainRankSeconds : secondsBefore + Date().timeIntervalSince(runStart)
+        }
         var consecutiveSkips = 0
         let totalUpdates =
             config.maxUpdate > 0
@@ -268,15 +309,20 @@ public final class Trainer {
         let startUpdate = state.update
         while !isFinished {
             try segmentTrainingDataIfNeeded()
-            let sub = subTransformer ?? space.sample(rng: &context.rng)
+            let sub = subTransformer ?? space.sample(rng: &samplingRNG)
+            // Each global batch's dropout has a generator of its own, seeded from the update's
+            // draw and the batch's number: which rank computes a batch does not change it.
+            let dropoutSeed = samplingRNG.next()
             let updateStart = Date()
             var lossSum = 0.0, nllSum = 0.0, tokens = 0
             var epochEnded = false
-            for _ in 0..<config.updateFreq {
+            for index in 0..<(config.updateFreq * parallel.group.size) {
                 guard let batch = batches.next() else {
                     epochEnded = true
                     break
                 }
+                guard parallel.computes(batch: index) else { continue }
+                let context = ForwardContext(training: true, rng: RandomGenerator(seed: dropoutSeed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15))
                 let (loss, nll) = model.loss(
                     source: batch.sourceBatch, previousOutput: batch.previousOutputBatch,
                     target: batch.targetTokens, config: sub, labelSmoothing: Float(config.labelSmoothing),
@@ -285,6 +331,13 @@ public final class Trainer {
                 nllSum += Double(nll)
                 tokens += batch.targetTokenCount
                 loss.backward()
+            }
+            if parallel.group.size > 1 {
+                // Every rank's sums: the loss is normalized by the job's token count, as fairseq does.
+                try parallel.sumGradients(optimizer.parameters)
+                let clock = parallel.group.isMain ? secondsBefore + Date().timeIntervalSince(runStart) : 0
+                let totals = try parallel.group.allSum([lossSum, nllSum, Double(tokens), clock])
+                (lossSum, nllSum, tokens, mainRankSeconds) = (totals[0], totals[1], Int(totals[2]), totals[3])
             }
             if tokens > 0 {
                 let scale = 1 / Double(tokens)
@@ -311,14 +364,14 @@ public final class Trainer {
                     let seconds = Date().timeIntervalSince(updateStart)
                     let perToken = scale / Foundation.log(2.0)
                     if state.update % config.logIntervalUpdates == 0 {
-                        try metrics.write([
+                        try metrics?.write([
                             "update": state.update, "epoch": state.epoch, "loss": lossSum * perToken,
                             "nll_loss": nllSum * perToken, "lr": lr, "grad_norm": norm, "target_tokens": tokens,
                             "tokens_per_s": Double(tokens) / Swift.max(seconds, 1e-9),
                             "wall_s": secondsBefore + Date().timeIntervalSince(runStart),
                         ])
                     }
-                    state.trainingSeconds = secondsBefore + Date().timeIntervalSince(runStart)
+                    state.trainingSeconds = trainingTime()
                     let done = state.update - startUpdate
                     let elapsed = Date().timeIntervalSince(runStart)
                     var eta = totalUpdates > 0 ? elapsed / Double(done) * Double(Swift.max(totalUpdates - state.update, 0)) : 0
@@ -331,14 +384,14 @@ public final class Trainer {
                             state.epoch, state.update, totalUpdates, lossSum * perToken, lr,
                             Double(tokens) / Swift.max(seconds, 1e-9), formatDuration(eta)))
                     if config.saveIntervalUpdates > 0 && state.update % config.saveIntervalUpdates == 0 && !epochEnded {
-                        state.trainingSeconds = secondsBefore + Date().timeIntervalSince(runStart)
+                        state.trainingSeconds = trainingTime()
                         try save(SaveFolder.updateName(epoch: state.epoch, update: state.update))
-                        folder.prune(keepLastEpochs: config.keepLastEpochs, keepLastUpdates: config.keepLastUpdates)
+                        folder?.prune(keepLastEpochs: config.keepLastEpochs, keepLastUpdates: config.keepLastUpdates)
                     }
                 }
             }
             if epochEnded || (config.maxUpdate > 0 && state.update >= config.maxUpdate) || outOfTime {
-                try endEpoch(finished: !epochEnded, runStart: runStart, secondsBefore: secondsBefore)
+                try endEpoch(finished: !epochEnded, trainingSeconds: trainingTime())
             }
         }
         printer.log("done: \(state.update) updates, \(state.epoch - 1) epochs, \(state.skippedUpdates) skipped")
@@ -346,9 +399,9 @@ public final class Trainer {
     }
 
     /// Validates and checkpoints at an epoch's end (or when max-update stops mid-epoch).
-    func endEpoch(finished: Bool, runStart: Date, secondsBefore: Double) throws {
+    func endEpoch(finished: Bool, trainingSeconds: Double) throws {
         let epoch = state.epoch
-        state.trainingSeconds = secondsBefore + Date().timeIntervalSince(runStart)
+        state.trainingSeconds = trainingSeconds
         var improved = false
         if finished || epoch % config.validateIntervalEpochs == 0 {
             let loss = try validate()  // logged with the epoch that just ended
@@ -361,8 +414,8 @@ public final class Trainer {
         if finished || epoch % config.saveIntervalEpochs == 0 {
             let name = finished ? SaveFolder.updateName(epoch: epoch, update: state.update) : SaveFolder.epochName(epoch)
             try save(name)
-            if improved { try folder.copy(name, as: SaveFolder.bestName) }
-            folder.prune(keepLastEpochs: config.keepLastEpochs, keepLastUpdates: config.keepLastUpdates)
+            if improved { try folder?.copy(name, as: SaveFolder.bestName) }
+            folder?.prune(keepLastEpochs: config.keepLastEpochs, keepLastUpdates: config.keepLastUpdates)
         }
     }
 }

@@ -1,8 +1,10 @@
 import ArgumentParser
+import Cluster
 import Datasets
 import Foundation
 import Logging
 import Model
+import TensorEngine
 import Train
 
 /// `hat train`: SuperTransformer training, SubTransformer training from scratch, fine-tuning.
@@ -34,6 +36,17 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("init-from"), help: "Start from this checkpoint's weights (fine-tune a SubTransformer from the supernet).")
     var initFrom: String?
     @Option(help: "Random seed for initialization, sampling, dropout and batch order.") var seed: Int?
+    @Flag(
+        name: .customLong("keep-effective-batch"),
+        help: "Under mpirun: scale update-freq so that max-tokens × update-freq × ranks is the batch the config was written for (× its distributed-world-size)."
+    )
+    var keepEffectiveBatch = false
+    @Option(help: "Compute threads (default: the cores available, shared among the ranks an MPI launcher put on this machine).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
     @Argument(parsing: .allUnrecognized, help: "Overrides of YAML keys: --key value.") var overrides: [String] = []
 
     func parsedOverrides() throws -> [String: String] {
@@ -62,21 +75,43 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        try OutputPath.checkFolder(saveDir, option: "--save-dir")
-        let file = try HATConfigFile(path: config)
-        warnAboutUnknownKeys(in: file)
-        let space = try SearchSpace(file: file)
-        let training = try TrainingConfig(file: file, overrides: try parsedOverrides())
-        for note in file.experimentNotes(tokensPerBatch: training.maxTokens, updateFreq: training.updateFreq) {
-            diagnostics.notice("\(note)")
+        let group = try DistributedGroup.world()
+        // Rank 0 alone speaks and writes; every rank computes (DataParallel in Train).
+        let log: (String) -> Void = group.isMain ? { print($0) } : { _ in }
+        try runRanks(group) {
+            try OutputPath.checkFolder(saveDir, option: "--save-dir")
+            let file = try HATConfigFile(path: config)
+            if group.isMain { warnAboutUnknownKeys(in: file) }
+            let space = try SearchSpace(file: file)
+            var training = try TrainingConfig(file: file, overrides: try parsedOverrides())
+            if keepEffectiveBatch {
+                // HAT's README asks its users to do this by hand: update-freq 128 / number of GPUs.
+                let workers = try file.int("distributed-world-size") ?? 1
+                let wanted = training.updateFreq * workers
+                let scaled = Swift.max(1, (wanted + group.size - 1) / group.size)
+                log(
+                    "--keep-effective-batch: the config's batch is max-tokens \(training.maxTokens) × update-freq \(training.updateFreq) × \(workers) "
+                        + "worker(s) = \(training.maxTokens * wanted) tokens; on \(group.size) rank(s) update-freq \(scaled) gives "
+                        + "\(training.maxTokens * scaled * group.size)")
+                training.updateFreq = scaled
+            }
+            if group.isMain {
+                for note in file.experimentNotes(tokensPerBatch: training.maxTokens, updateFreq: training.updateFreq, ranks: group.size) {
+                    diagnostics.notice("\(note)")
+                }
+            }
+            let sub = try subtransformer.map {
+                try SubTransformerConfig(contentsOf: $0, superLayers: (space.encoderLayers, space.decoderLayers), qkvDim: space.qkvDim)
+            }
+            let dataset = try openBinarizedCorpus(data)
+            let threadCount = threads ?? Swift.max(1, ParallelSettings.availableCores / DistributedGroup.ranksOnThisNode)
+            try BLAS.withComputeThreads(threadCount) {
+                let trainer = try Trainer(
+                    space: space, subTransformer: sub, data: dataset, config: training,
+                    saveDirectory: URL(fileURLWithPath: saveDir), initFrom: initFrom, progress: ProgressPrinter(silent: !group.isMain),
+                    log: log, group: group)
+                try trainer.run()
+            }
         }
-        let sub = try subtransformer.map {
-            try SubTransformerConfig(contentsOf: $0, superLayers: (space.encoderLayers, space.decoderLayers), qkvDim: space.qkvDim)
-        }
-        let dataset = try openBinarizedCorpus(data)
-        let trainer = try Trainer(
-            space: space, subTransformer: sub, data: dataset, config: training,
-            saveDirectory: URL(fileURLWithPath: saveDir), initFrom: initFrom)
-        try trainer.run()
     }
 }

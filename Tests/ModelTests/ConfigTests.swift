@@ -138,10 +138,16 @@ struct ConfigTests {
         #expect(
             notes.contains {
                 $0.hasPrefix("wmt.yml:3:") && $0.contains("= 524288 tokens per update")
-                    && $0.contains("4096 × 16 = 65536 tokens per update") && $0.contains("set update-freq 128")
+                    && $0.contains("4096 × 16 = 65536 tokens per update") && $0.contains("update-freq 128")
             }, "\(notes)")
+        // On 4 ranks the batch is max-tokens × update-freq × ranks, and update-freq 32 gives HAT's.
+        #expect(
+            file.experimentNotes(tokensPerBatch: 4096, updateFreq: 16, ranks: 4).contains {
+                $0.contains("hat runs 4 ranks: 4096 × 16 × 4 = 262144 tokens per update") && $0.contains("update-freq 32")
+            })
         // With update-freq scaled, the batches agree and nothing is suggested; one worker, float32: no notes.
-        #expect(file.experimentNotes(tokensPerBatch: 4096, updateFreq: 128).allSatisfy { !$0.contains("set update-freq") })
+        #expect(file.experimentNotes(tokensPerBatch: 4096, updateFreq: 128).allSatisfy { !$0.contains("update-freq 128,") && !$0.contains("--keep") })
+        #expect(file.experimentNotes(tokensPerBatch: 4096, updateFreq: 32, ranks: 4).allSatisfy { !$0.contains("--keep") })
         #expect(try HATConfigFile(text: "max-tokens: 4096\nfp16: False\n", path: "a.yml").experimentNotes(tokensPerBatch: 4096, updateFreq: 1).isEmpty)
     }
 

@@ -472,7 +472,7 @@ struct TrainerTests {
         #expect(warnings.lines.filter { $0.hasPrefix("warning: skipping checkpoint") }.count == 2, "\(warnings.lines)")
         #expect(!messages.contains { $0.contains("skipping checkpoint") }, "\(messages)")
         #expect(messages.contains { $0.contains("resuming from checkpoint_1_8.safetensors") })
-        trainer.folder.release()  // it never runs; the next trainer opens the same folder
+        trainer.folder?.release()  // it never runs; the next trainer opens the same folder
 
         // None loads: the run stops, naming them, and leaves the folder (metrics included) as it was.
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".safetensors") }

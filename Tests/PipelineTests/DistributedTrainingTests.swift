@@ -1,0 +1,207 @@
+import Foundation
+import TensorEngine
+import TestSupport
+import Testing
+
+private let mpirunPath: String? = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+/// Data-parallel training over MPI (`mpirun -np 2 hat train …`) against one process on the same
+/// global batches. Needs Open MPI's mpirun (scripts/setup.sh installs it); as root Open MPI
+/// refuses to start without its two opt-in variables, which these tests set.
+@Suite("Data-parallel training over MPI", .serialized, .enabled(if: mpirunPath != nil, "mpirun is not installed (scripts/setup.sh installs it)"))
+struct DistributedTrainingTests {
+    static let mpirun = mpirunPath
+
+    /// Starts `hat ARGUMENTS` under `mpirun -np RANKS` (RANKS 1: hat alone), output merged; `kill`
+    /// may end one rank early (it gets the rank processes' ids) and returns whether it did.
+    static func run(
+        ranks: Int, _ arguments: [String], timeout: TimeInterval = 300, kill: (([Int32]) -> Bool)? = nil
+    ) throws -> (
+        status: Int32, output: String
+    ) {
+        let process = Process()
+        if ranks == 1 {
+            process.executableURL = URL(fileURLWithPath: HATBinary.path)
+            process.arguments = arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: mpirun!)
+            process.arguments = ["--oversubscribe", "-np", "\(ranks)", HATBinary.path] + arguments
+        }
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        process.environment = environment
+        let log = try Oracle.temporaryDirectory().appendingPathComponent("output.txt")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        var killed = false
+        while process.isRunning && Date() < deadline {
+            if let kill, !killed, ranks > 1 {
+                let children = Self.children(of: process.processIdentifier)
+                if children.count == ranks, kill(children) { killed = true }
+            }
+            usleep(20_000)
+        }
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+            Issue.record("mpirun did not end within \(timeout) s: a rank hangs")
+        }
+        process.waitUntilExit()
+        try handle.close()
+        return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+    }
+
+    /// The processes `pid` started (the ranks of a local mpirun), oldest first.
+    static func children(of pid: Int32) -> [Int32] {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        return text.split(separator: " ").compactMap { Int32($0) }
+    }
+
+    static func prepareData(in root: URL) throws -> String {
+        let data = root.appendingPathComponent("data").path
+        let r = try HATBinary.runMerged([
+            "data", "builtin", "--out", data, "--train-size", "600", "--valid-size", "40", "--test-size", "20", "--vocab-size", "200",
+        ])
+        try #require(r.status == 0, "\(r.output)")
+        return data
+    }
+
+    static func train(_ data: String, _ saveDir: String, updates: Int, updateFreq: Int, extra: [String] = []) -> [String] {
+        [
+            "train", "--config", Oracle.repoRoot.appendingPathComponent("configs/builtin_tiny_space.yml").path, "--data", data,
+            "--save-dir", saveDir, "--max-update", "\(updates)", "--update-freq", "\(updateFreq)", "--max-tokens", "400",
+            "--warmup-updates", "5", "--save-interval-updates", "5", "--validation-random-subnets", "0", "--threads", "1",
+        ] + extra
+    }
+
+    /// Each update's training loss in metrics.jsonl.
+    static func losses(_ saveDir: String) throws -> [Int: Double] {
+        let text = try String(contentsOfFile: "\(saveDir)/metrics.jsonl", encoding: .utf8)
+        var result: [Int: Double] = [:]
+        for line in text.split(separator: "\n") {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            if object["split"] == nil, let update = object["update"] as? Int, let loss = object["loss"] as? Double { result[update] = loss }
+        }
+        return result
+    }
+
+    /// The norm of the difference between two checkpoints' weights over the norm of the first's.
+    static func weightDifference(_ a: String, _ b: String) throws -> Double {
+        let x = try SafeTensorsFile.read(from: URL(fileURLWithPath: a)), y = try SafeTensorsFile.read(from: URL(fileURLWithPath: b))
+        var difference = 0.0, norm = 0.0
+        for name in x.names where name.hasPrefix("model.") {
+            let u = try x.entries[name]!.floats(), v = try #require(y.entries[name]).floats()
+            try #require(u.count == v.count)
+            for i in 0..<u.count {
+                difference += Double(u[i] - v[i]) * Double(u[i] - v[i])
+                norm += Double(u[i]) * Double(u[i])
+            }
+        }
+        return (difference / norm).squareRoot()
+    }
+
+    @Test("2 ranks × update-freq 1 train what 1 rank × update-freq 2 trains; only rank 0 writes")
+    func twoRanksEqualOneRankWithTwiceTheUpdateFrequency() throws {
+        let root = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = try Self.prepareData(in: root)
+        let one = root.appendingPathComponent("one").path, two = root.appendingPathComponent("two").path
+        let single = try Self.run(ranks: 1, Self.train(data, one, updates: 20, updateFreq: 2))
+        try #require(single.status == 0, "\(single.output)")
+        let parallel = try Self.run(ranks: 2, Self.train(data, two, updates: 20, updateFreq: 1))
+        try #require(parallel.status == 0, "\(parallel.output)")
+        #expect(parallel.output.contains("data-parallel over 2 ranks"), "\(parallel.output)")
+        // Rank 0 alone prints: one "done" line, not two.
+        #expect(parallel.output.components(separatedBy: "done: 20 updates").count == 2, "\(parallel.output)")
+        // The same batches, dropout and SubTransformers: only the order of the gradient sums
+        // differs (one process adds the second batch's gradient into the first's as it goes,
+        // MPI adds the two whole gradients), so the losses agree to float32 rounding, growing
+        // slowly (about 2e-6 relative by update 20 here). Adam turns rounding noise on gradients
+        // that are zero in exact arithmetic (the key projection's bias) into learning-rate-sized
+        // steps, so the weights agree in norm, not element by element.
+        let a = try Self.losses(one), b = try Self.losses(two)
+        #expect(a.count == 20 && b.count == 20)
+        for update in 1...20 {
+            let x = try #require(a[update]), y = try #require(b[update])
+            #expect(abs(x - y) <= 1e-5 * abs(x), "update \(update): loss \(x) on one rank, \(y) on two")
+        }
+        let difference = try Self.weightDifference("\(one)/checkpoint_last.safetensors", "\(two)/checkpoint_last.safetensors")
+        #expect(difference <= 1e-3, "weights after 20 updates differ by \(difference) in norm")
+    }
+
+    @Test("a rank killed mid-run ends the job without damage; the rerun resumes, on 2 ranks or on 1, and ends as the straight run")
+    func killedRankResumes() throws {
+        let root = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = try Self.prepareData(in: root)
+        let straight = root.appendingPathComponent("straight").path
+        try #require(try Self.run(ranks: 2, Self.train(data, straight, updates: 30, updateFreq: 1)).status == 0)
+        for resumeRanks in [2, 1] {
+            let dir = root.appendingPathComponent("killed-\(resumeRanks)").path
+            let killed = try Self.run(ranks: 2, Self.train(data, dir, updates: 30, updateFreq: 1)) { ranks in
+                guard FileManager.default.fileExists(atPath: "\(dir)/checkpoint_1_10.safetensors") else { return false }
+                Foundation.kill(ranks[1], SIGKILL)
+                return true
+            }
+            #expect(killed.status != 0, "the job must fail when a rank dies: \(killed.output)")
+            let last = try #require(try? SafeTensorsFile.read(from: URL(fileURLWithPath: "\(dir)/checkpoint_last.safetensors")))
+            #expect(!last.names.isEmpty)
+            // 2 ranks × update-freq 1 = 1 rank × update-freq 2: the same global batches.
+            let resumed = try Self.run(ranks: resumeRanks, Self.train(data, dir, updates: 30, updateFreq: 3 - resumeRanks))
+            try #require(resumed.status == 0, "\(resumed.output)")
+            #expect(resumed.output.contains("resum"), "\(resumed.output)")
+            // On the same 2 ranks the resumed run is the straight run exactly; on 1 rank with twice the
+            // update frequency it is the same training up to the order of the sums.
+            let a = try Self.losses(straight), b = try Self.losses(dir)
+            #expect(b.count == 30, "one loss per update, none twice: \(b.count)")
+            let tolerance = resumeRanks == 2 ? 0 : 1e-4
+            for update in 1...30 {
+                let x = try #require(a[update]), y = try #require(b[update])
+                #expect(abs(x - y) <= tolerance * abs(x), "resumed on \(resumeRanks): update \(update): \(x) straight, \(y) resumed")
+            }
+        }
+    }
+
+    @Test("ranks started with different settings stop at the start with one error, writing nothing")
+    func mismatchedRanksRefused() throws {
+        let root = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = try Self.prepareData(in: root)
+        let dir = root.appendingPathComponent("mismatch").path
+        let first = Self.train(data, dir, updates: 5, updateFreq: 1), second = Self.train(data, dir, updates: 5, updateFreq: 1, extra: ["--lr", "0.01"])
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.mpirun!)
+        // MPMD: one rank with each command line.
+        process.arguments = ["--oversubscribe", "-np", "1", HATBinary.path] + first + [":", "-np", "1", HATBinary.path] + second
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(output.contains("the ranks of this job differ in training settings"), "\(output)")
+        #expect(
+            !FileManager.default.fileExists(atPath: "\(dir)/metrics.jsonl") && !FileManager.default.fileExists(atPath: "\(dir)/checkpoint_last.safetensors"))
+    }
+
+    @Test("hat cluster check: the collectives give the right sums on 2 ranks, and the allreduce is timed")
+    func clusterCheck() throws {
+        let r = try Self.run(ranks: 2, ["cluster", "check", "--sizes", "4,4096", "--iterations", "20", "--json"])
+        try #require(r.status == 0, "\(r.output)")
+        #expect(r.output.contains("allreduce and broadcast give the right values on every rank"), "\(r.output)")
+        #expect(r.output.contains("\"ranks\" : 2"), "\(r.output)")
+        // Another command under mpirun is refused once, by rank 0.
+        let refused = try Self.run(ranks: 2, ["translate", "--help"])
+        #expect(refused.status != 0 && refused.output.components(separatedBy: "runs as one process").count == 2, "\(refused.output)")
+    }
+}
