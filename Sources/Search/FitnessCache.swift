@@ -24,6 +24,11 @@ public final class FitnessCache {
     public typealias Evaluate = (SubTransformerConfig) throws -> Fitness
     private var values: [SubTransformerConfig: Fitness] = [:]
     private let evaluate: Evaluate
+    /// Evaluates many configs at once (on the ranks of an MPI job, DistributedFitness); nil: one by one.
+    public var evaluateMany: (([SubTransformerConfig]) throws -> [Fitness])?
+    /// Values `prefetch` computed that no lookup has asked for yet: their first lookup counts as
+    /// the evaluation (`cached` false), so the history reads as if they were evaluated then.
+    private var prefetched: Set<SubTransformerConfig> = []
     /// Fitness evaluations actually run (the expensive part of a search).
     public private(set) var evaluations = 0
     /// Lookups answered from the cache.
@@ -38,6 +43,10 @@ public final class FitnessCache {
 
     /// The fitness of `config`, evaluated only if unknown; `cached` tells which.
     public func fitness(of config: SubTransformerConfig) throws -> (fitness: Fitness, cached: Bool) {
+        if prefetched.remove(config) != nil {
+            evaluations += 1
+            return (values[config]!, false)
+        }
         if let known = values[config] {
             hits += 1
             return (known, true)
@@ -46,6 +55,18 @@ public final class FitnessCache {
         evaluations += 1
         values[config] = value
         return (value, false)
+    }
+
+    /// Evaluates the configs of `configs` the cache does not know in one go when `evaluateMany`
+    /// is set (nothing otherwise); later lookups get them as if evaluated then.
+    public func prefetch(_ configs: [SubTransformerConfig]) throws {
+        guard let evaluateMany else { return }
+        var unknown: [SubTransformerConfig] = []
+        for c in configs where values[c] == nil && !unknown.contains(c) { unknown.append(c) }
+        for (config, value) in zip(unknown, try evaluateMany(unknown)) {
+            values[config] = value
+            prefetched.insert(config)
+        }
     }
 
     /// Records a value known from elsewhere (a history file), without counting an evaluation.

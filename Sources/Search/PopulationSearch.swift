@@ -89,7 +89,9 @@ struct PopulationSearch {
             }
         }
 
-        // 2. Fitness of every member (the cache answers for parents and repeats).
+        // 2. Fitness of every member (the cache answers for parents and repeats; under MPI the
+        // new members are evaluated on all ranks first).
+        try problem.fitness.prefetch(population.map { space.config(fromGene: $0.gene) })
         var scored: [(gene: [Int], loss: Double, measures: CandidateMeasures)] = []
         for (gene, origin) in population {
             let config = space.config(fromGene: gene)

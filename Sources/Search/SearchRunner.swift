@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 import Latency
 import Model
@@ -27,6 +28,9 @@ public struct SearchRunner {
     public var measureIterations = 20
     /// Compute threads of that measurement: as the latency dataset was measured (`hat latency dataset` uses 1).
     public var measureThreads = 1
+    /// The ranks of an MPI job: rank 0 runs this search and the others evaluate fitness with it
+    /// (`serveFitness`); one process without MPI.
+    public var group: DistributedGroup = .single
     public var log: (String) -> Void = {
         print($0)
         fflush(nil)
@@ -47,6 +51,13 @@ public struct SearchRunner {
         public var paretoURL: URL
     }
 
+    /// The ranks other than 0 of `mpirun -np N hat search`: load the same supernet and validation
+    /// data as rank 0 and evaluate what it sends until its search ends.
+    public func serveFitness() throws {
+        let inputs = try SearchInputs(supernet: supernet, spaceFile: spaceFile, data: data, validSubset: validSubset, maxTokens: maxTokens)
+        try DistributedFitness(group: group, fitness: inputs.fitness).serve()
+    }
+
     @discardableResult
     public func run() throws -> Result {
         try settings.validate()
@@ -56,6 +67,11 @@ public struct SearchRunner {
             measureModel: { inputs.model }, log: log)
         let assessor = CandidateAssessor(predictor: TrainedLatencyPredictor(latency), profiler: inputs.profiler, length: length, beam: beam)
         let fitness = FitnessCache { inputs.fitness($0) }
+        let distributed = DistributedFitness(group: group, fitness: inputs.fitness)
+        if group.size > 1 {
+            fitness.evaluateMany = distributed.evaluate
+            log("fitness evaluated on \(group.size) ranks (\(group.library ?? "MPI"))")
+        }
         let setup = SearchSetup(
             strategy: strategy, settings: settings, seed: seed, space: inputs.space,
             inputs: inputs.setupInputs(predictor: predictor.description, length: length, beam: beam))
@@ -69,6 +85,7 @@ public struct SearchRunner {
         let previousFront = (try? ParetoFront.read(job.paretoURL)) ?? []
         let started = Date()
         let outcomes = try job.run()
+        if group.size > 1 { try distributed.finish() }
         let seconds = Date().timeIntervalSince(started)
         log(String(format: "search took %.1f s", seconds))
         var measured: [MeasuredLatencyCheck.Result] = []

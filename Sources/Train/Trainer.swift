@@ -332,8 +332,11 @@ public final class Trainer {
                 tokens += batch.targetTokenCount
                 loss.backward()
             }
+            var allReduceSeconds = 0.0
             if parallel.group.size > 1 {
                 // Every rank's sums: the loss is normalized by the job's token count, as fairseq does.
+                let reduceStart = Date()
+                defer { allReduceSeconds = Date().timeIntervalSince(reduceStart) }
                 try parallel.sumGradients(optimizer.parameters)
                 let clock = parallel.group.isMain ? secondsBefore + Date().timeIntervalSince(runStart) : 0
                 let totals = try parallel.group.allSum([lossSum, nllSum, Double(tokens), clock])
@@ -364,12 +367,13 @@ public final class Trainer {
                     let seconds = Date().timeIntervalSince(updateStart)
                     let perToken = scale / Foundation.log(2.0)
                     if state.update % config.logIntervalUpdates == 0 {
-                        try metrics?.write([
-                            "update": state.update, "epoch": state.epoch, "loss": lossSum * perToken,
-                            "nll_loss": nllSum * perToken, "lr": lr, "grad_norm": norm, "target_tokens": tokens,
-                            "tokens_per_s": Double(tokens) / Swift.max(seconds, 1e-9),
-                            "wall_s": secondsBefore + Date().timeIntervalSince(runStart),
-                        ])
+                        try metrics?.write(
+                            [
+                                "update": state.update, "epoch": state.epoch, "loss": lossSum * perToken,
+                                "nll_loss": nllSum * perToken, "lr": lr, "grad_norm": norm, "target_tokens": tokens,
+                                "tokens_per_s": Double(tokens) / Swift.max(seconds, 1e-9),
+                                "wall_s": secondsBefore + Date().timeIntervalSince(runStart),
+                            ].merging(parallel.group.size > 1 ? ["ranks": parallel.group.size, "allreduce_s": allReduceSeconds] : [:]) { a, _ in a })
                     }
                     state.trainingSeconds = trainingTime()
                     let done = state.update - startUpdate

@@ -25,7 +25,7 @@ struct HAT: ParsableCommand {
     )
 
     /// The commands that divide their work between the ranks of an MPI job (docs/SCALING.md).
-    static let distributedCommands: Set<String> = ["cluster", "train"]
+    static let distributedCommands: Set<String> = ["cluster", "search", "train"]
 
     /// Sends every module's log messages to standard error before any command runs.
     static func main() {

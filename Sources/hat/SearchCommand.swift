@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Foundation
 import Model
 import Search
@@ -63,7 +64,8 @@ struct SearchCommand: ParsableCommand {
     @Flag(name: .customLong("no-measure"), help: "Do not measure the found SubTransformers on this machine (the predictor describes another device).")
     var noMeasure = false
     @Option(name: .customLong("measure-iterations"), help: "Timed runs when measuring the found SubTransformers.") var measureIterations: Int = 20
-    @Option(help: "Compute threads of the fitness evaluation (default: the cores available).") var threads: Int = ParallelSettings.availableCores
+    @Option(help: "Compute threads of the fitness evaluation (default: the cores available, shared among the ranks an MPI launcher put on this machine).")
+    var threads: Int = Swift.max(1, ParallelSettings.availableCores / DistributedGroup.ranksOnThisNode)
     @Option(
         name: .customLong("measure-threads"),
         help: "Compute threads when measuring, as the latency data was measured (default: the cores available, as hat latency dataset's).")
@@ -80,11 +82,17 @@ struct SearchCommand: ParsableCommand {
     }
 
     func run() throws {
+        let group = try DistributedGroup.world()
+        try runRanks(group) { try search(group) }
+    }
+
+    /// Rank 0 (or the only process) searches; under mpirun the other ranks evaluate fitness for it.
+    private func search(_ group: DistributedGroup) throws {
         try OutputPath.checkFolder(out, option: "--out")
         lineBufferStandardOutput()
         let evo = try evoConfig.map { path -> EvolutionConfigFile in
             let file = try HATConfigFile(path: path)
-            warnAboutUnknownKeys(in: file)
+            if group.isMain { warnAboutUnknownKeys(in: file) }
             return try EvolutionConfigFile(file: file)
         }
         var settings = evo?.settings ?? EvolutionSettings()
@@ -123,7 +131,9 @@ struct SearchCommand: ParsableCommand {
         runner.measureThreads = measureThreads
         let output = ResultOutput(json: json)
         runner.log = output.say
+        runner.group = group
         BLAS.setComputeThreads(threads)
+        guard group.isMain else { return try runner.serveFitness() }
         let result = try runner.run()
         if let writeConfigPath, let best = result.outcomes.first {
             try best.hatYAML(strategy: runner.strategy, seed: seed).write(toFile: writeConfigPath, atomically: true, encoding: .utf8)

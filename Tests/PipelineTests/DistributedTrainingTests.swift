@@ -194,6 +194,44 @@ struct DistributedTrainingTests {
             !FileManager.default.fileExists(atPath: "\(dir)/metrics.jsonl") && !FileManager.default.fileExists(atPath: "\(dir)/checkpoint_last.safetensors"))
     }
 
+    @Test("mpirun -np 2 hat search: the same candidates, losses, history and winners as one process")
+    func parallelSearchEqualsOneProcess() throws {
+        let root = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = try Self.prepareData(in: root)
+        let supernet = root.appendingPathComponent("supernet").path
+        try #require(try Self.run(ranks: 1, Self.train(data, supernet, updates: 30, updateFreq: 1)).status == 0)
+        let space = Oracle.repoRoot.appendingPathComponent("configs/builtin_tiny_space.yml").path
+        func search(_ out: String, predictor: String, ranks: Int) throws -> String {
+            let r = try Self.run(
+                ranks: ranks,
+                [
+                    "search", "--supernet", "\(supernet)/checkpoint_last.safetensors", "--space", space, "--data", data,
+                    "--predictor", predictor, "--latency-constraint", "0.4ms", "--evo-iter", "3", "--population-size", "8",
+                    "--parent-size", "3", "--mutation-size", "3", "--crossover-size", "3", "--valid-subset", "40", "--length", "10",
+                    "--beam", "2", "--no-measure", "--threads", "1", "--out", root.appendingPathComponent(out).path,
+                ])
+            try #require(r.status == 0, "\(r.output)")
+            return r.output
+        }
+        // One predictor for both runs (a measured one would differ between them).
+        _ = try search("calibration", predictor: "measure:4", ranks: 1)
+        let predictor = root.appendingPathComponent("calibration/latency_predictor.json").path
+        _ = try search("one", predictor: predictor, ranks: 1)
+        let output = try search("two", predictor: predictor, ranks: 2)
+        #expect(output.contains("fitness evaluated on 2 ranks"), "\(output)")
+        // Every candidate line (loss, cached or not) and every winner the same; iteration lines differ in their times only.
+        func candidates(_ out: String) throws -> [String] {
+            try String(contentsOfFile: root.appendingPathComponent("\(out)/history.jsonl").path, encoding: .utf8)
+                .split(separator: "\n").map(String.init).filter { $0.contains("\"type\":\"candidate\"") }
+        }
+        let a = try candidates("one"), b = try candidates("two")
+        #expect(a.count > 8 && a == b, "\(a.count) and \(b.count) candidates; first difference: \(zip(a, b).first { $0 != $1 }.map { "\($0)\n\($1)" } ?? "-")")
+        let paretoA = try Data(contentsOf: root.appendingPathComponent("one/pareto.json"))
+        let paretoB = try Data(contentsOf: root.appendingPathComponent("two/pareto.json"))
+        #expect(paretoA == paretoB)
+    }
+
     @Test("hat cluster check: the collectives give the right sums on 2 ranks, and the allreduce is timed")
     func clusterCheck() throws {
         let r = try Self.run(ranks: 2, ["cluster", "check", "--sizes", "4,4096", "--iterations", "20", "--json"])
