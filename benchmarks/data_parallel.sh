@@ -36,13 +36,14 @@ PY
 for space in "${spaces[@]}"; do
   for round in $(seq 1 "$ROUNDS"); do
     common=(train --config "$space" --data "$DATA" --max-update "$UPDATES" --save-interval-updates 0 --save-interval 1000
-            --validate-interval 1000 --max-epoch 0 --seed 1)
+            --validate-interval 1000 --max-epoch 0 --seed 1 --lr-period-updates 100000)
     rm -rf "$work/one" "$work/many"
     # The run ends at max-update: its checkpoint and validation come after the timed updates.
-    "$BIN" "${common[@]}" --save-dir "$work/one" --update-freq "$RANKS" --threads "$CORES" > "$work/one.log" 2>&1
+    "$BIN" "${common[@]}" --save-dir "$work/one" --update-freq "$RANKS" --threads "$CORES" > "$work/one.log" 2>&1 \
+      || { tail -5 "$work/one.log"; exit 1; }
     echo "$(basename "$space") round $round: 1 rank x $CORES threads, update-freq $RANKS: $(summary "$work/one/metrics.jsonl")"
     mpirun --oversubscribe -np "$RANKS" "$BIN" "${common[@]}" --save-dir "$work/many" --update-freq 1 \
-      --threads $((CORES / RANKS > 0 ? CORES / RANKS : 1)) > "$work/many.log" 2>&1
+      --threads $((CORES / RANKS > 0 ? CORES / RANKS : 1)) > "$work/many.log" 2>&1 || { tail -5 "$work/many.log"; exit 1; }
     echo "$(basename "$space") round $round: $RANKS ranks x $((CORES / RANKS > 0 ? CORES / RANKS : 1)) threads, update-freq 1: $(summary "$work/many/metrics.jsonl")"
   done
 done

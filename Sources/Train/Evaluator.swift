@@ -1,3 +1,4 @@
+import Cluster
 import Datasets
 import Foundation
 import Model
@@ -35,10 +36,26 @@ public struct Evaluator {
     }
 
     public func evaluate(_ model: SuperTransformer, config: SubTransformerConfig) -> Result {
+        let (loss, nll, tokens) = sums(model, config: config, batches: batches.indices)
+        return Self.result(loss: loss, nll: nll, tokens: tokens)
+    }
+
+    /// The same, with the batches shared among the ranks of a data-parallel job (batch i on
+    /// rank i mod ranks) and the sums added over the ranks; every rank gets the result.
+    public func evaluate(_ model: SuperTransformer, config: SubTransformerConfig, group: DistributedGroup) throws -> Result {
+        guard group.size > 1 else { return evaluate(model, config: config) }
+        let (loss, nll, tokens) = sums(model, config: config, batches: stride(from: group.rank, to: batches.count, by: group.size))
+        let all = try group.allSum([loss, nll, Double(tokens)])
+        return Self.result(loss: all[0], nll: all[1], tokens: Int(all[2]))
+    }
+
+    private func sums<Indices: Sequence>(_ model: SuperTransformer, config: SubTransformerConfig, batches indices: Indices) -> (Double, Double, Int)
+    where Indices.Element == Int {
         withNoGrad {
             var loss = 0.0, nll = 0.0, tokens = 0
             let context = ForwardContext.evaluation()
-            for b in batches {
+            for i in indices {
+                let b = batches[i]
                 let (l, n) = model.loss(
                     source: b.sourceBatch, previousOutput: b.previousOutputBatch, target: b.targetTokens,
                     config: config, labelSmoothing: labelSmoothing, context: context)
@@ -46,9 +63,13 @@ public struct Evaluator {
                 nll += Double(n)
                 tokens += b.targetTokenCount
             }
-            let perToken = 1 / (Double(Swift.max(tokens, 1)) * log(2.0))
-            return Result(loss: loss * perToken, nllLoss: nll * perToken, tokens: tokens)
+            return (loss, nll, tokens)
         }
+    }
+
+    private static func result(loss: Double, nll: Double, tokens: Int) -> Result {
+        let perToken = 1 / (Double(Swift.max(tokens, 1)) * log(2.0))
+        return Result(loss: loss * perToken, nllLoss: nll * perToken, tokens: tokens)
     }
 }
 

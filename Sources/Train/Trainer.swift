@@ -218,7 +218,8 @@ public final class Trainer {
     func validate() throws -> Double {
         var total = 0.0
         for (name, sub) in validationSubnets {
-            let r = evaluator.evaluate(model, config: sub)
+            // Under MPI each rank scores its share of the validation batches.
+            let r = try evaluator.evaluate(model, config: sub, group: parallel.group)
             total += r.loss
             try metrics?.write([
                 "split": "valid", "update": state.update, "epoch": state.epoch, "subtransformer": name,

@@ -140,10 +140,14 @@ struct DistributedTrainingTests {
         defer { try? FileManager.default.removeItem(at: root) }
         let data = try Self.prepareData(in: root)
         let straight = root.appendingPathComponent("straight").path
-        try #require(try Self.run(ranks: 2, Self.train(data, straight, updates: 30, updateFreq: 1)).status == 0)
+        // --keep-effective-batch: update-freq 2 is the batch for one process; on 2 ranks it becomes 1.
+        let keep = ["--keep-effective-batch"]
+        let first = try Self.run(ranks: 2, Self.train(data, straight, updates: 30, updateFreq: 2, extra: keep))
+        try #require(first.status == 0, "\(first.output)")
+        #expect(first.output.contains("on 2 rank(s) update-freq 1"), "\(first.output)")
         for resumeRanks in [2, 1] {
             let dir = root.appendingPathComponent("killed-\(resumeRanks)").path
-            let killed = try Self.run(ranks: 2, Self.train(data, dir, updates: 30, updateFreq: 1)) { ranks in
+            let killed = try Self.run(ranks: 2, Self.train(data, dir, updates: 30, updateFreq: 2, extra: keep)) { ranks in
                 guard FileManager.default.fileExists(atPath: "\(dir)/checkpoint_1_10.safetensors") else { return false }
                 Foundation.kill(ranks[1], SIGKILL)
                 return true
@@ -152,7 +156,7 @@ struct DistributedTrainingTests {
             let last = try #require(try? SafeTensorsFile.read(from: URL(fileURLWithPath: "\(dir)/checkpoint_last.safetensors")))
             #expect(!last.names.isEmpty)
             // 2 ranks × update-freq 1 = 1 rank × update-freq 2: the same global batches.
-            let resumed = try Self.run(ranks: resumeRanks, Self.train(data, dir, updates: 30, updateFreq: 3 - resumeRanks))
+            let resumed = try Self.run(ranks: resumeRanks, Self.train(data, dir, updates: 30, updateFreq: 2, extra: keep))
             try #require(resumed.status == 0, "\(resumed.output)")
             #expect(resumed.output.contains("resum"), "\(resumed.output)")
             // On the same 2 ranks the resumed run is the straight run exactly; on 1 rank with twice the
