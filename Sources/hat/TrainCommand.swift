@@ -44,10 +44,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Compute threads (default: the cores available, shared among the ranks an MPI launcher put on this machine).")
     var threads: Int?
 
+    @Argument(parsing: .allUnrecognized, help: "Overrides of YAML keys: --key value.") var overrides: [String] = []
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
-    @Argument(parsing: .allUnrecognized, help: "Overrides of YAML keys: --key value.") var overrides: [String] = []
 
     func parsedOverrides() throws -> [String: String] {
         var result: [String: String] = [:]

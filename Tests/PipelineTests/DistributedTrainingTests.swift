@@ -19,18 +19,14 @@ struct DistributedTrainingTests {
     ) throws -> (
         status: Int32, output: String
     ) {
-        let process = Process()
+        let process: Process
         if ranks == 1 {
+            process = Process()
             process.executableURL = URL(fileURLWithPath: HATBinary.path)
             process.arguments = arguments
         } else {
-            process.executableURL = URL(fileURLWithPath: mpirun!)
-            process.arguments = ["--oversubscribe", "-np", "\(ranks)", HATBinary.path] + arguments
+            process = mpirunProcess(["--oversubscribe", "-np", "\(ranks)", HATBinary.path] + arguments)
         }
-        var environment = ProcessInfo.processInfo.environment
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        process.environment = environment
         let log = try Oracle.temporaryDirectory().appendingPathComponent("output.txt")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
@@ -54,6 +50,18 @@ struct DistributedTrainingTests {
         process.waitUntilExit()
         try handle.close()
         return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+    }
+
+    /// `mpirun ARGUMENTS`, allowed to run as root (Open MPI refuses otherwise).
+    static func mpirunProcess(_ arguments: [String]) -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: mpirun!)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        process.environment = environment
+        return process
     }
 
     /// The processes `pid` started (the ranks of a local mpirun), oldest first.
@@ -148,7 +156,7 @@ struct DistributedTrainingTests {
         for resumeRanks in [2, 1] {
             let dir = root.appendingPathComponent("killed-\(resumeRanks)").path
             let killed = try Self.run(ranks: 2, Self.train(data, dir, updates: 30, updateFreq: 2, extra: keep)) { ranks in
-                guard FileManager.default.fileExists(atPath: "\(dir)/checkpoint_1_10.safetensors") else { return false }
+                guard FileManager.default.fileExists(atPath: "\(dir)/checkpoint_1_5.safetensors") else { return false }
                 Foundation.kill(ranks[1], SIGKILL)
                 return true
             }
@@ -171,21 +179,15 @@ struct DistributedTrainingTests {
         }
     }
 
-    @Test("ranks started with different settings stop at the start with one error, writing nothing")
+    @Test("ranks started with different settings, or one that cannot read the data, stop at the start with an error, writing nothing")
     func mismatchedRanksRefused() throws {
         let root = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let data = try Self.prepareData(in: root)
         let dir = root.appendingPathComponent("mismatch").path
         let first = Self.train(data, dir, updates: 5, updateFreq: 1), second = Self.train(data, dir, updates: 5, updateFreq: 1, extra: ["--lr", "0.01"])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.mpirun!)
         // MPMD: one rank with each command line.
-        process.arguments = ["--oversubscribe", "-np", "1", HATBinary.path] + first + [":", "-np", "1", HATBinary.path] + second
-        var environment = ProcessInfo.processInfo.environment
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        process.environment = environment
+        let process = Self.mpirunProcess(["--oversubscribe", "-np", "1", HATBinary.path] + first + [":", "-np", "1", HATBinary.path] + second)
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -196,6 +198,20 @@ struct DistributedTrainingTests {
         #expect(output.contains("the ranks of this job differ in training settings"), "\(output)")
         #expect(
             !FileManager.default.fileExists(atPath: "\(dir)/metrics.jsonl") && !FileManager.default.fileExists(atPath: "\(dir)/checkpoint_last.safetensors"))
+
+        // A rank that cannot read the data ends the job (the others do not wait for it), naming the folder.
+        let missing = root.appendingPathComponent("missing-data").path
+        var unreadable = first
+        unreadable[unreadable.firstIndex(of: data)!] = missing
+        let broken = Self.mpirunProcess(["--oversubscribe", "-np", "1", HATBinary.path] + first + [":", "-np", "1", HATBinary.path] + unreadable)
+        let brokenPipe = Pipe()
+        broken.standardOutput = brokenPipe
+        broken.standardError = brokenPipe
+        try broken.run()
+        let brokenOutput = String(decoding: brokenPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        broken.waitUntilExit()
+        #expect(broken.terminationStatus != 0 && brokenOutput.contains("rank 1 of 2") && brokenOutput.contains(missing), "\(brokenOutput)")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/metrics.jsonl"))
     }
 
     @Test("mpirun -np 2 hat search: the same candidates, losses, history and winners as one process")
@@ -211,7 +227,7 @@ struct DistributedTrainingTests {
                 ranks: ranks,
                 [
                     "search", "--supernet", "\(supernet)/checkpoint_last.safetensors", "--space", space, "--data", data,
-                    "--predictor", predictor, "--latency-constraint", "0.4ms", "--evo-iter", "3", "--population-size", "8",
+                    "--predictor", predictor, "--latency-constraint", "100ms", "--evo-iter", "3", "--population-size", "8",
                     "--parent-size", "3", "--mutation-size", "3", "--crossover-size", "3", "--valid-subset", "40", "--length", "10",
                     "--beam", "2", "--no-measure", "--threads", "1", "--out", root.appendingPathComponent(out).path,
                 ])
