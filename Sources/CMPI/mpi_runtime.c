@@ -70,8 +70,16 @@ static int fail(char *message, long capacity, const char *text) {
 int hat_mpi_init(char *message, long capacity) {
     if (mpi.library) return 0;
     // HAT_MPI_LIBRARY names a library explicitly; otherwise the usual sonames, Open MPI first.
+    // The launcher's own library first: with Open MPI and MPICH both installed, an MPICH launcher
+    // (Hydra, PMI) must not get Open MPI's library, which would start as a job of one.
     const char *explicit = getenv("HAT_MPI_LIBRARY");
-    const char *candidates[] = {explicit, "libmpi.so.40", "libmpi.so.12", "libmpich.so.12", "libmpi.so", "libmpich.so"};
+    const int openMPI = getenv("OMPI_COMM_WORLD_SIZE") != NULL;
+    const char *candidates[] = {explicit,
+                                openMPI ? "libmpi.so.40" : "libmpich.so.12",
+                                openMPI ? "libmpich.so.12" : "libmpi.so.12",
+                                openMPI ? "libmpi.so.12" : "libmpi.so.40",
+                                "libmpi.so",
+                                "libmpich.so"};
     for (unsigned i = 0; i < sizeof candidates / sizeof candidates[0] && !mpi.library; i++) {
         if (!candidates[i]) continue;
         // RTLD_GLOBAL: Open MPI loads its components as plugins that resolve symbols of libmpi.
