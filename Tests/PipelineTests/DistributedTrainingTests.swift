@@ -64,6 +64,18 @@ struct DistributedTrainingTests {
         return process
     }
 
+    /// Two ranks, each with its own command line (MPI's MPMD form), run to the end; output merged.
+    static func runTwo(_ first: [String], _ second: [String]) throws -> (status: Int32, output: String) {
+        let process = mpirunProcess(["--oversubscribe", "-np", "1", HATBinary.path] + first + [":", "-np", "1", HATBinary.path] + second)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
     /// The processes `pid` started (the ranks of a local mpirun), oldest first.
     static func children(of pid: Int32) -> [Int32] {
         let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
@@ -186,31 +198,30 @@ struct DistributedTrainingTests {
         let data = try Self.prepareData(in: root)
         let dir = root.appendingPathComponent("mismatch").path
         let first = Self.train(data, dir, updates: 5, updateFreq: 1), second = Self.train(data, dir, updates: 5, updateFreq: 1, extra: ["--lr", "0.01"])
-        // MPMD: one rank with each command line.
-        let process = Self.mpirunProcess(["--oversubscribe", "-np", "1", HATBinary.path] + first + [":", "-np", "1", HATBinary.path] + second)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus != 0)
-        #expect(output.contains("the ranks of this job differ in training settings"), "\(output)")
+        let mismatched = try Self.runTwo(first, second)
+        #expect(mismatched.status != 0)
+        #expect(mismatched.output.contains("the ranks of this job differ in training settings"), "\(mismatched.output)")
         #expect(
             !FileManager.default.fileExists(atPath: "\(dir)/metrics.jsonl") && !FileManager.default.fileExists(atPath: "\(dir)/checkpoint_last.safetensors"))
+
+        // Another dataset on one rank (same sizes, another corpus) is a mismatch too.
+        let other = root.appendingPathComponent("other-data").path
+        let prepared = try HATBinary.runMerged([
+            "data", "builtin", "--out", other, "--corpus-seed", "2", "--train-size", "600", "--valid-size", "40", "--test-size", "20",
+            "--vocab-size", "200",
+        ])
+        try #require(prepared.status == 0, "\(prepared.output)")
+        var otherData = first
+        otherData[otherData.firstIndex(of: data)!] = other
+        let mixed = try Self.runTwo(first, otherData)
+        #expect(mixed.status != 0 && mixed.output.contains("the ranks of this job differ"), "\(mixed.output)")
 
         // A rank that cannot read the data ends the job (the others do not wait for it), naming the folder.
         let missing = root.appendingPathComponent("missing-data").path
         var unreadable = first
         unreadable[unreadable.firstIndex(of: data)!] = missing
-        let broken = Self.mpirunProcess(["--oversubscribe", "-np", "1", HATBinary.path] + first + [":", "-np", "1", HATBinary.path] + unreadable)
-        let brokenPipe = Pipe()
-        broken.standardOutput = brokenPipe
-        broken.standardError = brokenPipe
-        try broken.run()
-        let brokenOutput = String(decoding: brokenPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        broken.waitUntilExit()
-        #expect(broken.terminationStatus != 0 && brokenOutput.contains("rank 1 of 2") && brokenOutput.contains(missing), "\(brokenOutput)")
+        let broken = try Self.runTwo(first, unreadable)
+        #expect(broken.status != 0 && broken.output.contains("rank 1 of 2") && broken.output.contains(missing), "\(broken.output)")
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/metrics.jsonl"))
     }
 
