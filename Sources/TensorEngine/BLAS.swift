@@ -415,22 +415,28 @@ private func smallGEMM(_ c: MatrixRef, _ a: MatrixRef, _ b: MatrixRef, alpha: Fl
 }
 
 /// y = Σ_rows m[row, :] + beta · y for a row-major `m` (unit column stride): the gradient of a
-/// bias added to every row. One threaded SGEMV (mᵀ · ones) instead of a single-threaded loop.
+/// bias added to every row. Each column is summed over the rows in order, by one thread, so the
+/// result is the same bits whatever the buffers' alignment and the thread count (a BLAS SGEMV
+/// sums in an order that depends on alignment, and data-parallel training compares one process's
+/// gradients with the ranks', docs/SCALING.md). Columns are split over the threads.
 func addColumnSums(of m: MatrixRef, into y: UnsafeMutablePointer<Float>, beta: Float) {
     precondition(m.colStride == 1 || m.cols == 1, "addColumnSums: rows must be contiguous")
     if m.cols == 0 { return }
-    if m.rows == 0 {
-        if beta == 0 { y.update(repeating: 0, count: m.cols) }
-        return
-    }
-    // A fresh (uninitialized) y is zeroed here rather than trusting SGEMV's beta = 0 with
-    // whatever bits the buffer holds.
+    // A fresh (uninitialized) y is zeroed here rather than trusting its bits.
     if beta == 0 { y.update(repeating: 0, count: m.cols) }
-    let ones = [Float](repeating: 1, count: m.rows)
-    ones.withUnsafeBufferPointer { o in
-        cblas_sgemv(
-            CblasRowMajor, CblasTrans, Int32(m.rows), Int32(m.cols), 1, m.pointer,
-            Int32(Swift.max(m.rowStride, m.cols, 1)), o.baseAddress!, 1, 1, y, 1)
+    if m.rows == 0 { return }
+    let rows = m.rows, stride = Swift.max(m.rowStride, m.cols, 1), base = UncheckedSendable(m.pointer), out = UncheckedSendable(y)
+    func run(_ columns: Range<Int>) {
+        for r in 0..<rows {
+            let row = base.value + r * stride
+            for c in columns { out.value[c] += row[c] }
+        }
+    }
+    let perThread = Swift.max(64, (1 << 16) / rows)
+    if ParallelSettings.threads > 1 && m.cols >= 2 * perThread {
+        parallelFor(m.cols, minimumPerThread: perThread) { run($0) }
+    } else {
+        run(0..<m.cols)
     }
 }
 

@@ -111,6 +111,26 @@ public final class TensorStorage: @unchecked Sendable {
         if let g = grad { g.update(repeating: 0, count: count) }
     }
 
+    /// Takes the gradient out: the tensor has none afterwards and the caller owns the buffer until
+    /// it hands it back with `restoreGrad(adding:)`. Gradient accumulation uses the pair so that
+    /// each batch's gradient is computed on its own and then added to the sum of the earlier ones.
+    public func takeGrad() -> UnsafeMutablePointer<Float>? {
+        let g = grad
+        grad = nil
+        return g
+    }
+
+    /// Gives back a buffer from `takeGrad`, plus the gradient accumulated since:
+    /// grad = earlier + new, element by element (the earlier one alone when none came since).
+    public func restoreGrad(adding earlier: UnsafeMutablePointer<Float>) {
+        guard let g = grad else {
+            grad = earlier
+            return
+        }
+        for i in 0..<count { g[i] = earlier[i] + g[i] }
+        if spareGrad == nil { spareGrad = earlier } else { earlier.deallocate() }
+    }
+
     /// Sets the gradient to none (PyTorch's `zero_grad(set_to_none=True)`; fairseq's optimizer,
     /// which HAT trains with, sets `p.grad = None`): until a backward pass reaches this tensor
     /// again it has no gradient, and an optimizer leaves it alone. The buffer is kept for reuse.

@@ -317,12 +317,21 @@ public final class Trainer {
             let updateStart = Date()
             var lossSum = 0.0, nllSum = 0.0, tokens = 0
             var epochEnded = false
+            var computed = 0
             for index in 0..<(config.updateFreq * parallel.group.size) {
                 guard let batch = batches.next() else {
                     epochEnded = true
                     break
                 }
                 guard parallel.computes(batch: index) else { continue }
+                // Each batch's gradient is computed on its own and then added to the sum of the
+                // earlier ones, as the ranks' gradients are added: one process with update-freq 2
+                // computes the sums that 2 ranks with update-freq 1 compute, bit for bit.
+                let earlier = computed > 0 ? optimizer.parameters.map { $0.storage.takeGrad() } : []
+                defer {
+                    for (p, g) in zip(optimizer.parameters, earlier) { if let g { p.storage.restoreGrad(adding: g) } }
+                    computed += 1
+                }
                 let context = ForwardContext(training: true, rng: RandomGenerator(seed: dropoutSeed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15))
                 let (loss, nll) = model.loss(
                     source: batch.sourceBatch, previousOutput: batch.previousOutputBatch,
