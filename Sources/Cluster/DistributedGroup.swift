@@ -107,6 +107,20 @@ public final class DistributedGroup: @unchecked Sendable {
         if size > 1 { hat_mpi_finalize() }
     }
 
+    /// Runs a command's work on this rank: an error on any rank ends the whole job (MPI_Abort,
+    /// after printing it, so no rank waits for it in a collective); success ends MPI on every rank.
+    /// One process runs `work` as it is.
+    public func runJob(_ work: () throws -> Void) throws {
+        guard size > 1 else { return try work() }
+        do {
+            try work()
+        } catch {
+            FileHandle.standardError.write(Data("error: rank \(rank) of \(size): \(error)\n".utf8))
+            abort(code: 1)
+        }
+        finish()
+    }
+
     /// Ends every rank of the job now (a rank that cannot go on; the others would wait for it).
     public func abort(code: Int32) -> Never {
         hat_mpi_abort(code)

@@ -48,7 +48,7 @@ struct ClusterCommand: ParsableCommand {
                 try output.emit(Result(library: nil, ranks: 1, hosts: [ProcessInfo.processInfo.hostName], allreduce: []))
                 return
             }
-            try runRanks(group) {
+            try group.runJob {
                 // Every rank's host name, gathered through rank-by-rank broadcasts (a handful of ranks' worth).
                 var hosts: [String] = []
                 for r in 0..<group.size {
@@ -66,17 +66,4 @@ struct ClusterCommand: ParsableCommand {
             }
         }
     }
-}
-
-/// Runs a distributed command's work on every rank: an error on any rank ends the whole job
-/// (MPI_Abort, so no rank waits for it in a collective), success ends MPI on every rank.
-func runRanks(_ group: DistributedGroup, _ work: () throws -> Void) throws {
-    guard group.size > 1 else { return try work() }
-    do {
-        try work()
-    } catch {
-        FileHandle.standardError.write(Data("error: rank \(group.rank) of \(group.size): \(error)\n".utf8))
-        group.abort(code: 1)
-    }
-    group.finish()
 }

@@ -83,7 +83,7 @@ struct SearchCommand: ParsableCommand {
 
     func run() throws {
         let group = try DistributedGroup.world()
-        try runRanks(group) { try search(group) }
+        try group.runJob { try search(group) }
     }
 
     /// Rank 0 (or the only process) searches; under mpirun the other ranks evaluate fitness for it.

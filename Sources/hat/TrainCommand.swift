@@ -79,7 +79,7 @@ struct TrainCommand: ParsableCommand {
         let group = try DistributedGroup.world()
         // Rank 0 alone speaks and writes; every rank computes (DataParallel in Train).
         let log: (String) -> Void = group.isMain ? { print($0) } : { _ in }
-        try runRanks(group) {
+        try group.runJob {
             try OutputPath.checkFolder(saveDir, option: "--save-dir")
             let file = try HATConfigFile(path: config)
             if group.isMain { warnAboutUnknownKeys(in: file) }
