@@ -52,11 +52,13 @@ let package = Package(
         .target(name: "Pipeline", dependencies: ["Datasets", "Train", "Generate", "Latency", "Search", "Export", .product(name: "Yams", package: "Yams")]),
         .target(name: "Export", dependencies: ["Model", "NN", "TensorEngine", "Datasets"]),
         .target(name: "HATFiles", dependencies: ["Model", "NN", "TensorEngine", "Datasets", "Train"]),
+        .target(name: "Compress", dependencies: ["Model", "TensorEngine", "Train"]),
         .target(name: "Report", dependencies: ["Datasets", "Pipeline", "Search", "Train", "Latency"]),
         .executableTarget(
             name: "hat",
             dependencies: [
                 "TensorEngine", "NN", "Model", "Datasets", "Train", "Generate", "Latency", "Search", "Pipeline", "Report", "Export", "HATFiles", "Cluster",
+                "Compress",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -78,6 +80,7 @@ let package = Package(
         .testTarget(name: "SearchTests", dependencies: ["Search", "TestSupport"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Model", "Generate", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Report", "TestSupport"]),
+        .testTarget(name: "CompressTests", dependencies: ["Compress", "Model", "Train", "TensorEngine", "CKernels", "Generate", "TestSupport"]),
         .testTarget(name: "HATFilesTests", dependencies: ["HATFiles", "Model", "Train", "TensorEngine", "Generate", "Search", "Datasets", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6],

@@ -56,13 +56,17 @@ public final class Translator {
     /// checkpoint's own SuperTransformer (so lists may hold an entry per super layer, as HAT's do).
     public static func load(checkpoint: String, subTransformerFile: String?, data: String?, search: BeamSearch) throws -> Translator {
         guard let file = subTransformerFile else { return try load(checkpoint: checkpoint, subTransformer: nil, data: data, search: search) }
-        let space = try Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: checkpoint)), path: checkpoint).space
+        let space = try Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: checkpoint)), path: checkpoint, allowQuantized: true).space
         let config = try SubTransformerConfig(contentsOf: file, superLayers: (space.encoderLayers, space.decoderLayers), qkvDim: space.qkvDim)
         return try load(checkpoint: checkpoint, subTransformer: config, data: data, search: search)
     }
 
     public static func load(checkpoint: String, subTransformer: SubTransformerConfig?, data: String?, search: BeamSearch) throws -> Translator {
-        let (model, state) = try Checkpoint.loadModel(path: checkpoint)
+        let (model, state) = try Checkpoint.loadModel(path: checkpoint, allowQuantized: true)
+        if model.isQuantized, let given = subTransformer, let recorded = state.subTransformer, given != recorded {
+            throw TrainingError.invalid(
+                "\(checkpoint) is a quantized \(recorded.description); it holds no other SubTransformer: leave out --subtransformer")
+        }
         guard let config = subTransformer ?? state.subTransformer else {
             throw TrainingError.invalid("\(checkpoint) is a SuperTransformer checkpoint: choose the SubTransformer to run with --subtransformer SUB.yml")
         }
@@ -106,7 +110,7 @@ public final class Translator {
     public static func load(checkpoints: [String], subTransformerFile: String?, data: String?, search: BeamSearch) throws -> Translator {
         guard let first = checkpoints.first else { throw TrainingError.invalid("no checkpoint given") }
         if checkpoints.count == 1 { return try load(checkpoint: first, subTransformerFile: subTransformerFile, data: data, search: search) }
-        guard let dir = try data ?? Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: first)), path: first).data else {
+        guard let dir = try data ?? Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: first)), path: first, allowQuantized: true).data else {
             throw TrainingError.invalid("\(first) does not record its dataset: give it with --data DIR")
         }
         let dataset = try openDataset(dir, recordedBy: data == nil ? first : nil)

@@ -82,7 +82,10 @@ public final class Tensor: @unchecked Sendable {
     public var isContiguous: Bool { isContiguousLayout(shape: shape, strides: strides) }
 
     /// Pointer to the first element of this view.
-    public var dataPointer: UnsafeMutablePointer<Float> { storage.data + offset }
+    public var dataPointer: UnsafeMutablePointer<Float> {
+        precondition(storage.quantized == nil, "this tensor holds quantized weights: only linear and embedding read them")
+        return storage.data + offset
+    }
 
     /// Pointer to the first element of this view's gradient region (allocating the buffer).
     public var gradPointer: UnsafeMutablePointer<Float> { storage.gradBuffer() + offset }

@@ -13,8 +13,13 @@
 /// top-left corner of a super weight accumulates its weight gradient directly into that
 /// corner of the super gradient, with no copy (hat-reference.md §2).
 public final class TensorStorage: @unchecked Sendable {
-    public let data: UnsafeMutablePointer<Float>
+    /// The floats; a one-float placeholder once the storage holds `quantized` weights instead.
+    public private(set) var data: UnsafeMutablePointer<Float>
     public let count: Int
+    /// Codebook-quantized weights standing in for the floats (inference only): the top-left
+    /// corner of a row-major matrix with `rowStride` columns. Only `linear` and `embedding` read
+    /// them (`Tensor.quantizedWindow`); reading the floats of such a storage is a programming error.
+    public private(set) var quantized: (matrix: QuantizedMatrix, rowStride: Int)?
     /// Gradient buffer (same size as `data`), nil until first needed and after `clearGrad`.
     public private(set) var grad: UnsafeMutablePointer<Float>?
     /// A cleared gradient buffer kept for the next backward pass (no allocation per step).
@@ -67,6 +72,16 @@ public final class TensorStorage: @unchecked Sendable {
             }
         #endif
         return .allocate(capacity: Swift.max(count, 1))
+    }
+
+    /// Replaces the floats with `matrix`, the quantized top-left corner of a row-major matrix of
+    /// `rowStride` columns that this storage held; the float buffer is freed.
+    public func replaceWithQuantized(_ matrix: QuantizedMatrix, rowStride: Int) {
+        precondition(grad == nil && spareGrad == nil, "quantized weights take no gradient")
+        precondition(matrix.columns <= rowStride && matrix.rows * rowStride <= count, "quantized corner larger than the storage")
+        data.deallocate()
+        data = .allocate(capacity: 1)
+        quantized = (matrix, rowStride)
     }
 
     deinit {

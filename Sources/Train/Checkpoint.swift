@@ -107,8 +107,15 @@ public enum Checkpoint {
     }
 
     /// Reads and validates a checkpoint's state without touching a model.
-    public static func readState(_ file: SafeTensorsFile, path: String) throws -> CheckpointState {
-        guard file.metadata["format"] == format, let json = file.metadata["state"] else {
+    /// `allowQuantized` accepts a quantized checkpoint (`hat quantize`) too: for the commands
+    /// that run a model (translate, test, latency, export), not for those that train it.
+    public static func readState(_ file: SafeTensorsFile, path: String, allowQuantized: Bool = false) throws -> CheckpointState {
+        if QuantizedCheckpoint.isQuantized(file) && !allowQuantized {
+            throw TrainingError.badCheckpoint(
+                "\(path) is a quantized checkpoint (hat quantize): it translates and tests (hat translate, hat test), but cannot be trained, averaged, searched or exported yet; give the float32 checkpoint it was made from"
+            )
+        }
+        guard file.metadata["format"] == format || QuantizedCheckpoint.isQuantized(file), let json = file.metadata["state"] else {
             throw TrainingError.badCheckpoint("\(path): not a hat checkpoint (metadata 'format' is \(file.metadata["format"] ?? "missing"))")
         }
         let state: CheckpointState
@@ -189,8 +196,11 @@ public enum Checkpoint {
 
     /// Builds the model a checkpoint describes and loads its weights (for translation, search,
     /// fine-tuning). Dropout rates come from the stored training config.
-    public static func loadModel(path: String) throws -> (model: SuperTransformer, state: CheckpointState) {
+    /// With `allowQuantized`, a quantized checkpoint loads too, its matrices quantized in memory
+    /// (`QuantizedCheckpoint.loadModel`; inference only, its own SubTransformer only).
+    public static func loadModel(path: String, allowQuantized: Bool = false) throws -> (model: SuperTransformer, state: CheckpointState) {
         let file = try SafeTensorsFile.read(from: URL(fileURLWithPath: path))
+        if allowQuantized && QuantizedCheckpoint.isQuantized(file) { return try QuantizedCheckpoint.loadModel(file, path: path) }
         let state = try readState(file, path: path)
         var rng = RandomGenerator(seed: 0)
         let model = SuperTransformer(

@@ -20,7 +20,7 @@ struct HAT: ParsableCommand {
             DataCommand.self, TrainCommand.self, AverageCommand.self, TranslateCommand.self, TestCommand.self,
             ScoreCommand.self, SampleCommand.self, ProfileCommand.self, LatencyCommand.self, SearchCommand.self,
             PipelineCommand.self, ReportCommand.self, ExportCommand.self, ImportCommand.self, ModelsCommand.self, SelfCheck.self,
-            ClusterCommand.self,
+            ClusterCommand.self, QuantizeCommand.self,
         ]
     )
 

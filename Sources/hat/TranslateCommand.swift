@@ -118,7 +118,7 @@ struct TestCommand: ParsableCommand {
         let first = options.checkpoint[0]  // no model is built for it
         let recorded =
             source == nil && options.data == nil
-            ? try Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: first)), path: first).data : nil
+            ? try Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: first)), path: first, allowQuantized: true).data : nil
         if let dataBin = dataBin ?? recorded.flatMap({ FairseqDataBin.isDataBin($0) ? $0 : nil }) {
             guard let codec = translator.source as? FairseqTextCodec, let target = translator.target as? FairseqTextCodec else {
                 throw CommandError("--data-bin needs an imported model with its fairseq dictionaries (hat import --dictionaries)")

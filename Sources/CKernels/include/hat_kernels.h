@@ -36,6 +36,23 @@ void hat_sgemm_small_nt(long M, long N, long K, float alpha, const float *a, lon
 void hat_sgemm_small_nt_isa(int isa, long M, long N, long K, float alpha, const float *a, long lda,
                             const float *b, long ldb, float beta, float *c, long ldc);
 
+/// C[M,N] = A[M,K] · Wᵀ + beta · C where W's N rows are codebook-quantized (codebook_gemm.c):
+/// row n's packed indices start at w + n·ldw (ldw bytes per row; the layout of 4- and 8-bit rows
+/// is described there), and its centroids are the codebook of group (first_row + n) / group_rows
+/// (16 floats per group at 4 bits, 256 at 8). A and C row-major; beta = 0 does not read C.
+void hat_codebook_gemm_nt(long M, long N, long K, const float *a, long lda, const unsigned char *w, long ldw, int bits,
+                          const float *codebooks, long first_row, long group_rows, float beta, float *c, long ldc);
+
+/// The same with the implementation capped at `isa` (tests compare every path).
+void hat_codebook_gemm_nt_isa(int isa, long M, long N, long K, const float *a, long lda, const unsigned char *w,
+                              long ldw, int bits, const float *codebooks, long first_row, long group_rows, float beta,
+                              float *c, long ldc);
+
+/// Writes the first K weights of `rows` codebook-quantized rows (as above) as floats:
+/// out[r·ldo + k].
+void hat_codebook_decode_rows(int bits, const unsigned char *w, long ldw, const float *codebooks, long first_row,
+                              long group_rows, long rows, long K, float *out, long ldo);
+
 /// One task of a job for hat_pool_run: `index` in 0..<tasks.
 typedef void (*hat_pool_task_fn)(void *context, long index);
 

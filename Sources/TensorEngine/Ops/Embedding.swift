@@ -5,6 +5,7 @@
 public func embedding(_ table: Tensor, indices: [Int32], shape indexShape: [Int]) -> Tensor {
     precondition(table.rank == 2, "embedding: table must be [vocab, dim], got \(table.shape)")
     precondition(indices.count == shapeCount(indexShape), "embedding: \(indices.count) indices for shape \(indexShape)")
+    if let quantized = table.quantizedWindow { return quantizedEmbedding(quantized, indices: indices, shape: indexShape) }
     let table = table.strides[1] == 1 ? table : table.contiguous()
     let vocab = table.shape[0], d = table.shape[1], rowStride = table.strides[0]
     for i in indices { precondition(i >= 0 && Int(i) < vocab, "embedding: index \(i) outside vocabulary of \(vocab)") }

@@ -85,6 +85,7 @@ public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
 /// gradient (hat-reference.md §2). `bias` is [out] (e.g. `superBias.narrow(0, 0, out)`).
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     precondition(weight.rank == 2, "linear: weight must be [out, in], got \(weight.shape)")
+    if let quantized = weight.quantizedWindow { return quantizedLinear(x, weight: quantized, bias: bias) }
     let outFeatures = weight.shape[0], inFeatures = weight.shape[1]
     precondition(x.shape.last == inFeatures, "linear: input \(x.shape) does not end in \(inFeatures) features")
     let weight = weight.hasGEMMLayout ? weight : weight.contiguous()

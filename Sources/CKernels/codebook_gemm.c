@@ -1,0 +1,288 @@
+// Products with codebook-quantized weights (K-means weight sharing, Deep Compression; HAT §4).
+//
+// A quantized weight row holds one small index per weight into its group's codebook of centroids.
+// These kernels read the packed indices and look the centroids up in registers, so a decoder step
+// streams 4 or 8 bits per weight instead of 32 (docs/PERFORMANCE.md, "Quantized decoding"); the
+// weights are never expanded to float32 in memory beyond one 32-weight block per row at a time.
+//
+// Layout in memory (QuantizedMatrix.swift writes it): each row is a whole number of 32-index
+// blocks, padded with index 0. 4-bit: a block is 16 bytes, byte j holding index 32b + j in its low
+// nibble and index 32b + 16 + j in its high nibble, so one load yields two 16-lane vectors of
+// indices with two masks and no shuffle. 8-bit: a block is 32 bytes, one index each. Codebooks
+// are 16 (4-bit) or 256 (8-bit) floats per group of `group_rows` rows, zero beyond the centroids.
+
+#include "hat_kernels.h"
+
+#include <stdint.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define HAT_X86 1
+#include <immintrin.h>
+#else
+#define HAT_X86 0
+#endif
+
+static inline long block_bytes(int bits) { return bits == 4 ? 16 : 32; }
+
+static inline const float *codebook_of(const float *codebooks, int bits, long row, long group_rows) {
+    return codebooks + (row / group_rows) * (bits == 4 ? 16 : 256);
+}
+
+// The 32 weights of block `b` of one row, as floats.
+static inline void decode_block(int bits, const uint8_t *row, long b, const float *cb, float *out) {
+    const uint8_t *p = row + b * block_bytes(bits);
+    if (bits == 4) {
+        for (int j = 0; j < 16; j++) {
+            out[j] = cb[p[j] & 15];
+            out[16 + j] = cb[p[j] >> 4];
+        }
+    } else {
+        for (int j = 0; j < 32; j++) out[j] = cb[p[j]];
+    }
+}
+
+void hat_codebook_decode_rows(int bits, const unsigned char *w, long ldw, const float *codebooks, long first_row,
+                              long group_rows, long rows, long K, float *out, long ldo) {
+    float block[32];
+    for (long r = 0; r < rows; r++) {
+        const float *cb = codebook_of(codebooks, bits, first_row + r, group_rows);
+        const uint8_t *row = w + r * ldw;
+        float *o = out + r * ldo;
+        for (long k0 = 0; k0 < K; k0 += 32) {
+            decode_block(bits, row, k0 / 32, cb, block);
+            long n = K - k0 < 32 ? K - k0 : 32;
+            for (long j = 0; j < n; j++) o[k0 + j] = block[j];
+        }
+    }
+}
+
+static inline void store_result(float *c, float value, float beta) { *c = beta == 0.0f ? value : value + beta * *c; }
+
+// MARK: portable
+
+static void nt_portable(long M, long N, long K, const float *a, long lda, const uint8_t *w, long ldw, int bits,
+                        const float *codebooks, long first_row, long group_rows, float beta, float *c, long ldc) {
+    float block[32];
+    for (long n = 0; n < N; n++) {
+        const float *cb = codebook_of(codebooks, bits, first_row + n, group_rows);
+        const uint8_t *row = w + n * ldw;
+        for (long m0 = 0; m0 < M; m0 += 8) {
+            long mb = M - m0 < 8 ? M - m0 : 8;
+            float s[8] = {0};
+            for (long k0 = 0; k0 < K; k0 += 32) {
+                decode_block(bits, row, k0 / 32, cb, block);
+                long kn = K - k0 < 32 ? K - k0 : 32;
+                for (long m = 0; m < mb; m++) {
+                    const float *x = a + (m0 + m) * lda + k0;
+                    float t = 0;
+                    for (long j = 0; j < kn; j++) t += x[j] * block[j];
+                    s[m] += t;
+                }
+            }
+            for (long m = 0; m < mb; m++) store_result(c + (m0 + m) * ldc + n, s[m], beta);
+        }
+    }
+}
+
+#if HAT_X86
+
+// MARK: AVX2 + FMA
+
+#define INLINE_AVX2 static inline __attribute__((always_inline, target("avx2,fma")))
+#define AVX2 __attribute__((target("avx2,fma")))
+
+INLINE_AVX2 float hsum256(__m256 v) {
+    __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    __m128 sh = _mm_movehdup_ps(lo);
+    lo = _mm_add_ps(lo, sh);
+    sh = _mm_movehl_ps(sh, lo);
+    return _mm_cvtss_f32(_mm_add_ss(lo, sh));
+}
+
+// 16-entry lookup: two 8-float halves, chosen by bit 3 of each index.
+INLINE_AVX2 __m256 lookup16_avx2(__m256i idx, __m256 lo, __m256 hi) {
+    __m256 from_lo = _mm256_permutevar8x32_ps(lo, idx), from_hi = _mm256_permutevar8x32_ps(hi, idx);
+    return _mm256_blendv_ps(from_lo, from_hi, _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
+}
+
+// The block's 32 weights as four 8-float vectors.
+INLINE_AVX2 void decode_block_avx2(int bits, const uint8_t *p, __m256 cb_lo, __m256 cb_hi, const float *cb, __m256 out[4]) {
+    if (bits == 4) {
+        __m128i bytes = _mm_loadu_si128((const __m128i *)p);
+        __m128i nib = _mm_set1_epi8(15);
+        __m128i lo = _mm_and_si128(bytes, nib), hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), nib);
+        out[0] = lookup16_avx2(_mm256_cvtepu8_epi32(lo), cb_lo, cb_hi);
+        out[1] = lookup16_avx2(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)), cb_lo, cb_hi);
+        out[2] = lookup16_avx2(_mm256_cvtepu8_epi32(hi), cb_lo, cb_hi);
+        out[3] = lookup16_avx2(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)), cb_lo, cb_hi);
+    } else {
+        for (int q = 0; q < 4; q++) {
+            __m256i idx = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p + 8 * q)));
+            out[q] = _mm256_i32gather_ps(cb, idx, 4);
+        }
+    }
+}
+
+INLINE_AVX2 __m256i tail_mask256(long remaining) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(remaining > 8 ? 8 : remaining)), idx);
+}
+
+// MB rows of A against one quantized row.
+INLINE_AVX2 void nt_tile_avx2(const int MB, int bits, long K, const float *a, long lda, const uint8_t *row,
+                              const float *cb, float beta, float *c, long ldc) {
+    __m256 acc[8];
+    for (int m = 0; m < MB; m++) acc[m] = _mm256_setzero_ps();
+    __m256 cb_lo = _mm256_loadu_ps(cb), cb_hi = _mm256_loadu_ps(cb + 8);
+    for (long k0 = 0; k0 < K; k0 += 32) {
+        __m256 wv[4];
+        decode_block_avx2(bits, row + (k0 / 32) * block_bytes(bits), cb_lo, cb_hi, cb, wv);
+        if (k0 + 32 <= K) {
+            for (int m = 0; m < MB; m++) {
+                const float *x = a + m * lda + k0;
+                for (int q = 0; q < 4; q++) acc[m] = _mm256_fmadd_ps(_mm256_loadu_ps(x + 8 * q), wv[q], acc[m]);
+            }
+        } else {
+            for (int q = 0; q < 4; q++) {
+                long rem = K - k0 - 8 * q;
+                if (rem <= 0) break;
+                __m256i mask = tail_mask256(rem);
+                for (int m = 0; m < MB; m++)
+                    acc[m] = _mm256_fmadd_ps(_mm256_maskload_ps(a + m * lda + k0 + 8 * q, mask), wv[q], acc[m]);
+            }
+        }
+    }
+    for (int m = 0; m < MB; m++) store_result(c + m * ldc, hsum256(acc[m]), beta);
+}
+
+AVX2 static void nt_avx2(long M, long N, long K, const float *a, long lda, const uint8_t *w, long ldw, int bits,
+                         const float *codebooks, long first_row, long group_rows, float beta, float *c, long ldc) {
+    for (long n = 0; n < N; n++) {
+        const float *cb = codebook_of(codebooks, bits, first_row + n, group_rows);
+        const uint8_t *row = w + n * ldw;
+        for (long m0 = 0; m0 < M; m0 += 8) {
+            const float *am = a + m0 * lda;
+            float *cm = c + m0 * ldc + n;
+            switch (M - m0 >= 8 ? 8 : M - m0) {
+            case 8: nt_tile_avx2(8, bits, K, am, lda, row, cb, beta, cm, ldc); break;
+            case 7: nt_tile_avx2(7, bits, K, am, lda, row, cb, beta, cm, ldc); break;
+            case 6: nt_tile_avx2(6, bits, K, am, lda, row, cb, beta, cm, ldc); break;
+            case 5: nt_tile_avx2(5, bits, K, am, lda, row, cb, beta, cm, ldc); break;
+            case 4: nt_tile_avx2(4, bits, K, am, lda, row, cb, beta, cm, ldc); break;
+            case 3: nt_tile_avx2(3, bits, K, am, lda, row, cb, beta, cm, ldc); break;
+            case 2: nt_tile_avx2(2, bits, K, am, lda, row, cb, beta, cm, ldc); break;
+            default: nt_tile_avx2(1, bits, K, am, lda, row, cb, beta, cm, ldc); break;
+            }
+        }
+    }
+}
+
+// MARK: AVX-512
+
+#define INLINE_AVX512 static inline __attribute__((always_inline, target("avx512f,avx512vl,fma")))
+#define AVX512 __attribute__((target("avx512f,avx512vl,fma")))
+
+// The block's 32 weights as two 16-float vectors: 4-bit indices look their centroid up in one
+// register (vpermps); 8-bit ones gather from the group's 1 KiB codebook, which stays in L1.
+INLINE_AVX512 void decode_block_avx512(int bits, const uint8_t *p, __m512 cb16, const float *cb, __m512 out[2]) {
+    if (bits == 4) {
+        __m128i bytes = _mm_loadu_si128((const __m128i *)p);
+        __m128i nib = _mm_set1_epi8(15);
+        out[0] = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(_mm_and_si128(bytes, nib)), cb16);
+        out[1] = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(bytes, 4), nib)), cb16);
+    } else {
+        out[0] = _mm512_i32gather_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p)), cb, 4);
+        out[1] = _mm512_i32gather_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p + 16))), cb, 4);
+    }
+}
+
+INLINE_AVX512 __mmask16 tail_mask512(long remaining) {
+    return remaining >= 16 ? (__mmask16)0xFFFF : remaining <= 0 ? (__mmask16)0 : (__mmask16)((1u << remaining) - 1u);
+}
+
+// MB rows of A against NB (1 or 2) quantized rows.
+INLINE_AVX512 void nt_tile_avx512(const int MB, const int NB, int bits, long K, const float *a, long lda,
+                                  const uint8_t *w, long ldw, const float *cb0, const float *cb1, float beta, float *c,
+                                  long ldc) {
+    __m512 acc[8][2];
+    for (int m = 0; m < MB; m++)
+        for (int j = 0; j < NB; j++) acc[m][j] = _mm512_setzero_ps();
+    const float *cbs[2] = {cb0, cb1};
+    __m512 cb16[2];
+    for (int j = 0; j < NB; j++) cb16[j] = _mm512_loadu_ps(cbs[j]);
+    const long bb = block_bytes(bits);
+    for (long k0 = 0; k0 < K; k0 += 32) {
+        __m512 wv[2][2];
+        for (int j = 0; j < NB; j++) {
+            const uint8_t *p = w + j * ldw + (k0 / 32) * bb;
+            _mm_prefetch((const char *)(p + 4 * bb), _MM_HINT_T0);
+            decode_block_avx512(bits, p, cb16[j], cbs[j], wv[j]);
+        }
+        __mmask16 m0 = tail_mask512(K - k0), m1 = tail_mask512(K - k0 - 16);
+        for (int m = 0; m < MB; m++) {
+            const float *x = a + m * lda + k0;
+            __m512 x0 = _mm512_maskz_loadu_ps(m0, x), x1 = _mm512_maskz_loadu_ps(m1, x + 16);
+            for (int j = 0; j < NB; j++) {
+                acc[m][j] = _mm512_fmadd_ps(x0, wv[j][0], acc[m][j]);
+                acc[m][j] = _mm512_fmadd_ps(x1, wv[j][1], acc[m][j]);
+            }
+        }
+    }
+    for (int m = 0; m < MB; m++)
+        for (int j = 0; j < NB; j++) store_result(c + m * ldc + j, _mm512_reduce_add_ps(acc[m][j]), beta);
+}
+
+#define NT_AVX512_ROWS(NB)                                                                                   \
+    for (long m0 = 0; m0 < M; m0 += 8) {                                                                     \
+        const float *am = a + m0 * lda;                                                                      \
+        float *cm = c + m0 * ldc + n;                                                                        \
+        switch (M - m0 >= 8 ? 8 : M - m0) {                                                                  \
+        case 8: nt_tile_avx512(8, NB, bits, K, am, lda, row, ldw, cb0, cb1, beta, cm, ldc); break;           \
+        case 7: nt_tile_avx512(7, NB, bits, K, am, lda, row, ldw, cb0, cb1, beta, cm, ldc); break;           \
+        case 6: nt_tile_avx512(6, NB, bits, K, am, lda, row, ldw, cb0, cb1, beta, cm, ldc); break;           \
+        case 5: nt_tile_avx512(5, NB, bits, K, am, lda, row, ldw, cb0, cb1, beta, cm, ldc); break;           \
+        case 4: nt_tile_avx512(4, NB, bits, K, am, lda, row, ldw, cb0, cb1, beta, cm, ldc); break;           \
+        case 3: nt_tile_avx512(3, NB, bits, K, am, lda, row, ldw, cb0, cb1, beta, cm, ldc); break;           \
+        case 2: nt_tile_avx512(2, NB, bits, K, am, lda, row, ldw, cb0, cb1, beta, cm, ldc); break;           \
+        default: nt_tile_avx512(1, NB, bits, K, am, lda, row, ldw, cb0, cb1, beta, cm, ldc); break;          \
+        }                                                                                                    \
+    }
+
+AVX512 static void nt_avx512(long M, long N, long K, const float *a, long lda, const uint8_t *w, long ldw, int bits,
+                             const float *codebooks, long first_row, long group_rows, float beta, float *c, long ldc) {
+    long n = 0;
+    for (; n + 2 <= N; n += 2) {
+        const uint8_t *row = w + n * ldw;
+        const float *cb0 = codebook_of(codebooks, bits, first_row + n, group_rows);
+        const float *cb1 = codebook_of(codebooks, bits, first_row + n + 1, group_rows);
+        NT_AVX512_ROWS(2)
+    }
+    for (; n < N; n++) {
+        const uint8_t *row = w + n * ldw;
+        const float *cb0 = codebook_of(codebooks, bits, first_row + n, group_rows), *cb1 = cb0;
+        NT_AVX512_ROWS(1)
+    }
+}
+
+#endif  // HAT_X86
+
+void hat_codebook_gemm_nt_isa(int isa, long M, long N, long K, const float *a, long lda, const unsigned char *w,
+                              long ldw, int bits, const float *codebooks, long first_row, long group_rows, float beta,
+                              float *c, long ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (isa > hat_kernel_isa()) isa = hat_kernel_isa();
+#if HAT_X86
+    switch (isa) {
+    case 2: nt_avx512(M, N, K, a, lda, w, ldw, bits, codebooks, first_row, group_rows, beta, c, ldc); return;
+    case 1: nt_avx2(M, N, K, a, lda, w, ldw, bits, codebooks, first_row, group_rows, beta, c, ldc); return;
+    default: break;
+    }
+#endif
+    nt_portable(M, N, K, a, lda, w, ldw, bits, codebooks, first_row, group_rows, beta, c, ldc);
+}
+
+void hat_codebook_gemm_nt(long M, long N, long K, const float *a, long lda, const unsigned char *w, long ldw, int bits,
+                          const float *codebooks, long first_row, long group_rows, float beta, float *c, long ldc) {
+    hat_codebook_gemm_nt_isa(hat_kernel_isa(), M, N, K, a, lda, w, ldw, bits, codebooks, first_row, group_rows, beta, c,
+                             ldc);
+}
