@@ -108,13 +108,14 @@ INLINE_AVX2 __m256 lookup16_avx2(__m256i idx, __m256 lo, __m256 hi) {
 // The block's 32 weights as four 8-float vectors.
 INLINE_AVX2 void decode_block_avx2(int bits, const uint8_t *p, __m256 cb_lo, __m256 cb_hi, const float *cb, __m256 out[4]) {
     if (bits == 4) {
-        __m128i bytes = _mm_loadu_si128((const __m128i *)p);
-        __m128i nib = _mm_set1_epi8(15);
-        __m128i lo = _mm_and_si128(bytes, nib), hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), nib);
-        out[0] = lookup16_avx2(_mm256_cvtepu8_epi32(lo), cb_lo, cb_hi);
-        out[1] = lookup16_avx2(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)), cb_lo, cb_hi);
-        out[2] = lookup16_avx2(_mm256_cvtepu8_epi32(hi), cb_lo, cb_hi);
-        out[3] = lookup16_avx2(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)), cb_lo, cb_hi);
+        // vpermps reads the low 3 bits of each lane and the blend bit 3 (moved to the sign): the
+        // widened byte as it is for its low nibble, shifted right by 4 for its high one.
+        __m256i lo = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
+        __m256i hi = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p + 8)));
+        out[0] = lookup16_avx2(lo, cb_lo, cb_hi);
+        out[1] = lookup16_avx2(hi, cb_lo, cb_hi);
+        out[2] = lookup16_avx2(_mm256_srli_epi32(lo, 4), cb_lo, cb_hi);
+        out[3] = lookup16_avx2(_mm256_srli_epi32(hi, 4), cb_lo, cb_hi);
     } else {
         for (int q = 0; q < 4; q++) {
             __m256i idx = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p + 8 * q)));
@@ -186,10 +187,11 @@ AVX2 static void nt_avx2(long M, long N, long K, const float *a, long lda, const
 // register (vpermps); 8-bit ones gather from the group's 1 KiB codebook, which stays in L1.
 INLINE_AVX512 void decode_block_avx512(int bits, const uint8_t *p, __m512 cb16, const float *cb, __m512 out[2]) {
     if (bits == 4) {
-        __m128i bytes = _mm_loadu_si128((const __m128i *)p);
-        __m128i nib = _mm_set1_epi8(15);
-        out[0] = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(_mm_and_si128(bytes, nib)), cb16);
-        out[1] = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(bytes, 4), nib)), cb16);
+        // vpermps reads only the low 4 bits of each lane: the byte widened to 32 bits selects by
+        // its low nibble as it is, and shifted right by 4 by its high nibble (no masking).
+        __m512i lanes = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p));
+        out[0] = _mm512_permutexvar_ps(lanes, cb16);
+        out[1] = _mm512_permutexvar_ps(_mm512_srli_epi32(lanes, 4), cb16);
     } else {
         out[0] = _mm512_i32gather_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p)), cb, 4);
         out[1] = _mm512_i32gather_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p + 16))), cb, 4);

@@ -15,6 +15,8 @@ import TensorEngine
 //                             SubTransformers on 128×32 source and target tokens, with dropout;
 //                             bf16: products in bfloat16 (hat train --bf16); also prints the
 //                             step's product GFLOP (float32 and bfloat16 operands)
+//   hat-bench codebook-gemm   decoder-step products with float32 weights against the same
+//                             weights K-means-quantized to 8 and 4 bits (CodebookBenchmark.swift)
 //   hat-bench text-pipeline LANG CODES FILE
 //                             lines/s of the Moses tokenizer, subword-nmt BPE and both on FILE's
 //                             lines (TextPipelineBenchmark.swift; benchmarks/text_pipeline.sh)
@@ -191,6 +193,7 @@ func benchSubTransformerStep(spacePath: String, which: String) throws {
 let which = CommandLine.arguments.dropFirst().first ?? "all"
 if which == "gemm" || which == "all" { benchGEMM() }
 if which == "encoder-layer" || which == "all" { benchEncoderLayer() }
+if which == "codebook-gemm" || which == "all" { benchCodebookGEMM() }
 if which == "subtransformer-step" {
     let path = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : "../shared/data/hat-configs/iwslt14.de-en__space1.yml"
     // A fourth argument "bf16" runs the products in bfloat16 (hat train --bf16).

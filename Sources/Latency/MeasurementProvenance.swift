@@ -24,6 +24,8 @@ public struct MeasurementProvenance: Codable, Equatable, Sendable {
     /// What the dataset's SubTransformers are drawn from (`hat latency dataset`): the space file's
     /// SHA-256, the sampling seed and the vocabulary sizes; nil for single measurements and older files.
     public var sampling: String?
+    /// Bits per weight index of K-means-quantized weight matrices (`--bits`); nil: float32.
+    public var weightBits: Int?
 
     public init(threads: Int, length: Int, beam: Int, iterations: Int, method: String) {
         cpu = MeasurementProvenance.cpuModelName()
@@ -64,6 +66,9 @@ public struct MeasurementProvenance: Codable, Equatable, Sendable {
         if method != other.method { out.append("method '\(other.method)' → '\(method)'") }
         if sampling != other.sampling, let sampling {
             out.append("SubTransformers drawn from '\(other.sampling ?? "unrecorded")' → '\(sampling)'")
+        }
+        if weightBits != other.weightBits {
+            out.append("weights \(other.weightBits.map { "\($0)-bit" } ?? "float32") → \(weightBits.map { "\($0)-bit" } ?? "float32")")
         }
         if decoder != other.decoder { out.append("decoder '\(other.decoder ?? "before it was recorded")' → '\(decoder ?? "unrecorded")'") }
         return out

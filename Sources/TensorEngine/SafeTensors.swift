@@ -233,6 +233,11 @@ public struct SafeTensorsFile: Sendable {
         entries[entry.name] = entry
     }
 
+    /// Removes the tensor called `name`, if there is one.
+    public mutating func remove(_ name: String) {
+        entries[name] = nil
+    }
+
     /// Shared body of the typed `add`s: checks the count against the shape, then lets `encode`
     /// fill a buffer of the right size with little-endian values.
     private mutating func addEncoded(

@@ -167,7 +167,13 @@ public enum QuantizedCheckpoint {
         let model = SuperTransformer(
             space: state.space, sourceVocabSize: state.sourceVocabSize,
             targetVocabSize: state.targetVocabSize, rates: state.training.dropoutRates, rng: &rng)
-        let parameters = try readParameters(file, path: path, model: model, config: config)
+        install(try readParameters(file, path: path, model: model, config: config), into: model)
+        return (model, state)
+    }
+
+    /// Puts a quantized SubTransformer's parameters into `model` (built for its space): matrices
+    /// replace the float storages (freed), vectors are copied into their corners.
+    public static func install(_ parameters: [QuantizedParameter], into model: SuperTransformer) {
         let tensors = Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.name, $0.tensor) })
         for p in parameters {
             let tensor = tensors[p.name]!
@@ -179,7 +185,6 @@ public enum QuantizedCheckpoint {
                 tensor.storage.replaceWithQuantized(matrix, rowStride: tensor.shape[1])
             }
         }
-        return (model, state)
     }
 
     private static func copyCorner(_ values: [Float], shape: [Int], into destination: Tensor) {

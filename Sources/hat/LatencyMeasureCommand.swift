@@ -1,4 +1,5 @@
 import ArgumentParser
+import Compress
 import Datasets
 import Foundation
 import Latency
@@ -72,6 +73,12 @@ struct MeasurementOptions: ParsableArguments {
         name: .customLong("command-output"),
         help: "What --command prints: total (one number, ms) or encoder-decoder (the last two numbers: encoder and decoder ms).")
     var commandOutput: String = "total"
+    @Option(
+        help: ArgumentHelp(
+            "Measure the SubTransformer with its weight matrices K-means-quantized to this many bits (1 to 8), as hat quantize writes them.",
+            discussion: "The engine runs the indices directly; the random weights get one Lloyd iteration (the speed does not depend on the centroids)."
+        ))
+    var bits: Int?
 
     func validate() throws {
         if iterations < 1 { throw ValidationError("--iterations must be positive") }
@@ -86,6 +93,8 @@ struct MeasurementOptions: ParsableArguments {
             throw ValidationError("--command-output must be one of: \(LatencyCommandSource.Output.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let command, command.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--command is empty") }
+        if let bits, !(1...8).contains(bits) { throw ValidationError("--bits \(bits): give 1 to 8 bits per weight") }
+        if bits != nil && command != nil { throw ValidationError("--bits is for the built-in measurement; a --command measures the model it is given") }
     }
 
     /// The user's measuring command, when given.
@@ -100,7 +109,9 @@ struct MeasurementOptions: ParsableArguments {
 
     /// What a dataset or a measurement records about how it was measured.
     var provenance: MeasurementProvenance {
-        MeasurementProvenance(threads: threads, length: length, beam: beam, iterations: iterations, method: command ?? clock)
+        var provenance = MeasurementProvenance(threads: threads, length: length, beam: beam, iterations: iterations, method: command ?? clock)
+        provenance.weightBits = bits
+        return provenance
     }
 
     var measurer: LatencyMeasurer {
@@ -132,9 +143,14 @@ struct MeasurementOptions: ParsableArguments {
         let shared = space.shareAllEmbeddings && vs == vt
         var s = space
         s.shareAllEmbeddings = shared
-        return SuperTransformer(
+        let model = SuperTransformer(
             space: s, sourceVocabSize: vs, targetVocabSize: vt, rates: .none,
             maxPositions: Swift.max(1024, length + 2), rng: &rng)
+        if let bits {
+            let (parameters, _) = ModelQuantizer.quantize(model, config: sub, settings: QuantizationSettings(bits: bits, maxIterations: 1))
+            QuantizedCheckpoint.install(parameters, into: model)
+        }
+        return model
     }
 }
 
@@ -178,10 +194,10 @@ struct LatencyMeasureCommand: ParsableCommand {
         } else {
             print(
                 String(
-                    format: "%@: encoder %.2f ± %.2f ms, decoder %.2f ± %.2f ms, total %.2f ms (length %d, beam %d, %d runs, %d threads; %@)",
+                    format: "%@: encoder %.2f ± %.2f ms, decoder %.2f ± %.2f ms, total %.2f ms (length %d, beam %d, %d runs, %d threads, %@ weights; %@)",
                     URL(fileURLWithPath: subtransformer).lastPathComponent, m.encoderMeanMs, m.encoderStdMs,
                     m.decoderMeanMs, m.decoderStdMs, m.totalMs, m.length, m.beam, m.iterations, options.threads,
-                    BLAS.kernelDescription))
+                    options.bits.map { "\($0)-bit" } ?? "float32", BLAS.kernelDescription))
         }
     }
 }

@@ -173,3 +173,94 @@ func oracleConfig(space: SearchSpace, config c: SubTransformerConfig) throws -> 
     ]
     return String(decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self)
 }
+
+/// Damaged quantized files are refused with the file and the tensor named; nothing traps.
+@Suite("Quantized checkpoint errors")
+struct QuantizedCheckpointErrorTests {
+    /// A small quantized SubTransformer's file contents (built-in tiny space, 3 bits).
+    static func validFile() throws -> SafeTensorsFile {
+        let space = try SearchSpace(contentsOf: Oracle.repoRoot.appendingPathComponent("configs/builtin_tiny_space.yml").path)
+        var rng = RandomGenerator(seed: 4)
+        let config = space.sample(rng: &rng)
+        let model = SuperTransformer(space: space, sourceVocabSize: 40, targetVocabSize: 40, rng: &rng)
+        let (parameters, _) = ModelQuantizer.quantize(model, config: config, settings: QuantizationSettings(bits: 3))
+        let dir = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("q.safetensors")
+        let state = CheckpointState.start(
+            space: space, subTransformer: config, training: TrainingConfig(), sourceVocabSize: 40, targetVocabSize: 40, data: nil)
+        try QuantizedCheckpoint.save(to: url, parameters: parameters, state: state)
+        return try SafeTensorsFile.read(from: url)
+    }
+
+    static func error(_ file: SafeTensorsFile) -> String? {
+        do {
+            _ = try QuantizedCheckpoint.loadModel(file, path: "q.safetensors")
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test("each damage is refused, naming the file and what is wrong")
+    func damagedFilesAreRefused() throws {
+        let valid = try Self.validFile()
+        #expect(Self.error(valid) == nil)
+        let matrix = try #require(valid.names.first { $0.hasSuffix(".indices") }).dropLast(".indices".count)
+        let vector = try #require(valid.names.first { $0.hasSuffix(".bias") })
+        let header = try JSONSerialization.jsonObject(with: Data(valid.metadata["quantization"]!.utf8)) as! [String: Any]
+        let tensors = header["tensors"] as! [String: [String: Any]]
+        let name = String(matrix.dropFirst("model.".count))
+
+        func damaged(_ change: (inout SafeTensorsFile) throws -> Void) rethrows -> SafeTensorsFile {
+            var f = valid
+            try change(&f)
+            return f
+        }
+        func withHeader(_ edit: (inout [String: [String: Any]]) -> Void) throws -> SafeTensorsFile {
+            var t = tensors
+            edit(&t)
+            var h = header
+            h["tensors"] = t
+            return damaged { $0.metadata["quantization"] = String(decoding: try! JSONSerialization.data(withJSONObject: h), as: UTF8.self) }
+        }
+        let indices = valid["\(matrix).indices"]!, codebook = valid["\(matrix).codebook"]!
+        let cases: [(String, SafeTensorsFile, [String])] = [
+            (
+                "NaN centroid",
+                try damaged {
+                    var values = try codebook.floats()
+                    values[1] = .nan
+                    try $0.add(codebook.name, floats: values, shape: codebook.shape)
+                }, ["q.safetensors", name, "codebook is not finite"]
+            ),
+            (
+                "indices of the wrong shape",
+                try damaged { $0.add(try SafeTensorsEntry(name: indices.name, dtype: .U8, shape: [1, indices.bytes.count], bytes: indices.bytes)) },
+                [name, "indices are U8 [1,"]
+            ),
+            ("nine bits", try withHeader { $0[name]!["bits"] = 9 }, [name, "9 bits per index"]),
+            ("codebook missing", damaged { $0.remove(codebook.name) }, [name, "codebook is missing"]),
+            ("float tensor missing", damaged { $0.remove(vector) }, ["\(vector) is missing"]),
+            ("metadata not JSON", damaged { $0.metadata["quantization"] = "{oops" }, ["metadata 'quantization'"]),
+            ("a stray tensor", try withHeader { $0["encoder.layers.99.fc1.weight"] = $0[name] }, ["encoder.layers.99.fc1.weight", "not a parameter"]),
+            ("not quantized", damaged { $0.metadata["format"] = "hat-checkpoint-v1" }, ["not a quantized hat checkpoint"]),
+        ]
+        for (label, file, phrases) in cases {
+            let message = try #require(Self.error(file), "\(label): accepted")
+            for phrase in phrases { #expect(message.contains(phrase), "\(label): \(message)") }
+        }
+    }
+
+    @Test("training, averaging and search refuse a quantized checkpoint and say why")
+    func trainingRefusesQuantized() throws {
+        let valid = try Self.validFile()
+        #expect(throws: TrainingError.self) { try Checkpoint.readState(valid, path: "q.safetensors") }
+        do {
+            _ = try Checkpoint.readState(valid, path: "q.safetensors")
+        } catch {
+            #expect("\(error)".contains("quantized checkpoint (hat quantize)") && "\(error)".contains("float32 checkpoint it was made from"))
+        }
+        #expect(try Checkpoint.readState(valid, path: "q.safetensors", allowQuantized: true).subTransformer != nil)
+    }
+}
