@@ -5,13 +5,21 @@
 // streams 4 or 8 bits per weight instead of 32 (docs/PERFORMANCE.md, "Quantized decoding"); the
 // weights are never expanded to float32 in memory beyond one 32-weight block per row at a time.
 //
-// Layout in memory (QuantizedMatrix.swift writes it): each row is a whole number of 32-index
-// blocks, padded with index 0. 4-bit: a block is 16 bytes, byte j holding index 32b + j in its low
+// Layout in memory (QuantizedMatrix.swift writes it): each row is a whole number of blocks,
+// padded with index 0. 4-bit: 32-index blocks of 16 bytes, byte j holding index 32b + j in its low
 // nibble and index 32b + 16 + j in its high nibble, so one load yields two 16-lane vectors of
-// indices with two masks and no shuffle. 8-bit: a block is 32 bytes, one index each. Codebooks
-// are 16 (4-bit) or 256 (8-bit) floats per group of `group_rows` rows, zero beyond the centroids.
+// indices without a shuffle. 8-bit: one byte per index, rows padded to 64 indices. Codebooks are
+// 16 (4-bit) or 256 (8-bit) floats per group of `group_rows` rows, zero beyond the centroids.
+//
+// 8-bit lookups: with AVX512-VBMI a 256-entry codebook is four byte planes (plane q holds byte q
+// of every centroid, 256 bytes; `planes`, 1 KiB per group), and 64 indices look up a plane with
+// two vpermt2b and a blend; interleaving the four planes' bytes (unpack 8, then 16) yields the 64
+// floats in a fixed order within each 128-bit lane, so the activations are permuted once per call
+// into that order instead. Without VBMI (or without planes) 8-bit indices gather from the float
+// codebook, which is slower than float32 weights on CPUs that microcode gathers (docs/PERFORMANCE.md).
 
 #include "hat_kernels.h"
+#include "packing_buffers.h"
 
 #include <stdint.h>
 
@@ -266,14 +274,141 @@ AVX512 static void nt_avx512(long M, long N, long K, const float *a, long lda, c
     }
 }
 
+// MARK: AVX-512 VBMI (8-bit)
+
+#define VBMI_TARGET "avx512f,avx512vl,avx512bw,avx512vbmi,fma"
+#define INLINE_VBMI static inline __attribute__((always_inline, target(VBMI_TARGET)))
+#define VBMI __attribute__((target(VBMI_TARGET)))
+
+static int vbmi_detected = -1;
+
+static int vbmi_available(void) {
+    if (vbmi_detected < 0) {
+        __builtin_cpu_init();
+        vbmi_detected = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
+    }
+    return vbmi_detected;
+}
+
+// 64 indices → 64 floats, out[q] lane L element i being index 16L + 4q + i of the block.
+INLINE_VBMI void decode64_vbmi(const uint8_t *p, const uint8_t *planes, __m512 out[4]) {
+    __m512i idx = _mm512_loadu_si512((const void *)p);
+    __mmask64 high = _mm512_movepi8_mask(idx);  // bit 7: centroids 128–255
+    __m512i b[4];
+    for (int q = 0; q < 4; q++) {
+        const uint8_t *t = planes + 256 * q;
+        __m512i lo = _mm512_permutex2var_epi8(_mm512_loadu_si512((const void *)t), idx, _mm512_loadu_si512((const void *)(t + 64)));
+        __m512i hi =
+            _mm512_permutex2var_epi8(_mm512_loadu_si512((const void *)(t + 128)), idx, _mm512_loadu_si512((const void *)(t + 192)));
+        b[q] = _mm512_mask_blend_epi8(high, lo, hi);
+    }
+    __m512i b01l = _mm512_unpacklo_epi8(b[0], b[1]), b01h = _mm512_unpackhi_epi8(b[0], b[1]);
+    __m512i b23l = _mm512_unpacklo_epi8(b[2], b[3]), b23h = _mm512_unpackhi_epi8(b[2], b[3]);
+    out[0] = _mm512_castsi512_ps(_mm512_unpacklo_epi16(b01l, b23l));
+    out[1] = _mm512_castsi512_ps(_mm512_unpackhi_epi16(b01l, b23l));
+    out[2] = _mm512_castsi512_ps(_mm512_unpacklo_epi16(b01h, b23h));
+    out[3] = _mm512_castsi512_ps(_mm512_unpackhi_epi16(b01h, b23h));
+}
+
+// MB rows of the permuted activations against NB (1 or 2) rows of 8-bit indices.
+INLINE_VBMI void nt_tile_vbmi(const int MB, const int NB, long blocks, const float *xp, long ldxp, const uint8_t *w, long ldw,
+                              const uint8_t *planes0, const uint8_t *planes1, float beta, float *c, long ldc) {
+    __m512 acc[6][2];
+    for (int m = 0; m < MB; m++)
+        for (int j = 0; j < NB; j++) acc[m][j] = _mm512_setzero_ps();
+    const uint8_t *planes[2] = {planes0, planes1};
+    for (long blk = 0; blk < blocks; blk++) {
+        __m512 wv[2][4];
+        for (int j = 0; j < NB; j++) {
+            const uint8_t *p = w + j * ldw + 64 * blk;
+            _mm_prefetch((const char *)(p + 256), _MM_HINT_T0);
+            decode64_vbmi(p, planes[j], wv[j]);
+        }
+        for (int m = 0; m < MB; m++) {
+            const float *x = xp + m * ldxp + 64 * blk;
+            for (int q = 0; q < 4; q++) {
+                __m512 xv = _mm512_loadu_ps(x + 16 * q);
+                for (int j = 0; j < NB; j++) acc[m][j] = _mm512_fmadd_ps(xv, wv[j][q], acc[m][j]);
+            }
+        }
+    }
+    for (int m = 0; m < MB; m++)
+        for (int j = 0; j < NB; j++) store_result(c + m * ldc + j, _mm512_reduce_add_ps(acc[m][j]), beta);
+}
+
+#define NT_VBMI_ROWS(NB)                                                                                      \
+    for (long m0 = 0; m0 < M; m0 += 6) {                                                                      \
+        const float *xm = xp + m0 * ldxp;                                                                     \
+        float *cm = c + m0 * ldc + n;                                                                         \
+        switch (M - m0 >= 6 ? 6 : M - m0) {                                                                   \
+        case 6: nt_tile_vbmi(6, NB, blocks, xm, ldxp, row, ldw, pl0, pl1, beta, cm, ldc); break;              \
+        case 5: nt_tile_vbmi(5, NB, blocks, xm, ldxp, row, ldw, pl0, pl1, beta, cm, ldc); break;              \
+        case 4: nt_tile_vbmi(4, NB, blocks, xm, ldxp, row, ldw, pl0, pl1, beta, cm, ldc); break;              \
+        case 3: nt_tile_vbmi(3, NB, blocks, xm, ldxp, row, ldw, pl0, pl1, beta, cm, ldc); break;              \
+        case 2: nt_tile_vbmi(2, NB, blocks, xm, ldxp, row, ldw, pl0, pl1, beta, cm, ldc); break;              \
+        default: nt_tile_vbmi(1, NB, blocks, xm, ldxp, row, ldw, pl0, pl1, beta, cm, ldc); break;             \
+        }                                                                                                     \
+    }
+
+// Returns -1 (nothing written) when the permuted-activation buffer cannot be allocated.
+VBMI static int nt_vbmi(long M, long N, long K, const float *a, long lda, const uint8_t *w, long ldw, const uint8_t *all_planes,
+                        long first_row, long group_rows, float beta, float *c, long ldc) {
+    const long blocks = (K + 63) / 64, ldxp = blocks * 64;
+    float *xp = hat_packing_buffer(HAT_PACK_CODEBOOK_X, (size_t)(M * ldxp) * sizeof(float));
+    if (!xp) return -1;
+    // xp[16q + 4L + i] of a block = x[16L + 4q + i]: the order decode64_vbmi yields weights in.
+    for (long m = 0; m < M; m++)
+        for (long blk = 0; blk < blocks; blk++)
+            for (int q = 0; q < 4; q++)
+                for (int L = 0; L < 4; L++)
+                    for (int i = 0; i < 4; i++) {
+                        long k = 64 * blk + 16 * L + 4 * q + i;
+                        xp[m * ldxp + 64 * blk + 16 * q + 4 * L + i] = k < K ? a[m * lda + k] : 0.0f;
+                    }
+    long n = 0;
+    for (; n + 2 <= N; n += 2) {
+        const uint8_t *row = w + n * ldw;
+        const uint8_t *pl0 = all_planes + ((first_row + n) / group_rows) * 1024;
+        const uint8_t *pl1 = all_planes + ((first_row + n + 1) / group_rows) * 1024;
+        NT_VBMI_ROWS(2)
+    }
+    for (; n < N; n++) {
+        const uint8_t *row = w + n * ldw;
+        const uint8_t *pl0 = all_planes + ((first_row + n) / group_rows) * 1024, *pl1 = pl0;
+        NT_VBMI_ROWS(1)
+    }
+    return 0;
+}
+
 #endif  // HAT_X86
 
+int hat_codebook_byte_lookups_available(void) {
+#if HAT_X86
+    return hat_kernel_isa() >= 2 && vbmi_available();
+#else
+    return 0;
+#endif
+}
+
+void hat_codebook_planes(const float *codebooks, long groups, unsigned char *planes) {
+    for (long g = 0; g < groups; g++)
+        for (int j = 0; j < 256; j++) {
+            uint32_t bits;
+            const float v = codebooks[g * 256 + j];
+            __builtin_memcpy(&bits, &v, 4);
+            for (int q = 0; q < 4; q++) planes[g * 1024 + 256 * q + j] = (unsigned char)(bits >> (8 * q));
+        }
+}
+
 void hat_codebook_gemm_nt_isa(int isa, long M, long N, long K, const float *a, long lda, const unsigned char *w,
-                              long ldw, int bits, const float *codebooks, long first_row, long group_rows, float beta,
-                              float *c, long ldc) {
+                              long ldw, int bits, const float *codebooks, const unsigned char *planes, long first_row,
+                              long group_rows, float beta, float *c, long ldc) {
     if (M <= 0 || N <= 0) return;
     if (isa > hat_kernel_isa()) isa = hat_kernel_isa();
 #if HAT_X86
+    if (isa == 2 && bits == 8 && planes && vbmi_available() &&
+        nt_vbmi(M, N, K, a, lda, w, ldw, planes, first_row, group_rows, beta, c, ldc) == 0)
+        return;
     switch (isa) {
     case 2: nt_avx512(M, N, K, a, lda, w, ldw, bits, codebooks, first_row, group_rows, beta, c, ldc); return;
     case 1: nt_avx2(M, N, K, a, lda, w, ldw, bits, codebooks, first_row, group_rows, beta, c, ldc); return;
@@ -284,7 +419,8 @@ void hat_codebook_gemm_nt_isa(int isa, long M, long N, long K, const float *a, l
 }
 
 void hat_codebook_gemm_nt(long M, long N, long K, const float *a, long lda, const unsigned char *w, long ldw, int bits,
-                          const float *codebooks, long first_row, long group_rows, float beta, float *c, long ldc) {
-    hat_codebook_gemm_nt_isa(hat_kernel_isa(), M, N, K, a, lda, w, ldw, bits, codebooks, first_row, group_rows, beta, c,
-                             ldc);
+                          const float *codebooks, const unsigned char *planes, long first_row, long group_rows, float beta,
+                          float *c, long ldc) {
+    hat_codebook_gemm_nt_isa(hat_kernel_isa(), M, N, K, a, lda, w, ldw, bits, codebooks, planes, first_row, group_rows,
+                             beta, c, ldc);
 }

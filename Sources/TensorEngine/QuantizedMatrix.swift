@@ -6,7 +6,8 @@ import CKernels
 /// [g·groupRows, (g+1)·groupRows) share codebook g). Only the indices and the codebooks are
 /// kept; `CKernels/codebook_gemm.c` multiplies with them directly, so the float32 matrix never
 /// exists in memory. In memory the indices are laid out for those kernels (4-bit nibbles for up
-/// to 4 bits, bytes above); `packedIndices()` is the file's dense bit-packed form.
+/// to 4 bits, bytes above, with byte planes of the codebooks for 8-bit lookups);
+/// `packedIndices()` is the file's dense bit-packed form.
 ///
 /// ```swift
 /// let q = QuantizedMatrix(rows: 2, columns: 3, bits: 2, groupRows: 2,
@@ -30,6 +31,8 @@ public final class QuantizedMatrix: @unchecked Sendable {
     let kernelIndices: UnsafeMutablePointer<UInt8>
     /// groupCount × (16 or 256) centroids, zero beyond 2^bits.
     let kernelCodebooks: UnsafeMutablePointer<Float>
+    /// 8 bits: the codebooks' byte planes (1 KiB per group) for the AVX512-VBMI lookups.
+    let kernelPlanes: UnsafeMutablePointer<UInt8>?
 
     public var groupCount: Int { (rows + groupRows - 1) / groupRows }
     public var centroidCount: Int { 1 << bits }
@@ -48,8 +51,8 @@ public final class QuantizedMatrix: @unchecked Sendable {
         let groups = (rows + groupRows - 1) / groupRows
         precondition(codebooks.count == groups << bits, "QuantizedMatrix: \(codebooks.count) centroids for \(groups) codebooks of \(1 << bits)")
         kernelBits = bits <= 4 ? 4 : 8
-        let blocks = (columns + 31) / 32
-        kernelRowBytes = blocks * (kernelBits == 4 ? 16 : 32)
+        // 4 bits: 32-index blocks of 16 bytes; 8 bits: a byte each, rows padded to 64 (codebook_gemm.c).
+        kernelRowBytes = kernelBits == 4 ? (columns + 31) / 32 * 16 : (columns + 63) / 64 * 64
         kernelIndices = .allocate(capacity: rows * kernelRowBytes)
         kernelIndices.initialize(repeating: 0, count: rows * kernelRowBytes)
         let limit = UInt8(truncatingIfNeeded: (1 << bits) - 1)
@@ -74,11 +77,26 @@ public final class QuantizedMatrix: @unchecked Sendable {
         for g in 0..<groups {
             for j in 0..<(1 << bits) { kernelCodebooks[g * stride + j] = codebooks[(g << bits) + j] }
         }
+        if kernelBits == 8 {
+            let planes = UnsafeMutablePointer<UInt8>.allocate(capacity: groups * 1024)
+            hat_codebook_planes(kernelCodebooks, groups, planes)
+            kernelPlanes = planes
+        } else {
+            kernelPlanes = nil
+        }
     }
 
     deinit {
         kernelIndices.deallocate()
         kernelCodebooks.deallocate()
+        kernelPlanes?.deallocate()
+    }
+
+    /// How this CPU multiplies with quantized weights, for benchmark output and `hat --version`.
+    public static var kernelDescription: String {
+        let isa = KernelISA.current
+        let eight = isa == .avx512 && hat_codebook_byte_lookups_available() != 0 ? "VBMI byte lookups" : isa == .portable ? "table" : "gathers"
+        return "codebook \(isa) (4-bit register lookups, 8-bit \(eight))"
     }
 
     /// The centroid index of weight (row, column).
@@ -159,14 +177,16 @@ public final class QuantizedMatrix: @unchecked Sendable {
 
     /// c[m, n] = Σ_k a[m, k] · W[firstRow + n, k] (+ beta · c[m, n]) for n < count, on the kernel
     /// `isa` names (nil: the CPU's best). a and c row-major with leading dimensions.
+    /// `byteLookups: false` makes 8-bit products gather from the float codebook even where the
+    /// CPU has AVX512-VBMI (tests compare both).
     public func multiplyTransposed(
         m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, rows rowRange: Range<Int>, beta: Float,
-        c: UnsafeMutablePointer<Float>, ldc: Int, isa: KernelISA? = nil
+        c: UnsafeMutablePointer<Float>, ldc: Int, isa: KernelISA? = nil, byteLookups: Bool = true
     ) {
         precondition(rowRange.lowerBound >= 0 && rowRange.upperBound <= rows && k <= columns, "multiplyTransposed outside \(rows)×\(columns)")
         hat_codebook_gemm_nt_isa(
             Int32((isa ?? KernelISA.current).rawValue), m, rowRange.count, k, a, lda,
             kernelIndices + rowRange.lowerBound * kernelRowBytes, kernelRowBytes, Int32(kernelBits), kernelCodebooks,
-            rowRange.lowerBound, groupRows, beta, c, ldc)
+            byteLookups ? kernelPlanes : nil, rowRange.lowerBound, groupRows, beta, c, ldc)
     }
 }

@@ -39,14 +39,25 @@ void hat_sgemm_small_nt_isa(int isa, long M, long N, long K, float alpha, const 
 /// C[M,N] = A[M,K] · Wᵀ + beta · C where W's N rows are codebook-quantized (codebook_gemm.c):
 /// row n's packed indices start at w + n·ldw (ldw bytes per row; the layout of 4- and 8-bit rows
 /// is described there), and its centroids are the codebook of group (first_row + n) / group_rows
-/// (16 floats per group at 4 bits, 256 at 8). A and C row-major; beta = 0 does not read C.
+/// (16 floats per group at 4 bits, 256 at 8). `planes` (8 bits; may be NULL) are the codebooks'
+/// byte planes from hat_codebook_planes, for the AVX512-VBMI lookups. A and C row-major; beta = 0
+/// does not read C.
 void hat_codebook_gemm_nt(long M, long N, long K, const float *a, long lda, const unsigned char *w, long ldw, int bits,
-                          const float *codebooks, long first_row, long group_rows, float beta, float *c, long ldc);
+                          const float *codebooks, const unsigned char *planes, long first_row, long group_rows, float beta,
+                          float *c, long ldc);
 
-/// The same with the implementation capped at `isa` (tests compare every path).
+/// The same with the implementation capped at `isa` (tests compare every path; at isa 2 with 8 bits
+/// the VBMI lookups run when `planes` is given and the CPU has them, gathers otherwise).
 void hat_codebook_gemm_nt_isa(int isa, long M, long N, long K, const float *a, long lda, const unsigned char *w,
-                              long ldw, int bits, const float *codebooks, long first_row, long group_rows, float beta,
-                              float *c, long ldc);
+                              long ldw, int bits, const float *codebooks, const unsigned char *planes, long first_row,
+                              long group_rows, float beta, float *c, long ldc);
+
+/// The byte planes of `groups` 256-entry codebooks: planes[g·1024 + 256·q + j] = byte q
+/// (little-endian) of codebooks[g·256 + j].
+void hat_codebook_planes(const float *codebooks, long groups, unsigned char *planes);
+
+/// Whether 8-bit codebook products can use the AVX512-VBMI byte lookups here.
+int hat_codebook_byte_lookups_available(void);
 
 /// Writes the first K weights of `rows` codebook-quantized rows (as above) as floats:
 /// out[r·ldo + k].
