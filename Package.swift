@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "Train", dependencies: ["Cluster", "Model", "NN", "Datasets", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Generate", dependencies: ["Model", "Datasets", "Train", "CKernels", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Latency", dependencies: ["Model", "NN", "Datasets", "Generate"]),
-        .target(name: "Search", dependencies: ["Cluster", "TensorEngine", "NN", "Model", "Datasets", "Train", "Latency"]),
+        .target(name: "Search", dependencies: ["Cluster", "TensorEngine", "NN", "Model", "Datasets", "Train", "Latency", "Compress"]),
         .target(name: "Pipeline", dependencies: ["Datasets", "Train", "Generate", "Latency", "Search", "Export", .product(name: "Yams", package: "Yams")]),
         .target(name: "Export", dependencies: ["Model", "NN", "TensorEngine", "Datasets"]),
         .target(name: "HATFiles", dependencies: ["Model", "NN", "TensorEngine", "Datasets", "Train"]),

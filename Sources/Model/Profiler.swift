@@ -7,7 +7,8 @@ public struct ModelProfile: Codable, Sendable, Equatable {
     public var flops: Int
     /// Embedding parameters the SubTransformer uses (the shared table counted once, at the wider of the two dims).
     public var embeddingParameters: Int
-    /// fp32 bytes of all the SubTransformer's weights (parameters + embeddings) in MB (10⁶ bytes).
+    /// Bytes of all the SubTransformer's weights (parameters + embeddings) in MB (10⁶ bytes):
+    /// float32, or as `hat quantize` stores them when the profiler counts quantized weights.
     public var modelSizeMB: Double
     /// Estimated peak memory of one inference (one sentence, beam search) in MB: weights plus
     /// the largest set of live activations and caches (see `peakInferenceBytes`).
@@ -23,6 +24,9 @@ public struct Profiler {
     public var sharedEmbeddings: Bool
     /// A separate output projection (`SearchSpace.separateOutputProjection`) adds a target-vocabulary table.
     public var separateOutputProjection: Bool
+    /// Bits per weight of K-means-quantized matrices (`hat quantize --bits`; one codebook per
+    /// matrix); nil: float32 weights. Sets the model size and the weights in the peak memory.
+    public var weightBits: Int?
 
     public init(qkvDim: Int = 512, sourceVocabSize: Int, targetVocabSize: Int, sharedEmbeddings: Bool, separateOutputProjection: Bool = false) {
         self.qkvDim = qkvDim
@@ -101,9 +105,17 @@ public struct Profiler {
     /// values (beam × attended source × qkv × 2) and self-attention cache (beam × length × qkv × 2),
     /// plus the larger working set of an encoder layer (scores heads × S × S, FFN S × f) or a
     /// decoder step (logits beam × V, FFN beam × f).
+    /// Bytes of the SubTransformer's weights: float32, or quantized at `weightBits`.
+    public func weightBytes(_ c: SubTransformerConfig) -> Int {
+        guard let weightBits else { return 4 * (parameters(c) + embeddingParameters(c)) }
+        let shapes = SubTransformerCorners.shapes(
+            of: c, qkvDim: qkvDim, sourceVocabSize: sourceVocabSize, targetVocabSize: targetVocabSize,
+            sharedEmbeddings: sharedEmbeddings, separateOutputProjection: separateOutputProjection)
+        return SubTransformerCorners.quantizedBytes(shapes, bits: weightBits)
+    }
+
     public func peakInferenceBytes(_ c: SubTransformerConfig, length: Int, beam: Int) -> Int {
         let q = qkvDim, s = length
-        let weights = parameters(c) + embeddingParameters(c)
         let encoderStates = Swift.min(3, c.encoderLayerNum) * s * c.encoderEmbedDim
         var caches = 0
         for i in 0..<c.decoderLayerNum {
@@ -118,14 +130,13 @@ public struct Profiler {
         }
         let logits: Int = beam * targetVocabSize * 2
         let decoderWork: Int = logits + beam * (c.decoderFFNDims.max() ?? 0) + 4 * beam * c.decoderEmbedDim
-        return 4 * (weights + encoderStates + caches + Swift.max(encoderWork, decoderWork))
+        return weightBytes(c) + 4 * (encoderStates + caches + Swift.max(encoderWork, decoderWork))
     }
 
     public func profile(_ c: SubTransformerConfig, length: Int = 30, beam: Int = 5) -> ModelProfile {
-        let weights = parameters(c) + embeddingParameters(c)
-        return ModelProfile(
+        ModelProfile(
             parameters: parameters(c), flops: 2 * multiplyAccumulates(c, length: length),
-            embeddingParameters: embeddingParameters(c), modelSizeMB: Double(4 * weights) / 1e6,
+            embeddingParameters: embeddingParameters(c), modelSizeMB: Double(weightBytes(c)) / 1e6,
             peakInferenceMB: Double(peakInferenceBytes(c, length: length, beam: beam)) / 1e6,
             sequenceLength: length, beam: beam)
     }

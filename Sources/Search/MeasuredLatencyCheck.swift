@@ -37,14 +37,14 @@ public enum MeasuredLatencyCheck {
     /// its order. A SubTransformer that `previous` (the file before the search ran again) holds
     /// a measurement of keeps it: a finished search run again gives the same file.
     public static func run(
-        paretoURL: URL, previous: [ParetoPoint] = [], model: SuperTransformer, measurer: LatencyMeasurer,
+        paretoURL: URL, previous: [ParetoPoint] = [], model: (SubTransformerConfig) -> SuperTransformer, measurer: LatencyMeasurer,
         log: (String) -> Void
     ) throws -> [Result] {
         var points = try ParetoFront.read(paretoURL)
         var results: [Result] = []
         for i in points.indices {
             let earlier = previous.first { $0.config == points[i].config && $0.measuredLatencyMs != nil }?.measuredLatencyMs
-            let measured = earlier ?? measurer.measure(model: model, config: points[i].config).totalMs
+            let measured = earlier ?? measurer.measure(model: model(points[i].config), config: points[i].config).totalMs
             points[i].measuredLatencyMs = measured
             let limit = points[i].constraints.latencyMs
             let r = Result(

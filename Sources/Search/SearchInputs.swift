@@ -57,12 +57,15 @@ public struct SearchInputs {
     }
 
     /// The search setup's record of these inputs (a resumed search must see the same).
-    public func setupInputs(predictor: String, length: Int, beam: Int) -> [String: String] {
-        [
+    /// `weight_bits` appears only for quantized searches, so float32 searches resume as before.
+    public func setupInputs(predictor: String, length: Int, beam: Int, weightBits: Int? = nil) -> [String: String] {
+        var inputs = [
             "supernet": supernetPath, "data": dataDirectory, "valid_sentences": String(fitness.sentences),
             "max_tokens": String(fitness.maxTokens),
             "predictor": predictor, "length": String(length), "beam": String(beam),
         ]
+        if let weightBits { inputs["weight_bits"] = String(weightBits) }
+        return inputs
     }
 
     /// A space file must describe the supernet's own weights; only its choices may differ.

@@ -1,8 +1,10 @@
 import Cluster
+import Compress
 import Foundation
 import Latency
 import Model
 import TensorEngine
+import Train
 
 /// One `hat search` from its inputs to its result files: loads the supernet and validation
 /// split, gets the latency predictor, runs (or resumes) the `SearchJob`, and measures the
@@ -28,6 +30,9 @@ public struct SearchRunner {
     public var measureIterations = 20
     /// Compute threads of that measurement: as the latency dataset was measured (`hat latency dataset` uses 1).
     public var measureThreads = 1
+    /// Bits per weight of the model that will ship (`hat quantize --bits`): the size and memory
+    /// constraints count its weights quantized, and the winners are measured quantized. nil: float32.
+    public var weightBits: Int?
     /// The ranks of an MPI job: rank 0 runs this search and the others evaluate fitness with it
     /// (`serveFitness`); one process without MPI.
     public var group: DistributedGroup = .single
@@ -65,7 +70,9 @@ public struct SearchRunner {
         let latency = try predictor.predictor(
             searchDirectory: directory, space: inputs.space, length: length, beam: beam, seed: seed,
             measureModel: { inputs.model }, log: log)
-        let assessor = CandidateAssessor(predictor: TrainedLatencyPredictor(latency), profiler: inputs.profiler, length: length, beam: beam)
+        var profiler = inputs.profiler
+        profiler.weightBits = weightBits
+        let assessor = CandidateAssessor(predictor: TrainedLatencyPredictor(latency), profiler: profiler, length: length, beam: beam)
         let fitness = FitnessCache { inputs.fitness($0) }
         let distributed = DistributedFitness(group: group, fitness: inputs.fitness)
         if group.size > 1 {
@@ -74,7 +81,7 @@ public struct SearchRunner {
         }
         let setup = SearchSetup(
             strategy: strategy, settings: settings, seed: seed, space: inputs.space,
-            inputs: inputs.setupInputs(predictor: predictor.description, length: length, beam: beam))
+            inputs: inputs.setupInputs(predictor: predictor.description, length: length, beam: beam, weightBits: weightBits))
         log(
             "fitness: supernet validation loss on \(inputs.fitness.sentences) pairs of \(inputs.dataDirectory); "
                 + "\(strategy == .evolution ? "evolutionary" : "random") search, \(settings.iterations) iterations, population \(settings.populationSize), "
@@ -95,7 +102,7 @@ public struct SearchRunner {
             )
             measured = try BLAS.withComputeThreads(measureThreads) {
                 try MeasuredLatencyCheck.run(
-                    paretoURL: job.paretoURL, previous: previousFront, model: inputs.model,
+                    paretoURL: job.paretoURL, previous: previousFront, model: { config in quantizedIfAsked(inputs.model, config) },
                     measurer: LatencyMeasurer(length: length, beam: beam, warmup: 5, iterations: measureIterations),
                     log: log)
             }
@@ -103,5 +110,19 @@ public struct SearchRunner {
         return Result(
             outcomes: outcomes, front: try ParetoFront.read(job.paretoURL), measured: measured, seconds: seconds,
             paretoURL: job.paretoURL)
+    }
+
+    /// The supernet itself, or (with `weightBits`) a new model holding `config`'s corners of its
+    /// weights quantized, as `hat quantize` would write them (one Lloyd iteration: the speed does
+    /// not depend on the centroids).
+    private func quantizedIfAsked(_ supernet: SuperTransformer, _ config: SubTransformerConfig) -> SuperTransformer {
+        guard let weightBits else { return supernet }
+        var rng = RandomGenerator(seed: 0)
+        let model = SuperTransformer(
+            space: supernet.space, sourceVocabSize: supernet.sourceVocabSize, targetVocabSize: supernet.targetVocabSize, rates: .none,
+            rng: &rng)
+        let (parameters, _) = ModelQuantizer.quantize(supernet, config: config, settings: QuantizationSettings(bits: weightBits, maxIterations: 1))
+        QuantizedCheckpoint.install(parameters, into: model)
+        return model
     }
 }

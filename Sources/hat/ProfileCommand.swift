@@ -22,6 +22,7 @@ struct ProfileCommand: ParsableCommand {
     @Option(name: .customLong("tgt-vocab"), help: "Target vocabulary size (separate embeddings).") var targetVocab: Int?
     @Option(help: "Sentence length for FLOPs and memory (HAT: 30 for WMT, 23 for IWSLT).") var length: Int = 30
     @Option(help: "Beam size for the peak-memory estimate.") var beam: Int = 5
+    @Option(help: "Count the weight matrices K-means-quantized at this many bits (hat quantize), not float32.") var bits: Int?
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func validate() throws {
@@ -33,6 +34,7 @@ struct ProfileCommand: ParsableCommand {
             if let v, v <= 0 { throw ValidationError("\(name) must be positive") }
         }
         if length <= 0 || beam <= 0 { throw ValidationError("--length and --beam must be positive") }
+        if let bits, !(1...8).contains(bits) { throw ValidationError("--bits \(bits): give 1 to 8 bits per weight") }
         if length > 100_000 || beam > 10_000 { throw ValidationError("--length (at most 100000) or --beam (at most 10000) is too large") }
     }
 
@@ -60,9 +62,10 @@ struct ProfileCommand: ParsableCommand {
         }
         let shared = sourceVocab == nil ? (searchSpace?.shareAllEmbeddings ?? true) : false
         let (vs, vt) = (sourceVocab ?? vocab ?? 32768, targetVocab ?? vocab ?? 32768)
-        let profiler = Profiler(
+        var profiler = Profiler(
             qkvDim: qkv, sourceVocabSize: vs, targetVocabSize: vt, sharedEmbeddings: shared,
             separateOutputProjection: searchSpace?.hasSeparateOutputProjection ?? false)
+        profiler.weightBits = bits
 
         if json {
             struct Entry: Encodable {
@@ -82,7 +85,7 @@ struct ProfileCommand: ParsableCommand {
             print(String(format: "  #Params (HAT)   %.2f M   (embeddings and output projection excluded)", Double(p.parameters) / 1e6))
             print(String(format: "  FLOPs (HAT)     %.2f G   (one forward pass, source and target length %d)", Double(p.flops) / 1e9, length))
             print(String(format: "  embeddings      %.2f M   (vocabulary %@)", Double(p.embeddingParameters) / 1e6, vocabulary))
-            print(String(format: "  model size      %.1f MB  (fp32 weights)", p.modelSizeMB))
+            print(String(format: "  model size      %.1f MB  (%@ weights)", p.modelSizeMB, bits.map { "\($0)-bit" } ?? "fp32"))
             print(String(format: "  peak inference  %.1f MB  (estimate: one %d-token sentence, beam %d)", p.peakInferenceMB, length, beam))
         }
     }

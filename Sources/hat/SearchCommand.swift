@@ -37,6 +37,12 @@ struct SearchCommand: ParsableCommand {
     var memoryConstraint: String?
     @Option(name: .customLong("params-constraint"), help: "#Params limit (HAT's count): 30M.") var paramsConstraint: String?
     @Option(name: .customLong("flops-constraint"), help: "FLOPs limit (HAT's count): 2G.") var flopsConstraint: String?
+    @Option(
+        name: .customLong("weight-bits"),
+        help: ArgumentHelp(
+            "The model ships K-means-quantized at this many bits (hat quantize): memory constraints count its weights so, and the winners are measured so.",
+            discussion: "Give a latency predictor trained on a dataset measured with hat latency dataset --bits N."))
+    var weightBits: Int?
     @Option(name: .customLong("evo-config"), help: "HAT evolution YAML (evo-iter, population-size, ..., latency-constraint, write-config-path).")
     var evoConfig: String?
     @Option(name: .customLong("evo-iter"), help: ArgumentHelp(EvolutionSettings.keyTable.help(for: "evo-iter"))) var iterations: Int?
@@ -79,6 +85,7 @@ struct SearchCommand: ParsableCommand {
         if measureIterations < 1 { throw ValidationError("--measure-iterations must be at least 1") }
         if let m = maxTokens, m < 1 { throw ValidationError("--max-tokens must be at least 1") }
         if let v = validSubset, v < 1 { throw ValidationError("--valid-subset must be at least 1") }
+        if let b = weightBits, !(1...8).contains(b) { throw ValidationError("--weight-bits \(b): give 1 to 8 bits per weight") }
     }
 
     func run() throws {
@@ -129,6 +136,7 @@ struct SearchCommand: ParsableCommand {
         runner.measureWinners = !noMeasure
         runner.measureIterations = measureIterations
         runner.measureThreads = measureThreads
+        runner.weightBits = weightBits
         let output = ResultOutput(json: json)
         runner.log = output.say
         runner.group = group

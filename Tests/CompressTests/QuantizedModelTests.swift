@@ -136,6 +136,29 @@ struct QuantizedModelTests {
         print("quantized parity \(spaceName): logits \(error), file \(fileBytes) bytes vs \(floatBytes) float32, config \(config)")
     }
 
+    @Test("the profiler's quantized model size is the bytes of the tensors hat quantize writes", arguments: [2, 4, 8])
+    func profilerCountsQuantizedBytes(_ bits: Int) throws {
+        let space = try SearchSpace(contentsOf: sharedDataDirectory.appendingPathComponent("hat-configs/iwslt14.de-en__space1.yml").path)
+        var rng = RandomGenerator(seed: UInt64(bits))
+        let config = space.sample(rng: &rng)
+        let model = SuperTransformer(space: space, sourceVocabSize: 60, targetVocabSize: 50, rng: &rng)
+        let (parameters, _) = ModelQuantizer.quantize(model, config: config, settings: QuantizationSettings(bits: bits, maxIterations: 2))
+        let dir = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("q.safetensors")
+        let state = CheckpointState.start(
+            space: space, subTransformer: config, training: TrainingConfig(), sourceVocabSize: 60, targetVocabSize: 50, data: nil)
+        try QuantizedCheckpoint.save(to: url, parameters: parameters, state: state)
+        let file = try SafeTensorsFile.read(from: url)
+        let tensorBytes = file.names.reduce(0) { $0 + file[$1]!.bytes.count }
+        var profiler = Profiler(space: space, sourceVocabSize: 60, targetVocabSize: 50)
+        profiler.weightBits = bits
+        #expect(profiler.weightBytes(config) == tensorBytes, "\(bits) bits: profiler \(profiler.weightBytes(config)), file tensors \(tensorBytes)")
+        #expect(profiler.profile(config).modelSizeMB == Double(tensorBytes) / 1e6)
+        profiler.weightBits = nil
+        #expect(profiler.weightBytes(config) > 3 * tensorBytes)
+    }
+
     @Test("a SubTransformer reads only its used corners: NaN everywhere else leaves its logits unchanged", arguments: spaces)
     func usedCornersAreAllItReads(_ spaceName: String) throws {
         let space = try SearchSpace(contentsOf: sharedDataDirectory.appendingPathComponent("hat-configs/\(spaceName)").path)
