@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "GenerateTests", dependencies: ["Generate", "TestSupport"]),
         .testTarget(name: "LatencyTests", dependencies: ["Latency", "Datasets", "Generate", "TestSupport"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "TestSupport"]),
-        .testTarget(name: "ExportTests", dependencies: ["Export", "Model", "Generate", "TestSupport"]),
+        .testTarget(name: "ExportTests", dependencies: ["Export", "Model", "Generate", "Compress", "Train", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Report", "TestSupport"]),
         .testTarget(name: "CompressTests", dependencies: ["Compress", "Model", "Train", "TensorEngine", "CKernels", "Generate", "TestSupport"]),
         .testTarget(name: "HATFilesTests", dependencies: ["HATFiles", "Model", "Train", "TensorEngine", "Generate", "Search", "Datasets", "TestSupport"]),

@@ -39,8 +39,37 @@ final class GraphBuilder {
 
     /// A weight: the tensor's values (any view: a super weight's corner is copied out) under `name`.
     func weight(_ name: String, _ tensor: Tensor) -> String {
+        if let quantized = tensor.quantizedWindow { return quantizedWeight(name, quantized) }
         graph.initializers.append(ONNX.TensorValue(name: name, shape: tensor.shape, floats: tensor.toArray()))
         return name
+    }
+
+    /// A K-means-quantized weight (`hat quantize`) stays quantized in the file: its indices as
+    /// uint8 `NAME.indices` [rows, columns] and its centroids as `NAME.codebook`, expanded by
+    /// Cast → (Add each row's codebook offset) → Gather into the float weight `NAME` when the
+    /// runtime loads or runs the graph.
+    private func quantizedWeight(_ name: String, _ w: QuantizedWindow) -> String {
+        let m = w.matrix
+        var indices = [UInt8]()
+        indices.reserveCapacity(w.rows * w.columns)
+        for r in w.firstRow..<(w.firstRow + w.rows) { for c in 0..<w.columns { indices.append(m.assignment(row: r, column: c)) } }
+        graph.initializers.append(ONNX.TensorValue(name: "\(name).indices", shape: [w.rows, w.columns], uint8s: indices))
+        let firstGroup = w.firstRow / m.groupRows, lastGroup = (w.firstRow + w.rows - 1) / m.groupRows
+        let codebook = Array(m.codebooks[(firstGroup << m.bits)..<((lastGroup + 1) << m.bits)])
+        graph.initializers.append(ONNX.TensorValue(name: "\(name).codebook", shape: [codebook.count], floats: codebook))
+        var positions = node("Cast", ["\(name).indices"], [.int("to", Int(ONNX.ElementType.int64.rawValue))])
+        if lastGroup > firstGroup {
+            let offsets = (w.firstRow..<(w.firstRow + w.rows)).map { Int64(($0 / m.groupRows - firstGroup) << m.bits) }
+            let offsetsName = fresh("codebook_offsets")
+            graph.initializers.append(ONNX.TensorValue(name: offsetsName, shape: [w.rows, 1], int64s: offsets))
+            positions = add(positions, offsetsName)
+        }
+        return node("Gather", ["\(name).codebook", positions], [.int("axis", 0)], outputName: name)
+    }
+
+    /// Whether `name` is already a value of the graph (an initializer or a node's output).
+    func defines(_ name: String) -> Bool {
+        graph.initializers.contains { $0.name == name } || graph.nodes.contains { $0.outputs.contains(name) }
     }
 
     /// A small constant, added once per graph however often it is asked for.

@@ -5,7 +5,7 @@ import Foundation
 public enum ONNX {
     /// TensorProto.DataType
     public enum ElementType: Int, Sendable {
-        case float = 1, int64 = 7, bool = 9
+        case float = 1, uint8 = 2, int64 = 7, bool = 9
     }
 
     /// A constant tensor (an initializer): float32 or int64 values, little-endian raw data.
@@ -29,6 +29,14 @@ public enum ONNX {
             self.shape = shape
             type = .int64
             raw = int64s.withUnsafeBytes { Array($0) }
+        }
+
+        public init(name: String, shape: [Int], uint8s: [UInt8]) {
+            precondition(shape.reduce(1, *) == uint8s.count, "\(name): \(uint8s.count) values for shape \(shape)")
+            self.name = name
+            self.shape = shape
+            type = .uint8
+            raw = uint8s
         }
 
         func write(_ w: inout ProtobufWriter) {

@@ -256,7 +256,7 @@ public struct SubTransformerExporter {
     private func outputProjection(_ g: GraphBuilder, tied table: String, width d: Int) -> String {
         guard model.space.hasSeparateOutputProjection else { return table }
         let name = "decoder.embed_out"
-        if !g.graph.initializers.contains(where: { $0.name == name }) {
+        if !g.defines(name) {
             _ = g.weight(name, model.outputEmbedding.corner([model.targetVocabSize, d]))
         }
         return name
@@ -266,7 +266,7 @@ public struct SubTransformerExporter {
         _ g: GraphBuilder, tokens: String, positionIDs ids: String, table: String, tableTensor: Tensor,
         positions: SinusoidalPositions, width d: Int, positionsName: String
     ) -> String {
-        if !g.graph.initializers.contains(where: { $0.name == table }) {
+        if !g.defines(table) {
             _ = g.weight(table, tableTensor.corner([tableTensor.shape[0], d]))
         }
         let scaled = g.mul(g.gather(table, tokens), g.scalar(Float(d).squareRoot()))

@@ -112,7 +112,7 @@ public enum Checkpoint {
     public static func readState(_ file: SafeTensorsFile, path: String, allowQuantized: Bool = false) throws -> CheckpointState {
         if QuantizedCheckpoint.isQuantized(file) && !allowQuantized {
             throw TrainingError.badCheckpoint(
-                "\(path) is a quantized checkpoint (hat quantize): it translates and tests (hat translate, hat test), but cannot be trained, averaged, searched or exported yet; give the float32 checkpoint it was made from"
+                "\(path) is a quantized checkpoint (hat quantize): it translates, tests and exports (hat translate, hat test, hat export), but cannot be trained, averaged or searched; give the float32 checkpoint it was made from"
             )
         }
         guard file.metadata["format"] == format || QuantizedCheckpoint.isQuantized(file), let json = file.metadata["state"] else {

@@ -60,7 +60,7 @@ struct ExportCommand: ParsableCommand {
         warnAboutUnknownKeys(in: [subtransformer, space])
         try OutputPath.checkFolder(out, option: "--out")
         guard let checkpoint else { return try exportRandomWeights() }
-        let (model, state) = try Checkpoint.loadModel(path: checkpoint)
+        let (model, state) = try Checkpoint.loadModel(path: checkpoint, allowQuantized: true)
         let config: SubTransformerConfig
         if let subtransformer {
             config = try SubTransformerConfig(

@@ -78,6 +78,36 @@ struct QuantizedModelTests {
         #expect(checked >= 48)
     }
 
+    @Test("linear on quantized weights: output, input gradient and bias gradient equal linear on the decoded weights", arguments: [5, 40])
+    func quantizedLinearMatchesFloat(_ rows: Int) {
+        var rng = RandomGenerator(seed: UInt64(rows))
+        let (n, k) = (70, 90)
+        let matrix = QuantizedMatrix(
+            rows: n + 10, columns: k + 6, bits: 4, groupRows: 16, codebooks: (0..<(5 << 4)).map { _ in 0.1 * rng.normal() },
+            assignments: (0..<((n + 10) * (k + 6))).map { _ in UInt8(rng.nextInt(16)) })
+        let stored = Tensor.zeros([n + 10, k + 6])
+        stored.storage.replaceWithQuantized(matrix, rowStride: k + 6)
+        let decoded = Tensor(matrix.dequantized(), shape: [n + 10, k + 6])
+        let x = Tensor.randn([rows, k], rng: &rng)
+        let r = Tensor.randn([rows, n], rng: &rng)
+        let b = Tensor.randn([n], rng: &rng)
+        var results: [[Float]] = []
+        for weight in [stored, decoded] {
+            let xi = Tensor(x.toArray(), shape: x.shape).requiringGrad()
+            let bias = Tensor(b.toArray(), shape: [n]).requiringGrad()
+            // Rows 10..<10+n and the first k columns: a window like an attention block's.
+            let y = linear(xi, weight: weight.narrow(0, start: 10, length: n).narrow(1, start: 0, length: k), bias: bias)
+            (y * r).sum().backward()
+            results.append(y.toArray() + xi.grad!.toArray() + bias.grad!.toArray())
+        }
+        for (part, range) in [
+            ("output", 0..<(rows * n)), ("input gradient", (rows * n)..<(rows * n + rows * k)), ("bias gradient", (rows * n + rows * k)..<results[0].count),
+        ] {
+            let error = relativeError(Array(results[0][range]), Array(results[1][range]))
+            #expect(error <= 1e-5, "\(rows) rows, \(part): relative error \(error)")
+        }
+    }
+
     static let spaces = ["wmt14.en-de__space0.yml", "iwslt14.de-en__space1.yml"]
 
     @Test("a quantized SubTransformer's logits equal PyTorch's on the weights numpy expands from the file", arguments: spaces)

@@ -1,8 +1,10 @@
+import Compress
 import Foundation
 import Generate
 import TensorEngine
 import TestSupport
 import Testing
+import Train
 
 @testable import Export
 @testable import Model
@@ -16,7 +18,10 @@ struct ONNXExportTests {
     struct Case: Sendable, CustomStringConvertible {
         let space: String
         let seed: UInt64
-        var description: String { "\(space) seed \(seed)" }
+        /// K-means-quantized (hat quantize) at these bits, a codebook per `groupRows` rows.
+        var bits: Int? = nil
+        var groupRows: Int? = nil
+        var description: String { "\(space) seed \(seed)" + (bits.map { ", \($0)-bit" } ?? "") + (groupRows.map { " per \($0) rows" } ?? "") }
     }
 
     /// HAT's two spaces (space0 shares one table, space1 has two) and the Multi30k CPU space,
@@ -25,6 +30,8 @@ struct ONNXExportTests {
         Case(space: "wmt14.en-de__space0.yml", seed: 1), Case(space: "wmt14.en-de__space0.yml", seed: 3),
         Case(space: "iwslt14.de-en__space1.yml", seed: 4), Case(space: "iwslt14.de-en__space1.yml", seed: 6),
         Case(space: "multi30k_cpu_space.yml", seed: 7),
+        // Quantized weights stay quantized in the graphs (uint8 indices, Gather from the codebook).
+        Case(space: "iwslt14.de-en__space1.yml", seed: 4, bits: 4), Case(space: "multi30k_cpu_space.yml", seed: 7, bits: 8, groupRows: 100),
     ]
 
     static func space(_ name: String) throws -> SearchSpace {
@@ -63,6 +70,10 @@ struct ONNXExportTests {
         // Biases and LayerNorm parameters start at 0 and 1: perturb them so a misplaced one shows.
         for (name, p) in model.namedParameters() where name.hasSuffix("bias") || name.contains("layer_norm") {
             for i in 0..<p.count { p.storage.data[i] += 0.05 * rng.normal() }
+        }
+        if let bits = c.bits {
+            let settings = QuantizationSettings(bits: bits, groupRows: c.groupRows, maxIterations: 5)
+            QuantizedCheckpoint.install(ModelQuantizer.quantize(model, config: config, settings: settings).parameters, into: model)
         }
         // Two sentences, the second right-padded (pad 1, eos 2), as fairseq batches them.
         let (b, s, t) = (2, 7, 6)

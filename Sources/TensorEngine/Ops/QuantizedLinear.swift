@@ -29,13 +29,12 @@ extension Tensor {
     }
 }
 
-/// y = x · Wᵀ + b with W quantized, inference only (no gradient reaches a quantized weight or
-/// flows through it). Up to 32 rows of x, the kernels read the indices directly (a decoder step:
-/// 4 or 8 bits per weight streamed instead of 32); larger products expand one panel of weight
-/// rows at a time into a float buffer and run the float32 GEMM on it, so the decode is paid once
-/// per weight for all rows of x.
+/// y = x · Wᵀ + b with W quantized. The weight itself takes no gradient; x and b do (dX = dY · W
+/// from decoded panels). Up to 32 rows of x, the kernels read the indices directly (a decoder
+/// step: 4 or 8 bits per weight streamed instead of 32); larger products expand one panel of
+/// weight rows at a time into a float buffer and run the float32 GEMM on it, so the decode is paid
+/// once per weight for all rows of x.
 func quantizedLinear(_ x: Tensor, weight w: QuantizedWindow, bias: Tensor?) -> Tensor {
-    precondition(!(GradMode.isEnabled && x.requiresGrad), "linear: quantized weights run inference only (no gradient through them)")
     let outFeatures = w.rows, inFeatures = w.columns
     precondition(x.shape.last == inFeatures, "linear: input \(x.shape) does not end in \(inFeatures) features")
     let x = x.contiguous()
@@ -43,12 +42,30 @@ func quantizedLinear(_ x: Tensor, weight w: QuantizedWindow, bias: Tensor?) -> T
     let outShape = Array(x.shape.dropLast()) + [outFeatures]
     let out = TensorStorage(count: rows * outFeatures)
     if let bias {
-        let bias = bias.contiguous()
         precondition(bias.shape == [outFeatures], "linear: bias \(bias.shape) for \(outFeatures) outputs")
-        for r in 0..<rows { (out.data + r * outFeatures).update(from: bias.dataPointer, count: outFeatures) }
+        let b = bias.contiguous()
+        for r in 0..<rows { (out.data + r * outFeatures).update(from: b.dataPointer, count: outFeatures) }
     }
     let beta: Float = bias == nil ? 0 : 1
-    let result = Tensor(storage: out, shape: outShape, strides: contiguousStrides(outShape))
+    let bias = bias.map { $0.contiguous() }
+    let xm = MatrixRef(pointer: x.dataPointer, rows: rows, cols: inFeatures, rowStride: inFeatures, colStride: 1)
+    let result = Tensor.result(out, shape: outShape, inputs: [x] + (bias.map { [$0] } ?? [])) { g in
+        let gm = MatrixRef(pointer: g, rows: rows, cols: outFeatures, rowStride: outFeatures, colStride: 1)
+        if x.requiresGrad {  // dX += dY · W, one decoded panel of W's rows at a time
+            let (gx, store) = x.gradientDestination
+            var gxm = xm
+            gxm.pointer = gx
+            var first = true
+            forEachDecodedPanel(w) { start, panel in
+                gemm(gxm, gm.columns(start..<(start + panel.rows)), panel, beta: first && store ? 0 : 1)
+                first = false
+            }
+        }
+        if let bias, bias.requiresGrad {  // db += Σ_rows dY
+            let (gb, store) = bias.gradientDestination
+            addColumnSums(of: gm, into: gb, beta: store ? 0 : 1)
+        }
+    }
     if rows == 0 || outFeatures == 0 { return result }
     if inFeatures == 0 {
         if bias == nil { out.data.update(repeating: 0, count: rows * outFeatures) }
@@ -70,17 +87,23 @@ func quantizedLinear(_ x: Tensor, weight w: QuantizedWindow, bias: Tensor?) -> T
         }
         return result
     }
-    let xm = MatrixRef(pointer: a, rows: rows, cols: inFeatures, rowStride: inFeatures, colStride: 1)
     let om = MatrixRef(pointer: out.data, rows: rows, cols: outFeatures, rowStride: outFeatures, colStride: 1)
-    let panelRows = Swift.min(outFeatures, Swift.max(64, (1 << 18) / inFeatures))
-    let panel = TensorStorage(count: panelRows * inFeatures)
-    for start in stride(from: 0, to: outFeatures, by: panelRows) {
-        let count = Swift.min(panelRows, outFeatures - start)
-        w.matrix.decodeRows((w.firstRow + start)..<(w.firstRow + start + count), columns: inFeatures, into: panel.data, rowStride: inFeatures)
-        let wm = MatrixRef(pointer: panel.data, rows: count, cols: inFeatures, rowStride: inFeatures, colStride: 1)
-        gemm(om.columns(start..<(start + count)), xm, wm.transposed, beta: beta)
+    forEachDecodedPanel(w) { start, panel in
+        gemm(om.columns(start..<(start + panel.rows)), xm, panel.transposed, beta: beta)
     }
     return result
+}
+
+/// Calls `body` with each panel of the window's rows decoded to floats ([count, columns], about
+/// a megabyte) and the panel's first row within the window.
+private func forEachDecodedPanel(_ w: QuantizedWindow, _ body: (Int, MatrixRef) -> Void) {
+    let panelRows = Swift.min(w.rows, Swift.max(64, (1 << 18) / Swift.max(w.columns, 1)))
+    let panel = TensorStorage(count: panelRows * w.columns)
+    for start in stride(from: 0, to: w.rows, by: panelRows) {
+        let count = Swift.min(panelRows, w.rows - start)
+        w.matrix.decodeRows((w.firstRow + start)..<(w.firstRow + start + count), columns: w.columns, into: panel.data, rowStride: w.columns)
+        body(start, MatrixRef(pointer: panel.data, rows: count, cols: w.columns, rowStride: w.columns, colStride: 1))
+    }
 }
 
 /// The most rows of x that `quantizedLinear` multiplies on the codebook kernels directly.
