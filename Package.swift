@@ -49,7 +49,9 @@ let package = Package(
         .target(name: "Generate", dependencies: ["Model", "Datasets", "Train", "CKernels", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Latency", dependencies: ["Model", "NN", "Datasets", "Generate"]),
         .target(name: "Search", dependencies: ["Cluster", "TensorEngine", "NN", "Model", "Datasets", "Train", "Latency", "Compress"]),
-        .target(name: "Pipeline", dependencies: ["Datasets", "Train", "Generate", "Latency", "Search", "Export", .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "Pipeline",
+            dependencies: ["Datasets", "Train", "Generate", "Latency", "Search", "Export", "Compress", .product(name: "Yams", package: "Yams")]),
         .target(name: "Export", dependencies: ["Model", "NN", "TensorEngine", "Datasets"]),
         .target(name: "HATFiles", dependencies: ["Model", "NN", "TensorEngine", "Datasets", "Train"]),
         .target(name: "Compress", dependencies: ["Model", "TensorEngine", "Train"]),

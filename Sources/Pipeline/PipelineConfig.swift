@@ -78,6 +78,9 @@ public struct PipelineConfig: Sendable {
     /// (HAT's IWSLT protocol averages 10; the PyTorch baseline in PERFORMANCE.md averages 3).
     /// 1 tests `checkpoint_best` as it is.
     public var testAverageLast = 1
+    /// Also test the model K-means-quantized at each of these bit widths (`hat quantize`; HAT §4):
+    /// the quantized files beside the tested checkpoint, their BLEU and size in results.json.
+    public var testQuantizeBits: [Int] = []
 
     /// The keys of each section (`supernet` and `train` take training keys, checked by TrainingConfig).
     public static var sections: [String: Set<String>] {
@@ -140,6 +143,15 @@ public struct PipelineConfig: Sendable {
                     },
                     .integer("threads", \.testThreads, help: "compute threads (the cores available)"),
                     .integer("average-last", \.testAverageLast, help: "average the last N epoch checkpoints before testing (1: checkpoint_best)"),
+                    ConfigKey("quantize-bits", help: "also test the model K-means-quantized to these bits per weight, e.g. [8, 4] (none)") {
+                        config, text in
+                        config.testQuantizeBits = try text.split(separator: ",").map { item in
+                            guard let v = Int(item.trimmingCharacters(in: .whitespaces)), (1...8).contains(v) else {
+                                throw ConfigKeyProblem("must be bit widths from 1 to 8 (e.g. [8, 4]), not '\(text)'")
+                            }
+                            return v
+                        }
+                    },
                 ]
             ),
         ]

@@ -30,6 +30,21 @@ public struct PipelineResults: Codable, Sendable {
     /// several, the validation BLEU of each (the choice); absent in older results.
     public var lengthPenalty: Double?
     public var validBLEUByLengthPenalty: [String: Double]?
+    /// The tested model K-means-quantized (`test.quantize-bits`); absent when none was asked.
+    public var quantized: [QuantizedResult]?
+
+    /// One quantized version of the tested model: its file, size and scores on the same split.
+    public struct QuantizedResult: Codable, Sendable, Equatable {
+        public var bits: Int
+        public var checkpoint: String
+        public var fileBytes: Int
+        public var bleu: Double
+        public var chrf: Double
+        enum CodingKeys: String, CodingKey {
+            case bits, checkpoint, bleu, chrf
+            case fileBytes = "file_bytes"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case subtransformer, config, constraint, split, bleu, chrf, hypotheses, flops
@@ -37,7 +52,7 @@ public struct PipelineResults: Codable, Sendable {
         case measuredLatencyMs = "measured_latency_ms", parameters = "params", modelSizeMB = "model_size_mb"
         case peakMemoryMB = "peak_memory_mb", bleuSignature = "bleu_signature", sentencesPerSecond = "sentences_per_s"
         case checkpoint, onnx
-        case lengthPenalty = "lenpen", validBLEUByLengthPenalty = "valid_bleu_by_lenpen"
+        case lengthPenalty = "lenpen", validBLEUByLengthPenalty = "valid_bleu_by_lenpen", quantized
     }
 
     public func write(to url: URL) throws {

@@ -101,6 +101,19 @@ public struct ReportPage {
                 + (tried.isEmpty ? "" : ", chosen on the validation split (valid BLEU by lenpen: \(tried.joined(separator: ", ")))") + "</p>\n"
         }
         s += "<pre>\(Self.esc(r.config.description))</pre>\n"
+        if let quantized = r.quantized, !quantized.isEmpty {
+            s += "<h3>Compressed (K-means weight quantization, HAT §4)</h3>\n"
+            s += "<table><tr><th class=\"l\">weights</th><th>file MB</th><th>\(Self.esc(r.split)) BLEU</th><th>chrF</th><th class=\"l\">file</th></tr>\n"
+            s +=
+                String(format: "<tr><td class=\"l\">float32</td><td>%.2f</td><td>%.2f</td><td>%.2f</td>", r.modelSizeMB, r.bleu, r.chrf)
+                + "<td class=\"l\">\(Self.esc(r.checkpoint ?? ""))</td></tr>\n"
+            for q in quantized {
+                s +=
+                    String(format: "<tr><td class=\"l\">%d-bit</td><td>%.2f</td><td>%.2f</td><td>%.2f</td>", q.bits, Double(q.fileBytes) / 1e6, q.bleu, q.chrf)
+                    + "<td class=\"l\">\(Self.esc(q.checkpoint))</td></tr>\n"
+            }
+            s += "</table>\n"
+        }
         return s
     }
 

@@ -115,7 +115,8 @@ struct PipelineTests {
         // with the last two epoch checkpoints averaged, the length penalty chosen on the
         // validation split, and keeps the earlier test folder.
         let averaging = text.replacingOccurrences(of: "samples: 30", with: "samples: 24")
-            .replacingOccurrences(of: "test: {split: test, beam: 2}", with: "test: {split: test, beam: 2, average-last: 2, lenpen: [0.2, 2.0]}")
+            .replacingOccurrences(
+                of: "test: {split: test, beam: 2}", with: "test: {split: test, beam: 2, average-last: 2, lenpen: [0.2, 2.0], quantize-bits: [8, 3]}")
         try averaging.write(toFile: config, atomically: true, encoding: .utf8)
         let (refusedTest, message2) = try Self.run(config, out: out)
         #expect(refusedTest != 0 && message2.contains("stage test finished earlier") && message2.contains("--rerun test"), "\(message2)")
@@ -137,6 +138,18 @@ struct PipelineTests {
         }
         let best = tried.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }!
         #expect(averaged.lengthPenalty == Double(best.key) && output3.contains("test: lenpen \(best.key) chosen on the validation split"), "\(output3)")
+        // The same model K-means-quantized at 8 and 3 bits: smaller files whose BLEU is what
+        // `hat test` gives with them.
+        let quantized = try #require(averaged.quantized)
+        #expect(quantized.map(\.bits) == [8, 3], "\(quantized)")
+        for q in quantized {
+            let (status, printed) = try HATBinary.runMerged([
+                "test", "--checkpoint", q.checkpoint, "--beam", "2", "--lenpen", "\(try #require(averaged.lengthPenalty))", "--threads", "1",
+                "--out", root.appendingPathComponent("q\(q.bits).txt").path,
+            ])
+            #expect(status == 0 && printed.contains(String(format: "BLEU = %.2f ", q.bleu)), "\(q.bits) bits: \(q.bleu) logged; hat test: \(printed)")
+            #expect(Double(q.fileBytes) < 0.4 * averaged.modelSizeMB * 1e6, "\(q.bits) bits: \(q.fileBytes) bytes")
+        }
         let kept = try fm.contentsOfDirectory(atPath: out)
         #expect(kept.contains { $0.hasPrefix("test.replaced-") } && kept.contains { $0.hasPrefix("results.replaced-") }, "\(kept)")
     }
@@ -212,6 +225,7 @@ struct PipelineTests {
         #expect(error("space: s.yml\ntest: {average-last: 0}").contains("test.average-last: must be an integer ≥ 1"))
         #expect(error("space: s.yml\ntest: {lenpen: [0.6, long]}").contains("test.lenpen: must be a number or a list of numbers"))
         #expect(error("space: s.yml\ntest: {lenpen: []}").contains("test.lenpen: is an empty list"))
+        #expect(error("space: s.yml\ntest: {quantize-bits: [8, 9]}").contains("test.quantize-bits: must be bit widths from 1 to 8"))
         let ok = try PipelineConfig(
             path: {
                 try! "space: s.yml\nsearch: {latency-constraint: [40%, 12ms]}".write(toFile: path, atomically: true, encoding: .utf8)

@@ -1,3 +1,4 @@
+import Compress
 import Datasets
 import Export
 import Foundation
@@ -20,6 +21,7 @@ struct TestStage: StageJob {
             ? "\(c.testLengthPenalties[0])"
             : "lenpen=" + c.testLengthPenalties.map { "\($0)" }.joined(separator: "/") + " chosen on valid"
         return [c.testSplit, "\(c.testBeam)", lenpen] + (c.testAverageLast > 1 ? ["average-last=\(c.testAverageLast)"] : [])
+            + (c.testQuantizeBits.isEmpty ? [] : ["quantize-bits=" + c.testQuantizeBits.map(String.init).joined(separator: "/")])
     }
     var threads: Int { context.config.testThreads }
 
@@ -79,6 +81,8 @@ struct TestStage: StageJob {
             onnx = nil
         }
 
+        let quantized = try testQuantized(checkpoint: checkpoint, sources: sources, references: references, lengthPenalty: translator.search.lengthPenalty)
+
         let front = try ParetoFront.read(folder.url(.search).appendingPathComponent(ParetoFront.fileName))
         let point = front.first { $0.constraint == chosenConstraint } ?? front[0]
         let results = PipelineResults(
@@ -88,12 +92,43 @@ struct TestStage: StageJob {
             split: config.testSplit, bleu: bleu.score, chrf: chrf.score, bleuSignature: bleu.signature.description,
             hypotheses: hypPath.path, sentencesPerSecond: Double(sources.count) / Swift.max(seconds, 1e-9), checkpoint: checkpoint,
             onnx: onnx?.path, lengthPenalty: translator.search.lengthPenalty,
-            validBLEUByLengthPenalty: validBLEU.isEmpty ? nil : Dictionary(validBLEU.map { ("\($0.penalty)", $0.bleu) }, uniquingKeysWith: { a, _ in a }))
+            validBLEUByLengthPenalty: validBLEU.isEmpty ? nil : Dictionary(validBLEU.map { ("\($0.penalty)", $0.bleu) }, uniquingKeysWith: { a, _ in a }),
+            quantized: quantized.isEmpty ? nil : quantized)
         try results.write(to: folder.resultsURL)
         return [
             "bleu": String(format: "%.2f", bleu.score), "chrf": String(format: "%.2f", chrf.score), "results": folder.resultsURL.path,
             "checkpoint": checkpoint, "lenpen": "\(translator.search.lengthPenalty)",
         ]
+    }
+
+    /// `test.quantize-bits`: the tested checkpoint K-means-quantized at each width (`hat quantize`,
+    /// one codebook per matrix), written beside it as `checkpoint_qBITS.safetensors`, and the same
+    /// split translated with it.
+    private func testQuantized(
+        checkpoint: String, sources: [String], references: [String], lengthPenalty: Double
+    ) throws
+        -> [PipelineResults.QuantizedResult]
+    {
+        let config = context.config, folder = context.folder
+        guard !config.testQuantizeBits.isEmpty else { return [] }
+        let (model, state) = try Checkpoint.loadModel(path: checkpoint)
+        guard let sub = state.subTransformer else { return [] }
+        var results: [PipelineResults.QuantizedResult] = []
+        for bits in config.testQuantizeBits {
+            let url = folder.url(.train).appendingPathComponent("checkpoint_q\(bits).safetensors")
+            let (parameters, _) = ModelQuantizer.quantize(model, config: sub, settings: QuantizationSettings(bits: bits))
+            try QuantizedCheckpoint.save(to: url, parameters: parameters, state: state)
+            let translator = try Translator.load(
+                checkpoint: url.path, subTransformer: nil, data: folder.dataDirectory,
+                search: BeamSearch(beamSize: config.testBeam, lengthPenalty: lengthPenalty, maxLenA: 1.2, maxLenB: 10))
+            let hypotheses = translator.translate(sources)
+            let report = ScoreReport(corpus: try ScoringCorpus(hypotheses: hypotheses, references: [references]), metrics: [.bleu, .chrf])
+            let bleu = report.results.first { $0.name == "BLEU" }!.score, chrf = report.results.first { $0.name != "BLEU" }!.score
+            let bytes = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+            context.log(String(format: "test: %d-bit weights (%@, %d bytes): BLEU %.2f, chrF2 %.2f", bits, url.lastPathComponent, bytes, bleu, chrf))
+            results.append(PipelineResults.QuantizedResult(bits: bits, checkpoint: url.path, fileBytes: bytes, bleu: bleu, chrf: chrf))
+        }
+        return results
     }
 
     /// With several `test.lenpen` values: translate the validation split with each, log its BLEU,
