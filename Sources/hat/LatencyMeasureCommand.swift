@@ -197,7 +197,8 @@ struct LatencyMeasureCommand: ParsableCommand {
                     format: "%@: encoder %.2f ± %.2f ms, decoder %.2f ± %.2f ms, total %.2f ms (length %d, beam %d, %d runs, %d threads, %@ weights; %@)",
                     URL(fileURLWithPath: subtransformer).lastPathComponent, m.encoderMeanMs, m.encoderStdMs,
                     m.decoderMeanMs, m.decoderStdMs, m.totalMs, m.length, m.beam, m.iterations, options.threads,
-                    options.bits.map { "\($0)-bit" } ?? "float32", BLAS.kernelDescription))
+                    options.bits.map { "\($0)-bit" } ?? "float32",
+                    BLAS.kernelDescription + (options.bits == nil ? "" : ", \(QuantizedMatrix.kernelDescription)")))
         }
     }
 }
