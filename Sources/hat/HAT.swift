@@ -15,7 +15,10 @@ struct HAT: ParsableCommand {
         abstract: "Hardware-aware neural architecture search for Transformer translation models (HAT, in Swift).",
         // `hat --version` also says which kernels this CPU gets (docs/PERFORMANCE.md), since speed
         // depends on it more than on anything else.
-        version: "\(versionNumber)\n\(BLAS.kernelDescription)\n\(QuantizedMatrix.kernelDescription)\nCPU: \(MeasurementProvenance.cpuModelName()), \(ParallelSettings.availableCores) cores",
+        version: [
+            versionNumber, BLAS.kernelDescription, QuantizedMatrix.kernelDescription,
+            "CPU: \(MeasurementProvenance.cpuModelName()), \(ParallelSettings.availableCores) cores",
+        ].joined(separator: "\n"),
         subcommands: [
             DataCommand.self, TrainCommand.self, AverageCommand.self, TranslateCommand.self, TestCommand.self,
             ScoreCommand.self, SampleCommand.self, ProfileCommand.self, LatencyCommand.self, SearchCommand.self,
