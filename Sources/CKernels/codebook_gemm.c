@@ -19,6 +19,7 @@
 // codebook, which is slower than float32 weights on CPUs that microcode gathers (docs/PERFORMANCE.md).
 
 #include "hat_kernels.h"
+#include "tile_store.h"
 #include "packing_buffers.h"
 
 #include <stdint.h>
@@ -99,14 +100,6 @@ static void nt_portable(long M, long N, long K, const float *a, long lda, const 
 #define INLINE_AVX2 static inline __attribute__((always_inline, target("avx2,fma")))
 #define AVX2 __attribute__((target("avx2,fma")))
 
-INLINE_AVX2 float hsum256(__m256 v) {
-    __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    __m128 sh = _mm_movehdup_ps(lo);
-    lo = _mm_add_ps(lo, sh);
-    sh = _mm_movehl_ps(sh, lo);
-    return _mm_cvtss_f32(_mm_add_ss(lo, sh));
-}
-
 // 16-entry lookup: two 8-float halves, chosen by bit 3 of each index.
 INLINE_AVX2 __m256 lookup16_avx2(__m256i idx, __m256 lo, __m256 hi) {
     __m256 from_lo = _mm256_permutevar8x32_ps(lo, idx), from_hi = _mm256_permutevar8x32_ps(hi, idx);
@@ -161,7 +154,7 @@ INLINE_AVX2 void nt_tile_avx2(const int MB, int bits, long K, const float *a, lo
             }
         }
     }
-    for (int m = 0; m < MB; m++) store_result(c + m * ldc, hsum256(acc[m]), beta);
+    for (int m = 0; m < MB; m++) store_result(c + m * ldc, hat_hsum256(acc[m]), beta);
 }
 
 AVX2 static void nt_avx2(long M, long N, long K, const float *a, long lda, const uint8_t *w, long ldw, int bits,

@@ -10,6 +10,7 @@
 // time, so the binary runs on any x86-64 (and the portable path everywhere else).
 
 #include "hat_kernels.h"
+#include "tile_store.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #define HAT_X86 1
@@ -63,14 +64,6 @@ static void nn_portable(long M, long N, long K, float alpha, const float *a, lon
 #define AVX2 __attribute__((target("avx2,fma")))
 #define INLINE_AVX2 static inline __attribute__((always_inline, target("avx2,fma")))
 
-INLINE_AVX2 float hsum256(__m256 v) {
-    __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    __m128 sh = _mm_movehdup_ps(lo);
-    lo = _mm_add_ps(lo, sh);
-    sh = _mm_movehl_ps(sh, lo);
-    return _mm_cvtss_f32(_mm_add_ss(lo, sh));
-}
-
 INLINE_AVX2 __m256i tail_mask256(long remaining) {
     const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)remaining), idx);
@@ -103,7 +96,7 @@ INLINE_AVX2 void nt_tile_avx2(const int MB, const int NB, long K, float alpha, c
         }
     }
     for (int m = 0; m < MB; m++)
-        for (int j = 0; j < NB; j++) store_result(c + m * ldc + j, hsum256(acc[m][j]), alpha, beta);
+        for (int j = 0; j < NB; j++) store_result(c + m * ldc + j, hat_hsum256(acc[m][j]), alpha, beta);
 }
 
 #define NT_AVX2_ROWS(NB)                                                                              \

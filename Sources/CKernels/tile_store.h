@@ -1,9 +1,18 @@
-// The AVX-512 micro-kernels' last step (sgemm.c, bf16_gemm.c), internal to CKernels.
+// The micro-kernels' last step (sgemm.c, bf16_gemm.c, small_gemm.c, codebook_gemm.c), internal to CKernels.
 #ifndef HAT_TILE_STORE_H
 #define HAT_TILE_STORE_H
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
+
+/// The sum of a vector's eight floats (a dot product's partial sums, AVX2 kernels).
+static inline __attribute__((always_inline, target("avx2,fma"))) float hat_hsum256(__m256 v) {
+    __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    __m128 sh = _mm_movehdup_ps(lo);
+    lo = _mm_add_ps(lo, sh);
+    sh = _mm_movehl_ps(sh, lo);
+    return _mm_cvtss_f32(_mm_add_ss(lo, sh));
+}
 
 /// Writes `rows` rows of a tile 32 floats wide, held as two vectors per row (acc0: columns 0–15,
 /// acc1: 16–31), into row-major C, only its first `cols` columns: c = alpha·acc + beta·c on a
