@@ -50,8 +50,8 @@ static inline void decode_block(int bits, const uint8_t *row, long b, const floa
     }
 }
 
-void hat_codebook_decode_rows(int bits, const unsigned char *w, long ldw, const float *codebooks, long first_row,
-                              long group_rows, long rows, long K, float *out, long ldo) {
+static void decode_rows_portable(int bits, const unsigned char *w, long ldw, const float *codebooks, long first_row,
+                                 long group_rows, long rows, long K, float *out, long ldo) {
     float block[32];
     for (long r = 0; r < rows; r++) {
         const float *cb = codebook_of(codebooks, bits, first_row + r, group_rows);
@@ -373,7 +373,64 @@ VBMI static int nt_vbmi(long M, long N, long K, const float *a, long lda, const 
     return 0;
 }
 
+// Whole 32- (4-bit) or 64-index (8-bit) blocks of rows decoded to floats in natural order; the
+// last block's tail through a bounce buffer. Returns 0 when it handled the rows.
+VBMI static void decode_rows_vbmi(const uint8_t *w, long ldw, const uint8_t *all_planes, long first_row, long group_rows,
+                                  long rows, long K, float *out, long ldo) {
+    for (long r = 0; r < rows; r++) {
+        const uint8_t *planes = all_planes + ((first_row + r) / group_rows) * 1024;
+        float *o = out + r * ldo;
+        for (long k0 = 0; k0 < K; k0 += 64) {
+            __m512 v[4];
+            decode64_vbmi(w + r * ldw + k0, planes, v);
+            // v[q] lane L holds indices 16L + 4q + (0..3): a 4 × 4 transpose of 128-bit lanes.
+            __m512 t0 = _mm512_shuffle_f32x4(v[0], v[1], 0x44), t1 = _mm512_shuffle_f32x4(v[0], v[1], 0xEE);
+            __m512 t2 = _mm512_shuffle_f32x4(v[2], v[3], 0x44), t3 = _mm512_shuffle_f32x4(v[2], v[3], 0xEE);
+            __m512 n[4] = {_mm512_shuffle_f32x4(t0, t2, 0x88), _mm512_shuffle_f32x4(t0, t2, 0xDD),
+                           _mm512_shuffle_f32x4(t1, t3, 0x88), _mm512_shuffle_f32x4(t1, t3, 0xDD)};
+            for (int q = 0; q < 4; q++) {
+                long rem = K - k0 - 16 * q;
+                if (rem <= 0) break;
+                _mm512_mask_storeu_ps(o + k0 + 16 * q, rem >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1u), n[q]);
+            }
+        }
+    }
+}
+
+AVX512 static void decode_rows_avx512_4bit(const uint8_t *w, long ldw, const float *codebooks, long first_row, long group_rows,
+                                           long rows, long K, float *out, long ldo) {
+    for (long r = 0; r < rows; r++) {
+        const float *cb = codebook_of(codebooks, 4, first_row + r, group_rows);
+        __m512 cb16 = _mm512_loadu_ps(cb);
+        float *o = out + r * ldo;
+        for (long k0 = 0; k0 < K; k0 += 32) {
+            __m512 v[2];
+            decode_block_avx512(4, w + r * ldw + (k0 / 32) * 16, cb16, cb, v);
+            _mm512_mask_storeu_ps(o + k0, tail_mask512(K - k0), v[0]);
+            _mm512_mask_storeu_ps(o + k0 + 16, tail_mask512(K - k0 - 16), v[1]);
+        }
+    }
+}
+
 #endif  // HAT_X86
+
+void hat_codebook_decode_rows_isa(int isa, int bits, const unsigned char *w, long ldw, const float *codebooks,
+                                  const unsigned char *planes, long first_row, long group_rows, long rows, long K, float *out,
+                                  long ldo) {
+    if (isa > hat_kernel_isa()) isa = hat_kernel_isa();
+#if HAT_X86
+    if (isa == 2 && bits == 4) return decode_rows_avx512_4bit(w, ldw, codebooks, first_row, group_rows, rows, K, out, ldo);
+    if (isa == 2 && bits == 8 && planes && vbmi_available())
+        return decode_rows_vbmi(w, ldw, planes, first_row, group_rows, rows, K, out, ldo);
+#endif
+    decode_rows_portable(bits, w, ldw, codebooks, first_row, group_rows, rows, K, out, ldo);
+}
+
+void hat_codebook_decode_rows(int bits, const unsigned char *w, long ldw, const float *codebooks,
+                              const unsigned char *planes, long first_row, long group_rows, long rows, long K, float *out,
+                              long ldo) {
+    hat_codebook_decode_rows_isa(hat_kernel_isa(), bits, w, ldw, codebooks, planes, first_row, group_rows, rows, K, out, ldo);
+}
 
 int hat_codebook_byte_lookups_available(void) {
 #if HAT_X86

@@ -167,12 +167,15 @@ public final class QuantizedMatrix: @unchecked Sendable {
         return out
     }
 
-    /// Writes the first `columns` weights of `rowRange` as floats, row i at out[i·rowStride].
-    public func decodeRows(_ rowRange: Range<Int>, columns k: Int, into out: UnsafeMutablePointer<Float>, rowStride: Int) {
+    /// Writes the first `columns` weights of `rowRange` as floats, row i at out[i·rowStride], on
+    /// the kernel `isa` names (nil: the CPU's best).
+    public func decodeRows(
+        _ rowRange: Range<Int>, columns k: Int, into out: UnsafeMutablePointer<Float>, rowStride: Int, isa: KernelISA? = nil
+    ) {
         precondition(rowRange.lowerBound >= 0 && rowRange.upperBound <= rows && k <= columns, "decodeRows outside \(rows)×\(columns)")
-        hat_codebook_decode_rows(
-            Int32(kernelBits), kernelIndices + rowRange.lowerBound * kernelRowBytes, kernelRowBytes, kernelCodebooks,
-            rowRange.lowerBound, groupRows, rowRange.count, k, out, rowStride)
+        hat_codebook_decode_rows_isa(
+            Int32((isa ?? KernelISA.current).rawValue), Int32(kernelBits), kernelIndices + rowRange.lowerBound * kernelRowBytes,
+            kernelRowBytes, kernelCodebooks, kernelPlanes, rowRange.lowerBound, groupRows, rowRange.count, k, out, rowStride)
     }
 
     /// c[m, n] = Σ_k a[m, k] · W[firstRow + n, k] (+ beta · c[m, n]) for n < count, on the kernel

@@ -16,7 +16,7 @@ struct QuantizedModelTests {
     func packingRoundTrips() {
         var rng = RandomGenerator(seed: 11)
         for bits in 1...8 {
-            for (rows, columns) in [(1, 1), (3, 7), (5, 33), (4, 64), (2, 100)] {
+            for (rows, columns) in [(1, 1), (3, 7), (5, 33), (4, 64), (2, 100), (3, 200)] {
                 let assignments = (0..<(rows * columns)).map { _ in UInt8(rng.nextInt(1 << bits)) }
                 let packed = QuantizedMatrix.pack(assignments, rows: rows, columns: columns, bits: bits)
                 #expect(packed.count == rows * ((columns * bits + 7) / 8))
@@ -26,6 +26,18 @@ struct QuantizedModelTests {
                 #expect(q.assignments() == assignments && q.packedIndices() == packed)
                 let expected = (0..<(rows * columns)).map { i in codebooks[((i / columns / 2) << bits) + Int(assignments[i])] }
                 #expect(q.dequantized() == expected, "\(bits) bits, \(rows)×\(columns): decoded weights")
+                // Every instruction set's decoder, on the rows after the first and all but the last column.
+                for isa in [KernelISA.portable, .avx2, .avx512] where isa <= KernelISA.current && rows > 1 && columns > 1 {
+                    var decoded = [Float](repeating: .nan, count: (rows - 1) * columns)
+                    decoded.withUnsafeMutableBufferPointer {
+                        q.decodeRows(1..<rows, columns: columns - 1, into: $0.baseAddress!, rowStride: columns, isa: isa)
+                    }
+                    for r in 1..<rows {
+                        let row = Array(decoded[((r - 1) * columns)..<((r - 1) * columns + columns - 1)])
+                        #expect(row == Array(expected[(r * columns)..<(r * columns + columns - 1)]), "\(isa), \(bits) bits, row \(r)")
+                        #expect(decoded[(r - 1) * columns + columns - 1].isNaN, "\(isa), \(bits) bits: wrote past the columns asked")
+                    }
+                }
             }
         }
     }

@@ -60,9 +60,15 @@ void hat_codebook_planes(const float *codebooks, long groups, unsigned char *pla
 int hat_codebook_byte_lookups_available(void);
 
 /// Writes the first K weights of `rows` codebook-quantized rows (as above) as floats:
-/// out[r·ldo + k].
-void hat_codebook_decode_rows(int bits, const unsigned char *w, long ldw, const float *codebooks, long first_row,
-                              long group_rows, long rows, long K, float *out, long ldo);
+/// out[r·ldo + k]. `planes` as for the products (may be NULL).
+void hat_codebook_decode_rows(int bits, const unsigned char *w, long ldw, const float *codebooks,
+                              const unsigned char *planes, long first_row, long group_rows, long rows, long K, float *out,
+                              long ldo);
+
+/// The same with the implementation capped at `isa`.
+void hat_codebook_decode_rows_isa(int isa, int bits, const unsigned char *w, long ldw, const float *codebooks,
+                                  const unsigned char *planes, long first_row, long group_rows, long rows, long K, float *out,
+                                  long ldo);
 
 /// One task of a job for hat_pool_run: `index` in 0..<tasks.
 typedef void (*hat_pool_task_fn)(void *context, long index);

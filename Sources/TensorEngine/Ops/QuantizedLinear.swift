@@ -30,10 +30,10 @@ extension Tensor {
 }
 
 /// y = x · Wᵀ + b with W quantized. The weight itself takes no gradient; x and b do (dX = dY · W
-/// from decoded panels). Up to 32 rows of x, the kernels read the indices directly (a decoder
-/// step: 4 or 8 bits per weight streamed instead of 32); larger products expand one panel of
-/// weight rows at a time into a float buffer and run the float32 GEMM on it, so the decode is paid
-/// once per weight for all rows of x.
+/// from decoded panels). Up to `quantizedSmallRows` rows of x, the kernels read the indices
+/// directly (a decoder step: 4 or 8 bits per weight streamed instead of 32); larger products
+/// expand one panel of weight rows at a time into a float buffer and run the float32 kernels on
+/// it, so the decode is paid once per weight for all rows of x.
 func quantizedLinear(_ x: Tensor, weight w: QuantizedWindow, bias: Tensor?) -> Tensor {
     let outFeatures = w.rows, inFeatures = w.columns
     precondition(x.shape.last == inFeatures, "linear: input \(x.shape) does not end in \(inFeatures) features")
@@ -106,7 +106,10 @@ private func forEachDecodedPanel(_ w: QuantizedWindow, _ body: (Int, MatrixRef) 
     }
 }
 
-/// The most rows of x that `quantizedLinear` multiplies on the codebook kernels directly.
+/// The most rows of x that `quantizedLinear` multiplies on the codebook kernels directly. They
+/// decode a weight again for every tile of 6–8 rows, but split over the threads; decoding a panel
+/// once on the calling thread and multiplying it from cache was slower for an encoder's 30 rows
+/// (HAT's WMT@137.9 encoder at 4 bits: 17–19 ms against 11, docs/PERFORMANCE.md).
 let quantizedSmallRows = 32
 
 /// Rows of a quantized table, decoded (`embedding` on quantized weights; no gradient).
