@@ -159,6 +159,40 @@ struct CommandLineErrorTests {
         }
     }
 
+    @Test("hat quantize and quantized checkpoints: bad options and misuse are refused, naming the option or what to give instead")
+    func quantizedCheckpointMisuse() throws {
+        try #require(HATBinary.isAvailable, "build the hat binary first (swift build -c release)")
+        let f = try Self.fixture.get()
+        let quantized = f.dir.appendingPathComponent("q3.safetensors").path
+        let made = try Self.hat(["quantize", "--checkpoint", f.checkpoint, "--subtransformer", f.sub, "--bits", "3", "--out", quantized])
+        #expect(made.status == 0 && made.output.contains("wrote \(quantized)"), "\(made.output.prefix(400))")
+        let largest = f.dir.appendingPathComponent("largest.yml").path
+        #expect(try Self.hat(["sample", "--space", f.space, "--which", "largest", "--out", largest]).status == 0)
+        let out = f.dir.appendingPathComponent("q-other.safetensors").path
+        let cases: [([String], [String])] = [
+            (["quantize", "--checkpoint", f.checkpoint, "--subtransformer", f.sub, "--bits", "0", "--out", out], ["--bits 0", "1 to 8"]),
+            (["quantize", "--checkpoint", f.checkpoint, "--subtransformer", f.sub, "--bits", "4", "--group-rows", "0", "--out", out], ["--group-rows 0"]),
+            (["quantize", "--checkpoint", f.checkpoint, "--bits", "4", "--out", out], ["SuperTransformer checkpoint", "--subtransformer"]),
+            (["quantize", "--checkpoint", quantized, "--bits", "4", "--out", out], ["quantized checkpoint (hat quantize)", "float32 checkpoint"]),
+            (["quantize", "--checkpoint", f.checkpoint, "--subtransformer", f.sub, "--bits", "4", "--out", "/nonexistent-folder/q.safetensors"], ["--out"]),
+            (["translate", "--checkpoint", quantized, "--subtransformer", largest], ["quantized", "leave out --subtransformer"]),
+            (
+                [
+                    "train", "--config", f.space, "--data", f.data, "--save-dir", f.dir.appendingPathComponent("tq").path, "--max-update", "2",
+                    "--init-from", quantized,
+                ], ["quantized checkpoint (hat quantize)"]
+            ),
+            (["search", "--supernet", quantized, "--predictor", "measure"], ["quantized checkpoint (hat quantize)"]),
+            (["search", "--supernet", f.checkpoint, "--predictor", "measure", "--weight-bits", "9"], ["--weight-bits 9"]),
+            (["profile", f.sub, "--bits", "0"], ["--bits 0"]),
+            (["latency", "measure", f.sub, "--bits", "12"], ["--bits 12"]),
+        ]
+        for (arguments, expected) in cases {
+            Self.expectCleanError(try Self.hat(arguments), mentions: expected, command: arguments)
+        }
+        #expect(!FileManager.default.fileExists(atPath: out), "a refused quantize wrote \(out)")
+    }
+
     @Test("a line longer than the model's positions is translated from its start with a warning; a moved dataset is named")
     func longLinesAndMovedDatasets() throws {
         try #require(HATBinary.isAvailable, "build the hat binary first (swift build -c release)")
