@@ -83,16 +83,6 @@ public enum QuantizedCheckpoint {
     /// Whether `file` is a quantized checkpoint (rather than a float32 one).
     public static func isQuantized(_ file: SafeTensorsFile) -> Bool { file.metadata["format"] == format }
 
-    /// Reads every parameter of a quantized checkpoint, checked against what its SubTransformer
-    /// reads: every used corner present with its exact shape, indices within their codebook,
-    /// centroids and floats finite. Errors name the file and the tensor.
-    public static func read(_ file: SafeTensorsFile, path: String) throws -> (state: CheckpointState, parameters: [QuantizedParameter]) {
-        let (state, config) = try readState(file, path: path)
-        var rng = RandomGenerator(seed: 0)
-        let model = SuperTransformer(space: state.space, sourceVocabSize: state.sourceVocabSize, targetVocabSize: state.targetVocabSize, rng: &rng)
-        return (state, try readParameters(file, path: path, model: model, config: config))
-    }
-
     private static func readState(_ file: SafeTensorsFile, path: String) throws -> (CheckpointState, SubTransformerConfig) {
         guard isQuantized(file) else {
             throw TrainingError.badCheckpoint("\(path): not a quantized hat checkpoint (metadata 'format' is \(file.metadata["format"] ?? "missing"))")
@@ -104,6 +94,9 @@ public enum QuantizedCheckpoint {
         return (state, config)
     }
 
+    /// Every parameter of a quantized checkpoint, checked against what its SubTransformer reads:
+    /// every used corner present with its exact shape, indices within their codebook, centroids
+    /// and floats finite. Errors name the file and the tensor.
     private static func readParameters(
         _ file: SafeTensorsFile, path: String, model: SuperTransformer, config: SubTransformerConfig
     ) throws -> [QuantizedParameter] {

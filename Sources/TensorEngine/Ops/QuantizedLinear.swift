@@ -41,13 +41,12 @@ func quantizedLinear(_ x: Tensor, weight w: QuantizedWindow, bias: Tensor?) -> T
     let rows = x.count / Swift.max(inFeatures, 1)
     let outShape = Array(x.shape.dropLast()) + [outFeatures]
     let out = TensorStorage(count: rows * outFeatures)
+    let bias = bias.map { $0.contiguous() }
     if let bias {
         precondition(bias.shape == [outFeatures], "linear: bias \(bias.shape) for \(outFeatures) outputs")
-        let b = bias.contiguous()
-        for r in 0..<rows { (out.data + r * outFeatures).update(from: b.dataPointer, count: outFeatures) }
+        for r in 0..<rows { (out.data + r * outFeatures).update(from: bias.dataPointer, count: outFeatures) }
     }
     let beta: Float = bias == nil ? 0 : 1
-    let bias = bias.map { $0.contiguous() }
     let xm = MatrixRef(pointer: x.dataPointer, rows: rows, cols: inFeatures, rowStride: inFeatures, colStride: 1)
     let result = Tensor.result(out, shape: outShape, inputs: [x] + (bias.map { [$0] } ?? [])) { g in
         let gm = MatrixRef(pointer: g, rows: rows, cols: outFeatures, rowStride: outFeatures, colStride: 1)
