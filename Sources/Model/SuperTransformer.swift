@@ -181,14 +181,14 @@ public final class SuperTransformer: Module {
     }
 
     /// Label-smoothed cross-entropy summed over non-padding target tokens (hat-reference.md §8),
-    /// and the summed NLL.
+    /// and the summed NLL; with `softTargets`, mixed with a teacher's distribution (distillation).
     public func loss(
         source: TokenBatch, previousOutput: TokenBatch, target: [Int32], config: SubTransformerConfig,
-        labelSmoothing: Float, context: ForwardContext
+        labelSmoothing: Float, softTargets: SoftTargets? = nil, context: ForwardContext
     ) -> (loss: Tensor, nllLoss: Float) {
         let logits = self(source: source, previousOutput: previousOutput, config: config, context: context)
         return labelSmoothedCrossEntropy(
             logits: logits.reshaped([-1, targetVocabSize]), targets: target,
-            epsilon: labelSmoothing, paddingIndex: paddingIndex)
+            epsilon: labelSmoothing, paddingIndex: paddingIndex, softTargets: softTargets)
     }
 }

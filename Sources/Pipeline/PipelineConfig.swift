@@ -66,6 +66,8 @@ public struct PipelineConfig: Sendable {
     // train
     public var trainMode = TrainingMode.scratch
     public var train: [String: String] = [:]
+    /// `train: {distill-from: supernet}`: the supernet's largest SubTransformer teaches.
+    public static let supernetTeacher = "supernet"
     // test
     public var testSplit = "test"
     public var testBeam = 5
@@ -272,6 +274,11 @@ public struct PipelineConfig: Sendable {
                     "is '\(text)'; use scratch (HAT: train the found SubTransformer from scratch) or finetune (start from the supernet's weights)")
             }
             trainMode = mode
+        }
+        // A teacher (distill-from) is a path beside this file, or `supernet`: the SuperTransformer's
+        // largest SubTransformer, with the supernet stage's weights (TrainStage).
+        for key in ["distill-from", "teacher-subtransformer"] {
+            if let given = t[key], given != Self.supernetTeacher { t[key] = resolve(given) }
         }
         train = t
     }

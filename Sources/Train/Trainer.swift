@@ -24,6 +24,8 @@ public final class Trainer {
     /// The epoch `batches` currently holds the segmentation of (bpe-dropout only).
     var segmentedEpoch = 0
     let evaluator: Evaluator
+    /// With distill-from: the teacher's top-k distribution of every training target token.
+    let teacherTargets: TeacherTargets?
     /// Draws the SubTransformer of every update (supernet training) and each update's dropout
     /// seed; identical on every rank of a data-parallel job, saved in checkpoints.
     var samplingRNG: RandomGenerator
@@ -133,6 +135,9 @@ public final class Trainer {
         // with another vocabulary would silently change what every id means.
         if let resumed { try resumed.checkVocabulary(digest: vocabularyDigest, of: data.directory, checkpoint: saveDirectory.path) }
         if var r = resumed {
+            if let teacher = r.training.distillFrom, config.distillFrom == nil {
+                logger.warning("the checkpoint in \(saveDirectory.path) trained with distillation from \(teacher); this run goes on without a teacher")
+            }
             r.training = config  // overrides given on the command line apply to the rest of the run
             state = r
         } else {
@@ -153,6 +158,28 @@ public final class Trainer {
                     try vocabulary.copy(from: initFolder, to: saveDirectory)
                 }
             }
+        }
+        if let teacherPath = config.distillFrom {
+            guard bpeDropout == nil else {
+                throw TrainingError.invalid(
+                    "distillation computes the teacher's targets once for the stored segmentation; bpe-dropout changes it every epoch: drop one of them")
+            }
+            let teacher = try Teacher(
+                path: teacherPath, subTransformerPath: config.teacherSubTransformer, sourceVocabSize: vs, targetVocabSize: vt,
+                vocabularyDigest: vocabularyDigest)
+            log(
+                "distillation: teacher \(teacherPath), SubTransformer \(teacher.subTransformer); top-\(config.distillTopK) targets, "
+                    + "weight \(config.distillWeight) (the loss is \(1 - config.distillWeight)·label-smoothed CE + \(config.distillWeight)·CE against the teacher)"
+            )
+            guard config.distillTopK <= vt else {
+                throw TrainingError.invalid("distill-topk \(config.distillTopK) is larger than the target vocabulary (\(vt) tokens)")
+            }
+            // Every rank holds the targets; rank 0 alone writes them into the save folder.
+            teacherTargets = try TeacherTargets.prepare(
+                teacher: teacher, k: config.distillTopK, split: train, maxTokens: config.maxTokens, folder: saveDirectory,
+                write: group.isMain, log: log)
+        } else {
+            teacherTargets = nil
         }
         try parallel.startFromMainRank(model: model.parameters(), optimizer: optimizer, state: &state)
         if group.size > 1 {
@@ -336,7 +363,7 @@ public final class Trainer {
                 let (loss, nll) = model.loss(
                     source: batch.sourceBatch, previousOutput: batch.previousOutputBatch,
                     target: batch.targetTokens, config: sub, labelSmoothing: Float(config.labelSmoothing),
-                    context: context)
+                    softTargets: teacherTargets?.softTargets(for: batch, weight: Float(config.distillWeight)), context: context)
                 lossSum += Double(loss.item)
                 nllSum += Double(nll)
                 tokens += batch.targetTokenCount

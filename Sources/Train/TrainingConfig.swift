@@ -40,6 +40,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// precision): the large GEMMs of every step run at twice the float32 rate on CPUs with
     /// AVX512-BF16. Weights, gradients, optimizer state and every other op stay float32.
     public var bf16 = false
+    /// Knowledge distillation (HAT §4): the teacher checkpoint whose top-k distribution the loss
+    /// also learns (nil: none), the SubTransformer of it that teaches (nil: the one it was trained
+    /// as), k, and α, the teacher's share of the loss (`TeacherTargets`, `SoftTargets`).
+    public var distillFrom: String?
+    public var teacherSubTransformer: String?
+    public var distillTopK = 5
+    public var distillWeight = 0.5
 
     public init() {}
 
@@ -194,6 +201,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
                     if criterion == .plain { reader.config.labelSmoothing = 0 }
                 },
                 .flag("bf16", \.config.bf16, help: "multiply in bfloat16 with float32 sums (False)"),
+                .text("distill-from", \.config.distillFrom, help: "knowledge distillation from this teacher checkpoint (none)"),
+                .text(
+                    "teacher-subtransformer", \.config.teacherSubTransformer,
+                    help: "the teacher's SubTransformer (HAT YAML; default: the one it was trained as)"),
+                .integer("distill-topk", \.config.distillTopK, help: "teacher tokens per target position, renormalized (5, HAT §4)"),
+                .probability("distill-weight", \.config.distillWeight, closed: true, help: "the teacher's share α of the loss (0.5)"),
             ]
         }
     }
@@ -205,7 +218,8 @@ extension TrainingConfig {
     enum CodingKeys: String, CodingKey {
         case maxTokens, updateFreq, maxUpdate, maxEpoch, schedule, adamBetas, adamEps, weightDecay, clipNorm, dropout, attentionDropout, activationDropout,
             labelSmoothing, bpeDropout, bpeDropoutSides, seed, saveIntervalEpochs, saveIntervalUpdates, keepLastEpochs, keepLastUpdates, validateIntervalEpochs,
-            validationRandomSubnets, maxConsecutiveSkips, logIntervalUpdates, stopTimeMinutes, bf16
+            validationRandomSubnets, maxConsecutiveSkips, logIntervalUpdates, stopTimeMinutes, bf16, distillFrom, teacherSubTransformer,
+            distillTopK, distillWeight
     }
 
     public init(from decoder: Decoder) throws {
@@ -237,5 +251,9 @@ extension TrainingConfig {
         logIntervalUpdates = try c.decodeIfPresent(type(of: logIntervalUpdates), forKey: .logIntervalUpdates) ?? logIntervalUpdates
         stopTimeMinutes = try c.decodeIfPresent(type(of: stopTimeMinutes), forKey: .stopTimeMinutes) ?? stopTimeMinutes
         bf16 = try c.decodeIfPresent(type(of: bf16), forKey: .bf16) ?? bf16
+        distillFrom = try c.decodeIfPresent(String.self, forKey: .distillFrom)
+        teacherSubTransformer = try c.decodeIfPresent(String.self, forKey: .teacherSubTransformer)
+        distillTopK = try c.decodeIfPresent(type(of: distillTopK), forKey: .distillTopK) ?? distillTopK
+        distillWeight = try c.decodeIfPresent(type(of: distillWeight), forKey: .distillWeight) ?? distillWeight
     }
 }

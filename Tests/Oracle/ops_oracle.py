@@ -25,6 +25,8 @@ Naming convention, for a case named C:
                  for int64 inputs or for "no grad" inputs (additive masks).
 Extra keys:
     label_smoothed_ce/nll   the nll_loss part (0-dim) of the fairseq loss.
+    distilled_ce            the same loss mixed with a teacher's renormalized top-3
+                            (teacher logits: an input without grad).
 
 Additive masks (softmax_masked/in/mask, mha/in/mask) contain 0.0 for kept and
 -inf for masked positions; every other stored value is finite.
@@ -248,6 +250,32 @@ def build():
         dict(logits=randn(7, V), target=target),
         lambda logits, target: lsce_parts(logits, target)[0],
         extra=lambda logits, target: {"nll": lsce_parts(logits, target)[1]},
+    )
+
+    # 33b: the same mixed with a teacher's renormalized top-k (token-level distillation, HAT §4):
+    # (1 - alpha) * label-smoothed loss + alpha * sum over non-pad rows of -sum_j p_j log q[idx_j],
+    # p = softmax of the teacher's k largest logits. The teacher's logits are an input without grad.
+    KD_K, KD_ALPHA, KD_V = 3, 0.4, 50
+    kd_target = torch.randint(0, KD_V, (9,), dtype=torch.int64)
+    kd_target[kd_target == PAD] = 0
+    kd_target[4] = PAD
+
+    def distilled(logits, teacher, target):
+        lprobs = torch.log_softmax(logits, -1)
+        pad = target.eq(PAD)
+        nll = (-lprobs.gather(-1, target[:, None])[:, 0]).masked_fill(pad, 0.0).sum()
+        smooth = (-lprobs.sum(-1)).masked_fill(pad, 0.0).sum()
+        hard = (1.0 - EPS) * nll + EPS / KD_V * smooth
+        values, ids = torch.topk(teacher, KD_K, dim=-1)
+        p = torch.softmax(values, -1)
+        soft = (-(p * lprobs.gather(-1, ids)).sum(-1)).masked_fill(pad, 0.0).sum()
+        return (1.0 - KD_ALPHA) * hard + KD_ALPHA * soft
+
+    o.case(
+        "distilled_ce",
+        dict(logits=randn(9, KD_V), teacher=randn(9, KD_V) * 3, target=kd_target),
+        distilled,
+        no_grad=("teacher",),
     )
 
     # 34: self-attention ---------------------------------------------------------

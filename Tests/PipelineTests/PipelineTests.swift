@@ -22,7 +22,7 @@ struct PipelineTests {
             latency: {samples: 24, iterations: 60, warmup: 1, length: 10, beam: 2}
             predictor: {kind: ridge}
             search: {latency-constraint: [50%, 90%], evo-iter: 6, population-size: 12, parent-size: 4, mutation-size: 4, crossover-size: 4, valid-subset: 80}
-            train: {mode: scratch, max-update: \(trainUpdates), save-interval-updates: 20, max-tokens: 3000, warmup-updates: 20}
+            train: {mode: scratch, max-update: \(trainUpdates), save-interval-updates: 20, max-tokens: 3000, warmup-updates: 20, distill-from: supernet}
             test: {split: test, beam: 2}
             """
         let path = dir.appendingPathComponent("pipeline.yml").path
@@ -100,6 +100,11 @@ struct PipelineTests {
         // The latency CSV holds each SubTransformer once: header + 24 rows, as many as asked.
         let csv = Self.lines("\(out)/latency/latency.csv")
         #expect(csv.count == 25)
+        // The SubTransformer learned from the supernet's largest SubTransformer too (distill-from:
+        // supernet); the teacher's targets were computed before the kill and read back after it.
+        #expect(fm.fileExists(atPath: "\(out)/subtransformer/teacher-targets.safetensors") && output.contains("targets read from"), "\(output)")
+        let teacher = try SubTransformerConfig(contentsOf: "\(out)/subtransformer/teacher.yml", superLayers: (2, 2), qkvDim: 64)
+        #expect(teacher == (try SearchSpace(contentsOf: Oracle.repoRoot.appendingPathComponent("configs/builtin_tiny_space.yml").path)).largest)
         // Training resumed exactly: one loss per update, updates 1…120 each once.
         let updates = Self.lines("\(out)/supernet/metrics.jsonl").filter { !$0.contains("\"split\"") }
         #expect(updates.count == 120)

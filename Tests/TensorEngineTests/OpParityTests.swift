@@ -138,6 +138,12 @@ struct OpCase: Sendable {
         OpCase("label_smoothed_ce") {
             labelSmoothedCrossEntropy(logits: $0["logits"], targets: $0.ints["target"]!.values, epsilon: 0.1, paddingIndex: 1).loss
         },
+        OpCase("distilled_ce", noGrad: ["teacher"]) {
+            let soft = SoftTargets.topK(logits: $0["teacher"], k: 3, weight: 0.4)
+            return labelSmoothedCrossEntropy(
+                logits: $0["logits"], targets: $0.ints["target"]!.values, epsilon: 0.1, paddingIndex: 1, softTargets: soft
+            ).loss
+        },
         OpCase("mha", noGrad: ["mask"]) { i in
             let qkv = linear(i["x"], weight: i["Wqkv"], bias: i["bqkv"])  // [2, 5, 48]
             func heads(_ t: Tensor) -> Tensor { t.reshaped([2, 5, 4, 4]).permuted([0, 2, 1, 3]) }

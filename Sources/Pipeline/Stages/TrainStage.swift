@@ -16,7 +16,20 @@ struct TrainStage: StageJob {
         let sub = try SubTransformerConfig(
             contentsOf: folder.subTransformerYAML, superLayers: (space.encoderLayers, space.decoderLayers),
             qkvDim: space.qkvDim)
-        let training = try context.trainingConfig(config.train, section: "train")
+        var training = try context.trainingConfig(config.train, section: "train")
+        if training.distillFrom == PipelineConfig.supernetTeacher {
+            // Knowledge distillation from the SuperTransformer's largest SubTransformer: a larger
+            // model than any the search picks, whose weights the supernet stage already trained.
+            training.distillFrom = folder.supernetCheckpoint
+            if training.teacherSubTransformer == nil {
+                let teacherYAML = folder.url(.train).appendingPathComponent("teacher.yml")
+                try FileManager.default.createDirectory(at: folder.url(.train), withIntermediateDirectories: true)
+                try AtomicFile.write(
+                    Data(space.largest.hatYAML(comment: "The teacher of distill-from: supernet, the SuperTransformer's largest SubTransformer").utf8),
+                    to: teacherYAML)
+                training.teacherSubTransformer = teacherYAML.path
+            }
+        }
         let trainer = try Trainer(
             space: space, subTransformer: sub, data: PreparedDataset(directory: folder.dataDirectory), config: training,
             saveDirectory: folder.url(.train), initFrom: config.trainMode == .finetune ? folder.supernetCheckpoint : nil,
@@ -25,6 +38,6 @@ struct TrainStage: StageJob {
         return [
             "checkpoint": folder.subTransformerCheckpoint, "updates": "\(final.update)", "mode": config.trainMode.rawValue,
             "best_valid_loss": final.bestValidLoss.map { String(format: "%.4f", $0) } ?? "",
-        ]
+        ].merging(training.distillFrom.map { ["teacher": $0] } ?? [:]) { a, _ in a }
     }
 }

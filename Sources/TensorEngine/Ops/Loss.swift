@@ -8,11 +8,16 @@ import CKernels
 /// i.e. ε is spread over the whole vocabulary (HAT's fairseq version), and both terms are
 /// summed over the non-padding tokens. Returns the loss and the summed NLL (for perplexity).
 ///
+/// With `softTargets` (token-level knowledge distillation, HAT §4), each non-pad row also has a
+/// teacher distribution p over k tokens, and the loss becomes
+///   (1 − α)·(label-smoothed loss above) + α·Σ_t −Σ_j p_j·lprobs[index_j]
+/// with α = `softTargets.weight`.
+///
 /// - Parameters:
 ///   - logits: [N, V] (any leading shape is flattened).
 ///   - targets: N target ids; positions equal to `paddingIndex` contribute nothing.
 public func labelSmoothedCrossEntropy(
-    logits: Tensor, targets: [Int32], epsilon: Float, paddingIndex: Int32
+    logits: Tensor, targets: [Int32], epsilon: Float, paddingIndex: Int32, softTargets: SoftTargets? = nil
 ) -> (loss: Tensor, nllLoss: Float) {
     let vocab = logits.shape.last ?? 1
     let x = logits.contiguous()
@@ -29,21 +34,31 @@ public func labelSmoothedCrossEntropy(
             hat_logsumexp_rows(px + range.lowerBound * vocab, range.count, vocab, lse + range.lowerBound, pt + range.lowerBound)
         }
     }
-    var nllSum = 0.0, smoothSum = 0.0
+    if let softTargets { softTargets.check(rows: rows, vocabulary: vocab) }
+    let k = softTargets?.k ?? 0
+    let alpha = Double(softTargets?.weight ?? 0)
+    var nllSum = 0.0, smoothSum = 0.0, softSum = 0.0
     for r in 0..<rows where targets[r] != paddingIndex {
         nllSum += Double(lse[r] - px[r * vocab + Int(targets[r])])
         smoothSum += Double(Float(vocab) * lse[r] - totals[r])
+        if let softTargets {
+            for j in (r * k)..<(r * k + k) {
+                softSum += Double(softTargets.probabilities[j]) * Double(lse[r] - px[r * vocab + Int(softTargets.indices[j])])
+            }
+        }
     }
     let epsI = Double(epsilon) / Double(vocab)
     let out = TensorStorage(count: 1)
-    out.data[0] = Float((1 - Double(epsilon)) * nllSum + epsI * smoothSum)
+    out.data[0] = Float((1 - alpha) * ((1 - Double(epsilon)) * nllSum + epsI * smoothSum) + alpha * softSum)
     let saved = ScratchBuffer(lse)
     let loss = Tensor.result(out, shape: [], inputs: [x]) { g in
-        // d loss / d z_j = softmax_j − (1 − ε)·[j = target] − ε/V, per non-pad row.
+        // d loss / d z_j = softmax_j·(1 − α + α·Σp) − (1 − α)·((1 − ε)·[j = target] + ε/V) − α·p_j,
+        // per non-pad row (without soft targets α = 0).
         let lse = saved.pointer
         let (gx, store) = x.gradientDestination
         let gv = g[0]
-        let e = Float(epsI)
+        let hard = Float(1 - alpha)
+        let e = Float(epsI) * hard
         parallelFor(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(vocab, 1))) { range in
             for r in range {
                 let xr = px + r * vocab, dr = gx + r * vocab
@@ -51,8 +66,18 @@ public func labelSmoothedCrossEntropy(
                     if store { dr.update(repeating: 0, count: vocab) }
                     continue
                 }
-                hat_affine_exp_row(xr, vocab, lse[r], gv, -gv * e, dr, store ? 0 : 1)
-                dr[Int(targets[r])] -= gv * (1 - epsilon)
+                guard let softTargets else {
+                    hat_affine_exp_row(xr, vocab, lse[r], gv, -gv * e, dr, store ? 0 : 1)
+                    dr[Int(targets[r])] -= gv * (1 - epsilon)
+                    continue
+                }
+                let soft = softTargets.probabilities[(r * k)..<(r * k + k)]
+                let softMass = soft.reduce(0, +)
+                hat_affine_exp_row(xr, vocab, lse[r], gv * (hard + softTargets.weight * softMass), -gv * e, dr, store ? 0 : 1)
+                dr[Int(targets[r])] -= gv * hard * (1 - epsilon)
+                for j in (r * k)..<(r * k + k) {
+                    dr[Int(softTargets.indices[j])] -= gv * softTargets.weight * softTargets.probabilities[j]
+                }
             }
         }
     }
