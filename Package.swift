@@ -54,7 +54,7 @@ let package = Package(
             dependencies: ["Datasets", "Train", "Generate", "Latency", "Search", "Export", "Compress", .product(name: "Yams", package: "Yams")]),
         .target(name: "Export", dependencies: ["Model", "NN", "TensorEngine", "Datasets"]),
         .target(name: "HATFiles", dependencies: ["Model", "NN", "TensorEngine", "Datasets", "Train"]),
-        .target(name: "Compress", dependencies: ["Model", "TensorEngine", "Train"]),
+        .target(name: "Compress", dependencies: ["Model", "NN", "TensorEngine", "Datasets", "Train"]),
         .target(name: "Report", dependencies: ["Datasets", "Pipeline", "Search", "Train", "Latency"]),
         .executableTarget(
             name: "hat",
@@ -82,7 +82,8 @@ let package = Package(
         .testTarget(name: "SearchTests", dependencies: ["Search", "TestSupport"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Model", "Generate", "Compress", "Train", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Report", "TestSupport"]),
-        .testTarget(name: "CompressTests", dependencies: ["Compress", "Model", "Train", "TensorEngine", "CKernels", "Generate", "TestSupport"]),
+        .testTarget(
+            name: "CompressTests", dependencies: ["Compress", "Model", "NN", "Datasets", "Train", "TensorEngine", "CKernels", "Generate", "TestSupport"]),
         .testTarget(name: "HATFilesTests", dependencies: ["HATFiles", "Model", "Train", "TensorEngine", "Generate", "Search", "Datasets", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6],
