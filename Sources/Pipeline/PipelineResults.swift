@@ -32,6 +32,9 @@ public struct PipelineResults: Codable, Sendable {
     public var validBLEUByLengthPenalty: [String: Double]?
     /// The tested model K-means-quantized (`test.quantize-bits`); absent when none was asked.
     public var quantized: [QuantizedResult]?
+    /// The checkpoint the model learned from by knowledge distillation (`train.distill-from`);
+    /// absent when it had no teacher.
+    public var teacher: String?
 
     /// One quantized version of the tested model: its file, size and scores on the same split.
     public struct QuantizedResult: Codable, Sendable, Equatable {
@@ -52,7 +55,7 @@ public struct PipelineResults: Codable, Sendable {
         case measuredLatencyMs = "measured_latency_ms", parameters = "params", modelSizeMB = "model_size_mb"
         case peakMemoryMB = "peak_memory_mb", bleuSignature = "bleu_signature", sentencesPerSecond = "sentences_per_s"
         case checkpoint, onnx
-        case lengthPenalty = "lenpen", validBLEUByLengthPenalty = "valid_bleu_by_lenpen", quantized
+        case lengthPenalty = "lenpen", validBLEUByLengthPenalty = "valid_bleu_by_lenpen", quantized, teacher
     }
 
     public func write(to url: URL) throws {

@@ -91,6 +91,7 @@ public struct ReportPage {
                 format: "%.2f M parameters (HAT's count, embeddings excluded), %@ BLEU <b>%.2f</b>, chrF %.2f", Double(r.parameters) / 1e6, Self.esc(r.split),
                 r.bleu, r.chrf)
             + "</p>\n<p class=\"sub\">\(Self.esc(r.subtransformer)) · trained \(r.trainMode == "finetune" ? "by fine-tuning the supernet" : "from scratch") · "
+            + (r.teacher.map { "distilled from \(Self.esc($0)) (its top-k tokens per position, HAT §4) · " } ?? "")
             + "\(Self.esc(r.bleuSignature)) · hypotheses \(Self.esc(r.hypotheses))"
             + (r.onnx.map { " · as ONNX (encoder, decoder, decoder step, vocabulary): \(Self.esc($0))" } ?? "") + "</p>\n"
         if let penalty = r.lengthPenalty {

@@ -93,6 +93,7 @@ struct PipelineTests {
         // The report's table of found models gives the trained pick's BLEU.
         let report = try String(contentsOfFile: "\(out)/report.html", encoding: .utf8)
         #expect(report.contains("<th>BLEU</th>") && report.contains(String(format: "<td>%.2f</td>", results.bleu)))
+        #expect(report.contains("distilled from"))
         // The same folder gives the same page, byte for byte, from two processes (no per-process ids).
         let copies = [root.appendingPathComponent("r1.html").path, root.appendingPathComponent("r2.html").path]
         for copy in copies { #expect(try HATBinary.run(["report", out, "--out", copy]).status == 0) }
@@ -105,6 +106,7 @@ struct PipelineTests {
         #expect(fm.fileExists(atPath: "\(out)/subtransformer/teacher-targets.safetensors") && output.contains("targets read from"), "\(output)")
         let teacher = try SubTransformerConfig(contentsOf: "\(out)/subtransformer/teacher.yml", superLayers: (2, 2), qkvDim: 64)
         #expect(teacher == (try SearchSpace(contentsOf: Oracle.repoRoot.appendingPathComponent("configs/builtin_tiny_space.yml").path)).largest)
+        #expect(results.teacher?.hasSuffix("supernet/checkpoint_last.safetensors") == true, "\(String(describing: results.teacher))")
         // Training resumed exactly: one loss per update, updates 1…120 each once.
         let updates = Self.lines("\(out)/supernet/metrics.jsonl").filter { !$0.contains("\"split\"") }
         #expect(updates.count == 120)

@@ -4,6 +4,7 @@ import Export
 import Foundation
 import Generate
 import Search
+import TensorEngine
 import Train
 
 /// Translates the test split with the trained SubTransformer and scores it with BLEU and chrF
@@ -93,7 +94,8 @@ struct TestStage: StageJob {
             hypotheses: hypPath.path, sentencesPerSecond: Double(sources.count) / Swift.max(seconds, 1e-9), checkpoint: checkpoint,
             onnx: onnx?.path, lengthPenalty: translator.search.lengthPenalty,
             validBLEUByLengthPenalty: validBLEU.isEmpty ? nil : Dictionary(validBLEU.map { ("\($0.penalty)", $0.bleu) }, uniquingKeysWith: { a, _ in a }),
-            quantized: quantized.isEmpty ? nil : quantized)
+            quantized: quantized.isEmpty ? nil : quantized,
+            teacher: try Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: checkpoint)), path: checkpoint).training.distillFrom)
         try results.write(to: folder.resultsURL)
         return [
             "bleu": String(format: "%.2f", bleu.score), "chrf": String(format: "%.2f", chrf.score), "results": folder.resultsURL.path,
