@@ -184,6 +184,35 @@ struct CommandLineErrorTests {
             ),
             (["search", "--supernet", quantized, "--predictor", "measure"], ["quantized checkpoint (hat quantize)"]),
             (["search", "--supernet", f.checkpoint, "--predictor", "measure", "--weight-bits", "9"], ["--weight-bits 9"]),
+            (
+                ["quantize", "--checkpoint", f.checkpoint, "--subtransformer", f.sub, "--bits", "2", "--finetune-updates", "-1", "--out", out],
+                ["--finetune-updates"]
+            ),
+            (["quantize", "--checkpoint", f.checkpoint, "--subtransformer", f.sub, "--bits", "2", "--finetune-lr", "0", "--out", out], ["--finetune-lr"]),
+            (
+                [
+                    "quantize", "--checkpoint", f.checkpoint, "--subtransformer", f.sub, "--bits", "2", "--finetune-updates", "2", "--data",
+                    f.dir.appendingPathComponent("no-data").path, "--out", out,
+                ], ["no-data"]
+            ),
+            (
+                [
+                    "train", "--config", f.space, "--data", f.data, "--save-dir", f.dir.appendingPathComponent("kd").path, "--max-update", "2",
+                    "--distill-from", f.dir.appendingPathComponent("no-teacher.safetensors").path,
+                ], ["no-teacher.safetensors"]
+            ),
+            (
+                [
+                    "train", "--config", f.space, "--data", f.data, "--save-dir", f.dir.appendingPathComponent("kd").path, "--max-update", "2",
+                    "--distill-from", f.checkpoint,
+                ], ["teacher-subtransformer"]
+            ),
+            (
+                [
+                    "train", "--config", f.space, "--data", f.data, "--save-dir", f.dir.appendingPathComponent("kd").path, "--max-update", "2",
+                    "--distill-from", f.checkpoint, "--distill-weight", "1.5",
+                ], ["distill-weight"]
+            ),
             (["profile", f.sub, "--bits", "0"], ["--bits 0"]),
             (["latency", "measure", f.sub, "--bits", "12"], ["--bits 12"]),
         ]
