@@ -111,11 +111,11 @@ public final class CentroidFineTuner {
         let original = codebooks
         var batches = try BatchIterator(dataset: train, maxTokens: settings.maxTokens, seed: settings.seed, shuffle: true, skipOversized: true)
         var adam = codebooks.map { CentroidAdam(count: $0.count) }
-        var rng = RandomGenerator(seed: settings.seed)
         for update in stride(from: 1, through: settings.updates, by: 1) {
             guard let batch = batches.next() ?? batches.next() else { break }
-            let context = ForwardContext(training: true, rng: RandomGenerator(seed: rng.next()))
-            let (loss, gradients) = lossAndGradients(batch, context: context)
+            // Without dropout: a few centroids per matrix need no regularizer, and the loss they
+            // lower is then the one the quantized model is evaluated and used with.
+            let (loss, gradients) = lossAndGradients(batch, context: .evaluation())
             let scale = 1 / Float(Swift.max(batch.targetTokenCount, 1))
             for i in matrices.indices {
                 adam[i].step(&codebooks[i], gradients: gradients[i], scale: scale, learningRate: Float(settings.learningRate))
