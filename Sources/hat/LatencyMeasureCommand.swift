@@ -122,8 +122,10 @@ struct MeasurementOptions: ParsableArguments {
     }
 
     /// A SuperTransformer (random weights) that holds `sub`: the given space, or one just big enough.
-    func model(for sub: SubTransformerConfig, space given: SearchSpace?) throws -> SuperTransformer {
-        TensorStorage.useHugePages = true  // steadier latencies from process to process (TensorStorage)
+    /// `hugePages` (steadier latencies from process to process, TensorStorage) rounds every large
+    /// tensor up to 2 MiB of resident memory, so a memory measurement goes without them.
+    func model(for sub: SubTransformerConfig, space given: SearchSpace?, hugePages: Bool = true) throws -> SuperTransformer {
+        TensorStorage.useHugePages = hugePages
         let (vs, vt) = try vocabularySizes()
         let space =
             given
@@ -132,7 +134,7 @@ struct MeasurementOptions: ParsableArguments {
                 encoderFFNDim: sub.encoderFFNDims.max()!, decoderFFNDim: sub.decoderFFNDims.max()!,
                 encoderLayers: sub.encoderLayerNum, decoderLayers: sub.decoderLayerNum,
                 encoderAttentionHeads: sub.encoderSelfAttentionHeads.max()!, decoderAttentionHeads: sub.decoderSelfAttentionHeads.max()!,
-                qkvDim: 512, shareAllEmbeddings: false,
+                qkvDim: 512, shareAllEmbeddings: true,
                 encoderEmbedChoices: [sub.encoderEmbedDim], decoderEmbedChoices: [sub.decoderEmbedDim],
                 encoderFFNChoices: sub.encoderFFNDims, decoderFFNChoices: sub.decoderFFNDims,
                 encoderLayerChoices: [sub.encoderLayerNum], decoderLayerChoices: [sub.decoderLayerNum],
@@ -163,7 +165,47 @@ struct LatencyMeasureCommand: ParsableCommand {
 
     @Argument(help: "SubTransformer YAML (HAT format).") var subtransformer: String
     @OptionGroup var options: MeasurementOptions
+    @Flag(
+        help: ArgumentHelp(
+            "Also measure the memory of the inference: resident bytes of the weights and the most resident above them while it runs (Linux).",
+            discussion:
+                "The model holds only the SubTransformer (no --space); huge pages are off so that bytes count as the model uses them. Printed beside hat profile's estimate."
+        ))
+    var memory = false
     @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        if memory && options.space != nil {
+            throw ValidationError("--memory measures a model of the SubTransformer alone: leave out --space (it would hold the whole SuperTransformer)")
+        }
+        if memory && options.command != nil { throw ValidationError("--memory is for the built-in measurement; a --command reports its own") }
+        if memory && options.bits != nil {
+            throw ValidationError(
+                "--memory measures float32 models: a quantized one is made from float32 weights whose freed memory stays with the process; measure hat translate's process instead"
+            )
+        }
+    }
+
+    /// What `--memory` measured, and the profiler's estimate of the same.
+    struct MemoryMeasurement: Encodable {
+        /// Resident bytes the model's tensors added (weights, positional tables), measured.
+        var weightsResidentMB: Double
+        /// Bytes of the measuring model's parameters: the SubTransformer's, plus what a space just
+        /// big enough holds beyond them (every layer as wide as its widest FFN).
+        var modelParametersMB: Double
+        /// The most resident memory above that while the inference ran (activations, caches, scratch), measured.
+        var inferenceAboveWeightsMB: Double
+        /// The SubTransformer's weights as the profiler counts them.
+        var estimatedWeightsMB: Double
+        /// The profiler's peak of one inference (`hat profile`'s peak memory) and its part above the weights.
+        var estimatedPeakMB: Double
+        var estimatedAboveWeightsMB: Double
+    }
+
+    struct Result: Encodable {
+        var latency: LatencyMeasurement
+        var memory: MemoryMeasurement?
+    }
 
     func run() throws {
         warnAboutUnknownKeys(in: [subtransformer, options.space])
@@ -185,6 +227,36 @@ struct LatencyMeasureCommand: ParsableCommand {
                         m.totalMs, parts))
                 return
             }
+        } else if memory {
+            guard let start = ResidentMemory.current() else {
+                throw CommandError("--memory reads this process's resident memory from /proc/self/status, which this system does not have (Linux only)")
+            }
+            let model = try options.model(for: sub, space: nil, hugePages: false)
+            let built = ResidentMemory.current()!
+            guard ResidentMemory.resetPeak() else {
+                throw CommandError(
+                    "--memory resets the peak resident memory through /proc/self/clear_refs, which this system does not allow (Linux 4.0 or later)")
+            }
+            m = options.measurer.measure(model: model, config: sub)
+            let peak = ResidentMemory.current()!.peak
+            let (vs, vt) = try options.vocabularySizes()
+            let profiler = Profiler(sourceVocabSize: vs, targetVocabSize: vt, sharedEmbeddings: vs == vt)
+            let estimatedPeak = Double(profiler.peakInferenceBytes(sub, length: options.length, beam: options.beam)) / 1e6
+            let estimatedWeights = Double(profiler.weightBytes(sub)) / 1e6
+            let measured = MemoryMeasurement(
+                weightsResidentMB: Double(built.resident - start.resident) / 1e6, modelParametersMB: Double(4 * model.parameterCount) / 1e6,
+                inferenceAboveWeightsMB: Double(peak - built.resident) / 1e6,
+                estimatedWeightsMB: estimatedWeights, estimatedPeakMB: estimatedPeak, estimatedAboveWeightsMB: estimatedPeak - estimatedWeights)
+            if json {
+                try ResultOutput(json: true).emit(Result(latency: m, memory: measured))
+                return
+            }
+            print(
+                String(
+                    format:
+                        "memory: weights %.2f MB resident (the model's parameters %.2f MB; the profiler's SubTransformer weights %.2f MB), inference %.2f MB above them at most (profiler: %.2f MB; peak %.2f MB)",
+                    measured.weightsResidentMB, measured.modelParametersMB, estimatedWeights, measured.inferenceAboveWeightsMB,
+                    measured.estimatedAboveWeightsMB, estimatedPeak))
         } else {
             let model = try options.model(for: sub, space: space)
             m = options.measurer.measure(model: model, config: sub)

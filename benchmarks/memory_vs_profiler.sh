@@ -1,0 +1,35 @@
+#!/bin/sh
+# Measured memory of one inference (hat latency measure --memory: resident bytes, Linux) against
+# hat profile's estimate, for random SubTransformers of two spaces (docs/PERFORMANCE.md, "Memory").
+#   benchmarks/memory_vs_profiler.sh [COUNT] [OUT_DIR]
+set -e
+cd "$(dirname "$0")/.."
+HAT=${HAT:-.build/release/hat}
+COUNT=${1:-10}
+OUT=${2:-/tmp/hat-memory}
+mkdir -p "$OUT"
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC')  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)  $COUNT SubTransformers per space, length 30, beam 5"
+: > "$OUT/rows.jsonl"
+# The Multi30k space (joint vocabulary of 8,000) and HAT's IWSLT'14 space (separate vocabularies of 8,848 and 6,632).
+for entry in "configs/multi30k_cpu_space.yml|--vocab 8000" "../shared/data/hat-configs/iwslt14.de-en__space1.yml|--src-vocab 8848 --tgt-vocab 6632"; do
+  space=${entry%%|*}; vocab=${entry#*|}
+  name=$(basename "$space" .yml)
+  for seed in $(seq 1 "$COUNT"); do
+    yml="$OUT/$name-$seed.yml"
+    "$HAT" sample --space "$space" --which random --seed "$seed" --out "$yml" > /dev/null
+    "$HAT" latency measure "$yml" $vocab --memory --iterations 2 --warmup 1 --threads 1 --json 2>/dev/null |
+      python3 -c "import json,sys; r=json.load(sys.stdin)['memory']; r['space']='$name'; r['seed']=$seed; print(json.dumps(r))" >> "$OUT/rows.jsonl"
+  done
+done
+python3 - "$OUT/rows.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+print("| space | seed | weights resident MB | model parameters MB | profiler weights MB | inference above weights, measured MB | profiler MB | error |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+for r in rows:
+    m, e = r["inference_above_weights_mb"], r["estimated_above_weights_mb"]
+    print(f"| {r['space']} | {r['seed']} | {r['weights_resident_mb']:.2f} | {r['model_parameters_mb']:.2f} | {r['estimated_weights_mb']:.2f} | {m:.2f} | {e:.2f} | {100 * (e - m) / m:+.0f} % |")
+for space in sorted({r["space"] for r in rows}):
+    errs = [abs(r["estimated_above_weights_mb"] - r["inference_above_weights_mb"]) / r["inference_above_weights_mb"] for r in rows if r["space"] == space]
+    print(f"{space}: mean |error| of the inference estimate {100 * sum(errs) / len(errs):.0f} %, worst {100 * max(errs):.0f} %")
+PY
