@@ -1,3 +1,5 @@
+import CKernels
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -32,7 +34,18 @@ public final class TensorStorage: @unchecked Sendable {
         self.count = count
         data = Self.allocateFloats(count)
         if zeroed { data.initialize(repeating: 0, count: count) }
+        hat_tensor_bytes_add(count * MemoryLayout<Float>.stride)
     }
+
+    /// Bytes of tensor data this process holds now (weights, activations, caches; gradients not
+    /// counted), and the most it held since `resetPeakTensorBytes`: what an inference allocates,
+    /// whatever the C library does with freed memory (`hat latency measure --memory`).
+    public static var liveTensorBytes: Int { hat_tensor_bytes_live() }
+    public static var peakTensorBytes: Int { hat_tensor_bytes_peak() }
+    public static func resetPeakTensorBytes() { hat_tensor_bytes_reset_peak() }
+
+    /// Bytes this storage counts in `liveTensorBytes`.
+    private var countedBytes: Int { quantized.map { $0.matrix.storedBytes } ?? count * MemoryLayout<Float>.stride }
 
     /// glibc returns large blocks to the OS on free and maps fresh zero pages on the next
     /// malloc, so every activation of a training step would pay page faults on first touch.
@@ -79,12 +92,15 @@ public final class TensorStorage: @unchecked Sendable {
     public func replaceWithQuantized(_ matrix: QuantizedMatrix, rowStride: Int) {
         precondition(grad == nil && spareGrad == nil, "quantized weights take no gradient")
         precondition(matrix.columns <= rowStride && matrix.rows * rowStride <= count, "quantized corner larger than the storage")
+        hat_tensor_bytes_remove(countedBytes)
         data.deallocate()
         data = .allocate(capacity: 1)
         quantized = (matrix, rowStride)
+        hat_tensor_bytes_add(countedBytes)
     }
 
     deinit {
+        hat_tensor_bytes_remove(countedBytes)
         data.deallocate()
         grad?.deallocate()
         spareGrad?.deallocate()

@@ -134,7 +134,9 @@ struct MeasurementOptions: ParsableArguments {
                 encoderFFNDim: sub.encoderFFNDims.max()!, decoderFFNDim: sub.decoderFFNDims.max()!,
                 encoderLayers: sub.encoderLayerNum, decoderLayers: sub.decoderLayerNum,
                 encoderAttentionHeads: sub.encoderSelfAttentionHeads.max()!, decoderAttentionHeads: sub.decoderSelfAttentionHeads.max()!,
-                qkvDim: 512, shareAllEmbeddings: true,
+                // One table for both sides when they are as wide (what the profiler counts for a
+                // joint vocabulary); a shared table of two widths needs a space that has both.
+                qkvDim: 512, shareAllEmbeddings: sub.encoderEmbedDim == sub.decoderEmbedDim,
                 encoderEmbedChoices: [sub.encoderEmbedDim], decoderEmbedChoices: [sub.decoderEmbedDim],
                 encoderFFNChoices: sub.encoderFFNDims, decoderFFNChoices: sub.decoderFFNDims,
                 encoderLayerChoices: [sub.encoderLayerNum], decoderLayerChoices: [sub.decoderLayerNum],
@@ -188,14 +190,16 @@ struct LatencyMeasureCommand: ParsableCommand {
 
     /// What `--memory` measured, and the profiler's estimate of the same.
     struct MemoryMeasurement: Encodable {
-        /// Resident bytes the model's tensors added (weights, positional tables), measured.
-        var weightsResidentMB: Double
-        /// Bytes of the measuring model's parameters: the SubTransformer's, plus what a space just
-        /// big enough holds beyond them (every layer as wide as its widest FFN).
-        var modelParametersMB: Double
-        /// The most resident memory above that while the inference ran (activations, caches, scratch), measured.
-        var inferenceAboveWeightsMB: Double
-        /// The SubTransformer's weights as the profiler counts them.
+        /// Bytes of tensor data the model holds (weights, positional tables), counted by the engine.
+        var tensorWeightsMB: Double
+        /// The most tensor data the inference held above that (activations, caches), counted by the engine.
+        var tensorAboveWeightsMB: Double
+        /// Resident memory the model added and the most the inference added above it (the
+        /// operating system's view: with the C library's free lists and the runtime's own pages).
+        var residentWeightsMB: Double
+        var residentAboveWeightsMB: Double
+        /// The SubTransformer's weights as the profiler counts them (the measuring model may hold
+        /// more: every layer as wide as its widest FFN).
         var estimatedWeightsMB: Double
         /// The profiler's peak of one inference (`hat profile`'s peak memory) and its part above the weights.
         var estimatedPeakMB: Double
@@ -231,12 +235,15 @@ struct LatencyMeasureCommand: ParsableCommand {
             guard let start = ResidentMemory.current() else {
                 throw CommandError("--memory reads this process's resident memory from /proc/self/status, which this system does not have (Linux only)")
             }
+            let tensorsBefore = TensorStorage.liveTensorBytes
             let model = try options.model(for: sub, space: nil, hugePages: false)
             let built = ResidentMemory.current()!
+            let tensorWeights = TensorStorage.liveTensorBytes
             guard ResidentMemory.resetPeak() else {
                 throw CommandError(
                     "--memory resets the peak resident memory through /proc/self/clear_refs, which this system does not allow (Linux 4.0 or later)")
             }
+            TensorStorage.resetPeakTensorBytes()
             m = options.measurer.measure(model: model, config: sub)
             let peak = ResidentMemory.current()!.peak
             let (vs, vt) = try options.vocabularySizes()
@@ -244,8 +251,9 @@ struct LatencyMeasureCommand: ParsableCommand {
             let estimatedPeak = Double(profiler.peakInferenceBytes(sub, length: options.length, beam: options.beam)) / 1e6
             let estimatedWeights = Double(profiler.weightBytes(sub)) / 1e6
             let measured = MemoryMeasurement(
-                weightsResidentMB: Double(built.resident - start.resident) / 1e6, modelParametersMB: Double(4 * model.parameterCount) / 1e6,
-                inferenceAboveWeightsMB: Double(peak - built.resident) / 1e6,
+                tensorWeightsMB: Double(tensorWeights - tensorsBefore) / 1e6,
+                tensorAboveWeightsMB: Double(TensorStorage.peakTensorBytes - tensorWeights) / 1e6,
+                residentWeightsMB: Double(built.resident - start.resident) / 1e6, residentAboveWeightsMB: Double(peak - built.resident) / 1e6,
                 estimatedWeightsMB: estimatedWeights, estimatedPeakMB: estimatedPeak, estimatedAboveWeightsMB: estimatedPeak - estimatedWeights)
             if json {
                 try ResultOutput(json: true).emit(Result(latency: m, memory: measured))
@@ -254,9 +262,9 @@ struct LatencyMeasureCommand: ParsableCommand {
             print(
                 String(
                     format:
-                        "memory: weights %.2f MB resident (the model's parameters %.2f MB; the profiler's SubTransformer weights %.2f MB), inference %.2f MB above them at most (profiler: %.2f MB; peak %.2f MB)",
-                    measured.weightsResidentMB, measured.modelParametersMB, estimatedWeights, measured.inferenceAboveWeightsMB,
-                    measured.estimatedAboveWeightsMB, estimatedPeak))
+                        "memory: the model's tensors %.2f MB (%.2f MB resident; the profiler's SubTransformer weights %.2f MB); the inference's tensors %.2f MB above them at most (%.2f MB resident; the profiler: %.2f MB, peak %.2f MB)",
+                    measured.tensorWeightsMB, measured.residentWeightsMB, estimatedWeights, measured.tensorAboveWeightsMB,
+                    measured.residentAboveWeightsMB, measured.estimatedAboveWeightsMB, estimatedPeak))
         } else {
             let model = try options.model(for: sub, space: space)
             m = options.measurer.measure(model: model, config: sub)

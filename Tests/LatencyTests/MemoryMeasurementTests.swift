@@ -28,7 +28,7 @@ struct MemoryMeasurementTests {
         #expect(reset.peak < touched.resident - bytes / 2, "peak \(reset.peak) after the reset, resident \(reset.resident)")
     }
 
-    @Test("the weights' resident bytes match the model's parameter bytes; the inference adds some; --space and --bits are refused")
+    @Test("the model's tensors hold its weights and are resident; the inference adds at least its logits; --space and --bits are refused")
     func commandReportsMemory() throws {
         try #require(HATBinary.isAvailable, "build the hat binary first (swift build -c release)")
         let root = try Oracle.temporaryDirectory()
@@ -42,11 +42,22 @@ struct MemoryMeasurementTests {
         #expect(status == 0, "\(errors)")
         let result = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
         let memory = try #require(result["memory"] as? [String: Double])
-        let resident = try #require(memory["weights_resident_mb"]), parameters = try #require(memory["model_parameters_mb"])
-        // Positional tables and the runtime's own pages come on top of the parameters.
-        #expect(resident >= parameters && resident <= 1.25 * parameters + 8, "weights resident \(resident) MB, parameters \(parameters) MB")
-        let above = try #require(memory["inference_above_weights_mb"])
-        #expect(above > 0.1 && above < parameters, "inference above the weights: \(above) MB")
+        // The engine's count of the model's tensors is at least the SubTransformer's weights (the
+        // measuring model adds positional tables) and resident memory holds them.
+        let tensors = try #require(memory["tensor_weights_mb"]), resident = try #require(memory["resident_weights_mb"])
+        let weights = try #require(memory["estimated_weights_mb"])
+        #expect(tensors >= weights && tensors <= 1.2 * weights + 8, "tensors \(tensors) MB, the SubTransformer's weights \(weights) MB")
+        #expect(resident >= 0.95 * tensors && resident <= 1.3 * tensors + 8, "resident \(resident) MB, tensors \(tensors) MB")
+        // The inference's tensors: the beam's caches and logits at least (2 × beam × vocabulary floats of logits).
+        let above = try #require(memory["tensor_above_weights_mb"])
+        #expect(above >= 5 * 8000 * 4 / 1e6 && above < tensors, "inference above the weights: \(above) MB")
+        // Encoder and decoder of different widths measure too (separate tables then).
+        let narrow = root.appendingPathComponent("narrow.yml").path
+        let text = try String(contentsOfFile: yml, encoding: .utf8).replacingOccurrences(
+            of: "decoder-embed-dim-subtransformer: 256", with: "decoder-embed-dim-subtransformer: 192")
+        try text.write(toFile: narrow, atomically: true, encoding: .utf8)
+        let mixed = try HATBinary.runMerged(["latency", "measure", narrow, "--vocab", "8000", "--memory", "--iterations", "1", "--warmup", "0"])
+        #expect(mixed.status == 0 && mixed.output.contains("memory: the model's tensors"), "\(mixed.output)")
         for (extra, fragment) in [(["--space", space], "leave out --space"), (["--bits", "4"], "--memory measures float32 models")] {
             let refused = try HATBinary.runMerged(["latency", "measure", yml, "--vocab", "8000", "--memory"] + extra)
             #expect(refused.status != 0 && refused.output.contains(fragment), "\(refused.output)")

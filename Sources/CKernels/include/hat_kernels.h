@@ -125,6 +125,14 @@ int hat_sgemm_bf16(long M, long N, long K, float alpha, const float *a, long a_r
 int hat_sgemm_bf16_isa(int isa, long M, long N, long K, float alpha, const float *a, long a_rs, long a_cs,
                        const float *b, long b_rs, long b_cs, float beta, float *c, long ldc);
 
+/// Bytes the tensors of this process hold now and at most since the last reset (tensor_bytes.c;
+/// TensorStorage adds and removes every buffer's bytes).
+void hat_tensor_bytes_add(long bytes);
+void hat_tensor_bytes_remove(long bytes);
+long hat_tensor_bytes_live(void);
+long hat_tensor_bytes_peak(void);
+void hat_tensor_bytes_reset_peak(void);
+
 /// Multiply-adds of every product `gemm` has run in this process (product_count.c), counted by
 /// precision (0: float32, 1: bfloat16 operands): what a benchmark divides by a kernel's peak to
 /// bound a step's time from below. Thread-safe (relaxed atomics).
