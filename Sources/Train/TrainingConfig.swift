@@ -201,10 +201,19 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
                     if criterion == .plain { reader.config.labelSmoothing = 0 }
                 },
                 .flag("bf16", \.config.bf16, help: "multiply in bfloat16 with float32 sums (False)"),
-                .text("distill-from", \.config.distillFrom, help: "knowledge distillation from this teacher checkpoint (none)"),
-                .text(
-                    "teacher-subtransformer", \.config.teacherSubTransformer,
-                    help: "the teacher's SubTransformer (HAT YAML; default: the one it was trained as)"),
+                ConfigKey("distill-from", help: "knowledge distillation from this teacher checkpoint, .safetensors (none)") { reader, text in
+                    guard text.hasSuffix(".safetensors") else {
+                        throw ConfigKeyProblem(
+                            "'\(text)' is not a hat checkpoint (.safetensors); bring a fairseq/PyTorch model in with hat import first")
+                    }
+                    reader.config.distillFrom = text
+                },
+                ConfigKey("teacher-subtransformer", help: "the teacher's SubTransformer, HAT YAML (default: the one it was trained as)") { reader, text in
+                    guard text.hasSuffix(".yml") || text.hasSuffix(".yaml") else {
+                        throw ConfigKeyProblem("'\(text)' is not a SubTransformer YAML file (.yml)")
+                    }
+                    reader.config.teacherSubTransformer = text
+                },
                 .integer("distill-topk", \.config.distillTopK, help: "teacher tokens per target position, renormalized (5, HAT §4)"),
                 .probability("distill-weight", \.config.distillWeight, closed: true, help: "the teacher's share α of the loss (0.5)"),
             ]

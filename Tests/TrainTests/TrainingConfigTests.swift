@@ -17,6 +17,8 @@ struct TrainingConfigTests {
         "validate-interval": ("2", "0"), "validation-random-subnets": ("0", "-1"), "log-interval": ("10", "0"),
         "max-consecutive-skips": ("3", "0"), "stop-time-minutes": ("5", "-1"), "criterion": ("cross_entropy", "mse"),
         "bf16": ("True", "maybe"), "optimizer": ("adam", "sgd"),
+        "distill-from": ("teacher.safetensors", "teacher.pt"), "teacher-subtransformer": ("teacher.yml", "teacher.txt"),
+        "distill-topk": ("3", "0"), "distill-weight": ("0.7", "1.5"),
         // cosine-only keys: checked with lr-scheduler cosine below
         "max-lr": ("0.002", "0"), "lr-period-updates": ("5", "0"),
     ]

@@ -16,20 +16,21 @@ struct TrainStage: StageJob {
         let sub = try SubTransformerConfig(
             contentsOf: folder.subTransformerYAML, superLayers: (space.encoderLayers, space.decoderLayers),
             qkvDim: space.qkvDim)
-        var training = try context.trainingConfig(config.train, section: "train")
-        if training.distillFrom == PipelineConfig.supernetTeacher {
+        var overrides = config.train
+        if overrides["distill-from"] == PipelineConfig.supernetTeacher {
             // Knowledge distillation from the SuperTransformer's largest SubTransformer: a larger
             // model than any the search picks, whose weights the supernet stage already trained.
-            training.distillFrom = folder.supernetCheckpoint
-            if training.teacherSubTransformer == nil {
+            overrides["distill-from"] = folder.supernetCheckpoint
+            if overrides["teacher-subtransformer"] == nil {
                 let teacherYAML = folder.url(.train).appendingPathComponent("teacher.yml")
                 try FileManager.default.createDirectory(at: folder.url(.train), withIntermediateDirectories: true)
                 try AtomicFile.write(
                     Data(space.largest.hatYAML(comment: "The teacher of distill-from: supernet, the SuperTransformer's largest SubTransformer").utf8),
                     to: teacherYAML)
-                training.teacherSubTransformer = teacherYAML.path
+                overrides["teacher-subtransformer"] = teacherYAML.path
             }
         }
+        let training = try context.trainingConfig(overrides, section: "train")
         let trainer = try Trainer(
             space: space, subTransformer: sub, data: PreparedDataset(directory: folder.dataDirectory), config: training,
             saveDirectory: folder.url(.train), initFrom: config.trainMode == .finetune ? folder.supernetCheckpoint : nil,
