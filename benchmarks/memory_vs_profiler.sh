@@ -17,7 +17,7 @@ for entry in "configs/multi30k_cpu_space.yml|--vocab 8000" "../shared/data/hat-c
   for seed in $(seq 1 "$COUNT"); do
     yml="$OUT/$name-$seed.yml"
     "$HAT" sample --space "$space" --which random --seed "$seed" --out "$yml" > /dev/null
-    "$HAT" latency measure "$yml" $vocab --memory --iterations 2 --warmup 1 --threads 1 --json 2>/dev/null |
+    "$HAT" latency measure "$yml" $vocab --space "$space" --memory --iterations 2 --warmup 1 --threads 1 --json 2>/dev/null |
       python3 -c "import json,sys; r=json.load(sys.stdin)['memory']; r['space']='$name'; r['seed']=$seed; print(json.dumps(r))" >> "$OUT/rows.jsonl"
   done
 done

@@ -124,7 +124,9 @@ struct MeasurementOptions: ParsableArguments {
     /// A SuperTransformer (random weights) that holds `sub`: the given space, or one just big enough.
     /// `hugePages` (steadier latencies from process to process, TensorStorage) rounds every large
     /// tensor up to 2 MiB of resident memory, so a memory measurement goes without them.
-    func model(for sub: SubTransformerConfig, space given: SearchSpace?, hugePages: Bool = true) throws -> SuperTransformer {
+    /// `layout`, the SubTransformer's own space, gives a just-big-enough space its attention width
+    /// and embedding tables (HAT's 512-wide attention and tied tables without it).
+    func model(for sub: SubTransformerConfig, space given: SearchSpace?, layout: SearchSpace? = nil, hugePages: Bool = true) throws -> SuperTransformer {
         TensorStorage.useHugePages = hugePages
         let (vs, vt) = try vocabularySizes()
         let space =
@@ -136,7 +138,7 @@ struct MeasurementOptions: ParsableArguments {
                 encoderAttentionHeads: sub.encoderSelfAttentionHeads.max()!, decoderAttentionHeads: sub.decoderSelfAttentionHeads.max()!,
                 // One table for both sides when they are as wide (what the profiler counts for a
                 // joint vocabulary); a shared table of two widths needs a space that has both.
-                qkvDim: 512, shareAllEmbeddings: sub.encoderEmbedDim == sub.decoderEmbedDim,
+                qkvDim: layout?.qkvDim ?? 512, shareAllEmbeddings: (layout?.shareAllEmbeddings ?? true) && sub.encoderEmbedDim == sub.decoderEmbedDim,
                 encoderEmbedChoices: [sub.encoderEmbedDim], decoderEmbedChoices: [sub.decoderEmbedDim],
                 encoderFFNChoices: sub.encoderFFNDims, decoderFFNChoices: sub.decoderFFNDims,
                 encoderLayerChoices: [sub.encoderLayerNum], decoderLayerChoices: [sub.decoderLayerNum],
@@ -147,6 +149,7 @@ struct MeasurementOptions: ParsableArguments {
         let shared = space.shareAllEmbeddings && vs == vt
         var s = space
         s.shareAllEmbeddings = shared
+        if given == nil, let layout { s.separateOutputProjection = layout.separateOutputProjection }
         let model = SuperTransformer(
             space: s, sourceVocabSize: vs, targetVocabSize: vt, rates: .none,
             maxPositions: Swift.max(1024, length + 2), rng: &rng)
@@ -171,15 +174,12 @@ struct LatencyMeasureCommand: ParsableCommand {
         help: ArgumentHelp(
             "Also measure the memory of the inference: resident bytes of the weights and the most resident above them while it runs (Linux).",
             discussion:
-                "The model holds only the SubTransformer (no --space); huge pages are off so that bytes count as the model uses them. Printed beside hat profile's estimate."
+                "The model holds only the SubTransformer (with --space: its attention width and embeddings, not the whole SuperTransformer); huge pages are off so that bytes count as the model uses them. Printed beside hat profile's estimate."
         ))
     var memory = false
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
-        if memory && options.space != nil {
-            throw ValidationError("--memory measures a model of the SubTransformer alone: leave out --space (it would hold the whole SuperTransformer)")
-        }
         if memory && options.command != nil { throw ValidationError("--memory is for the built-in measurement; a --command reports its own") }
         if memory && options.bits != nil {
             throw ValidationError(
@@ -236,7 +236,7 @@ struct LatencyMeasureCommand: ParsableCommand {
                 throw CommandError("--memory reads this process's resident memory from /proc/self/status, which this system does not have (Linux only)")
             }
             let tensorsBefore = TensorStorage.liveTensorBytes
-            let model = try options.model(for: sub, space: nil, hugePages: false)
+            let model = try options.model(for: sub, space: nil, layout: space, hugePages: false)
             let built = ResidentMemory.current()!
             let tensorWeights = TensorStorage.liveTensorBytes
             guard ResidentMemory.resetPeak() else {
@@ -247,7 +247,9 @@ struct LatencyMeasureCommand: ParsableCommand {
             m = options.measurer.measure(model: model, config: sub)
             let peak = ResidentMemory.current()!.peak
             let (vs, vt) = try options.vocabularySizes()
-            let profiler = Profiler(sourceVocabSize: vs, targetVocabSize: vt, sharedEmbeddings: vs == vt)
+            let profiler =
+                space.map { Profiler(space: $0, sourceVocabSize: vs, targetVocabSize: vt) }
+                ?? Profiler(sourceVocabSize: vs, targetVocabSize: vt, sharedEmbeddings: vs == vt)
             let estimatedPeak = Double(profiler.peakInferenceBytes(sub, length: options.length, beam: options.beam)) / 1e6
             let estimatedWeights = Double(profiler.weightBytes(sub)) / 1e6
             let measured = MemoryMeasurement(

@@ -28,7 +28,7 @@ struct MemoryMeasurementTests {
         #expect(reset.peak < touched.resident - bytes / 2, "peak \(reset.peak) after the reset, resident \(reset.resident)")
     }
 
-    @Test("the model's tensors hold its weights and are resident; the inference adds at least its logits; --space and --bits are refused")
+    @Test("the model's tensors hold its weights and are resident; the inference adds at least its logits; --space gives the attention width; --bits is refused")
     func commandReportsMemory() throws {
         try #require(HATBinary.isAvailable, "build the hat binary first (swift build -c release)")
         let root = try Oracle.temporaryDirectory()
@@ -58,9 +58,19 @@ struct MemoryMeasurementTests {
         try text.write(toFile: narrow, atomically: true, encoding: .utf8)
         let mixed = try HATBinary.runMerged(["latency", "measure", narrow, "--vocab", "8000", "--memory", "--iterations", "1", "--warmup", "0"])
         #expect(mixed.status == 0 && mixed.output.contains("memory: the model's tensors"), "\(mixed.output)")
-        for (extra, fragment) in [(["--space", space], "leave out --space"), (["--bits", "4"], "--memory measures float32 models")] {
-            let refused = try HATBinary.runMerged(["latency", "measure", yml, "--vocab", "8000", "--memory"] + extra)
-            #expect(refused.status != 0 && refused.output.contains(fragment), "\(refused.output)")
-        }
+        // With its space, the SubTransformer's own attention width (256 here, not HAT's 512): the
+        // profiler's weights equal the ones `hat profile --space` gives.
+        let (spaced, spacedOutput, spacedErrors) = try HATBinary.run([
+            "latency", "measure", yml, "--vocab", "8000", "--space", space, "--memory", "--iterations", "1", "--warmup", "0", "--json",
+        ])
+        #expect(spaced == 0, "\(spacedErrors)")
+        let spacedMemory = try #require(
+            (try JSONSerialization.jsonObject(with: Data(spacedOutput.utf8)) as? [String: Any])?["memory"] as? [String: Double])
+        let profile = try HATBinary.runMerged(["profile", yml, "--space", space, "--vocab", "8000"])
+        let estimated = try #require(spacedMemory["estimated_weights_mb"]), spacedTensors = try #require(spacedMemory["tensor_weights_mb"])
+        #expect(estimated < weights && profile.output.contains(String(format: "%.1f MB", estimated)), "\(estimated) MB; \(profile.output)")
+        #expect(spacedTensors >= estimated && spacedTensors <= 1.2 * estimated + 8, "tensors \(spacedTensors) MB, weights \(estimated) MB")
+        let refused = try HATBinary.runMerged(["latency", "measure", yml, "--vocab", "8000", "--memory", "--bits", "4"])
+        #expect(refused.status != 0 && refused.output.contains("--memory measures float32 models"), "\(refused.output)")
     }
 }
