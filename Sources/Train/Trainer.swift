@@ -164,6 +164,9 @@ public final class Trainer {
                 throw TrainingError.invalid(
                     "distillation computes the teacher's targets once for the stored segmentation; bpe-dropout changes it every epoch: drop one of them")
             }
+            guard config.distillTopK <= vt else {
+                throw TrainingError.invalid("distill-topk \(config.distillTopK) is larger than the target vocabulary (\(vt) tokens)")
+            }
             let teacher = try Teacher(
                 path: teacherPath, subTransformerPath: config.teacherSubTransformer, sourceVocabSize: vs, targetVocabSize: vt,
                 vocabularyDigest: vocabularyDigest)
@@ -171,9 +174,6 @@ public final class Trainer {
                 "distillation: teacher \(teacherPath), SubTransformer \(teacher.subTransformer); top-\(config.distillTopK) targets, "
                     + "weight \(config.distillWeight) (the loss is \(1 - config.distillWeight)·label-smoothed CE + \(config.distillWeight)·CE against the teacher)"
             )
-            guard config.distillTopK <= vt else {
-                throw TrainingError.invalid("distill-topk \(config.distillTopK) is larger than the target vocabulary (\(vt) tokens)")
-            }
             // Every rank holds the targets; rank 0 alone writes them into the save folder.
             teacherTargets = try TeacherTargets.prepare(
                 teacher: teacher, k: config.distillTopK, split: train, maxTokens: config.maxTokens, folder: saveDirectory,

@@ -4,7 +4,6 @@ import Export
 import Foundation
 import Generate
 import Search
-import TensorEngine
 import Train
 
 /// Translates the test split with the trained SubTransformer and scores it with BLEU and chrF
@@ -95,7 +94,7 @@ struct TestStage: StageJob {
             onnx: onnx?.path, lengthPenalty: translator.search.lengthPenalty,
             validBLEUByLengthPenalty: validBLEU.isEmpty ? nil : Dictionary(validBLEU.map { ("\($0.penalty)", $0.bleu) }, uniquingKeysWith: { a, _ in a }),
             quantized: quantized.isEmpty ? nil : quantized,
-            teacher: try Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: checkpoint)), path: checkpoint).training.distillFrom)
+            teacher: config.train["distill-from"].map { $0 == PipelineConfig.supernetTeacher ? folder.supernetCheckpoint : $0 })
         try results.write(to: folder.resultsURL)
         return [
             "bleu": String(format: "%.2f", bleu.score), "chrf": String(format: "%.2f", chrf.score), "results": folder.resultsURL.path,
