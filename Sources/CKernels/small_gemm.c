@@ -61,6 +61,14 @@ static void nn_portable(long M, long N, long K, float alpha, const float *a, lon
 
 // MARK: AVX2 + FMA
 
+// Software prefetch of the weight rows PREFETCH_TILES tiles ahead, into L2 (prefetcht1). The
+// hardware prefetcher alone leaves the weight stream at about 60 % of the memory bandwidth; a
+// prefetch of the next tile into L1 (prefetcht0) was enough where the weights sat in a large L3,
+// but from DRAM it holds one core to 12.5 of the 29 GB/s it reads (AMD EPYC Zen 4, 32 MiB L3): L1
+// has few outstanding misses, L2 many. Into L2, two to eight tiles ahead, one core streams 22 GB/s
+// and two cores 32 of their 33 GB/s (benchmarks/machine_floor.sh; docs/PERFORMANCE.md, "Every CPU").
+#define PREFETCH_TILES 4
+
 #define AVX2 __attribute__((target("avx2,fma")))
 #define INLINE_AVX2 static inline __attribute__((always_inline, target("avx2,fma")))
 
@@ -79,8 +87,9 @@ INLINE_AVX2 void nt_tile_avx2(const int MB, const int NB, long K, float alpha, c
     for (; k + 8 <= K; k += 8) {
         __m256 w[2];
         for (int j = 0; j < NB; j++) w[j] = _mm256_loadu_ps(b + j * ldb + k);
-        if ((k & 15) == 0)  // the next tile's rows (see nt_tile_avx512)
-            for (int j = 0; j < NB; j++) _mm_prefetch((const char *)(b + (NB + j) * ldb + k), _MM_HINT_T0);
+        if ((k & 15) == 0)  // rows a few tiles ahead, into L2 (see nt_tile_avx512)
+            for (int j = 0; j < NB; j++)
+                _mm_prefetch((const char *)(b + (PREFETCH_TILES * NB + j) * ldb + k), _MM_HINT_T1);
         for (int m = 0; m < MB; m++) {
             __m256 x = _mm256_loadu_ps(a + m * lda + k);
             for (int j = 0; j < NB; j++) acc[m][j] = _mm256_fmadd_ps(x, w[j], acc[m][j]);
@@ -192,9 +201,9 @@ INLINE_AVX512 void nt_tile_avx512(const int MB, const int NB, long K, float alph
     for (; k + 16 <= K; k += 16) {
         __m512 w[4];
         for (int j = 0; j < NB; j++) w[j] = _mm512_loadu_ps(b + j * ldb + k);
-        // The next tile's rows, one cache line each per line consumed here: the hardware
-        // prefetcher alone leaves the weight stream at about 60 % of the memory bandwidth.
-        for (int j = 0; j < NB; j++) _mm_prefetch((const char *)(b + (NB + j) * ldb + k), _MM_HINT_T0);
+        // The rows of the tile PREFETCH_TILES ahead, one cache line each per line consumed here.
+        for (int j = 0; j < NB; j++)
+            _mm_prefetch((const char *)(b + (PREFETCH_TILES * NB + j) * ldb + k), _MM_HINT_T1);
         for (int m = 0; m < MB; m++) {
             __m512 x = _mm512_loadu_ps(a + m * lda + k);
             for (int j = 0; j < NB; j++) acc[m][j] = _mm512_fmadd_ps(x, w[j], acc[m][j]);
