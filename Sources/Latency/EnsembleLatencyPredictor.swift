@@ -19,6 +19,7 @@ public struct EnsembleLatencyPredictor: LatencyPredictor {
     public let linear: LinearLatencyPredictor
     public let mlp: HATMLPPredictor
     public let provenance: PredictorProvenance
+    public var target: PredictorTarget { mlp.target }
 
     public init(linear: LinearLatencyPredictor, mlp: HATMLPPredictor, provenance: PredictorProvenance) {
         self.linear = linear
@@ -33,11 +34,11 @@ public struct EnsembleLatencyPredictor: LatencyPredictor {
     /// Ridge (`LinearLatencyPredictor.trainRidge`, cross-validation folds seeded by
     /// `mlpSettings.seed`) and HAT's MLP (`HATMLPPredictor.train` with `mlpSettings`) on `training`.
     public static func train(
-        on training: LatencyDataset, mlpSettings: HATMLPPredictor.Settings = .init(),
+        on training: LatencyDataset, mlpSettings: HATMLPPredictor.Settings = .init(), target: PredictorTarget = .latency,
         progress: ((_ step: Int, _ loss: Double) -> Void)? = nil
     ) -> EnsembleLatencyPredictor {
-        let linear = LinearLatencyPredictor.trainRidge(on: training, seed: mlpSettings.seed)
-        let mlp = HATMLPPredictor.train(on: training, settings: mlpSettings, progress: progress)
+        let linear = LinearLatencyPredictor.trainRidge(on: training, seed: mlpSettings.seed, target: target)
+        let mlp = HATMLPPredictor.train(on: training, settings: mlpSettings, target: target, progress: progress)
         var settings = ["members": "ridge, hat-mlp", "combination": "mean of the members' predictions (ms)"]
         for (key, value) in linear.provenance.settings { settings["ridge_\(key)"] = value }
         for (key, value) in mlp.provenance.settings { settings["hat_mlp_\(key)"] = value }
@@ -73,6 +74,10 @@ public struct EnsembleLatencyPredictor: LatencyPredictor {
             linear = try LinearLatencyPredictor.load(Data(linearText.utf8), path: path)
         } catch let error as LatencyError {
             throw LatencyError(file: path, key: linearMemberKey, "cannot be read: \(error.column.map { "its key '\($0)' " } ?? "")\(error.message)")
+        }
+        guard linear.target == mlp.target else {
+            throw LatencyError(
+                file: path, key: linearMemberKey, "predicts \(linear.target) but the MLP predicts \(mlp.target): the members must predict the same")
         }
         guard let provenanceText = file.metadata[provenanceKey],
             let provenance = try? JSONDecoder().decode(PredictorProvenance.self, from: Data(provenanceText.utf8))

@@ -25,16 +25,22 @@ public final class HATMLPPredictor: LatencyPredictor, @unchecked Sendable {
     /// (weight [out, in], bias [out]) per layer, first to last.
     let layers: [(weight: Tensor, bias: Tensor)]
     public let provenance: PredictorProvenance
+    /// What it learned (latency in ms, or peak memory in MB: then `latencyNorm` divides MB).
+    public let target: PredictorTarget
 
     static func layerNames(hiddenLayers: Int) -> [String] {
         ["first_layer"] + (0..<hiddenLayers).map { "layers.\($0)" } + ["predict"]
     }
 
-    init(featureNorm: [Double], latencyNorm: Double, layers: [(weight: Tensor, bias: Tensor)], provenance: PredictorProvenance) {
+    init(
+        featureNorm: [Double], latencyNorm: Double, layers: [(weight: Tensor, bias: Tensor)], provenance: PredictorProvenance,
+        target: PredictorTarget = .latency
+    ) {
         self.featureNorm = featureNorm
         self.latencyNorm = latencyNorm
         self.layers = layers
         self.provenance = provenance
+        self.target = target
     }
 
     /// The training settings; the defaults are HAT's.
@@ -78,9 +84,10 @@ public final class HATMLPPredictor: LatencyPredictor, @unchecked Sendable {
     /// e.g. 5000 for the Raspberry Pi); by default we use the largest training latency, which
     /// puts every device's targets in (0, 1] without knowing the device.
     /// Rows of a batch are drawn without replacement (Python's `random.sample`, as HAT does), or
-    /// with replacement when there are fewer rows than the batch size.
+    /// with replacement when there are fewer rows than the batch size. `target: .memory` learns
+    /// `memory_peak_mb` the same way (the norm then the largest training memory).
     public static func train(
-        on training: LatencyDataset, settings: Settings = Settings(),
+        on training: LatencyDataset, settings: Settings = Settings(), target: PredictorTarget = .latency,
         progress: ((_ step: Int, _ loss: Double) -> Void)? = nil
     ) -> HATMLPPredictor {
         precondition(!training.isEmpty, "cannot train a predictor on no rows")
@@ -93,17 +100,19 @@ public final class HATMLPPredictor: LatencyPredictor, @unchecked Sendable {
             let b = Tensor.uniform([fanOut], low: -bound, high: bound, rng: &rng).requiringGrad()
             layers.append((w, b))
         }
-        let latencies = training.latencies
+        guard let latencies = training.values(of: target) else {
+            preconditionFailure("\(training.source) has no memory columns to train a memory predictor on")
+        }
         let norm = settings.latencyNorm ?? latencies.max()!
         let provenance = PredictorProvenance(
             method: "hat-mlp", training: training,
             settings: [
                 "steps": "\(settings.steps)", "batch_size": "\(settings.batchSize)", "learning_rate": "\(settings.learningRate)",
                 "hidden_dim": "\(settings.hiddenDim)", "hidden_layers": "\(settings.hiddenLayers)", "seed": "\(settings.seed)",
-                "optimizer": "Adam betas (0.9, 0.999) eps 1e-8", "loss": "MSE on latency / lat_norm",
-                "lat_norm_source": settings.latencyNorm == nil ? "largest training latency" : "given",
+                "optimizer": "Adam betas (0.9, 0.999) eps 1e-8", "loss": "MSE on \(target) / lat_norm",
+                "lat_norm_source": settings.latencyNorm == nil ? "largest training \(target)" : "given",
             ])
-        let model = HATMLPPredictor(featureNorm: hatFeatureNorm, latencyNorm: norm, layers: layers, provenance: provenance)
+        let model = HATMLPPredictor(featureNorm: hatFeatureNorm, latencyNorm: norm, layers: layers, provenance: provenance, target: target)
         let inputs = model.normalisedInput(training.rows.map(\.features)).toArray()
         let targets = latencies.map { Float($0 / norm) }
         let parameters = layers.flatMap { [$0.weight, $0.bias] }
@@ -157,12 +166,12 @@ public final class HATMLPPredictor: LatencyPredictor, @unchecked Sendable {
     func safeTensorsFile(kind: String, extraMetadata: [String: String] = [:]) throws -> SafeTensorsFile {
         var file = SafeTensorsFile(
             metadata: extraMetadata.merging([
-                "format": PredictorFile.format, "version": "1", "kind": kind,
-                "description": "HAT's latency MLP: 10 -> 400 (ReLU) -> 3 x (400 -> 400, ReLU) -> 1; predicted ms = output * lat_norm",
+                "format": PredictorFile.format, "version": "1", "kind": kind, PredictorTarget.fileKey: target.rawValue,
+                "description": "HAT's latency MLP: 10 -> 400 (ReLU) -> 3 x (400 -> 400, ReLU) -> 1; predicted \(target.unit) = output * lat_norm",
                 "feature_names": jsonText(LatencyDataset.featureNames),
                 "feature_norm": jsonText(featureNorm),
                 "lat_norm": "\(latencyNorm)",
-                "target": "latency_mean_encoder + latency_mean_decoder (ms), divided by lat_norm",
+                "target": "\(target.columns) (\(target.unit)), divided by lat_norm",
                 "hidden_layers": "\(layers.count - 2)",
                 "provenance": jsonText(provenance),
             ]) { _, ours in ours })
@@ -229,7 +238,9 @@ public final class HATMLPPredictor: LatencyPredictor, @unchecked Sendable {
             inputWidth = w.shape[0]
             layers.append((w, b))
         }
-        return HATMLPPredictor(featureNorm: featureNorm, latencyNorm: latencyNorm, layers: layers, provenance: provenance)
+        return HATMLPPredictor(
+            featureNorm: featureNorm, latencyNorm: latencyNorm, layers: layers, provenance: provenance,
+            target: try PredictorTarget.read(file.metadata[PredictorTarget.fileKey], path: path))
     }
 }
 

@@ -11,6 +11,10 @@ public struct LatencyDatasetBuilder {
     public var count: Int
     public var seed: UInt64
     public var measurer: LatencyMeasurer
+    /// When set, every row also holds the memory of its SubTransformer's inference
+    /// (`memory_model_mb`, `memory_peak_mb`), measured by this meter in a model of its own after
+    /// the latency: the latency columns stay measured as without it, in the space's model.
+    public var memory: InferenceMemoryMeter?
     public var log: (String) -> Void = { print($0) }
     /// Called after every row with a progress line (a terminal's live line); nil: `log` every 10 s.
     public var progress: ((String) -> Void)?
@@ -45,10 +49,18 @@ public struct LatencyDatasetBuilder {
     }
 
     /// Measures the rows not yet in `csv` with `measure` (row index, SubTransformer) — our engine
-    /// or a user's command — and returns the whole dataset.
+    /// or a user's command — and returns the whole dataset. An existing `csv` must have the
+    /// columns this builder writes (memory columns or not), else nothing is measured.
     @discardableResult
     public func run(csv: String, measure: (Int, SubTransformerConfig) throws -> LatencyMeasurement) throws -> LatencyDataset {
-        let done = FileManager.default.fileExists(atPath: csv) ? try LatencyDataset(contentsOf: csv).count : 0
+        let columns: LatencyDataset.Columns = memory == nil ? .hat : .hatAndMemory
+        var done = 0
+        if FileManager.default.fileExists(atPath: csv) {
+            let existing = try LatencyDataset(contentsOf: csv)
+            // Checked before the first measurement, so a mismatch costs no measuring time.
+            if existing.columns != columns { throw LatencyDataset.mixedColumns(file: csv, fileColumns: existing.columns) }
+            done = existing.count
+        }
         if done >= count {
             log("\(csv) already holds \(done) rows (≥ \(count)); nothing to measure")
             return try LatencyDataset(contentsOf: csv)
@@ -61,7 +73,8 @@ public struct LatencyDatasetBuilder {
             let m = try measure(i, all[i])
             let row = LatencyRow(
                 config: all[i], encoderMean: m.encoderMeanMs, decoderMean: m.decoderMeanMs,
-                encoderStd: m.encoderStdMs, decoderStd: m.decoderStdMs)
+                encoderStd: m.encoderStdMs, decoderStd: m.decoderStdMs,
+                memory: try memory.map { LatencyRow.Memory(try $0.measure(all[i]).memory) })
             for warning in try LatencyDataset.append(row: row, to: csv) { log(warning) }
             let elapsed = Date().timeIntervalSince(start), finished = i - done + 1
             let line = String(

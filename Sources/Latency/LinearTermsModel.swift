@@ -42,6 +42,20 @@ public struct LinearTermsModel: Codable, Equatable, Sendable {
     public var rawCoefficients: [Double] { zip(coefficients, scale).map { $0 / $1 } }
     public var rawIntercept: Double { intercept - zip(rawCoefficients, mean).reduce(0) { $0 + $1.0 * $1.1 } }
 
+    /// The model as two whose predictions add up to its own: the first `k` terms with the
+    /// intercept, and the other terms with intercept 0 (a memory predictor's encoder and decoder
+    /// parts, fitted together).
+    func split(firstTerms k: Int) -> (first: LinearTermsModel, second: LinearTermsModel) {
+        (
+            LinearTermsModel(
+                target: "\(target) (encoder terms and the intercept of a joint fit)", terms: Array(terms[..<k]), mean: Array(mean[..<k]),
+                scale: Array(scale[..<k]), coefficients: Array(coefficients[..<k]), intercept: intercept),
+            LinearTermsModel(
+                target: "\(target) (decoder terms of a joint fit)", terms: Array(terms[k...]), mean: Array(mean[k...]),
+                scale: Array(scale[k...]), coefficients: Array(coefficients[k...]), intercept: 0)
+        )
+    }
+
     /// Checks the arrays agree in length and hold finite numbers.
     func validate(file: String, part: String) throws {
         let n = terms.count

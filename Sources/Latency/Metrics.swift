@@ -35,10 +35,13 @@ public struct PredictionMetrics: Codable, Equatable, Sendable {
 
     /// One line: `RMSE 14.62 ms  MAPE 7.29 %  ±10 % 80.0 %  Spearman 0.9389  Kendall 0.7912  (200 rows)`.
     /// A rank correlation of fewer than two distinct rows is undefined and reads `n/a`.
-    public var summary: String {
+    public var summary: String { summary(unit: "ms") }
+
+    /// `summary` with the RMSE in `unit` (a memory predictor's: MB).
+    public func summary(unit: String) -> String {
         func rank(_ v: Double) -> String { v.isFinite ? String(format: "%.4f", v) : "n/a" }
         return String(
-            format: "RMSE %.3f ms  MAPE %.2f %%  ±10%% %.1f %%  Spearman %@  Kendall %@  (%d rows)",
+            format: "RMSE %.3f \(unit)  MAPE %.2f %%  ±10%% %.1f %%  Spearman %@  Kendall %@  (%d rows)",
             rmse, mape, within10, rank(spearman), rank(kendall), count)
     }
 

@@ -12,6 +12,9 @@ import Foundation
 /// - `ensemble`: the `hat-mlp` file of its MLP member with `kind: ensemble` and the ridge
 ///   member's JSON file as the metadata key `linear_member` (`EnsembleLatencyPredictor`).
 ///
+/// Every kind records what it predicts under `predicts` (`PredictorTarget`: `latency` or
+/// `memory`; absent in older files, which predict latency).
+///
 /// `load` tells them apart by content and refuses anything else with a message that says why.
 public enum PredictorFile {
     public static let format = "hat-latency-predictor"
@@ -62,19 +65,20 @@ public enum PredictorFile {
     }
 
     /// Trains a predictor of one of `trainableKinds` on `training` (split before calling);
-    /// `seed` seeds the cross-validation folds and the MLP.
+    /// `seed` seeds the cross-validation folds and the MLP. `target: .memory` needs a dataset
+    /// with memory columns (`LatencyDataset.requireValues(of:)` says so first).
     public static func train(
-        kind: PredictorKind, on training: LatencyDataset, seed: UInt64,
+        kind: PredictorKind, on training: LatencyDataset, seed: UInt64, target: PredictorTarget = .latency,
         mlpSettings: HATMLPPredictor.Settings = .init(),
         progress: ((_ step: Int, _ loss: Double) -> Void)? = nil
     ) -> any LatencyPredictor {
         var settings = mlpSettings
         settings.seed = seed
         switch kind {
-        case .hatMLP: return HATMLPPredictor.train(on: training, settings: settings, progress: progress)
-        case .ensemble: return EnsembleLatencyPredictor.train(on: training, mlpSettings: settings, progress: progress)
-        case .costModel: return LinearLatencyPredictor.trainCostModel(on: training)
-        case .ridge: return LinearLatencyPredictor.trainRidge(on: training, seed: seed)
+        case .hatMLP: return HATMLPPredictor.train(on: training, settings: settings, target: target, progress: progress)
+        case .ensemble: return EnsembleLatencyPredictor.train(on: training, mlpSettings: settings, target: target, progress: progress)
+        case .costModel: return LinearLatencyPredictor.trainCostModel(on: training, target: target)
+        case .ridge: return LinearLatencyPredictor.trainRidge(on: training, seed: seed, target: target)
         }
     }
 
@@ -85,7 +89,7 @@ public enum PredictorFile {
         if let bad = predicted.firstIndex(where: { !$0.isFinite }) {
             throw LatencyError(
                 file: path,
-                "not written: the trained \(predictor.kind) predictor diverged (it predicts \(predicted[bad]) ms for "
+                "not written: the trained \(predictor.kind) predictor diverged (it predicts \(predicted[bad]) \(predictor.target.unit) for "
                     + "training row \(bad + 1)); try a smaller learning rate or another kind (--kind ridge)")
         }
     }

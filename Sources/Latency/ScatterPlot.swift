@@ -8,13 +8,16 @@ public struct ScatterPlot {
     public var measured: [Double]
     public var predicted: [Double]
     public var metrics: PredictionMetrics?
+    /// What the axes show: latency (ms) or peak memory (MB).
+    public var target: PredictorTarget
 
-    public init(title: String, measured: [Double], predicted: [Double], metrics: PredictionMetrics? = nil) {
+    public init(title: String, measured: [Double], predicted: [Double], metrics: PredictionMetrics? = nil, target: PredictorTarget = .latency) {
         precondition(measured.count == predicted.count, "\(measured.count) measurements, \(predicted.count) predictions")
         self.title = title
         self.measured = measured
         self.predicted = predicted
         self.metrics = metrics
+        self.target = target
     }
 
     public func write(to path: String) throws { try AtomicFile.write(Data(svg.utf8), to: path) }
@@ -64,7 +67,7 @@ public struct ScatterPlot {
 
             """
         if let m = metrics {
-            let line1 = String(format: "RMSE %.3g ms   MAPE %.2f %%   within ±10 %%: %.1f %%", m.rmse, m.mape, m.within10)
+            let line1 = String(format: "RMSE %.3g \(target.unit)   MAPE %.2f %%   within ±10 %%: %.1f %%", m.rmse, m.mape, m.within10)
             let line2 = String(format: "Spearman %.4f   Kendall τ-b %.4f   (%d SubTransformers)", m.spearman, m.kendall, m.count)
             s += "<text x=\"\(f(width / 2))\" y=\"52\" text-anchor=\"middle\" font-size=\"13\">\(Self.escape(line1))</text>\n"
             s += "<text x=\"\(f(width / 2))\" y=\"70\" text-anchor=\"middle\" font-size=\"13\">\(Self.escape(line2))</text>\n"
@@ -90,9 +93,9 @@ public struct ScatterPlot {
         s += "</g>\n"
         // Frame, axis labels, legend.
         s += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plot))\" height=\"\(f(plot))\" fill=\"none\" stroke=\"black\"/>\n"
-        s += "<text x=\"\(f(left + plot / 2))\" y=\"\(f(top + plot + 50))\" text-anchor=\"middle\" font-size=\"14\">measured latency (ms)</text>\n"
+        s += "<text x=\"\(f(left + plot / 2))\" y=\"\(f(top + plot + 50))\" text-anchor=\"middle\" font-size=\"14\">measured \(target.quantity)</text>\n"
         s +=
-            "<text transform=\"translate(\(f(left - 62)),\(f(top + plot / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"14\">predicted latency (ms)</text>\n"
+            "<text transform=\"translate(\(f(left - 62)),\(f(top + plot / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"14\">predicted \(target.quantity)</text>\n"
         let lx = left + 14, ly = top + 18
         s += "<rect x=\"\(f(lx - 6))\" y=\"\(f(ly - 14))\" width=\"120\" height=\"46\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#bbbbbb\"/>\n"
         s +=

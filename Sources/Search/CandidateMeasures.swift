@@ -7,6 +7,7 @@ public struct CandidateMeasures: Codable, Equatable, Sendable {
     public var parameters: Int
     public var flops: Int
     public var modelSizeMB: Double
+    /// The memory predictor's peak inference memory when the search has one, else the profiler's estimate.
     public var peakMemoryMB: Double
 
     public init(predictedLatencyMs: Double, parameters: Int, flops: Int, modelSizeMB: Double, peakMemoryMB: Double) {
@@ -18,18 +19,25 @@ public struct CandidateMeasures: Codable, Equatable, Sendable {
     }
 }
 
-/// Computes `CandidateMeasures` from the latency predictor and the profiler. Cheap (no model is
-/// run), so every sampled candidate is measured before it may cost a fitness evaluation.
+/// Computes `CandidateMeasures` from the latency predictor and the profiler (and the memory
+/// predictor, when given). Cheap (no model is run), so every sampled candidate is measured
+/// before it may cost a fitness evaluation.
 public struct CandidateAssessor {
     public var predictor: any LatencyPredicting
     public var profiler: Profiler
+    /// Predicts the peak inference memory in place of the profiler's analytic estimate
+    /// (`hat search --memory-predictor`); nil: the estimate.
+    public var memoryPredictor: (any MemoryPredicting)?
     /// Sentence length and beam of the FLOPs and peak-memory figures (HAT: 30 for WMT, 23 for IWSLT; beam 5).
     public var length: Int
     public var beam: Int
 
-    public init(predictor: any LatencyPredicting, profiler: Profiler, length: Int = 30, beam: Int = 5) {
+    public init(
+        predictor: any LatencyPredicting, profiler: Profiler, length: Int = 30, beam: Int = 5, memoryPredictor: (any MemoryPredicting)? = nil
+    ) {
         self.predictor = predictor
         self.profiler = profiler
+        self.memoryPredictor = memoryPredictor
         self.length = length
         self.beam = beam
     }
@@ -38,6 +46,6 @@ public struct CandidateAssessor {
         let p = profiler.profile(config, length: length, beam: beam)
         return CandidateMeasures(
             predictedLatencyMs: predictor.predictMilliseconds(config), parameters: p.parameters,
-            flops: p.flops, modelSizeMB: p.modelSizeMB, peakMemoryMB: p.peakInferenceMB)
+            flops: p.flops, modelSizeMB: p.modelSizeMB, peakMemoryMB: memoryPredictor?.predictMegabytes(config) ?? p.peakInferenceMB)
     }
 }

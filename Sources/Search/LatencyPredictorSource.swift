@@ -69,7 +69,10 @@ public enum LatencyPredictorSource: Equatable, Sendable, CustomStringConvertible
         let data: LatencyDataset
         switch self {
         case .file(let path):
-            do { return try PredictorFile.load(path) } catch { throw SearchError.badPredictor("\(error)") }
+            let loaded: any LatencyPredictor
+            do { loaded = try PredictorFile.load(path) } catch { throw SearchError.badPredictor("\(error)") }
+            try Self.checkPredictsLatency(loaded, path: path)
+            return loaded
         case .csv(let path):
             do { data = try LatencyDataset(contentsOf: path) } catch { throw SearchError.badPredictor("\(error)") }
             guard data.count >= 3 else { throw SearchError.badPredictor("\(path): \(data.count) rows are too few to train a latency predictor") }
@@ -101,6 +104,14 @@ public enum LatencyPredictorSource: Equatable, Sendable, CustomStringConvertible
 }
 
 extension LatencyPredictorSource {
+    /// Refuses a memory predictor given as the latency predictor (its megabytes would be read as milliseconds).
+    static func checkPredictsLatency(_ predictor: any LatencyPredictor, path: String) throws {
+        guard predictor.target == .latency else {
+            throw SearchError.badPredictor(
+                "--predictor \(path) predicts \(predictor.target), not latency: give it as --memory-predictor, and a latency predictor as --predictor")
+        }
+    }
+
     /// The predictor's copy in a search folder, by its kind.
     public static func savedPredictorURL(in directory: URL, kind: String) -> URL {
         directory.appendingPathComponent("latency_predictor." + PredictorFile.fileExtension(kind: kind))
@@ -120,6 +131,7 @@ extension LatencyPredictorSource {
                 if fm.fileExists(atPath: saved.path) {
                     let p: any LatencyPredictor
                     do { p = try PredictorFile.load(saved.path) } catch { throw SearchError.badPredictor("\(error)") }
+                    try Self.checkPredictsLatency(p, path: saved.path)
                     log(
                         "latency predictor: \(saved.path) (\(p.provenance.method), trained on \(p.provenance.trainingRows) rows of \(p.provenance.trainingData))"
                     )

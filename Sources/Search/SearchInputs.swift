@@ -57,14 +57,16 @@ public struct SearchInputs {
     }
 
     /// The search setup's record of these inputs (a resumed search must see the same).
-    /// `weight_bits` appears only for quantized searches, so float32 searches resume as before.
-    public func setupInputs(predictor: String, length: Int, beam: Int, weightBits: Int? = nil) -> [String: String] {
+    /// `weight_bits` appears only for quantized searches and `memory_predictor` only with one, so
+    /// other searches resume as before.
+    public func setupInputs(predictor: String, length: Int, beam: Int, weightBits: Int? = nil, memoryPredictor: String? = nil) -> [String: String] {
         var inputs = [
             "supernet": supernetPath, "data": dataDirectory, "valid_sentences": String(fitness.sentences),
             "max_tokens": String(fitness.maxTokens),
             "predictor": predictor, "length": String(length), "beam": String(beam),
         ]
         if let weightBits { inputs["weight_bits"] = String(weightBits) }
+        if let memoryPredictor { inputs["memory_predictor"] = memoryPredictor }
         return inputs
     }
 

@@ -14,6 +14,9 @@ public struct SearchRunner {
     public var spaceFile: String?
     public var data: String?
     public var predictor: LatencyPredictorSource
+    /// Predicts the peak inference memory that memory constraints look at (a float32 model's:
+    /// not with `weightBits`); nil: the profiler's analytic estimate.
+    public var memoryPredictor: MemoryPredictorSource?
     public var constraints: [SearchConstraints]
     public var settings = EvolutionSettings()
     public var strategy: SearchStrategy = .evolution
@@ -72,7 +75,14 @@ public struct SearchRunner {
             measureModel: { inputs.model }, log: log)
         var profiler = inputs.profiler
         profiler.weightBits = weightBits
-        let assessor = CandidateAssessor(predictor: TrainedLatencyPredictor(latency), profiler: profiler, length: length, beam: beam)
+        if memoryPredictor != nil, weightBits != nil {
+            throw SearchError.badSettings(
+                "--memory-predictor learned float32 models' memory (hat latency dataset --memory measures float32); with --weight-bits the profiler counts the quantized weights: leave out one of them"
+            )
+        }
+        let memory = try memoryPredictor?.predictor(searchDirectory: directory, log: log)
+        let assessor = CandidateAssessor(
+            predictor: TrainedLatencyPredictor(latency), profiler: profiler, length: length, beam: beam, memoryPredictor: memory)
         let fitness = FitnessCache { inputs.fitness($0) }
         let distributed = DistributedFitness(group: group, fitness: inputs.fitness)
         if group.size > 1 {
@@ -81,7 +91,9 @@ public struct SearchRunner {
         }
         let setup = SearchSetup(
             strategy: strategy, settings: settings, seed: seed, space: inputs.space,
-            inputs: inputs.setupInputs(predictor: predictor.description, length: length, beam: beam, weightBits: weightBits))
+            inputs: inputs.setupInputs(
+                predictor: predictor.description, length: length, beam: beam, weightBits: weightBits,
+                memoryPredictor: memoryPredictor?.description))
         log(
             "fitness: supernet validation loss on \(inputs.fitness.sentences) pairs of \(inputs.dataDirectory); "
                 + "\(strategy == .evolution ? "evolutionary" : "random") search, \(settings.iterations) iterations, population \(settings.populationSize), "

@@ -42,10 +42,11 @@ private func scoreAndPlot(
     output: ResultOutput
 ) throws -> ScoredRows {
     let predicted = predictor.predict(data)
-    let metrics = PredictionMetrics(predicted: predicted, measured: data.latencies)
-    output.say(name.padding(toLength: max(7, name.count + 1), withPad: " ", startingAt: 0) + metrics.summary)
+    let measured = try data.requireValues(of: predictor.target)
+    let metrics = PredictionMetrics(predicted: predicted, measured: measured)
+    output.say(name.padding(toLength: max(7, name.count + 1), withPad: " ", startingAt: 0) + metrics.summary(unit: predictor.target.unit))
     if let plot {
-        try ScatterPlot(title: title, measured: data.latencies, predicted: predicted, metrics: metrics).write(to: plot)
+        try ScatterPlot(title: title, measured: measured, predicted: predicted, metrics: metrics, target: predictor.target).write(to: plot)
         output.say("        scatter plot: \(plot)")
     }
     return ScoredRows(name: name, metrics: metrics, plot: plot)
@@ -66,13 +67,20 @@ extension LatencyCommand {
                 at the MLP's training time). Without --valid/--test \
                 the rows are shuffled with --seed and split 8:1:1 like HAT's; with either, --data is \
                 all training data. Reports RMSE, MAPE, ±10 %, Spearman and Kendall on each split and \
-                writes a scatter plot of the test split (or of valid when there is no test split).
+                writes a scatter plot of the test split (or of valid when there is no test split). \
+                --target memory learns memory_peak_mb of a dataset measured with hat latency dataset \
+                --memory instead: a memory predictor for hat search --memory-predictor.
                 """
         )
 
         @Option(help: "Latency CSV (HAT's format).") var data: String
         @Option(help: "Predictor file to write (.json for ridge/cost-model, .safetensors for hat-mlp/ensemble).") var out: String
         @Option(help: "ridge, cost-model, hat-mlp or ensemble.") var kind: PredictorKind = .ridge
+        @Option(
+            help:
+                "What to learn: latency (encoder + decoder mean, ms) or memory (memory_peak_mb, MB: the CSV must have the memory columns of hat latency dataset --memory)."
+        )
+        var target: PredictorTarget = .latency
         @Option(help: "Validation CSV (then --data is all training rows).") var valid: String?
         @Option(help: "Test CSV (then --data is all training rows).") var test: String?
         @Option(help: "Seed of the 8:1:1 shuffle, the MLP's initialisation and batches, and the CV folds.") var seed: UInt64 = 0
@@ -93,6 +101,7 @@ extension LatencyCommand {
             try OutputPath.checkFile(out, option: "--out")
             let output = ResultOutput(json: json)
             let all = try readDataset(data)
+            _ = try all.requireValues(of: target)
             var train = all, validSet: LatencyDataset?, testSet: LatencyDataset?
             if valid == nil && test == nil {
                 let s = all.split(seed: seed)
@@ -101,6 +110,7 @@ extension LatencyCommand {
             } else {
                 validSet = try valid.map(readDataset)
                 testSet = try test.map(readDataset)
+                for set in [validSet, testSet].compactMap({ $0 }) { _ = try set.requireValues(of: target) }
                 output.say("training on all \(train.count) rows of \(data)")
             }
             guard !train.isEmpty else {
@@ -119,13 +129,13 @@ extension LatencyCommand {
             settings.batchSize = batchSize
             settings.learningRate = lr
             settings.latencyNorm = latNorm
-            let predictor = PredictorFile.train(kind: kind, on: train, seed: seed, mlpSettings: settings) { step, loss in
+            let predictor = PredictorFile.train(kind: kind, on: train, seed: seed, target: target, mlpSettings: settings) { step, loss in
                 if step % 1000 == 0 { output.say(String(format: "  step %5d  loss %.6f", step, loss)) }
             }
             if let mlp = (predictor as? HATMLPPredictor) ?? (predictor as? EnsembleLatencyPredictor)?.mlp {
-                output.say(String(format: "HAT MLP: lat-norm %.6g ms", mlp.latencyNorm))
+                output.say(String(format: "HAT MLP: lat-norm %.6g %@", mlp.latencyNorm, target.unit))
             }
-            output.say("trained \(kind) in \(seconds(since: start))")
+            output.say("trained \(kind) (\(target)) in \(seconds(since: start))")
             try PredictorFile.checkTrained(predictor, on: train, path: out)
             try predictor.save(to: out)
             output.say("predictor: \(out)")
@@ -144,12 +154,13 @@ extension LatencyCommand {
                         predictor, on: t, name: "test", plot: plot ?? plotPath(beside: out, suffix: "test"),
                         title: "\(kind) on \(device) (test)", output: output))
             }
-            try output.emit(TrainedOutput(predictor: out, kind: kind, data: data, trainRows: train.count, scored: scored))
+            try output.emit(TrainedOutput(predictor: out, kind: kind, target: target, data: data, trainRows: train.count, scored: scored))
         }
 
         struct TrainedOutput: Encodable {
             var predictor: String
             var kind: PredictorKind
+            var target: PredictorTarget
             var data: String
             var trainRows: Int
             var scored: [ScoredRows]
@@ -192,12 +203,13 @@ extension LatencyCommand {
             guard !rows.isEmpty else { throw CommandError("no rows to score in \(data)") }
             let p = model.provenance
             let output = ResultOutput(json: json)
-            output.say("predictor: \(predictor) (\(model.kind), \(p.method); trained on \(p.trainingRows) rows of \(p.trainingData))")
+            output.say(
+                "predictor: \(predictor) (\(model.kind), \(p.method), predicts \(model.target); trained on \(p.trainingRows) rows of \(p.trainingData))")
             let stem = URL(fileURLWithPath: data).deletingPathExtension().lastPathComponent
             let scored = try scoreAndPlot(
                 model, on: rows, name: split,
                 plot: plot ?? plotPath(beside: predictor, suffix: stem + (split == "all" ? "" : "-\(split)")),
-                title: title ?? "\(p.method) on \(stem)\(split == "all" ? "" : " (\(split))")", output: output)
+                title: title ?? "\(p.method) \(model.target) on \(stem)\(split == "all" ? "" : " (\(split))")", output: output)
             try output.emit(
                 EvaluateOutput(
                     predictor: predictor, kind: model.kind, method: p.method, data: data, split: split,
@@ -246,16 +258,22 @@ extension LatencyCommand {
                 let sub = try SubTransformerConfig(
                     contentsOf: path, superLayers: space.map { ($0.encoderLayers, $0.decoderLayers) },
                     qkvDim: space?.qkvDim ?? 512)
-                let ms = model.predict(sub)
-                output.say(String(format: "%@: predicted %.3f ms", path, ms))
-                predictions.append(Prediction(subtransformer: path, predictedMs: ms))
+                let value = model.predict(sub)
+                output.say(String(format: "%@: predicted %.3f %@", path, value, model.target.unit))
+                predictions.append(
+                    Prediction(
+                        subtransformer: path, target: model.target, predictedMs: model.target == .latency ? value : nil,
+                        predictedMB: model.target == .memory ? value : nil))
             }
             try output.emit(predictions)
         }
 
+        /// One SubTransformer's prediction: `predicted_ms` from a latency predictor, `predicted_mb` from a memory one.
         struct Prediction: Encodable {
             var subtransformer: String
-            var predictedMs: Double
+            var target: PredictorTarget
+            var predictedMs: Double?
+            var predictedMB: Double?
         }
     }
 
@@ -377,5 +395,9 @@ extension LatencyCommand {
 }
 
 extension PredictorKind: ExpressibleByArgument {
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+}
+
+extension PredictorTarget: ExpressibleByArgument {
     public static var allValueStrings: [String] { allCases.map(\.rawValue) }
 }

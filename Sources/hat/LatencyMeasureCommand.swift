@@ -121,43 +121,27 @@ struct MeasurementOptions: ParsableArguments {
             clock: LatencyMeasurer.Clock(rawValue: clock)!)
     }
 
-    /// A SuperTransformer (random weights) that holds `sub`: the given space, or one just big enough.
-    /// `hugePages` (steadier latencies from process to process, TensorStorage) rounds every large
-    /// tensor up to 2 MiB of resident memory, so a memory measurement goes without them.
-    /// `layout`, the SubTransformer's own space, gives a just-big-enough space its attention width
-    /// and embedding tables (HAT's 512-wide attention and tied tables without it).
-    func model(for sub: SubTransformerConfig, space given: SearchSpace?, layout: SearchSpace? = nil, hugePages: Bool = true) throws -> SuperTransformer {
-        TensorStorage.useHugePages = hugePages
+    /// A SuperTransformer (random weights) that holds `sub`: the given space, or one just big
+    /// enough (`MeasuringModel`), its matrices quantized with `--bits`. Huge pages give steadier
+    /// latencies from process to process (TensorStorage).
+    func model(for sub: SubTransformerConfig, space given: SearchSpace?) throws -> SuperTransformer {
+        TensorStorage.useHugePages = true
         let (vs, vt) = try vocabularySizes()
-        let space =
-            given
-            ?? SearchSpace(
-                encoderEmbedDim: sub.encoderEmbedDim, decoderEmbedDim: sub.decoderEmbedDim,
-                encoderFFNDim: sub.encoderFFNDims.max()!, decoderFFNDim: sub.decoderFFNDims.max()!,
-                encoderLayers: sub.encoderLayerNum, decoderLayers: sub.decoderLayerNum,
-                encoderAttentionHeads: sub.encoderSelfAttentionHeads.max()!, decoderAttentionHeads: sub.decoderSelfAttentionHeads.max()!,
-                // One table for both sides when they are as wide (what the profiler counts for a
-                // joint vocabulary); a shared table of two widths needs a space that has both.
-                qkvDim: layout?.qkvDim ?? 512, shareAllEmbeddings: (layout?.shareAllEmbeddings ?? true) && sub.encoderEmbedDim == sub.decoderEmbedDim,
-                encoderEmbedChoices: [sub.encoderEmbedDim], decoderEmbedChoices: [sub.decoderEmbedDim],
-                encoderFFNChoices: sub.encoderFFNDims, decoderFFNChoices: sub.decoderFFNDims,
-                encoderLayerChoices: [sub.encoderLayerNum], decoderLayerChoices: [sub.decoderLayerNum],
-                encoderSelfAttentionHeadChoices: sub.encoderSelfAttentionHeads, decoderSelfAttentionHeadChoices: sub.decoderSelfAttentionHeads,
-                decoderCrossAttentionHeadChoices: sub.decoderCrossAttentionHeads, decoderArbitraryAttentionChoices: [-1, 1, 2])
-        if let given { try given.check(sub, file: "the SubTransformer") }
-        var rng = RandomGenerator(seed: 0)
-        let shared = space.shareAllEmbeddings && vs == vt
-        var s = space
-        s.shareAllEmbeddings = shared
-        if given == nil, let layout { s.separateOutputProjection = layout.separateOutputProjection }
-        let model = SuperTransformer(
-            space: s, sourceVocabSize: vs, targetVocabSize: vt, rates: .none,
-            maxPositions: Swift.max(1024, length + 2), rng: &rng)
+        let model = try MeasuringModel.build(
+            for: sub, space: given, layout: nil, sourceVocabSize: vs, targetVocabSize: vt, length: length)
         if let bits {
             let (parameters, _) = ModelQuantizer.quantize(model, config: sub, settings: QuantizationSettings(bits: bits, maxIterations: 1))
             QuantizedCheckpoint.install(parameters, into: model)
         }
         return model
+    }
+
+    /// Measures the memory of `sub`'s inference (and its latency on the same runs) in a model of
+    /// its own, shaped by `layout` (its space; nil: HAT's attention width).
+    func memoryMeter(layout: SearchSpace?, measurer: LatencyMeasurer, readsResidentMemory: Bool) throws -> InferenceMemoryMeter {
+        let (vs, vt) = try vocabularySizes()
+        return InferenceMemoryMeter(
+            layout: layout, sourceVocabSize: vs, targetVocabSize: vt, measurer: measurer, readsResidentMemory: readsResidentMemory)
     }
 }
 
@@ -232,20 +216,10 @@ struct LatencyMeasureCommand: ParsableCommand {
                 return
             }
         } else if memory {
-            guard let start = ResidentMemory.current() else {
-                throw CommandError("--memory reads this process's resident memory from /proc/self/status, which this system does not have (Linux only)")
-            }
-            let tensorsBefore = TensorStorage.liveTensorBytes
-            let model = try options.model(for: sub, space: nil, layout: space, hugePages: false)
-            let built = ResidentMemory.current()!
-            let tensorWeights = TensorStorage.liveTensorBytes
-            guard ResidentMemory.resetPeak() else {
-                throw CommandError(
-                    "--memory resets the peak resident memory through /proc/self/clear_refs, which this system does not allow (Linux 4.0 or later)")
-            }
-            TensorStorage.resetPeakTensorBytes()
-            m = options.measurer.measure(model: model, config: sub)
-            let peak = ResidentMemory.current()!.peak
+            let meter = try options.memoryMeter(layout: space, measurer: options.measurer, readsResidentMemory: true)
+            let run = try meter.measure(sub)
+            m = run.latency
+            let inference = run.memory
             let (vs, vt) = try options.vocabularySizes()
             let profiler =
                 space.map { Profiler(space: $0, sourceVocabSize: vs, targetVocabSize: vt) }
@@ -253,9 +227,10 @@ struct LatencyMeasureCommand: ParsableCommand {
             let estimatedPeak = Double(profiler.peakInferenceBytes(sub, length: options.length, beam: options.beam)) / 1e6
             let estimatedWeights = Double(profiler.weightBytes(sub)) / 1e6
             let measured = MemoryMeasurement(
-                tensorWeightsMB: Double(tensorWeights - tensorsBefore) / 1e6,
-                tensorAboveWeightsMB: Double(TensorStorage.peakTensorBytes - tensorWeights) / 1e6,
-                residentWeightsMB: Double(built.resident - start.resident) / 1e6, residentAboveWeightsMB: Double(peak - built.resident) / 1e6,
+                tensorWeightsMB: Double(inference.modelTensorBytes) / 1e6,
+                tensorAboveWeightsMB: Double(inference.peakTensorBytes - inference.modelTensorBytes) / 1e6,
+                residentWeightsMB: Double(inference.residentModelBytes ?? 0) / 1e6,
+                residentAboveWeightsMB: Double(inference.residentAboveModelBytes ?? 0) / 1e6,
                 estimatedWeightsMB: estimatedWeights, estimatedPeakMB: estimatedPeak, estimatedAboveWeightsMB: estimatedPeak - estimatedWeights)
             if json {
                 try ResultOutput(json: true).emit(Result(latency: m, memory: measured))
@@ -301,10 +276,21 @@ struct LatencyDatasetCommand: ParsableCommand {
         name: .customLong("allow-mixed-settings"),
         help: "Add rows to an --out measured under other settings (CPU, kernels, threads, length, beam, method, space, seed) anyway.")
     var allowMixedSettings = false
+    @Flag(
+        help: ArgumentHelp(
+            "Also record the memory of each SubTransformer's inference: two more CSV columns after HAT's 14, memory_model_mb and memory_peak_mb.",
+            discussion:
+                "The engine's tensor bytes (deterministic) of one inference in a model that holds only the SubTransformer, as hat latency measure --memory --space SPACE reports them: the model's, and the most held with the model included (what hat latency train-predictor --target memory learns). HAT's readers ignore the extra columns."
+        ))
+    var memory = false
     @Flag(help: "Print the result as JSON on standard output (progress goes to standard error).") var json = false
     @OptionGroup var options: MeasurementOptions
 
-    func validate() throws { if count < 1 { throw ValidationError("--count must be at least 1") } }
+    func validate() throws {
+        if count < 1 { throw ValidationError("--count must be at least 1") }
+        if memory && options.command != nil { throw ValidationError("--memory is for the built-in measurement; a --command measures the model it is given") }
+        if memory && options.bits != nil { throw ValidationError("--memory measures float32 models; leave out --bits") }
+    }
 
     func run() throws {
         warnAboutUnknownKeys(in: [options.space])
@@ -335,6 +321,11 @@ struct LatencyDatasetCommand: ParsableCommand {
             }
         }  // else a dataset from before provenance files: its rows' settings are unknown, none is claimed
         var builder = LatencyDatasetBuilder(space: space, count: count, seed: seed, measurer: measurer)
+        if memory {
+            // The tensor bytes of one inference are those of every inference, so one run is enough.
+            let once = LatencyMeasurer(length: measurer.length, beam: measurer.beam, warmup: 0, iterations: 1, clock: measurer.clock)
+            builder.memory = try options.memoryMeter(layout: space, measurer: once, readsResidentMemory: false)
+        }
         let progress = ProgressPrinter(toStandardError: json)
         builder.log = { progress.log($0) }
         builder.progress = { progress.update($0) }

@@ -35,6 +35,14 @@ struct SearchCommand: ParsableCommand {
     var latencyConstraint: String?
     @Option(name: .customLong("memory-constraint"), help: "Peak inference memory limit (model included): 64MB, 1.5GB.")
     var memoryConstraint: String?
+    @Option(
+        name: .customLong("memory-predictor"),
+        help: ArgumentHelp(
+            "Predict the peak inference memory with this predictor file instead of the profiler's estimate.",
+            discussion:
+                "A predictor trained with hat latency train-predictor --target memory on a dataset measured with hat latency dataset --memory; a latency predictor is refused."
+        ))
+    var memoryPredictor: String?
     @Option(name: .customLong("params-constraint"), help: "#Params limit (HAT's count): 30M.") var paramsConstraint: String?
     @Option(name: .customLong("flops-constraint"), help: "FLOPs limit (HAT's count): 2G.") var flopsConstraint: String?
     @Option(
@@ -86,6 +94,10 @@ struct SearchCommand: ParsableCommand {
         if let m = maxTokens, m < 1 { throw ValidationError("--max-tokens must be at least 1") }
         if let v = validSubset, v < 1 { throw ValidationError("--valid-subset must be at least 1") }
         if let b = weightBits, !(1...8).contains(b) { throw ValidationError("--weight-bits \(b): give 1 to 8 bits per weight") }
+        if memoryPredictor != nil && weightBits != nil {
+            throw ValidationError(
+                "--memory-predictor predicts float32 models' memory (hat latency dataset --memory measures float32); with --weight-bits leave it out")
+        }
     }
 
     func run() throws {
@@ -124,6 +136,7 @@ struct SearchCommand: ParsableCommand {
         var runner = SearchRunner(
             supernet: supernet, predictor: try LatencyPredictorSource(predictor), constraints: constraints,
             directory: URL(fileURLWithPath: out))
+        runner.memoryPredictor = memoryPredictor.map { MemoryPredictorSource(path: $0) }
         runner.spaceFile = space
         runner.data = data
         runner.settings = settings

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import TestSupport
 import Testing
 
@@ -72,5 +73,47 @@ struct MemoryMeasurementTests {
         #expect(spacedTensors >= estimated && spacedTensors <= 1.2 * estimated + 8, "tensors \(spacedTensors) MB, weights \(estimated) MB")
         let refused = try HATBinary.runMerged(["latency", "measure", yml, "--vocab", "8000", "--memory", "--bits", "4"])
         #expect(refused.status != 0 && refused.output.contains("--memory measures float32 models"), "\(refused.output)")
+    }
+
+    @Test("hat latency dataset --memory writes, per SubTransformer, the tensor bytes hat latency measure --memory reports; resuming keeps the columns; mixing is refused")
+    func datasetRecordsWhatMeasureReports() throws {
+        try #require(HATBinary.isAvailable, "build the hat binary first (swift build -c release)")
+        let root = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let spacePath = Oracle.repoRoot.appendingPathComponent("configs/builtin_tiny_space.yml").path
+        let csv = root.appendingPathComponent("memory.csv").path
+        let common = ["--space", spacePath, "--vocab", "300", "--threads", "1", "--length", "12", "--beam", "3"]
+        func dataset(count: Int, memory: Bool) throws -> (status: Int32, output: String) {
+            try HATBinary.runMerged(
+                ["latency", "dataset", "--count", "\(count)", "--out", csv, "--iterations", "2", "--warmup", "0"] + common + (memory ? ["--memory"] : []))
+        }
+        let first = try dataset(count: 2, memory: true)
+        #expect(first.status == 0, "\(first.output)")
+        let resumed = try dataset(count: 3, memory: true)  // one more row, appended to the same columns
+        #expect(resumed.status == 0 && resumed.output.contains("resuming at row 3"), "\(resumed.output)")
+        let data = try LatencyDataset(contentsOf: csv)
+        #expect(data.columns == .hatAndMemory && data.count == 3)
+        let space = try SearchSpace(contentsOf: spacePath)
+        let configs = LatencyDatasetBuilder(space: space, count: 3, seed: 1, measurer: LatencyMeasurer()).configs
+        for (i, config) in configs.enumerated() {
+            let yml = root.appendingPathComponent("sub\(i).yml").path
+            try config.hatYAML(comment: "row \(i + 1)").write(toFile: yml, atomically: true, encoding: .utf8)
+            let (status, output, errors) = try HATBinary.run(
+                ["latency", "measure", yml, "--memory", "--json", "--iterations", "3", "--warmup", "1"] + common)
+            #expect(status == 0, "\(errors)")
+            let memory = try #require((try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])?["memory"] as? [String: Double])
+            let weights = try #require(memory["tensor_weights_mb"]), above = try #require(memory["tensor_above_weights_mb"])
+            let row = try #require(data.rows[i].memory)
+            // Whole bytes: the engine's count is exact, and one inference allocates what every inference does.
+            func bytes(_ mb: Double) -> Int { Int((mb * 1e6).rounded()) }
+            #expect(bytes(row.modelMB) == bytes(weights), "row \(i + 1): \(row.modelMB) MB in the CSV, \(weights) MB measured")
+            #expect(bytes(row.peakMB) == bytes(weights) + bytes(above), "row \(i + 1): peak \(row.peakMB) MB in the CSV, \(weights) + \(above) MB measured")
+            #expect(row.peakMB > row.modelMB)
+        }
+        // Rows without memory are never added to it (checked before anything is measured), and the file is unchanged.
+        let before = FileManager.default.contents(atPath: csv)
+        let mixed = try dataset(count: 4, memory: false)
+        #expect(mixed.status != 0 && mixed.output.contains("has the memory columns") && mixed.output.contains("nothing was appended"), "\(mixed.output)")
+        #expect(FileManager.default.contents(atPath: csv) == before)
     }
 }
