@@ -2,14 +2,19 @@
 # Installs what the project needs on Debian 12 with Swift 6.3, and nothing twice:
 #   - system libraries: OpenBLAS (numeric core), SentencePiece (tokenization), zlib (.gz corpora),
 #     pkg-config; curl (downloads); Open MPI (openmpi-bin: mpirun and its library, which `hat`
-#     loads at run time for data-parallel jobs; the build does not need it)
+#     loads at run time for data-parallel jobs; the build does not need it); on x86-64 qemu-user and
+#     an aarch64 C library (scripts/check_kernels.sh runs the C kernels built for ARM)
 #   - .venv-oracle/: the Python test oracles (PyTorch CPU, numpy, safetensors, sacreBLEU,
 #     onnx, onnxruntime, sentencepiece, sacremoses, subword-nmt). Tests only: the `hat` binary never runs Python.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for pkg in libopenblas-dev libsentencepiece-dev zlib1g-dev pkg-config curl openmpi-bin; do
+packages=(libopenblas-dev libsentencepiece-dev zlib1g-dev pkg-config curl openmpi-bin)
+# On x86-64, what scripts/check_kernels.sh (run by scripts/test.sh) needs to run the C kernels
+# cross-compiled for aarch64: a cross C library and qemu-user. Tests only.
+if [ "$(uname -m)" = x86_64 ]; then packages+=(qemu-user libc6-dev-arm64-cross libgcc-12-dev-arm64-cross); fi
+for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

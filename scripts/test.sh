@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything (scripts/setup.sh) and runs every test, in release mode: the numeric
 # tests are far too slow in a debug build (build-notes.md); then reruns the engine's tests on
-# other kernels (OpenBLAS's Prescott fallback, the portable C kernels); then packages the
+# other kernels (OpenBLAS's Prescott fallback, the portable C kernels) and checks the C kernels
+# cross-compiled for aarch64 (scripts/check_kernels.sh); then packages the
 # self-contained binary and checks it (scripts/package.sh --check). HAT_SKIP_PACKAGE=1 leaves
 # that out.
 set -euo pipefail
@@ -28,6 +29,8 @@ if [ $# -eq 0 ]; then
   OPENBLAS_CORETYPE=Prescott HAT_GEMM=blas swift test -c release --skip-build --filter "$engine_tests"
   echo "test.sh: engine tests with HAT_KERNEL_ISA=portable"
   HAT_KERNEL_ISA=portable swift test -c release --skip-build --filter "$engine_tests"
+  # The C kernels alone against a double-precision reference, here and built for aarch64.
+  scripts/check_kernels.sh
 fi
 
 # The self-contained binary (scripts/package.sh): built, and checked against the development
