@@ -30,7 +30,7 @@ struct ExportCommand: ParsableCommand {
     @Option(
         help: ArgumentHelp(
             "Without --checkpoint: the search space of --subtransformer; the weights are random.",
-            discussion: "For measuring latency in another runtime, e.g. `hat latency dataset --command` with benchmarks/onnx_measure.sh."))
+            discussion: "For measuring latency in another runtime, e.g. `hat latency dataset --command` with measurers/onnxruntime_measure.sh."))
     var space: String?
     @Option(help: "Without --checkpoint: joint vocabulary size.") var vocab: Int?
     @Option(name: .customLong("src-vocab"), help: "Without --checkpoint: source vocabulary size.") var sourceVocab: Int?

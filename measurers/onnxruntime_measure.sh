@@ -1,0 +1,46 @@
+#!/bin/sh
+# HAT's latency method in onnxruntime, as a measurer for `hat latency measure|dataset --command`:
+#   hat latency dataset --space S.yml --vocab 8000 --count 300 --out ort.csv --command-output encoder-decoder \
+#     --command "EP=cpu THREADS=1 SPACE=S.yml VOCAB=8000 measurers/onnxruntime_measure.sh {}"
+# Exports the SubTransformer YAML it is given with random weights (`hat export --space`), times
+# the graphs with measurers/onnxruntime_latency.py and prints "ENCODER_MS DECODER_MS". Settings
+# written into the --command string are recorded in the dataset's provenance file with it.
+# Environment:
+#   EP          execution provider: cpu (default), cuda, coreml, openvino, qnn; one that this
+#               onnxruntime lacks is an error (exit 2), never a run on the CPU instead
+#   EP_OPTIONS  the provider's options, "KEY=VALUE KEY=VALUE" (openvino: device_type=GPU)
+#   THREADS     onnxruntime's intra-op threads (1)
+#   SPACE       the search space the SubTransformers come from (configs/multi30k_cpu_space.yml)
+#   VOCAB       joint vocabulary size (8000); or SRC_VOCAB and TGT_VOCAB
+#   LENGTH, BEAM, ITERATIONS, WARMUP   HAT's method: 30, 5, 20 timed runs after 5 untimed ones
+#   HAT         the hat binary (this repository's .build/release/hat, else hat on PATH)
+#   PYTHON      a Python with onnxruntime and numpy (this repository's .venv-oracle/bin/python, else python3)
+set -eu
+[ "$#" -eq 1 ] || { echo "usage: $0 SUBTRANSFORMER.yml (settings in the environment)" >&2; exit 64; }
+yaml=$1
+root=$(cd "$(dirname "$0")/.." && pwd)
+hat=${HAT:-}
+if [ -z "$hat" ]; then
+  if [ -x "$root/.build/release/hat" ]; then hat=$root/.build/release/hat; else hat=hat; fi
+fi
+python=${PYTHON:-}
+if [ -z "$python" ]; then
+  if [ -x "$root/.venv-oracle/bin/python" ]; then python=$root/.venv-oracle/bin/python; else python=python3; fi
+fi
+if [ -n "${SRC_VOCAB:-}${TGT_VOCAB:-}" ]; then
+  vocab="--src-vocab ${SRC_VOCAB:?SRC_VOCAB and TGT_VOCAB go together} --tgt-vocab ${TGT_VOCAB:?SRC_VOCAB and TGT_VOCAB go together}"
+else
+  vocab="--vocab ${VOCAB:-8000}"
+fi
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+trap 'exit 143' TERM INT HUP
+# Provider options become one --ep-option each (split on spaces, never globbed).
+set -f
+set --
+for option in ${EP_OPTIONS:-}; do set -- "$@" --ep-option "$option"; done
+set +f
+# shellcheck disable=SC2086  # $vocab is two or four words
+"$hat" export --space "${SPACE:-$root/configs/multi30k_cpu_space.yml}" $vocab --subtransformer "$yaml" --out "$dir/onnx" >/dev/null
+"$python" "$root/measurers/onnxruntime_latency.py" "$dir/onnx" --ep "${EP:-cpu}" --threads "${THREADS:-1}" \
+  --length "${LENGTH:-30}" --beam "${BEAM:-5}" --iterations "${ITERATIONS:-20}" --warmup "${WARMUP:-5}" --plain "$@"
