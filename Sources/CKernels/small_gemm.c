@@ -25,34 +25,64 @@ static inline void store_result(float *c, float value, float alpha, float beta) 
 
 // MARK: portable
 
+// The portable kernels are what an ARM build runs (docs/PLATFORMS.md), so they are written for the
+// compiler's vectorizer: every accumulator is an array of LANES independent sums over k (lane j
+// takes k ≡ j mod LANES), which needs no reassociation of float additions, so clang and gcc turn
+// the inner loops into NEON or SSE code at -O3; the lanes are summed once per output. One weight
+// row is read for up to 4 rows of A at a time.
+#define LANES 16
+
+static inline float sum_lanes(const float *acc) {
+    float s = 0;
+    for (int j = 0; j < LANES; j++) s += acc[j];
+    return s;
+}
+
+// ROWS rows of A against one weight row; ROWS is a constant after inlining, so the
+// accumulators stay in registers.
+static inline __attribute__((always_inline)) void nt_tile_portable(const int ROWS, long K, float alpha, const float *a,
+                                                                  long lda, const float *bn, float beta, float *c,
+                                                                  long ldc) {
+    const long whole = K / LANES * LANES;
+    float acc[4][LANES] = {{0}};
+    for (long k = 0; k < whole; k += LANES)
+        for (int m = 0; m < ROWS; m++)
+            for (int j = 0; j < LANES; j++) acc[m][j] += a[m * lda + k + j] * bn[k + j];
+    for (int m = 0; m < ROWS; m++) {
+        float s = sum_lanes(acc[m]);
+        for (long k = whole; k < K; k++) s += a[m * lda + k] * bn[k];
+        store_result(c + m * ldc, s, alpha, beta);
+    }
+}
+
 static void nt_portable(long M, long N, long K, float alpha, const float *a, long lda, const float *b, long ldb,
                         float beta, float *c, long ldc) {
     for (long n = 0; n < N; n++) {
         const float *bn = b + n * ldb;
-        for (long m = 0; m < M; m++) {
-            const float *am = a + m * lda;
-            float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            long k = 0;
-            for (; k + 4 <= K; k += 4) {
-                s0 += am[k] * bn[k];
-                s1 += am[k + 1] * bn[k + 1];
-                s2 += am[k + 2] * bn[k + 2];
-                s3 += am[k + 3] * bn[k + 3];
+        for (long m0 = 0; m0 < M; m0 += 4) {
+            const float *am = a + m0 * lda;
+            float *cm = c + m0 * ldc + n;
+            switch (M - m0 >= 4 ? 4 : M - m0) {
+            case 4: nt_tile_portable(4, K, alpha, am, lda, bn, beta, cm, ldc); break;
+            case 3: nt_tile_portable(3, K, alpha, am, lda, bn, beta, cm, ldc); break;
+            case 2: nt_tile_portable(2, K, alpha, am, lda, bn, beta, cm, ldc); break;
+            default: nt_tile_portable(1, K, alpha, am, lda, bn, beta, cm, ldc); break;
             }
-            for (; k < K; k++) s0 += am[k] * bn[k];
-            store_result(c + m * ldc + n, (s0 + s1) + (s2 + s3), alpha, beta);
         }
     }
 }
 
+// Row m of C accumulates alpha · a[m, k] · B's row k over k: contiguous rows, so the inner loop
+// vectorizes (B is [K, N], row-major).
 static void nn_portable(long M, long N, long K, float alpha, const float *a, long lda, const float *b, long ldb,
                         float beta, float *c, long ldc) {
     for (long m = 0; m < M; m++) {
         float *cm = c + m * ldc;
-        for (long n = 0; n < N; n++) {
-            float s = 0;
-            for (long k = 0; k < K; k++) s += a[m * lda + k] * b[k * ldb + n];
-            store_result(cm + n, s, alpha, beta);
+        for (long n = 0; n < N; n++) cm[n] = beta == 0.0f ? 0.0f : beta * cm[n];
+        for (long k = 0; k < K; k++) {
+            const float scale = alpha * a[m * lda + k];
+            const float *bk = b + k * ldb;
+            for (long n = 0; n < N; n++) cm[n] += scale * bk[n];
         }
     }
 }
