@@ -149,7 +149,8 @@ struct MemoryColumnsTests {
         #expect(older != text)
         #expect(try PredictorFile.parse(Data(older.utf8), path: "older.json").target == .latency)
         expectLatencyError(["odd.json", "key 'predicts'", "'energy'"]) {
-            _ = try PredictorFile.parse(Data(text.replacingOccurrences(of: "\"predicts\" : \"latency\"", with: "\"predicts\" : \"energy\"").utf8), path: "odd.json")
+            _ = try PredictorFile.parse(
+                Data(text.replacingOccurrences(of: "\"predicts\" : \"latency\"", with: "\"predicts\" : \"energy\"").utf8), path: "odd.json")
         }
     }
 }

@@ -75,7 +75,9 @@ struct MemoryMeasurementTests {
         #expect(refused.status != 0 && refused.output.contains("--memory measures float32 models"), "\(refused.output)")
     }
 
-    @Test("hat latency dataset --memory writes, per SubTransformer, the tensor bytes hat latency measure --memory reports; resuming keeps the columns; mixing is refused")
+    @Test(
+        "hat latency dataset --memory writes, per SubTransformer, the tensor bytes hat latency measure --memory reports; resuming keeps the columns; mixing is refused"
+    )
     func datasetRecordsWhatMeasureReports() throws {
         try #require(HATBinary.isAvailable, "build the hat binary first (swift build -c release)")
         let root = try Oracle.temporaryDirectory()

@@ -222,15 +222,19 @@ struct CommandLineErrorTests {
         #expect(!FileManager.default.fileExists(atPath: out), "a refused quantize wrote \(out)")
     }
 
-    @Test("memory datasets and predictors: a memory target without memory columns, --memory where it cannot measure, and predictors of the wrong target are refused")
+    @Test(
+        "memory datasets and predictors: a memory target without memory columns, --memory where it cannot measure, and predictors of the wrong target are refused"
+    )
     func memoryPredictorMisuse() throws {
         try #require(HATBinary.isAvailable, "build the hat binary first (swift build -c release)")
         let f = try Self.fixture.get()
         // A small dataset with memory columns: 30 SubTransformers whose latency and memory grow with their size.
-        let names = "encoder_embed_dim,encoder_layer_num,encoder_ffn_embed_dim_avg,encoder_self_attention_heads_avg,decoder_embed_dim,decoder_layer_num,decoder_ffn_embed_dim_avg,decoder_self_attention_heads_avg,decoder_ende_attention_heads_avg,decoder_arbitrary_ende_attn_avg,latency_mean_encoder,latency_mean_decoder,latency_std_encoder,latency_std_decoder"
+        let names =
+            "encoder_embed_dim,encoder_layer_num,encoder_ffn_embed_dim_avg,encoder_self_attention_heads_avg,decoder_embed_dim,decoder_layer_num,decoder_ffn_embed_dim_avg,decoder_self_attention_heads_avg,decoder_ende_attention_heads_avg,decoder_arbitrary_ende_attn_avg,latency_mean_encoder,latency_mean_decoder,latency_std_encoder,latency_std_decoder"
         var memoryCSV = names + ",memory_model_mb,memory_peak_mb\n", latencyCSV = names + "\n"
         for i in 0..<30 {
-            let e = [64, 96, 128][i % 3], d = [64, 128][i % 2], le = 1 + i % 2, ld = 1 + (i / 2) % 3, fe = [128, 256][(i / 3) % 2], fd = [128, 256][(i / 5) % 2]
+            let e = [64, 96, 128][i % 3], d = [64, 128][i % 2], le = 1 + i % 2, ld = 1 + (i / 2) % 3, fe = [128, 256][(i / 3) % 2],
+                fd = [128, 256][(i / 5) % 2]
             let hatColumns = "\(e),\(le),\(fe),2,\(d),\(ld),\(fd),2,2,1,\(Double(e * le * fe) / 1e4),\(Double(d * ld * fd) / 1e4),0.01,0.01"
             let weights = Double(300 * (e + d) + le * e * (4 * e + 2 * fe) + ld * d * (8 * d + 2 * fd)) * 4 / 1e6
             memoryCSV += hatColumns + ",\(weights),\(weights + Double(ld * d * 90) * 4 / 1e6)\n"
@@ -250,13 +254,22 @@ struct CommandLineErrorTests {
         let search = ["search", "--supernet", f.checkpoint, "--memory-constraint", "10MB", "--out", searchOut, "--no-measure"]
         let csv = f.dir.appendingPathComponent("m.csv").path
         let cases: [([String], [String])] = [
-            (["latency", "train-predictor", "--data", hatData, "--target", "memory", "--out", f.dir.appendingPathComponent("x.json").path], [hatData, "no memory columns", "--memory"]),
+            (
+                ["latency", "train-predictor", "--data", hatData, "--target", "memory", "--out", f.dir.appendingPathComponent("x.json").path],
+                [hatData, "no memory columns", "--memory"]
+            ),
             (["latency", "train-predictor", "--data", memoryData, "--target", "energy", "--out", f.dir.appendingPathComponent("x.json").path], ["energy"]),
-            (["latency", "dataset", "--space", f.space, "--count", "2", "--out", csv, "--memory", "--command", "echo 1"], ["--memory is for the built-in measurement"]),
+            (
+                ["latency", "dataset", "--space", f.space, "--count", "2", "--out", csv, "--memory", "--command", "echo 1"],
+                ["--memory is for the built-in measurement"]
+            ),
             (["latency", "dataset", "--space", f.space, "--count", "2", "--out", csv, "--memory", "--bits", "4"], ["--memory measures float32"]),
             (search + ["--predictor", latencyPredictor, "--memory-predictor", latencyPredictor], ["--memory-predictor", "predicts latency, not memory"]),
             (search + ["--predictor", memoryPredictor], ["--predictor", "predicts memory, not latency"]),
-            (search + ["--predictor", latencyPredictor, "--memory-predictor", memoryPredictor, "--weight-bits", "4"], ["--memory-predictor", "--weight-bits"]),
+            (
+                search + ["--predictor", latencyPredictor, "--memory-predictor", memoryPredictor, "--weight-bits", "4"],
+                ["--memory-predictor", "--weight-bits"]
+            ),
         ]
         for (arguments, expected) in cases {
             Self.expectCleanError(try Self.hat(arguments), mentions: expected, command: arguments)
