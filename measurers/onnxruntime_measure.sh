@@ -13,6 +13,10 @@
 #   SPACE       the search space the SubTransformers come from (configs/multi30k_cpu_space.yml)
 #   VOCAB       joint vocabulary size (8000); or SRC_VOCAB and TGT_VOCAB
 #   LENGTH, BEAM, ITERATIONS, WARMUP   HAT's method: 30, 5, 20 timed runs after 5 untimed ones
+# Unset settings follow the options of the `hat latency` command that runs this one, which it
+# passes as HAT_LENGTH, HAT_BEAM, HAT_ITERATIONS, HAT_WARMUP, HAT_THREADS, HAT_SPACE, HAT_SRC_VOCAB
+# and HAT_TGT_VOCAB (so a dataset's provenance file tells the truth); the defaults above apply
+# when the measurer runs on its own.
 #   HAT         the hat binary (this repository's .build/release/hat, else hat on PATH)
 #   PYTHON      a Python with onnxruntime and numpy (this repository's .venv-oracle/bin/python, else python3)
 set -eu
@@ -29,6 +33,8 @@ if [ -z "$python" ]; then
 fi
 if [ -n "${SRC_VOCAB:-}${TGT_VOCAB:-}" ]; then
   vocab="--src-vocab ${SRC_VOCAB:?SRC_VOCAB and TGT_VOCAB go together} --tgt-vocab ${TGT_VOCAB:?SRC_VOCAB and TGT_VOCAB go together}"
+elif [ -z "${VOCAB:-}" ] && [ -n "${HAT_SRC_VOCAB:-}" ] && [ -n "${HAT_TGT_VOCAB:-}" ]; then
+  vocab="--src-vocab $HAT_SRC_VOCAB --tgt-vocab $HAT_TGT_VOCAB"
 else
   vocab="--vocab ${VOCAB:-8000}"
 fi
@@ -41,6 +47,6 @@ set --
 for option in ${EP_OPTIONS:-}; do set -- "$@" --ep-option "$option"; done
 set +f
 # shellcheck disable=SC2086  # $vocab is two or four words
-"$hat" export --space "${SPACE:-$root/configs/multi30k_cpu_space.yml}" $vocab --subtransformer "$yaml" --out "$dir/onnx" >/dev/null
-"$python" "$root/measurers/onnxruntime_latency.py" "$dir/onnx" --ep "${EP:-cpu}" --threads "${THREADS:-1}" \
-  --length "${LENGTH:-30}" --beam "${BEAM:-5}" --iterations "${ITERATIONS:-20}" --warmup "${WARMUP:-5}" --plain "$@"
+"$hat" export --space "${SPACE:-${HAT_SPACE:-$root/configs/multi30k_cpu_space.yml}}" $vocab --subtransformer "$yaml" --out "$dir/onnx" >/dev/null
+"$python" "$root/measurers/onnxruntime_latency.py" "$dir/onnx" --ep "${EP:-cpu}" --threads "${THREADS:-${HAT_THREADS:-1}}" \
+  --length "${LENGTH:-${HAT_LENGTH:-30}}" --beam "${BEAM:-${HAT_BEAM:-5}}" --iterations "${ITERATIONS:-${HAT_ITERATIONS:-20}}" --warmup "${WARMUP:-${HAT_WARMUP:-5}}" --plain "$@"

@@ -12,6 +12,10 @@
 #   SPACE       the search space: its qkv-dim (configs/multi30k_cpu_space.yml)
 #   VOCAB       joint vocabulary size (8000); or SRC_VOCAB and TGT_VOCAB
 #   LENGTH, BEAM, ITERATIONS, WARMUP   HAT's method: 30, 5, 20 timed runs after 5 untimed ones
+# Unset settings follow the options of the `hat latency` command that runs this one, which it
+# passes as HAT_LENGTH, HAT_BEAM, HAT_ITERATIONS, HAT_WARMUP, HAT_THREADS, HAT_SPACE, HAT_SRC_VOCAB
+# and HAT_TGT_VOCAB (so a dataset's provenance file tells the truth); the defaults above apply
+# when the measurer runs on its own.
 #   PYTHON      a Python with PyTorch (this repository's .venv-oracle/bin/python, else python3)
 set -eu
 [ "$#" -eq 1 ] || { echo "usage: $0 SUBTRANSFORMER.yml (settings in the environment)" >&2; exit 64; }
@@ -23,10 +27,13 @@ fi
 if [ -n "${SRC_VOCAB:-}${TGT_VOCAB:-}" ]; then
   src=${SRC_VOCAB:?SRC_VOCAB and TGT_VOCAB go together}
   tgt=${TGT_VOCAB:?SRC_VOCAB and TGT_VOCAB go together}
+elif [ -z "${VOCAB:-}" ] && [ -n "${HAT_SRC_VOCAB:-}" ] && [ -n "${HAT_TGT_VOCAB:-}" ]; then
+  src=$HAT_SRC_VOCAB
+  tgt=$HAT_TGT_VOCAB
 else
   src=${VOCAB:-8000}
   tgt=$src
 fi
-exec "$python" "$root/measurers/torch_latency.py" "$1" --space "${SPACE:-$root/configs/multi30k_cpu_space.yml}" \
-  --src-vocab "$src" --tgt-vocab "$tgt" --device "${DEVICE:-cpu}" --threads "${THREADS:-1}" \
-  --length "${LENGTH:-30}" --beam "${BEAM:-5}" --iterations "${ITERATIONS:-20}" --warmup "${WARMUP:-5}" --plain
+exec "$python" "$root/measurers/torch_latency.py" "$1" --space "${SPACE:-${HAT_SPACE:-$root/configs/multi30k_cpu_space.yml}}" \
+  --src-vocab "$src" --tgt-vocab "$tgt" --device "${DEVICE:-cpu}" --threads "${THREADS:-${HAT_THREADS:-1}}" \
+  --length "${LENGTH:-${HAT_LENGTH:-30}}" --beam "${BEAM:-${HAT_BEAM:-5}}" --iterations "${ITERATIONS:-${HAT_ITERATIONS:-20}}" --warmup "${WARMUP:-${HAT_WARMUP:-5}}" --plain

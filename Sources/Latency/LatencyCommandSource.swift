@@ -21,6 +21,11 @@ import Foundation
 /// - A non-zero exit, a line without a number, a negative or non-finite number, or a command
 ///   running past `timeout` seconds (then killed, with its process group) is an error that
 ///   names the command and shows the end of its output.
+/// - `environment` is added to the command's environment: `hat` passes its own measurement
+///   settings (`HAT_LENGTH`, `HAT_BEAM`, `HAT_WARMUP`, `HAT_ITERATIONS`, `HAT_THREADS`, and
+///   `HAT_SPACE`, `HAT_SRC_VOCAB`, `HAT_TGT_VOCAB` where given), so a measurer can follow the
+///   options a dataset's provenance records instead of repeating them (the measurers in
+///   measurers/ default to them).
 public struct LatencyCommandSource: Sendable {
     public enum Output: String, Sendable, CaseIterable {
         /// One number: the total (encoder + decoder) milliseconds.
@@ -32,11 +37,28 @@ public struct LatencyCommandSource: Sendable {
     public var command: String
     public var timeout: TimeInterval
     public var output: Output
+    /// Variables added to the command's environment (replacing inherited ones of the same name).
+    public var environment: [String: String]
 
-    public init(command: String, timeout: TimeInterval = 600, output: Output = .total) {
+    public init(command: String, timeout: TimeInterval = 600, output: Output = .total, environment: [String: String] = [:]) {
         self.command = command
         self.timeout = timeout
         self.output = output
+        self.environment = environment
+    }
+
+    /// The variables `hat` hands a measuring command: its measurement settings.
+    public static func settingsEnvironment(
+        length: Int, beam: Int, warmup: Int, iterations: Int, threads: Int, space: String?, sourceVocab: Int?, targetVocab: Int?
+    ) -> [String: String] {
+        var e = [
+            "HAT_LENGTH": String(length), "HAT_BEAM": String(beam), "HAT_WARMUP": String(warmup),
+            "HAT_ITERATIONS": String(iterations), "HAT_THREADS": String(threads),
+        ]
+        if let space { e["HAT_SPACE"] = space }
+        if let sourceVocab { e["HAT_SRC_VOCAB"] = String(sourceVocab) }
+        if let targetVocab { e["HAT_TGT_VOCAB"] = String(targetVocab) }
+        return e
     }
 
     /// The script `/bin/sh -c` runs: the user's command with the placeholder as `"$1"`.
@@ -57,7 +79,7 @@ public struct LatencyCommandSource: Sendable {
     /// encoder part is 0 and the decoder part is the total.
     public func measure(yamlPath: String) throws -> (encoderMs: Double, decoderMs: Double) {
         let line = commandLine(for: yamlPath)
-        let result = try Self.run(script, arguments: [yamlPath], timeout: timeout)
+        let result = try Self.run(script, arguments: [yamlPath], environment: environment, timeout: timeout)
         let shown = "latency command `\(line)`"
         if result.timedOut {
             throw LatencyCommandError(
@@ -162,7 +184,11 @@ public struct LatencyCommandSource: Sendable {
 
     /// Runs `/bin/sh -c script hat-latency arguments…` in its own process group; kills the group
     /// after `timeout` seconds, and when `hat` gets SIGINT, SIGTERM or SIGHUP.
-    static func run(_ script: String, arguments: [String] = [], timeout: TimeInterval) throws -> RunResult {
+    static func run(
+        _ script: String, arguments: [String] = [], environment: [String: String] = [:], timeout: TimeInterval
+    ) throws
+        -> RunResult
+    {
         installSignalForwarding()
         let outPipe = Pipe(), errPipe = Pipe()
         var actions: posix_spawn_file_actions_t = Self.makeFileActions()
@@ -186,8 +212,18 @@ public struct LatencyCommandSource: Sendable {
         let argv: [String] = ["/bin/sh", "-c", script, "hat-latency"] + arguments
         var cArgs = argv.map { strdup($0) } + [nil]
         defer { for p in cArgs { free(p) } }
+        // This process's environment, with `environment`'s variables replacing any of their names.
+        var inherited: [String] = []
+        var entry = environ
+        while let p = entry.pointee {
+            let text = String(cString: p)
+            if let name = text.split(separator: "=", maxSplits: 1).first, environment[String(name)] == nil { inherited.append(text) }
+            entry += 1
+        }
+        var cEnv = (inherited + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }).map { strdup($0) } + [nil]
+        defer { for p in cEnv { free(p) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, "/bin/sh", &actions, &attributes, &cArgs, environ)
+        let rc = posix_spawn(&pid, "/bin/sh", &actions, &attributes, &cArgs, &cEnv)
         try? outPipe.fileHandleForWriting.close()
         try? errPipe.fileHandleForWriting.close()
         guard rc == 0 else {

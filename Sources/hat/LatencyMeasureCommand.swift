@@ -99,7 +99,13 @@ struct MeasurementOptions: ParsableArguments {
 
     /// The user's measuring command, when given.
     var commandSource: LatencyCommandSource? {
-        command.map { LatencyCommandSource(command: $0, timeout: commandTimeout, output: LatencyCommandSource.Output(rawValue: commandOutput)!) }
+        command.map {
+            LatencyCommandSource(
+                command: $0, timeout: commandTimeout, output: LatencyCommandSource.Output(rawValue: commandOutput)!,
+                environment: LatencyCommandSource.settingsEnvironment(
+                    length: length, beam: beam, warmup: warmup, iterations: iterations, threads: threads, space: space,
+                    sourceVocab: sourceVocab ?? vocab, targetVocab: targetVocab ?? vocab))
+        }
     }
 
     /// (source, target) vocabulary sizes.

@@ -23,8 +23,15 @@ struct LatencyCommandTests {
             yaml = sub.appendingPathComponent("it's 7.yml").path
             try "encoder-embed-dim-subtransformer: 512\n".write(toFile: yaml, atomically: true, encoding: .utf8)
             script = folder.appendingPathComponent("measure.sh").path
-            try ("#!/bin/sh\n" + body).write(toFile: script, atomically: true, encoding: .utf8)
-            _ = chmod(script, 0o755)
+            // Written through a close-on-exec descriptor: a process another suite starts meanwhile
+            // (MeasurerTests runs `hat`) must not inherit it open for writing, or executing the
+            // script fails with ETXTBSY (exit 126).
+            let fd = open(script, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+            guard fd >= 0 else { throw CocoaError(.fileWriteUnknown) }
+            let bytes = Array(("#!/bin/sh\n" + body).utf8)
+            let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            guard written == bytes.count else { throw CocoaError(.fileWriteUnknown) }
         }
 
         func remove() { try? FileManager.default.removeItem(at: folder) }
@@ -197,6 +204,28 @@ struct LatencyCommandTests {
         let one = try Fixture(script: "echo 'total 7'\n")
         defer { one.remove() }
         expectError(["no two numbers", "total 7"]) { _ = try LatencyCommandSource(command: one.script, output: .encoderDecoder).measure(yamlPath: one.yaml) }
+    }
+
+    @Test("the command gets hat's measurement settings as HAT_* variables, replacing inherited ones; the rest of the environment stays")
+    func settingsEnvironment() throws {
+        setenv("HAT_BEAM", "99", 1)  // inherited, and replaced by hat's setting
+        setenv("HAT_TEST_INHERITED", "kept", 1)
+        defer {
+            unsetenv("HAT_BEAM")
+            unsetenv("HAT_TEST_INHERITED")
+        }
+        let settings = LatencyCommandSource.settingsEnvironment(
+            length: 23, beam: 4, warmup: 2, iterations: 7, threads: 3, space: "s.yml", sourceVocab: 8848, targetVocab: 6632)
+        let all = try Fixture(
+            script: "echo \"$HAT_LENGTH $HAT_BEAM $HAT_ITERATIONS $HAT_WARMUP $HAT_THREADS $HAT_SPACE $HAT_SRC_VOCAB $HAT_TGT_VOCAB $HAT_TEST_INHERITED\"\n")
+        defer { all.remove() }
+        let result = try LatencyCommandSource.run(all.script, arguments: [all.yaml], environment: settings, timeout: 60)
+        #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "23 4 7 2 3 s.yml 8848 6632 kept")
+        // measure() hands them over too: a measurer that prints its length and beam.
+        let echo = try Fixture(script: "echo \"$HAT_LENGTH $HAT_BEAM\"\n")
+        defer { echo.remove() }
+        let m = try LatencyCommandSource(command: echo.script, output: .encoderDecoder, environment: settings).measure(yamlPath: echo.yaml)
+        #expect(m.encoderMs == 23 && m.decoderMs == 4)
     }
 
     @Test("a non-zero exit is an error with the command's output")
