@@ -1,0 +1,153 @@
+"""HAT's latency method on a `hat export` folder converted for a Rockchip NPU, run from the host
+by rknn-toolkit2: on a connected board (--target rk3588; the board runs rknn_server, adb connects
+it) or, as a dry run, in the toolkit's simulator (no --target: the times are the simulator's and
+say nothing about the NPU).
+
+Usage:
+    python measurers/rknn/rknn_latency.py EXPORT_DIR [--platform rk3588] [--target rk3588]
+        [--dtype fp16] [--length 30] [--beam 5] [--iterations 20] [--warmup 5] [--plain]
+
+Fixed shapes (measurers/rknn/README.md): the encoder over [1, LENGTH] tokens; the full decoder
+(decoder.onnx) over [BEAM, LENGTH] prefixes, once per step for LENGTH steps (RKNN graphs take no
+growing cache, so every step reruns the fixed prefix: the cost of this deployment), each followed
+by an argmax per row. WARMUP untimed runs, ITERATIONS timed ones; prints the trimmed means (fastest
+and slowest 10 % dropped) of encoder and decoder milliseconds as JSON, or with --plain as two
+numbers, what `hat latency ... --command-output encoder-decoder` reads (rknn_measure.sh wraps it).
+A graph that rknn-toolkit2 cannot load or build for these shapes stops the run with one line
+naming the graph, the shapes and the platform, and exit status 2 (the decoder first falls back to
+one beam row per run, saying so on stderr).
+"""
+import argparse
+import ctypes
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import onnx
+from rknn.api import RKNN
+
+
+def fail(message):
+    print(f"rknn_latency: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+class ConversionFailed(Exception):
+    pass
+
+
+def build(path, inputs, sizes, platform, dtype, target):
+    """The graph converted for `platform` and started on `target`; ConversionFailed (naming the
+    graph, shapes and platform) when rknn-toolkit2 refuses or raises."""
+    rknn = RKNN(verbose=False)
+    what = f"{path} for {platform} ({dtype}, input shapes {sizes})"
+    try:
+        rknn.config(target_platform=platform)
+        if rknn.load_onnx(model=path, inputs=inputs, input_size_list=sizes) != 0:
+            raise ConversionFailed(f"rknn-toolkit2 could not load {what}")
+        if rknn.build(do_quantization=dtype == "int8") != 0:
+            raise ConversionFailed(f"rknn-toolkit2 could not build {what}")
+    except ConversionFailed:
+        rknn.release()
+        raise
+    except Exception as error:  # the toolkit raises from its graph rewrites for some shapes
+        rknn.release()
+        last = (str(error).strip().splitlines() or [""])[-1]  # the toolkit's message ends its own traceback
+        raise ConversionFailed(f"rknn-toolkit2 failed on {what}: {last}") from None
+    if rknn.init_runtime(target=target) != 0:
+        fail(f"no runtime for {path} on {'the simulator' if target is None else target}")
+    return rknn
+
+
+def trimmed_mean(values):
+    values = sorted(values)
+    cut = len(values) // 10
+    kept = values[cut:len(values) - cut] or values
+    return sum(kept) / len(kept)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("export_dir")
+    p.add_argument("--platform", default="rk3588")
+    p.add_argument("--target", default=None, help="a connected board (default: the simulator, a dry run)")
+    p.add_argument("--dtype", choices=["fp16", "int8"], default="fp16")
+    p.add_argument("--length", type=int, default=30)
+    p.add_argument("--beam", type=int, default=5)
+    p.add_argument("--iterations", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--plain", action="store_true")
+    a = p.parse_args()
+    # rknn-toolkit2 and its C++ core print progress on stdout; until the result, stdout goes to
+    # stderr, so the result is the only line `hat` reads there.
+    result_out = os.dup(1)
+    os.dup2(2, 1)
+    if a.dtype == "int8":
+        fail("int8 latency needs a calibration set; measure float16 (int8 translations: rknn_translate.py)")
+    folder, L, B = a.export_dir, a.length, a.beam
+    info = json.load(open(f"{folder}/export.json"))
+    eos, pad = info["eos_id"], info["padding_id"]
+    enc_graph = onnx.load(f"{folder}/encoder.onnx", load_external_data=False).graph
+    states = [o.name for o in enc_graph.output if o.name.startswith("encoder_out.")]
+    width = {o.name: o.type.tensor_type.shape.dim[2].dim_value for o in enc_graph.output}
+    dec_graph = onnx.load(f"{folder}/decoder.onnx", load_external_data=False).graph
+    wanted = [i.name for i in dec_graph.input if i.name.startswith("encoder_out.")]
+
+    try:
+        encoder = build(f"{folder}/encoder.onnx", ["src_tokens"], [[1, L]], a.platform, a.dtype, a.target)
+    except ConversionFailed as error:
+        fail(str(error))
+    # The beam's rows as one batch; where the toolkit cannot convert that shape (rknn-toolkit2
+    # 2.3.2 raises on batch > 1 of this decoder), one row at a time, BEAM runs per step.
+    rows_per_run = B
+    while True:
+        sizes = [[rows_per_run, L], [rows_per_run, L]] + [[rows_per_run, L, width[n]] for n in wanted]
+        try:
+            decoder = build(f"{folder}/decoder.onnx", ["prev_output_tokens", "src_tokens"] + wanted, sizes, a.platform,
+                            a.dtype, a.target)
+            break
+        except ConversionFailed as error:
+            if rows_per_run == 1:
+                fail(str(error))
+            print(f"rknn_latency: {error}; measuring the decoder one beam row per run instead", file=sys.stderr)
+            rows_per_run = 1
+    # One sentence of L non-special tokens (ids above the specials), as hat's measurement.
+    src = (np.arange(L, dtype=np.int64) % 100 + 4).reshape(1, L)
+    encoder_ms, decoder_ms = [], []
+    for run in range(a.warmup + a.iterations):
+        t0 = time.perf_counter()
+        outs = dict(zip(states, encoder.inference(inputs=[src])))
+        t1 = time.perf_counter()
+        rows_src = np.repeat(src, B, axis=0)
+        rows_states = [np.repeat(outs[n], B, axis=0) for n in wanted]
+        prefix = np.full((B, L), pad, dtype=np.int64)
+        prefix[:, 0] = eos
+        for step in range(L):
+            logits = np.concatenate([
+                decoder.inference(inputs=[prefix[r:r + rows_per_run], rows_src[r:r + rows_per_run]]
+                                  + [x[r:r + rows_per_run] for x in rows_states])[0]
+                for r in range(0, B, rows_per_run)])
+            tokens = logits[:, step].argmax(axis=-1)
+            if step + 1 < L:
+                prefix[:, step + 1] = np.maximum(tokens, 4)
+            prefix = np.roll(prefix, 1, axis=0)  # a reorder of the beam's rows, as hat's method does
+        t2 = time.perf_counter()
+        if run >= a.warmup:
+            encoder_ms.append((t1 - t0) * 1e3)
+            decoder_ms.append((t2 - t1) * 1e3)
+    e, d = trimmed_mean(encoder_ms), trimmed_mean(decoder_ms)
+    sys.stdout.flush()
+    ctypes.CDLL(None).fflush(None)  # the C++ core's buffered lines, to stderr
+    os.dup2(result_out, 1)
+    if a.plain:
+        print(f"{e:.4f} {d:.4f}")
+    else:
+        print(json.dumps({"impl": "rknn", "platform": a.platform, "target": a.target or "simulator", "dtype": a.dtype,
+                          "encoder_ms": round(e, 4), "decoder_ms": round(d, 4), "length": L, "beam": B,
+                          "decoder_rows_per_run": rows_per_run, "iterations": a.iterations}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+#!/bin/sh
+# HAT's latency method on a Rockchip NPU, as a measurer for `hat latency measure|dataset --command`
+# run on the x86-64 host that has rknn-toolkit2 (scripts/setup_rknn.sh):
+#   hat latency dataset --space S.yml --vocab 8000 --count 300 --out rk3588.csv --command-output encoder-decoder \
+#     --command "TARGET=rk3588 measurers/rknn/rknn_measure.sh {}"
+# Exports the SubTransformer YAML it is given with random weights (`hat export --space`), converts
+# it for PLATFORM and times it on the board TARGET (connected through adb; without TARGET, in the
+# toolkit's simulator: a dry run whose times are not the NPU's) with measurers/rknn/rknn_latency.py;
+# prints "ENCODER_MS DECODER_MS". Environment: PLATFORM (rk3588), TARGET (none: simulator), and as
+# the other measurers LENGTH, BEAM, ITERATIONS, WARMUP, SPACE, VOCAB (or SRC_VOCAB and TGT_VOCAB),
+# HAT, PYTHON (.venv-rknn/bin/python); unset ones follow the HAT_* settings `hat` passes.
+set -eu
+[ "$#" -eq 1 ] || { echo "usage: $0 SUBTRANSFORMER.yml (settings in the environment)" >&2; exit 64; }
+yaml=$1
+root=$(cd "$(dirname "$0")/../.." && pwd)
+hat=${HAT:-}
+if [ -z "$hat" ]; then
+  if [ -x "$root/.build/release/hat" ]; then hat=$root/.build/release/hat; else hat=hat; fi
+fi
+python=${PYTHON:-$root/.venv-rknn/bin/python}
+[ -x "$python" ] || { echo "rknn_measure: no rknn-toolkit2 Python at $python (run scripts/setup_rknn.sh, or set PYTHON)" >&2; exit 2; }
+if [ -n "${SRC_VOCAB:-}${TGT_VOCAB:-}" ]; then
+  vocab="--src-vocab ${SRC_VOCAB:?SRC_VOCAB and TGT_VOCAB go together} --tgt-vocab ${TGT_VOCAB:?SRC_VOCAB and TGT_VOCAB go together}"
+elif [ -z "${VOCAB:-}" ] && [ -n "${HAT_SRC_VOCAB:-}" ] && [ -n "${HAT_TGT_VOCAB:-}" ]; then
+  vocab="--src-vocab $HAT_SRC_VOCAB --tgt-vocab $HAT_TGT_VOCAB"
+else
+  vocab="--vocab ${VOCAB:-8000}"
+fi
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+trap 'exit 143' TERM INT HUP
+# shellcheck disable=SC2086  # $vocab is two or four words
+"$hat" export --space "${SPACE:-${HAT_SPACE:-$root/configs/multi30k_cpu_space.yml}}" $vocab --subtransformer "$yaml" --out "$dir/onnx" >/dev/null
+# rknn-toolkit2 prints its progress on stdout: only the last line (the two numbers) is the result.
+"$python" "$root/measurers/rknn/rknn_latency.py" "$dir/onnx" --platform "${PLATFORM:-rk3588}" ${TARGET:+--target "$TARGET"} \
+  --length "${LENGTH:-${HAT_LENGTH:-30}}" --beam "${BEAM:-${HAT_BEAM:-5}}" --iterations "${ITERATIONS:-${HAT_ITERATIONS:-20}}" \
+  --warmup "${WARMUP:-${HAT_WARMUP:-5}}" --plain

@@ -1,0 +1,139 @@
+"""Greedy translation with a `hat export` folder converted for a Rockchip NPU (THANOS's path), run in
+rknn-toolkit2's simulator on an x86-64 machine, or on the board (--target rk3588 with a device
+attached); compare with `hat translate --beam 1` (measurers/rknn/README.md).
+
+Usage:
+    python measurers/rknn/rknn_translate.py EXPORT_DIR [--src-len 32] [--dtype fp16|int8]
+        [--calibration SOURCES.txt] [--platform rk3588] [--target rk3588] --out hypotheses.txt < sources.txt
+
+RKNN graphs have fixed shapes, so this uses one bucket: sources of up to --src-len pieces (with
+eos) padded with the padding id (the exported graphs mask padding), and the full decoder
+(decoder.onnx) over a prefix padded to 1.2 · src-len + 11 tokens, reading the logits at the last
+real position: with the causal mask, padding after a position changes nothing before it. A
+source longer than the bucket is an error naming its line. int8 quantizes with calibration
+sources (their encoder inputs and the decoder's first step), as rknn-toolkit2 requires a dataset
+file of .npy inputs. Hypotheses go to --out (rknn-toolkit2 prints its progress on stdout);
+conversion times and the translation time to stderr.
+"""
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+import sentencepiece as spm
+from rknn.api import RKNN
+
+
+def build(path, inputs, sizes, platform, dtype, dataset, target, algorithm="normal"):
+    rknn = RKNN(verbose=False)
+    rknn.config(target_platform=platform, quantized_algorithm=algorithm)
+    start = time.time()
+    if rknn.load_onnx(model=path, inputs=inputs, input_size_list=sizes) != 0:
+        sys.exit(f"rknn_translate: rknn-toolkit2 could not load {path} with fixed input shapes {sizes}")
+    if rknn.build(do_quantization=dtype == "int8", dataset=dataset) != 0:
+        sys.exit(f"rknn_translate: rknn-toolkit2 could not build {path} for {platform} ({dtype}, shapes {sizes})")
+    print(f"rknn_translate: converted {os.path.basename(path)} {sizes} for {platform} ({dtype}) in {time.time() - start:.1f} s",
+          file=sys.stderr)
+    if rknn.init_runtime(target=target) != 0:
+        sys.exit(f"rknn_translate: no runtime for {os.path.basename(path)} ({'simulator' if target is None else target})")
+    return rknn
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("export_dir")
+    p.add_argument("--src-len", type=int, default=32)
+    p.add_argument("--dtype", choices=["fp16", "int8"], default="fp16")
+    p.add_argument("--calibration", help="source sentences for int8 calibration (one per line)")
+    p.add_argument("--quantized-algorithm", choices=["normal", "mmse", "kl_divergence"], default="normal",
+                   help="rknn-toolkit2's int8 calibration: min-max (normal), MMSE, or KL divergence")
+    p.add_argument("--platform", default="rk3588")
+    p.add_argument("--target", default=None, help="a connected board (default: the simulator)")
+    p.add_argument("--out", required=True, help="file for the hypotheses, one line per source line")
+    a = p.parse_args()
+    folder = a.export_dir
+    info = json.load(open(f"{folder}/export.json"))
+    eos, pad = info["eos_id"], info["padding_id"]
+    sp = spm.SentencePieceProcessor(model_file=f"{folder}/{info['vocabulary']}")
+    S = a.src_len
+    T = int(1.2 * S + 10) + 1
+
+    def source(line, number):
+        ids = sp.encode(line.strip()) + [eos]
+        if len(ids) > S:
+            sys.exit(f"rknn_translate: line {number} has {len(ids)} pieces with eos, more than --src-len {S}")
+        return np.array([ids + [pad] * (S - len(ids))], dtype=np.int64), len(ids)
+
+    lines = sys.stdin.read().splitlines()
+    # Encoder widths from the ONNX graph's outputs (encoder_out.*: [batch, src_len, width]).
+    import onnx
+    enc_graph = onnx.load(f"{folder}/encoder.onnx", load_external_data=False).graph
+    states = [o.name for o in enc_graph.output if o.name.startswith("encoder_out.")]
+    width = {o.name: o.type.tensor_type.shape.dim[2].dim_value for o in enc_graph.output}
+    dec_graph = onnx.load(f"{folder}/decoder.onnx", load_external_data=False).graph
+    dec_inputs = [i.name for i in dec_graph.input]
+    wanted = [n for n in dec_inputs if n.startswith("encoder_out.")]
+
+    tmp = tempfile.mkdtemp()
+    enc_dataset = dec_dataset = None
+    if a.dtype == "int8":
+        if not a.calibration:
+            sys.exit("rknn_translate: --dtype int8 needs --calibration SOURCES.txt (sentences of the training data)")
+        cal = [l for l in open(a.calibration).read().splitlines() if l.strip()][:50]
+        enc_lines, dec_lines = [], []
+        # The encoder's calibration inputs; the decoder's come from the float16 encoder below.
+        for i, line in enumerate(cal):
+            src, _ = source(line, i + 1)
+            np.save(f"{tmp}/src{i}.npy", src)
+            enc_lines.append(f"{tmp}/src{i}.npy")
+        enc_dataset = f"{tmp}/encoder.txt"
+        open(enc_dataset, "w").write("\n".join(enc_lines) + "\n")
+        fp_encoder = build(f"{folder}/encoder.onnx", ["src_tokens"], [[1, S]], a.platform, "fp16", None, a.target)
+        for i, line in enumerate(cal):
+            src, _ = source(line, i + 1)
+            outs = dict(zip(states, fp_encoder.inference(inputs=[src])))
+            prefix = np.array([[eos] + [pad] * (T - 1)], dtype=np.int64)
+            files = [f"{tmp}/prefix{i}.npy", f"{tmp}/src{i}.npy"]
+            np.save(files[0], prefix)
+            for name in wanted:
+                np.save(f"{tmp}/{name}{i}.npy", outs[name].astype(np.float32))
+                files.append(f"{tmp}/{name}{i}.npy")
+            dec_lines.append(" ".join(files))
+        fp_encoder.release()
+        dec_dataset = f"{tmp}/decoder.txt"
+        open(dec_dataset, "w").write("\n".join(dec_lines) + "\n")
+
+    encoder = build(f"{folder}/encoder.onnx", ["src_tokens"], [[1, S]], a.platform, a.dtype, enc_dataset, a.target,
+                    a.quantized_algorithm)
+    sizes = [[1, T], [1, S]] + [[1, S, width[n]] for n in wanted]
+    decoder = build(f"{folder}/decoder.onnx", ["prev_output_tokens", "src_tokens"] + wanted, sizes, a.platform, a.dtype,
+                    dec_dataset, a.target, a.quantized_algorithm)
+    start = time.time()
+    hypotheses = []
+    for number, line in enumerate(lines, 1):
+        src, length = source(line, number)
+        outs = dict(zip(states, encoder.inference(inputs=[src])))
+        out = [eos]
+        for _ in range(int(1.2 * length + 10)):
+            prefix = np.array([out + [pad] * (T - len(out))], dtype=np.int64)
+            (logits,) = decoder.inference(inputs=[prefix, src] + [outs[n] for n in wanted])
+            scores = logits[0, len(out) - 1].astype(np.float32).copy()
+            # hat's BeamSearch: never padding or bos (id 0), no eos before the first token.
+            scores[pad] = scores[0] = -np.inf
+            if len(out) == 1:
+                scores[eos] = -np.inf
+            token = int(scores.argmax())
+            if token == eos:
+                break
+            out.append(token)
+        hypotheses.append(sp.decode(out[1:]))
+    with open(a.out, "w") as f:
+        f.write("".join(h + "\n" for h in hypotheses))
+    print(f"rknn_translate: {len(lines)} sentences in {time.time() - start:.1f} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
