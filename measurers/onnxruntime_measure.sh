@@ -23,30 +23,15 @@ set -eu
 [ "$#" -eq 1 ] || { echo "usage: $0 SUBTRANSFORMER.yml (settings in the environment)" >&2; exit 64; }
 yaml=$1
 root=$(cd "$(dirname "$0")/.." && pwd)
-hat=${HAT:-}
-if [ -z "$hat" ]; then
-  if [ -x "$root/.build/release/hat" ]; then hat=$root/.build/release/hat; else hat=hat; fi
-fi
 python=${PYTHON:-}
 if [ -z "$python" ]; then
   if [ -x "$root/.venv-oracle/bin/python" ]; then python=$root/.venv-oracle/bin/python; else python=python3; fi
 fi
-if [ -n "${SRC_VOCAB:-}${TGT_VOCAB:-}" ]; then
-  vocab="--src-vocab ${SRC_VOCAB:?SRC_VOCAB and TGT_VOCAB go together} --tgt-vocab ${TGT_VOCAB:?SRC_VOCAB and TGT_VOCAB go together}"
-elif [ -z "${VOCAB:-}" ] && [ -n "${HAT_SRC_VOCAB:-}" ] && [ -n "${HAT_TGT_VOCAB:-}" ]; then
-  vocab="--src-vocab $HAT_SRC_VOCAB --tgt-vocab $HAT_TGT_VOCAB"
-else
-  vocab="--vocab ${VOCAB:-8000}"
-fi
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-trap 'exit 143' TERM INT HUP
+. "$root/measurers/export_random.sh"
 # Provider options become one --ep-option each (split on spaces, never globbed).
 set -f
 set --
 for option in ${EP_OPTIONS:-}; do set -- "$@" --ep-option "$option"; done
 set +f
-# shellcheck disable=SC2086  # $vocab is two or four words
-"$hat" export --space "${SPACE:-${HAT_SPACE:-$root/configs/multi30k_cpu_space.yml}}" $vocab --subtransformer "$yaml" --out "$dir/onnx" >/dev/null
 "$python" "$root/measurers/onnxruntime_latency.py" "$dir/onnx" --ep "${EP:-cpu}" --threads "${THREADS:-${HAT_THREADS:-1}}" \
   --length "${LENGTH:-${HAT_LENGTH:-30}}" --beam "${BEAM:-${HAT_BEAM:-5}}" --iterations "${ITERATIONS:-${HAT_ITERATIONS:-20}}" --warmup "${WARMUP:-${HAT_WARMUP:-5}}" --plain "$@"

@@ -13,25 +13,10 @@ set -eu
 [ "$#" -eq 1 ] || { echo "usage: $0 SUBTRANSFORMER.yml (settings in the environment)" >&2; exit 64; }
 yaml=$1
 root=$(cd "$(dirname "$0")/../.." && pwd)
-hat=${HAT:-}
-if [ -z "$hat" ]; then
-  if [ -x "$root/.build/release/hat" ]; then hat=$root/.build/release/hat; else hat=hat; fi
-fi
 python=${PYTHON:-$root/.venv-rknn/bin/python}
 [ -x "$python" ] || { echo "rknn_measure: no rknn-toolkit2 Python at $python (run scripts/setup_rknn.sh, or set PYTHON)" >&2; exit 2; }
-if [ -n "${SRC_VOCAB:-}${TGT_VOCAB:-}" ]; then
-  vocab="--src-vocab ${SRC_VOCAB:?SRC_VOCAB and TGT_VOCAB go together} --tgt-vocab ${TGT_VOCAB:?SRC_VOCAB and TGT_VOCAB go together}"
-elif [ -z "${VOCAB:-}" ] && [ -n "${HAT_SRC_VOCAB:-}" ] && [ -n "${HAT_TGT_VOCAB:-}" ]; then
-  vocab="--src-vocab $HAT_SRC_VOCAB --tgt-vocab $HAT_TGT_VOCAB"
-else
-  vocab="--vocab ${VOCAB:-8000}"
-fi
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-trap 'exit 143' TERM INT HUP
-# shellcheck disable=SC2086  # $vocab is two or four words
-"$hat" export --space "${SPACE:-${HAT_SPACE:-$root/configs/multi30k_cpu_space.yml}}" $vocab --subtransformer "$yaml" --out "$dir/onnx" >/dev/null
-# rknn-toolkit2 prints its progress on stdout: only the last line (the two numbers) is the result.
+. "$root/measurers/export_random.sh"
+# rknn_latency.py sends the toolkit's progress to stderr: stdout holds only the two numbers.
 "$python" "$root/measurers/rknn/rknn_latency.py" "$dir/onnx" --platform "${PLATFORM:-rk3588}" ${TARGET:+--target "$TARGET"} \
   --length "${LENGTH:-${HAT_LENGTH:-30}}" --beam "${BEAM:-${HAT_BEAM:-5}}" --iterations "${ITERATIONS:-${HAT_ITERATIONS:-20}}" \
   --warmup "${WARMUP:-${HAT_WARMUP:-5}}" --plain
