@@ -27,15 +27,16 @@ import sentencepiece as spm
 from rknn.api import RKNN
 
 
-def build(path, inputs, sizes, platform, dtype, dataset, target, algorithm="normal"):
+def build(path, inputs, sizes, platform, dtype, dataset, target, algorithm="normal", quantized_dtype="w8a8"):
     rknn = RKNN(verbose=False)
-    rknn.config(target_platform=platform, quantized_algorithm=algorithm)
+    rknn.config(target_platform=platform, quantized_algorithm=algorithm, quantized_dtype=quantized_dtype)
     start = time.time()
     if rknn.load_onnx(model=path, inputs=inputs, input_size_list=sizes) != 0:
         sys.exit(f"rknn_translate: rknn-toolkit2 could not load {path} with fixed input shapes {sizes}")
     if rknn.build(do_quantization=dtype == "int8", dataset=dataset) != 0:
         sys.exit(f"rknn_translate: rknn-toolkit2 could not build {path} for {platform} ({dtype}, shapes {sizes})")
-    print(f"rknn_translate: converted {os.path.basename(path)} {sizes} for {platform} ({dtype}) in {time.time() - start:.1f} s",
+    kind = "fp16" if dtype == "fp16" else f"{quantized_dtype}, {algorithm}"
+    print(f"rknn_translate: converted {os.path.basename(path)} {sizes} for {platform} ({kind}) in {time.time() - start:.1f} s",
           file=sys.stderr)
     if rknn.init_runtime(target=target) != 0:
         sys.exit(f"rknn_translate: no runtime for {os.path.basename(path)} ({'simulator' if target is None else target})")
@@ -48,6 +49,8 @@ def main():
     p.add_argument("--src-len", type=int, default=32)
     p.add_argument("--dtype", choices=["fp16", "int8"], default="fp16")
     p.add_argument("--calibration", help="source sentences for int8 calibration (one per line)")
+    p.add_argument("--quantized-dtype", default="w8a8",
+                   help="rknn-toolkit2's quantized type for --dtype int8: w8a8 (default) or w16a16i (16-bit integers)")
     p.add_argument("--quantized-algorithm", choices=["normal", "mmse", "kl_divergence"], default="normal",
                    help="rknn-toolkit2's int8 calibration: min-max (normal), MMSE, or KL divergence")
     p.add_argument("--platform", default="rk3588")
@@ -107,10 +110,10 @@ def main():
         open(dec_dataset, "w").write("\n".join(dec_lines) + "\n")
 
     encoder = build(f"{folder}/encoder.onnx", ["src_tokens"], [[1, S]], a.platform, a.dtype, enc_dataset, a.target,
-                    a.quantized_algorithm)
+                    a.quantized_algorithm, a.quantized_dtype)
     sizes = [[1, T], [1, S]] + [[1, S, width[n]] for n in wanted]
     decoder = build(f"{folder}/decoder.onnx", ["prev_output_tokens", "src_tokens"] + wanted, sizes, a.platform, a.dtype,
-                    dec_dataset, a.target, a.quantized_algorithm)
+                    dec_dataset, a.target, a.quantized_algorithm, a.quantized_dtype)
     start = time.time()
     hypotheses = []
     for number, line in enumerate(lines, 1):
