@@ -18,6 +18,7 @@ conversion times and the translation time to stderr.
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -27,13 +28,66 @@ import sentencepiece as spm
 from rknn.api import RKNN
 
 
-def build(path, inputs, sizes, platform, dtype, dataset, target, algorithm="normal", quantized_dtype="w8a8"):
+def float16_masked_scores(cfg_path, only=None):
+    """Names the hybrid-quantization config gives the tensors whose calibrated range reaches the
+    export's attention mask (-1e9): the masks and the masked scores. One integer scale over that
+    range rounds every real score to one value, so they stay float16."""
+    text = open(cfg_path).read()
+    names = []
+    for name, body in re.findall(r"^    (\S+):\n((?:        .*\n)+)", text, re.M):
+        low = re.search(r"ori_min:\n\s+-\s+(\S+)", body)
+        if low and float(low.group(1)) < -1e4 and (only is None or name in only):
+            names.append(name)
+    with open(cfg_path, "w") as f:
+        f.write(text.replace("custom_quantize_layers: {}", "custom_quantize_layers: {"
+                             + ", ".join(f"{n}: float16" for n in names) + "}", 1))
+    return names
+
+
+def build(path, inputs, sizes, platform, dtype, dataset, target, algorithm="normal", quantized_dtype="w8a8",
+          float16_masks=False):
     rknn = RKNN(verbose=False)
     rknn.config(target_platform=platform, quantized_algorithm=algorithm, quantized_dtype=quantized_dtype)
     start = time.time()
     if rknn.load_onnx(model=path, inputs=inputs, input_size_list=sizes) != 0:
         sys.exit(f"rknn_translate: rknn-toolkit2 could not load {path} with fixed input shapes {sizes}")
-    if rknn.build(do_quantization=dtype == "int8", dataset=dataset) != 0:
+    if dtype == "int8" and float16_masks:
+        # Hybrid quantization: step 1 writes NAME.model/.data/.quantization.cfg into the working
+        # folder; the config then keeps the masked scores in float16; step 2 builds from it.
+        here = os.getcwd()
+        work = tempfile.mkdtemp()
+        os.chdir(work)
+        try:
+            if rknn.hybrid_quantization_step1(dataset=dataset, proposal=False) != 0:
+                sys.exit(f"rknn_translate: hybrid quantization step 1 failed for {path} ({sizes})")
+            stem = os.path.splitext(os.path.basename(path))[0]
+            cfg = f"{stem}.quantization.cfg"
+            original = open(cfg).read()
+            kept = float16_masked_scores(cfg)
+            rknn.release()
+            while True:
+                rknn = RKNN(verbose=False)
+                try:
+                    ok = rknn.hybrid_quantization_step2(model_input=f"{stem}.model", data_input=f"{stem}.data",
+                                                        model_quantization_cfg=cfg) == 0
+                    error = ""
+                except Exception as e:  # the toolkit raises for names that are tensors, not layers
+                    ok, error = False, str(e)
+                not_layer = re.search(r"Invalid operands name '([^']+)'", error)
+                if ok or not not_layer:
+                    break
+                rknn.release()
+                kept.remove(not_layer.group(1))  # a constant or a reshaped tensor: not a layer to keep
+                with open(cfg, "w") as f:
+                    f.write(original)
+                float16_masked_scores(cfg, only=kept)
+            if not ok:
+                sys.exit(f"rknn_translate: hybrid quantization step 2 failed for {path} ({sizes}): {error.strip().splitlines()[-1:] }")
+        finally:
+            os.chdir(here)
+        print(f"rknn_translate: {os.path.basename(path)}: {len(kept)} tensors kept in float16 (masks, masked scores)",
+              file=sys.stderr)
+    elif rknn.build(do_quantization=dtype == "int8", dataset=dataset) != 0:
         sys.exit(f"rknn_translate: rknn-toolkit2 could not build {path} for {platform} ({dtype}, shapes {sizes})")
     kind = "fp16" if dtype == "fp16" else f"{quantized_dtype}, {algorithm}"
     print(f"rknn_translate: converted {os.path.basename(path)} {sizes} for {platform} ({kind}) in {time.time() - start:.1f} s",
@@ -51,6 +105,8 @@ def main():
     p.add_argument("--calibration", help="source sentences for int8 calibration (one per line)")
     p.add_argument("--quantized-dtype", default="w8a8",
                    help="rknn-toolkit2's quantized type for --dtype int8: w8a8 (default) or w16a16i (16-bit integers)")
+    p.add_argument("--float16-masks", action="store_true",
+                   help="--dtype int8: keep the attention masks and masked scores in float16 (hybrid quantization)")
     p.add_argument("--quantized-algorithm", choices=["normal", "mmse", "kl_divergence"], default="normal",
                    help="rknn-toolkit2's int8 calibration: min-max (normal), MMSE, or KL divergence")
     p.add_argument("--platform", default="rk3588")
@@ -110,10 +166,10 @@ def main():
         open(dec_dataset, "w").write("\n".join(dec_lines) + "\n")
 
     encoder = build(f"{folder}/encoder.onnx", ["src_tokens"], [[1, S]], a.platform, a.dtype, enc_dataset, a.target,
-                    a.quantized_algorithm, a.quantized_dtype)
+                    a.quantized_algorithm, a.quantized_dtype, a.float16_masks)
     sizes = [[1, T], [1, S]] + [[1, S, width[n]] for n in wanted]
     decoder = build(f"{folder}/decoder.onnx", ["prev_output_tokens", "src_tokens"] + wanted, sizes, a.platform, a.dtype,
-                    dec_dataset, a.target, a.quantized_algorithm, a.quantized_dtype)
+                    dec_dataset, a.target, a.quantized_algorithm, a.quantized_dtype, a.float16_masks)
     start = time.time()
     hypotheses = []
     for number, line in enumerate(lines, 1):
