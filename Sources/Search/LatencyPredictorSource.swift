@@ -114,7 +114,21 @@ extension LatencyPredictorSource {
 
     /// The predictor's copy in a search folder, by its kind.
     public static func savedPredictorURL(in directory: URL, kind: String) -> URL {
-        directory.appendingPathComponent("latency_predictor." + PredictorFile.fileExtension(kind: kind))
+        copyURL(in: directory, stem: "latency_predictor", kind: kind)
+    }
+
+    /// A predictor file's copy in a search folder: `stem.json` or `stem.safetensors` by its kind.
+    static func copyURL(in directory: URL, stem: String, kind: String) -> URL {
+        directory.appendingPathComponent(stem + "." + PredictorFile.fileExtension(kind: kind))
+    }
+
+    /// The copy named `stem` that a search saved in `directory`, when the folder holds a search
+    /// and the copy is there (a resumed search reads it, so it predicts exactly as before).
+    static func savedCopy(in directory: URL, stem: String) -> URL? {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: directory.appendingPathComponent(SearchStateFile.fileName).path) else { return nil }
+        // The two file types (an ensemble is a safetensors file too).
+        return ["linear", "hat-mlp"].map { copyURL(in: directory, stem: stem, kind: $0) }.first { fm.fileExists(atPath: $0.path) }
     }
 
     /// The latency predictor of the search in `directory`: the copy saved there when the folder
@@ -124,22 +138,16 @@ extension LatencyPredictorSource {
         searchDirectory directory: URL, space: SearchSpace, length: Int, beam: Int, seed: UInt64,
         measureModel: () throws -> SuperTransformer, log: (String) -> Void
     ) throws -> any LatencyPredictor {
-        let fm = FileManager.default
-        if fm.fileExists(atPath: directory.appendingPathComponent(SearchStateFile.fileName).path) {
-            for kind in ["linear", "hat-mlp"] {  // the two file types (an ensemble is a safetensors file too)
-                let saved = Self.savedPredictorURL(in: directory, kind: kind)
-                if fm.fileExists(atPath: saved.path) {
-                    let p: any LatencyPredictor
-                    do { p = try PredictorFile.load(saved.path) } catch { throw SearchError.badPredictor("\(error)") }
-                    try Self.checkPredictsLatency(p, path: saved.path)
-                    log(
-                        "latency predictor: \(saved.path) (\(p.provenance.method), trained on \(p.provenance.trainingRows) rows of \(p.provenance.trainingData))"
-                    )
-                    return p
-                }
-            }
+        if let saved = Self.savedCopy(in: directory, stem: "latency_predictor") {
+            let p: any LatencyPredictor
+            do { p = try PredictorFile.load(saved.path) } catch { throw SearchError.badPredictor("\(error)") }
+            try Self.checkPredictsLatency(p, path: saved.path)
+            log(
+                "latency predictor: \(saved.path) (\(p.provenance.method), trained on \(p.provenance.trainingRows) rows of \(p.provenance.trainingData))"
+            )
+            return p
         }
-        try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let p = try load(
             space: space, length: length, beam: beam, seed: seed,
             measuredCSV: directory.appendingPathComponent("latency_measured.csv").path, measureModel: measureModel, log: log)

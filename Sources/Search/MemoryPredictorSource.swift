@@ -14,27 +14,20 @@ public struct MemoryPredictorSource: Equatable, Sendable, CustomStringConvertibl
 
     /// The copy in a search folder, by the predictor's file kind.
     public static func savedPredictorURL(in directory: URL, kind: String) -> URL {
-        directory.appendingPathComponent("memory_predictor." + PredictorFile.fileExtension(kind: kind))
+        LatencyPredictorSource.copyURL(in: directory, stem: "memory_predictor", kind: kind)
     }
 
     /// The memory predictor of the search in `directory`: the copy saved there when the folder
     /// already holds a search, else the file at `path`, checked to predict memory and saved there.
     public func predictor(searchDirectory directory: URL, log: (String) -> Void) throws -> TrainedMemoryPredictor {
-        let fm = FileManager.default
-        var file = path
-        if fm.fileExists(atPath: directory.appendingPathComponent(SearchStateFile.fileName).path) {
-            // The two file types (an ensemble is a safetensors file too).
-            if let saved = ["linear", "hat-mlp"].map({ Self.savedPredictorURL(in: directory, kind: $0) }).first(where: { fm.fileExists(atPath: $0.path) }) {
-                file = saved.path
-            }
-        }
+        let file = LatencyPredictorSource.savedCopy(in: directory, stem: "memory_predictor")?.path ?? path
         let loaded: any LatencyPredictor
         do { loaded = try PredictorFile.load(file) } catch { throw SearchError.badPredictor("--memory-predictor: \(error)") }
         let predictor = try TrainedMemoryPredictor(loaded, path: file)
         let p = loaded.provenance
         log("memory predictor: \(file) (\(p.method), trained on \(p.trainingRows) rows of \(p.trainingData))")
         if file == path {
-            try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try loaded.save(to: Self.savedPredictorURL(in: directory, kind: loaded.kind).path)
         }
         return predictor
