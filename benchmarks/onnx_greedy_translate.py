@@ -12,11 +12,15 @@ first, as hat's beam search) until eos or
 Compare with `hat translate --beam 1`.
 """
 import json
+import os
 import sys
 
 import numpy as np
 import onnxruntime as ort
 import sentencepiece as spm
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "measurers"))
+from greedy import next_token  # noqa: E402
 
 
 def main():
@@ -46,17 +50,13 @@ def main():
         for _ in range(int(1.2 * src.shape[1] + 10)):
             if full:
                 (logits,) = decoder.run(["logits"], {"prev_output_tokens": np.array([out], dtype=np.int64), "src_tokens": src, **fixed})
-                scores = logits[0, -1].copy()
+                scores = logits[0, -1]
             else:
                 names = ["log_probs"] + [n.replace("past_", "present_") for n in past]
                 values = decoder.run(names, {"prev_token": np.array([[out[-1]]], dtype=np.int64), "src_tokens": src, **fixed, **past})
-                scores = values[0][0].copy()
+                scores = values[0][0]
                 past = {n.replace("present_", "past_"): v for n, v in zip(names[1:], values[1:])}
-            # hat's BeamSearch: never padding or bos (id 0), no eos before the first token.
-            scores[pad] = scores[0] = -np.inf
-            if len(out) == 1:
-                scores[eos] = -np.inf
-            token = int(scores.argmax())
+            token = next_token(scores, pad, eos, first=len(out) == 1)
             if token == eos:
                 break
             out.append(token)

@@ -1,11 +1,11 @@
 """HAT's latency method on a `hat export` folder converted for a Rockchip NPU, run from the host
 by rknn-toolkit2: on a connected board (--target rk3588; the board runs rknn_server, adb connects
 it) or, as a dry run, in the toolkit's simulator (no --target: the times are the simulator's and
-say nothing about the NPU).
+say nothing about the NPU). Float16 graphs (int8 does not translate correctly yet: README).
 
 Usage:
     python measurers/rknn/rknn_latency.py EXPORT_DIR [--platform rk3588] [--target rk3588]
-        [--dtype fp16] [--length 30] [--beam 5] [--iterations 20] [--warmup 5] [--plain]
+        [--length 30] [--beam 5] [--iterations 20] [--warmup 5] [--plain]
 
 Fixed shapes (measurers/rknn/README.md): the encoder over [1, LENGTH] tokens; the full decoder
 (decoder.onnx) over [BEAM, LENGTH] prefixes, once per step for LENGTH steps (RKNN graphs take no
@@ -26,39 +26,13 @@ import time
 
 import numpy as np
 import onnx
-from rknn.api import RKNN
+
+from rknn_convert import ConversionFailed, convert
 
 
 def fail(message):
     print(f"rknn_latency: {message}", file=sys.stderr)
     sys.exit(2)
-
-
-class ConversionFailed(Exception):
-    pass
-
-
-def build(path, inputs, sizes, platform, dtype, target):
-    """The graph converted for `platform` and started on `target`; ConversionFailed (naming the
-    graph, shapes and platform) when rknn-toolkit2 refuses or raises."""
-    rknn = RKNN(verbose=False)
-    what = f"{path} for {platform} ({dtype}, input shapes {sizes})"
-    try:
-        rknn.config(target_platform=platform)
-        if rknn.load_onnx(model=path, inputs=inputs, input_size_list=sizes) != 0:
-            raise ConversionFailed(f"rknn-toolkit2 could not load {what}")
-        if rknn.build(do_quantization=dtype == "int8") != 0:
-            raise ConversionFailed(f"rknn-toolkit2 could not build {what}")
-    except ConversionFailed:
-        rknn.release()
-        raise
-    except Exception as error:  # the toolkit raises from its graph rewrites for some shapes
-        rknn.release()
-        last = (str(error).strip().splitlines() or [""])[-1]  # the toolkit's message ends its own traceback
-        raise ConversionFailed(f"rknn-toolkit2 failed on {what}: {last}") from None
-    if rknn.init_runtime(target=target) != 0:
-        fail(f"no runtime for {path} on {'the simulator' if target is None else target}")
-    return rknn
 
 
 def trimmed_mean(values):
@@ -73,7 +47,6 @@ def main():
     p.add_argument("export_dir")
     p.add_argument("--platform", default="rk3588")
     p.add_argument("--target", default=None, help="a connected board (default: the simulator, a dry run)")
-    p.add_argument("--dtype", choices=["fp16", "int8"], default="fp16")
     p.add_argument("--length", type=int, default=30)
     p.add_argument("--beam", type=int, default=5)
     p.add_argument("--iterations", type=int, default=20)
@@ -84,8 +57,6 @@ def main():
     # stderr, so the result is the only line `hat` reads there.
     result_out = os.dup(1)
     os.dup2(2, 1)
-    if a.dtype == "int8":
-        fail("int8 latency needs a calibration set; measure float16 (int8 translations: rknn_translate.py)")
     folder, L, B = a.export_dir, a.length, a.beam
     info = json.load(open(f"{folder}/export.json"))
     eos, pad = info["eos_id"], info["padding_id"]
@@ -96,7 +67,7 @@ def main():
     wanted = [i.name for i in dec_graph.input if i.name.startswith("encoder_out.")]
 
     try:
-        encoder = build(f"{folder}/encoder.onnx", ["src_tokens"], [[1, L]], a.platform, a.dtype, a.target)
+        encoder, _, _ = convert(f"{folder}/encoder.onnx", ["src_tokens"], [[1, L]], a.platform, target=a.target)
     except ConversionFailed as error:
         fail(str(error))
     # The beam's rows as one batch; where the toolkit cannot convert that shape (rknn-toolkit2
@@ -105,8 +76,8 @@ def main():
     while True:
         sizes = [[rows_per_run, L], [rows_per_run, L]] + [[rows_per_run, L, width[n]] for n in wanted]
         try:
-            decoder = build(f"{folder}/decoder.onnx", ["prev_output_tokens", "src_tokens"] + wanted, sizes, a.platform,
-                            a.dtype, a.target)
+            decoder, _, _ = convert(f"{folder}/decoder.onnx", ["prev_output_tokens", "src_tokens"] + wanted, sizes,
+                                    a.platform, target=a.target)
             break
         except ConversionFailed as error:
             if rows_per_run == 1:
@@ -144,7 +115,7 @@ def main():
     if a.plain:
         print(f"{e:.4f} {d:.4f}")
     else:
-        print(json.dumps({"impl": "rknn", "platform": a.platform, "target": a.target or "simulator", "dtype": a.dtype,
+        print(json.dumps({"impl": "rknn", "platform": a.platform, "target": a.target or "simulator", "dtype": "fp16",
                           "encoder_ms": round(e, 4), "decoder_ms": round(d, 4), "length": L, "beam": B,
                           "decoder_rows_per_run": rows_per_run, "iterations": a.iterations}))
 

@@ -18,82 +18,35 @@ conversion times and the translation time to stderr.
 import argparse
 import json
 import os
-import re
+import shutil
 import sys
 import tempfile
 import time
 
 import numpy as np
+import onnx
 import sentencepiece as spm
-from rknn.api import RKNN
 
+from rknn_convert import ConversionFailed, convert
 
-def float16_masked_scores(cfg_path, only=None):
-    """Names the hybrid-quantization config gives the tensors whose calibrated range reaches the
-    export's attention mask (-1e9): the masks and the masked scores. One integer scale over that
-    range rounds every real score to one value, so they stay float16."""
-    text = open(cfg_path).read()
-    names = []
-    for name, body in re.findall(r"^    (\S+):\n((?:        .*\n)+)", text, re.M):
-        low = re.search(r"ori_min:\n\s+-\s+(\S+)", body)
-        if low and float(low.group(1)) < -1e4 and (only is None or name in only):
-            names.append(name)
-    with open(cfg_path, "w") as f:
-        f.write(text.replace("custom_quantize_layers: {}", "custom_quantize_layers: {"
-                             + ", ".join(f"{n}: float16" for n in names) + "}", 1))
-    return names
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from greedy import next_token  # noqa: E402
 
 
 def build(path, inputs, sizes, platform, dtype, dataset, target, algorithm="normal", quantized_dtype="w8a8",
           float16_masks=False):
-    rknn = RKNN(verbose=False)
-    rknn.config(target_platform=platform, quantized_algorithm=algorithm, quantized_dtype=quantized_dtype)
-    start = time.time()
-    if rknn.load_onnx(model=path, inputs=inputs, input_size_list=sizes) != 0:
-        sys.exit(f"rknn_translate: rknn-toolkit2 could not load {path} with fixed input shapes {sizes}")
-    if dtype == "int8" and float16_masks:
-        # Hybrid quantization: step 1 writes NAME.model/.data/.quantization.cfg into the working
-        # folder; the config then keeps the masked scores in float16; step 2 builds from it.
-        here = os.getcwd()
-        work = tempfile.mkdtemp()
-        os.chdir(work)
-        try:
-            if rknn.hybrid_quantization_step1(dataset=dataset, proposal=False) != 0:
-                sys.exit(f"rknn_translate: hybrid quantization step 1 failed for {path} ({sizes})")
-            stem = os.path.splitext(os.path.basename(path))[0]
-            cfg = f"{stem}.quantization.cfg"
-            original = open(cfg).read()
-            kept = float16_masked_scores(cfg)
-            rknn.release()
-            while True:
-                rknn = RKNN(verbose=False)
-                try:
-                    ok = rknn.hybrid_quantization_step2(model_input=f"{stem}.model", data_input=f"{stem}.data",
-                                                        model_quantization_cfg=cfg) == 0
-                    error = ""
-                except Exception as e:  # the toolkit raises for names that are tensors, not layers
-                    ok, error = False, str(e)
-                not_layer = re.search(r"Invalid operands name '([^']+)'", error)
-                if ok or not not_layer:
-                    break
-                rknn.release()
-                kept.remove(not_layer.group(1))  # a constant or a reshaped tensor: not a layer to keep
-                with open(cfg, "w") as f:
-                    f.write(original)
-                float16_masked_scores(cfg, only=kept)
-            if not ok:
-                sys.exit(f"rknn_translate: hybrid quantization step 2 failed for {path} ({sizes}): {error.strip().splitlines()[-1:] }")
-        finally:
-            os.chdir(here)
-        print(f"rknn_translate: {os.path.basename(path)}: {len(kept)} tensors kept in float16 (masks, masked scores)",
-              file=sys.stderr)
-    elif rknn.build(do_quantization=dtype == "int8", dataset=dataset) != 0:
-        sys.exit(f"rknn_translate: rknn-toolkit2 could not build {path} for {platform} ({dtype}, shapes {sizes})")
+    """The converted graph, started; its conversion time (and tensors kept float16) to stderr."""
+    try:
+        rknn, seconds, kept = convert(path, inputs, sizes, platform, target=target, dtype=dtype, dataset=dataset,
+                                      algorithm=algorithm, quantized_dtype=quantized_dtype, float16_masks=float16_masks)
+    except ConversionFailed as error:
+        sys.exit(f"rknn_translate: {error}")
     kind = "fp16" if dtype == "fp16" else f"{quantized_dtype}, {algorithm}"
-    print(f"rknn_translate: converted {os.path.basename(path)} {sizes} for {platform} ({kind}) in {time.time() - start:.1f} s",
+    if kept:
+        print(f"rknn_translate: {os.path.basename(path)}: {kept} tensors kept in float16 (masks, masked scores)",
+              file=sys.stderr)
+    print(f"rknn_translate: converted {os.path.basename(path)} {sizes} for {platform} ({kind}) in {seconds:.1f} s",
           file=sys.stderr)
-    if rknn.init_runtime(target=target) != 0:
-        sys.exit(f"rknn_translate: no runtime for {os.path.basename(path)} ({'simulator' if target is None else target})")
     return rknn
 
 
@@ -128,7 +81,6 @@ def main():
 
     lines = sys.stdin.read().splitlines()
     # Encoder widths from the ONNX graph's outputs (encoder_out.*: [batch, src_len, width]).
-    import onnx
     enc_graph = onnx.load(f"{folder}/encoder.onnx", load_external_data=False).graph
     states = [o.name for o in enc_graph.output if o.name.startswith("encoder_out.")]
     width = {o.name: o.type.tensor_type.shape.dim[2].dim_value for o in enc_graph.output}
@@ -136,7 +88,7 @@ def main():
     dec_inputs = [i.name for i in dec_graph.input]
     wanted = [n for n in dec_inputs if n.startswith("encoder_out.")]
 
-    tmp = tempfile.mkdtemp()
+    tmp = tempfile.mkdtemp()  # the calibration inputs
     enc_dataset = dec_dataset = None
     if a.dtype == "int8":
         if not a.calibration:
@@ -179,16 +131,12 @@ def main():
         for _ in range(int(1.2 * length + 10)):
             prefix = np.array([out + [pad] * (T - len(out))], dtype=np.int64)
             (logits,) = decoder.inference(inputs=[prefix, src] + [outs[n] for n in wanted])
-            scores = logits[0, len(out) - 1].astype(np.float32).copy()
-            # hat's BeamSearch: never padding or bos (id 0), no eos before the first token.
-            scores[pad] = scores[0] = -np.inf
-            if len(out) == 1:
-                scores[eos] = -np.inf
-            token = int(scores.argmax())
+            token = next_token(logits[0, len(out) - 1], pad, eos, first=len(out) == 1)
             if token == eos:
                 break
             out.append(token)
         hypotheses.append(sp.decode(out[1:]))
+    shutil.rmtree(tmp, ignore_errors=True)
     with open(a.out, "w") as f:
         f.write("".join(h + "\n" for h in hypotheses))
     print(f"rknn_translate: {len(lines)} sentences in {time.time() - start:.1f} s", file=sys.stderr)
