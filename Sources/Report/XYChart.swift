@@ -10,11 +10,36 @@ public struct XYChart {
         public var color: String
         public var style: Style
         public var points: [(x: Double, y: Double)]
+        /// Per point, an interval around y (mean ± sd over seeds, a confidence interval): a
+        /// shaded band under a line, an error bar on a point. Empty: none.
+        public var spread: [(low: Double, high: Double)] = []
+        /// Per point, a short text written beside it (a scatter of named models). Empty: none.
+        public var labels: [String] = []
+
         public init(_ name: String, color: String, style: Style, points: [(x: Double, y: Double)]) {
             self.name = name
             self.color = color
             self.style = style
             self.points = points.filter { $0.x.isFinite && $0.y.isFinite }
+        }
+
+        /// A series whose points carry an interval and/or a label (arrays as long as `points`,
+        /// or empty); points with a non-finite coordinate are left out with their extras.
+        public init(
+            _ name: String, color: String, style: Style, points: [(x: Double, y: Double)], spread: [(low: Double, high: Double)],
+            labels: [String] = []
+        ) {
+            precondition(spread.isEmpty || spread.count == points.count, "one interval per point")
+            precondition(labels.isEmpty || labels.count == points.count, "one label per point")
+            let kept = points.indices.filter {
+                points[$0].x.isFinite && points[$0].y.isFinite && (spread.isEmpty || (spread[$0].low.isFinite && spread[$0].high.isFinite))
+            }
+            self.name = name
+            self.color = color
+            self.style = style
+            self.points = kept.map { points[$0] }
+            self.spread = spread.isEmpty ? [] : kept.map { spread[$0] }
+            self.labels = labels.isEmpty ? [] : kept.map { labels[$0] }
         }
     }
 
@@ -66,7 +91,7 @@ public struct XYChart {
         let left = 78.0, right = 20.0 + legendWidth, top = 44.0, bottom = 56.0
         let pw = width - left - right, ph = height - top - bottom
         let xs = series.flatMap { $0.points.map(\.x) } + references.compactMap(\.x)
-        let ys = series.flatMap { $0.points.map(\.y) } + references.compactMap(\.y)
+        let ys = series.flatMap { $0.points.map(\.y) + $0.spread.flatMap { [$0.low, $0.high] } } + references.compactMap(\.y)
         let (x0, x1) = Self.range(xs), (y0, y1) = Self.range(ys)
         func X(_ v: Double) -> Double { left + (v - x0) / (x1 - x0) * pw }
         func Y(_ v: Double) -> Double { top + ph - (v - y0) / (y1 - y0) * ph }
@@ -108,6 +133,21 @@ public struct XYChart {
                 s += "<text x=\"\(f(left + pw - 4))\" y=\"\(f(Y(y) - 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"\(r.color)\">\(esc(r.label))</text>\n"
             }
         }
+        for series in self.series where !series.spread.isEmpty {
+            switch series.style {
+            case .line, .stepLine:
+                // The band: along the upper edge, back along the lower one.
+                let upper = zip(series.points, series.spread).map { "\(f(X($0.x))),\(f(Y($1.high)))" }
+                let lower = zip(series.points, series.spread).reversed().map { "\(f(X($0.x))),\(f(Y($1.low)))" }
+                s += "<polygon points=\"\((upper + lower).joined(separator: " "))\" fill=\"\(series.color)\" fill-opacity=\"0.18\" stroke=\"none\"/>\n"
+            case .points:
+                for (p, e) in zip(series.points, series.spread) {
+                    s +=
+                        "<line x1=\"\(f(X(p.x)))\" y1=\"\(f(Y(e.low)))\" x2=\"\(f(X(p.x)))\" y2=\"\(f(Y(e.high)))\" stroke=\"\(series.color)\" stroke-width=\"1.5\"/>"
+                }
+                s += "\n"
+            }
+        }
         for series in self.series {
             switch series.style {
             case .line(let w):
@@ -126,6 +166,11 @@ public struct XYChart {
                     s += "<circle cx=\"\(f(X(p.x)))\" cy=\"\(f(Y(p.y)))\" r=\"\(r)\" fill=\"\(series.color)\" fill-opacity=\"\(opacity)\"/>"
                 }
                 s += "\n"
+            }
+        }
+        for series in self.series {
+            for (p, text) in zip(series.points, series.labels) where !text.isEmpty {
+                s += "<text x=\"\(f(X(p.x) + 6))\" y=\"\(f(Y(p.y) - 5))\" font-size=\"10\" fill=\"#333333\">\(esc(text))</text>"
             }
         }
         s += "</g>\n<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"none\" stroke=\"black\"/>\n"

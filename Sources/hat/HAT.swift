@@ -20,9 +20,9 @@ struct HAT: ParsableCommand {
             "CPU: \(MeasurementProvenance.cpuModelName()), \(ParallelSettings.availableCores) cores",
         ].joined(separator: "\n"),
         subcommands: [
-            DataCommand.self, TrainCommand.self, AverageCommand.self, TranslateCommand.self, TestCommand.self,
+            DataCommand.self, TrainCommand.self, AverageCommand.self, TranslateCommand.self, TestCommand.self, ValidateCommand.self,
             ScoreCommand.self, SampleCommand.self, ProfileCommand.self, LatencyCommand.self, SearchCommand.self,
-            PipelineCommand.self, ReportCommand.self, ExportCommand.self, ImportCommand.self, ModelsCommand.self, SelfCheck.self,
+            PipelineCommand.self, ReportCommand.self, PlotCommand.self, ExportCommand.self, ImportCommand.self, ModelsCommand.self, SelfCheck.self,
             ClusterCommand.self, QuantizeCommand.self,
         ]
     )

@@ -15,7 +15,7 @@ struct JSONOutputTests {
         }
     }
 
-    @Test("pipeline, search, test and the latency commands print one JSON document; their log goes to stderr")
+    @Test("pipeline, search, validate, test and the latency commands print one JSON document; their log goes to stderr")
     func everyResultAsJSON() throws {
         let root = try Oracle.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
@@ -45,6 +45,18 @@ struct JSONOutputTests {
         #expect(search.err.contains("loss"), "the readable Pareto line goes to stderr: \(search.err)")
 
         let chosen = root.appendingPathComponent("search").appendingPathComponent(try #require(front[0]["subtransformer"] as? String)).path
+        // hat validate gives the search's fitness for the same SubTransformer and validation pairs.
+        let validate = try HATBinary.run([
+            "validate", "--checkpoint", supernet, "--subtransformer", chosen, "--data", "\(out)/data", "--valid-subset", "40",
+            "--threads", "1", "--json",
+        ])
+        #expect(validate.status == 0, "\(validate.err)")
+        let v = try #require(try Self.json(validate.out, "validate") as? [[String: Any]])
+        let searchLoss = try #require(front[0]["loss"] as? Double), validLoss = try #require(v.first?["loss"] as? Double)
+        #expect(v.count == 1 && abs(validLoss - searchLoss) < 1e-9 && v[0]["sentences"] as? Int == 40, "\(v) against the search's \(searchLoss)")
+        let noSub = try HATBinary.run(["validate", "--checkpoint", supernet, "--data", "\(out)/data"])
+        #expect(noSub.status != 0 && noSub.err.contains("is a SuperTransformer: give --subtransformer"), "\(noSub.err)")
+
         let test = try HATBinary.run([
             "test", "--checkpoint", supernet, "--subtransformer", chosen, "--data", "\(out)/data", "--split", "test",
             "--beam", "2", "--threads", "1", "--out", root.appendingPathComponent("test.hyp").path, "--json",

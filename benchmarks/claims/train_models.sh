@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Trains the SubTransformers of HAT's claim experiments (docs/RESULTS.md) with one recipe and
+# records each result as a small JSON file, so the experiments can span several sessions: a job
+# whose result exists is skipped, an interrupted one resumes (hat train resumes by itself).
+# Usage: benchmarks/claims/train_models.sh JOBS...   each job NAME:MODE:SEED:UPDATES, e.g. q05:scratch:1:1000
+#   NAME      benchmarks/claims/subtransformers/NAME.yml
+#   MODE      scratch (random initialization) or finetune (weights inherited from SUPERNET)
+#   PARALLEL=2 jobs at once, THREADS=1 compute threads each; give a longer budget of a NAME:MODE:SEED
+#   in a later call than its shorter one (they share a folder)
+#   WARMUP=250 (scratch) / FT_WARMUP=100 (finetune) warm-up updates, SAVE=100 (update checkpoints,
+#   the last 3 averaged), BEAM=5, DATA=runs/pipeline-m30k/data,
+#   SUPERNET=runs/pipeline-m30k/supernet/checkpoint_last.safetensors, OUT=runs/claims/train,
+#   RESULTS=benchmarks/claims/results
+# The recipe is otherwise the space's (configs/multi30k_cpu_space.yml: Adam, inverse-sqrt lr 1e-3,
+# dropout 0.3, label smoothing 0.1, 4,096-token batches). The inverse-sqrt schedule does not depend
+# on --max-update, so a job with more UPDATES for the same NAME:MODE:SEED continues the shorter
+# run's folder: its first updates are the shorter run's.
+# Each result: validation loss of the last-3 average (all 1,014 pairs, `hat validate`) and of the
+# last checkpoint, the per-epoch validation curve, test_2016 BLEU/chrF2 of the average (beam 5),
+# training seconds, CPU and threads.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+[ $# -gt 0 ] || { echo "usage: $0 NAME:MODE:SEED:UPDATES..." >&2; exit 2; }
+export HAT=.build/release/hat SPACE=configs/multi30k_cpu_space.yml
+export DATA=${DATA:-runs/pipeline-m30k/data} SUPERNET=${SUPERNET:-runs/pipeline-m30k/supernet/checkpoint_last.safetensors}
+export OUT=${OUT:-runs/claims/train} RESULTS=${RESULTS:-benchmarks/claims/results}
+export THREADS=${THREADS:-1} WARMUP=${WARMUP:-250} FT_WARMUP=${FT_WARMUP:-100} SAVE=${SAVE:-100} BEAM=${BEAM:-5}
+mkdir -p "$OUT" "$RESULTS"
+for job in "$@"; do
+  IFS=: read -r name mode seed updates <<< "$job"
+  [ -f "benchmarks/claims/subtransformers/$name.yml" ] || { echo "error: $job: no benchmarks/claims/subtransformers/$name.yml" >&2; exit 2; }
+  case $mode in scratch | finetune) ;; *) echo "error: $job: MODE must be scratch or finetune" >&2; exit 2 ;; esac
+  [[ $seed =~ ^[0-9]+$ && $updates =~ ^[0-9]+$ ]] || { echo "error: $job: SEED and UPDATES must be numbers" >&2; exit 2; }
+done
+
+one() {
+  set -euo pipefail
+  IFS=: read -r name mode seed updates <<< "$1"
+  yml=benchmarks/claims/subtransformers/$name.yml
+  id=$name-$mode-s$seed-u$updates
+  result=$RESULTS/$id.json
+  [ -f "$result" ] && return 0
+  dir=$OUT/$name-$mode-s$seed   # longer budgets continue the same folder
+  log=$OUT/$id.log
+  args=(--warmup-updates "$WARMUP")
+  if [ "$mode" = finetune ]; then args=(--warmup-updates "$FT_WARMUP" --init-from "$SUPERNET"); fi
+  start=$(date +%s)
+  $HAT train --config $SPACE --subtransformer "$yml" --data "$DATA" --save-dir "$dir" --seed "$seed" --threads "$THREADS" \
+    --max-update "$updates" --save-interval-updates "$SAVE" --keep-last-updates 3 --keep-last-epochs 1 "${args[@]}" > "$log" 2>&1 ||
+    { echo "$id: training failed, see $log" >&2; return 1; }
+  seconds=$(($(date +%s) - start))
+  ckpts=$(ls "$dir"/checkpoint_*_*.safetensors | sort -t_ -k3 -n | tail -3)
+  $HAT average --out "$dir/average3-u$updates.safetensors" $ckpts > /dev/null
+  $HAT validate --checkpoint "$dir/average3-u$updates.safetensors" --threads "$THREADS" --json 2> /dev/null > "$dir/valid-average-u$updates.json"
+  $HAT validate --checkpoint "$dir/checkpoint_last.safetensors" --threads "$THREADS" --json 2> /dev/null > "$dir/valid-last-u$updates.json"
+  $HAT test --checkpoint "$dir/average3-u$updates.safetensors" --beam "$BEAM" --threads "$THREADS" \
+    --out "$dir/test-u$updates.hyp.txt" --json 2>> "$log" > "$dir/test-u$updates.json"
+  python3 - "$result" "$name" "$mode" "$seed" "$updates" "$seconds" "$dir" "$yml" <<'PY'
+import json, os, subprocess, sys, time
+result, name, mode, seed, updates, seconds, d, yml = sys.argv[1:]
+u = int(updates)
+avg = json.load(open(f"{d}/valid-average-u{u}.json"))[0]
+last = json.load(open(f"{d}/valid-last-u{u}.json"))[0]
+test = json.load(open(f"{d}/test-u{u}.json"))
+scores = {s["name"]: s["score"] for s in test["scores"]}
+curve = [{"update": r["update"], "loss": r["loss"], "nll_loss": r["nll_loss"]}
+         for r in map(json.loads, open(f"{d}/metrics.jsonl")) if r.get("split") == "valid" and r["update"] <= u]
+cpu = next((l.split(":", 1)[1].strip() for l in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
+            if l.startswith("Model name")), "?")
+rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+out = {
+    "name": name, "mode": mode, "seed": int(seed), "updates": u, "subtransformer": open(yml).read(),
+    "warmup_updates": int(os.environ["FT_WARMUP" if mode == "finetune" else "WARMUP"]),
+    "init_from": os.environ["SUPERNET"] if mode == "finetune" else None,
+    "valid_loss": avg["loss"], "valid_nll_loss": avg["nll_loss"], "valid_loss_last": last["loss"],
+    "valid_nll_loss_last": last["nll_loss"], "valid_curve": curve,
+    "bleu": scores["BLEU"], "chrf2": scores["chrF2"], "beam": int(os.environ["BEAM"]),
+    "train_seconds": int(seconds), "threads": int(os.environ["THREADS"]), "cpu": cpu,
+    "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset"), "hat_commit": rev,
+    "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+}
+tmp = result + ".tmp"
+json.dump(out, open(tmp, "w"), indent=1)
+os.replace(tmp, result)
+PY
+  echo "$id: valid loss $(python3 -c "import json; r=json.load(open('$result')); print('%.4f  BLEU %.2f  %d s' % (r['valid_loss'], r['bleu'], r['train_seconds']))")"
+}
+export -f one
+printf '%s\n' "$@" | xargs -P "${PARALLEL:-2}" -I{} bash -c 'one "$@"' _ {}
