@@ -44,15 +44,21 @@ while IFS='|' read -r name predictor options; do
   for pair in $(python3 - "$out/$name/pareto.json" "$limits" "$shares" <<'PY'
 import json, sys
 shares = dict(zip(sys.argv[2].split(","), sys.argv[3].split()))
-print(" ".join(f"{p['subtransformer']}:{shares[p['constraint']]}" for p in json.load(open(sys.argv[1]))))
+points = json.load(open(sys.argv[1]))
+print(" ".join(f"{p['subtransformer']}:{shares[p['constraint']]}" for p in points))
+# The pick's supernet loss and limit, for the table below.
+for p in points:
+    json.dump({"limit": p["constraint"], "loss": p["loss"], "predicted_ms": p["predicted_latency_ms"]},
+              open(sys.argv[1].replace("/pareto.json", f"-{shares[p['constraint']]}.pick.json"), "w"))
 PY
   ); do
     cp "$out/$name/${pair%%:*}" "$out/pick-$name-${pair##*:}.yml"; picks+=("pick-$name-${pair##*:}")
   done
 done <<< "$devices"
 
-# Every pick on every device, interleaved rounds.
-: > "$out/measured.txt"
+# Every pick on every device, interleaved rounds (kept when a rerun finds them complete).
+ndevices=$(grep -c '|' <<< "$devices")
+if [ -f "$out/measured.txt" ] && [ "$(wc -l < "$out/measured.txt")" -eq $((rounds * ndevices * ${#picks[@]})) ]; then rounds=0; else : > "$out/measured.txt"; fi
 for round in $(seq "$rounds"); do
   while IFS='|' read -r name predictor options; do
     [ -n "$name" ] || continue
@@ -64,7 +70,7 @@ for round in $(seq "$rounds"); do
   done <<< "$devices"
 done
 python3 - "$out" <<'PY'
-import re, statistics as st, sys, collections
+import json, re, statistics as st, sys, collections
 out = sys.argv[1]
 ms = collections.defaultdict(list)
 for line in open(f"{out}/measured.txt"):
@@ -81,9 +87,10 @@ def shape(p):
             f"dec {v('decoder-embed-dim-subtransformer')}d×{dl} FFN {'/'.join(map(str, lists('decoder-ffn-embed-dim-all-subtransformer', dl)))}, "
             f"cross heads {'/'.join(map(str, lists('decoder-ende-attention-heads-all-subtransformer', dl)))}, "
             f"attends {'/'.join(str(a + 1 if a > 0 else 1) for a in lists('decoder-arbitrary-ende-attn-all-subtransformer', dl))} enc layers")
-print("| pick (device, limit) | architecture | " + " | ".join(f"{d} (ms, median)" for d in devices) + " |")
-print("| --- | --- | " + " | ".join("---:" for _ in devices) + " |")
+print("| pick (device, limit: share, predicted) | supernet loss | architecture | " + " | ".join(f"{d} (ms, median)" for d in devices) + " |")
+print("| --- | ---: | --- | " + " | ".join("---:" for _ in devices) + " |")
 for p in picks:
     m = re.fullmatch(r"pick-(.+)-(\d+)", p)
-    print(f"| {m.group(1)}, {m.group(2)} % | {shape(p)} | " + " | ".join(f"{st.median(ms[(d, p)]):.2f}" for d in devices) + " |")
+    info = json.load(open(f"{out}/{m.group(1)}-{m.group(2)}.pick.json"))
+    print(f"| {m.group(1)}, {m.group(2)} % = {info['limit']} | {info['loss']:.4f} | {shape(p)} | " + " | ".join(f"{st.median(ms[(d, p)]):.2f}" for d in devices) + " |")
 PY

@@ -51,7 +51,7 @@ done
 .venv-oracle/bin/python benchmarks/claims/search_curves.py "$out" | tee "$out/summary.md"
 for csv in "$out"/curves-*.csv; do
   label=$(basename "$csv" .csv)
-  $hat plot --csv "$csv" --x evaluations --y mean --low low --high high --series strategy --style band \
+  $hat plot --csv "$csv" --x evaluations --y mean --low low --high high --series strategy --style line \
     --title "best admitted supernet loss, ${label#curves-} (mean ± sd over seeds)" \
     --x-label "SubTransformers scored" --y-label "validation loss (bits per token)" --out "$out/$label.svg"
 done

@@ -85,7 +85,7 @@ with open(f"{out}/curve.csv", "w") as f:
     for k, lat, b, s, n in rows:
         f.write(f"{k},{lat:.3f},{b:.3f},{b - s:.3f},{b + s:.3f},{n}\n")
 PY
-  $hat plot --csv "$out/curve.csv" --x latency_ms --y bleu --low low --high high --series kind --label name --style band \
+  $hat plot --csv "$out/curve.csv" --x latency_ms --y bleu --low low --high high --series kind --label name --style line \
     --title "test BLEU against latency measured here ($updates updates, mean ± sd over seeds)" \
     --x-label "latency (ms, HAT's method, $threads thread(s))" --y-label "test_2016 BLEU (beam 5)" --out "$out/curve.svg" ;;
 *)
