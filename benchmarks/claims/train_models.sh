@@ -49,7 +49,8 @@ one() {
     --max-update "$updates" --save-interval-updates "$SAVE" --keep-last-updates 3 --keep-last-epochs 1 "${args[@]}" > "$log" 2>&1 ||
     { echo "$id: training failed, see $log" >&2; return 1; }
   seconds=$(($(date +%s) - start))
-  ckpts=$(ls "$dir"/checkpoint_*_*.safetensors | sort -t_ -k3 -n | tail -3)
+  # The three newest update checkpoints (checkpoint_EPOCH_UPDATE), by the number after the last "_".
+  ckpts=$(ls "$dir"/checkpoint_*_*.safetensors | awk -F_ '{print $NF + 0, $0}' | sort -n | tail -3 | cut -d' ' -f2-)
   $HAT average --out "$dir/average3-u$updates.safetensors" $ckpts > /dev/null
   $HAT validate --checkpoint "$dir/average3-u$updates.safetensors" --threads "$THREADS" --json 2> /dev/null > "$dir/valid-average-u$updates.json"
   $HAT validate --checkpoint "$dir/checkpoint_last.safetensors" --threads "$THREADS" --json 2> /dev/null > "$dir/valid-last-u$updates.json"

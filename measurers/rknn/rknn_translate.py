@@ -34,16 +34,16 @@ from greedy import next_token  # noqa: E402
 
 
 def build(path, inputs, sizes, platform, dtype, dataset, target, algorithm="normal", quantized_dtype="w8a8",
-          float16_masks=False):
+          float16_attention=False):
     """The converted graph, started; its conversion time (and tensors kept float16) to stderr."""
     try:
         rknn, seconds, kept = convert(path, inputs, sizes, platform, target=target, dtype=dtype, dataset=dataset,
-                                      algorithm=algorithm, quantized_dtype=quantized_dtype, float16_masks=float16_masks)
+                                      algorithm=algorithm, quantized_dtype=quantized_dtype, float16_attention=float16_attention)
     except ConversionFailed as error:
         sys.exit(f"rknn_translate: {error}")
     kind = "fp16" if dtype == "fp16" else f"{quantized_dtype}, {algorithm}"
     if kept:
-        print(f"rknn_translate: {os.path.basename(path)}: {kept} tensors kept in float16 (masks, masked scores)",
+        print(f"rknn_translate: {os.path.basename(path)}: {kept} layers kept in float16 (the attention core)",
               file=sys.stderr)
     print(f"rknn_translate: converted {os.path.basename(path)} {sizes} for {platform} ({kind}) in {seconds:.1f} s",
           file=sys.stderr)
@@ -58,8 +58,9 @@ def main():
     p.add_argument("--calibration", help="source sentences for int8 calibration (one per line)")
     p.add_argument("--quantized-dtype", default="w8a8",
                    help="rknn-toolkit2's quantized type for --dtype int8: w8a8 (default) or w16a16i (16-bit integers)")
-    p.add_argument("--float16-masks", action="store_true",
-                   help="--dtype int8: keep the attention masks and masked scores in float16 (hybrid quantization)")
+    p.add_argument("--float16-attention", action="store_true",
+                   help="--dtype int8: keep the attention core (scores, mask, softmax, weighted sum) in float16, "
+                        "the projections and FFNs int8 (hybrid quantization)")
     p.add_argument("--quantized-algorithm", choices=["normal", "mmse", "kl_divergence"], default="normal",
                    help="rknn-toolkit2's int8 calibration: min-max (normal), MMSE, or KL divergence")
     p.add_argument("--platform", default="rk3588")
@@ -118,10 +119,10 @@ def main():
         open(dec_dataset, "w").write("\n".join(dec_lines) + "\n")
 
     encoder = build(f"{folder}/encoder.onnx", ["src_tokens"], [[1, S]], a.platform, a.dtype, enc_dataset, a.target,
-                    a.quantized_algorithm, a.quantized_dtype, a.float16_masks)
+                    a.quantized_algorithm, a.quantized_dtype, a.float16_attention)
     sizes = [[1, T], [1, S]] + [[1, S, width[n]] for n in wanted]
     decoder = build(f"{folder}/decoder.onnx", ["prev_output_tokens", "src_tokens"] + wanted, sizes, a.platform, a.dtype,
-                    dec_dataset, a.target, a.quantized_algorithm, a.quantized_dtype, a.float16_masks)
+                    dec_dataset, a.target, a.quantized_algorithm, a.quantized_dtype, a.float16_attention)
     start = time.time()
     hypotheses = []
     for number, line in enumerate(lines, 1):
