@@ -5,11 +5,8 @@ import Foundation
 /// scripts (benchmarks/claims/) write such tables so that their figures look like the report's.
 public struct ChartTable {
     public enum Style: String, CaseIterable, Sendable {
-        /// Lines through the points (x sorted), a shaded band for the interval.
+        /// Lines through the points (x sorted), the interval shaded as a band.
         case line
-        /// Lines through the points with the interval shaded (the same as `line`; the name says
-        /// what the table holds).
-        case band
         /// A step function (best so far), the interval shaded.
         case step
         /// A scatter, the interval as error bars.
@@ -101,7 +98,7 @@ public struct ChartTable {
             }
             let seriesStyle: XYChart.Series.Style =
                 switch style {
-                case .line, .band: .line(width: 2.2)
+                case .line: .line(width: 2.2)
                 case .step: .stepLine
                 case .points: .points(radius: 4.5, opacity: 0.85)
                 }

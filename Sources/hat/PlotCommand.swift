@@ -13,7 +13,7 @@ struct PlotCommand: ParsableCommand {
         abstract: "Draw an SVG chart in the report's style from a CSV table (one row per point).",
         discussion: """
             E.g. hat plot --csv curves.csv --x evaluations --y mean --low low --high high --series strategy \
-            --style band --out curves.svg. Fields are comma-separated without quotes.
+            --style line --out curves.svg. Fields are comma-separated without quotes.
             """
     )
 
@@ -24,7 +24,7 @@ struct PlotCommand: ParsableCommand {
     @Option(help: "Column of the lower end of an interval around y (with --high).") var low: String?
     @Option(help: "Column of the upper end of an interval around y (with --low).") var high: String?
     @Option(help: "Column of a text written beside each point.") var label: String?
-    @Option(help: "line, band (a line with the interval shaded), step, or points (a scatter, intervals as error bars).")
+    @Option(help: "line (the interval shaded as a band), step, or points (a scatter, intervals as error bars).")
     var style: ChartTable.Style = .line
     @Option(help: "Title above the chart.") var title: String = ""
     @Option(name: .customLong("x-label"), help: "Axis label (default: the column's name).") var xLabel: String?

@@ -20,7 +20,7 @@ struct ChartTableTests {
     func grouping() throws {
         let chart = try ChartTable.chart(
             csv: Self.table, path: "t.csv",
-            columns: .init(x: "evaluations", y: "mean", series: "strategy", low: "low", high: "high", label: "name"), style: .band,
+            columns: .init(x: "evaluations", y: "mean", series: "strategy", low: "low", high: "high", label: "name"), style: .line,
             title: "t")
         #expect(chart.series.map(\.name) == ["evolution", "random"])
         let evolution = chart.series[0]
