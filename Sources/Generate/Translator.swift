@@ -57,7 +57,7 @@ public final class Translator {
     public static func load(checkpoint: String, subTransformerFile: String?, data: String?, search: BeamSearch) throws -> Translator {
         guard let file = subTransformerFile else { return try load(checkpoint: checkpoint, subTransformer: nil, data: data, search: search) }
         let space = try Checkpoint.readState(SafeTensorsFile.read(from: URL(fileURLWithPath: checkpoint)), path: checkpoint, allowQuantized: true).space
-        let config = try SubTransformerConfig(contentsOf: file, superLayers: (space.encoderLayers, space.decoderLayers), qkvDim: space.qkvDim)
+        let config = try space.subTransformer(contentsOf: file)
         return try load(checkpoint: checkpoint, subTransformer: config, data: data, search: search)
     }
 

@@ -37,11 +37,7 @@ public struct HATCheckpointImporter {
         space = try SearchSpace(file: HATConfigFile(text: arguments.spaceYAML, path: argsFile))
         training = try TrainingConfig(file: HATConfigFile(text: arguments.spaceYAML, path: argsFile))
         if arguments.isSubTransformer {
-            let sub = try SubTransformerConfig(
-                file: HATConfigFile(text: arguments.subTransformerYAML, path: argsFile),
-                superLayers: (space.encoderLayers, space.decoderLayers), qkvDim: space.qkvDim)
-            try space.check(sub, file: argsFile)
-            subTransformer = sub
+            subTransformer = try space.subTransformer(file: HATConfigFile(text: arguments.subTransformerYAML, path: argsFile))
         } else {
             subTransformer = nil
         }

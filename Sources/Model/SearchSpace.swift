@@ -186,6 +186,19 @@ public struct SearchSpace: Hashable, Codable, Sendable {
         }
     }
 
+    /// A SubTransformer of this space read from a HAT YAML file: its per-layer lists read up to this
+    /// space's depths, checked to fit the SuperTransformer (errors name the file and key).
+    public func subTransformer(contentsOf path: String) throws -> SubTransformerConfig {
+        try subTransformer(file: HATConfigFile(path: path))
+    }
+
+    /// `subTransformer(contentsOf:)` for a config already read (e.g. from a checkpoint's arguments).
+    public func subTransformer(file: HATConfigFile) throws -> SubTransformerConfig {
+        let config = try SubTransformerConfig(file: file, superLayers: (encoderLayers, decoderLayers), qkvDim: qkvDim)
+        try check(config, file: file.path)
+        return config
+    }
+
     // MARK: Sampling (hat-reference.md §4)
 
     /// A uniformly random SubTransformer, HAT's procedure: embed dims and layer counts from

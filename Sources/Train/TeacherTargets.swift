@@ -169,9 +169,7 @@ public struct Teacher: @unchecked Sendable {
         }
         let sub: SubTransformerConfig
         if let subTransformerPath {
-            sub = try SubTransformerConfig(
-                contentsOf: subTransformerPath, superLayers: (state.space.encoderLayers, state.space.decoderLayers), qkvDim: state.space.qkvDim)
-            try state.space.check(sub, file: subTransformerPath)
+            sub = try state.space.subTransformer(contentsOf: subTransformerPath)
             if model.isQuantized && sub != state.subTransformer {
                 throw TrainingError.invalid(
                     "the teacher \(path) is quantized for its own SubTransformer only; drop teacher-subtransformer or give a float32 teacher")

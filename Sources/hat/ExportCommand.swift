@@ -63,10 +63,7 @@ struct ExportCommand: ParsableCommand {
         let (model, state) = try Checkpoint.loadModel(path: checkpoint, allowQuantized: true)
         let config: SubTransformerConfig
         if let subtransformer {
-            config = try SubTransformerConfig(
-                contentsOf: subtransformer, superLayers: (model.space.encoderLayers, model.space.decoderLayers),
-                qkvDim: model.space.qkvDim)
-            try model.space.check(config, file: subtransformer)
+            config = try model.space.subTransformer(contentsOf: subtransformer)
             if let recorded = state.subTransformer, recorded != config {
                 throw CommandError(
                     "\(checkpoint) was trained as \(recorded.description), not as \(subtransformer): "
@@ -100,10 +97,7 @@ struct ExportCommand: ParsableCommand {
     func exportRandomWeights() throws {
         let spaceFile = space!, subFile = subtransformer!
         var searchSpace = try SearchSpace(contentsOf: spaceFile)
-        let config = try SubTransformerConfig(
-            contentsOf: subFile, superLayers: (searchSpace.encoderLayers, searchSpace.decoderLayers),
-            qkvDim: searchSpace.qkvDim)
-        try searchSpace.check(config, file: subFile)
+        let config = try searchSpace.subTransformer(contentsOf: subFile)
         let (vs, vt) = try resolveVocabularySizes(data: data, vocab: vocab, source: sourceVocab, target: targetVocab)
         searchSpace.shareAllEmbeddings = searchSpace.shareAllEmbeddings && vs == vt
         var rng = RandomGenerator(seed: 0)

@@ -67,9 +67,7 @@ struct QuantizeCommand: ParsableCommand {
         let (model, state) = try Checkpoint.loadModel(path: checkpoint)
         let config: SubTransformerConfig
         if let subtransformer {
-            config = try SubTransformerConfig(
-                contentsOf: subtransformer, superLayers: (model.space.encoderLayers, model.space.decoderLayers), qkvDim: model.space.qkvDim)
-            try model.space.check(config, file: subtransformer)
+            config = try model.space.subTransformer(contentsOf: subtransformer)
             if let recorded = state.subTransformer, recorded != config {
                 throw CommandError(
                     "\(checkpoint) was trained as \(recorded.description), not as \(subtransformer): leave out --subtransformer to quantize the model it trained"

@@ -101,9 +101,7 @@ struct TrainCommand: ParsableCommand {
                     diagnostics.notice("\(note)")
                 }
             }
-            let sub = try subtransformer.map {
-                try SubTransformerConfig(contentsOf: $0, superLayers: (space.encoderLayers, space.decoderLayers), qkvDim: space.qkvDim)
-            }
+            let sub = try subtransformer.map { try space.subTransformer(contentsOf: $0) }
             let dataset = try openBinarizedCorpus(data)
             let threadCount = threads ?? Swift.max(1, ParallelSettings.availableCores / DistributedGroup.ranksOnThisNode)
             try BLAS.withComputeThreads(threadCount) {

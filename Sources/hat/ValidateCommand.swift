@@ -56,13 +56,12 @@ struct ValidateCommand: ParsableCommand {
         let space = inputs.space
         var configs: [(name: String, config: SubTransformerConfig)] = []
         for file in subtransformer {
-            let config = try SubTransformerConfig(contentsOf: file, superLayers: (space.encoderLayers, space.decoderLayers), qkvDim: space.qkvDim)
-            try space.check(config, file: file)
+            let config = try space.subTransformer(contentsOf: file)
             configs.append((file, config))
         }
         if configs.isEmpty {
             guard let own = inputs.checkpoint.subTransformer else {
-                throw ValidationError("\(checkpoint) is a SuperTransformer: give --subtransformer FILE (HAT YAML) for each SubTransformer to score")
+                throw CommandError("\(checkpoint) is a SuperTransformer: give --subtransformer FILE (HAT YAML) for each SubTransformer to score")
             }
             configs.append(("(\(checkpoint)'s own)", own))
         }

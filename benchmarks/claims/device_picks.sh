@@ -23,17 +23,13 @@ cpu-2-threads|$out/cpu2.predictor.json|--threads 2
 onnxruntime-1-thread|$out/ort1.predictor.json|--command-output encoder-decoder --command '$ort'"}
 mkdir -p "$out"
 echo "# $(date -u +%FT%TZ) $(lscpu | grep 'Model name' | sed 's/ \+/ /g') OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} load: $(cut -d' ' -f1-3 /proc/loadavg)"
-$hat sample --space $space --which smallest --out "$out/smallest.yml"
-$hat sample --space $space --which largest --out "$out/largest.yml"
+source benchmarks/claims/limits.sh
 parents=$((pop / 4)); half=$(((pop - parents) / 2))
 
 picks=()
 while IFS='|' read -r name predictor options; do
   [ -n "$name" ] || continue
-  ends=$($hat latency predict --predictor "$predictor" --space $space "$out/smallest.yml" "$out/largest.yml" --json 2>/dev/null |
-    python3 -c "import json,sys; print(' '.join('%.6f' % p['predicted_ms'] for p in json.load(sys.stdin)))")
-  read -r low high <<< "$ends"
-  limits=$(for s in $shares; do python3 -c "print(('%.3f' % ($low + $s / 100 * ($high - $low))).rstrip('0').rstrip('.') + 'ms')"; done | paste -sd, -)
+  predicted_limits "$predictor" "$shares" "$out"
   echo "$name: predicted smallest $low ms, largest $high ms; limits $limits"
   if [ ! -f "$out/$name/pareto.json" ]; then
     $hat search --supernet "$supernet" --predictor "$predictor" --latency-constraint "$limits" --evo-iter $iter \

@@ -23,13 +23,8 @@ strategies=${STRATEGIES:-evolution random repair}
 mkdir -p "$out"
 echo "# $(date -u +%FT%TZ) $(lscpu | grep 'Model name' | sed 's/ \+/ /g') OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# The limits on the predictor's own scale, written as `hat search` labels them (no trailing zeros).
-$hat sample --space $space --which smallest --out "$out/smallest.yml"
-$hat sample --space $space --which largest --out "$out/largest.yml"
-ends=$($hat latency predict --predictor "$predictor" --space $space "$out/smallest.yml" "$out/largest.yml" --json 2>/dev/null |
-  python3 -c "import json,sys; print(' '.join('%.6f' % p['predicted_ms'] for p in json.load(sys.stdin)))")
-read -r low high <<< "$ends"
-limits=$(for s in $shares; do python3 -c "print(('%.3f' % ($low + $s / 100 * ($high - $low))).rstrip('0').rstrip('.') + 'ms')"; done | paste -sd, -)
+source benchmarks/claims/limits.sh
+predicted_limits "$predictor" "$shares" "$out"
 echo "predicted: smallest $low ms, largest $high ms; limits ($shares %): $limits"
 echo "$limits" > "$out/limits.txt"
 

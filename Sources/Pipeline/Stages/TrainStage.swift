@@ -13,9 +13,7 @@ struct TrainStage: StageJob {
 
     func run() throws -> [String: String] {
         let config = context.config, folder = context.folder, space = context.space
-        let sub = try SubTransformerConfig(
-            contentsOf: folder.subTransformerYAML, superLayers: (space.encoderLayers, space.decoderLayers),
-            qkvDim: space.qkvDim)
+        let sub = try space.subTransformer(contentsOf: folder.subTransformerYAML)
         var overrides = config.train
         if overrides["distill-from"] == PipelineConfig.supernetTeacher {
             // Knowledge distillation from the SuperTransformer's largest SubTransformer: a larger
