@@ -1,11 +1,17 @@
 """HAT's latency method on a `hat export` folder converted for a Rockchip NPU, run from the host
 by rknn-toolkit2: on a connected board (--target rk3588; the board runs rknn_server, adb connects
 it) or, as a dry run, in the toolkit's simulator (no --target: the times are the simulator's and
-say nothing about the NPU). Float16 graphs (int8 does not translate correctly yet: README).
+say nothing about the NPU). Float16 graphs, or int8 (`--dtype int8`, with `--float16-attention` the
+hybrid that translates as well as float: README, "int8").
 
 Usage:
     python measurers/rknn/rknn_latency.py EXPORT_DIR [--platform rk3588] [--target rk3588]
-        [--length 30] [--beam 5] [--iterations 20] [--warmup 5] [--plain]
+        [--dtype fp16|int8 [--float16-attention]] [--length 30] [--beam 5] [--iterations 20] [--warmup 5] [--plain]
+
+int8 needs calibration inputs; latency does not depend on their values (the weights are random
+anyway), so they are a few synthetic sentences of the measured shape: token ids above the specials
+for the encoder, and for the decoder the same sentences with the int8 encoder's states and a prefix
+that starts with end-of-sentence.
 
 Fixed shapes (measurers/rknn/README.md): the encoder over [1, LENGTH] tokens; the full decoder
 (decoder.onnx) over [BEAM, LENGTH] prefixes, once per step for LENGTH steps (RKNN graphs take no
@@ -22,6 +28,7 @@ import ctypes
 import json
 import os
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -52,7 +59,12 @@ def main():
     p.add_argument("--iterations", type=int, default=20)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--plain", action="store_true")
+    p.add_argument("--dtype", choices=["fp16", "int8"], default="fp16")
+    p.add_argument("--float16-attention", action="store_true",
+                   help="--dtype int8: keep the attention core (scores, mask, softmax, weighted sum) in float16")
     a = p.parse_args()
+    if a.float16_attention and a.dtype != "int8":
+        p.error("--float16-attention goes with --dtype int8")
     # rknn-toolkit2 and its C++ core print progress on stdout; until the result, stdout goes to
     # stderr, so the result is the only line `hat` reads there.
     result_out = os.dup(1)
@@ -66,8 +78,40 @@ def main():
     dec_graph = onnx.load(f"{folder}/decoder.onnx", load_external_data=False).graph
     wanted = [i.name for i in dec_graph.input if i.name.startswith("encoder_out.")]
 
+    # Calibration sentences for int8 (their values do not change latency): CALIBRATION of them.
+    tmp = tempfile.mkdtemp()
+    calibration = [((np.arange(L, dtype=np.int64) * (7 + 2 * i) + 13 * i) % 100 + 4).reshape(1, L) for i in range(4)]
+    enc_dataset = None
+    if a.dtype == "int8":
+        for i, src in enumerate(calibration):
+            np.save(f"{tmp}/src{i}.npy", src)
+        enc_dataset = f"{tmp}/encoder.txt"
+        open(enc_dataset, "w").write("".join(f"{tmp}/src{i}.npy\n" for i in range(len(calibration))))
+    int8 = dict(dtype=a.dtype, float16_attention=a.float16_attention)
+
+    def decoder_dataset(rows):
+        """The decoder's calibration inputs for `rows` beam rows per run (int8 only)."""
+        if a.dtype != "int8":
+            return None
+        lines = []
+        for i, src in enumerate(calibration):
+            outs = dict(zip(states, encoder.inference(inputs=[src])))
+            prefix = np.full((rows, L), pad, dtype=np.int64)
+            prefix[:, 0] = eos
+            files = [f"{tmp}/prefix{rows}-{i}.npy", f"{tmp}/rows{rows}-src{i}.npy"]
+            np.save(files[0], prefix)
+            np.save(files[1], np.repeat(src, rows, axis=0))
+            for name in wanted:
+                files.append(f"{tmp}/rows{rows}-{name}{i}.npy")
+                np.save(files[-1], np.repeat(outs[name], rows, axis=0).astype(np.float32))
+            lines.append(" ".join(files))
+        path = f"{tmp}/decoder{rows}.txt"
+        open(path, "w").write("\n".join(lines) + "\n")
+        return path
+
     try:
-        encoder, _, _ = convert(f"{folder}/encoder.onnx", ["src_tokens"], [[1, L]], a.platform, target=a.target)
+        encoder, _, _ = convert(f"{folder}/encoder.onnx", ["src_tokens"], [[1, L]], a.platform, target=a.target,
+                                dataset=enc_dataset, **int8)
     except ConversionFailed as error:
         fail(str(error))
     # The beam's rows as one batch; where the toolkit cannot convert that shape (rknn-toolkit2
@@ -77,7 +121,7 @@ def main():
         sizes = [[rows_per_run, L], [rows_per_run, L]] + [[rows_per_run, L, width[n]] for n in wanted]
         try:
             decoder, _, _ = convert(f"{folder}/decoder.onnx", ["prev_output_tokens", "src_tokens"] + wanted, sizes,
-                                    a.platform, target=a.target)
+                                    a.platform, target=a.target, dataset=decoder_dataset(rows_per_run), **int8)
             break
         except ConversionFailed as error:
             if rows_per_run == 1:
@@ -115,7 +159,7 @@ def main():
     if a.plain:
         print(f"{e:.4f} {d:.4f}")
     else:
-        print(json.dumps({"impl": "rknn", "platform": a.platform, "target": a.target or "simulator", "dtype": "fp16",
+        print(json.dumps({"impl": "rknn", "platform": a.platform, "target": a.target or "simulator", "dtype": a.dtype + ("+fp16-attention" if a.float16_attention else ""),
                           "encoder_ms": round(e, 4), "decoder_ms": round(d, 4), "length": L, "beam": B,
                           "decoder_rows_per_run": rows_per_run, "iterations": a.iterations}))
 

@@ -6,7 +6,8 @@
 # Exports the SubTransformer YAML it is given with random weights (`hat export --space`), converts
 # it for PLATFORM and times it on the board TARGET (connected through adb; without TARGET, in the
 # toolkit's simulator: a dry run whose times are not the NPU's) with measurers/rknn/rknn_latency.py;
-# prints "ENCODER_MS DECODER_MS". Environment: PLATFORM (rk3588), TARGET (none: simulator), and as
+# prints "ENCODER_MS DECODER_MS". Environment: PLATFORM (rk3588), TARGET (none: simulator), DTYPE
+# (fp16, or int8: the attention core stays float16 unless FLOAT16_ATTENTION=0, README "int8"), and as
 # the other measurers LENGTH, BEAM, ITERATIONS, WARMUP, SPACE, VOCAB (or SRC_VOCAB and TGT_VOCAB),
 # HAT, PYTHON (.venv-rknn/bin/python); unset ones follow the HAT_* settings `hat` passes.
 set -eu
@@ -15,8 +16,15 @@ yaml=$1
 root=$(cd "$(dirname "$0")/../.." && pwd)
 python=${PYTHON:-$root/.venv-rknn/bin/python}
 [ -x "$python" ] || { echo "rknn_measure: no rknn-toolkit2 Python at $python (run scripts/setup_rknn.sh, or set PYTHON)" >&2; exit 2; }
+dtype=${DTYPE:-fp16}; hybrid=
+case $dtype in
+  fp16) ;;
+  int8) [ "${FLOAT16_ATTENTION:-1}" = 0 ] || hybrid=--float16-attention ;;
+  *) echo "rknn_measure: DTYPE must be fp16 or int8, not '$dtype'" >&2; exit 2 ;;
+esac
 . "$root/measurers/export_random.sh"
 # rknn_latency.py sends the toolkit's progress to stderr: stdout holds only the two numbers.
+# shellcheck disable=SC2086  # $hybrid is one option or none
 "$python" "$root/measurers/rknn/rknn_latency.py" "$dir/onnx" --platform "${PLATFORM:-rk3588}" ${TARGET:+--target "$TARGET"} \
   --length "${LENGTH:-${HAT_LENGTH:-30}}" --beam "${BEAM:-${HAT_BEAM:-5}}" --iterations "${ITERATIONS:-${HAT_ITERATIONS:-20}}" \
-  --warmup "${WARMUP:-${HAT_WARMUP:-5}}" --plain
+  --warmup "${WARMUP:-${HAT_WARMUP:-5}}" --dtype "$dtype" $hybrid --plain
