@@ -4,12 +4,14 @@
 # whose result exists is skipped, an interrupted one resumes (hat train resumes by itself).
 # Usage: benchmarks/claims/train_models.sh JOBS...   each job NAME:MODE:SEED:UPDATES, e.g. q05:scratch:1:1000
 #   NAME      benchmarks/claims/subtransformers/NAME.yml
-#   MODE      scratch (random initialization) or finetune (weights inherited from SUPERNET)
+#   MODE      scratch (random initialization), finetune (weights inherited from SUPERNET) or distill
+#             (random initialization, HAT §4's knowledge distillation from TEACHER: top-5, α 0.5)
 #   PARALLEL=2 jobs at once, THREADS=1 compute threads each; give a longer budget of a NAME:MODE:SEED
 #   in a later call than its shorter one (they share a folder)
 #   WARMUP=250 (scratch) / FT_WARMUP=100 (finetune) warm-up updates, SAVE=100 (update checkpoints,
 #   the last 3 averaged), BEAM=5, DATA=runs/pipeline-m30k/data,
-#   SUPERNET=runs/pipeline-m30k/supernet/checkpoint_last.safetensors, OUT=runs/claims/train,
+#   SUPERNET=runs/pipeline-m30k/supernet/checkpoint_last.safetensors,
+#   TEACHER=runs/claims/train/hand-large-scratch-s1/average3-u1000.safetensors, OUT=runs/claims/train,
 #   RESULTS=benchmarks/claims/results
 # The recipe is otherwise the space's (configs/multi30k_cpu_space.yml: Adam, inverse-sqrt lr 1e-3,
 # dropout 0.3, label smoothing 0.1, 4,096-token batches). The inverse-sqrt schedule does not depend
@@ -23,13 +25,14 @@ cd "$(dirname "$0")/../.."
 [ $# -gt 0 ] || { echo "usage: $0 NAME:MODE:SEED:UPDATES..." >&2; exit 2; }
 export HAT=.build/release/hat SPACE=configs/multi30k_cpu_space.yml
 export DATA=${DATA:-runs/pipeline-m30k/data} SUPERNET=${SUPERNET:-runs/pipeline-m30k/supernet/checkpoint_last.safetensors}
+export TEACHER=${TEACHER:-runs/claims/train/hand-large-scratch-s1/average3-u1000.safetensors}
 export OUT=${OUT:-runs/claims/train} RESULTS=${RESULTS:-benchmarks/claims/results}
 export THREADS=${THREADS:-1} WARMUP=${WARMUP:-250} FT_WARMUP=${FT_WARMUP:-100} SAVE=${SAVE:-100} BEAM=${BEAM:-5}
 mkdir -p "$OUT" "$RESULTS"
 for job in "$@"; do
   IFS=: read -r name mode seed updates <<< "$job"
   [ -f "benchmarks/claims/subtransformers/$name.yml" ] || { echo "error: $job: no benchmarks/claims/subtransformers/$name.yml" >&2; exit 2; }
-  case $mode in scratch | finetune) ;; *) echo "error: $job: MODE must be scratch or finetune" >&2; exit 2 ;; esac
+  case $mode in scratch | finetune | distill) ;; *) echo "error: $job: MODE must be scratch, finetune or distill" >&2; exit 2 ;; esac
   [[ $seed =~ ^[0-9]+$ && $updates =~ ^[0-9]+$ ]] || { echo "error: $job: SEED and UPDATES must be numbers" >&2; exit 2; }
 done
 
@@ -44,6 +47,10 @@ one() {
   log=$OUT/$id.log
   args=(--warmup-updates "$WARMUP")
   if [ "$mode" = finetune ]; then args=(--warmup-updates "$FT_WARMUP" --init-from "$SUPERNET"); fi
+  if [ "$mode" = distill ]; then
+    [ -f "$TEACHER" ] || { echo "$id: no teacher $TEACHER yet (train it first, or set TEACHER)" >&2; return 1; }
+    args+=(--distill-from "$TEACHER")
+  fi
   start=$(date +%s)
   $HAT train --config $SPACE --subtransformer "$yml" --data "$DATA" --save-dir "$dir" --seed "$seed" --threads "$THREADS" \
     --max-update "$updates" --save-interval-updates "$SAVE" --keep-last-updates 3 --keep-last-epochs 1 "${args[@]}" > "$log" 2>&1 ||
@@ -73,6 +80,7 @@ out = {
     "name": name, "mode": mode, "seed": int(seed), "updates": u, "subtransformer": open(yml).read(),
     "warmup_updates": int(os.environ["FT_WARMUP" if mode == "finetune" else "WARMUP"]),
     "init_from": os.environ["SUPERNET"] if mode == "finetune" else None,
+    "teacher": os.environ["TEACHER"] if mode == "distill" else None,
     "valid_loss": avg["loss"], "valid_nll_loss": avg["nll_loss"], "valid_loss_last": last["loss"],
     "valid_nll_loss_last": last["nll_loss"], "valid_curve": curve,
     "bleu": scores["BLEU"], "chrf2": scores["chrF2"], "beam": int(os.environ["BEAM"]),
