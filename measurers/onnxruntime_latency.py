@@ -2,7 +2,7 @@
 
 Usage:
     python measurers/onnxruntime_latency.py EXPORT_DIR [--ep cpu] [--ep-option KEY=VALUE ...]
-        [--length 30] [--beam 5] [--iterations 20] [--warmup 5] [--threads 1] [--plain]
+        [--length 30] [--beam 5] [--iterations 20] [--warmup 5] [--threads 1] [--plain] [--memory]
 
 The same work as hat's LatencyMeasurer (hat-reference.md section 6): one sentence of LENGTH
 non-special tokens, batch 1; the encoder once (encoder.onnx, which here also computes the
@@ -23,9 +23,18 @@ provider and the numbers would be the CPU's. Nodes a provider cannot run still g
 provider, as in any onnxruntime application. Inputs and outputs go through numpy (host memory)
 on every step, as onnxruntime's Python API does without I/O binding, so a GPU's times include
 those copies.
+
+--memory also reports memory in MB (10^6 bytes), as `hat latency ... --command-output
+encoder-decoder-memory` reads it (with --plain: four numbers): the model, the bytes of the two
+graphs' initializers (the weights onnxruntime loads), and the peak, how far this process's
+resident memory rose above what it held before the sessions were made (the weights as
+onnxruntime keeps them, its arena and the inputs and outputs of every run; Linux and macOS).
+A GPU provider's device memory is not in it.
 """
 import argparse
 import json
+import os
+import resource
 import sys
 import time
 
@@ -85,14 +94,39 @@ def trimmed(samples):
     return sum(kept) / len(kept)
 
 
-def measure(folder, length=30, beam=5, iterations=20, warmup=5, threads=1, ep="cpu", provider_options=None):
-    """(encoder ms, decoder ms): trimmed means of HAT's method on the graphs of `folder`."""
+def resident_bytes():
+    """This process's resident memory now (Linux: /proc/self/statm), else its peak so far."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return peak_resident_bytes()
+
+
+def peak_resident_bytes():
+    """The most this process has held resident (getrusage: KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def initializer_bytes(path):
+    """Bytes of a graph's weights: its initializers' raw data (external data included)."""
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.load(path)
+    return sum(numpy_helper.to_array(t).nbytes for t in model.graph.initializer)
+
+
+def measure(folder, length=30, beam=5, iterations=20, warmup=5, threads=1, ep="cpu", provider_options=None, memory=None):
+    """(encoder ms, decoder ms): trimmed means of HAT's method on the graphs of `folder`. With a
+    dict as `memory`, also fills its "model_mb" and "peak_mb" (--memory)."""
     name = provider_name(ep)
     check_provider(name)
     info = json.load(open(f"{folder}/export.json"))
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    before = resident_bytes()
     encoder = open_session(f"{folder}/encoder.onnx", name, provider_options, options)
     step = open_session(f"{folder}/decoder_step.onnx", name, provider_options, options)
     vocab = info["source_vocab_size"]
@@ -121,6 +155,9 @@ def measure(folder, length=30, beam=5, iterations=20, warmup=5, threads=1, ep="c
         if it >= warmup:
             enc_ms.append((t1 - t0) * 1e3)
             dec_ms.append((t2 - t1) * 1e3)
+    if memory is not None:
+        memory["peak_mb"] = max(0, peak_resident_bytes() - before) / 1e6
+        memory["model_mb"] = sum(initializer_bytes(f"{folder}/{g}") for g in ("encoder.onnx", "decoder_step.onnx")) / 1e6
     return trimmed(enc_ms), trimmed(dec_ms)
 
 
@@ -146,6 +183,8 @@ def main(argv=None):
     p.add_argument("--ep", default="cpu", help=f"execution provider: {', '.join(PROVIDERS)} (default cpu)")
     p.add_argument("--ep-option", action="append", default=[], metavar="KEY=VALUE", help="a provider option (repeatable)")
     p.add_argument("--plain", action="store_true", help="print 'ENCODER_MS DECODER_MS' (hat latency --command-output encoder-decoder)")
+    p.add_argument("--memory", action="store_true",
+                   help="also the model's and the peak memory, MB (with --plain: four numbers, --command-output encoder-decoder-memory)")
     a = p.parse_args(argv)
     if a.iterations < 1 or a.warmup < 0 or a.length < 1 or a.beam < 1 or a.threads < 1:
         p.error("--iterations, --length, --beam and --threads must be at least 1, --warmup at least 0")
@@ -154,16 +193,18 @@ def main(argv=None):
     except ValueError as e:
         p.error(str(e))
     try:
-        e, dd = measure(a.folder, a.length, a.beam, a.iterations, a.warmup, a.threads, a.ep, provider_options)
+        memory = {} if a.memory else None
+        e, dd = measure(a.folder, a.length, a.beam, a.iterations, a.warmup, a.threads, a.ep, provider_options, memory)
     except ProviderUnavailable as e:
         print(f"onnxruntime_latency: {e}", file=sys.stderr)
         return 2
     if a.plain:
-        print(f"{e:.4f} {dd:.4f}")
+        print(f"{e:.4f} {dd:.4f}" + (f" {memory['model_mb']:.4f} {memory['peak_mb']:.4f}" if a.memory else ""))
         return 0
     runtime = f"onnxruntime {ort.__version__}" + ("" if a.ep == "cpu" else f" {provider_name(a.ep)}")
     print(json.dumps({"encoderMeanMs": round(e, 3), "decoderMeanMs": round(dd, 3), "totalMs": round(e + dd, 3),
-                      "length": a.length, "beam": a.beam, "iterations": a.iterations, "runtime": runtime}))
+                      "length": a.length, "beam": a.beam, "iterations": a.iterations, "runtime": runtime}
+                     | ({"modelMB": round(memory["model_mb"], 4), "peakMB": round(memory["peak_mb"], 4)} if a.memory else {})))
     return 0
 
 

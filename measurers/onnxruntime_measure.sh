@@ -3,7 +3,9 @@
 #   hat latency dataset --space S.yml --vocab 8000 --count 300 --out ort.csv --command-output encoder-decoder \
 #     --command "EP=cpu THREADS=1 SPACE=S.yml VOCAB=8000 measurers/onnxruntime_measure.sh {}"
 # Exports the SubTransformer YAML it is given with random weights (`hat export --space`), times
-# the graphs with measurers/onnxruntime_latency.py and prints "ENCODER_MS DECODER_MS". Settings
+# the graphs with measurers/onnxruntime_latency.py and prints "ENCODER_MS DECODER_MS", or with
+# `--command-output encoder-decoder-memory` (HAT_COMMAND_OUTPUT) or MEMORY=1 also the model's and the
+# peak memory in MB ("ENCODER_MS DECODER_MS MODEL_MB PEAK_MB": onnxruntime_latency.py --memory). Settings
 # written into the --command string are recorded in the dataset's provenance file with it.
 # Environment:
 #   EP          execution provider: cpu (default), cuda, coreml, openvino, qnn; one that this
@@ -33,5 +35,8 @@ set -f
 set --
 for option in ${EP_OPTIONS:-}; do set -- "$@" --ep-option "$option"; done
 set +f
+case "${MEMORY:-}:${HAT_COMMAND_OUTPUT:-}" in
+  1:* | *:encoder-decoder-memory) set -- "$@" --memory ;;
+esac
 "$python" "$root/measurers/onnxruntime_latency.py" "$dir/onnx" --ep "${EP:-cpu}" --threads "${THREADS:-${HAT_THREADS:-1}}" \
   --length "${LENGTH:-${HAT_LENGTH:-30}}" --beam "${BEAM:-${HAT_BEAM:-5}}" --iterations "${ITERATIONS:-${HAT_ITERATIONS:-20}}" --warmup "${WARMUP:-${HAT_WARMUP:-5}}" --plain "$@"

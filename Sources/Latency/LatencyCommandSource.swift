@@ -17,13 +17,15 @@ import Foundation
 ///   process group), before `hat` exits.
 /// - The result is the last number on the last non-empty line of stdout (`12.5`, `latency: 12.5 ms`).
 ///   With `.encoderDecoder` output the last two numbers of that line are the encoder and the
-///   decoder milliseconds (HAT's CSV keeps both).
+///   decoder milliseconds (HAT's CSV keeps both); with `.encoderDecoderMemory` the last four are
+///   those and the memory the device reports: the model's and the inference's peak, MB (10⁶
+///   bytes), what a dataset's `memory_model_mb` and `memory_peak_mb` columns hold.
 /// - A non-zero exit, a line without a number, a negative or non-finite number, or a command
 ///   running past `timeout` seconds (then killed, with its process group) is an error that
 ///   names the command and shows the end of its output.
 /// - `environment` is added to the command's environment: `hat` passes its own measurement
-///   settings (`HAT_LENGTH`, `HAT_BEAM`, `HAT_WARMUP`, `HAT_ITERATIONS`, `HAT_THREADS`, and
-///   `HAT_SPACE`, `HAT_SRC_VOCAB`, `HAT_TGT_VOCAB` where given), so a measurer can follow the
+///   settings (`HAT_LENGTH`, `HAT_BEAM`, `HAT_WARMUP`, `HAT_ITERATIONS`, `HAT_THREADS`,
+///   `HAT_COMMAND_OUTPUT`, and `HAT_SPACE`, `HAT_SRC_VOCAB`, `HAT_TGT_VOCAB` where given), so a measurer can follow the
 ///   options a dataset's provenance records instead of repeating them (the measurers in
 ///   measurers/ default to them).
 public struct LatencyCommandSource: Sendable {
@@ -32,6 +34,34 @@ public struct LatencyCommandSource: Sendable {
         case total
         /// Two numbers: encoder and decoder milliseconds.
         case encoderDecoder = "encoder-decoder"
+        /// Four numbers: encoder and decoder milliseconds, the model's memory and the inference's
+        /// peak memory (model included), MB.
+        case encoderDecoderMemory = "encoder-decoder-memory"
+
+        /// How many numbers the last line must end with.
+        var count: Int {
+            switch self {
+            case .total: return 1
+            case .encoderDecoder: return 2
+            case .encoderDecoderMemory: return 4
+            }
+        }
+
+        var what: String {
+            switch self {
+            case .total: return "number"
+            case .encoderDecoder: return "two numbers (encoder and decoder ms)"
+            case .encoderDecoderMemory: return "four numbers (encoder ms, decoder ms, model MB, peak MB)"
+            }
+        }
+    }
+
+    /// What the command printed: milliseconds (with `.total` output the encoder part is 0 and the
+    /// decoder part is the total), and the memory with `.encoderDecoderMemory` output.
+    public struct Reading: Sendable, Equatable {
+        public var encoderMs: Double
+        public var decoderMs: Double
+        public var memory: LatencyRow.Memory?
     }
 
     public var command: String
@@ -49,11 +79,12 @@ public struct LatencyCommandSource: Sendable {
 
     /// The variables `hat` hands a measuring command: its measurement settings.
     public static func settingsEnvironment(
-        length: Int, beam: Int, warmup: Int, iterations: Int, threads: Int, space: String?, sourceVocab: Int?, targetVocab: Int?
+        length: Int, beam: Int, warmup: Int, iterations: Int, threads: Int, space: String?, sourceVocab: Int?, targetVocab: Int?,
+        output: Output = .total
     ) -> [String: String] {
         var e = [
             "HAT_LENGTH": String(length), "HAT_BEAM": String(beam), "HAT_WARMUP": String(warmup),
-            "HAT_ITERATIONS": String(iterations), "HAT_THREADS": String(threads),
+            "HAT_ITERATIONS": String(iterations), "HAT_THREADS": String(threads), "HAT_COMMAND_OUTPUT": output.rawValue,
         ]
         if let space { e["HAT_SPACE"] = space }
         if let sourceVocab { e["HAT_SRC_VOCAB"] = String(sourceVocab) }
@@ -75,9 +106,8 @@ public struct LatencyCommandSource: Sendable {
         script.replacingOccurrences(of: "\"$1\"", with: Self.shellQuoted(yamlPath))
     }
 
-    /// Runs the command on `yamlPath`: (encoder, decoder) milliseconds; with `.total` output the
-    /// encoder part is 0 and the decoder part is the total.
-    public func measure(yamlPath: String) throws -> (encoderMs: Double, decoderMs: Double) {
+    /// Runs the command on `yamlPath` and reads what it printed.
+    public func measure(yamlPath: String) throws -> Reading {
         let line = commandLine(for: yamlPath)
         let result = try Self.run(script, arguments: [yamlPath], environment: environment, timeout: timeout)
         let shown = "latency command `\(line)`"
@@ -99,17 +129,20 @@ public struct LatencyCommandSource: Sendable {
                     + Self.tail(result.stdout, result.stderr))
         }
         let numbers = Self.numbers(in: lastLine)
-        let needed = output == .total ? 1 : 2
-        guard numbers.count >= needed else {
-            throw LatencyCommandError(
-                "\(shown): no \(needed == 1 ? "number" : "two numbers (encoder and decoder ms)") "
-                    + "on its last non-empty line of stdout: \"\(lastLine)\"")
+        guard numbers.count >= output.count else {
+            throw LatencyCommandError("\(shown): no \(output.what) on its last non-empty line of stdout: \"\(lastLine)\"")
         }
-        let values = Array(numbers.suffix(needed))
-        for v in values where !(v.isFinite && v >= 0) {
-            throw LatencyCommandError("\(shown) printed \(v), not a latency in milliseconds: \"\(lastLine)\"")
+        let values = Array(numbers.suffix(output.count))
+        for (i, v) in values.enumerated() where !(v.isFinite && v >= 0) {
+            let what = i < 2 ? "a latency in milliseconds" : "a memory size in MB"
+            throw LatencyCommandError("\(shown) printed \(v), not \(what): \"\(lastLine)\"")
         }
-        return needed == 1 ? (0, values[0]) : (values[0], values[1])
+        switch output {
+        case .total: return Reading(encoderMs: 0, decoderMs: values[0])
+        case .encoderDecoder: return Reading(encoderMs: values[0], decoderMs: values[1])
+        case .encoderDecoderMemory:
+            return Reading(encoderMs: values[0], decoderMs: values[1], memory: LatencyRow.Memory(modelMB: values[2], peakMB: values[3]))
+        }
     }
 
     /// Decimal numbers in `text`, in order (`12`, `-3.5`, `.5`, `1e3`).

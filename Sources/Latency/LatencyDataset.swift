@@ -8,7 +8,7 @@ import TensorEngine
 public struct LatencyRow: Equatable, Sendable {
     /// The memory one inference needed (`InferenceMemory`), in MB (10⁶ bytes), as the two
     /// trailing columns `memory_model_mb` and `memory_peak_mb` hold it.
-    public struct Memory: Equatable, Sendable {
+    public struct Memory: Codable, Equatable, Sendable {
         /// The tensors of the model that holds only this SubTransformer (weights, positional tables).
         public var modelMB: Double
         /// The most tensor memory the inference held, the model included (what a memory predictor learns).

@@ -11,10 +11,19 @@ public struct LatencyDatasetBuilder {
     public var count: Int
     public var seed: UInt64
     public var measurer: LatencyMeasurer
-    /// When set, every row also holds the memory of its SubTransformer's inference
-    /// (`memory_model_mb`, `memory_peak_mb`), measured by this meter in a model of its own after
-    /// the latency: the latency columns stay measured as without it, in the space's model.
-    public var memory: InferenceMemoryMeter?
+    /// Where the memory columns (`memory_model_mb`, `memory_peak_mb`) come from, when the
+    /// dataset has them.
+    public enum MemorySource {
+        /// The engine's tensor bytes of the SubTransformer's inference, measured by this meter in
+        /// a model of its own after the latency: the latency columns stay measured as without it.
+        case meter(InferenceMemoryMeter)
+        /// What the measurement reports (`LatencyMeasurement.memory`: a measuring command's
+        /// `encoder-decoder-memory` output); a measurement without it is an error.
+        case measurement
+    }
+
+    /// When set, every row also holds the memory of its SubTransformer's inference.
+    public var memory: MemorySource?
     public var log: (String) -> Void = { print($0) }
     /// Called after every row with a progress line (a terminal's live line); nil: `log` every 10 s.
     public var progress: ((String) -> Void)?
@@ -71,10 +80,21 @@ public struct LatencyDatasetBuilder {
         var lastLog = Date.distantPast
         for i in done..<count {
             let m = try measure(i, all[i])
+            var rowMemory: LatencyRow.Memory?
+            switch memory {
+            case nil: rowMemory = nil
+            case .meter(let meter)?: rowMemory = LatencyRow.Memory(try meter.measure(all[i]).memory)
+            case .measurement?:
+                guard let reported = m.memory else {
+                    throw LatencyError(
+                        file: csv,
+                        "SubTransformer \(i + 1) was measured without memory, but the dataset records it (memory columns); nothing was appended for it")
+                }
+                rowMemory = reported
+            }
             let row = LatencyRow(
                 config: all[i], encoderMean: m.encoderMeanMs, decoderMean: m.decoderMeanMs,
-                encoderStd: m.encoderStdMs, decoderStd: m.decoderStdMs,
-                memory: try memory.map { LatencyRow.Memory(try $0.measure(all[i]).memory) })
+                encoderStd: m.encoderStdMs, decoderStd: m.decoderStdMs, memory: rowMemory)
             for warning in try LatencyDataset.append(row: row, to: csv) { log(warning) }
             let elapsed = Date().timeIntervalSince(start), finished = i - done + 1
             let line = String(

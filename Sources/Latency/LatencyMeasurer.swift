@@ -17,11 +17,14 @@ public struct LatencyMeasurement: Codable, Sendable, Equatable {
     public var iterations: Int
     public var length: Int
     public var beam: Int
+    /// The memory a measuring command reported (`--command-output encoder-decoder-memory`); the
+    /// built-in measurement leaves it nil (its memory comes from `InferenceMemoryMeter`).
+    public var memory: LatencyRow.Memory?
     public var totalMs: Double { encoderMeanMs + decoderMeanMs }
 
     public init(
         encoderMeanMs: Double, decoderMeanMs: Double, encoderStdMs: Double, decoderStdMs: Double,
-        iterations: Int, length: Int, beam: Int
+        iterations: Int, length: Int, beam: Int, memory: LatencyRow.Memory? = nil
     ) {
         self.encoderMeanMs = encoderMeanMs
         self.decoderMeanMs = decoderMeanMs
@@ -30,6 +33,7 @@ public struct LatencyMeasurement: Codable, Sendable, Equatable {
         self.iterations = iterations
         self.length = length
         self.beam = beam
+        self.memory = memory
     }
 }
 

@@ -71,7 +71,9 @@ struct MeasurementOptions: ParsableArguments {
     @Option(name: .customLong("command-timeout"), help: "Seconds before --command is killed and reported.") var commandTimeout: Double = 600
     @Option(
         name: .customLong("command-output"),
-        help: "What --command prints: total (one number, ms) or encoder-decoder (the last two numbers: encoder and decoder ms).")
+        help: ArgumentHelp(
+            "What --command prints: total (one number, ms), encoder-decoder (the last two numbers: encoder and decoder ms) or encoder-decoder-memory (the last four: those, then the model's and the inference's peak memory in MB).",
+            discussion: "The command gets it as HAT_COMMAND_OUTPUT (the measurers in measurers/ follow it)."))
     var commandOutput: String = "total"
     @Option(
         help: ArgumentHelp(
@@ -104,7 +106,7 @@ struct MeasurementOptions: ParsableArguments {
                 command: $0, timeout: commandTimeout, output: LatencyCommandSource.Output(rawValue: commandOutput)!,
                 environment: LatencyCommandSource.settingsEnvironment(
                     length: length, beam: beam, warmup: warmup, iterations: iterations, threads: threads, space: space,
-                    sourceVocab: sourceVocab ?? vocab, targetVocab: targetVocab ?? vocab))
+                    sourceVocab: sourceVocab ?? vocab, targetVocab: targetVocab ?? vocab, output: LatencyCommandSource.Output(rawValue: commandOutput)!))
         }
     }
 
@@ -170,7 +172,9 @@ struct LatencyMeasureCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
-        if memory && options.command != nil { throw ValidationError("--memory is for the built-in measurement; a --command reports its own") }
+        if memory && options.command != nil {
+            throw ValidationError("--memory is for the built-in measurement; a --command reports its own with --command-output encoder-decoder-memory")
+        }
         if memory && options.bits != nil {
             throw ValidationError(
                 "--memory measures float32 models: a quantized one is made from float32 weights whose freed memory stays with the process; measure hat translate's process instead"
@@ -209,16 +213,17 @@ struct LatencyMeasureCommand: ParsableCommand {
             superLayers: space.map { ($0.encoderLayers, $0.decoderLayers) }, qkvDim: space?.qkvDim ?? 512)
         let m: LatencyMeasurement
         if let source = options.commandSource {
-            let (e, d) = try source.measure(yamlPath: subtransformer)
+            let r = try source.measure(yamlPath: subtransformer)
             m = LatencyMeasurement(
-                encoderMeanMs: e, decoderMeanMs: d, encoderStdMs: 0, decoderStdMs: 0, iterations: 1,
-                length: options.length, beam: options.beam)
+                encoderMeanMs: r.encoderMs, decoderMeanMs: r.decoderMs, encoderStdMs: 0, decoderStdMs: 0, iterations: 1,
+                length: options.length, beam: options.beam, memory: r.memory)
             if !json {
-                let parts = source.output == .total ? "" : String(format: " (encoder %.2f ms, decoder %.2f ms)", e, d)
+                let parts = source.output == .total ? "" : String(format: " (encoder %.2f ms, decoder %.2f ms)", r.encoderMs, r.decoderMs)
+                let memory = r.memory.map { String(format: "; memory: the model %.2f MB, the inference's peak %.2f MB", $0.modelMB, $0.peakMB) } ?? ""
                 print(
                     String(
-                        format: "%@: %.2f ms%@ from the command", URL(fileURLWithPath: subtransformer).lastPathComponent,
-                        m.totalMs, parts))
+                        format: "%@: %.2f ms%@ from the command%@", URL(fileURLWithPath: subtransformer).lastPathComponent,
+                        m.totalMs, parts, memory))
                 return
             }
         } else if memory {
@@ -286,7 +291,7 @@ struct LatencyDatasetCommand: ParsableCommand {
         help: ArgumentHelp(
             "Also record the memory of each SubTransformer's inference: two more CSV columns after HAT's 14, memory_model_mb and memory_peak_mb.",
             discussion:
-                "The engine's tensor bytes (deterministic) of one inference in a model that holds only the SubTransformer, as hat latency measure --memory --space SPACE reports them: the model's, and the most held with the model included (what hat latency train-predictor --target memory learns). HAT's readers ignore the extra columns."
+                "The engine's tensor bytes (deterministic) of one inference in a model that holds only the SubTransformer, as hat latency measure --memory --space SPACE reports them: the model's, and the most held with the model included (what hat latency train-predictor --target memory learns). HAT's readers ignore the extra columns. With --command, give --command-output encoder-decoder-memory instead: the columns then hold what the command reports."
         ))
     var memory = false
     @Flag(help: "Print the result as JSON on standard output (progress goes to standard error).") var json = false
@@ -294,7 +299,10 @@ struct LatencyDatasetCommand: ParsableCommand {
 
     func validate() throws {
         if count < 1 { throw ValidationError("--count must be at least 1") }
-        if memory && options.command != nil { throw ValidationError("--memory is for the built-in measurement; a --command measures the model it is given") }
+        if memory && options.command != nil && options.commandOutput != LatencyCommandSource.Output.encoderDecoderMemory.rawValue {
+            throw ValidationError(
+                "--memory with --command needs --command-output encoder-decoder-memory: the command reports the memory of the model it runs")
+        }
         if memory && options.bits != nil { throw ValidationError("--memory measures float32 models; leave out --bits") }
     }
 
@@ -327,10 +335,12 @@ struct LatencyDatasetCommand: ParsableCommand {
             }
         }  // else a dataset from before provenance files: its rows' settings are unknown, none is claimed
         var builder = LatencyDatasetBuilder(space: space, count: count, seed: seed, measurer: measurer)
-        if memory {
+        if let source = options.commandSource, source.output == .encoderDecoderMemory {
+            builder.memory = .measurement
+        } else if memory {
             // The tensor bytes of one inference are those of every inference, so one run is enough.
             let once = LatencyMeasurer(length: measurer.length, beam: measurer.beam, warmup: 0, iterations: 1, clock: measurer.clock)
-            builder.memory = try options.memoryMeter(layout: space, measurer: once, readsResidentMemory: false)
+            builder.memory = .meter(try options.memoryMeter(layout: space, measurer: once, readsResidentMemory: false))
         }
         let progress = ProgressPrinter(toStandardError: json)
         builder.log = { progress.log($0) }
@@ -345,10 +355,10 @@ struct LatencyDatasetCommand: ParsableCommand {
                 let yaml = yamlFolder.appendingPathComponent("subtransformer-\(i + 1).yml")
                 try config.hatYAML(comment: "SubTransformer \(i + 1) of \(out) (seed \(seed))").write(to: yaml, atomically: true, encoding: .utf8)
                 defer { try? FileManager.default.removeItem(at: yaml) }
-                let (e, d) = try source.measure(yamlPath: yaml.path)
+                let r = try source.measure(yamlPath: yaml.path)
                 return LatencyMeasurement(
-                    encoderMeanMs: e, decoderMeanMs: d, encoderStdMs: 0, decoderStdMs: 0, iterations: 1,
-                    length: measurer.length, beam: measurer.beam)
+                    encoderMeanMs: r.encoderMs, decoderMeanMs: r.decoderMs, encoderStdMs: 0, decoderStdMs: 0, iterations: 1,
+                    length: measurer.length, beam: measurer.beam, memory: r.memory)
             }
         } else {
             var model: SuperTransformer?  // built on the first row to measure, not when all are done

@@ -206,6 +206,33 @@ struct LatencyCommandTests {
         expectError(["no two numbers", "total 7"]) { _ = try LatencyCommandSource(command: one.script, output: .encoderDecoder).measure(yamlPath: one.yaml) }
     }
 
+    @Test("encoder-decoder-memory output takes the last four numbers: encoder and decoder ms, model and peak MB")
+    func encoderDecoderMemory() throws {
+        let f = try Fixture(script: "echo 'encoder 3.5 ms, decoder 10.25 ms, model 12.5 MB, peak 20 MB'\n")
+        defer { f.remove() }
+        let m = try LatencyCommandSource(command: f.script, output: .encoderDecoderMemory).measure(yamlPath: f.yaml)
+        #expect(m == LatencyCommandSource.Reading(encoderMs: 3.5, decoderMs: 10.25, memory: LatencyRow.Memory(modelMB: 12.5, peakMB: 20)))
+        // Without memory output the same line gives no memory.
+        #expect(try LatencyCommandSource(command: f.script, output: .encoderDecoder).measure(yamlPath: f.yaml).memory == nil)
+        let three = try Fixture(script: "echo '3.5 10.25 12.5'\n")
+        defer { three.remove() }
+        expectError(["no four numbers", "model MB, peak MB", "3.5 10.25 12.5"]) {
+            _ = try LatencyCommandSource(command: three.script, output: .encoderDecoderMemory).measure(yamlPath: three.yaml)
+        }
+        let negative = try Fixture(script: "echo '3.5 10.25 12.5 nan'\necho '3.5 10.25 12.5 -2'\n")
+        defer { negative.remove() }
+        expectError(["-2", "not a memory size in MB"]) {
+            _ = try LatencyCommandSource(command: negative.script, output: .encoderDecoderMemory).measure(yamlPath: negative.yaml)
+        }
+        // The command learns which output is wanted.
+        let asks = try Fixture(script: "echo \"$HAT_COMMAND_OUTPUT\" | grep -q encoder-decoder-memory && echo '1 2 3 4' || echo '1 2'\n")
+        defer { asks.remove() }
+        let settings = LatencyCommandSource.settingsEnvironment(
+            length: 30, beam: 5, warmup: 1, iterations: 1, threads: 1, space: nil, sourceVocab: nil, targetVocab: nil, output: .encoderDecoderMemory)
+        let r = try LatencyCommandSource(command: asks.script, output: .encoderDecoderMemory, environment: settings).measure(yamlPath: asks.yaml)
+        #expect(r.memory == LatencyRow.Memory(modelMB: 3, peakMB: 4))
+    }
+
     @Test("the command gets hat's measurement settings as HAT_* variables, replacing inherited ones; the rest of the environment stays")
     func settingsEnvironment() throws {
         setenv("HAT_BEAM", "99", 1)  // inherited, and replaced by hat's setting

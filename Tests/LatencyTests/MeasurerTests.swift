@@ -109,6 +109,45 @@ struct MeasurerTests {
     }
 
     @Test(
+        "onnxruntime with encoder-decoder-memory: the model's weights as the graphs hold them and a positive peak",
+        .enabled(if: onnxruntimeReady, "needs the hat binary and onnxruntime in the oracle Python (scripts/setup.sh)"))
+    func onnxruntimeMemory() throws {
+        let f = try Fixture()
+        defer { f.remove() }
+        let r = try HATBinary.run([
+            "latency", "measure", f.yaml, "--command", Self.command("onnxruntime_measure.sh", "EP=cpu THREADS=1"),
+            "--command-output", "encoder-decoder-memory", "--command-timeout", "300", "--json",
+        ])
+        try #require(r.status == 0, "hat latency measure failed: \(r.err)")
+        struct Measured: Decodable {
+            struct Memory: Decodable {
+                let modelMb: Double
+                let peakMb: Double
+            }
+            let memory: Memory
+        }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let memory = try decoder.decode(Measured.self, from: Data(r.out.utf8)).memory
+        // hat profile's float32 size of the SubTransformer; the two graphs hold all of it, the
+        // shared embedding in both, and each a table of 1,024 sinusoidal positions.
+        let profile = try HATBinary.run(["profile", f.yaml, "--space", Self.space, "--vocab", "64", "--json"])
+        try #require(profile.status == 0, "\(profile.err)")
+        struct Profiled: Decodable {
+            struct Profile: Decodable {
+                let modelSizeMb: Double
+                let embeddingParameters: Int
+            }
+            let profile: Profile
+        }
+        let p = try decoder.decode(Profiled.self, from: Data(profile.out.utf8)).profile
+        let positions = 2 * 1024 * 192 * 4 / 1e6
+        let expected = p.modelSizeMb + Double(p.embeddingParameters * 4) / 1e6 + positions
+        #expect(abs(memory.modelMb - expected) < 0.01 * expected, "onnx weights \(memory.modelMb) MB, expected \(expected) MB")
+        #expect(memory.peakMb > 0 && memory.peakMb.isFinite, "\(memory)")
+    }
+
+    @Test(
         "PyTorch (CPU): hat latency measure gets positive finite encoder and decoder times",
         .enabled(if: torchReady, "needs the hat binary and PyTorch in the oracle Python (scripts/setup.sh)"))
     func torchMeasures() throws {

@@ -74,7 +74,8 @@ struct MemoryColumnsTests {
         expectLatencyError(["mixed.csv", "row 2", "no measured memory"]) { try mixed.write(to: mixed.source) }
         // The builder refuses to resume a file of the other kind before it measures anything.
         var builder = LatencyDatasetBuilder(space: try tinySpace(), count: 3, seed: 1, measurer: LatencyMeasurer(warmup: 0, iterations: 1))
-        builder.memory = InferenceMemoryMeter(layout: nil, sourceVocabSize: 100, targetVocabSize: 100, measurer: LatencyMeasurer(warmup: 0, iterations: 1))
+        builder.memory = .meter(
+            InferenceMemoryMeter(layout: nil, sourceVocabSize: 100, targetVocabSize: 100, measurer: LatencyMeasurer(warmup: 0, iterations: 1)))
         builder.log = { _ in }
         var measured = 0
         expectLatencyError(["hat.csv", "no memory columns"]) {
@@ -84,6 +85,33 @@ struct MemoryColumnsTests {
             }
         }
         #expect(measured == 0 && FileManager.default.contents(atPath: hatFile) == before.0)
+    }
+
+    @Test("a measuring command's memory fills the memory columns; a measurement without it appends nothing")
+    func memoryFromTheMeasurement() throws {
+        let dir = try Oracle.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let csv = dir.appendingPathComponent("command.csv").path
+        var builder = LatencyDatasetBuilder(space: try tinySpace(), count: 2, seed: 1, measurer: LatencyMeasurer(warmup: 0, iterations: 1))
+        builder.memory = .measurement
+        builder.log = { _ in }
+        let dataset = try builder.run(csv: csv) { i, _ in
+            LatencyMeasurement(
+                encoderMeanMs: 1, decoderMeanMs: 2, encoderStdMs: 0, decoderStdMs: 0, iterations: 1, length: 30, beam: 5,
+                memory: LatencyRow.Memory(modelMB: Double(10 + i), peakMB: Double(20 + i)))
+        }
+        #expect(dataset.hasMemory && dataset.rows.map(\.memory) == [LatencyRow.Memory(modelMB: 10, peakMB: 20), LatencyRow.Memory(modelMB: 11, peakMB: 21)])
+        let reread = try LatencyDataset(contentsOf: csv)
+        #expect(reread.rows.map(\.memory) == dataset.rows.map(\.memory))
+        // A third row measured without memory: an error naming the file, and the file unchanged.
+        let before = FileManager.default.contents(atPath: csv)
+        builder.count = 3
+        expectLatencyError(["command.csv", "SubTransformer 3", "without memory", "nothing was appended"]) {
+            try builder.run(csv: csv) { _, _ in
+                LatencyMeasurement(encoderMeanMs: 1, decoderMeanMs: 2, encoderStdMs: 0, decoderStdMs: 0, iterations: 1, length: 30, beam: 5)
+            }
+        }
+        #expect(FileManager.default.contents(atPath: csv) == before)
     }
 
     func tinySpace() throws -> SearchSpace {
