@@ -99,12 +99,6 @@ public struct Profiler {
             + (separateOutputProjection ? targetVocabSize * c.decoderEmbedDim : 0)
     }
 
-    /// Peak bytes of one inference of a `length`-token sentence with beam search, as our
-    /// engine runs it (fp32): the weights, the encoder outputs that cross-attention reads
-    /// (the last three layers at most), each decoder layer's cached cross-attention keys and
-    /// values (beam × attended source × qkv × 2) and self-attention cache (beam × length × qkv × 2),
-    /// plus the larger working set of an encoder layer (scores heads × S × S, FFN S × f) or a
-    /// decoder step (logits beam × V, FFN beam × f).
     /// Bytes of the SubTransformer's weights: float32, or quantized at `weightBits`.
     public func weightBytes(_ c: SubTransformerConfig) -> Int {
         guard let weightBits else { return 4 * (parameters(c) + embeddingParameters(c)) }
@@ -114,22 +108,39 @@ public struct Profiler {
         return SubTransformerCorners.quantizedBytes(shapes, bits: weightBits)
     }
 
+    /// Peak bytes of one inference of a `length`-token sentence with beam search, as our
+    /// engine runs it (fp32, Generate/IncrementalDecoder.swift): the weights, the encoder outputs
+    /// that cross-attention reads (the last three layers at most), each decoder layer's
+    /// cross-attention keys and values (kept once per sentence: attended source × qkv × 2) and
+    /// self-attention cache (beam × length × qkv × 2, twice: beam search's reorder gathers into a
+    /// spare buffer of the same size), plus the larger working set of an encoder layer (scores
+    /// heads × S × S, FFN S × f) or a decoder step (logits beam × V, FFN beam × f). Checked
+    /// against the engine's own count of its tensors (`hat latency measure --memory`): never below.
     public func peakInferenceBytes(_ c: SubTransformerConfig, length: Int, beam: Int) -> Int {
         let q = qkvDim, s = length
         let encoderStates = Swift.min(3, c.encoderLayerNum) * s * c.encoderEmbedDim
         var caches = 0
         for i in 0..<c.decoderLayerNum {
-            caches += 2 * beam * s * c.attendedEncoderLayers(decoderLayer: i) * q  // cross K, V
-            caches += 2 * beam * length * q  // self K, V
+            caches += 2 * s * c.attendedEncoderLayers(decoderLayer: i) * q  // cross K, V
+            caches += 2 * 2 * beam * length * q  // self K, V and their spares
         }
+        // A layer's working set: the QKV projection and the attention's output (4 × qkv per
+        // position), scores and their softmax, the FFN's hidden layer, residual and norm.
         var encoderWork = 0
         for i in 0..<c.encoderLayerNum {
-            let scores: Int = c.encoderSelfAttentionHeads[i] * s * s
-            let work: Int = s * 3 * q + scores + s * c.encoderFFNDims[i] + 2 * s * c.encoderEmbedDim
+            let scores: Int = 2 * c.encoderSelfAttentionHeads[i] * s * s
+            let work: Int = s * 4 * q + scores + s * c.encoderFFNDims[i] + 2 * s * c.encoderEmbedDim
             encoderWork = Swift.max(encoderWork, work)
         }
+        var stepScores = 0
+        for i in 0..<c.decoderLayerNum {
+            let selfScores = c.decoderSelfAttentionHeads[i] * length
+            let crossScores = c.decoderCrossAttentionHeads[i] * s * c.attendedEncoderLayers(decoderLayer: i)
+            stepScores = Swift.max(stepScores, 2 * beam * Swift.max(selfScores, crossScores))
+        }
         let logits: Int = beam * targetVocabSize * 2
-        let decoderWork: Int = logits + beam * (c.decoderFFNDims.max() ?? 0) + 4 * beam * c.decoderEmbedDim
+        let decoderWork: Int =
+            logits + beam * (c.decoderFFNDims.max() ?? 0) + 4 * beam * c.decoderEmbedDim + 4 * beam * q + stepScores
         return weightBytes(c) + 4 * (encoderStates + caches + Swift.max(encoderWork, decoderWork))
     }
 

@@ -75,6 +75,33 @@ struct MemoryMeasurementTests {
         #expect(refused.status != 0 && refused.output.contains("--memory measures float32 models"), "\(refused.output)")
     }
 
+    @Test("the profiler's inference memory is never below the engine's count of its tensors, and within 10 % of it at HAT's length and beam")
+    func profilerBoundsTheEngine() throws {
+        try #require(HATBinary.isAvailable, "build the hat binary first (swift build -c release)")
+        let space = Oracle.repoRoot.appendingPathComponent("configs/multi30k_cpu_space.yml").path
+        // The hand-designed 3 + 3, d 256 model (the engine's decoder step dominates there) and the
+        // space's extremes.
+        let models = ["baseline", "largest", "smallest"].map {
+            Oracle.repoRoot.appendingPathComponent("benchmarks/claims/subtransformers/\($0).yml").path
+        }
+        for model in models {
+            for (length, beam) in [(30, 5), (23, 1), (60, 4)] {
+                let (status, output, errors) = try HATBinary.run([
+                    "latency", "measure", model, "--vocab", "8000", "--space", space, "--memory", "--length", "\(length)", "--beam", "\(beam)",
+                    "--iterations", "1", "--warmup", "0", "--threads", "1", "--json",
+                ])
+                try #require(status == 0, "\(errors)")
+                let memory = try #require((try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])?["memory"] as? [String: Double])
+                let measured = try #require(memory["tensor_above_weights_mb"]), estimated = try #require(memory["estimated_above_weights_mb"])
+                let name = "\(URL(fileURLWithPath: model).lastPathComponent), length \(length), beam \(beam)"
+                #expect(estimated >= measured, "\(name): the profiler's \(estimated) MB is below the engine's \(measured) MB")
+                if (length, beam) == (30, 5) {
+                    #expect(estimated <= 1.1 * measured, "\(name): the profiler's \(estimated) MB, the engine's \(measured) MB")
+                }
+            }
+        }
+    }
+
     @Test(
         "hat latency dataset --memory writes, per SubTransformer, the tensor bytes hat latency measure --memory reports; resuming keeps the columns; mixing is refused"
     )
