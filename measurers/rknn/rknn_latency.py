@@ -7,6 +7,13 @@ hybrid that translates as well as float: README, "int8").
 Usage:
     python measurers/rknn/rknn_latency.py EXPORT_DIR [--platform rk3588] [--target rk3588]
         [--dtype fp16|int8 [--float16-attention]] [--length 30] [--beam 5] [--iterations 20] [--warmup 5] [--plain]
+        [--memory]
+
+--memory (with --target only: rknn-toolkit2 evaluates memory on the board) also reports the
+model's and the peak memory in MB, as `hat latency ... --command-output encoder-decoder-memory`
+reads them: the encoder's and the decoder's weight allocations, and their total allocations
+(weights and internal buffers), added since both graphs stay loaded. Written from rknn-toolkit2's
+documented `eval_memory` result; not yet run on a board (none here).
 
 int8 needs calibration inputs; latency does not depend on their values (the weights are random
 anyway), so they are a few synthetic sentences of the measured shape: token ids above the specials
@@ -37,6 +44,28 @@ import onnx
 from rknn_convert import ConversionFailed, convert
 
 
+def board_memory(graphs, target, folder):
+    """(model MB, peak MB) of the converted graphs on the board `target`: each exported to an .rknn
+    file, loaded for rknn-toolkit2's memory evaluation (init_runtime(eval_mem=True)) and measured
+    with eval_memory, whose result holds total_weight_allocation and total_model_allocation (bytes)."""
+    from rknn.api import RKNN
+    weights = total = 0
+    for name, rknn in graphs:
+        path = f"{folder}/{name}.rknn"
+        if rknn.export_rknn(path) != 0:
+            raise ConversionFailed(f"rknn-toolkit2 could not export the {name} graph to {path}")
+        probe = RKNN(verbose=False)
+        try:
+            if probe.load_rknn(path) != 0 or probe.init_runtime(target=target, eval_mem=True) != 0:
+                raise ConversionFailed(f"no memory evaluation of the {name} graph on {target}")
+            memory = probe.eval_memory(is_print=False)
+            weights += memory["total_weight_allocation"]
+            total += memory["total_model_allocation"]
+        finally:
+            probe.release()
+    return weights / 1e6, total / 1e6
+
+
 def fail(message):
     print(f"rknn_latency: {message}", file=sys.stderr)
     sys.exit(2)
@@ -60,11 +89,15 @@ def main():
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--plain", action="store_true")
     p.add_argument("--dtype", choices=["fp16", "int8"], default="fp16")
+    p.add_argument("--memory", action="store_true",
+                   help="also the model's and the peak memory on the board, MB (needs --target)")
     p.add_argument("--float16-attention", action="store_true",
                    help="--dtype int8: keep the attention core (scores, mask, softmax, weighted sum) in float16")
     a = p.parse_args()
     if a.float16_attention and a.dtype != "int8":
         p.error("--float16-attention goes with --dtype int8")
+    if a.memory and not a.target:
+        p.error("--memory needs --target: rknn-toolkit2 evaluates memory on a board only, not in the simulator")
     # rknn-toolkit2 and its C++ core print progress on stdout; until the result, stdout goes to
     # stderr, so the result is the only line `hat` reads there.
     result_out = os.dup(1)
@@ -153,15 +186,22 @@ def main():
             encoder_ms.append((t1 - t0) * 1e3)
             decoder_ms.append((t2 - t1) * 1e3)
     e, d = trimmed_mean(encoder_ms), trimmed_mean(decoder_ms)
+    memory = None
+    if a.memory:
+        try:
+            memory = board_memory([("encoder", encoder), ("decoder", decoder)], a.target, tmp)
+        except ConversionFailed as error:
+            fail(str(error))
     sys.stdout.flush()
     ctypes.CDLL(None).fflush(None)  # the C++ core's buffered lines, to stderr
     os.dup2(result_out, 1)
     if a.plain:
-        print(f"{e:.4f} {d:.4f}")
+        print(f"{e:.4f} {d:.4f}" + (f" {memory[0]:.4f} {memory[1]:.4f}" if memory else ""))
     else:
         print(json.dumps({"impl": "rknn", "platform": a.platform, "target": a.target or "simulator", "dtype": a.dtype + ("+fp16-attention" if a.float16_attention else ""),
                           "encoder_ms": round(e, 4), "decoder_ms": round(d, 4), "length": L, "beam": B,
-                          "decoder_rows_per_run": rows_per_run, "iterations": a.iterations}))
+                          "decoder_rows_per_run": rows_per_run, "iterations": a.iterations}
+                         | ({"model_mb": round(memory[0], 4), "peak_mb": round(memory[1], 4)} if memory else {})))
 
 
 if __name__ == "__main__":

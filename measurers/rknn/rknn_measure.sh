@@ -7,7 +7,9 @@
 # it for PLATFORM and times it on the board TARGET (connected through adb; without TARGET, in the
 # toolkit's simulator: a dry run whose times are not the NPU's) with measurers/rknn/rknn_latency.py;
 # prints "ENCODER_MS DECODER_MS". Environment: PLATFORM (rk3588), TARGET (none: simulator), DTYPE
-# (fp16, or int8: the attention core stays float16 unless FLOAT16_ATTENTION=0, README "int8"), and as
+# (fp16, or int8: the attention core stays float16 unless FLOAT16_ATTENTION=0, README "int8"),
+# MEMORY=1 or `--command-output encoder-decoder-memory` (HAT_COMMAND_OUTPUT): also the model's and
+# the peak memory on the board (with TARGET only; four numbers), and as
 # the other measurers LENGTH, BEAM, ITERATIONS, WARMUP, SPACE, VOCAB (or SRC_VOCAB and TGT_VOCAB),
 # HAT, PYTHON (.venv-rknn/bin/python); unset ones follow the HAT_* settings `hat` passes.
 set -eu
@@ -22,9 +24,13 @@ case $dtype in
   int8) [ "${FLOAT16_ATTENTION:-1}" = 0 ] || hybrid=--float16-attention ;;
   *) echo "rknn_measure: DTYPE must be fp16 or int8, not '$dtype'" >&2; exit 2 ;;
 esac
+memory=
+case "${MEMORY:-}:${HAT_COMMAND_OUTPUT:-}" in
+  1:* | *:encoder-decoder-memory) memory=--memory ;;
+esac
 . "$root/measurers/export_random.sh"
 # rknn_latency.py sends the toolkit's progress to stderr: stdout holds only the two numbers.
-# shellcheck disable=SC2086  # $hybrid is one option or none
+# shellcheck disable=SC2086  # $hybrid and $memory are one option or none
 "$python" "$root/measurers/rknn/rknn_latency.py" "$dir/onnx" --platform "${PLATFORM:-rk3588}" ${TARGET:+--target "$TARGET"} \
   --length "${LENGTH:-${HAT_LENGTH:-30}}" --beam "${BEAM:-${HAT_BEAM:-5}}" --iterations "${ITERATIONS:-${HAT_ITERATIONS:-20}}" \
-  --warmup "${WARMUP:-${HAT_WARMUP:-5}}" --dtype "$dtype" $hybrid --plain
+  --warmup "${WARMUP:-${HAT_WARMUP:-5}}" --dtype "$dtype" $hybrid $memory --plain
