@@ -140,6 +140,9 @@ public struct LatencyDataset: Sendable {
     public var source: String
     /// Things a reader should know that did not stop the read (a dropped truncated last line).
     public var warnings: [String] = []
+    /// How the rows were measured: the provenance file beside the CSV (`hat latency dataset`
+    /// writes one); nil for files without one (HAT's own datasets).
+    public var measurement: MeasurementProvenance?
 
     /// `columns` defaults to the first row's (HAT's 14 for no rows).
     public init(rows: [LatencyRow], source: String, columns: Columns? = nil) {
@@ -176,6 +179,7 @@ public struct LatencyDataset: Sendable {
             throw LatencyError(file: path, "cannot read the file (permissions, or a folder?)")
         }
         self = try LatencyDataset.parse(data, source: path)
+        measurement = MeasurementProvenance.read(besideDataset: path)
     }
 
     /// Parses CSV bytes; `source` names them in errors.
@@ -400,7 +404,9 @@ public struct LatencyDataset: Sendable {
 
     /// The rows at `indices`, in that order.
     public func subset(_ indices: [Int], name: String? = nil) -> LatencyDataset {
-        LatencyDataset(rows: indices.map { rows[$0] }, source: name ?? "\(indices.count) rows of \(source)", columns: columns)
+        var d = LatencyDataset(rows: indices.map { rows[$0] }, source: name ?? "\(indices.count) rows of \(source)", columns: columns)
+        d.measurement = measurement
+        return d
     }
 
     /// The latency HAT's predictor learns, per row (encoder + decoder mean, ms).

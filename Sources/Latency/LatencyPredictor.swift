@@ -46,6 +46,9 @@ public struct PredictorProvenance: Codable, Equatable, Sendable {
     public var trainingSHA256: String
     /// Method settings, for the record (seed, steps, chosen penalty, sources...).
     public var settings: [String: String]
+    /// How the training rows were measured (`MeasurementProvenance.summary` of their dataset's
+    /// provenance file); nil when the dataset has none.
+    public var measuredOn: String?
 
     public init(method: String, trainingData: String, trainingRows: Int, trainingSHA256: String, settings: [String: String] = [:]) {
         self.method = method
@@ -59,6 +62,12 @@ public struct PredictorProvenance: Codable, Equatable, Sendable {
         self.init(
             method: method, trainingData: training.source, trainingRows: training.count,
             trainingSHA256: training.sha256, settings: settings)
+        measuredOn = training.measurement?.summary
+    }
+
+    /// "N rows of SOURCE", and how they were measured where that is known.
+    public var trainingDescription: String {
+        "\(trainingRows) rows of \(trainingData)" + (measuredOn.map { " (measured on \($0))" } ?? "")
     }
 }
 

@@ -26,6 +26,10 @@ public struct MeasurementProvenance: Codable, Equatable, Sendable {
     public var sampling: String?
     /// Bits per weight index of K-means-quantized weight matrices (`--bits`); nil: float32.
     public var weightBits: Int?
+    /// The `hat` version that measured, and when (UTC, ISO 8601): for the record, not compared
+    /// (nil in files written before they were recorded).
+    public var hatVersion: String?
+    public var measuredAt: String?
 
     public init(threads: Int, length: Int, beam: Int, iterations: Int, method: String) {
         cpu = MeasurementProvenance.cpuModelName()
@@ -36,6 +40,19 @@ public struct MeasurementProvenance: Codable, Equatable, Sendable {
         self.iterations = iterations
         self.method = method
         decoder = IncrementalDecoder.implementation
+        measuredAt = ISO8601DateFormatter().string(from: Date())
+    }
+
+    /// One line for people: where and how the rows were measured.
+    public var summary: String {
+        var parts = [
+            cpu, "\(threads) thread\(threads == 1 ? "" : "s")", "length \(length), beam \(beam), \(iterations) run\(iterations == 1 ? "" : "s")",
+            weightBits.map { "\($0)-bit weights" } ?? "float32",
+            ["wall", "cpu"].contains(method) ? "\(method) clock" : "command `\(method)`",
+        ]
+        if let hatVersion { parts.append("hat \(hatVersion)") }
+        if let measuredAt { parts.append(String(measuredAt.prefix(10))) }
+        return parts.joined(separator: ", ")
     }
 
     /// The provenance file of a dataset CSV.
@@ -55,8 +72,10 @@ public struct MeasurementProvenance: Codable, Equatable, Sendable {
     }
 
     /// How `other` (the settings of rows already in a dataset) differs from this run, one phrase
-    /// per field; empty when rows measured now are comparable to them.
-    public func differences(from other: MeasurementProvenance) -> [String] {
+    /// per field; empty when rows measured now are comparable to them. Without `comparingSampling`
+    /// the SubTransformers' source is left out (a predictor's validation rows are drawn apart from
+    /// its training rows on purpose).
+    public func differences(from other: MeasurementProvenance, comparingSampling: Bool = true) -> [String] {
         var out: [String] = []
         if cpu != other.cpu { out.append("CPU '\(other.cpu)' → '\(cpu)'") }
         if kernels != other.kernels { out.append("kernels '\(other.kernels)' → '\(kernels)'") }
@@ -64,7 +83,7 @@ public struct MeasurementProvenance: Codable, Equatable, Sendable {
         if length != other.length || beam != other.beam { out.append("length/beam \(other.length)/\(other.beam) → \(length)/\(beam)") }
         if iterations != other.iterations { out.append("iterations \(other.iterations) → \(iterations)") }
         if method != other.method { out.append("method '\(other.method)' → '\(method)'") }
-        if sampling != other.sampling, let sampling {
+        if comparingSampling, sampling != other.sampling, let sampling {
             out.append("SubTransformers drawn from '\(other.sampling ?? "unrecorded")' → '\(sampling)'")
         }
         if weightBits != other.weightBits {

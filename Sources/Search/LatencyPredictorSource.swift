@@ -143,7 +143,7 @@ extension LatencyPredictorSource {
             do { p = try PredictorFile.load(saved.path) } catch { throw SearchError.badPredictor("\(error)") }
             try Self.checkPredictsLatency(p, path: saved.path)
             log(
-                "latency predictor: \(saved.path) (\(p.provenance.method), trained on \(p.provenance.trainingRows) rows of \(p.provenance.trainingData))"
+                "latency predictor: \(saved.path) (\(p.provenance.method), trained on \(p.provenance.trainingDescription))"
             )
             return p
         }

@@ -21,6 +21,13 @@ private func readDataset(_ path: String) throws -> LatencyDataset {
     return d
 }
 
+/// Says how a dataset's rows were measured (its provenance file), or that it is not recorded.
+private func sayMeasurement(of d: LatencyDataset, _ output: ResultOutput) {
+    output.say(
+        "\(d.source): "
+            + (d.measurement.map { "measured on \($0.summary)" } ?? "no provenance file beside it, so how its rows were measured is not recorded"))
+}
+
 private func seconds(since start: Date) -> String { String(format: "%.1f s", Date().timeIntervalSince(start)) }
 
 /// `PATH.svg` beside the predictor: `out.json` → `out.test.svg`.
@@ -82,6 +89,10 @@ extension LatencyCommand {
         )
         var target: PredictorTarget = .latency
         @Option(help: "Validation CSV (then --data is all training rows).") var valid: String?
+        @Flag(
+            name: .customLong("allow-mixed-settings"),
+            help: "Accept --valid/--test CSVs whose provenance files say they were measured under other settings than --data.")
+        var allowMixedSettings = false
         @Option(help: "Test CSV (then --data is all training rows).") var test: String?
         @Option(help: "Seed of the 8:1:1 shuffle, the MLP's initialisation and batches, and the CV folds.") var seed: UInt64 = 0
         @Option(help: "hat-mlp, ensemble: the MLP's training steps.") var steps: Int = 5000
@@ -102,6 +113,7 @@ extension LatencyCommand {
             let output = ResultOutput(json: json)
             let all = try readDataset(data)
             _ = try all.requireValues(of: target)
+            sayMeasurement(of: all, output)
             var train = all, validSet: LatencyDataset?, testSet: LatencyDataset?
             if valid == nil && test == nil {
                 let s = all.split(seed: seed)
@@ -110,7 +122,19 @@ extension LatencyCommand {
             } else {
                 validSet = try valid.map(readDataset)
                 testSet = try test.map(readDataset)
-                for set in [validSet, testSet].compactMap({ $0 }) { _ = try set.requireValues(of: target) }
+                for set in [validSet, testSet].compactMap({ $0 }) {
+                    _ = try set.requireValues(of: target)
+                    sayMeasurement(of: set, output)
+                    // Scores on rows measured another way say nothing about this predictor.
+                    if let trained = all.measurement, let other = set.measurement {
+                        let changes = other.differences(from: trained, comparingSampling: false)
+                        if !changes.isEmpty && !allowMixedSettings {
+                            throw CommandError(
+                                "\(set.source) was measured under other settings than \(data) (\(changes.joined(separator: "; "))): "
+                                    + "its scores would not describe the predictor. Measure it like \(data), or add --allow-mixed-settings")
+                        }
+                    }
+                }
                 output.say("training on all \(train.count) rows of \(data)")
             }
             guard !train.isEmpty else {
@@ -203,8 +227,8 @@ extension LatencyCommand {
             guard !rows.isEmpty else { throw CommandError("no rows to score in \(data)") }
             let p = model.provenance
             let output = ResultOutput(json: json)
-            output.say(
-                "predictor: \(predictor) (\(model.kind), \(p.method), predicts \(model.target); trained on \(p.trainingRows) rows of \(p.trainingData))")
+            output.say("predictor: \(predictor) (\(model.kind), \(p.method), predicts \(model.target); trained on \(p.trainingDescription))")
+            sayMeasurement(of: rows, output)
             let stem = URL(fileURLWithPath: data).deletingPathExtension().lastPathComponent
             let scored = try scoreAndPlot(
                 model, on: rows, name: split,
@@ -316,8 +340,10 @@ extension LatencyCommand {
             if let out { try OutputPath.checkFile(out, option: "--out") }
             let sourceData = try sources.map(readDataset)
             let output = ResultOutput(json: json)
+            for d in sourceData { sayMeasurement(of: d, output) }
             if let targetSamples, let out {
                 let few = try readDataset(targetSamples)
+                sayMeasurement(of: few, output)
                 let predictor = try FewShotAdapter(sources: sourceData).adapt(to: few)
                 try predictor.save(to: out)
                 output.say("adapted from \(sources.joined(separator: ", ")) with \(few.count) samples of \(targetSamples)")
@@ -335,6 +361,7 @@ extension LatencyCommand {
                 return
             }
             let targetData = try readDataset(target!)
+            sayMeasurement(of: targetData, output)
             BLAS.setThreads(1)  // the HAT-MLP baseline's small GEMMs (see train-predictor)
             var experiment = FewShotExperiment()
             experiment.samples = samples

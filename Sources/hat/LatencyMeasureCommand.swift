@@ -119,6 +119,7 @@ struct MeasurementOptions: ParsableArguments {
     var provenance: MeasurementProvenance {
         var provenance = MeasurementProvenance(threads: threads, length: length, beam: beam, iterations: iterations, method: command ?? clock)
         provenance.weightBits = bits
+        provenance.hatVersion = HAT.versionNumber
         return provenance
     }
 
