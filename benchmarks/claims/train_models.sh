@@ -45,6 +45,9 @@ one() {
   [ -f "$result" ] && return 0
   dir=$OUT/$name-$mode-s$seed   # longer budgets continue the same folder
   log=$OUT/$id.log
+  # A longer budget waits for the shorter run of its folder if both are running at once.
+  exec 9> "$dir.lock"
+  flock 9
   args=(--warmup-updates "$WARMUP")
   if [ "$mode" = finetune ]; then args=(--warmup-updates "$FT_WARMUP" --init-from "$SUPERNET"); fi
   if [ "$mode" = distill ]; then
