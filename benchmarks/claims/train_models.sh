@@ -5,7 +5,8 @@
 # Usage: benchmarks/claims/train_models.sh JOBS...   each job NAME:MODE:SEED:UPDATES, e.g. q05:scratch:1:1000
 #   NAME      benchmarks/claims/subtransformers/NAME.yml
 #   MODE      scratch (random initialization), finetune (weights inherited from SUPERNET) or distill
-#             (random initialization, HAT §4's knowledge distillation from TEACHER: top-5, α 0.5)
+#             (random initialization, HAT §4's knowledge distillation from TEACHER: top-5, α 0.5;
+#             distill-aALPHA, distill-kK or distill-aALPHA-kK for another weight or top-k)
 #   PARALLEL=2 jobs at once, THREADS=1 compute threads each; give a longer budget of a NAME:MODE:SEED
 #   in a later call than its shorter one (they share a folder)
 #   WARMUP=250 (scratch) / FT_WARMUP=100 (finetune) warm-up updates, SAVE=100 (update checkpoints,
@@ -32,7 +33,8 @@ mkdir -p "$OUT" "$RESULTS"
 for job in "$@"; do
   IFS=: read -r name mode seed updates <<< "$job"
   [ -f "benchmarks/claims/subtransformers/$name.yml" ] || { echo "error: $job: no benchmarks/claims/subtransformers/$name.yml" >&2; exit 2; }
-  case $mode in scratch | finetune | distill) ;; *) echo "error: $job: MODE must be scratch, finetune or distill" >&2; exit 2 ;; esac
+  [[ $mode =~ ^(scratch|finetune|distill(-a[0-9.]+)?(-k[0-9]+)?)$ ]] ||
+    { echo "error: $job: MODE must be scratch, finetune or distill[-aALPHA][-kK]" >&2; exit 2; }
   [[ $seed =~ ^[0-9]+$ && $updates =~ ^[0-9]+$ ]] || { echo "error: $job: SEED and UPDATES must be numbers" >&2; exit 2; }
 done
 
@@ -50,9 +52,11 @@ one() {
   flock 9
   args=(--warmup-updates "$WARMUP")
   if [ "$mode" = finetune ]; then args=(--warmup-updates "$FT_WARMUP" --init-from "$SUPERNET"); fi
-  if [ "$mode" = distill ]; then
+  if [[ $mode == distill* ]]; then
     [ -f "$TEACHER" ] || { echo "$id: no teacher $TEACHER yet (train it first, or set TEACHER)" >&2; return 1; }
     args+=(--distill-from "$TEACHER")
+    [[ $mode =~ -a([0-9.]+) ]] && args+=(--distill-weight "${BASH_REMATCH[1]}")
+    [[ $mode =~ -k([0-9]+) ]] && args+=(--distill-topk "${BASH_REMATCH[1]}")
   fi
   start=$(date +%s)
   $HAT train --config $SPACE --subtransformer "$yml" --data "$DATA" --save-dir "$dir" --seed "$seed" --threads "$THREADS" \
@@ -83,7 +87,7 @@ out = {
     "name": name, "mode": mode, "seed": int(seed), "updates": u, "subtransformer": open(yml).read(),
     "warmup_updates": int(os.environ["FT_WARMUP" if mode == "finetune" else "WARMUP"]),
     "init_from": os.environ["SUPERNET"] if mode == "finetune" else None,
-    "teacher": os.environ["TEACHER"] if mode == "distill" else None,
+    "teacher": os.environ["TEACHER"] if mode.startswith("distill") else None,
     "valid_loss": avg["loss"], "valid_nll_loss": avg["nll_loss"], "valid_loss_last": last["loss"],
     "valid_nll_loss_last": last["nll_loss"], "valid_curve": curve,
     "bleu": scores["BLEU"], "chrf2": scores["chrF2"], "beam": int(os.environ["BEAM"]),
