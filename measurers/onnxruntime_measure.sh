@@ -20,7 +20,7 @@
 # and HAT_TGT_VOCAB (so a dataset's provenance file tells the truth); the defaults above apply
 # when the measurer runs on its own.
 #   HAT         the hat binary (this repository's .build/release/hat, else hat on PATH)
-#   PYTHON      a Python with onnxruntime and numpy (this repository's .venv-oracle/bin/python, else python3)
+#   PYTHON      a Python with onnxruntime and numpy (and onnx for the memory) (this repository's .venv-oracle/bin/python, else python3)
 set -eu
 [ "$#" -eq 1 ] || { echo "usage: $0 SUBTRANSFORMER.yml (settings in the environment)" >&2; exit 64; }
 yaml=$1
@@ -35,8 +35,11 @@ set -f
 set --
 for option in ${EP_OPTIONS:-}; do set -- "$@" --ep-option "$option"; done
 set +f
-case "${MEMORY:-}:${HAT_COMMAND_OUTPUT:-}" in
-  1:* | *:encoder-decoder-memory) set -- "$@" --memory ;;
+# Memory when hat asks for it, or MEMORY=1 when run on its own: four numbers where hat reads one
+# or two would be taken for milliseconds.
+case "${HAT_COMMAND_OUTPUT:-}:${MEMORY:-}" in
+  encoder-decoder-memory:* | :1) set -- "$@" --memory ;;
+  *:1) echo "onnxruntime_measure: MEMORY=1 but hat reads --command-output ${HAT_COMMAND_OUTPUT}; use encoder-decoder-memory" >&2; exit 2 ;;
 esac
 "$python" "$root/measurers/onnxruntime_latency.py" "$dir/onnx" --ep "${EP:-cpu}" --threads "${THREADS:-${HAT_THREADS:-1}}" \
   --length "${LENGTH:-${HAT_LENGTH:-30}}" --beam "${BEAM:-${HAT_BEAM:-5}}" --iterations "${ITERATIONS:-${HAT_ITERATIONS:-20}}" --warmup "${WARMUP:-${HAT_WARMUP:-5}}" --plain "$@"

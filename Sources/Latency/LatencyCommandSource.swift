@@ -47,7 +47,7 @@ public struct LatencyCommandSource: Sendable {
             }
         }
 
-        var what: String {
+        var expectedNumbers: String {
             switch self {
             case .total: return "number"
             case .encoderDecoder: return "two numbers (encoder and decoder ms)"
@@ -79,12 +79,11 @@ public struct LatencyCommandSource: Sendable {
 
     /// The variables `hat` hands a measuring command: its measurement settings.
     public static func settingsEnvironment(
-        length: Int, beam: Int, warmup: Int, iterations: Int, threads: Int, space: String?, sourceVocab: Int?, targetVocab: Int?,
-        output: Output = .total
+        length: Int, beam: Int, warmup: Int, iterations: Int, threads: Int, space: String?, sourceVocab: Int?, targetVocab: Int?
     ) -> [String: String] {
         var e = [
             "HAT_LENGTH": String(length), "HAT_BEAM": String(beam), "HAT_WARMUP": String(warmup),
-            "HAT_ITERATIONS": String(iterations), "HAT_THREADS": String(threads), "HAT_COMMAND_OUTPUT": output.rawValue,
+            "HAT_ITERATIONS": String(iterations), "HAT_THREADS": String(threads),
         ]
         if let space { e["HAT_SPACE"] = space }
         if let sourceVocab { e["HAT_SRC_VOCAB"] = String(sourceVocab) }
@@ -109,7 +108,10 @@ public struct LatencyCommandSource: Sendable {
     /// Runs the command on `yamlPath` and reads what it printed.
     public func measure(yamlPath: String) throws -> Reading {
         let line = commandLine(for: yamlPath)
-        let result = try Self.run(script, arguments: [yamlPath], environment: environment, timeout: timeout)
+        // The output it must print, so that a measurer prints memory only when it is read as memory.
+        let result = try Self.run(
+            script, arguments: [yamlPath], environment: environment.merging(["HAT_COMMAND_OUTPUT": output.rawValue]) { $1 },
+            timeout: timeout)
         let shown = "latency command `\(line)`"
         if result.timedOut {
             throw LatencyCommandError(
@@ -130,7 +132,7 @@ public struct LatencyCommandSource: Sendable {
         }
         let numbers = Self.numbers(in: lastLine)
         guard numbers.count >= output.count else {
-            throw LatencyCommandError("\(shown): no \(output.what) on its last non-empty line of stdout: \"\(lastLine)\"")
+            throw LatencyCommandError("\(shown): no \(output.expectedNumbers) on its last non-empty line of stdout: \"\(lastLine)\"")
         }
         let values = Array(numbers.suffix(output.count))
         for (i, v) in values.enumerated() where !(v.isFinite && v >= 0) {

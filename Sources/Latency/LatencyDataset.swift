@@ -358,12 +358,12 @@ public struct LatencyDataset: Sendable {
         case .hat:
             return LatencyError(
                 file: file,
-                "has HAT's \(header.count) columns and no memory columns: rows with measured memory cannot be added to it (nothing was appended); measure into a new file, or without --memory"
+                "has HAT's \(header.count) columns and no memory columns: rows with measured memory cannot be added to it (nothing was appended); measure into a new file, or without --memory (a --command: without encoder-decoder-memory output)"
             )
         case .hatAndMemory:
             return LatencyError(
                 file: file,
-                "has the memory columns \(memoryNames.joined(separator: ", ")): rows without measured memory cannot be added to it (nothing was appended); measure with --memory, or into a new file"
+                "has the memory columns \(memoryNames.joined(separator: ", ")): rows without measured memory cannot be added to it (nothing was appended); measure with --memory (a --command: with --command-output encoder-decoder-memory), or into a new file"
             )
         }
     }

@@ -43,12 +43,18 @@ public struct MeasurementProvenance: Codable, Equatable, Sendable {
         measuredAt = ISO8601DateFormatter().string(from: Date())
     }
 
+    /// The vocabulary sizes within `sampling` ("8000/8000"), where recorded.
+    var vocabularies: String? {
+        guard let sampling, let range = sampling.range(of: "vocabularies ") else { return nil }
+        return String(sampling[range.upperBound...].prefix { !$0.isWhitespace && $0 != "," })
+    }
+
     /// One line for people: where and how the rows were measured.
     public var summary: String {
         var parts = [
             cpu, "\(threads) thread\(threads == 1 ? "" : "s")", "length \(length), beam \(beam), \(iterations) run\(iterations == 1 ? "" : "s")",
             weightBits.map { "\($0)-bit weights" } ?? "float32",
-            ["wall", "cpu"].contains(method) ? "\(method) clock" : "command `\(method)`",
+            LatencyMeasurer.Clock(rawValue: method) != nil ? "\(method) clock" : "command `\(method)`",
         ]
         if let hatVersion { parts.append("hat \(hatVersion)") }
         if let measuredAt { parts.append(String(measuredAt.prefix(10))) }
@@ -85,6 +91,8 @@ public struct MeasurementProvenance: Codable, Equatable, Sendable {
         if method != other.method { out.append("method '\(other.method)' → '\(method)'") }
         if comparingSampling, sampling != other.sampling, let sampling {
             out.append("SubTransformers drawn from '\(other.sampling ?? "unrecorded")' → '\(sampling)'")
+        } else if !comparingSampling, let mine = vocabularies, let theirs = other.vocabularies, mine != theirs {
+            out.append("vocabularies \(theirs) → \(mine)")  // the output projection's width changes the decoder's time
         }
         if weightBits != other.weightBits {
             out.append("weights \(other.weightBits.map { "\($0)-bit" } ?? "float32") → \(weightBits.map { "\($0)-bit" } ?? "float32")")

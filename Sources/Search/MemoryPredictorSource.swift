@@ -25,7 +25,7 @@ public struct MemoryPredictorSource: Equatable, Sendable, CustomStringConvertibl
         do { loaded = try PredictorFile.load(file) } catch { throw SearchError.badPredictor("--memory-predictor: \(error)") }
         let predictor = try TrainedMemoryPredictor(loaded, path: file)
         let p = loaded.provenance
-        log("memory predictor: \(file) (\(p.method), trained on \(p.trainingRows) rows of \(p.trainingData))")
+        log("memory predictor: \(file) (\(p.method), trained on \(p.trainingDescription))")
         if file == path {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try loaded.save(to: Self.savedPredictorURL(in: directory, kind: loaded.kind).path)

@@ -74,7 +74,7 @@ struct MeasurementOptions: ParsableArguments {
         help: ArgumentHelp(
             "What --command prints: total (one number, ms), encoder-decoder (the last two numbers: encoder and decoder ms) or encoder-decoder-memory (the last four: those, then the model's and the inference's peak memory in MB).",
             discussion: "The command gets it as HAT_COMMAND_OUTPUT (the measurers in measurers/ follow it)."))
-    var commandOutput: String = "total"
+    var commandOutput: LatencyCommandSource.Output = .total
     @Option(
         help: ArgumentHelp(
             "Measure the SubTransformer with its weight matrices K-means-quantized to this many bits (1 to 8), as hat quantize writes them.",
@@ -91,9 +91,6 @@ struct MeasurementOptions: ParsableArguments {
         if (sourceVocab == nil) != (targetVocab == nil) { throw ValidationError("--src-vocab and --tgt-vocab go together") }
         if LatencyMeasurer.Clock(rawValue: clock) == nil { throw ValidationError("--clock must be wall or cpu") }
         if !(commandTimeout > 0) { throw ValidationError("--command-timeout must be a positive number of seconds") }
-        if LatencyCommandSource.Output(rawValue: commandOutput) == nil {
-            throw ValidationError("--command-output must be one of: \(LatencyCommandSource.Output.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         if let command, command.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--command is empty") }
         if let bits, !(1...8).contains(bits) { throw ValidationError("--bits \(bits): give 1 to 8 bits per weight") }
         if bits != nil && command != nil { throw ValidationError("--bits is for the built-in measurement; a --command measures the model it is given") }
@@ -103,10 +100,10 @@ struct MeasurementOptions: ParsableArguments {
     var commandSource: LatencyCommandSource? {
         command.map {
             LatencyCommandSource(
-                command: $0, timeout: commandTimeout, output: LatencyCommandSource.Output(rawValue: commandOutput)!,
+                command: $0, timeout: commandTimeout, output: commandOutput,
                 environment: LatencyCommandSource.settingsEnvironment(
                     length: length, beam: beam, warmup: warmup, iterations: iterations, threads: threads, space: space,
-                    sourceVocab: sourceVocab ?? vocab, targetVocab: targetVocab ?? vocab, output: LatencyCommandSource.Output(rawValue: commandOutput)!))
+                    sourceVocab: sourceVocab ?? vocab, targetVocab: targetVocab ?? vocab))
         }
     }
 
@@ -300,7 +297,7 @@ struct LatencyDatasetCommand: ParsableCommand {
 
     func validate() throws {
         if count < 1 { throw ValidationError("--count must be at least 1") }
-        if memory && options.command != nil && options.commandOutput != LatencyCommandSource.Output.encoderDecoderMemory.rawValue {
+        if memory && options.command != nil && options.commandOutput != .encoderDecoderMemory {
             throw ValidationError(
                 "--memory with --command needs --command-output encoder-decoder-memory: the command reports the memory of the model it runs")
         }
@@ -379,3 +376,6 @@ struct LatencyDatasetCommand: ParsableCommand {
         var provenance: MeasurementProvenance
     }
 }
+
+/// `--command-output total|encoder-decoder|encoder-decoder-memory`.
+extension LatencyCommandSource.Output: ExpressibleByArgument {}

@@ -227,10 +227,10 @@ struct LatencyCommandTests {
         // The command learns which output is wanted.
         let asks = try Fixture(script: "echo \"$HAT_COMMAND_OUTPUT\" | grep -q encoder-decoder-memory && echo '1 2 3 4' || echo '1 2'\n")
         defer { asks.remove() }
-        let settings = LatencyCommandSource.settingsEnvironment(
-            length: 30, beam: 5, warmup: 1, iterations: 1, threads: 1, space: nil, sourceVocab: nil, targetVocab: nil, output: .encoderDecoderMemory)
-        let r = try LatencyCommandSource(command: asks.script, output: .encoderDecoderMemory, environment: settings).measure(yamlPath: asks.yaml)
+        let r = try LatencyCommandSource(command: asks.script, output: .encoderDecoderMemory).measure(yamlPath: asks.yaml)
         #expect(r.memory == LatencyRow.Memory(modelMB: 3, peakMB: 4))
+        // Asked for two numbers, the same command prints two.
+        #expect(try LatencyCommandSource(command: asks.script, output: .encoderDecoder).measure(yamlPath: asks.yaml).decoderMs == 2)
     }
 
     @Test("the command gets hat's measurement settings as HAT_* variables, replacing inherited ones; the rest of the environment stays")

@@ -40,7 +40,7 @@ rows.append(("SuperTransformer training (once per space and data)", supernet_h,
 dataset = f"{runs}/claims/devices/cpu1.csv"
 if os.path.exists(dataset):
     prov = json.load(open(dataset + ".provenance.json"))
-    warmup = 2  # configs/pipeline_multi30k.yml, latency: warmup
+    warmup = 2  # `hat latency dataset ... --warmup 2` (docs/RESULTS.md, "Searches for the devices at hand")
     ms = [float(r["latency_mean_encoder"]) + float(r["latency_mean_decoder"]) for r in csv.DictReader(open(dataset))]
     seconds = sum(ms) / 1000 * (prov["iterations"] + warmup)
     rows.append((f"latency dataset ({len(ms)} SubTransformers, this CPU)", hours(seconds, prov["threads"]),
@@ -62,9 +62,24 @@ trained = [json.load(open(p)) for p in glob.glob(f"{results}/*-u*.json") if "sup
 by_mode = {}
 for r in trained:
     by_mode.setdefault((r["mode"], r["updates"]), []).append(r)
+def run_hours(r):
+    """CPU-hours of a whole run: a continued or resumed run records only its own updates' seconds
+    (after start_update), so the rate of those, times all its updates."""
+    own = r["updates"] - r.get("start_update", 0)
+    return hours(r["train_seconds"], r["threads"]) * r["updates"] / own if own > 0 else float("nan")
+
+
+def how(mode):
+    if mode == "scratch":
+        return "from scratch"
+    if mode == "finetune":
+        return "fine-tuned from the supernet"
+    return f"distilled from a teacher ({mode})"
+
+
 for (mode, updates), rs in sorted(by_mode.items()):
-    h = [hours(r["train_seconds"], r["threads"]) for r in rs]
-    rows.append((f"one SubTransformer {'from scratch' if mode == 'scratch' else 'fine-tuned from the supernet'}, {updates} updates",
+    h = [run_hours(r) for r in rs]
+    rows.append((f"one SubTransformer {how(mode)}, {updates} updates",
                  st.mean(h), f"mean of {len(rs)} runs ({min(h):.2f}–{max(h):.2f}), BLEU {st.mean(r['bleu'] for r in rs):.2f} mean"))
 
 print("| step | CPU-hours | counted as |")
@@ -77,7 +92,7 @@ scratch = by_mode.get(("scratch", 1000))
 finetune = by_mode.get(("finetune", 250))
 print()
 if searches and scratch:
-    per_model = st.mean(hours(r["train_seconds"], r["threads"]) for r in scratch)
+    per_model = st.mean(run_hours(r) for r in scratch)
     ours = supernet_h + hours(st.mean(searches), 1)
     et_style = st.mean(scored) * per_model
     print(f"- A search that trains every SubTransformer it scores (the Evolved Transformer's way): "
@@ -85,8 +100,8 @@ if searches and scratch:
           f"{et_style / ours:.0f}× (HAT: 12,041× on WMT'14, where ET trains far more and far larger candidates). "
           f"Each further search on the same supernet costs {hours(st.mean(searches), 1):.2f}.")
 if scratch and finetune:
-    s = st.mean(hours(r["train_seconds"], r["threads"]) for r in scratch)
-    f = st.mean(hours(r["train_seconds"], r["threads"]) for r in finetune)
+    s = st.mean(run_hours(r) for r in scratch)
+    f = st.mean(run_hours(r) for r in finetune)
     pairs = [(a, b) for a in scratch for b in finetune if a["name"] == b["name"] and a["seed"] == b["seed"]]
     gap = st.mean(b["bleu"] - a["bleu"] for a, b in pairs) if pairs else float("nan")
     print(f"- Fine-tuning with inherited weights (250 updates) against training from scratch (1,000): {s / f:.1f}× less "

@@ -16,7 +16,9 @@ for job in jobs:
     if os.path.exists(path):
         r = json.load(open(path))
         done[job] = r
-        rate.setdefault(mode, []).append(r["train_seconds"] * r["threads"] / r["updates"])
+        trained = r["updates"] - r.get("start_update", 0)  # a continued or resumed run's own updates
+        if trained > 0:
+            rate.setdefault(mode, []).append(r["train_seconds"] * r["threads"] / trained)
 seconds_per_update = {m: sum(v) / len(v) for m, v in rate.items()}
 fallback = sum(sum(v) for v in rate.values()) / max(1, sum(len(v) for v in rate.values())) or 2.2
 left = 0.0
@@ -31,8 +33,9 @@ for job in jobs:
     if os.path.exists(log):
         steps = re.findall(r"update (\d+)/", open(log, errors="replace").read())
         reached = int(steps[-1]) if steps else 0
-    # A longer budget continues its shorter run: only the updates beyond what that folder holds are left.
-    earlier = [int(j.split(":")[3]) for j in done if j.split(":")[:3] == [name, mode, seed]]
+    # A longer budget continues its shorter run, done or listed before it: only the updates beyond
+    # that are left.
+    earlier = [int(j.split(":")[3]) for j in jobs[:jobs.index(job)] if j.split(":")[:3] == [name, mode, seed]]
     start = max([reached] + earlier)
     left += (int(updates) - start) * seconds_per_update.get(mode, fallback)
     print(f"{'started' if reached else 'waiting':8} {job:32} {f'at update {reached}' if reached else ''}")

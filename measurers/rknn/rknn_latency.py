@@ -31,9 +31,11 @@ naming the graph, the shapes and the platform, and exit status 2 (the decoder fi
 one beam row per run, saying so on stderr).
 """
 import argparse
+import atexit
 import ctypes
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -59,6 +61,8 @@ def board_memory(graphs, target, folder):
             if probe.load_rknn(path) != 0 or probe.init_runtime(target=target, eval_mem=True) != 0:
                 raise ConversionFailed(f"no memory evaluation of the {name} graph on {target}")
             memory = probe.eval_memory(is_print=False)
+            if not isinstance(memory, dict) or not {"total_weight_allocation", "total_model_allocation"} <= memory.keys():
+                raise ConversionFailed(f"rknn-toolkit2's eval_memory gave no weight and model allocations for the {name} graph: {memory!r}")
             weights += memory["total_weight_allocation"]
             total += memory["total_model_allocation"]
         finally:
@@ -111,8 +115,10 @@ def main():
     dec_graph = onnx.load(f"{folder}/decoder.onnx", load_external_data=False).graph
     wanted = [i.name for i in dec_graph.input if i.name.startswith("encoder_out.")]
 
-    # Calibration sentences for int8 (their values do not change latency): CALIBRATION of them.
-    tmp = tempfile.mkdtemp()
+    # Calibration sentences for int8 (their values do not change latency), and the .rknn files of
+    # --memory, in a folder removed at exit.
+    tmp = tempfile.mkdtemp(prefix="rknn-latency-")
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     calibration = [((np.arange(L, dtype=np.int64) * (7 + 2 * i) + 13 * i) % 100 + 4).reshape(1, L) for i in range(4)]
     enc_dataset = None
     if a.dtype == "int8":
@@ -120,7 +126,7 @@ def main():
             np.save(f"{tmp}/src{i}.npy", src)
         enc_dataset = f"{tmp}/encoder.txt"
         open(enc_dataset, "w").write("".join(f"{tmp}/src{i}.npy\n" for i in range(len(calibration))))
-    int8 = dict(dtype=a.dtype, float16_attention=a.float16_attention)
+    precision = dict(dtype=a.dtype, float16_attention=a.float16_attention)
 
     def decoder_dataset(rows):
         """The decoder's calibration inputs for `rows` beam rows per run (int8 only)."""
@@ -144,7 +150,7 @@ def main():
 
     try:
         encoder, _, _ = convert(f"{folder}/encoder.onnx", ["src_tokens"], [[1, L]], a.platform, target=a.target,
-                                dataset=enc_dataset, **int8)
+                                dataset=enc_dataset, **precision)
     except ConversionFailed as error:
         fail(str(error))
     # The beam's rows as one batch; where the toolkit cannot convert that shape (rknn-toolkit2
@@ -154,7 +160,7 @@ def main():
         sizes = [[rows_per_run, L], [rows_per_run, L]] + [[rows_per_run, L, width[n]] for n in wanted]
         try:
             decoder, _, _ = convert(f"{folder}/decoder.onnx", ["prev_output_tokens", "src_tokens"] + wanted, sizes,
-                                    a.platform, target=a.target, dataset=decoder_dataset(rows_per_run), **int8)
+                                    a.platform, target=a.target, dataset=decoder_dataset(rows_per_run), **precision)
             break
         except ConversionFailed as error:
             if rows_per_run == 1:
