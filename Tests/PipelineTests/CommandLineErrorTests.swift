@@ -261,7 +261,7 @@ struct CommandLineErrorTests {
             (["latency", "train-predictor", "--data", memoryData, "--target", "energy", "--out", f.dir.appendingPathComponent("x.json").path], ["energy"]),
             (
                 ["latency", "dataset", "--space", f.space, "--count", "2", "--out", csv, "--memory", "--command", "echo 1"],
-                ["--memory is for the built-in measurement"]
+                ["--memory with --command needs --command-output encoder-decoder-memory"]
             ),
             (["latency", "dataset", "--space", f.space, "--count", "2", "--out", csv, "--memory", "--bits", "4"], ["--memory measures float32"]),
             (search + ["--predictor", latencyPredictor, "--memory-predictor", latencyPredictor], ["--memory-predictor", "predicts latency, not memory"]),
