@@ -170,7 +170,11 @@ public struct XYChart {
         }
         for series in self.series {
             for (p, text) in zip(series.points, series.labels) where !text.isEmpty {
-                s += "<text x=\"\(f(X(p.x) + 6))\" y=\"\(f(Y(p.y) - 5))\" font-size=\"10\" fill=\"#333333\">\(esc(text))</text>"
+                // Beside the point, on its left near the frame's right edge and below it near the
+                // top, so that the plot area does not clip it.
+                let x = X(p.x), y = Y(p.y), leftOfPoint = x > left + 0.75 * pw
+                s += "<text x=\"\(f(leftOfPoint ? x - 6 : x + 6))\" y=\"\(f(y - 5 < top + 10 ? y + 14 : y - 5))\" font-size=\"10\" fill=\"#333333\""
+                s += (leftOfPoint ? " text-anchor=\"end\"" : "") + ">\(esc(text))</text>"
             }
         }
         s += "</g>\n<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"none\" stroke=\"black\"/>\n"

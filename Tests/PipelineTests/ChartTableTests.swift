@@ -32,6 +32,8 @@ struct ChartTableTests {
         // One shaded band per series, and the labels written beside the points.
         #expect(svg.components(separatedBy: "<polygon").count - 1 == 2)
         #expect(svg.contains(">a</text>") && svg.contains(">d</text>"))
+        // The rightmost point's label stands on its left, inside the frame.
+        #expect(svg.contains("text-anchor=\"end\">c</text>") && !svg.contains("text-anchor=\"end\">a</text>"), "\(svg)")
     }
 
     @Test("a scatter keeps the table's order and draws the intervals as error bars")
